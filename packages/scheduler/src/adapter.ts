@@ -1,0 +1,120 @@
+import type { z } from 'zod';
+import type { LockSpec } from './plan.js';
+
+/**
+ * What a failed attempt means:
+ * - `retryable`: transient; retry it (if the operation is idempotent or the plan forces it).
+ * - `drop`: the other side is overloaded (timeout, 429, 503, reset); retry it, and tell the
+ *   pool's limiter to back off.
+ * - `fatal`: retrying cannot help.
+ */
+export type ErrorClass = 'retryable' | 'drop' | 'fatal';
+
+/** A classification with details, for errors that say when to come back. */
+export interface Classification {
+  class: ErrorClass;
+  /** Wait at least this long before the next attempt (an HTTP `Retry-After`). */
+  retryAfterMs?: number;
+}
+
+/** Per-kind defaults an adapter declares; plans and options may override them. */
+export interface AdapterDefaults {
+  /**
+   * Hard cap of concurrent attempts of this kind.
+   * @default 16
+   */
+  maxConcurrency?: number;
+  /**
+   * Where the adaptive limiter starts.
+   * @default half of maxConcurrency
+   */
+  optimalConcurrency?: number;
+  /** Timeout of each attempt. @default the run's `timeoutMs`, else none */
+  timeoutMs?: number;
+  /**
+   * Whether running an operation twice is harmless. Only idempotent operations are retried
+   * unless the plan forces it.
+   * @default false
+   */
+  idempotent?: boolean;
+  /** Most concurrent attempts per sub-limit key (see {@link Adapter.key}). @default unlimited */
+  keyLimit?: number;
+}
+
+/** What an attempt is told about itself. */
+export interface AttemptContext {
+  readonly id: string;
+  readonly kind: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /**
+   * Aborted when the attempt times out, the run is cancelled or halted, or its deadline
+   * passes. Adapters must stop their real work when it fires.
+   */
+  readonly signal: AbortSignal;
+  /** Clock time at which this attempt times out, if it has a timeout. */
+  readonly deadline: number | undefined;
+  /** Reports progress; it reaches event consumers as an `op-progress` event. */
+  progress(data: unknown): void;
+}
+
+/**
+ * An adapter runs one kind of operation. The scheduler validates each input with `input`
+ * before the run, calls `run` per attempt, and asks `classify` what an error means.
+ *
+ * @example
+ * const sleep = defineAdapter({
+ *   kind: 'sleep',
+ *   input: z.object({ ms: z.number() }),
+ *   defaults: { maxConcurrency: 64, idempotent: true },
+ *   run: ({ ms }, { signal }) => setTimeout(ms, undefined, { signal }),
+ * });
+ */
+export interface Adapter<I = any, O = unknown> {
+  readonly kind: string;
+  /** zod schema of the input; what it outputs is what `run` receives. */
+  readonly input: z.ZodType<I, any>;
+  run(input: I, context: AttemptContext): O | PromiseLike<O>;
+  /** @default {@link defaultClassify} */
+  classify?(error: unknown): ErrorClass | Classification;
+  /** Resource keys this input needs, e.g. `{ key: "file:/abs/path", mode: "write" }`. */
+  locks?(input: I): readonly (string | LockSpec)[];
+  /** The sub-limit key of this input (the host of a URL, a search provider). */
+  key?(input: I): string | undefined;
+  readonly defaults?: AdapterDefaults;
+}
+
+/** Identity function that infers an adapter's input and output types. */
+export function defineAdapter<I, O>(adapter: Adapter<I, O>): Adapter<I, O> {
+  return adapter;
+}
+
+const DROP_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'FANOUT_ATTEMPT_TIMEOUT']);
+const RETRYABLE_CODES = new Set(['EAI_AGAIN', 'ECONNREFUSED', 'EPIPE', 'EBUSY', 'EMFILE', 'ENFILE']);
+
+/**
+ * The classification used when an adapter has no `classify`: an error's own
+ * `retryAfterMs`, `retryable` or `drop` fields first, then well-known network codes; anything
+ * else is fatal.
+ */
+export function defaultClassify(error: unknown): Classification {
+  if (typeof error !== 'object' || error === null) return { class: 'fatal' };
+  const fields = error as { code?: unknown; retryable?: unknown; drop?: unknown; retryAfterMs?: unknown };
+  const retryAfterMs = typeof fields.retryAfterMs === 'number' && fields.retryAfterMs >= 0 ? fields.retryAfterMs : undefined;
+  const withDelay = (cls: ErrorClass): Classification => (retryAfterMs === undefined ? { class: cls } : { class: cls, retryAfterMs });
+  if (fields.drop === true) return withDelay('drop');
+  if (fields.retryable === true) return withDelay('retryable');
+  if (fields.retryable === false) return { class: 'fatal' };
+  const code = typeof fields.code === 'string' ? fields.code : '';
+  if (DROP_CODES.has(code)) return withDelay('drop');
+  if (RETRYABLE_CODES.has(code)) return withDelay('retryable');
+  if (retryAfterMs !== undefined) return withDelay('retryable');
+  return { class: 'fatal' };
+}
+
+/** Normalises what `classify` returned. */
+export function toClassification(value: ErrorClass | Classification | undefined): Classification {
+  if (value === undefined) return { class: 'fatal' };
+  if (typeof value === 'string') return { class: value };
+  return value;
+}
