@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * npm run bench -- [names...] [--quick] [--json FILE] [--runs N]
+ *
+ * Runs fanout and its anchors side by side in one invocation, prints medians with same-run
+ * ratios and the issue's goals, and writes JSON rows with --json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCHES } from './benches/index.js';
+import { runBench } from './runner.js';
+import { advantage, find, formatValue, table } from './stats.js';
+import type { Row } from './types.js';
+
+const usage = `usage: npm run bench -- [names...] [--quick] [--json FILE] [--runs N]
+benchmarks: ${BENCHES.map((b) => b.name).join(', ')}`;
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${usage}`);
+  process.exit(2);
+}
+
+let args;
+try {
+  args = parseArgs({
+    allowPositionals: true,
+    options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+} catch (error) {
+  fail((error as Error).message);
+}
+if (args.values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const unknown = args.positionals.filter((name) => !BENCHES.some((b) => b.name === name));
+if (unknown.length > 0) fail(`unknown benchmark ${unknown.map((n) => `"${n}"`).join(', ')}`);
+const quick = args.values.quick === true;
+const runs = args.values.runs === undefined ? (quick ? 1 : 5) : Number(args.values.runs);
+if (!Number.isInteger(runs) || runs < 1) fail(`expected --runs to be a positive integer, got ${JSON.stringify(args.values.runs)}`);
+const selected = args.positionals.length === 0 ? BENCHES : BENCHES.filter((b) => args.positionals.includes(b.name));
+
+console.log(`fanout benchmarks — ${quick ? 'quick smoke run' : `${runs} runs each, medians`} — node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+const all: Row[] = [];
+const sections: { name: string; description: string; rows: Row[] }[] = [];
+for (const bench of selected) {
+  console.log(`\n${bench.name}: ${bench.description}`);
+  const rows = await runBench(bench, { quick, runs, log: (line) => console.log(line) });
+  all.push(...rows);
+  sections.push({ name: bench.name, description: bench.description, rows });
+  const body = rows.map((row) => {
+    const ours = row.subject === 'fanout' ? undefined : find(rows, row.bench, 'fanout', row.metric, row.params?.concurrency === undefined ? undefined : { ...findParams(rows, row) });
+    const ratio = ours === undefined ? '' : `${advantage(ours.value, row.value, row.metric).toFixed(2)}×`;
+    return [row.subject, row.params === undefined ? '' : JSON.stringify(row.params), row.metric, formatValue(row.value, row.unit), ratio];
+  });
+  console.log(table(['subject', 'params', 'metric', 'median', 'fanout advantage'], body));
+}
+
+console.log('\ngoals (same run):');
+for (const bench of selected) for (const line of bench.goals?.(all.filter((r) => r.bench === bench.name), all) ?? []) console.log(`  ${line}`);
+if (quick) console.log('  (quick mode: small sizes, a smoke test that the benchmarks run; the figures are not the goals’)');
+
+if (args.values.json !== undefined) {
+  await mkdir(dirname(args.values.json), { recursive: true });
+  await writeFile(args.values.json, `${JSON.stringify(all, null, 2)}\n`);
+  console.log(`\nwrote ${all.length} rows to ${args.values.json}`);
+}
+
+/** The params of fanout's row that matches `row` (same concurrency), for the ratio column. */
+function findParams(rows: Row[], row: Row): Record<string, unknown> {
+  const match = rows.find((r) => r.subject === 'fanout' && r.metric === row.metric && r.params?.concurrency === row.params?.concurrency);
+  return match?.params ?? {};
+}

@@ -1,0 +1,51 @@
+/** One figure of one subject, the JSON row format every benchmark writes. */
+export interface Row {
+  bench: string;
+  /** `fanout` for ours, the anchor's package name for theirs, `ideal` for a computed bound. */
+  subject: string;
+  metric: string;
+  value: number;
+  unit: string;
+  params?: Record<string, unknown>;
+}
+
+/** What one measured run of a subject reports: metric → value. */
+export type Measurement = Record<string, number>;
+
+/** A subject of a benchmark: run in a fresh child process per measured run. */
+export interface Subject {
+  name: string;
+  params?: Record<string, unknown>;
+  /** Shown instead of running when the subject cannot run here (a missing tool). */
+  skip?: string;
+}
+
+/** A metric's unit and whether more is better. */
+export interface MetricInfo {
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+export const METRICS: Record<string, MetricInfo> = {
+  ops_per_s: { unit: 'ops/s', better: 'higher' },
+  wall_ms: { unit: 'ms', better: 'lower' },
+  ideal_ms: { unit: 'ms', better: 'lower' },
+  rss_mb: { unit: 'MB', better: 'lower' },
+  mb_per_s: { unit: 'MB/s', better: 'higher' },
+  p50_ms: { unit: 'ms', better: 'lower' },
+  p99_ms: { unit: 'ms', better: 'lower' },
+  error_rate: { unit: 'ratio', better: 'lower' },
+  validate_ms: { unit: 'ms', better: 'lower' },
+  gc_ms: { unit: 'ms', better: 'lower' },
+};
+
+/** A benchmark: its subjects and how to run one of them in a child process. */
+export interface Bench {
+  name: string;
+  description: string;
+  subjects(quick: boolean): Subject[];
+  /** Runs in the child process; returns the figures of one run. */
+  run(subject: Subject, quick: boolean): Promise<Measurement>;
+  /** Lines that compare the medians with the goal of the issue, e.g. "fanout ≥ fastq: 1.3× ✔". */
+  goals?(rows: Row[], all: Row[]): string[];
+}
