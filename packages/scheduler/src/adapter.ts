@@ -41,7 +41,10 @@ export interface AdapterDefaults {
   keyLimit?: number;
 }
 
-/** What an attempt is told about itself. */
+/**
+ * What an attempt is told about itself. It is valid until the attempt's promise settles;
+ * the scheduler reuses context objects after that, so do not keep one beyond it.
+ */
 export interface AttemptContext {
   readonly id: string;
   readonly kind: string;

@@ -17,6 +17,15 @@ export class IntDeque {
     return this.#size;
   }
 
+  /** Makes room for `extra` more values at once, instead of doubling step by step. */
+  reserve(extra: number): void {
+    const needed = this.#size + extra;
+    if (needed <= this.#items.length) return;
+    let length = this.#items.length;
+    while (length < needed) length *= 2;
+    this.#grow(length);
+  }
+
   push(value: number): void {
     if (this.#size === this.#items.length) this.#grow();
     this.#items[(this.#head + this.#size) & (this.#items.length - 1)] = value;
@@ -53,9 +62,9 @@ export class IntDeque {
     for (let i = 0; i < this.#size; i++) yield this.#items[(this.#head + i) & (this.#items.length - 1)]!;
   }
 
-  #grow(): void {
+  #grow(length = this.#items.length * 2): void {
     const old = this.#items;
-    const items = new Int32Array(old.length * 2);
+    const items = new Int32Array(length);
     for (let i = 0; i < this.#size; i++) items[i] = old[(this.#head + i) & (old.length - 1)]!;
     this.#items = items;
     this.#head = 0;

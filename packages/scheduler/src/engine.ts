@@ -1,20 +1,21 @@
-import { defaultClassify, toClassification, type AttemptContext, type Classification } from './adapter.js';
+import { defaultClassify, toClassification, type Classification } from './adapter.js';
+import { Attempt, type AttemptHost } from './attempt.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { IntDeque } from './deque.js';
 import { describeValue, FanoutError, serializeError } from './errors.js';
 import { EventHub } from './event-hub.js';
 import type { EventInit, SchedulerEvent, TerminalState } from './events.js';
-import { Histogram } from './histogram.js';
-import { fingerprint, JournalWriter, readJournal, type JournalMode, type JournalOpRecord, type JournalState } from './journal.js';
+import { carryOver, fingerprint, JournalWriter, readJournal, type JournalMode, type JournalOpRecord, type JournalState } from './journal.js';
 import { LockManager, normalizeLocks } from './locks.js';
-import { isTerminal, OpTable, Status, TimerKind } from './op-table.js';
+import { isTerminal, OpTable, Status, STATE_NAMES, TimerKind } from './op-table.js';
+import { resultView, type RunResult } from './result.js';
 import type { FailurePolicy, OperationSpec } from './plan.js';
 import { Pool, type PoolOptions } from './pool.js';
 import type { PressureSource } from './pressure.js';
 import { readyKey } from './ready-queue.js';
 import { pathSteps, resolveRefs, walk } from './refs.js';
 import { backoffDelay, resolveRetry, RetryBudget, type RetryPolicy } from './retry.js';
-import { MAX_FAILURE_RECORDS, stateRecord, type FailureRecord, type RunSummary } from './summary.js';
+import { MAX_FAILURE_RECORDS, stateRecord, summarizeRun, type FailureRecord, type RunSummary } from './summary.js';
 import { TimerQueue } from './timer-queue.js';
 import { OpFlag, type CompiledPlan } from './validate.js';
 import { fromZodIssues } from './zod-issues.js';
@@ -38,33 +39,6 @@ export interface EngineConfig {
   signal: AbortSignal | undefined;
 }
 
-/** The result of one operation. */
-export interface OperationResult {
-  id: string;
-  kind: string;
-  state: TerminalState;
-  attempts: number;
-  /** Duration of the last attempt (0 when none ran). */
-  durationMs: number;
-  output?: unknown;
-  error?: unknown;
-  /** Carried over from a journal. */
-  resumed?: boolean;
-  /** The fan-out operation this child belongs to. */
-  parent?: string;
-}
-
-/** What a finished run hands back. */
-export interface RunResult {
-  summary: RunSummary;
-  /** True when every operation succeeded. */
-  ok: boolean;
-  /** The result of one operation by id (fan-out children included). */
-  get(id: string): OperationResult | undefined;
-  /** Every operation's result, in plan order, children after the plan's operations. */
-  operations(): IterableIterator<OperationResult>;
-}
-
 /** A live view of a run, for progress displays. */
 export interface RunSnapshot {
   time: number;
@@ -74,13 +48,6 @@ export interface RunSnapshot {
   kinds: Record<string, { queued: number; inflight: number; limit: number; admit: boolean; done: number; total: number }>;
 }
 
-const STATE_NAMES: Record<number, TerminalState> = {
-  [Status.Succeeded]: 'succeeded',
-  [Status.Failed]: 'failed',
-  [Status.Skipped]: 'skipped',
-  [Status.Cancelled]: 'cancelled',
-  [Status.TimedOut]: 'timed-out',
-};
 
 /**
  * The run-time state machine of one plan. Operations move pending → (locking) → queued →
@@ -88,7 +55,7 @@ const STATE_NAMES: Record<number, TerminalState> = {
  * terminal once their children are. Every transition is O(1) or O(log k); the per-operation
  * state lives in an {@link OpTable}.
  */
-export class Engine {
+export class Engine implements AttemptHost {
   readonly hub = new EventHub<SchedulerEvent>();
   readonly #compiled: CompiledPlan;
   readonly #config: EngineConfig;
@@ -102,7 +69,6 @@ export class Engine {
   #globalLimit: number;
   #globalInflight = 0;
   #peakInflight = 0;
-  #seq = 0;
   #eventSeq = 0;
   #t0 = 0;
   #startedAt = '';
@@ -123,6 +89,10 @@ export class Engine {
   #stopReason: string | undefined;
   #dispatching = false;
   #dispatchAgain = false;
+  /** First child and number of children of each expanded fan-out (children are contiguous). */
+  readonly #childRanges = new Map<number, [number, number]>();
+  /** Attempt contexts whose promise has settled, ready for reuse. */
+  readonly #idleAttempts: Attempt[] = [];
   #settleQueue: number[] = [];
   #settleValues: unknown[] = [];
   #settleStates: number[] = [];
@@ -143,8 +113,7 @@ export class Engine {
     this.#clock = config.clock;
     this.#planCount = compiled.count;
     this.#globalLimit = config.concurrency;
-    this.#ops = new OpTable(compiled.ids, compiled.specs, compiled.inputs, compiled.count);
-    this.#ops.count = compiled.count;
+    this.#ops = new OpTable(compiled);
     this.#timers = new TimerQueue(this.#clock, this.#onTimer);
     this.#locks = new LockManager(this.#onLocksGranted);
     this.result = new Promise<RunResult>((resolve, reject) => {
@@ -152,18 +121,11 @@ export class Engine {
       this.#reject = reject;
     });
 
-    const ops = this.#ops;
-    const { graph } = compiled;
     // Pools are numbered like the plan's kinds, so the kind of each operation is its pool.
     for (const adapter of compiled.kinds) this.#poolFor(adapter);
-    ops.pool.set(compiled.kindOf);
-    ops.flags.set(compiled.flags);
     const planDefaults = compiled.plan.defaults;
     for (const pool of this.#pools) pool.defaultTimeoutMs = planDefaults?.timeoutMs ?? pool.timeoutMs ?? config.timeoutMs;
     this.#defaultRetry = planDefaults?.retry === undefined ? config.retry : resolveRetry(planDefaults.retry, config.retry);
-    ops.priority.set(compiled.priority);
-    ops.depsLeft.set(graph.depCount);
-    ops.path.set(graph.path);
     config.retryBudget.setOperations(compiled.count);
   }
 
@@ -241,9 +203,7 @@ export class Engine {
     }
     this.#t0 = this.#clock.now();
     this.#startedAt = new Date().toISOString();
-    const ops = this.#ops;
-    for (const pool of this.#pools) pool.stats.total = 0;
-    for (let i = 0; i < this.#planCount; i++) this.#pools[ops.pool[i]!]!.stats.total++;
+    this.#pools.forEach((pool, p) => (pool.stats.total = this.#compiled.kindCounts[p]!));
 
     const carried = this.#journalState === undefined ? [] : this.#carryOver();
     if (this.hub.active) {
@@ -292,27 +252,26 @@ export class Engine {
    */
   #readyRoots(): void {
     const ops = this.#ops;
-    const { status, depsLeft, flags, pool: poolOf, seq, readyAt, priority, path } = ops;
+    const { status, depsLeft, flags, pool: poolOf, mark, priority, path } = ops;
     const pools = this.#pools;
     const simple = this.#config.queueTimeoutMs === undefined && !this.hub.active;
     const now = this.#time();
-    let next = this.#seq;
+    // A flat plan's roots all land in one bucket: size it once rather than doubling it twenty times.
+    if (this.#compiled.graph.dependents.length === 0 && this.#compiled.priority === undefined && pools.length === 1) {
+      pools[0]!.queue.reserve(readyKey(0, 0), this.#planCount);
+    }
     for (let i = 0; i < this.#planCount; i++) {
       if (status[i] !== Status.Pending || depsLeft[i] !== 0) continue;
       const pool = pools[poolOf[i]!]!;
       if (!simple || flags[i] !== 0 || !pool.plain) {
-        this.#seq = next;
         this.#ready(i);
-        next = this.#seq;
         continue;
       }
       status[i] = Status.Queued;
-      readyAt[i] = now;
-      seq[i] = next++;
+      mark[i] = now;
       pool.queue.push(i, readyKey(priority[i]!, path[i]!));
       pool.queued++;
     }
-    this.#seq = next;
   }
 
   /** What the journal lets this run skip: `[operation, output, status]` triples. */
@@ -328,26 +287,17 @@ export class Engine {
   }
 
   #journalDecision(i: number, record: JournalOpRecord | undefined, mode: JournalMode): { status: number; value: unknown } | undefined {
-    const ops = this.#ops;
-    const matches = record !== undefined && record.fingerprint === this.#fingerprint(i);
-    if (matches && record.state === 'succeeded' && record.outputNotSerializable !== true) {
-      ops.resumed.add(i);
-      return { status: Status.Succeeded, value: record.output };
+    const decision = carryOver(record, this.#fingerprint(i), mode);
+    if (decision === undefined) return undefined;
+    if (decision.resume) {
+      this.#ops.resumed.add(i);
+      return { status: Status.Succeeded, value: decision.output };
     }
-    if (mode !== 'retry-failed') return undefined;
-    const failure =
-      record !== undefined &&
-      (record.state === 'failed' || record.state === 'timed-out' || (record.state === 'skipped' && record.error?.code === 'FANOUT_DEPENDENCY_FAILED'));
-    if (failure) return undefined;
-    const why =
-      record === undefined
-        ? 'retry-failed reruns only failures, and the journal has no record of this operation'
-        : `retry-failed reruns only failures, and the journal records this operation as ${record.state}${matches ? '' : ' with a different input'}`;
-    return { status: Status.Skipped, value: new FanoutError('FANOUT_NOT_RETRIED', why) };
+    return { status: Status.Skipped, value: new FanoutError('FANOUT_NOT_RETRIED', decision.why) };
   }
 
   #fingerprint(i: number): string {
-    const spec = this.#ops.specs[i]!;
+    const spec = this.#ops.spec(i);
     // The input as written (children: as resolved from their item), never as resolved from
     // upstream outputs, so that a resumed run computes the same fingerprint before running.
     return fingerprint(spec.kind, spec.forEach === undefined ? spec.input : [spec.input, spec.forEach]);
@@ -380,7 +330,7 @@ export class Engine {
       this.#reject(journalError);
       return;
     }
-    this.#resolve(this.#result(summary));
+    this.#resolve(resultView(this.#ops, this.#compiled.index, this.#pools.map((p) => p.kind), summary));
   }
 
   /** A bug or an I/O failure outside any operation (reading the journal): end the run. */
@@ -403,11 +353,11 @@ export class Engine {
     const pool = this.#pools[ops.pool[i]!]!;
     if (flags === 0 && pool.plain && this.#config.queueTimeoutMs === undefined) {
       // The common case: nothing to resolve, lock or key.
-      ops.readyAt[i] = this.#time();
+      ops.mark[i] = this.#time();
       this.#enqueue(i);
       return;
     }
-    const spec = ops.specs[i]!;
+    const spec = ops.spec(i);
     if ((flags & OpFlag.ForEach) !== 0) {
       this.#expand(i);
       return;
@@ -416,7 +366,7 @@ export class Engine {
     if ((flags & OpFlag.Refs) !== 0) {
       let resolved: unknown;
       try {
-        resolved = resolveRefs(ops.inputs[i], this.#outputOf, undefined);
+        resolved = resolveRefs(ops.input(i), this.#outputOf, undefined);
       } catch (error) {
         this.#settle(i, (error as FanoutError).code === 'FANOUT_DEPENDENCY_FAILED' ? Status.Skipped : Status.Failed, error);
         return;
@@ -426,16 +376,16 @@ export class Engine {
         this.#settle(i, Status.Failed, inputError(parsed.error, resolved, `operations[${i}].input`, spec.id));
         return;
       }
-      ops.inputs[i] = parsed.data;
+      ops.setInput(i, parsed.data);
       ops.flags[i] = flags & ~OpFlag.Refs; // resolved once; a retry reuses it
     }
-    const input = ops.inputs[i];
+    const input = ops.input(i);
     if (adapter.key !== undefined) {
       const key = adapter.key(input);
       if (key !== undefined) ops.keys.set(i, key);
     }
     const now = this.#time();
-    ops.readyAt[i] = now;
+    ops.mark[i] = now;
     if (this.#config.queueTimeoutMs !== undefined) {
       ops.timerKind[i] = TimerKind.QueueDeadline;
       this.#timers.set(i, now + this.#config.queueTimeoutMs);
@@ -465,7 +415,6 @@ export class Engine {
     const ops = this.#ops;
     const pool = this.#pools[ops.pool[i]!]!;
     ops.status[i] = Status.Queued;
-    ops.seq[i] = this.#seq++;
     pool.queue.push(i, readyKey(ops.priority[i]!, ops.path[i]!));
     pool.queued++;
     if (this.hub.active) this.#emit({ type: 'op-queued', id: ops.ids[i]!, kind: pool.kind });
@@ -474,7 +423,7 @@ export class Engine {
   /** Expands a fan-out operation into one child per item of the list its `forEach` names. */
   #expand(i: number): void {
     const ops = this.#ops;
-    const spec = ops.specs[i]!;
+    const spec = ops.spec(i);
     const forEach = spec.forEach!;
     let items: unknown;
     try {
@@ -515,9 +464,6 @@ export class Engine {
     }
     for (let k = 0; k < items.length; k++) {
       const childId = `${spec.id}[${k}]`;
-      const c = ops.count++;
-      ops.ids[c] = childId;
-      this.#compiled.index.add(c);
       const item = items[k];
       let input: unknown;
       let problem: unknown;
@@ -526,16 +472,17 @@ export class Engine {
       } catch (error) {
         problem = error;
       }
-      ops.specs[c] = { ...template, id: childId, input } as OperationSpec;
+      const c = ops.addChild(childId, { ...template, id: childId, input } as OperationSpec);
+      this.#compiled.index.add(c);
       ops.pool[c] = pool.index;
       ops.priority[c] = ops.priority[i]!;
       ops.path[c] = ops.path[i]!;
-      ops.parent[c] = i;
+      ops.parent[c] = i + 1;
       ops.flags[c] = ops.flags[i]! & ~(OpFlag.ForEach | OpFlag.Refs);
       ops.status[c] = Status.Pending;
       if (problem === undefined) {
         const parsed = pool.adapter.input.safeParse(input);
-        if (parsed.success) ops.inputs[c] = parsed.data;
+        if (parsed.success) ops.setInput(c, parsed.data);
         else problem = inputError(parsed.error, input, `operations[${i}].input`, childId);
       }
       if (problem !== undefined) ops.errors.set(c, problem);
@@ -544,7 +491,8 @@ export class Engine {
     pool.stats.total += children.length;
     this.#config.retryBudget.setOperations(ops.count);
     ops.status[i] = Status.Expanded;
-    ops.childrenLeft[i] = children.length;
+    ops.childrenLeft.set(i, children.length);
+    if (children.length > 0) this.#childRanges.set(i, [children[0]!, children.length]);
     if (this.hub.active) this.#emit({ type: 'op-expanded', id: spec.id, kind: pool.kind, children: children.map((c) => ops.ids[c]!) });
     if (children.length === 0) {
       this.#settle(i, Status.Succeeded, []);
@@ -577,7 +525,7 @@ export class Engine {
     if (status !== Status.Succeeded) {
       throw new FanoutError('FANOUT_DEPENDENCY_FAILED', `needs the output of "${id}", which ended ${STATE_NAMES[status] ?? 'without output'}`);
     }
-    return this.#ops.outputs[target];
+    return this.#ops.output(target);
   };
 
   // ─── Dispatch ───────────────────────────────────────────────────────────────────────────
@@ -631,7 +579,7 @@ export class Engine {
       if (pool.queue.size === 0 || !pool.open) continue;
       const key = pool.queue.peekKey();
       if (key < bestKey) continue;
-      const seq = this.#ops.seq[pool.queue.peek()]!;
+      const seq = this.#ops.mark[pool.queue.peek()]!;
       if (key > bestKey || seq < bestSeq) {
         best = pool;
         bestKey = key;
@@ -670,11 +618,11 @@ export class Engine {
     if (this.#globalInflight > this.#peakInflight) this.#peakInflight = this.#globalInflight;
     if (key !== undefined) pool.keyInflight.set(key, (pool.keyInflight.get(key) ?? 0) + 1);
     ops.startInflight[i] = inflight;
-    ops.startAt[i] = now;
     pool.stats.attempts++;
-    pool.stats.queueWait.record(now - ops.readyAt[i]!);
+    pool.stats.queueWait.record(now - ops.mark[i]!);
+    ops.mark[i] = now;
 
-    const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.specs[i]!.timeoutMs : pool.defaultTimeoutMs;
+    const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.spec(i).timeoutMs : pool.defaultTimeoutMs;
     let deadline: number | undefined;
     if (timeoutMs !== undefined) {
       deadline = now + timeoutMs;
@@ -686,23 +634,38 @@ export class Engine {
     }
     if (this.hub.active) this.#emit({ type: 'op-started', id: ops.ids[i]!, kind: pool.kind, attempt, inflight, limit: pool.limit });
 
-    const context = new Attempt(this, i, generation, attempt, deadline);
+    const context = this.#idleAttempts.pop() ?? new Attempt(this);
+    context.index = i;
+    context.generation = generation;
+    context.attempt = attempt;
+    context.deadline = deadline;
     let outcome: unknown;
     this.#stamp = NaN;
     try {
-      outcome = pool.adapter.run(ops.inputs[i], context);
+      outcome = pool.adapter.run(ops.input(i), context);
     } catch (error) {
+      this.#idleAttempts.push(context);
       this.attemptFailed(i, generation, error);
       return;
     }
     if (outcome !== null && typeof outcome === 'object' && typeof (outcome as PromiseLike<unknown>).then === 'function') {
-      (outcome as PromiseLike<unknown>).then(
-        (value) => this.attemptSucceeded(i, generation, value),
-        (error: unknown) => this.attemptFailed(i, generation, error),
-      );
+      (outcome as PromiseLike<unknown>).then(context.resolve, context.reject);
     } else {
+      this.#idleAttempts.push(context);
       this.attemptSucceeded(i, generation, outcome);
     }
+  }
+
+  /**
+   * An attempt's promise settled: its context goes back to the idle list (contexts are reused,
+   * so an attempt costs no closures), and the result counts if the attempt is still current.
+   */
+  settled(context: Attempt, ok: boolean, value: unknown): void {
+    const i = context.index;
+    const generation = context.generation;
+    this.#idleAttempts.push(context);
+    if (ok) this.attemptSucceeded(i, generation, value);
+    else this.attemptFailed(i, generation, value);
   }
 
   /** Frees the attempt's slot and feeds the limiter; returns the attempt's duration. */
@@ -710,7 +673,7 @@ export class Engine {
     const ops = this.#ops;
     const pool = this.#pools[ops.pool[i]!]!;
     const now = this.#time();
-    const duration = now - ops.startAt[i]!;
+    const duration = now - ops.mark[i]!;
     ops.duration[i] = duration;
     ops.status[i] = Status.Ended;
     pool.inflight--;
@@ -730,14 +693,16 @@ export class Engine {
     pool.stats.busyMs += duration;
     pool.stats.runTime.record(duration);
     this.#busyMs += duration;
-    const before = pool.limiter.limit;
-    const sample = pool.sample;
-    sample.latencyMs = duration;
-    sample.inflight = ops.startInflight[i]!;
-    sample.outcome = outcome;
-    sample.now = now;
-    pool.limiter.onSample(sample);
-    if (pool.limiter.limit !== before) this.#limitMaybeChanged(pool, pool.limiter.reason ?? 'limiter');
+    if (pool.learns) {
+      const before = pool.limiter.limit;
+      const sample = pool.sample;
+      sample.latencyMs = duration;
+      sample.inflight = ops.startInflight[i]!;
+      sample.outcome = outcome;
+      sample.now = now;
+      pool.limiter.onSample(sample);
+      if (pool.limiter.limit !== before) this.#limitMaybeChanged(pool, pool.limiter.reason ?? 'limiter');
+    }
     return duration;
   }
 
@@ -790,7 +755,7 @@ export class Engine {
   #retryDelay(i: number, pool: Pool, classification: Classification): number | undefined {
     if (classification.class === 'fatal' || this.#stopping !== undefined) return undefined;
     const ops = this.#ops;
-    const policy = (ops.flags[i]! & OpFlag.Retry) !== 0 ? resolveRetry(ops.specs[i]!.retry, this.#defaultRetry) : this.#defaultRetry;
+    const policy = (ops.flags[i]! & OpFlag.Retry) !== 0 ? resolveRetry(ops.spec(i).retry, this.#defaultRetry) : this.#defaultRetry;
     if (ops.attempts[i]! >= policy.attempts) return undefined;
     if (!pool.idempotent && !policy.force) return undefined;
     if (!this.#config.retryBudget.tryTake()) return undefined;
@@ -804,7 +769,7 @@ export class Engine {
     const status = ops.status[i];
     if (kind === TimerKind.Attempt && status === Status.Running) {
       const pool = this.#pools[ops.pool[i]!]!;
-      const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.specs[i]!.timeoutMs : pool.defaultTimeoutMs;
+      const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.spec(i).timeoutMs : pool.defaultTimeoutMs;
       const error = new FanoutError('FANOUT_ATTEMPT_TIMEOUT', `attempt ${ops.attempts[i]} of "${ops.ids[i]}" timed out after ${timeoutMs} ms`);
       ops.controllers.get(i)?.abort(error);
       this.attemptFailed(i, ops.generation[i]!, error);
@@ -916,7 +881,7 @@ export class Engine {
     const state = STATE_NAMES[status]!;
     this.#stateCounts[status - Status.Succeeded]!++;
     pool.stats.counts[status - Status.Succeeded]!++;
-    if (status === Status.Succeeded) ops.outputs[i] = value;
+    if (status === Status.Succeeded) ops.setOutput(i, value);
     else {
       ops.errors.set(i, value);
       if (this.#failures.length < MAX_FAILURE_RECORDS) {
@@ -924,7 +889,7 @@ export class Engine {
       }
     }
     const resumed = ops.resumed.size > 0 && ops.resumed.has(i);
-    const parent = ops.parent[i]!;
+    const parent = ops.parent[i]! - 1;
     if (this.#journal !== undefined && !resumed) this.#journalRecord(i, state, value);
     if (this.hub.active) {
       const event: EventInit<SchedulerEvent> = {
@@ -966,9 +931,11 @@ export class Engine {
 
   #childEnded(parent: number): void {
     const ops = this.#ops;
-    if (--ops.childrenLeft[parent]! > 0 || ops.status[parent] !== Status.Expanded) return;
-    const children: number[] = [];
-    for (let c = this.#planCount; c < ops.count; c++) if (ops.parent[c] === parent) children.push(c);
+    const left = ops.childrenLeft.get(parent)! - 1;
+    ops.childrenLeft.set(parent, left);
+    if (left > 0 || ops.status[parent] !== Status.Expanded) return;
+    const [first, n] = this.#childRanges.get(parent)!;
+    const children = Array.from({ length: n }, (_, k) => first + k);
     let failed = 0;
     let other = 0;
     for (const c of children) {
@@ -977,7 +944,7 @@ export class Engine {
       else if (s !== Status.Succeeded) other++;
     }
     if (failed === 0 && other === 0) {
-      this.#settle(parent, Status.Succeeded, children.map((c) => ops.outputs[c]));
+      this.#settle(parent, Status.Succeeded, children.map((c) => ops.output(c)));
       return;
     }
     const names = children
@@ -1014,6 +981,9 @@ export class Engine {
     const ops = this.#ops;
     const status = mode === 'deadline' ? Status.TimedOut : Status.Cancelled;
     const keepRunning = mode === 'halt-soon';
+    // Settles are queued and drained once, by the drain already under way if there is one
+    // (a halt decided while settling a failure).
+    const outer = this.#draining;
     this.#draining = true;
     try {
       for (let i = 0; i < ops.count; i++) {
@@ -1023,12 +993,12 @@ export class Engine {
       }
       // Fan-out parents end with their children; any left (no children running) end here.
       for (let i = 0; i < ops.count; i++) {
-        if (ops.status[i] === Status.Expanded && ops.childrenLeft[i]! > 0 && !keepRunning) this.#settle(i, status, error);
+        if (ops.status[i] === Status.Expanded && (ops.childrenLeft.get(i) ?? 0) > 0 && !keepRunning) this.#settle(i, status, error);
       }
     } finally {
-      this.#draining = false;
+      this.#draining = outer;
     }
-    this.#drain();
+    if (!outer) this.#drain();
   }
 
   // ─── Limits and pressure ────────────────────────────────────────────────────────────────
@@ -1110,117 +1080,29 @@ export class Engine {
     if (state === 'succeeded') {
       if (value !== undefined) record.output = value;
     } else if (value !== undefined) record.error = serializeError(value);
-    const parent = ops.parent[i]!;
+    const parent = ops.parent[i]! - 1;
     if (parent >= 0) record.parent = ops.ids[parent]!;
     this.#journal!.append(record);
   }
 
   #summarize(): RunSummary {
-    const wallMs = this.#t0 === 0 && this.#startedAt === '' ? 0 : this.#now();
-    const byKind: RunSummary['byKind'] = {};
-    const limitHistory: RunSummary['limitHistory'] = {};
-    const runTime = new Histogram();
-    const queueWait = new Histogram();
-    let attempts = 0;
-    let retries = 0;
-    for (const pool of this.#pools) {
-      byKind[pool.kind] = pool.stats.summarize(pool.limit);
-      limitHistory[pool.kind] = pool.stats.limitHistory.slice();
-      runTime.merge(pool.stats.runTime);
-      queueWait.merge(pool.stats.queueWait);
-      attempts += pool.stats.attempts;
-      retries += pool.stats.retries;
-    }
-    const speedup = wallMs > 0 ? this.#busyMs / wallMs : 0;
-    return {
+    return summarizeRun({
       runId: this.#config.runId,
       name: this.#compiled.plan.name,
       startedAt: this.#startedAt,
-      wallMs,
+      wallMs: this.#startedAt === '' ? 0 : this.#now(),
       total: this.#ops.count,
-      byState: stateRecord(this.#stateCounts),
+      stateCounts: this.#stateCounts,
       resumed: this.#ops.resumed.size,
-      attempts,
-      retries,
-      retryBudget: { total: this.#config.retryBudget.total, spent: this.#config.retryBudget.spent },
+      retryBudget: this.#config.retryBudget,
       busyMs: this.#busyMs,
-      speedup,
       peakInflight: this.#peakInflight,
-      efficiency: this.#peakInflight > 0 ? speedup / this.#peakInflight : 0,
-      runTime: runTime.percentiles(),
-      queueWait: queueWait.percentiles(),
-      byKind,
-      limitHistory,
+      pools: this.#pools,
       failures: this.#failures,
       stopReason: this.#stopReason,
-    };
+    });
   }
 
-  #result(summary: RunSummary): RunResult {
-    const ops = this.#ops;
-    const index = this.#compiled.index;
-    const pools = this.#pools;
-    const at = (i: number): OperationResult => {
-      const status = ops.status[i]!;
-      const result: OperationResult = {
-        id: ops.ids[i]!,
-        kind: pools[ops.pool[i]!]!.kind,
-        state: STATE_NAMES[status]!,
-        attempts: ops.attempts[i]!,
-        durationMs: ops.duration[i]!,
-      };
-      if (status === Status.Succeeded) result.output = ops.outputs[i];
-      else result.error = ops.errors.get(i);
-      if (ops.resumed.has(i)) result.resumed = true;
-      const parent = ops.parent[i]!;
-      if (parent >= 0) result.parent = ops.ids[parent]!;
-      return result;
-    };
-    return {
-      summary,
-      ok: summary.byState.succeeded === summary.total,
-      get: (id) => {
-        const i = index.get(id);
-        return i < 0 || i >= ops.count ? undefined : at(i);
-      },
-      *operations() {
-        for (let i = 0; i < ops.count; i++) yield at(i);
-      },
-    };
-  }
-}
-
-/** The context handed to one attempt; its signal is created only if the adapter reads it. */
-class Attempt implements AttemptContext {
-  readonly #engine: Engine;
-  readonly #index: number;
-  readonly #generation: number;
-  readonly attempt: number;
-  readonly deadline: number | undefined;
-
-  constructor(engine: Engine, index: number, generation: number, attempt: number, deadline: number | undefined) {
-    this.#engine = engine;
-    this.#index = index;
-    this.#generation = generation;
-    this.attempt = attempt;
-    this.deadline = deadline;
-  }
-
-  get id(): string {
-    return this.#engine.idOf(this.#index);
-  }
-
-  get kind(): string {
-    return this.#engine.kindOf(this.#index);
-  }
-
-  get signal(): AbortSignal {
-    return this.#engine.signalFor(this.#index, this.#generation);
-  }
-
-  progress(data: unknown): void {
-    this.#engine.progress(this.#index, this.#generation, data);
-  }
 }
 
 function inputError(error: import('zod').ZodError, input: unknown, base: string, id: string): FanoutError {

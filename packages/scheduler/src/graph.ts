@@ -1,10 +1,7 @@
-/** The dependency graph of a compiled plan, as flat arrays. */
+/** The dependency graph of a compiled plan, as flat arrays (all empty when it has no edges). */
 export interface Graph {
-  /** How many operations each one waits for. */
+  /** How many dependency edges each operation waits on (an edge given twice counts twice). */
   depCount: Int32Array;
-  /** Operations each one waits for: `deps[depStart[i] .. depStart[i + 1])`. */
-  depStart: Int32Array;
-  deps: Int32Array;
   /** Operations waiting for each one: `dependents[dependentStart[i] .. dependentStart[i + 1])`. */
   dependentStart: Int32Array;
   dependents: Int32Array;
@@ -14,25 +11,28 @@ export interface Graph {
   cycles: number[][];
 }
 
-/** Builds the reverse edges, the longest remaining paths and the cycles of a plan. */
-export function buildGraph(count: number, depStart: Int32Array, deps: Int32Array): Graph {
+const NONE = new Int32Array(0);
+
+/**
+ * Builds the graph of `edges` edges where operation `from[k]` waits for operation `to[k]`:
+ * the reverse edges, the longest remaining paths and the cycles.
+ */
+export function buildGraph(count: number, from: Int32Array, to: Int32Array, edges: number): Graph {
+  if (edges === 0) {
+    // No edges at all, the common case of a flat batch: nothing to order, and empty columns
+    // stand for all-zero ones.
+    return { depCount: NONE, dependentStart: NONE, dependents: NONE, path: NONE, cycles: [] };
+  }
   const depCount = new Int32Array(count);
   const dependentStart = new Int32Array(count + 1);
-  const path = new Int32Array(count);
-  if (deps.length === 0) {
-    // No edges at all, the common case of a flat batch: nothing to order.
-    return { depCount, depStart, deps, dependentStart, dependents: new Int32Array(0), path, cycles: [] };
-  }
-  for (let i = 0; i < count; i++) {
-    depCount[i] = depStart[i + 1]! - depStart[i]!;
-    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependentStart[deps[k]! + 1]!++;
+  for (let k = 0; k < edges; k++) {
+    depCount[from[k]!]!++;
+    dependentStart[to[k]! + 1]!++;
   }
   for (let i = 0; i < count; i++) dependentStart[i + 1]! += dependentStart[i]!;
-  const dependents = new Int32Array(deps.length);
+  const dependents = new Int32Array(edges);
   const fill = dependentStart.slice(0, count);
-  for (let i = 0; i < count; i++) {
-    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependents[fill[deps[k]!]!++] = i;
-  }
+  for (let k = 0; k < edges; k++) dependents[fill[to[k]!]!++] = from[k]!;
 
   // Kahn's algorithm gives a topological order; what it cannot order lies on or behind a cycle.
   const remaining = depCount.slice();
@@ -47,7 +47,8 @@ export function buildGraph(count: number, depStart: Int32Array, deps: Int32Array
       if (--remaining[d]! === 0) order[tail++] = d;
     }
   }
-  if (tail < count) return { depCount, depStart, deps, dependentStart, dependents, path, cycles: findCycles(count, depStart, deps, remaining) };
+  const path = new Int32Array(count);
+  if (tail < count) return { depCount, dependentStart, dependents, path, cycles: findCycles(count, from, to, edges, remaining) };
 
   for (let o = count - 1; o >= 0; o--) {
     const v = order[o]!;
@@ -58,15 +59,19 @@ export function buildGraph(count: number, depStart: Int32Array, deps: Int32Array
     }
     path[v] = longest;
   }
-  return { depCount, depStart, deps, dependentStart, dependents, path, cycles: [] };
+  return { depCount, dependentStart, dependents, path, cycles: [] };
 }
 
 /**
  * Every operation Kahn's algorithm left over waits for at least one other left-over one, so
  * walking "waits for" edges from any of them must come back to a node already seen: a cycle.
- * Reports up to ten distinct cycles.
+ * Reports up to ten distinct cycles. Only runs for invalid plans, so it may allocate freely.
  */
-function findCycles(count: number, depStart: Int32Array, deps: Int32Array, remaining: Int32Array): number[][] {
+function findCycles(count: number, from: Int32Array, to: Int32Array, edges: number, remaining: Int32Array): number[][] {
+  const waitsFor = new Map<number, number>();
+  for (let k = 0; k < edges; k++) {
+    if (remaining[from[k]!]! > 0 && remaining[to[k]!]! > 0 && !waitsFor.has(from[k]!)) waitsFor.set(from[k]!, to[k]!);
+  }
   const cycles: number[][] = [];
   const done = new Uint8Array(count);
   const seenAt = new Int32Array(count).fill(-1);
@@ -77,14 +82,7 @@ function findCycles(count: number, depStart: Int32Array, deps: Int32Array, remai
     while (seenAt[v] === -1 && !done[v]) {
       seenAt[v] = walk.length;
       walk.push(v);
-      let next = -1;
-      for (let k = depStart[v]!; k < depStart[v + 1]!; k++) {
-        if (remaining[deps[k]!]! > 0) {
-          next = deps[k]!;
-          break;
-        }
-      }
-      v = next;
+      v = waitsFor.get(v)!;
     }
     if (!done[v]) {
       // The walk followed "waits for" edges; reversed, the cycle reads in run order. It is

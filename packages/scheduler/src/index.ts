@@ -1,5 +1,6 @@
 export { createScheduler, Scheduler, Run, type RunOptions, type SchedulerOptions } from './scheduler.js';
-export type { OperationResult, RunResult, RunSnapshot } from './engine.js';
+export type { RunSnapshot } from './engine.js';
+export type { OperationResult, RunResult } from './result.js';
 export {
   defineAdapter,
   defaultClassify,

@@ -76,6 +76,32 @@ export function fingerprint(kind: string, input: unknown): string {
   return createHash('sha1').update(text).digest('base64url').slice(0, 16);
 }
 
+/** What a journal record means for an operation about to run again. */
+export type CarryOver = { resume: true; output: unknown } | { resume: false; why: string };
+
+/**
+ * Decides from an operation's latest record (if any) whether this run carries its success
+ * over (`resume`), skips it (`retry-failed` reruns only failures) or runs it (undefined).
+ * A success carries over only with the same fingerprint and a JSON-writable output.
+ */
+export function carryOver(record: JournalOpRecord | undefined, fingerprint: string, mode: JournalMode): CarryOver | undefined {
+  if (mode === 'append') return undefined;
+  const matches = record !== undefined && record.fingerprint === fingerprint;
+  if (matches && record.state === 'succeeded' && record.outputNotSerializable !== true) return { resume: true, output: record.output };
+  if (mode !== 'retry-failed') return undefined;
+  const failure =
+    record !== undefined &&
+    (record.state === 'failed' || record.state === 'timed-out' || (record.state === 'skipped' && record.error?.code === 'FANOUT_DEPENDENCY_FAILED'));
+  if (failure) return undefined;
+  return {
+    resume: false,
+    why:
+      record === undefined
+        ? 'retry-failed reruns only failures, and the journal has no record of this operation'
+        : `retry-failed reruns only failures, and the journal records this operation as ${record.state}${matches ? '' : ' with a different input'}`,
+  };
+}
+
 /**
  * Reads a journal: the latest record of each operation. A missing file is an empty journal;
  * a torn last line (the process died mid-write) is ignored; any other bad line is an error

@@ -56,6 +56,8 @@ export class Pool {
   readonly adapter: Adapter;
   readonly queue = new ReadyQueue();
   readonly limiter: Limiter;
+  /** False for a fixed limiter: samples would teach it nothing, so none are built. */
+  readonly learns: boolean;
   /** Reused for every sample the limiter is fed; limiters copy what they keep. */
   readonly sample: LimiterSample = { latencyMs: 0, inflight: 0, outcome: 'ok', now: 0 };
   readonly stats: KindStats;
@@ -92,6 +94,7 @@ export class Pool {
     this.max = max;
     this.limiter = createLimiter(options.limiter, max, optimal, random);
     this.limit = Math.min(max, this.limiter.limit);
+    this.learns = !(this.limiter instanceof FixedLimiter);
     this.stats = new KindStats(this.limit);
     this.timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
     this.defaultTimeoutMs = this.timeoutMs;

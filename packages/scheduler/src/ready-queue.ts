@@ -2,16 +2,17 @@ import { IntDeque } from './deque.js';
 import { NumberMaxHeap } from './heap.js';
 
 /** Longest remaining path values are clamped below this so that they pack into one number. */
-export const PATH_SPAN = 2 ** 22;
+export const PATH_SPAN = 2 ** 21;
 
 /**
  * The order key of a ready operation: higher priority first, then the longer remaining
- * dependency path (critical path first). Both are packed into one number so that a bucket is
- * found with one map lookup; priorities are integers within ±1e9, which keeps the product
- * exact in a double.
+ * dependency path (critical path first), packed into one number so that a bucket is found
+ * with one map lookup. For priorities from −512 to 511 the key is a small integer (a V8
+ * "Smi": no allocation, cheap to hash); others still order correctly as plain numbers.
+ * Priorities are integers within ±1e9, which keeps the product exact in a double.
  */
 export function readyKey(priority: number, remainingPath: number): number {
-  return priority * PATH_SPAN + Math.min(remainingPath, PATH_SPAN - 1);
+  return (priority + 512) * PATH_SPAN + (remainingPath < PATH_SPAN ? remainingPath : PATH_SPAN - 1);
 }
 
 /**
@@ -30,15 +31,24 @@ export class ReadyQueue {
     return this.#size;
   }
 
+  /** Makes room for `extra` more items of `key` (a start-up batch). */
+  reserve(key: number, extra: number): void {
+    this.#bucket(key).reserve(extra);
+  }
+
   /** Adds `id` behind everything of the same key. */
   push(id: number, key: number): void {
-    this.#bucket(key).push(id);
+    const bucket = this.#bucket(key);
+    if (bucket.size === 0) this.#keys.push(key);
+    bucket.push(id);
     this.#size++;
   }
 
   /** Adds `id` ahead of everything of the same key (an item put back keeps its turn). */
   pushFront(id: number, key: number): void {
-    this.#bucket(key).unshift(id);
+    const bucket = this.#bucket(key);
+    if (bucket.size === 0) this.#keys.push(key);
+    bucket.unshift(id);
     this.#size++;
   }
 
@@ -73,7 +83,6 @@ export class ReadyQueue {
       bucket = new IntDeque();
       this.#buckets.set(key, bucket);
     }
-    if (bucket.size === 0) this.#keys.push(key);
     this.#lastKey = key;
     this.#lastBucket = bucket;
     return bucket;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Adapter } from './adapter.js';
 import { systemClock, type Clock } from './clock.js';
-import { Engine, type RunResult, type RunSnapshot } from './engine.js';
+import { Engine, type RunSnapshot } from './engine.js';
+import type { RunResult } from './result.js';
 import { FanoutError, PlanValidationError } from './errors.js';
 import type { IterateOptions } from './event-hub.js';
 import type { SchedulerEvent } from './events.js';

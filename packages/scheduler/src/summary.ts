@@ -129,3 +129,63 @@ export class KindStats {
     };
   }
 }
+
+/** What the engine knows at the end of a run, for {@link summarizeRun}. */
+export interface RunFigures {
+  runId: string;
+  name: string | undefined;
+  startedAt: string;
+  wallMs: number;
+  total: number;
+  /** Operations per terminal state, indexed like {@link TERMINAL_STATES}. */
+  stateCounts: ArrayLike<number>;
+  resumed: number;
+  retryBudget: { total: number; spent: number };
+  busyMs: number;
+  peakInflight: number;
+  pools: readonly { kind: string; limit: number; stats: KindStats }[];
+  failures: FailureRecord[];
+  stopReason: string | undefined;
+}
+
+/** Builds the run summary from the figures the engine kept while running. */
+export function summarizeRun(figures: RunFigures): RunSummary {
+  const byKind: RunSummary['byKind'] = {};
+  const limitHistory: RunSummary['limitHistory'] = {};
+  const runTime = new Histogram();
+  const queueWait = new Histogram();
+  let attempts = 0;
+  let retries = 0;
+  for (const pool of figures.pools) {
+    byKind[pool.kind] = pool.stats.summarize(pool.limit);
+    limitHistory[pool.kind] = pool.stats.limitHistory.slice();
+    runTime.merge(pool.stats.runTime);
+    queueWait.merge(pool.stats.queueWait);
+    attempts += pool.stats.attempts;
+    retries += pool.stats.retries;
+  }
+  const { wallMs, busyMs, peakInflight } = figures;
+  const speedup = wallMs > 0 ? busyMs / wallMs : 0;
+  return {
+    runId: figures.runId,
+    name: figures.name,
+    startedAt: figures.startedAt,
+    wallMs,
+    total: figures.total,
+    byState: stateRecord(figures.stateCounts),
+    resumed: figures.resumed,
+    attempts,
+    retries,
+    retryBudget: { total: figures.retryBudget.total, spent: figures.retryBudget.spent },
+    busyMs,
+    speedup,
+    peakInflight,
+    efficiency: peakInflight > 0 ? speedup / peakInflight : 0,
+    runTime: runTime.percentiles(),
+    queueWait: queueWait.percentiles(),
+    byKind,
+    limitHistory,
+    failures: figures.failures,
+    stopReason: figures.stopReason,
+  };
+}

@@ -22,17 +22,20 @@ export interface CompiledPlan {
   plan: Plan;
   count: number;
   ids: string[];
-  specs: OperationSpec[];
+  specs: readonly OperationSpec[];
   index: IdIndex;
   /** The distinct adapters the plan uses, in order of first use. */
   kinds: Adapter[];
   /** Index into `kinds` of each operation. */
   kindOf: Uint16Array;
-  /** Parsed input of each operation (raw when it holds references). */
-  inputs: unknown[];
+  /** Operations per kind. */
+  kindCounts: number[];
+  /** Parsed input of each operation (raw when it holds references); absent when none has one. */
+  inputs: unknown[] | undefined;
   /** {@link OpFlag} bits of each operation. */
   flags: Uint8Array;
-  priority: Int32Array;
+  /** Priority of each operation; absent when all are 0. */
+  priority: Int32Array | undefined;
   graph: Graph;
 }
 
@@ -86,47 +89,83 @@ export function validatePlan(plan: unknown, adapters: ReadonlyMap<string, Adapte
 
   const count = operations.length;
   const ids = new Array<string>(count);
-  // A copy: fan-outs append their children's specs, and the caller's plan must stay as it was.
-  const specs = operations.slice() as OperationSpec[];
+  // Never written to: the caller's plan stays as it was (fan-out children live elsewhere).
+  const specs = operations as readonly OperationSpec[];
   const index = new IdIndex(ids);
   const hashes = new Int32Array(count);
   const kinds: Adapter[] = [];
   const kindTakesAnything: boolean[] = [];
+  const kindCounts: number[] = [];
   const kindOf = new Uint16Array(count);
   let lastKindIndex = 0;
-  const inputs = new Array<unknown>(count);
+  // Allocated on first use: a plan of a million no-ops needs neither.
+  let inputs: unknown[] | undefined;
+  let priority: Int32Array | undefined;
   const flags = new Uint8Array(count);
-  const priority = new Int32Array(count);
   const valid = new Uint8Array(count);
   const defaultPriority = top.data.defaults?.priority ?? 0;
-  const refTargets: { op: number; id: string; path: string }[] = [];
+  const edges = new EdgeList();
+  // References whose target was not seen yet: resolved (or reported unknown) after the loop.
+  const pending: { op: number; id: string; path: string; self: string }[] = [];
+  const duplicate = (later: number, earlier: number): void => {
+    issues.push({ code: 'FANOUT_PLAN_DUPLICATE_ID', path: `operations[${later}].id`, message: `duplicate id "${ids[later]}", already used by operations[${earlier}]` });
+  };
+  // Dependencies are resolved as they come, through the id table, which is started on the
+  // first dependency; a plan without any never builds it (duplicates are then found by the
+  // cheaper bitmap filter after the loop).
+  const depend = (i: number, target: string, path: string, self: string): void => {
+    if (!index.built) {
+      index.start(count);
+      for (let j = 0; j <= i; j++) {
+        if (valid[j] === 0) continue;
+        const earlier = index.insert(j, hashes[j]);
+        if (earlier >= 0) duplicate(j, earlier);
+      }
+    }
+    const to = index.get(target);
+    if (to < 0 || to >= i) pending.push({ op: i, id: target, path, self });
+    else edges.add(i, to);
+  };
 
   let lastKind = '';
   let lastAdapter: Adapter | undefined;
   for (let i = 0; i < count; i++) {
     const op = operations[i] as OperationSpec;
-    const base = `operations[${i}]`;
-    if (!isPlainOperation(op)) {
+    // Paths into the plan are built only for messages: this loop runs a million times.
+    let shape = plainShape(op);
+    if (shape < 0) {
       const parsed = operationSchema.safeParse(op);
       if (!parsed.success) {
-        issues.push(...fromZodIssues(parsed.error, op, base, 'FANOUT_PLAN_INVALID', OPERATION_KEYS));
+        issues.push(...fromZodIssues(parsed.error, op, `operations[${i}]`, 'FANOUT_PLAN_INVALID', OPERATION_KEYS));
         const id = (op as { id?: unknown } | null)?.id;
         ids[i] = typeof id === 'string' ? id : `\u0000invalid-${i}`;
         hashes[i] = hashString(ids[i]!);
         continue;
       }
+      shape =
+        (op.locks === undefined ? 0 : OpFlag.Locks) |
+        (op.timeoutMs === undefined ? 0 : OpFlag.Timeout) |
+        (op.retry === undefined ? 0 : OpFlag.Retry) |
+        (op.forEach === undefined ? 0 : OpFlag.ForEach);
     }
     valid[i] = 1;
-    ids[i] = op.id;
-    hashes[i] = hashString(op.id);
-    priority[i] = op.priority ?? defaultPriority;
+    const id = op.id;
+    ids[i] = id;
+    const hash = hashString(id);
+    hashes[i] = hash;
+    if (index.built) {
+      const earlier = index.insert(i, hash);
+      if (earlier >= 0) duplicate(i, earlier);
+    }
+    const p = op.priority ?? defaultPriority;
+    if (p !== 0) (priority ??= new Int32Array(count))[i] = p;
 
     const adapter = op.kind === lastKind ? lastAdapter : adapters.get(op.kind);
     if (adapter === undefined) {
       const known = [...adapters.keys()].sort();
       issues.push({
         code: 'FANOUT_PLAN_UNKNOWN_KIND',
-        path: `${base}.kind`,
+        path: `operations[${i}].kind`,
         message: `unknown kind "${op.kind}"; expected one of: ${known.length > 0 ? known.join(', ') : '(no adapters registered)'}`,
       });
     } else {
@@ -137,76 +176,55 @@ export function validatePlan(plan: unknown, adapters: ReadonlyMap<string, Adapte
         if (lastKindIndex < 0) {
           lastKindIndex = kinds.push(adapter) - 1;
           kindTakesAnything.push(acceptsAnything(adapter.input));
+          kindCounts.push(0);
         }
       }
       kindOf[i] = lastKindIndex;
+      kindCounts[lastKindIndex]!++;
     }
 
+    const after = op.after;
+    if (after !== undefined) {
+      for (let j = 0; j < after.length; j++) depend(i, after[j]!, `operations[${i}].after[${j}]`, 'waits for itself');
+    }
+    const input = op.input;
     let refs = false;
-    if (typeof op.input === 'object' && op.input !== null) {
-      refs = findRefs(op.input, `${base}.input`, ({ ref, path }) => {
+    if (typeof input === 'object' && input !== null) {
+      refs = findRefs(input, `operations[${i}].input`, ({ ref, path }) => {
         if ('$ref' in ref) {
           const problem = checkRef(ref, path);
           if (problem !== undefined) issues.push(problem);
-          else refTargets.push({ op: i, id: ref.$ref, path: `${path}.$ref` });
-        } else {
-          if (op.forEach === undefined) {
-            issues.push({ code: 'FANOUT_PLAN_INVALID', path, message: 'expected "$item" only in an operation with "forEach", which has none' });
-          }
+          else depend(i, ref.$ref, `${path}.$ref`, 'refers to its own output');
+        } else if (op.forEach === undefined) {
+          issues.push({ code: 'FANOUT_PLAN_INVALID', path, message: 'expected "$item" only in an operation with "forEach", which has none' });
         }
       });
     }
-    if (op.forEach !== undefined) refTargets.push({ op: i, id: op.forEach.$ref, path: `${base}.forEach.$ref` });
-    flags[i] =
-      (refs ? OpFlag.Refs : 0) |
-      (op.forEach === undefined ? 0 : OpFlag.ForEach) |
-      (op.locks === undefined ? 0 : OpFlag.Locks) |
-      (op.timeoutMs === undefined ? 0 : OpFlag.Timeout) |
-      (op.retry === undefined ? 0 : OpFlag.Retry);
+    if ((shape & OpFlag.ForEach) !== 0) depend(i, op.forEach!.$ref, `operations[${i}].forEach.$ref`, 'fans out over its own output');
+    flags[i] = shape | (refs ? OpFlag.Refs : 0);
 
-    if (adapter !== undefined && op.forEach === undefined && !refs && !kindTakesAnything[lastKindIndex]) {
-      const parsed = adapter.input.safeParse(op.input);
-      if (parsed.success) inputs[i] = parsed.data;
-      else issues.push(...fromZodIssues(parsed.error, op.input, `${base}.input`, 'FANOUT_INPUT_INVALID'));
-    } else {
+    if (adapter !== undefined && (shape & OpFlag.ForEach) === 0 && !refs && !kindTakesAnything[lastKindIndex]) {
+      const parsed = adapter.input.safeParse(input);
+      if (parsed.success) {
+        if (parsed.data !== undefined) (inputs ??= new Array<unknown>(count))[i] = parsed.data;
+      } else issues.push(...fromZodIssues(parsed.error, input, `operations[${i}].input`, 'FANOUT_INPUT_INVALID'));
+    } else if (input !== undefined) {
       // Checked once its references are resolved (when it becomes ready), or taken as is.
-      inputs[i] = op.input;
+      (inputs ??= new Array<unknown>(count))[i] = input;
     }
   }
 
-  for (const [later, earlier] of IdIndex.duplicates(ids, count, hashes)) {
-    issues.push({ code: 'FANOUT_PLAN_DUPLICATE_ID', path: `operations[${later}].id`, message: `duplicate id "${ids[later]}", already used by operations[${earlier}]` });
+  if (!index.built) {
+    for (const [later, earlier] of IdIndex.duplicates(ids, count, hashes)) duplicate(later, earlier);
+  }
+  for (const ref of pending) {
+    const to = index.get(ref.id);
+    if (to < 0) issues.push(unknownDependency(ref.id, ref.path, ids));
+    else if (to === ref.op) issues.push({ code: 'FANOUT_PLAN_CYCLE', path: ref.path, message: `"${ids[ref.op]}" ${ref.self}` });
+    else edges.add(ref.op, to);
   }
 
-  // Dependencies: `after`, plus every operation a `$ref` or `forEach` points to.
-  const depStart = new Int32Array(count + 1);
-  const deps: number[] = [];
-  let refCursor = 0;
-  for (let i = 0; i < count; i++) {
-    depStart[i] = deps.length;
-    if (valid[i] === 0) continue;
-    const op = operations[i] as OperationSpec;
-    const after = op.after;
-    if (after !== undefined) {
-      for (let j = 0; j < after.length; j++) {
-        const target = index.get(after[j]!);
-        const path = `operations[${i}].after[${j}]`;
-        if (target < 0) issues.push(unknownDependency(after[j]!, path, ids));
-        else if (target === i) issues.push({ code: 'FANOUT_PLAN_CYCLE', path, message: `"${op.id}" waits for itself` });
-        else pushUnique(deps, depStart[i]!, target);
-      }
-    }
-    while (refCursor < refTargets.length && refTargets[refCursor]!.op === i) {
-      const { id, path } = refTargets[refCursor++]!;
-      const target = index.get(id);
-      if (target < 0) issues.push(unknownDependency(id, path, ids));
-      else if (target === i) issues.push({ code: 'FANOUT_PLAN_CYCLE', path, message: `"${op.id}" refers to its own output` });
-      else pushUnique(deps, depStart[i]!, target);
-    }
-  }
-  depStart[count] = deps.length;
-
-  const graph = buildGraph(count, depStart, Int32Array.from(deps));
+  const graph = buildGraph(count, edges.from, edges.to, edges.size);
   for (const cycle of graph.cycles) {
     const names = cycle.map((i) => `"${ids[i]}"`);
     issues.push({
@@ -219,7 +237,7 @@ export function validatePlan(plan: unknown, adapters: ReadonlyMap<string, Adapte
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
-    compiled: { plan: { ...top.data, operations } as Plan, count, ids, specs, index, kinds, kindOf, inputs, flags, priority, graph },
+    compiled: { plan: { ...top.data, operations } as Plan, count, ids, specs, index, kinds, kindOf, kindCounts, inputs, flags, priority, graph },
   };
 }
 
@@ -249,19 +267,38 @@ function unknownDependency(id: string, path: string, ids: readonly string[]): Pl
   };
 }
 
-function pushUnique(deps: number[], from: number, target: number): void {
-  for (let k = from; k < deps.length; k++) if (deps[k] === target) return;
-  deps.push(target);
+/** A growable list of dependency edges: `from[k]` waits for `to[k]`. */
+class EdgeList {
+  from = new Int32Array(64);
+  to = new Int32Array(64);
+  size = 0;
+
+  add(from: number, to: number): void {
+    if (this.size === this.from.length) {
+      const grownFrom = new Int32Array(this.size * 2);
+      grownFrom.set(this.from);
+      this.from = grownFrom;
+      const grownTo = new Int32Array(this.size * 2);
+      grownTo.set(this.to);
+      this.to = grownTo;
+    }
+    this.from[this.size] = from;
+    this.to[this.size] = to;
+    this.size++;
+  }
 }
 
 /**
- * The shape check for the common case, an operation with only plain fields, without running
- * zod: a million-operation plan validates in a few milliseconds. Anything else (or anything
- * wrong) goes through `operationSchema`, which stays the single source of truth.
+ * The shape check for the common case, an operation with plain fields only, without running
+ * zod: a million-operation plan validates in a few milliseconds. Returns the operation's
+ * `OpFlag` bits for timeout (the only flag a plain operation can have), or -1 when the
+ * operation needs `operationSchema`, which stays the single source of truth (and describes
+ * what is wrong).
  */
-function isPlainOperation(op: unknown): op is OperationSpec {
-  if (typeof op !== 'object' || op === null || Array.isArray(op)) return false;
+function plainShape(op: unknown): number {
+  if (typeof op !== 'object' || op === null || Array.isArray(op)) return -1;
   const o = op as Record<string, unknown>;
+  let shape = 0;
   for (const key in o) {
     switch (key) {
       case 'id':
@@ -271,26 +308,28 @@ function isPlainOperation(op: unknown): op is OperationSpec {
       case 'after': {
         const after = o.after;
         if (after === undefined) break;
-        if (!Array.isArray(after)) return false;
-        for (let i = 0; i < after.length; i++) if (typeof after[i] !== 'string' || after[i] === '') return false;
+        if (!Array.isArray(after)) return -1;
+        for (let i = 0; i < after.length; i++) if (typeof after[i] !== 'string' || after[i] === '') return -1;
         break;
       }
       case 'priority': {
         const p = o.priority;
-        if (p !== undefined && !(Number.isInteger(p) && Math.abs(p as number) <= MAX_PRIORITY)) return false;
+        if (p !== undefined && !(Number.isInteger(p) && Math.abs(p as number) <= MAX_PRIORITY)) return -1;
         break;
       }
       case 'timeoutMs': {
         const t = o.timeoutMs;
-        if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= 2 ** 31 - 1)) return false;
+        if (t === undefined) break;
+        if (!(typeof t === 'number' && t > 0 && t <= 2 ** 31 - 1)) return -1;
+        shape |= OpFlag.Timeout;
         break;
       }
       default:
-        return false;
+        return -1;
     }
   }
   const id = o.id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 512 && typeof o.kind === 'string' && o.kind !== '';
+  return typeof id === 'string' && id.length > 0 && id.length <= 512 && typeof o.kind === 'string' && o.kind !== '' ? shape : -1;
 }
 
 /** Does the schema accept any value unchanged (`z.unknown()`, `z.any()`)? Then skip parsing. */
