@@ -87,60 +87,86 @@ export function validatePlan(plan: unknown, adapters: ReadonlyMap<string, Adapte
     };
   }
 
-  const count = operations.length;
-  const ids = new Array<string>(count);
-  // Never written to: the caller's plan stays as it was (fan-out children live elsewhere).
-  const specs = operations as readonly OperationSpec[];
-  const index = new IdIndex(ids);
-  const hashes = new Int32Array(count);
-  const kinds: Adapter[] = [];
-  const kindTakesAnything: boolean[] = [];
-  const kindCounts: number[] = [];
-  const kindOf = new Uint16Array(count);
-  let lastKindIndex = 0;
-  // Allocated on first use: a plan of a million no-ops needs neither.
-  let inputs: unknown[] | undefined;
-  let priority: Int32Array | undefined;
-  const flags = new Uint8Array(count);
-  const valid = new Uint8Array(count);
-  const defaultPriority = top.data.defaults?.priority ?? 0;
-  const edges = new EdgeList();
-  // References whose target was not seen yet: resolved (or reported unknown) after the loop.
-  const pending: { op: number; id: string; path: string; self: string }[] = [];
-  const duplicate = (later: number, earlier: number): void => {
-    issues.push({ code: 'FANOUT_PLAN_DUPLICATE_ID', path: `operations[${later}].id`, message: `duplicate id "${ids[later]}", already used by operations[${earlier}]` });
-  };
-  // Dependencies are resolved as they come, through the id table, which is started on the
-  // first dependency; a plan without any never builds it (duplicates are then found by the
-  // cheaper bitmap filter after the loop).
-  const depend = (i: number, target: string, path: string, self: string): void => {
-    if (!index.built) {
-      index.start(count);
-      for (let j = 0; j <= i; j++) {
-        if (valid[j] === 0) continue;
-        const earlier = index.insert(j, hashes[j]);
-        if (earlier >= 0) duplicate(j, earlier);
-      }
-    }
-    const to = index.get(target);
-    if (to < 0 || to >= i) pending.push({ op: i, id: target, path, self });
-    else edges.add(i, to);
-  };
+  const compiler = new PlanCompiler(operations.length, adapters, top.data.defaults?.priority ?? 0, issues);
+  // The loop is only a loop: the work per operation is a method, which V8 optimises once and
+  // keeps optimised from one plan to the next (a long loop inside one big function is
+  // re-optimised mid-loop on every call, and runs cold until then).
+  for (let i = 0; i < operations.length; i++) compiler.operation(operations[i], i);
+  const graph = compiler.finish();
 
-  let lastKind = '';
-  let lastAdapter: Adapter | undefined;
-  for (let i = 0; i < count; i++) {
-    const op = operations[i] as OperationSpec;
-    // Paths into the plan are built only for messages: this loop runs a million times.
-    let shape = plainShape(op);
+  if (issues.length > 0) return { ok: false, issues };
+  const { ids, index, kinds, kindOf, kindCounts, inputs, flags, priority } = compiler;
+  return {
+    ok: true,
+    compiled: {
+      plan: { ...top.data, operations } as Plan,
+      count: operations.length,
+      ids,
+      // Never written to: the caller's plan stays as it was (fan-out children live elsewhere).
+      specs: operations as readonly OperationSpec[],
+      index,
+      kinds,
+      kindOf,
+      kindCounts,
+      inputs,
+      flags,
+      priority,
+      graph,
+    },
+  };
+}
+
+/** The state of one validation: every column of the compiled plan, filled operation by operation. */
+class PlanCompiler {
+  readonly ids: string[];
+  readonly index: IdIndex;
+  readonly hashes: Int32Array;
+  readonly kinds: Adapter[] = [];
+  readonly kindCounts: number[] = [];
+  readonly kindOf: Uint16Array;
+  readonly flags: Uint8Array;
+  /** Allocated on first use: a plan of a million no-ops needs neither. */
+  inputs: unknown[] | undefined;
+  priority: Int32Array | undefined;
+  readonly #count: number;
+  readonly #adapters: ReadonlyMap<string, Adapter>;
+  readonly #defaultPriority: number;
+  readonly #issues: PlanIssue[];
+  readonly #valid: Uint8Array;
+  readonly #takesAnything: boolean[] = [];
+  readonly #edges = new EdgeList();
+  /** References whose target was not seen yet: resolved (or reported unknown) at the end. */
+  readonly #pending: { op: number; id: string; path: string; self: string }[] = [];
+  #lastKind = '';
+  #lastAdapter: Adapter | undefined;
+  #lastKindIndex = 0;
+
+  constructor(count: number, adapters: ReadonlyMap<string, Adapter>, defaultPriority: number, issues: PlanIssue[]) {
+    this.#count = count;
+    this.#adapters = adapters;
+    this.#defaultPriority = defaultPriority;
+    this.#issues = issues;
+    this.ids = new Array<string>(count);
+    this.index = new IdIndex(this.ids);
+    this.hashes = new Int32Array(count);
+    this.kindOf = new Uint16Array(count);
+    this.flags = new Uint8Array(count);
+    this.#valid = new Uint8Array(count);
+  }
+
+  /** Checks operation `i` and fills its columns. Paths are built only for messages. */
+  operation(value: unknown, i: number): void {
+    const issues = this.#issues;
+    let shape = plainShape(value);
+    const op = value as OperationSpec;
     if (shape < 0) {
       const parsed = operationSchema.safeParse(op);
       if (!parsed.success) {
         issues.push(...fromZodIssues(parsed.error, op, `operations[${i}]`, 'FANOUT_PLAN_INVALID', OPERATION_KEYS));
         const id = (op as { id?: unknown } | null)?.id;
-        ids[i] = typeof id === 'string' ? id : `\u0000invalid-${i}`;
-        hashes[i] = hashString(ids[i]!);
-        continue;
+        this.ids[i] = typeof id === 'string' ? id : `\u0000invalid-${i}`;
+        this.hashes[i] = hashString(this.ids[i]!);
+        return;
       }
       shape =
         (op.locks === undefined ? 0 : OpFlag.Locks) |
@@ -148,44 +174,35 @@ export function validatePlan(plan: unknown, adapters: ReadonlyMap<string, Adapte
         (op.retry === undefined ? 0 : OpFlag.Retry) |
         (op.forEach === undefined ? 0 : OpFlag.ForEach);
     }
-    valid[i] = 1;
+    this.#valid[i] = 1;
     const id = op.id;
-    ids[i] = id;
+    this.ids[i] = id;
     const hash = hashString(id);
-    hashes[i] = hash;
-    if (index.built) {
-      const earlier = index.insert(i, hash);
-      if (earlier >= 0) duplicate(i, earlier);
+    this.hashes[i] = hash;
+    if (this.index.built) {
+      const earlier = this.index.insert(i, hash);
+      if (earlier >= 0) this.#duplicate(i, earlier);
     }
-    const p = op.priority ?? defaultPriority;
-    if (p !== 0) (priority ??= new Int32Array(count))[i] = p;
+    const p = op.priority ?? this.#defaultPriority;
+    if (p !== 0) (this.priority ??= new Int32Array(this.#count))[i] = p;
 
-    const adapter = op.kind === lastKind ? lastAdapter : adapters.get(op.kind);
+    const adapter = op.kind === this.#lastKind ? this.#lastAdapter : this.#adapters.get(op.kind);
     if (adapter === undefined) {
-      const known = [...adapters.keys()].sort();
+      const known = [...this.#adapters.keys()].sort();
       issues.push({
         code: 'FANOUT_PLAN_UNKNOWN_KIND',
         path: `operations[${i}].kind`,
         message: `unknown kind "${op.kind}"; expected one of: ${known.length > 0 ? known.join(', ') : '(no adapters registered)'}`,
       });
     } else {
-      if (adapter !== lastAdapter) {
-        lastKind = op.kind;
-        lastAdapter = adapter;
-        lastKindIndex = kinds.indexOf(adapter);
-        if (lastKindIndex < 0) {
-          lastKindIndex = kinds.push(adapter) - 1;
-          kindTakesAnything.push(acceptsAnything(adapter.input));
-          kindCounts.push(0);
-        }
-      }
-      kindOf[i] = lastKindIndex;
-      kindCounts[lastKindIndex]!++;
+      if (adapter !== this.#lastAdapter) this.#switchKind(op.kind, adapter);
+      this.kindOf[i] = this.#lastKindIndex;
+      this.kindCounts[this.#lastKindIndex]!++;
     }
 
     const after = op.after;
     if (after !== undefined) {
-      for (let j = 0; j < after.length; j++) depend(i, after[j]!, `operations[${i}].after[${j}]`, 'waits for itself');
+      for (let j = 0; j < after.length; j++) this.#depend(i, after[j]!, `operations[${i}].after[${j}]`, 'waits for itself');
     }
     const input = op.input;
     let refs = false;
@@ -194,51 +211,84 @@ export function validatePlan(plan: unknown, adapters: ReadonlyMap<string, Adapte
         if ('$ref' in ref) {
           const problem = checkRef(ref, path);
           if (problem !== undefined) issues.push(problem);
-          else depend(i, ref.$ref, `${path}.$ref`, 'refers to its own output');
+          else this.#depend(i, ref.$ref, `${path}.$ref`, 'refers to its own output');
         } else if (op.forEach === undefined) {
           issues.push({ code: 'FANOUT_PLAN_INVALID', path, message: 'expected "$item" only in an operation with "forEach", which has none' });
         }
       });
     }
-    if ((shape & OpFlag.ForEach) !== 0) depend(i, op.forEach!.$ref, `operations[${i}].forEach.$ref`, 'fans out over its own output');
-    flags[i] = shape | (refs ? OpFlag.Refs : 0);
+    if ((shape & OpFlag.ForEach) !== 0) this.#depend(i, op.forEach!.$ref, `operations[${i}].forEach.$ref`, 'fans out over its own output');
+    this.flags[i] = shape | (refs ? OpFlag.Refs : 0);
 
-    if (adapter !== undefined && (shape & OpFlag.ForEach) === 0 && !refs && !kindTakesAnything[lastKindIndex]) {
+    if (adapter !== undefined && (shape & OpFlag.ForEach) === 0 && !refs && !this.#takesAnything[this.#lastKindIndex]) {
       const parsed = adapter.input.safeParse(input);
       if (parsed.success) {
-        if (parsed.data !== undefined) (inputs ??= new Array<unknown>(count))[i] = parsed.data;
+        if (parsed.data !== undefined) (this.inputs ??= new Array<unknown>(this.#count))[i] = parsed.data;
       } else issues.push(...fromZodIssues(parsed.error, input, `operations[${i}].input`, 'FANOUT_INPUT_INVALID'));
     } else if (input !== undefined) {
       // Checked once its references are resolved (when it becomes ready), or taken as is.
-      (inputs ??= new Array<unknown>(count))[i] = input;
+      (this.inputs ??= new Array<unknown>(this.#count))[i] = input;
     }
   }
 
-  if (!index.built) {
-    for (const [later, earlier] of IdIndex.duplicates(ids, count, hashes)) duplicate(later, earlier);
-  }
-  for (const ref of pending) {
-    const to = index.get(ref.id);
-    if (to < 0) issues.push(unknownDependency(ref.id, ref.path, ids));
-    else if (to === ref.op) issues.push({ code: 'FANOUT_PLAN_CYCLE', path: ref.path, message: `"${ids[ref.op]}" ${ref.self}` });
-    else edges.add(ref.op, to);
+  /** After every operation: duplicates (when no table was needed), forward references, the graph. */
+  finish(): Graph {
+    const { ids, index, hashes } = this;
+    if (!index.built) {
+      for (const [later, earlier] of IdIndex.duplicates(ids, this.#count, hashes)) this.#duplicate(later, earlier);
+    }
+    for (const ref of this.#pending) {
+      const to = index.get(ref.id);
+      if (to < 0) this.#issues.push(unknownDependency(ref.id, ref.path, ids));
+      else if (to === ref.op) this.#issues.push({ code: 'FANOUT_PLAN_CYCLE', path: ref.path, message: `"${ids[ref.op]}" ${ref.self}` });
+      else this.#edges.add(ref.op, to);
+    }
+    const graph = buildGraph(this.#count, this.#edges.from, this.#edges.to, this.#edges.size);
+    for (const cycle of graph.cycles) {
+      const names = cycle.map((i) => `"${ids[i]}"`);
+      this.#issues.push({
+        code: 'FANOUT_PLAN_CYCLE',
+        path: `operations[${cycle[0]}].after`,
+        message: `dependency cycle: ${[...names, names[0]].join(' → ')} (each runs after the one before it, so none can start)`,
+      });
+    }
+    return graph;
   }
 
-  const graph = buildGraph(count, edges.from, edges.to, edges.size);
-  for (const cycle of graph.cycles) {
-    const names = cycle.map((i) => `"${ids[i]}"`);
-    issues.push({
-      code: 'FANOUT_PLAN_CYCLE',
-      path: `operations[${cycle[0]}].after`,
-      message: `dependency cycle: ${[...names, names[0]].join(' → ')} (each runs after the one before it, so none can start)`,
-    });
+  #switchKind(kind: string, adapter: Adapter): void {
+    this.#lastKind = kind;
+    this.#lastAdapter = adapter;
+    this.#lastKindIndex = this.kinds.indexOf(adapter);
+    if (this.#lastKindIndex < 0) {
+      this.#lastKindIndex = this.kinds.push(adapter) - 1;
+      this.#takesAnything.push(acceptsAnything(adapter.input));
+      this.kindCounts.push(0);
+    }
   }
 
-  if (issues.length > 0) return { ok: false, issues };
-  return {
-    ok: true,
-    compiled: { plan: { ...top.data, operations } as Plan, count, ids, specs, index, kinds, kindOf, kindCounts, inputs, flags, priority, graph },
-  };
+  #duplicate(later: number, earlier: number): void {
+    this.#issues.push({ code: 'FANOUT_PLAN_DUPLICATE_ID', path: `operations[${later}].id`, message: `duplicate id "${this.ids[later]}", already used by operations[${earlier}]` });
+  }
+
+  /**
+   * Operation `i` depends on `target`. Dependencies are resolved as they come, through the id
+   * table, which is started on the first dependency; a plan without any never builds it
+   * (duplicates are then found by the cheaper bitmap filter in `finish`).
+   */
+  #depend(i: number, target: string, path: string, self: string): void {
+    const index = this.index;
+    if (!index.built) {
+      index.start(this.#count);
+      for (let j = 0; j <= i; j++) {
+        if (this.#valid[j] === 0) continue;
+        const earlier = index.insert(j, this.hashes[j]);
+        if (earlier >= 0) this.#duplicate(j, earlier);
+      }
+    }
+    const to = index.get(target);
+    if (to < 0 || to >= i) this.#pending.push({ op: i, id: target, path, self });
+    else this.#edges.add(i, to);
+  }
 }
 
 function checkRef(ref: OutputRef, path: string): PlanIssue | undefined {

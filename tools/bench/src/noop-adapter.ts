@@ -13,7 +13,7 @@ export const noop = defineAdapter({
 /** An async no-op for the anchors. */
 export async function noopTask(): Promise<void> {}
 
-/** Runs `gc()` when the process was started with --expose-gc, so each subject starts clean. */
+/** Runs `gc()` when the process was started with --expose-gc, so each subject starts clean (before its warm-up). */
 export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }

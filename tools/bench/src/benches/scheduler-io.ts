@@ -1,7 +1,6 @@
 import { createScheduler, defineAdapter, type OperationSpec } from '@fanout/scheduler';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { collectGarbage } from '../noop-adapter.js';
 import { check, find } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
 
@@ -52,7 +51,6 @@ export const schedulerIo: Bench = {
     const n = size(quick);
     const concurrency = subject.params!.concurrency as number;
     if (subject.name === 'ideal') return { wall_ms: idealMs(n, concurrency) };
-    collectGarbage();
     if (subject.name === 'fanout') {
       const scheduler = createScheduler({ adapters: [wait] });
       const operations: OperationSpec[] = Array.from({ length: n }, (_, i) => ({ id: `w${i}`, kind: 'wait', input: { ms: WAIT_MS } }));
