@@ -54,7 +54,7 @@ async function measureOnce(subject: Subject, n: number): Promise<Measurement> {
 
 export const schedulerDag: Bench = {
   name: 'scheduler-dag',
-  description: '100,000 operations, 10 priority levels, each after up to 3 earlier ones (quick: 5,000); each subject warms up on three tenths first',
+  description: '100,000 operations, 10 priority levels, each after up to 3 earlier ones (quick: 5,000); each subject warms up on three runs of a tenth first',
   subjects: () => [
     { name: 'fanout', params: { concurrency: CONCURRENCY, levels: LEVELS, mode: 'dag' } },
     { name: 'p-queue', params: { concurrency: CONCURRENCY, levels: LEVELS, mode: 'backlog' } },

@@ -85,7 +85,7 @@ async function measureOnce(subject: Subject, n: number): Promise<Measurement> {
 
 export const schedulerNoop: Bench = {
   name: 'scheduler-noop',
-  description: '1,000,000 independent no-op operations at concurrency 16 (quick: 20,000); each subject warms up on three tenths first',
+  description: '1,000,000 independent no-op operations at concurrency 16 (quick: 20,000); each subject warms up on three runs of a tenth first',
   subjects: () => [
     { name: 'fanout', params: { concurrency: CONCURRENCY, mode: 'plan' } },
     { name: 'fastq', params: { concurrency: CONCURRENCY, mode: 'windowed' } },
