@@ -1,7 +1,23 @@
 import type { Bench } from '../types.js';
+import { aggregateBenches } from './aggregate.js';
+import { fsBenches } from './fs.js';
+import { grepBenches } from './grep.js';
+import { monitorBenches } from './monitor.js';
 import { schedulerDag } from './scheduler-dag.js';
 import { schedulerIo } from './scheduler-io.js';
 import { schedulerNoop } from './scheduler-noop.js';
+import { shellBenches } from './shell.js';
+import { webBenches } from './web.js';
 
-/** Every benchmark, in the order they run. */
-export const BENCHES: readonly Bench[] = [schedulerNoop, schedulerDag, schedulerIo];
+/** Every benchmark, in the order they run. Each group file is owned by the work it measures. */
+export const BENCHES: readonly Bench[] = [
+  schedulerNoop,
+  schedulerDag,
+  schedulerIo,
+  ...fsBenches,
+  ...grepBenches,
+  ...shellBenches,
+  ...webBenches,
+  ...monitorBenches,
+  ...aggregateBenches,
+];

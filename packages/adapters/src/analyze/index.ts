@@ -1,0 +1,2 @@
+// Filled in by the analyze adapters; see the package README.
+export {};

@@ -1,0 +1,2 @@
+// Filled in by the fs adapters; see the package README.
+export {};

@@ -1,0 +1,2 @@
+// Filled in by the shell adapters; see the package README.
+export {};

@@ -1,0 +1,2 @@
+// Filled in by the web adapters; see the package README.
+export {};
