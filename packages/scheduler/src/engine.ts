@@ -899,7 +899,7 @@ export class Engine implements AttemptHost {
         state,
         attempts: ops.attempts[i]!,
         durationMs: ops.duration[i]!,
-        ...(status === Status.Succeeded ? {} : { error: serializeError(value) }),
+        ...(status === Status.Succeeded ? (value === undefined ? {} : { output: value }) : { error: serializeError(value) }),
         ...(resumed ? { resumed: true } : {}),
         ...(parent >= 0 ? { parent: ops.ids[parent]! } : {}),
       };

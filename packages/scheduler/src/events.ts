@@ -75,6 +75,8 @@ export interface OpFinishedEvent extends EventBase {
   durationMs: number;
   /** Why it did not succeed. */
   error?: SerializedError;
+  /** What it produced, when it succeeded (the object itself, not a copy). */
+  output?: unknown;
   /** True when the success was carried over from a journal. */
   resumed?: boolean;
   /** The fan-out operation this child belongs to. */

@@ -122,3 +122,15 @@ describe('summary', () => {
     expect(s.failures.map((f) => f.id)).toEqual(['o2', 'skip']);
   });
 });
+
+describe('op-finished', () => {
+  it('carries the output of a success, so consumers can aggregate while the run goes', async () => {
+    const h = harness();
+    await h.run({ operations: [op('a', { ok: 1, value: { files: ['x'] } }), op('b', { fail: 1, error: 'fatal' })] });
+    const finished = h.events.filter((e) => e.type === 'op-finished');
+    expect(finished.find((e) => e.type === 'op-finished' && e.id === 'a')).toMatchObject({ output: { files: ['x'] } });
+    const failed = finished.find((e) => e.type === 'op-finished' && e.id === 'b')!;
+    expect('output' in failed).toBe(false);
+    expect(failed).toMatchObject({ state: 'failed', error: { message: 'scripted fatal failure' } });
+  });
+});
