@@ -6,6 +6,16 @@ import { configSchema, type Config } from './schema.js';
 /** Variables that are not configuration keys but steer loading. */
 export const CONTROL_VARIABLES = { profile: 'FANOUT_PROFILE', configFile: 'FANOUT_CONFIG' } as const;
 
+/**
+ * Short names for the variables people set most, the ones the search providers document
+ * (the web adapters read the same names).
+ */
+export const ENV_ALIASES: Readonly<Record<string, string>> = {
+  FANOUT_BRAVE_API_KEY: 'FANOUT_SEARCH__BRAVE__API_KEY',
+  FANOUT_TAVILY_API_KEY: 'FANOUT_SEARCH__TAVILY__API_KEY',
+  FANOUT_SEARXNG_URL: 'FANOUT_SEARCH__SEARXNG__URL',
+};
+
 type Schema = z.ZodType;
 
 interface ZodInternals {
@@ -90,7 +100,8 @@ function setPath(target: Record<string, unknown>, keys: string[], value: unknown
  * Reads configuration from `FANOUT_*` variables: the key path in UPPER_SNAKE, segments joined
  * by `__` (`FANOUT_CONCURRENCY`, `FANOUT_LIMITS__GREP__MAX`, `FANOUT_SEARCH__BRAVE__API_KEY`).
  * Lists are comma-separated (`FANOUT_ROOTS` uses the path delimiter, like `PATH`).
- * `FANOUT_PROFILE` picks the profile and `FANOUT_CONFIG` the file. Unknown variables and bad
+ * `FANOUT_PROFILE` picks the profile and `FANOUT_CONFIG` the file; {@link ENV_ALIASES} are
+ * short names for common keys (`FANOUT_BRAVE_API_KEY`). Unknown variables and bad
  * values are issues naming the variable.
  */
 export function configFromEnv(env: Readonly<Record<string, string | undefined>>): { config: Config; issues: ConfigIssue[]; profile: string | undefined; configFile: string | undefined } {
@@ -99,7 +110,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith('FANOUT_') || text === undefined) continue;
     if (name === CONTROL_VARIABLES.profile || name === CONTROL_VARIABLES.configFile) continue;
-    const segments = name.slice('FANOUT_'.length).split('__');
+    const segments = (ENV_ALIASES[name] ?? name).slice('FANOUT_'.length).split('__');
     const found = segments.every((s) => s !== '') ? resolvePath(segments) : undefined;
     if (found === undefined) {
       issues.push({

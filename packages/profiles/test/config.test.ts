@@ -119,6 +119,12 @@ describe('configFromEnv', () => {
     expect(config).toEqual({ roots: ['/a', '/b'], search: { brave: { apiKey: 'k' } } });
   });
 
+  it('takes the short names the search providers document', () => {
+    const { config, issues } = configFromEnv({ FANOUT_BRAVE_API_KEY: 'b', FANOUT_SEARXNG_URL: 'http://127.0.0.1:8888' });
+    expect(issues).toEqual([]);
+    expect(config).toEqual({ search: { brave: { apiKey: 'b' }, searxng: { url: 'http://127.0.0.1:8888' } } });
+  });
+
   it('refuses a variable for a whole section', () => {
     expect(configFromEnv({ FANOUT_LIMITS: '4' }).issues[0]!.message).toMatch(/not the whole section/);
   });

@@ -876,7 +876,6 @@ export class Engine implements AttemptHost {
       this.#timers.clear(i);
     }
     ops.status[i] = status;
-    if (ops.locks.size > 0 && ops.locks.delete(i)) this.#locks.release(i);
     this.#settled++;
     const state = STATE_NAMES[status]!;
     this.#stateCounts[status - Status.Succeeded]!++;
@@ -905,6 +904,9 @@ export class Engine implements AttemptHost {
       };
       this.#emit(event);
     }
+    // Released after the event: a waiter granted the lock starts at once, and its op-started
+    // must not come before this op-finished.
+    if (ops.locks.size > 0 && ops.locks.delete(i)) this.#locks.release(i);
 
     if (parent >= 0) this.#childEnded(parent);
     if (i < this.#planCount) this.#releaseDependents(i, status);

@@ -123,3 +123,12 @@ describe('locks in a run', () => {
     expect(s.get('flaky')![1]!.start).toBe(51);
   });
 });
+
+describe('lock hand-over', () => {
+  it('reports the holder finished before the next one started', async () => {
+    const h = harness({ work: { maxConcurrency: 4 } }, { limits: { work: { limiter: 'fixed' } } });
+    await h.run({ operations: ['a', 'b', 'c'].map((id) => op(id, { ok: 5 }, { locks: ['file:/x'] })) });
+    const order = h.events.filter((e) => e.type === 'op-started' || e.type === 'op-finished').map((e) => `${e.type === 'op-started' ? 'start' : 'end'} ${'id' in e ? e.id : ''}`);
+    expect(order).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+});

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCHES } from './benches/index.js';
 import { runBench } from './runner.js';
-import { advantage, find, formatValue, table } from './stats.js';
+import { advantage, formatValue, table } from './stats.js';
 import type { Row } from './types.js';
 
 const usage = `usage: npm run bench -- [names...] [--quick] [--json FILE] [--runs N]
@@ -50,7 +50,7 @@ for (const bench of selected) {
   all.push(...rows);
   sections.push({ name: bench.name, description: bench.description, rows });
   const body = rows.map((row) => {
-    const ours = row.subject === 'fanout' ? undefined : find(rows, row.bench, 'fanout', row.metric, row.params?.concurrency === undefined ? undefined : { ...findParams(rows, row) });
+    const ours = row.subject === 'fanout' ? undefined : counterpart(rows, row);
     const ratio = ours === undefined ? '' : `${advantage(ours.value, row.value, row.metric).toFixed(2)}×`;
     return [row.subject, row.params === undefined ? '' : JSON.stringify(row.params), row.metric, formatValue(row.value, row.unit), ratio];
   });
@@ -67,8 +67,18 @@ if (args.values.json !== undefined) {
   console.log(`\nwrote ${all.length} rows to ${args.values.json}`);
 }
 
-/** The params of fanout's row that matches `row` (same concurrency), for the ratio column. */
-function findParams(rows: Row[], row: Row): Record<string, unknown> {
-  const match = rows.find((r) => r.subject === 'fanout' && r.metric === row.metric && r.params?.concurrency === row.params?.concurrency);
-  return match?.params ?? {};
+/**
+ * fanout's row to compare `row` with: same metric, and the same value for every setting both
+ * rows name (concurrency, size, pattern…), `mode` aside (it names how each subject runs).
+ */
+function counterpart(rows: Row[], row: Row): Row | undefined {
+  const settings = (r: Row) => Object.entries(r.params ?? {}).filter(([key]) => key !== 'mode');
+  return rows.find(
+    (r) =>
+      r.bench === row.bench &&
+      r.subject === 'fanout' &&
+      r.metric === row.metric &&
+      settings(row).every(([key, value]) => !(key in (r.params ?? {})) || JSON.stringify(r.params![key]) === JSON.stringify(value)) &&
+      settings(r).every(([key, value]) => !(key in (row.params ?? {})) || JSON.stringify(row.params![key]) === JSON.stringify(value)),
+  );
 }
