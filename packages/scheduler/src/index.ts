@@ -25,9 +25,11 @@ export {
   type RetrySpec,
 } from './plan.js';
 export { validatePlan, type CompiledPlan, type PlanLimits, type ValidationResult } from './validate.js';
+export { valueAt } from './zod-issues.js';
 export {
   FanoutError,
   PlanValidationError,
+  describeValue,
   serializeError,
   type FanoutErrorOptions,
   type PlanIssue,

@@ -10,6 +10,13 @@ import { z } from 'zod';
 export interface OutputRef {
   $ref: string;
   path?: string | readonly (string | number)[];
+  /**
+   * Resolve to `null` when the operation did not succeed, instead of skipping this one. Only
+   * meaningful with the `continue` failure policy (with `isolate`, dependents of a failure are
+   * skipped before their input is looked at).
+   * @default false
+   */
+  optional?: boolean;
 }
 
 /**
@@ -125,7 +132,7 @@ export interface Plan {
 const pathSchema = z.union([z.string(), z.array(z.union([z.string(), z.number().int().nonnegative()]))]);
 
 export const outputRefSchema = z
-  .object({ $ref: z.string().min(1), path: pathSchema.optional() })
+  .object({ $ref: z.string().min(1), path: pathSchema.optional(), optional: z.boolean().optional() })
   .strict()
   .describe('A value taken from the output of the operation named by $ref');
 

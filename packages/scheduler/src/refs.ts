@@ -67,7 +67,14 @@ export function resolveRefs(value: unknown, outputOf: (id: string) => unknown, i
   if (typeof value !== 'object' || value === null) return value;
   if (isLiteral(value)) return value.$literal;
   if (isOutputRef(value)) {
-    return walk(outputOf(value.$ref), pathSteps(value.path), `the output of "${value.$ref}"`);
+    let output: unknown;
+    try {
+      output = outputOf(value.$ref);
+    } catch (error) {
+      if (value.optional === true && (error as FanoutError).code === 'FANOUT_DEPENDENCY_FAILED') return null;
+      throw error;
+    }
+    return walk(output, pathSteps(value.path), `the output of "${value.$ref}"`);
   }
   if (isItemRef(value)) {
     if (item === undefined) throw new FanoutError('FANOUT_REF_UNRESOLVED', '"$item" is only meaningful in an operation with "forEach"');

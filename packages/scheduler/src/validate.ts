@@ -294,12 +294,15 @@ class PlanCompiler {
 function checkRef(ref: OutputRef, path: string): PlanIssue | undefined {
   const keys = Object.keys(ref);
   for (const key of keys) {
-    if (key !== '$ref' && key !== 'path') {
-      return { code: 'FANOUT_PLAN_INVALID', path: joinPath(path, [key]), message: `unknown field "${key}" in a reference (expected "$ref" and an optional "path")` };
+    if (key !== '$ref' && key !== 'path' && key !== 'optional') {
+      return { code: 'FANOUT_PLAN_INVALID', path: joinPath(path, [key]), message: `unknown field "${key}" in a reference (expected "$ref", and optionally "path" and "optional")` };
     }
   }
   if (typeof ref.$ref !== 'string' || ref.$ref === '') {
     return { code: 'FANOUT_PLAN_INVALID', path: `${path}.$ref`, message: `expected the id of an operation, got ${describeValue(ref.$ref)}` };
+  }
+  if (ref.optional !== undefined && typeof ref.optional !== 'boolean') {
+    return { code: 'FANOUT_PLAN_INVALID', path: `${path}.optional`, message: `expected true or false, got ${describeValue(ref.optional)}` };
   }
   const p = ref.path;
   if (p !== undefined && typeof p !== 'string' && !(Array.isArray(p) && p.every((s) => typeof s === 'string' || (Number.isInteger(s) && s >= 0)))) {

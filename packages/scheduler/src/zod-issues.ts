@@ -12,7 +12,8 @@ export function joinPath(base: string, steps: readonly PropertyKey[]): string {
   return out;
 }
 
-function valueAt(root: unknown, steps: readonly PropertyKey[]): unknown {
+/** The value at a path of keys inside `root`, or undefined where the path leaves it. */
+export function valueAt(root: unknown, steps: readonly PropertyKey[]): unknown {
   let current = root;
   for (const step of steps) {
     if (typeof current !== 'object' || current === null) return undefined;

@@ -93,3 +93,20 @@ describe('failure policies', () => {
     expect((await h2.run(plan, { failure: 'isolate' })).get('long')!.state).toBe('succeeded');
   });
 });
+
+describe('optional references', () => {
+  it('resolve to null when their operation failed, under continue', async () => {
+    const h = harness();
+    const result = await h.run(
+      {
+        operations: [
+          op('good', { ok: 1, value: 'g' }),
+          op('bad', { fail: 1, error: 'fatal' }),
+          { id: 'gather', kind: 'work', input: { steps: [{ ok: 1 }], tag: [{ $ref: 'good', optional: true }, { $ref: 'bad', optional: true }] } },
+        ],
+      },
+      { failure: 'continue' },
+    );
+    expect(result.get('gather')).toMatchObject({ state: 'succeeded', output: { tag: ['g', null] } });
+  });
+});

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AimdLimiter, FixedLimiter, GradientLimiter, VegasLimiter, type Limiter, type LimiterSample } from '../src/index.js';
 import { harness, op } from './helpers.js';
@@ -75,7 +76,9 @@ describe('GradientLimiter', () => {
   it('shrinks when latency rises above the no-load latency', () => {
     const limiter = new GradientLimiter({ initial: 40, max: 100, random: () => 0.5 });
     const clock = { now: 0 };
-    feed(limiter, 3, () => ({ latencyMs: 10, inflight: 40, outcome: 'ok' }), clock);
+    // Six windows: the first probe (pinned after window 4, measured in window 5) included.
+    feed(limiter, 6, () => ({ latencyMs: 10, inflight: limiter.limit, outcome: 'ok' }), clock);
+    expect(limiter.noLoadLatencyMs).toBe(10);
     const before = limiter.limit;
     feed(limiter, 5, () => ({ latencyMs: 60, inflight: limiter.limit, outcome: 'ok' }), clock);
     expect(limiter.limit).toBeLessThan(before);
@@ -90,6 +93,108 @@ describe('GradientLimiter', () => {
     // The service got slower for good: after the probe, 50 ms is the new no-load latency.
     feed(limiter, 6, () => ({ latencyMs: 50, inflight: limiter.limit, outcome: 'ok' }), clock);
     expect(limiter.noLoadLatencyMs).toBe(50);
+  });
+
+  it('re-measures the no-load latency a first time after four windows', () => {
+    const limiter = new GradientLimiter({ initial: 40, max: 100, random: () => 0.5 });
+    const clock = { now: 0 };
+    // Started above the knee: what it sees first is queueing (80 ms), which it takes for no load.
+    feed(limiter, 3, () => ({ latencyMs: 80, inflight: limiter.limit, outcome: 'ok' }), clock);
+    const before = limiter.limit;
+    expect(limiter.probing).toBe(false);
+    feed(limiter, 1, () => ({ latencyMs: 80, inflight: limiter.limit, outcome: 'ok' }), clock);
+    expect(limiter.probing).toBe(true);
+    // At half load the other side answers in 20 ms: that is the no-load latency.
+    feed(limiter, 1, () => ({ latencyMs: 20, inflight: limiter.limit, outcome: 'ok' }), clock);
+    expect(limiter.noLoadLatencyMs).toBe(20);
+    // Back at full load the latency is 80 ms, four times the no-load one: it backs off.
+    feed(limiter, 3, () => ({ latencyMs: 80, inflight: limiter.limit, outcome: 'ok' }), clock);
+    expect(limiter.limit).toBeLessThan(before);
+  });
+
+  it('pins the limit to half while it re-measures, counting only attempts started under the pin', () => {
+    const limiter = new GradientLimiter({ initial: 40, max: 100, probeWindows: 4, random: () => 0 });
+    const clock = { now: 0 };
+    feed(limiter, 1, () => ({ latencyMs: 10, inflight: 40, outcome: 'ok' }), clock);
+    const before = limiter.limit;
+    feed(limiter, 1, () => ({ latencyMs: 10, inflight: before, outcome: 'ok' }), clock);
+    expect(limiter.probing).toBe(true);
+    const pinned = limiter.limit;
+    expect(pinned).toBe(Math.floor(before / 2));
+    expect(limiter.reason).toBe('re-measuring no-load latency');
+    // Stragglers started before the pin (inflight above it) are slow and must not count.
+    feed(limiter, 3, () => ({ latencyMs: 80, inflight: 40, outcome: 'ok' }), clock);
+    expect(limiter.probing).toBe(true);
+    expect(limiter.noLoadLatencyMs).toBe(10);
+    // Under the pin the other side answers in 12 ms: that is the new no-load latency, and the
+    // limit goes back to where it was.
+    feed(limiter, 1, () => ({ latencyMs: 12, inflight: pinned, outcome: 'ok' }), clock);
+    expect(limiter.probing).toBe(false);
+    expect(limiter.noLoadLatencyMs).toBe(12);
+    expect(limiter.limit).toBeGreaterThan(pinned);
+    expect(limiter.reason).toBe('no-load latency re-measured');
+  });
+
+  it('grows multiplicatively while latency stays at the no-load latency', () => {
+    const limiter = new GradientLimiter({ initial: 16, max: 1000, random: () => 0.5 });
+    // Three windows, before the first probe pins it.
+    const limits = feed(limiter, 3, () => ({ latencyMs: 20, inflight: limiter.limit, outcome: 'ok' }));
+    expect(limits.at(-1)!).toBeGreaterThanOrEqual(32);
+  });
+
+  it('settles between the knee and the point of refusal of a service, probes included', () => {
+    // A service with `knee` workers answering in `base` ms and as many queue places: latency is
+    // flat up to the knee, grows beyond it, and work beyond 2 × knee is refused (a drop).
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 80 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 5, max: 100 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (knee, initial, base, seed) => {
+          let state = seed;
+          const random = () => (state = (state * 9301 + 0.49297) % 1);
+          const limiter = new GradientLimiter({ initial, max: 200, probeWindows: 20, random });
+          const clock = { now: 0 };
+          const service = (k: number): Omit<LimiterSample, 'now'> => {
+            const inflight = limiter.limit;
+            if (inflight > 2 * knee && k < (20 * (inflight - 2 * knee)) / inflight) return { latencyMs: 1, inflight, outcome: 'drop' };
+            return { latencyMs: base * Math.min(2, Math.max(1, inflight / knee)), inflight, outcome: 'ok' };
+          };
+          for (let w = 0; w < 260; w++) {
+            for (let k = 0; k < 20; k++) {
+              clock.now += 30;
+              limiter.onSample({ ...service(k), now: clock.now });
+            }
+            if (w >= 60 && !limiter.probing) {
+              expect(limiter.limit).toBeGreaterThanOrEqual(knee);
+              expect(limiter.limit).toBeLessThanOrEqual(2 * knee);
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('cuts by 0.9 for a few drops, and by half when most of a window was dropped', () => {
+    const warmed = () => {
+      const limiter = new GradientLimiter({ initial: 100, max: 200, random: () => 0.5 });
+      // Five windows: growth, then the first probe (pinned, measured, restored).
+      feed(limiter, 5, () => ({ latencyMs: 10, inflight: limiter.limit, outcome: 'ok' }));
+      expect(limiter.probing).toBe(false);
+      return limiter;
+    };
+    const some = warmed();
+    const before = some.limit;
+    let k = 0;
+    feed(some, 1, () => ({ latencyMs: 10, inflight: some.limit, outcome: k++ % 5 === 0 ? 'drop' : 'ok' }), { now: 10_000 });
+    expect(some.limit).toBe(Math.floor(before * 0.9));
+    const most = warmed();
+    k = 0;
+    feed(most, 1, () => ({ latencyMs: 1, inflight: most.limit, outcome: k++ % 5 === 0 ? 'ok' : 'drop' }), { now: 10_000 });
+    expect(most.limit).toBe(Math.floor(before * 0.5));
+    expect(most.reason).toBe('drop');
   });
 
   it('reproduces the drop-blind flaw only when asked (concurrency-limits #176)', () => {
