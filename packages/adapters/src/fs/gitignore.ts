@@ -1,0 +1,168 @@
+import { constants, type Dirent } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import ignore from 'ignore';
+import { isInside } from '../roots.js';
+
+/** The rules of one `.gitignore`, and those of the nearest one above it. */
+interface Rules {
+  /** The directory the file is in; its patterns are relative to it. */
+  dir: string;
+  /** `dir` with a trailing separator: the prefix of every path below it. */
+  prefix: string;
+  matcher: ignore.Ignore;
+  parent: Rules | undefined;
+}
+
+/** What a {@link GitignoreFilter} needs to know about where to stop. */
+export interface GitignoreOptions {
+  /** Directories above which no `.gitignore` is read (the allowed roots). */
+  boundaries: readonly string[];
+  /** Match patterns without regard to case. @default false (git's default outside Windows and macOS) */
+  ignoreCase?: boolean;
+}
+
+/**
+ * Applies `.gitignore` files while a directory tree is walked, like git: the patterns of a
+ * `.gitignore` apply to its directory and everything below it, a deeper file's patterns take
+ * precedence over a shallower one's (so a deeper `!pattern` can bring a file back), and an
+ * ignored directory is never entered, so nothing below it can come back (git's rule, and the
+ * reason a single walk suffices). `.git` itself is always skipped.
+ *
+ * Files above the walk's starting directory count too, up to the repository's top (the
+ * directory holding `.git`) or an allowed root, whichever comes first. Unlike ripgrep, the
+ * files apply outside a git repository as well (ripgrep's `--no-require-git`).
+ *
+ * Patterns are matched with the `ignore` package, which implements the gitignore(5) rules.
+ */
+export class GitignoreFilter {
+  readonly #roots: readonly string[];
+  readonly #boundaries: Set<string>;
+  readonly #ignoreCase: boolean;
+  /** Directory → the nearest rules that apply inside it (`undefined`: none). */
+  readonly #nearest = new Map<string, Rules | undefined>();
+  /** Directories above the walk being loaded. */
+  readonly #loading = new Map<string, Promise<Rules | undefined>>();
+
+  constructor(options: GitignoreOptions) {
+    this.#roots = options.boundaries;
+    this.#boundaries = new Set(options.boundaries);
+    this.#ignoreCase = options.ignoreCase ?? false;
+  }
+
+  /**
+   * Loads the `.gitignore` files of the directories above `start`, where a walk begins. Call
+   * it before the walk, so the first directory's filter finds them ready.
+   */
+  async prepare(start: string): Promise<void> {
+    if (this.#boundaries.has(start)) return;
+    const parent = dirname(start);
+    if (parent !== start) await this.#above(parent);
+  }
+
+  /**
+   * Keeps the entries of directory `dir` that no `.gitignore` excludes. Reads the directory's
+   * own `.gitignore` when it has one (its name is among the entries, so no extra system call
+   * when it has none). Answers synchronously when it needs no file: the walk's hot path.
+   */
+  filter(dir: string, entries: Dirent[]): Dirent[] | Promise<Dirent[]> {
+    let ownFile = false;
+    let repository = false;
+    for (let i = 0; i < entries.length; i++) {
+      const name = entries[i]!.name;
+      if (name === '.gitignore') ownFile = entries[i]!.isFile();
+      else if (name === '.git') repository = true;
+    }
+    // A repository's top or an allowed root inherits nothing from above.
+    if (!repository && !this.#boundaries.has(dir)) {
+      const parent = dirname(dir);
+      if (parent !== dir && !this.#nearest.has(parent)) return this.#above(parent).then((rules) => this.#withOwn(dir, entries, rules, ownFile, repository));
+      return this.#withOwn(dir, entries, this.#nearest.get(parent), ownFile, repository);
+    }
+    return this.#withOwn(dir, entries, undefined, ownFile, repository);
+  }
+
+  #withOwn(dir: string, entries: Dirent[], inherited: Rules | undefined, ownFile: boolean, repository: boolean): Dirent[] | Promise<Dirent[]> {
+    if (!ownFile) return this.#apply(dir, entries, inherited, repository);
+    return this.#read(dir, inherited).then((own) => this.#apply(dir, entries, own ?? inherited, repository));
+  }
+
+  #apply(dir: string, entries: Dirent[], rules: Rules | undefined, repository: boolean): Dirent[] {
+    this.#nearest.set(dir, rules);
+    if (!repository && rules === undefined) return entries;
+    const kept: Dirent[] = [];
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (repository && entry.name === '.git') continue;
+      if (rules !== undefined && isIgnored(rules, prefix + entry.name, entry.isDirectory())) continue;
+      kept.push(entry);
+    }
+    return kept;
+  }
+
+  /** The rules that apply inside `dir`, a directory above the walk. */
+  #above(dir: string): Promise<Rules | undefined> {
+    if (this.#nearest.has(dir)) return Promise.resolve(this.#nearest.get(dir));
+    let loading = this.#loading.get(dir);
+    if (loading === undefined) {
+      loading = this.#loadAbove(dir);
+      this.#loading.set(dir, loading);
+    }
+    return loading;
+  }
+
+  async #loadAbove(dir: string): Promise<Rules | undefined> {
+    if (!this.#roots.some((root) => isInside(root, dir))) {
+      // Never read outside the roots, even a .gitignore.
+      this.#nearest.set(dir, undefined);
+      return undefined;
+    }
+    const top = this.#boundaries.has(dir) || dirname(dir) === dir || (await exists(`${dir}/.git`));
+    const parent = top ? undefined : await this.#above(dirname(dir));
+    const rules = (await this.#read(dir, parent)) ?? parent;
+    this.#nearest.set(dir, rules);
+    return rules;
+  }
+
+  /**
+   * Reads `dir/.gitignore` on top of `parent`; undefined when there is none. A symlink is not
+   * followed (O_NOFOLLOW) and only a regular file is read, so no pattern comes from outside.
+   */
+  async #read(dir: string, parent: Rules | undefined): Promise<Rules | undefined> {
+    let text: string;
+    try {
+      const handle = await open(`${dir === '/' ? '' : dir}/.gitignore`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      try {
+        if (!(await handle.stat()).isFile()) return undefined;
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return undefined;
+    }
+    return { dir, prefix: dir.endsWith('/') ? dir : `${dir}/`, matcher: ignore({ ignorecase: this.#ignoreCase }).add(text), parent };
+  }
+}
+
+/** Deepest `.gitignore` first: the first that has an opinion decides, as in git. */
+function isIgnored(rules: Rules, path: string, directory: boolean): boolean {
+  for (let at: Rules | undefined = rules; at !== undefined; at = at.parent) {
+    if (!path.startsWith(at.prefix)) continue;
+    const relative = path.slice(at.prefix.length);
+    const verdict = at.matcher.test(directory ? `${relative}/` : relative);
+    if (verdict.ignored) return true;
+    if (verdict.unignored) return false;
+  }
+  return false;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,263 @@
+import { readdir as nodeReaddir, type Dirent } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defaultClassify, type Adapter } from '@fanout/scheduler';
+import fg from 'fast-glob';
+import { z } from 'zod';
+import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
+import { FILE_OPERATION_DEFAULTS, toRoots, type FsAdapterOptions } from './fs-options.js';
+import { GitignoreFilter } from './gitignore.js';
+import { walkGlob } from './glob-walk.js';
+
+const patternString = z
+  .string()
+  .min(1, 'expected a non-empty glob pattern')
+  .max(4096)
+  .refine((pattern) => !pattern.includes('\0'), 'expected a pattern without NUL bytes');
+
+/** What `glob` lists: files, directories, or both. */
+export const GLOB_TYPES = ['files', 'directories', 'all'] as const;
+
+/**
+ * The input of `glob`: one `pattern` or a list of `patterns` (fast-glob / picomatch syntax,
+ * `!` to exclude), relative to `cwd`.
+ *
+ * @example
+ * { "patterns": ["src/**\/*.ts", "!**\/*.test.ts"], "ignore": ["**\/generated/**"] }
+ */
+export const globInputSchema = z
+  .strictObject({
+    /** One pattern. */
+    pattern: patternString.optional(),
+    /** Several patterns; a file matched by two is listed once. */
+    patterns: z.array(patternString).min(1).max(1000).optional(),
+    /** Patterns of paths to leave out (a directory matched is not entered). */
+    ignore: z.array(patternString).max(10_000).optional(),
+    /** Where patterns start; inside the roots. @default the first root */
+    cwd: z
+      .string()
+      .min(1, 'expected a non-empty path')
+      .refine((path) => !path.includes('\0'), 'expected a path without NUL bytes')
+      .optional(),
+    /** @default "files" */
+    type: z.enum(GLOB_TYPES).optional(),
+    /** Let `*` and `**` match names that start with a dot. @default false */
+    dot: z.boolean().optional(),
+    /** Leave out what `.gitignore` files exclude, as git does (nested files apply to their directory). @default true */
+    gitignore: z.boolean().optional(),
+    /** Most paths listed; the walk stops there and says `truncated`. @default 100000 */
+    maxResults: z.int().min(1).max(10_000_000).optional(),
+    /** Levels of directories entered below `cwd` (0: only `cwd` itself). @default unlimited */
+    maxDepth: z.int().min(0).max(10_000).optional(),
+    /** @default true */
+    caseSensitive: z.boolean().optional(),
+    /** Sort the paths (by UTF-16 code units), so a listing is the same from run to run. @default true */
+    sort: z.boolean().optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.pattern === undefined && input.patterns === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'expected "pattern" (one) or "patterns" (a list), got neither' });
+    } else if (input.pattern !== undefined && input.patterns !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['patterns'], message: 'expected "pattern" or "patterns", got both' });
+    }
+  });
+
+/** What `glob` receives. */
+export type GlobInput = z.output<typeof globInputSchema>;
+
+/** A directory the walk could not read; the walk goes on without it. */
+export interface GlobWalkError {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** What `glob` returns. */
+export interface GlobOutput {
+  /** Absolute paths. */
+  files: string[];
+  /** `files.length`. */
+  count: number;
+  /** The walk stopped at `maxResults`; more paths match. */
+  truncated: boolean;
+  /** Directories that could not be read (at most 100), when there were any. */
+  errors?: GlobWalkError[];
+}
+
+/** Options of {@link globAdapter}. */
+export interface GlobAdapterOptions extends FsAdapterOptions {
+  /** Default of the input's `maxResults`. @default 100000 */
+  maxResults?: number;
+  /**
+   * Directories read at once by one walk (fast-glob's `concurrency`). Reads go to libuv's
+   * thread pool, four threads unless `UV_THREADPOOL_SIZE` says otherwise.
+   * @default 4
+   */
+  walkConcurrency?: number;
+  /**
+   * The file system the walk reads (fast-glob's `fs`): for instrumented or virtual file
+   * systems. Root checks always use `node:fs`, so it must show the same tree.
+   * @default node:fs
+   */
+  fs?: Partial<fg.FileSystemAdapter>;
+}
+
+/** Default `timeoutMs` of `glob`. @default 60000 */
+export const GLOB_TIMEOUT_MS = 60_000;
+
+const MAX_REPORTED_ERRORS = 100;
+
+type ReaddirCallback = (error: NodeJS.ErrnoException | null, entries: Dirent[]) => void;
+
+/**
+ * The `glob` adapter: lists the paths matching glob patterns under a directory inside the
+ * allowed roots, with fast-glob 3 (picomatch syntax, brace expansion, negation).
+ *
+ * Safe by default: `cwd` and the directory each pattern starts from (`../x/*`, `/abs/*`) must
+ * be inside the roots (after `realpath`), and the walk never follows a symlink
+ * (`followSymbolicLinks: false`), so it cannot leave them. Dotfiles are left out unless
+ * `dot`; `.gitignore` files are honoured unless `gitignore: false`, in the same walk (a
+ * directory they exclude is never read); `.git` is never listed then.
+ *
+ * Fast: one walk streams entries; the walk stops as soon as `maxResults` is passed, or at an
+ * abort (the walker is destroyed and no directory is read after it).
+ *
+ * A pattern without magic (`src/index.ts`) names its path, which is listed if it exists even
+ * when a `.gitignore` excludes it, as ripgrep searches a path given on its command line.
+ *
+ * @example
+ * const scheduler = createScheduler({ adapters: [globAdapter({ roots: ['.'] })] });
+ * await scheduler.execute({ operations: [{ id: 'ts', kind: 'glob', input: { pattern: 'src/**\/*.ts' } }] });
+ */
+export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput, GlobOutput> {
+  const roots = toRoots(options.roots);
+  const defaultMax = options.maxResults ?? 100_000;
+  const walkConcurrency = options.walkConcurrency ?? 4;
+  const baseFs = options.fs ?? {};
+  const baseReaddir = (baseFs.readdir ?? nodeReaddir) as (path: string, options: { withFileTypes: true }, callback: ReaddirCallback) => void;
+  const ignoreCase = process.platform === 'win32' || process.platform === 'darwin';
+  return {
+    kind: 'glob',
+    input: globInputSchema,
+    defaults: { ...FILE_OPERATION_DEFAULTS, timeoutMs: options.timeoutMs ?? GLOB_TIMEOUT_MS, idempotent: true },
+    classify: (error) => classifyAdapterError(error, defaultClassify),
+    // A listing takes no lock: it reads directories, not the files a write replaces.
+    locks: () => [],
+    async run(input, ctx) {
+      const signal = ctx.signal;
+      const single = input.patterns === undefined;
+      const patterns = input.patterns ?? [input.pattern!];
+      const cwd = await checkedCwd(input.cwd);
+      signal.throwIfAborted();
+
+      let stopped = false;
+      const errors: GlobWalkError[] = [];
+      const filter = input.gitignore === false ? undefined : new GitignoreFilter({ boundaries: roots.paths, ignoreCase });
+      // fast-glob calls readdir(path, { withFileTypes: true }, callback) for each directory.
+      const readdir = (path: string, readOptions: { withFileTypes: true }, callback: ReaddirCallback): void => {
+        if (stopped) {
+          callback(stoppedError(path), []);
+          return;
+        }
+        baseReaddir(path, readOptions, (error, entries) => {
+          if (error !== null) {
+            if (error.code !== 'ENOENT' && errors.length < MAX_REPORTED_ERRORS) errors.push({ path, code: error.code ?? 'EIO', message: error.message });
+            callback(error, []);
+            return;
+          }
+          if (stopped) callback(stoppedError(path), []);
+          else if (filter === undefined) callback(null, entries);
+          else {
+            const kept = filter.filter(path, entries);
+            if (Array.isArray(kept)) callback(null, kept);
+            else kept.then((list) => callback(null, list), (failure: NodeJS.ErrnoException) => callback(failure, []));
+          }
+        });
+      };
+      const globOptions: fg.Options = {
+        cwd,
+        dot: input.dot ?? false,
+        ignore: input.ignore ?? [],
+        onlyFiles: (input.type ?? 'files') === 'files',
+        onlyDirectories: input.type === 'directories',
+        followSymbolicLinks: false,
+        caseSensitiveMatch: input.caseSensitive ?? true,
+        suppressErrors: true,
+        unique: true,
+        concurrency: walkConcurrency,
+        fs: { ...baseFs, readdir: readdir as never },
+        ...(input.maxDepth === undefined ? {} : { deep: input.maxDepth + 1 }),
+      };
+
+      // Every directory a walk starts from must be inside the roots (a pattern may climb out).
+      const tasks = fg.generateTasks(patterns, globOptions);
+      for (const task of tasks) {
+        const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
+        const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;
+        const start = resolve(cwd, task.base);
+        await roots.check(start, field);
+        if (filter !== undefined) await filter.prepare(start);
+      }
+      signal.throwIfAborted();
+
+      const max = input.maxResults ?? defaultMax;
+      // Entries stay as fast-glob gives them until the end: sorting the short relative names
+      // before they get the common cwd prefix makes each comparison cheaper.
+      const entries: string[] = [];
+      let plain = true;
+      let truncated = false;
+      await new Promise<void>((resolvePromise, reject) => {
+        const finish = (error?: unknown): void => {
+          if (stopped) return;
+          stopped = true;
+          signal.removeEventListener('abort', onAbort);
+          walk.stop();
+          if (error === undefined) resolvePromise();
+          else reject(error);
+        };
+        const onAbort = (): void => finish(signal.reason);
+        const onEntry = (entry: string): void => {
+          if (stopped) return;
+          if (entries.length === max) {
+            truncated = true;
+            finish();
+            return;
+          }
+          // fast-glob gives paths relative to cwd ('a/b'), or as the pattern spelled them ('./a', '../b', '/abs').
+          if (plain && (entry.charCodeAt(0) === 46 || entry.charCodeAt(0) === 47)) plain = false;
+          entries.push(entry);
+        };
+        const walk = walkGlob(patterns, tasks, globOptions, onEntry, finish);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      const sort = input.sort ?? true;
+      if (sort && plain) entries.sort();
+      const prefix = cwd.endsWith('/') ? cwd : `${cwd}/`;
+      const files = new Array<string>(entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        files[i] = plain || (entry.charCodeAt(0) !== 46 && entry.charCodeAt(0) !== 47) ? prefix + entry : resolve(cwd, entry);
+      }
+      if (sort && !plain) files.sort();
+      const output: GlobOutput = { files, count: files.length, truncated };
+      if (errors.length > 0) output.errors = errors;
+      return output;
+    },
+  };
+
+  async function checkedCwd(asked: string | undefined): Promise<string> {
+    const safe = await roots.check(asked ?? roots.base, 'cwd');
+    let info;
+    try {
+      info = await stat(safe.real);
+    } catch (error) {
+      throw fromFsError(error, safe.path, 'cwd');
+    }
+    if (!info.isDirectory()) throw new AdapterError('FANOUT_NOT_DIRECTORY', `expected cwd (${safe.path}) to be a directory, got a file`, { path: 'cwd' });
+    return safe.path;
+  }
+}
+
+function stoppedError(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`the walk was stopped before reading ${path}`), { code: 'ECANCELED' });
+}

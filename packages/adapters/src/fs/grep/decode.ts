@@ -1,0 +1,132 @@
+import { isAscii, isUtf8 } from 'node:buffer';
+
+/**
+ * A stretch of a file (whole lines) decoded for a regular expression, with the way back from
+ * string indices to byte offsets, which ripgrep's output is in.
+ *
+ * Three decodings, cheapest first:
+ * - ASCII: `latin1` decoding is a byte-for-byte copy into a one-byte string, the fastest V8
+ *   can scan, and index `i` is byte `start + i`;
+ * - valid UTF-8: V8's decoder; offsets are recovered by measuring the UTF-8 length of the text
+ *   between the last index asked for and the next (only lines that matched are measured);
+ * - invalid UTF-8: decoded here, each byte that is not part of a valid sequence becoming the
+ *   lone surrogate U+DC00 + byte (Python's "surrogateescape"), which no pattern matches; a
+ *   table maps every index to its byte.
+ */
+export interface TextView {
+  readonly text: string;
+  /** The absolute byte offset of string index `index` (`text.length` maps to the end). */
+  byteAt(index: number): number;
+}
+
+class AsciiView implements TextView {
+  readonly text: string;
+  readonly #start: number;
+
+  constructor(buffer: Buffer, start: number, end: number) {
+    this.text = buffer.toString('latin1', start, end);
+    this.#start = start;
+  }
+
+  byteAt(index: number): number {
+    return this.#start + index;
+  }
+}
+
+class Utf8View implements TextView {
+  readonly text: string;
+  #index = 0;
+  #byte: number;
+
+  constructor(buffer: Buffer, start: number, end: number) {
+    this.text = buffer.toString('utf8', start, end);
+    this.#byte = start;
+  }
+
+  byteAt(index: number): number {
+    // Indices are asked for in (nearly) increasing order: measure only the difference.
+    if (index >= this.#index) this.#byte += Buffer.byteLength(this.text.slice(this.#index, index), 'utf8');
+    else this.#byte -= Buffer.byteLength(this.text.slice(index, this.#index), 'utf8');
+    this.#index = index;
+    return this.#byte;
+  }
+}
+
+class EscapedView implements TextView {
+  readonly text: string;
+  readonly #offsets: Int32Array;
+
+  constructor(buffer: Buffer, start: number, end: number) {
+    const units = new Uint16Array(end - start);
+    const offsets = new Int32Array(end - start + 1);
+    let n = 0;
+    let i = start;
+    while (i < end) {
+      const b0 = buffer[i]!;
+      if (b0 < 0x80) {
+        offsets[n] = i;
+        units[n++] = b0;
+        i++;
+        continue;
+      }
+      const length = sequenceLength(buffer, i, end);
+      if (length === 0) {
+        offsets[n] = i;
+        units[n++] = 0xdc00 + b0;
+        i++;
+        continue;
+      }
+      let cp: number;
+      if (length === 2) cp = ((b0 & 0x1f) << 6) | (buffer[i + 1]! & 0x3f);
+      else if (length === 3) cp = ((b0 & 0x0f) << 12) | ((buffer[i + 1]! & 0x3f) << 6) | (buffer[i + 2]! & 0x3f);
+      else cp = ((b0 & 0x07) << 18) | ((buffer[i + 1]! & 0x3f) << 12) | ((buffer[i + 2]! & 0x3f) << 6) | (buffer[i + 3]! & 0x3f);
+      if (cp > 0xffff) {
+        cp -= 0x10000;
+        offsets[n] = i;
+        units[n++] = 0xd800 + (cp >> 10);
+        offsets[n] = i;
+        units[n++] = 0xdc00 + (cp & 0x3ff);
+      } else {
+        offsets[n] = i;
+        units[n++] = cp;
+      }
+      i += length;
+    }
+    offsets[n] = end;
+    // utf16le keeps lone surrogates as they are (TextDecoder would replace them).
+    this.text = Buffer.from(units.buffer, 0, n * 2).toString('utf16le');
+    this.#offsets = offsets;
+  }
+
+  byteAt(index: number): number {
+    return this.#offsets[index]!;
+  }
+}
+
+/** The length of the valid UTF-8 sequence at `i` (2–4), or 0 when the byte starts none (RFC 3629 ranges). */
+function sequenceLength(buffer: Buffer, i: number, end: number): number {
+  const b0 = buffer[i]!;
+  const cont = (at: number, low = 0x80, high = 0xbf): boolean => at < end && buffer[at]! >= low && buffer[at]! <= high;
+  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(i + 1) ? 2 : 0;
+  if (b0 === 0xe0) return cont(i + 1, 0xa0) && cont(i + 2) ? 3 : 0;
+  if ((b0 >= 0xe1 && b0 <= 0xec) || b0 === 0xee || b0 === 0xef) return cont(i + 1) && cont(i + 2) ? 3 : 0;
+  if (b0 === 0xed) return cont(i + 1, 0x80, 0x9f) && cont(i + 2) ? 3 : 0;
+  if (b0 === 0xf0) return cont(i + 1, 0x90) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  if (b0 >= 0xf1 && b0 <= 0xf3) return cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  if (b0 === 0xf4) return cont(i + 1, 0x80, 0x8f) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  return 0;
+}
+
+/** Decodes `buffer[start, end)` the cheapest exact way (see {@link TextView}). */
+export function decodeView(buffer: Buffer, start: number, end: number): TextView {
+  const bytes = buffer.subarray(start, end);
+  if (isAscii(bytes)) return new AsciiView(buffer, start, end);
+  if (isUtf8(bytes)) return new Utf8View(buffer, start, end);
+  return new EscapedView(buffer, start, end);
+}
+
+/** `{text}` when the bytes are valid UTF-8, else `{bytes}` in base64: ripgrep's `--json` convention. */
+export function jsonData(buffer: Buffer, start: number, end: number): { text: string } | { bytes: string } {
+  const bytes = buffer.subarray(start, end);
+  return isUtf8(bytes) ? { text: bytes.toString('utf8') } : { bytes: bytes.toString('base64') };
+}
