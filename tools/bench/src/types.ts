@@ -37,6 +37,9 @@ export const METRICS: Record<string, MetricInfo> = {
   error_rate: { unit: 'ratio', better: 'lower' },
   validate_ms: { unit: 'ms', better: 'lower' },
   gc_ms: { unit: 'ms', better: 'lower' },
+  matches: { unit: 'lines', better: 'higher' },
+  ms_per_op: { unit: 'ms', better: 'lower' },
+  cpu_ms_per_op: { unit: 'ms', better: 'lower' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */

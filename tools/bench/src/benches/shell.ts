@@ -1,4 +1,115 @@
-import type { Bench } from '../types.js';
+import { spawn } from 'node:child_process';
+import type { OperationSpec } from '@fanout/scheduler';
+import { check, find } from '../stats.js';
+import type { Bench, Measurement, Row, Subject } from '../types.js';
+
+const PROGRAM = '/usr/bin/true';
+const CONCURRENCY = 16;
+
+function size(quick: boolean): number {
+  return quick ? 20 : 200;
+}
+
+/** Runs `n` tasks, `CONCURRENCY` at a time: how the anchors are driven. */
+async function pooled(n: number, task: () => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      next++;
+      await task();
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** The anchor: `child_process.spawn` with its defaults, output collected, done at 'close'. */
+function rawSpawn(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PROGRAM);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${PROGRAM} exited with ${code}`))));
+  });
+}
+
+/**
+ * One way to run `n` spawns, 16 at a time, ready to be timed. Modules are imported here, not
+ * at the top, so that no other benchmark's worker pays for execa's import (0.1–0.14 s) or
+ * carries it in its RSS.
+ */
+async function prepare(subject: Subject, n: number): Promise<() => Promise<void>> {
+  switch (subject.name) {
+    case 'fanout': {
+      const [{ createScheduler }, { bashAdapter }] = await Promise.all([import('@fanout/scheduler'), import('@fanout/adapters/shell')]);
+      const scheduler = createScheduler({ adapters: [bashAdapter()] });
+      // One plan of n operations through the scheduler: the cost of a real run, all of it.
+      return async () => {
+        const operations: OperationSpec[] = Array.from({ length: n }, (_, i) => ({ id: `s${i}`, kind: 'bash', input: { command: [PROGRAM] } }));
+        const result = await scheduler.execute({ operations }, { limits: { bash: { limiter: 'fixed', max: CONCURRENCY } } });
+        if (!result.ok) throw new Error('fanout: not every spawn succeeded');
+      };
+    }
+    case 'child_process.spawn':
+      return () => pooled(n, rawSpawn);
+    case 'execa': {
+      const { execa } = await import('execa');
+      const tuned = subject.params?.options === 'tuned';
+      // What the adapter would need from execa at best (see src/shell/bash-adapter.ts in @fanout/adapters).
+      const options = tuned
+        ? ({ buffer: false, stripFinalNewline: false, extendEnv: false, env: { PATH: process.env.PATH ?? '' }, cleanup: false, detached: true, stdin: 'ignore', reject: false } as const)
+        : {};
+      const once = async (): Promise<void> => {
+        const child = execa(PROGRAM, options);
+        if (tuned) {
+          child.stdout?.on('data', () => {});
+          child.stderr?.on('data', () => {});
+        }
+        await child;
+      };
+      return () => pooled(n, once);
+    }
+    default:
+      throw new Error(`unknown subject ${subject.name}`);
+  }
+}
+
+/**
+ * `shell-spawn`: the cost of a process through fanout (scheduler + `bash` adapter, one plan of
+ * 200 operations) against the raw `child_process.spawn` floor and execa 9 (defaults, and tuned
+ * with every option that saves time), each in a fresh process, in the same run. Figures: wall,
+ * wall per spawn and CPU of the Node process per spawn (the fork runs in it; steadier than
+ * wall on a shared machine). Goal: fanout at most 1.5× raw spawn's wall.
+ */
+export const shellSpawn: Bench = {
+  name: 'shell-spawn',
+  description: `200 × ${PROGRAM}, ${CONCURRENCY} at a time: fanout's scheduler + bash adapter against child_process.spawn and execa 9 in the same process (quick: 20)`,
+  subjects: () => [{ name: 'fanout' }, { name: 'child_process.spawn' }, { name: 'execa', params: { options: 'defaults' } }, { name: 'execa', params: { options: 'tuned' } }],
+  async run(subject: Subject, quick: boolean): Promise<Measurement> {
+    const n = size(quick);
+    // Warm-up on a tenth of the work (JIT, module state, the first fork of a fresh heap).
+    const warm = await prepare(subject, Math.max(10, n / 10));
+    await warm();
+    const go = await prepare(subject, n);
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    await go();
+    const wall = performance.now() - start;
+    const used = process.cpuUsage(cpu0);
+    // CPU of this process (the fork happens in it): steadier than wall on a shared machine.
+    const cpu = (used.user + used.system) / 1000;
+    return { wall_ms: wall, ms_per_op: wall / n, cpu_ms_per_op: cpu / n, ops_per_s: (n / wall) * 1000 };
+  },
+  goals(rows: Row[]): string[] {
+    const ours = find(rows, 'shell-spawn', 'fanout', 'wall_ms');
+    const raw = find(rows, 'shell-spawn', 'child_process.spawn', 'wall_ms');
+    if (ours === undefined || raw === undefined) return [];
+    const ratio = ours.value / raw.value;
+    return [`goal: fanout + bash adapter at most 1.5× raw child_process.spawn (wall, 200 spawns at 16): ${ratio.toFixed(2)}× — ${check(ratio <= 1.5)}`];
+  },
+};
 
 /** Benchmarks of the shell work, registered in ./index.ts. */
-export const shellBenches: Bench[] = [];
+export const shellBenches: Bench[] = [shellSpawn];
