@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { valueAt } from '@fanout/scheduler';
 import type { z } from 'zod';
 import { configFromEnv } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -30,15 +31,6 @@ function describeFound(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const key of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
 }
 
 /** Validates one layer, turning zod issues into issues naming the source and the key. */

@@ -1,0 +1,81 @@
+import type { Adapter } from '@fanout/scheduler';
+import type { Config } from './schema.js';
+import { PLAN_STEPS } from './steps.js';
+
+/** The built-in adapters, configured, and how to release what they hold. */
+export interface ConfiguredAdapters {
+  adapters: Adapter[];
+  /** Closes connection pools and worker threads; call it when the runs are over. */
+  close(): Promise<void>;
+}
+
+type Kind = 'glob' | 'read' | 'write' | 'grep' | 'bash' | 'fetch' | 'search' | 'analyze';
+
+/**
+ * Builds the built-in adapters from configuration: the allowed roots for everything that
+ * touches files, the search providers for `search`, plus the plan builders' steps. Each
+ * family is imported only when one of its kinds is asked for, so a command that only runs
+ * shell commands never loads the web stack.
+ *
+ * @example
+ * const { adapters, close } = await adaptersFromConfig(config, ['grep']);
+ */
+export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]): Promise<ConfiguredAdapters> {
+  const want = (kind: Kind): boolean => kinds === undefined || kinds.includes(kind);
+  const roots = config.roots ?? [process.cwd()];
+  const adapters: Adapter[] = [...PLAN_STEPS];
+  const closers: (() => Promise<void>)[] = [];
+  if (want('glob') || want('read') || want('write') || want('grep')) {
+    const fs = await import('@fanout/adapters/fs');
+    if (want('glob')) adapters.push(fs.globAdapter({ roots }) as Adapter);
+    if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
+    if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
+    if (want('grep')) {
+      const grep = fs.grepAdapter({ roots });
+      adapters.push(grep as Adapter);
+      if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
+    }
+  }
+  if (want('bash')) {
+    const shell = await import('@fanout/adapters/shell');
+    adapters.push(shell.bashAdapter({ roots }) as Adapter);
+  }
+  if (want('fetch') || want('search')) {
+    const web = await import('@fanout/adapters/web');
+    if (want('fetch')) {
+      const fetch = web.fetchAdapter();
+      adapters.push(fetch as Adapter);
+      closers.push(() => fetch.close());
+    }
+    if (want('search')) {
+      const search = config.search ?? {};
+      const adapter = web.searchAdapter(
+        withoutUndefined({
+          providers: search.providers,
+          searxng: search.searxng,
+          brave: search.brave === undefined ? undefined : withoutUndefined(search.brave),
+          tavily: search.tavily === undefined ? undefined : withoutUndefined(search.tavily),
+        }),
+      );
+      adapters.push(adapter as Adapter);
+      if ('close' in adapter && typeof adapter.close === 'function') closers.push(() => Promise.resolve((adapter as { close(): unknown }).close()).then(() => undefined));
+    }
+  }
+  if (want('analyze')) {
+    const analyze = await import('@fanout/adapters/analyze');
+    const adapter = analyze.analyzeAdapter({ roots });
+    adapters.push(adapter as Adapter);
+    closers.push(() => adapter.close());
+  }
+  return {
+    adapters,
+    close: async () => {
+      await Promise.all(closers.map((close) => close()));
+    },
+  };
+}
+
+/** The object without its `undefined` fields (options are exact: absent, not undefined). */
+function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

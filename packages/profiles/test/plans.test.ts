@@ -1,0 +1,184 @@
+import { createServer, type Server } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScheduler, validatePlan } from '@fanout/scheduler';
+import { adaptersFromConfig, exploreCodebase, exploreCodebasePlan, exploreWeb, PROFILES, startPlan, webQueries, type ConfiguredAdapters } from '../src/index.js';
+
+let root: string;
+let configured: ConfiguredAdapters;
+
+async function tree(base: string, files: Record<string, string>): Promise<void> {
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(base, path)), { recursive: true });
+    await writeFile(join(base, path), content);
+  }
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fanout-plans-'));
+  await tree(root, {
+    'package.json': JSON.stringify({ name: 'demo', scripts: { build: 'tsc', test: 'vitest' }, dependencies: { zod: '4' } }, null, 2),
+    // As npm writes it (two-space indent: packages four spaces in).
+    'package-lock.json': JSON.stringify({ lockfileVersion: 3, packages: { '': {}, 'node_modules/zod': { version: '4.0.0' }, 'node_modules/left-pad': { version: '1.0.0' } } }, null, 2),
+    'README.md': '# demo\n',
+    'tsconfig.json': '{}\n',
+    'src/index.ts': 'export function main() {\n  // TODO: wire the CLI\n  return process.env.HOME;\n}\n',
+    'src/util.ts': 'export const add = (a: number, b: number) => a + b;\n// FIXME overflow\n',
+    'test/util.test.ts': "import { add } from '../src/util';\ndescribe('add', () => { it('adds', () => {}); });\n",
+    'docs/guide.md': '# Guide\n',
+  });
+  await mkdir(join(root, '.git'));
+  configured = await adaptersFromConfig({ roots: [root] });
+});
+
+afterAll(async () => {
+  await configured.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+const countWithGlob = async (dir: string, limit: number): Promise<number> => {
+  const result = await createScheduler({ adapters: configured.adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: dir, maxResults: limit } }] });
+  return (result.get('count')!.output as { count: number }).count;
+};
+
+describe('exploreCodebase', () => {
+  it('sizes by counting files, and runs end to end: discover, search, rank, read, analyse', async () => {
+    const { plan, size, files } = await exploreCodebase(root, { countFiles: countWithGlob, patterns: ['add\\('] });
+    expect(files).toBe(8);
+    expect(size.name).toBe('small');
+    const kinds = plan.operations.map((op) => op.kind);
+    expect(kinds.filter((k) => k === 'glob')).toHaveLength(4);
+    expect(kinds.filter((k) => k === 'grep')).toHaveLength(7); // the profile's 6 and the user's
+    const result = await createScheduler({ adapters: configured.adapters }).execute(plan);
+    expect(result.summary.byState.failed).toBe(0);
+    expect(result.get('discover-docs')!.output).toMatchObject({ files: [join(root, 'README.md'), join(root, 'docs/guide.md')] });
+    const markers = result.get('search-markers')!.output as { stats: { matches: number } };
+    expect(markers.stats.matches).toBe(2);
+    const ranked = result.get('rank')!.output as { files: string[] };
+    expect(ranked.files[0]).toBe(join(root, 'src/index.ts'));
+    const reads = result.get('read-top')!.output as { files: { path: string; ok: boolean }[] }[];
+    expect(reads.flatMap((r) => r.files.map((f) => f.path))).toContain(join(root, 'src/index.ts'));
+    expect((result.get('analyze-languages')!.output as { languages: Record<string, unknown> }).languages).toHaveProperty('TypeScript');
+  });
+
+  it('plans the sizes with the profile’s numbers', () => {
+    const parts = [['a'], ['b'], ['c'], ['d']];
+    for (const size of PROFILES['explore-codebase']!.sizes) {
+      const plan = exploreCodebasePlan(root, size, parts);
+      const count = (kind: string) => plan.operations.filter((op) => op.kind === kind).length;
+      expect([count('glob'), count('grep')]).toEqual([size.operations.glob, size.operations.grep]);
+      expect(validatePlan(plan, new Map(configured.adapters.map((a) => [a.kind, a]))).ok).toBe(true);
+    }
+  });
+
+  it('takes a named size without counting', async () => {
+    const { size, files } = await exploreCodebase(root, { size: 'large' });
+    expect(size.name).toBe('large');
+    expect(files).toBeUndefined();
+  });
+});
+
+describe('startPlan', () => {
+  it('runs 4 structural checks, 6 context analyses and 3 complexity assessments at once', async () => {
+    const plan = startPlan(root);
+    const ids = plan.operations.map((op) => op.id);
+    expect(ids.filter((id) => id.startsWith('check-'))).toHaveLength(4);
+    expect(ids.filter((id) => id.startsWith('context-'))).toHaveLength(6);
+    expect(ids.filter((id) => id.startsWith('complexity-'))).toHaveLength(3);
+    const result = await createScheduler({ adapters: configured.adapters }).execute(plan);
+    expect(result.summary.byState.failed).toBe(0);
+    expect((result.get('check-manifest')!.output as { files: string[] }).files).toEqual([join(root, 'package.json')]);
+    expect((result.get('check-vcs')!.output as { files: string[] }).files).toContain(join(root, '.git'));
+    expect((result.get('context-dependencies')!.output as { files: { text: string }[] }[])[0]!.files[0]!.text).toContain('"zod"');
+    const deps = result.get('complexity-dependencies')!.output as { stats: { matchedLines: number } };
+    expect(deps.stats.matchedLines).toBe(2);
+    const largest = result.get('complexity-largest')!.output as { largest: { path: string }[] };
+    expect(largest.largest[0]!.path).toBe(join(root, 'package-lock.json'));
+  });
+});
+
+describe('exploreWeb', () => {
+  let searx: Server;
+  let pages: Server;
+  let pageBase: string;
+  const searched: string[] = [];
+
+  beforeAll(async () => {
+    pages = createServer((req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<html><title>${req.url}</title></html>`);
+    });
+    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    pageBase = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    // A SearXNG instance in its documented JSON format: every query returns the shared page
+    // first, plus one page of its own.
+    searx = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      const q = url.searchParams.get('q') ?? '';
+      searched.push(q);
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          query: q,
+          results: [
+            { url: `${pageBase}/shared?utm_source=x`, title: 'Shared', content: 'everyone agrees', engine: 'duckduckgo', engines: ['duckduckgo'], score: 2, category: 'general' },
+            { url: `${pageBase}/only/${encodeURIComponent(q)}`, title: q, content: 'just this one', engine: 'bing', engines: ['bing'], score: 1, category: 'general' },
+          ],
+          answers: [],
+          corrections: [],
+          infoboxes: [],
+          suggestions: [],
+          unresponsive_engines: [],
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => searx.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => searx.close(resolve));
+    await new Promise((resolve) => pages.close(resolve));
+  });
+
+  it('builds the query matrix, 8 / 16 / 32, without duplicates', () => {
+    expect(webQueries('vector databases', 'simple')).toHaveLength(8);
+    expect(webQueries('vector databases', 'complex')).toHaveLength(16);
+    const comprehensive = webQueries('vector databases', 'comprehensive');
+    expect(comprehensive).toHaveLength(32);
+    expect(new Set(comprehensive.map((q) => q.query.toLowerCase())).size).toBe(32);
+    expect(comprehensive.filter((q) => q.category === 'primary')).toHaveLength(8);
+    expect(comprehensive.filter((q) => q.category === 'security')).toHaveLength(2);
+  });
+
+  it('searches, fetches what several searches agree on, end to end against local servers', async () => {
+    const web = await adaptersFromConfig({ roots: [root], search: { searxng: { url: `http://127.0.0.1:${(searx.address() as AddressInfo).port}` } } }, ['search', 'fetch']);
+    try {
+      const plan = exploreWeb('vector databases', { depth: 'simple' });
+      const result = await createScheduler({ adapters: web.adapters }).execute(plan);
+      expect(result.summary.byState.failed).toBe(0);
+      expect(searched).toHaveLength(8);
+      expect((result.get('agree')!.output as { urls: string[] }).urls).toEqual([`${pageBase}/shared?utm_source=x`]);
+      const fetched = result.get('fetch-agreed')!.output as { status: number; text: string }[];
+      expect(fetched).toHaveLength(1);
+      expect(fetched[0]!.status).toBe(200);
+      expect(fetched[0]!.text).toContain('/shared');
+    } finally {
+      await web.close();
+    }
+  });
+
+  it('says how to configure a provider when none is', async () => {
+    const web = await adaptersFromConfig({ roots: [root] }, ['search', 'fetch']);
+    try {
+      const result = await createScheduler({ adapters: web.adapters }).execute(exploreWeb('x'), { failure: 'continue' });
+      const error = result.get('search-1')!.error as { code: string; message: string };
+      expect(error.code).toBe('FANOUT_SEARCH_NOT_CONFIGURED');
+      expect(error.message).toContain('SEARXNG_URL');
+    } finally {
+      await web.close();
+    }
+  });
+});
