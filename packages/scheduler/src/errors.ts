@@ -75,6 +75,8 @@ export interface SerializedError {
   code: string | undefined;
   message: string;
   path?: string;
+  /** What the error carries for a reader (an error's own `data`, e.g. a failed process's output). */
+  data?: unknown;
 }
 
 export function serializeError(error: unknown): SerializedError {
@@ -87,6 +89,8 @@ export function serializeError(error: unknown): SerializedError {
     };
     const path = (error as { path?: unknown }).path;
     if (typeof path === 'string') out.path = path;
+    const data = (error as { data?: unknown }).data;
+    if (data !== undefined) out.data = data;
     return out;
   }
   return { name: 'NonError', code: undefined, message: describeValue(error) };

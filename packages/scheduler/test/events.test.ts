@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SchedulerEvent } from '../src/index.js';
+import { serializeError, type SchedulerEvent } from '../src/index.js';
 import { EventHub } from '../src/event-hub.js';
 import { flush } from '../src/testing.js';
 import { harness, op } from './helpers.js';
@@ -132,5 +132,14 @@ describe('op-finished', () => {
     const failed = finished.find((e) => e.type === 'op-finished' && e.id === 'b')!;
     expect('output' in failed).toBe(false);
     expect(failed).toMatchObject({ state: 'failed', error: { message: 'scripted fatal failure' } });
+  });
+});
+
+describe('serializeError', () => {
+  it('keeps what an error carries as data, its code and its path, and describes a non-error', () => {
+    const error = Object.assign(new Error('exited with 3'), { code: 'FANOUT_PROCESS_FAILED', path: 'script', data: { exitCode: 3 } });
+    expect(serializeError(error)).toEqual({ name: 'Error', code: 'FANOUT_PROCESS_FAILED', message: 'exited with 3', path: 'script', data: { exitCode: 3 } });
+    expect('data' in serializeError(new Error('plain'))).toBe(false);
+    expect(serializeError('a string')).toEqual({ name: 'NonError', code: undefined, message: 'the string "a string"' });
   });
 });

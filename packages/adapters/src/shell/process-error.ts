@@ -37,6 +37,11 @@ export class ProcessError extends AdapterError {
     this.stderrTail = details.stderrTail;
   }
 
+  /** The result, for whoever reads the error as data (events, journals, reports). */
+  get data(): BashOutput {
+    return this.result;
+  }
+
   /** A non-ok exit code, or an end by a signal someone else sent. */
   static failed(result: BashOutput, tails: { stdout: string; stderr: string }, field: string, okExitCodes: readonly number[]): ProcessError {
     const expected = `to exit with ${okExitCodes.length === 1 ? okExitCodes[0] : `one of ${okExitCodes.join(', ')}`}`;

@@ -193,6 +193,7 @@ describe.runIf(onLinux)('bash: exit codes and failures', () => {
     expect(error.result.stderr).toBe('noise 1\nnoise 2\nnoise 3\nnoise 4\nnoise 5\nnoise 6\nnoise 7\nnoise 8\n');
     expect(error.stderrTail.endsWith('noise 2000\nthe real error\n')).toBe(true);
     expect(error.stderrTail.length).toBeLessThanOrEqual(4096);
+    expect(error.data).toBe(error.result); // what a journal or report keeps of the failure
     expect(error.message).toMatch(/^expected script \["bash","-c",.*\] to exit with 0, but it exited with 3; stderr ends with:\n….*the real error$/s);
     expect(adapter.classify!(error)).toEqual({ class: 'fatal' });
     await expect(run({ command: ['false'], okExitCodes: [0, 2] })).rejects.toThrow(/to exit with one of 0, 2, but it exited with 1; it printed nothing/);
