@@ -1,0 +1,82 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Exit codes of every command. */
+export const EXIT = {
+  /** Every operation succeeded. */
+  ok: 0,
+  /** Some operations failed. */
+  failed: 1,
+  /** Bad usage, a bad flag, an invalid plan or configuration. */
+  usage: 2,
+  /** Interrupted (Ctrl-C). */
+  interrupted: 130,
+} as const;
+
+/** A usage error: printed with the command's usage line, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Flags every command that runs a plan understands. */
+export const RUN_FLAGS = {
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  ndjson: { type: 'boolean' },
+  markdown: { type: 'boolean' },
+  trace: { type: 'string' },
+  report: { type: 'string' },
+  journal: { type: 'string' },
+  resume: { type: 'boolean' },
+  'retry-failed': { type: 'boolean' },
+  config: { type: 'string' },
+  concurrency: { type: 'string', short: 'j' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+export const RUN_FLAGS_HELP = `Output:
+  -q, --quiet          no live view, no summary (errors still print)
+      --json           print the report as JSON
+      --ndjson         print the event stream as it happens, one JSON object a line
+      --markdown       print the report as Markdown
+      --trace FILE     write the run in Chrome trace-event format (open it in Perfetto)
+      --report FILE    write a self-contained HTML report
+Run:
+      --journal FILE   append every operation's end to FILE (NDJSON)
+      --resume         with --journal: skip what already succeeded
+      --retry-failed   with --journal: rerun only what failed
+  -j, --concurrency N  most operations in flight at once
+      --config FILE    configuration file (default: fanout.config.json found upward)
+      --no-color       no colours (NO_COLOR is respected too)
+  -h, --help           this help`;
+
+/** Parses `argv` for a command; unknown flags and bad values are usage errors naming them. */
+export function parse<T extends Options>(argv: string[], options: T, allowPositionals = true): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true; args: string[] }>>['values']; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return { values: parsed.values, positionals: parsed.positionals };
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(message);
+  }
+}
+
+/** A positive integer flag value, or a usage error naming the flag. */
+export function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected ${flag} to be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** A non-negative duration flag ("500ms", "30s", "2m", or plain milliseconds). */
+export function duration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (match === null) throw new UsageError(`expected ${flag} to be a duration like 500ms, 30s or 2m, got ${JSON.stringify(value)}`);
+  const n = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+}

@@ -1,0 +1,129 @@
+import type { RunSummary } from '@fanout/scheduler';
+import { formatMs } from './summary.js';
+import type { Point, Timeline } from './timeline.js';
+
+const OUTCOME_COLORS: Record<string, string> = {
+  succeeded: '#3a8f5c',
+  failed: '#c0392b',
+  'timed-out': '#d35400',
+  cancelled: '#7f8c8d',
+  skipped: '#95a5a6',
+  retried: '#e1a100',
+};
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function steps(points: readonly Point[], x: (t: number) => number, y: (v: number) => number, endTime: number): string {
+  if (points.length === 0) return '';
+  const coords: string[] = [];
+  let previous = points[0]!;
+  coords.push(`${x(previous.time).toFixed(1)},${y(previous.value).toFixed(1)}`);
+  for (const point of points.slice(1)) {
+    coords.push(`${x(point.time).toFixed(1)},${y(previous.value).toFixed(1)}`, `${x(point.time).toFixed(1)},${y(point.value).toFixed(1)}`);
+    previous = point;
+  }
+  coords.push(`${x(endTime).toFixed(1)},${y(previous.value).toFixed(1)}`);
+  return coords.join(' ');
+}
+
+/** The timeline: a row per lane of each kind, a bar per attempt, coloured by how it ended. */
+function timelineSvg(timeline: Timeline, width: number): string {
+  const end = Math.max(timeline.wallMs, ...timeline.slices.map((s) => s.end), 1);
+  const laneHeight = 6;
+  const gap = 14;
+  const label = 90;
+  const x = (t: number): number => label + (t / end) * (width - label - 10);
+  let y = 4;
+  const parts: string[] = [];
+  for (const kind of timeline.kinds) {
+    const slices = timeline.slices.filter((s) => s.kind === kind);
+    const lanes = Math.max(1, ...slices.map((s) => s.lane + 1));
+    parts.push(`<text x="0" y="${y + 10}" class="kind">${escape(kind)}</text>`);
+    for (const s of slices) {
+      const w = Math.max(0.6, x(s.end) - x(s.start));
+      parts.push(
+        `<rect class="bar" data-id="${escape(s.id)}" data-kind="${escape(kind)}" data-outcome="${s.outcome}" x="${x(s.start).toFixed(2)}" y="${y + s.lane * laneHeight}" width="${w.toFixed(2)}" height="${laneHeight - 1}" fill="${OUTCOME_COLORS[s.outcome] ?? '#555'}"><title>${escape(s.id)} · attempt ${s.attempt} · ${formatMs(s.end - s.start)} · ${s.outcome}</title></rect>`,
+      );
+    }
+    y += lanes * laneHeight + gap;
+  }
+  const axis = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * end).toFixed(1)}" y="${y + 4}" class="tick">${formatMs(f * end)}</text>`).join('');
+  return `<svg class="timeline" viewBox="0 0 ${width} ${y + 14}" width="100%" role="img" aria-label="timeline of every operation">${parts.join('')}${axis}</svg>`;
+}
+
+/** In flight against the limit, per kind, as step lines. */
+function concurrencySvg(timeline: Timeline, width: number): string {
+  const end = Math.max(timeline.wallMs, 1);
+  const charts: string[] = [];
+  for (const kind of timeline.kinds) {
+    const limit = timeline.limits[kind] ?? [];
+    const inflight = timeline.inflight[kind] ?? [];
+    const top = Math.max(1, ...limit.map((p) => p.value), ...inflight.map((p) => p.value));
+    const h = 70;
+    const x = (t: number): number => 40 + (t / end) * (width - 50);
+    const y = (v: number): number => 6 + (1 - v / top) * (h - 12);
+    charts.push(
+      `<figure><figcaption>${escape(kind)}: in flight (solid) against the limit (dashed), peak ${Math.max(0, ...inflight.map((p) => p.value))} of ${top}</figcaption>` +
+        `<svg viewBox="0 0 ${width} ${h}" width="100%" class="concurrency" data-kind="${escape(kind)}"><text x="0" y="12" class="tick">${top}</text><text x="0" y="${h - 4}" class="tick">0</text>` +
+        `<polyline class="limit" points="${steps(limit, x, y, end)}"/><polyline class="inflight" points="${steps(inflight, x, y, end)}"/></svg></figure>`,
+    );
+  }
+  return charts.join('');
+}
+
+/**
+ * One self-contained HTML page (inline CSS and SVG, no script, no external asset): the
+ * summary, a timeline with one bar per attempt, in flight against the limit per kind, the
+ * resource pressure, and the aggregated results (as given, already rendered).
+ */
+export function renderHtmlReport(input: { title: string; summary: RunSummary; timeline: Timeline; resultsHtml?: string }): string {
+  const { summary, timeline } = input;
+  const width = 1100;
+  const states = Object.entries(summary.byState)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `<span class="state" style="color:${OUTCOME_COLORS[state] ?? '#333'}">${n} ${state}</span>`)
+    .join(' · ');
+  const pressure =
+    timeline.pressure.length === 0
+      ? '<p class="quiet">No resource pressure during the run: no pool was paused.</p>'
+      : `<ul>${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escape(p.kind)} ${p.admit ? 'resumed' : `paused: ${escape(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`;
+  const failures = summary.failures
+    .slice(0, 50)
+    .map((f) => `<tr><td>${escape(f.id)}</td><td>${escape(f.kind)}</td><td>${f.state}</td><td>${escape(f.error?.message ?? '')}</td></tr>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(input.title)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1160px}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
+.facts{display:flex;gap:28px;flex-wrap:wrap;margin:12px 0}.facts div{min-width:120px}.facts b{display:block;font-size:20px}
+.kind{font-size:11px;fill:#333}.tick{font-size:10px;fill:#777}
+.limit{fill:none;stroke:#888;stroke-dasharray:4 3}.inflight{fill:none;stroke:#2b6cb0;stroke-width:1.5}
+figure{margin:8px 0}figcaption{font-size:12px;color:#555}
+table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.quiet{color:#777}.results{overflow:auto}
+</style></head><body>
+<h1>${escape(input.title)}</h1>
+<p>${states}</p>
+<div class="facts">
+<div><b>${formatMs(summary.wallMs)}</b>wall time</div>
+<div><b>${formatMs(summary.busyMs)}</b>one at a time</div>
+<div><b>${summary.speedup.toFixed(1)}×</b>speedup</div>
+<div><b>${summary.total}</b>operations</div>
+<div><b>${summary.peakInflight}</b>peak in flight</div>
+</div>
+<h2>Timeline</h2>
+<p class="quiet">One bar per attempt, by kind; green succeeded, red failed, orange timed out, yellow retried, grey cancelled.</p>
+${timelineSvg(timeline, width)}
+<h2>In flight against the limit</h2>
+${concurrencySvg(timeline, width)}
+<h2>Resource pressure</h2>
+${pressure}
+${failures === '' ? '' : `<h2>Did not succeed</h2><table><tr><th>operation</th><th>kind</th><th>state</th><th>why</th></tr>${failures}</table>`}
+${input.resultsHtml === undefined ? '' : `<h2>Results</h2><div class="results">${input.resultsHtml}</div>`}
+</body></html>
+`;
+}

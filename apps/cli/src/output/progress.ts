@@ -1,0 +1,98 @@
+import type { Run, SchedulerEvent } from '@fanout/scheduler';
+import type { Paint } from '../color.js';
+
+interface KindLine {
+  done: number;
+  total: number;
+  inflight: number;
+  limit: number;
+  admit: boolean;
+  pressure: string | undefined;
+  rate: number;
+}
+
+/**
+ * Shows a run while it goes. On a terminal: a live view, a line per kind with done / total,
+ * in flight / limit, rate and the resource pressure, redrawn in place. Elsewhere: plain lines
+ * (a status line every few seconds, and every failure as it happens).
+ */
+export class Progress {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #paint: Paint;
+  readonly #live: boolean;
+  readonly #run: Run;
+  readonly #pressure = new Map<string, string | undefined>();
+  readonly #lastDone = new Map<string, number>();
+  #lastAt = 0;
+  #drawn = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastPlain = 0;
+
+  constructor(run: Run, stream: NodeJS.WriteStream, paint: Paint) {
+    this.#run = run;
+    this.#stream = stream;
+    this.#paint = paint;
+    this.#live = stream.isTTY === true && process.env.TERM !== 'dumb';
+    run.on((event) => this.#onEvent(event));
+    this.#lastAt = performance.now();
+    this.#timer = setInterval(() => this.#tick(), this.#live ? 100 : 2000);
+    this.#timer.unref();
+  }
+
+  /** Stops drawing and clears the live view (the summary is printed after). */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#live) this.#clear();
+  }
+
+  #onEvent(event: SchedulerEvent): void {
+    if (event.type === 'pressure-changed') this.#pressure.set(event.kind, event.admit ? undefined : (event.reason ?? 'paused'));
+    if (event.type === 'op-finished' && event.state !== 'succeeded' && !this.#live && event.state !== 'skipped' && event.state !== 'cancelled') {
+      this.#stream.write(`${this.#paint.red(event.state)} ${event.id} (${event.kind}): ${event.error?.message ?? ''}\n`);
+    }
+  }
+
+  #lines(): string[] {
+    const snapshot = this.#run.snapshot();
+    const now = performance.now();
+    const seconds = Math.max(0.001, (now - this.#lastAt) / 1000);
+    const lines: KindLine[] = [];
+    const names = Object.keys(snapshot.kinds);
+    for (const kind of names) {
+      const k = snapshot.kinds[kind]!;
+      const before = this.#lastDone.get(kind) ?? 0;
+      this.#lastDone.set(kind, k.done);
+      lines.push({ done: k.done, total: k.total, inflight: k.inflight, limit: k.limit, admit: k.admit, pressure: this.#pressure.get(kind), rate: (k.done - before) / seconds });
+    }
+    this.#lastAt = now;
+    const width = Math.max(4, ...names.map((n) => n.length));
+    return lines.map((line, i) => {
+      const pct = line.total === 0 ? 100 : Math.floor((line.done / line.total) * 100);
+      const state = line.admit ? '' : this.#paint.yellow(` paused: ${line.pressure ?? 'pressure'}`);
+      return `${names[i]!.padEnd(width)}  ${`${line.done}/${line.total}`.padStart(13)} ${String(pct).padStart(3)}%  in flight ${`${line.inflight}/${line.limit}`.padStart(7)}  ${`${line.rate.toFixed(0)}/s`.padStart(8)}${state}`;
+    });
+  }
+
+  #tick(): void {
+    const lines = this.#lines();
+    if (this.#live) {
+      this.#clear();
+      const header = this.#paint.dim(`fanout · ${(this.#run.snapshot().time / 1000).toFixed(1)} s · Ctrl-C to stop`);
+      this.#stream.write(`${header}\n${lines.join('\n')}\n`);
+      this.#drawn = lines.length + 1;
+      return;
+    }
+    const now = performance.now();
+    if (now - this.#lastPlain < 1900) return;
+    this.#lastPlain = now;
+    for (const line of lines) this.#stream.write(`${line}\n`);
+  }
+
+  #clear(): void {
+    if (this.#drawn === 0) return;
+    // Up n lines, to column 0, clear to the end of the screen.
+    this.#stream.write(`\u001b[${this.#drawn}F\u001b[0J`);
+    this.#drawn = 0;
+  }
+}

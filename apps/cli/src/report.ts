@@ -1,0 +1,38 @@
+import { aggregate, renderMarkdown, type Report } from '@fanout/aggregate';
+import { outputBudgetChars, type Config } from '@fanout/profiles';
+import type { Plan, RunResult } from '@fanout/scheduler';
+import type { Rendered } from './session.js';
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** The report's groups as HTML tables (for the HTML page). */
+function reportHtml(report: Report): string {
+  return report.groups
+    .filter((group) => group.entries.length > 0)
+    .map((group) => {
+      const rows = group.entries
+        .slice(0, 25)
+        .map((e) => `<tr><td>${e.rank}</td><td>${escape(e.label ?? e.key)}</td><td>${e.confidence.toFixed(2)}</td><td>${escape(e.explanation)}</td></tr>`)
+        .join('');
+      return `<h3>${escape(group.title)}</h3><table><tr><th>#</th><th>result</th><th>confidence</th><th>why</th></tr>${rows}</table>`;
+    })
+    .join('');
+}
+
+/**
+ * Aggregates a finished run into the report every command prints: Markdown for a person (and
+ * `--markdown`), the report object for `--json`, tables for the HTML page. The configured
+ * output budget applies; what does not fit is spilled to a file the report references.
+ */
+export async function renderReport(result: RunResult, plan: Plan, config: Config): Promise<Rendered & { report: Report }> {
+  const chars = outputBudgetChars(config);
+  const report = await aggregate(result, {
+    plan,
+    ...(chars === undefined ? {} : { budget: { chars } }),
+    ...(config.output?.spillDir === undefined ? {} : { spillDir: config.output.spillDir }),
+  });
+  const markdown = renderMarkdown(report);
+  return { report, text: markdown, markdown, json: report, html: reportHtml(report) };
+}

@@ -1,0 +1,138 @@
+import { writeFile } from 'node:fs/promises';
+import type { LoadedConfig } from '@fanout/profiles';
+import { runOptions, schedulerOptions } from '@fanout/profiles';
+import { createScheduler, PlanValidationError, type Adapter, type PressureSource, type RunResult } from '@fanout/scheduler';
+import { EXIT, positiveInt, UsageError } from './args.js';
+import { paintFor } from './color.js';
+import { writeOut } from './io.js';
+import { renderHtmlReport } from './output/html.js';
+import { Progress } from './output/progress.js';
+import { renderSummary } from './output/summary.js';
+import { TimelineRecorder, toChromeTrace } from './output/timeline.js';
+
+/** The flags every plan-running command shares (see `RUN_FLAGS`). */
+export interface RunFlagValues {
+  quiet?: boolean | undefined;
+  json?: boolean | undefined;
+  ndjson?: boolean | undefined;
+  markdown?: boolean | undefined;
+  trace?: string | undefined;
+  report?: string | undefined;
+  journal?: string | undefined;
+  resume?: boolean | undefined;
+  'retry-failed'?: boolean | undefined;
+  concurrency?: string | undefined;
+  'no-color'?: boolean | undefined;
+}
+
+/** What a command prints once its run is over, in each format it supports. */
+export interface Rendered {
+  /** For a person at a terminal (stdout). */
+  text?: string;
+  /** `--json`. */
+  json?: unknown;
+  /** `--markdown`. */
+  markdown?: string;
+  /** The results section of the HTML report. */
+  html?: string;
+}
+
+export interface SessionOptions {
+  title: string;
+  plan: unknown;
+  adapters: Adapter[];
+  settings: LoadedConfig;
+  flags: RunFlagValues;
+  pressure?: PressureSource;
+  /** Renders the command's own output from the finished run (the aggregated report). */
+  render?: (result: RunResult) => Promise<Rendered>;
+}
+
+/**
+ * Runs a plan the way every command does: configuration into scheduler options, a journal if
+ * asked, the live view or plain progress on stderr (stdout stays for the report), the event
+ * stream with --ndjson, Ctrl-C handling (the first cancels gracefully and prints what finished;
+ * a second exits at once), then the summary, the report, the trace and the HTML page.
+ * Returns the exit code.
+ */
+export async function runSession(options: SessionOptions): Promise<number> {
+  const { flags, settings } = options;
+  if ((flags.resume === true || flags['retry-failed'] === true) && flags.journal === undefined) {
+    throw new UsageError('--resume and --retry-failed need --journal FILE (the journal to resume from)');
+  }
+  if (flags.resume === true && flags['retry-failed'] === true) throw new UsageError('choose one of --resume and --retry-failed');
+  const concurrency = positiveInt(flags.concurrency, '--concurrency');
+  const configured = schedulerOptions(settings.config);
+  const scheduler = createScheduler({
+    adapters: options.adapters,
+    ...configured,
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(options.pressure === undefined ? {} : { pressure: options.pressure }),
+  });
+
+  let run;
+  try {
+    run = scheduler.run(options.plan, {
+      ...runOptions(settings.config),
+      ...(flags.journal === undefined ? {} : { journal: { path: flags.journal, mode: flags.resume === true ? 'resume' : flags['retry-failed'] === true ? 'retry-failed' : 'append' } }),
+    });
+  } catch (error) {
+    if (error instanceof PlanValidationError) {
+      process.stderr.write(`invalid plan: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}\n`);
+      for (const issue of error.issues) process.stderr.write(`  ${issue.path || '(plan)'}: ${issue.message} [${issue.code}]\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+
+  const errPaint = paintFor(process.stderr, flags['no-color'] === true);
+  const recorder = flags.trace !== undefined || flags.report !== undefined ? new TimelineRecorder(run) : undefined;
+  if (flags.ndjson === true) {
+    run.on((event) => {
+      process.stdout.write(`${JSON.stringify(event)}\n`);
+    });
+  }
+  const progress = flags.quiet === true || flags.ndjson === true ? undefined : new Progress(run, process.stderr, errPaint);
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) {
+      process.stderr.write('\nfanout: interrupted again, exiting now\n');
+      process.exit(EXIT.interrupted);
+    }
+    interrupted = true;
+    progress?.stop();
+    process.stderr.write('\nfanout: interrupted, cancelling (press Ctrl-C again to exit at once)\n');
+    run.cancel('interrupted (Ctrl-C)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: RunResult;
+  try {
+    result = await run.result;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress?.stop();
+  }
+
+  const rendered: Rendered = options.render === undefined ? {} : await options.render(result);
+  if (recorder !== undefined) {
+    const timeline = recorder.timeline();
+    if (flags.trace !== undefined) await writeFile(flags.trace, JSON.stringify(toChromeTrace(timeline, options.title)));
+    if (flags.report !== undefined) {
+      await writeFile(flags.report, renderHtmlReport({ title: options.title, summary: result.summary, timeline, ...(rendered.html === undefined ? {} : { resultsHtml: rendered.html }) }));
+    }
+  }
+  if (flags.json === true) await writeOut(`${JSON.stringify(rendered.json ?? { summary: result.summary }, null, 2)}\n`);
+  else if (flags.markdown === true) await writeOut(`${rendered.markdown ?? ''}\n`);
+  else if (flags.ndjson !== true && rendered.text !== undefined && rendered.text !== '') await writeOut(`${rendered.text}\n`);
+  if (flags.quiet !== true && flags.ndjson !== true) {
+    process.stderr.write(`\n${renderSummary(result.summary, errPaint).join('\n')}\n`);
+    if (flags.journal !== undefined) process.stderr.write(errPaint.dim(`journal: ${flags.journal}\n`));
+    if (flags.trace !== undefined) process.stderr.write(errPaint.dim(`trace: ${flags.trace} (open it in https://ui.perfetto.dev)\n`));
+    if (flags.report !== undefined) process.stderr.write(errPaint.dim(`report: ${flags.report}\n`));
+  }
+  if (interrupted) return EXIT.interrupted;
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
