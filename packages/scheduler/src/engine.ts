@@ -753,9 +753,10 @@ export class Engine implements AttemptHost {
 
   /** The delay before the next attempt, or undefined when there is none. */
   #retryDelay(i: number, pool: Pool, classification: Classification): number | undefined {
-    if (classification.class === 'fatal' || this.#stopping !== undefined) return undefined;
+    if (this.#stopping !== undefined) return undefined;
     const ops = this.#ops;
     const policy = (ops.flags[i]! & OpFlag.Retry) !== 0 ? resolveRetry(ops.spec(i).retry, this.#defaultRetry) : this.#defaultRetry;
+    if (classification.class === 'fatal' && !policy.anyFailure) return undefined;
     if (ops.attempts[i]! >= policy.attempts) return undefined;
     if (!pool.idempotent && !policy.force) return undefined;
     if (!this.#config.retryBudget.tryTake()) return undefined;

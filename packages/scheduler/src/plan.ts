@@ -67,6 +67,12 @@ export interface RetrySpec {
    * @default false
    */
   force?: boolean;
+  /**
+   * Retry every failure, even one the adapter calls fatal (a command exiting non-zero), the
+   * way GNU parallel's `--retries` does. Implies `force`.
+   * @default false
+   */
+  anyFailure?: boolean;
 }
 
 /** One operation of a plan. */
@@ -150,6 +156,7 @@ export const retrySpecSchema = z.union([
       baseDelayMs: z.number().min(0).optional(),
       maxDelayMs: z.number().min(0).optional(),
       force: z.boolean().optional(),
+      anyFailure: z.boolean().optional(),
     })
     .strict(),
 ]);

@@ -6,10 +6,11 @@ export interface RetryPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
   force: boolean;
+  anyFailure: boolean;
 }
 
 /** Used where neither the operation, the plan's defaults nor the run options say otherwise. */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 10_000, force: false };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 100, maxDelayMs: 10_000, force: false, anyFailure: false };
 
 /** Fills a retry spec from `fallback`. `false` and `1` mean a single attempt. */
 export function resolveRetry(spec: RetrySpec | number | false | undefined, fallback: RetryPolicy): RetryPolicy {
@@ -20,7 +21,8 @@ export function resolveRetry(spec: RetrySpec | number | false | undefined, fallb
     attempts: spec.attempts ?? fallback.attempts,
     baseDelayMs: spec.baseDelayMs ?? fallback.baseDelayMs,
     maxDelayMs: spec.maxDelayMs ?? fallback.maxDelayMs,
-    force: spec.force ?? fallback.force,
+    force: spec.force ?? spec.anyFailure ?? fallback.force,
+    anyFailure: spec.anyFailure ?? fallback.anyFailure,
   };
 }
 

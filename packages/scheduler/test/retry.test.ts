@@ -30,6 +30,18 @@ describe('retries', () => {
     expect(result.get('broken')).toMatchObject({ state: 'failed', attempts: 1 });
   });
 
+  it('retries even a fatal error of a non-idempotent operation when the plan says anyFailure', async () => {
+    const h = harness({ work: { idempotent: false } });
+    const result = await h.run({
+      operations: [
+        op('command', [{ fail: 1, error: 'fatal' }, { fail: 1, error: 'fatal' }, { ok: 1 }], { retry: { attempts: 3, anyFailure: true } }),
+        op('spent', [{ fail: 1, error: 'fatal' }, { fail: 1, error: 'fatal' }, { ok: 1 }], { retry: { attempts: 2, anyFailure: true } }),
+      ],
+    });
+    expect(result.get('command')).toMatchObject({ state: 'succeeded', attempts: 3 });
+    expect(result.get('spent')).toMatchObject({ state: 'failed', attempts: 2 });
+  });
+
   it('retries only idempotent operations, unless the plan forces it', async () => {
     const h = harness({ work: { idempotent: false } });
     const result = await h.run({
