@@ -197,7 +197,7 @@ export function renderFull(report: Report, cache?: LineCache): string {
   if (report.operations.listed.length > 0) {
     out.push('## Operations', '', '| id | kind | state | what | items | new | problems |', '| --- | --- | --- | --- | ---: | ---: | ---: |');
     for (const op of report.operations.listed) {
-      const what = `${op.expanded === true ? 'fan-out; ' : ''}${op.detail ?? ''}`;
+      const what = op.expanded === true ? `fan-out${op.detail === undefined || op.detail === '' ? '' : `; ${op.detail}`}` : (op.detail ?? '');
       out.push(`| ${cell(op.id)} | ${op.kind} | ${op.state} | ${cell(what)} | ${n(op.items)} | ${n(op.fresh)} | ${op.problems} |`);
     }
     if (report.operations.omitted > 0) out.push(`| … ${n(report.operations.omitted)} more | | | | | | |`);

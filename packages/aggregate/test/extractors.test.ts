@@ -83,6 +83,8 @@ describe('glob, read, write', () => {
     expect(files.entries.map((e) => e.key)).toEqual(['/r/a.ts', '/r/b.ts', '/r/c.ts']);
     expect(entry(report, 'file', '/r/a.ts')).toMatchObject({ sources: 2, bytes: 1, confidence: 0.4 }); // 1 − 0.8 × 0.75
     expect(files.duplicates).toBe(1);
+    // A read says what it read, from its output (a fan-out child's input is only "each item").
+    expect(report.operations.listed.find((o) => o.id === 'read')!.detail).toBe('/r/a.ts');
   });
 
   it('keeps failed paths of a read beside the ones that worked', async () => {

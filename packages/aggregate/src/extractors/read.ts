@@ -30,7 +30,12 @@ export const readExtractor: Extractor = {
       }
     }
   },
-  describe: (input) => show(field(input, 'paths', 'path')),
+  // A fan-out child's input is "each item": the paths it read say more.
+  describe(input, output) {
+    const files = output !== null && typeof output === 'object' ? (output as { files?: unknown }).files : undefined;
+    const paths = Array.isArray(files) ? files.map((f) => (f !== null && typeof f === 'object' ? (f as { path?: unknown }).path : undefined)).filter((p) => typeof p === 'string') : [];
+    return show(paths.length > 0 ? paths : field(input, 'paths', 'path'));
+  },
   missing(input) {
     const paths = show(field(input, 'paths', 'path'));
     return paths === undefined ? undefined : `the contents of ${paths}`;
