@@ -1,4 +1,4 @@
-import { normalizeUrl } from '@fanout/aggregate';
+import { normalizeUrl, type Extractor } from '@fanout/aggregate';
 import { defineAdapter, type Adapter } from '@fanout/scheduler';
 import { z } from 'zod';
 
@@ -117,3 +117,37 @@ export const agreeUrlsAdapter: Adapter<z.output<typeof agreeInput>, AgreeUrlsOut
 
 /** The steps plan builders use; register them with the scheduler next to the real adapters. */
 export const PLAN_STEPS: readonly Adapter[] = [rankFilesAdapter as Adapter, agreeUrlsAdapter as Adapter];
+
+/**
+ * How the report reads the steps' outputs: the ranking and the agreement, each entry saying
+ * why it stands where it does. Pass them to `aggregate` with the plans that use the steps.
+ */
+export const STEP_EXTRACTORS: readonly Extractor[] = [
+  {
+    kind: 'rank-files',
+    extract(output, sink) {
+      for (const score of (output as RankFilesOutput).scores ?? []) {
+        const searches = `${score.patterns} search${score.patterns === 1 ? '' : 'es'}`;
+        sink.item({ type: 'ranked files', key: score.path, label: `${score.path} — found by ${searches}, ${score.matches} matching line${score.matches === 1 ? '' : 's'}`, data: { ...score } });
+      }
+    },
+    describe: (input, output) => {
+      const sources = (input as { sources?: unknown[] } | undefined)?.sources;
+      const files = (output as RankFilesOutput | undefined)?.files;
+      return `${files === undefined ? 'the' : `the top ${files.length}`} files${Array.isArray(sources) ? ` of ${sources.length} searches` : ''}`;
+    },
+  },
+  {
+    kind: 'agree-urls',
+    extract(output, sink) {
+      for (const agreed of (output as AgreeUrlsOutput).agreement ?? []) {
+        sink.item({ type: 'agreed URLs', key: agreed.url, label: `${agreed.url} — ${agreed.searches} searches agree, best rank ${agreed.bestRank}`, data: { ...agreed } });
+      }
+    },
+    describe: (input, output) => {
+      const min = (input as { min?: unknown } | undefined)?.min;
+      const urls = (output as AgreeUrlsOutput | undefined)?.urls;
+      return `${urls === undefined ? 'URLs' : `${urls.length} URLs`} at least ${typeof min === 'number' ? min : 2} searches agree on`;
+    },
+  },
+];

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, validatePlan } from '@fanout/scheduler';
-import { adaptersFromConfig, exploreCodebase, exploreCodebasePlan, exploreWeb, PROFILES, startPlan, webQueries, type ConfiguredAdapters } from '../src/index.js';
+import { aggregate } from '@fanout/aggregate';
+import { adaptersFromConfig, exploreCodebase, exploreCodebasePlan, exploreWeb, PROFILES, startPlan, STEP_EXTRACTORS, webQueries, type ConfiguredAdapters } from '../src/index.js';
 
 let root: string;
 let configured: ConfiguredAdapters;
@@ -62,6 +63,12 @@ describe('exploreCodebase', () => {
     const reads = result.get('read-top')!.output as { files: { path: string; ok: boolean }[] }[];
     expect(reads.flatMap((r) => r.files.map((f) => f.path))).toContain(join(root, 'src/index.ts'));
     expect((result.get('analyze-languages')!.output as { languages: Record<string, unknown> }).languages).toHaveProperty('TypeScript');
+    // The report shows the ranking, each file saying why it stands where it does.
+    const report = await aggregate(result, { plan, extractors: STEP_EXTRACTORS });
+    const ranking = report.groups.find((g) => g.type === 'ranked files')!;
+    expect(ranking.entries[0]!.label).toMatch(new RegExp(`^${join(root, 'src/index.ts')} — found by \\d+ searches, \\d+ matching lines?$`));
+    expect(report.operations.listed.find((o) => o.id === 'rank')!.detail).toMatch(/^the top \d+ files of 7 searches$/);
+    expect(report.notes.listed.join('\n')).not.toMatch(/no extractor/);
   });
 
   it('plans the sizes with the profile’s numbers', () => {
