@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, validatePlan } from '@fanout/scheduler';
 import { aggregate } from '@fanout/aggregate';
-import { adaptersFromConfig, exploreCodebase, exploreCodebasePlan, exploreWeb, PROFILES, startPlan, STEP_EXTRACTORS, webQueries, type ConfiguredAdapters } from '../src/index.js';
+import { adaptersFromConfig, exploreCodebase, exploreCodebasePlan, exploreWeb, partitionTree, PROFILES, startPlan, STEP_EXTRACTORS, webQueries, type ConfiguredAdapters } from '../src/index.js';
 
 let root: string;
 let configured: ConfiguredAdapters;
@@ -78,6 +78,21 @@ describe('exploreCodebase', () => {
       const count = (kind: string) => plan.operations.filter((op) => op.kind === kind).length;
       expect([count('glob'), count('grep')]).toEqual([size.operations.glob, size.operations.grep]);
       expect(validatePlan(plan, new Map(configured.adapters.map((a) => [a.kind, a]))).ok).toBe(true);
+    }
+  });
+
+  it('partitions the top of the tree as a walk would see it: no hidden, ignored, node_modules or linked entries', async () => {
+    const top = await mkdtemp(join(tmpdir(), 'fanout-partition-'));
+    const outside = await mkdtemp(join(tmpdir(), 'fanout-outside-'));
+    try {
+      await tree(top, { '.gitignore': 'build/\ncoverage\n', 'a.ts': '', 'b/x.ts': '', 'c/y.ts': '', 'build/out.js': '', 'coverage/lcov.info': '', '.cache/z': '', 'node_modules/m/index.js': '' });
+      await symlink(outside, join(top, 'linked'));
+      expect(await partitionTree(top, 2)).toEqual([['a.ts', 'c'], ['b']]);
+      expect(await partitionTree(top, 1)).toEqual([['.']]);
+      expect(await partitionTree(join(top, 'missing'), 3)).toEqual([['.']]);
+    } finally {
+      await rm(top, { recursive: true, force: true });
+      await rm(outside, { recursive: true, force: true });
     }
   });
 

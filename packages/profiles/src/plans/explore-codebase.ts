@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { GitignoreFilter } from '@fanout/adapters/fs';
 import { resolve } from 'node:path';
 import type { OperationSpec, Plan } from '@fanout/scheduler';
 import { codebaseSize, profileSize, type ProfileSize } from '../profiles.js';
@@ -67,8 +68,12 @@ export interface ExploreCodebaseOptions {
 export async function partitionTree(root: string, groups: number): Promise<string[][]> {
   let names: string[];
   try {
-    names = (await readdir(root, { withFileTypes: true }))
-      .filter((entry) => !entry.name.startsWith('.') && entry.name !== 'node_modules')
+    // What a walk of the tree would skip is skipped here too: hidden entries, node_modules,
+    // what .gitignore excludes (a path named explicitly is always searched), and symbolic
+    // links, which may lead outside the allowed roots.
+    const entries = await new GitignoreFilter({ boundaries: [root] }).filter(root, await readdir(root, { withFileTypes: true }));
+    names = entries
+      .filter((entry) => !entry.name.startsWith('.') && entry.name !== 'node_modules' && !entry.isSymbolicLink())
       .map((entry) => entry.name)
       .sort();
   } catch {
