@@ -93,6 +93,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`fanout grep … | head`) is not an error: stop quietly, as grep does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

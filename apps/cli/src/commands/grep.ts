@@ -1,5 +1,7 @@
 import type { GrepOutput, RipgrepMessage } from '@fanout/adapters/fs';
 import { toNdjson } from '@fanout/adapters/fs';
+import { statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
 import { createScheduler, PlanValidationError } from '@fanout/scheduler';
 import { parse, positiveInt, UsageError } from '../args.js';
 import { builtinAdapters } from '../adapters.js';
@@ -16,6 +18,8 @@ matched, 1 when nothing did, 2 on an error.
   -S, --smart-case      case-insensitive unless the pattern has an upper-case letter
   -w, --word-regexp     whole words only
   -F, --fixed-strings   the pattern is a literal string
+  -n, --line-number     show line numbers (the default on a terminal, as in ripgrep)
+  -N, --no-line-number  do not show line numbers
   -c, --count           count matching lines per file
   -l, --files-with-matches
                         only the names of files that match
@@ -34,6 +38,8 @@ const FLAGS = {
   'smart-case': { type: 'boolean', short: 'S' },
   'word-regexp': { type: 'boolean', short: 'w' },
   'fixed-strings': { type: 'boolean', short: 'F' },
+  'line-number': { type: 'boolean', short: 'n' },
+  'no-line-number': { type: 'boolean', short: 'N' },
   count: { type: 'boolean', short: 'c' },
   'files-with-matches': { type: 'boolean', short: 'l' },
   context: { type: 'string', short: 'C' },
@@ -59,6 +65,42 @@ function nonNegative(value: string | undefined, flag: string): number | undefine
 
 function text(data: { text?: string; bytes?: string } | undefined): string {
   return data?.text ?? (data?.bytes === undefined ? '' : Buffer.from(data.bytes, 'base64').toString('utf8'));
+}
+
+/**
+ * Shows paths the way ripgrep does: under the path the user typed (`src/a.ts`, `./a.ts`), or
+ * relative to the working directory when no path was given; absolute only when typed so.
+ */
+function pathDisplay(typed: readonly string[]): (absolute: string) => string {
+  const bases = (typed.length === 0 ? [''] : typed).map((given) => ({ given, absolute: resolve(given === '' ? '.' : given) }));
+  bases.sort((a, b) => b.absolute.length - a.absolute.length);
+  return (absolute) => {
+    for (const base of bases) {
+      if (absolute === base.absolute) return base.given === '' ? relative(process.cwd(), absolute) : base.given;
+      if (absolute.startsWith(base.absolute + sep) || base.absolute === sep) {
+        const rest = relative(base.absolute, absolute);
+        return base.given === '' ? rest : `${base.given.replace(/\/+$/, '')}/${rest}`;
+      }
+    }
+    return absolute;
+  };
+}
+
+/** ripgrep names each file unless it was asked to search exactly one file. */
+function namesFiles(paths: readonly string[]): boolean {
+  if (paths.length !== 1) return true;
+  try {
+    return !statSync(paths[0]!).isFile();
+  } catch {
+    return true;
+  }
+}
+
+/** The message with its path shown as the user typed it (ripgrep's --json does the same). */
+function withPath(message: RipgrepMessage, display: (absolute: string) => string): RipgrepMessage {
+  const data = message.data as { path?: { text?: string } };
+  if (data.path?.text === undefined) return message;
+  return { ...message, data: { ...data, path: { text: display(data.path.text) } } } as RipgrepMessage;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -109,20 +151,34 @@ export async function run(argv: string[]): Promise<number> {
   };
   // Messages arrive in batches while the search goes (ctx.progress): print them as they come.
   let streamed = false;
+  const display = pathDisplay(paths);
+  const named = namesFiles(paths);
+  const contextual = (context ?? 0) > 0 || (after ?? 0) > 0 || (before ?? 0) > 0;
+  let previous: { path: string; line: number } | undefined;
+  const numbered = values['no-line-number'] === true ? false : values['line-number'] === true || process.stdout.isTTY === true;
   const print = (messages: readonly RipgrepMessage[]): void => {
     streamed = true;
     if (values.json === true) {
-      for (const message of messages) if (message.type !== 'summary') out.push(`${JSON.stringify(message)}\n`);
+      for (const message of messages) if (message.type !== 'summary') out.push(`${JSON.stringify(withPath(message, display))}\n`);
+      flush();
       return;
     }
-    for (const message of messages) {
+    for (const raw of messages) {
+      const message = withPath(raw, display);
       const data = message.data as { path?: { text?: string; bytes?: string }; lines?: { text?: string; bytes?: string }; line_number?: number; stats?: { matched_lines?: number } };
       const path = text(data.path);
       if (mode === 'files' && message.type === 'begin') out.push(`${paint.cyan(path)}\n`);
-      else if (mode === 'count' && message.type === 'end') out.push(`${paint.cyan(path)}:${data.stats?.matched_lines ?? 0}\n`);
-      else if (mode === 'content' && (message.type === 'match' || message.type === 'context')) {
+      else if (mode === 'count' && message.type === 'end' && (data.stats?.matched_lines ?? 0) > 0) {
+        out.push(named ? `${paint.cyan(path)}:${data.stats!.matched_lines}\n` : `${data.stats!.matched_lines}\n`);
+      } else if (mode === 'content' && (message.type === 'match' || message.type === 'context')) {
         const separator = message.type === 'match' ? ':' : '-';
-        out.push(`${paint.cyan(path)}${separator}${paint.green(String(data.line_number ?? ''))}${separator}${text(data.lines).replace(/\r?\n$/, '')}\n`);
+        const line = data.line_number ?? 0;
+        // Like ripgrep, "--" between groups of lines that do not touch.
+        if (contextual && previous !== undefined && (previous.path !== path || line > previous.line + 1)) out.push('--\n');
+        previous = { path, line };
+        const prefix = named ? `${paint.cyan(path)}${separator}` : '';
+        const number = numbered ? `${paint.green(String(data.line_number ?? ''))}${separator}` : '';
+        out.push(`${prefix}${number}${text(data.lines).replace(/\r?\n$/, '')}\n`);
       }
     }
     flush();
