@@ -82,7 +82,7 @@ export function buildJobs(template: readonly string[], sources: readonly (readon
         return replaced.text;
       });
       if (!used) argv.push(...args);
-      return { seq, argv, display: argv.join(' ') };
+      return { seq, argv, display: argv.map(shellQuote).join(' ') };
     }
     const replaced = substitute(joined, args, seq, shellQuote);
     const script = replaced.used ? replaced.text : `${joined} ${args.map(shellQuote).join(' ')}`;

@@ -132,7 +132,8 @@ export async function run(argv: string[]): Promise<number> {
     kind: 'bash',
     input: job.argv === undefined ? { script: job.script, shell: 'bash', inheritEnv: true } : { command: job.argv, inheritEnv: true },
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    retry: retries === undefined ? false : { attempts: retries, force: true, baseDelayMs: 0 },
+    // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU parallel.
+    retry: retries === undefined ? false : { attempts: retries, anyFailure: true, baseDelayMs: 0 },
   }));
   const bySeq = new Map(todo.map((job) => [`job-${job.seq}`, job]));
 
@@ -145,7 +146,13 @@ export async function run(argv: string[]): Promise<number> {
     if (output.stderr !== '') process.stderr.write(output.stderr);
   };
   const journal: Promise<unknown>[] = [];
-  const scheduler = createScheduler({ adapters: configured.adapters, concurrency, limits: { bash: { max: concurrency, optimal: concurrency, limiter: 'fixed' } } });
+  const scheduler = createScheduler({
+    adapters: configured.adapters,
+    concurrency,
+    // Every job may use all its tries: the user asked for them.
+    ...(retries === undefined ? {} : { retryBudget: todo.length * (retries - 1) }),
+    limits: { bash: { max: concurrency, optimal: concurrency, limiter: 'fixed' } },
+  });
   const run = scheduler.run({ operations }, { failure });
   const started = new Map<string, number>();
   run.on((event) => {
