@@ -1,5 +1,5 @@
 import { aggregate, renderMarkdown, type Report } from '@fanout/aggregate';
-import { outputBudgetChars, type Config } from '@fanout/profiles';
+import { outputBudgetChars, STEP_EXTRACTORS, type Config } from '@fanout/profiles';
 import type { Plan, RunResult } from '@fanout/scheduler';
 import type { Rendered } from './session.js';
 
@@ -30,6 +30,7 @@ export async function renderReport(result: RunResult, plan: Plan, config: Config
   const chars = outputBudgetChars(config);
   const report = await aggregate(result, {
     plan,
+    extractors: STEP_EXTRACTORS,
     ...(chars === undefined ? {} : { budget: { chars } }),
     ...(config.output?.spillDir === undefined ? {} : { spillDir: config.output.spillDir }),
   });
