@@ -49,7 +49,9 @@ function timelineSvg(timeline: Timeline, width: number): string {
     }
     y += lanes * laneHeight + gap;
   }
-  const axis = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * end).toFixed(1)}" y="${y + 4}" class="tick">${formatMs(f * end)}</text>`).join('');
+  // The first label starts at its tick, the last ends at it, the others are centred: all fit.
+  const anchor = (f: number): string => (f === 0 ? 'start' : f === 1 ? 'end' : 'middle');
+  const axis = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * end).toFixed(1)}" y="${y + 4}" class="tick" text-anchor="${anchor(f)}">${formatMs(f * end)}</text>`).join('');
   return `<svg class="timeline" viewBox="0 0 ${width} ${y + 14}" width="100%" role="img" aria-label="timeline of every operation">${parts.join('')}${axis}</svg>`;
 }
 
