@@ -40,6 +40,7 @@ export const METRICS: Record<string, MetricInfo> = {
   matches: { unit: 'lines', better: 'higher' },
   ms_per_op: { unit: 'ms', better: 'lower' },
   cpu_ms_per_op: { unit: 'ms', better: 'lower' },
+  speedup: { unit: '×', better: 'higher' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */

@@ -1,5 +1,6 @@
 import type { Bench } from '../types.js';
 import { aggregateBenches } from './aggregate.js';
+import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
 import { monitorBenches } from './monitor.js';
@@ -20,4 +21,5 @@ export const BENCHES: readonly Bench[] = [
   ...webBenches,
   ...monitorBenches,
   ...aggregateBenches,
+  ...cliBenches,
 ];
