@@ -1,5 +1,4 @@
 import { readdir } from 'node:fs/promises';
-import { GitignoreFilter } from '@fanout/adapters/fs';
 import { resolve } from 'node:path';
 import type { OperationSpec, Plan } from '@fanout/scheduler';
 import { codebaseSize, profileSize, type ProfileSize } from '../profiles.js';
@@ -71,6 +70,8 @@ export async function partitionTree(root: string, groups: number): Promise<strin
     // What a walk of the tree would skip is skipped here too: hidden entries, node_modules,
     // what .gitignore excludes (a path named explicitly is always searched), and symbolic
     // links, which may lead outside the allowed roots.
+    // Imported here: whoever only builds plans (or runs shell commands) never loads the fs stack.
+    const { GitignoreFilter } = await import('@fanout/adapters/fs');
     const entries = await new GitignoreFilter({ boundaries: [root] }).filter(root, await readdir(root, { withFileTypes: true }));
     names = entries
       .filter((entry) => !entry.name.startsWith('.') && entry.name !== 'node_modules' && !entry.isSymbolicLink())
