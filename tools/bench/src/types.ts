@@ -41,6 +41,13 @@ export const METRICS: Record<string, MetricInfo> = {
   ms_per_op: { unit: 'ms', better: 'lower' },
   cpu_ms_per_op: { unit: 'ms', better: 'lower' },
   speedup: { unit: '×', better: 'higher' },
+  follow_s: { unit: 's', better: 'lower' },
+  event_loop_p99_ms: { unit: 'ms', better: 'lower' },
+  failed_ops: { unit: 'ops', better: 'lower' },
+  grep_ops: { unit: 'ops', better: 'higher' },
+  final_limit: { unit: '', better: 'lower' },
+  grep_limit_start: { unit: '', better: 'lower' },
+  grep_limit_min: { unit: '', better: 'lower' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */
