@@ -43,3 +43,42 @@ export function runOptions(config: Config): Pick<RunOptions, 'queueTimeoutMs' | 
 export function outputBudgetChars(config: Config): number | undefined {
   return config.output?.budgetChars ?? (config.output?.budgetTokens === undefined ? undefined : config.output.budgetTokens * 4);
 }
+
+/** A signal's threshold and the level it turns off below (hysteresis). */
+export interface ThresholdSpec {
+  threshold: number;
+  release: number;
+}
+
+/**
+ * The parts of `@fanout/monitor`'s options that configuration decides: its `signals` and
+ * `runSignals` (structurally the monitor's own option types, so this package does not
+ * depend on it).
+ */
+export interface ConfiguredMonitorOptions {
+  signals?: Partial<Record<'cpu' | 'memory' | 'network' | 'disk', ThresholdSpec>>;
+  runSignals?: { failureRate?: ThresholdSpec; meanResponse?: ThresholdSpec };
+}
+
+/**
+ * Turns the configured thresholds into monitor options. Each signal turns off a little below
+ * its threshold, as the design's table has it (CPU 90 % on, 80 % off): 10 points below for
+ * CPU, network and disk, 5 for memory, half the failure rate, 80 % of the response time.
+ */
+export function monitorOptions(config: Config): ConfiguredMonitorOptions {
+  const t = config.thresholds;
+  if (t === undefined) return {};
+  const below = (threshold: number, by: number): ThresholdSpec => ({ threshold, release: Math.max(0, threshold - by) });
+  const signals: NonNullable<ConfiguredMonitorOptions['signals']> = {};
+  if (t.cpu !== undefined) signals.cpu = below(t.cpu, 0.1);
+  if (t.memory !== undefined) signals.memory = below(t.memory, 0.05);
+  if (t.network !== undefined) signals.network = below(t.network, 0.1);
+  if (t.disk !== undefined) signals.disk = below(t.disk, 0.1);
+  const runSignals: NonNullable<ConfiguredMonitorOptions['runSignals']> = {};
+  if (t.failureRate !== undefined) runSignals.failureRate = { threshold: t.failureRate, release: t.failureRate / 2 };
+  if (t.slowResponseMs !== undefined) runSignals.meanResponse = { threshold: t.slowResponseMs, release: t.slowResponseMs * 0.8 };
+  return {
+    ...(Object.keys(signals).length === 0 ? {} : { signals }),
+    ...(Object.keys(runSignals).length === 0 ? {} : { runSignals }),
+  };
+}

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { codebaseSize, ConfigError, configFromEnv, configJsonSchema, loadConfig, mergeConfig, PROFILES, runOptions, schedulerOptions, WEB_CATEGORIES } from '../src/index.js';
+import { codebaseSize, ConfigError, configFromEnv, configJsonSchema, loadConfig, mergeConfig, monitorOptions, PROFILES, runOptions, schedulerOptions, WEB_CATEGORIES } from '../src/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -141,6 +141,15 @@ describe('conversions', () => {
     expect(options.retry).toEqual({ attempts: 2 });
     expect(options.retryBudget).toEqual({ ratio: 0.5 });
     expect(runOptions(config)).toEqual({ queueTimeoutMs: 50, deadlineMs: 60_000 });
+  });
+
+  it('turn the thresholds into monitor signals, each turning off a little below', () => {
+    expect(monitorOptions({})).toEqual({});
+    expect(monitorOptions({ thresholds: { cpu: 0.95, memory: 0.9, disk: 0.05, failureRate: 0.2, slowResponseMs: 2000 } })).toEqual({
+      signals: { cpu: { threshold: 0.95, release: 0.85 }, memory: { threshold: 0.9, release: 0.85 }, disk: { threshold: 0.05, release: 0 } },
+      runSignals: { failureRate: { threshold: 0.2, release: 0.1 }, meanResponse: { threshold: 2000, release: 1600 } },
+    });
+    expect(monitorOptions({ thresholds: { network: 0.5 } })).toEqual({ signals: { network: { threshold: 0.5, release: 0.4 } } });
   });
 
   it('publish a JSON Schema for editors', () => {
