@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
+import { createMonitor, type Monitor, type ResourceSample } from '@fanout/monitor';
 import type { LoadedConfig } from '@fanout/profiles';
-import { runOptions, schedulerOptions } from '@fanout/profiles';
-import { createScheduler, PlanValidationError, type Adapter, type PressureSource, type RunResult } from '@fanout/scheduler';
+import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
+import { createScheduler, PlanValidationError, type Adapter, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
 import { writeOut } from './io.js';
@@ -43,7 +44,8 @@ export interface SessionOptions {
   adapters: Adapter[];
   settings: LoadedConfig;
   flags: RunFlagValues;
-  pressure?: PressureSource;
+  /** Watches the machine and the run; by default one from the configured thresholds. */
+  monitor?: Monitor;
   /** Renders the command's own output from the finished run (the aggregated report). */
   render?: (result: RunResult) => Promise<Rendered>;
 }
@@ -63,11 +65,14 @@ export async function runSession(options: SessionOptions): Promise<number> {
   if (flags.resume === true && flags['retry-failed'] === true) throw new UsageError('choose one of --resume and --retry-failed');
   const concurrency = positiveInt(flags.concurrency, '--concurrency');
   const configured = schedulerOptions(settings.config);
+  // The monitor pauses and shrinks the kinds whose resource is under pressure (CPU for grep
+  // and analyze, the disk for reads…) while the others go on, and feeds the live view.
+  const monitor = options.monitor ?? createMonitor({ intervalMs: 500, ...monitorOptions(settings.config) });
   const scheduler = createScheduler({
     adapters: options.adapters,
     ...configured,
     ...(concurrency === undefined ? {} : { concurrency }),
-    ...(options.pressure === undefined ? {} : { pressure: options.pressure }),
+    pressure: monitor,
   });
 
   let run;
@@ -85,14 +90,26 @@ export async function runSession(options: SessionOptions): Promise<number> {
     throw error;
   }
 
+  if (options.monitor === undefined) monitor.start(); // its first reading is the baseline
+  const unwatch = monitor.watch(run, { concurrency: concurrency ?? configured.concurrency ?? 256 });
   const errPaint = paintFor(process.stderr, flags['no-color'] === true);
   const recorder = flags.trace !== undefined || flags.report !== undefined ? new TimelineRecorder(run) : undefined;
+  let stopRecording = (): void => undefined;
+  if (recorder !== undefined) {
+    // Samples are on the monitor's clock (performance.now()); events on the run's, from its start.
+    const origin = performance.now() - run.snapshot().time;
+    const record = (sample: ResourceSample): void =>
+      recorder.resource({ time: sample.time - origin, cpu: sample.cpu?.utilisation, memory: sample.memory?.utilisation, disk: sample.disk?.utilisation, eventLoopP99Ms: sample.eventLoop?.delayP99Ms });
+    stopRecording = monitor.on((event) => {
+      if (event.type === 'sample') record(event.sample);
+    });
+  }
   if (flags.ndjson === true) {
     run.on((event) => {
       process.stdout.write(`${JSON.stringify(event)}\n`);
     });
   }
-  const progress = flags.quiet === true || flags.ndjson === true ? undefined : new Progress(run, process.stderr, errPaint);
+  const progress = flags.quiet === true || flags.ndjson === true ? undefined : new Progress(run, process.stderr, errPaint, () => monitor.latest);
 
   let interrupted = false;
   const onSignal = (): void => {
@@ -114,6 +131,11 @@ export async function runSession(options: SessionOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     progress?.stop();
+    unwatch();
+    // A last sample as the run ends, so that even a run shorter than the interval has one.
+    if (recorder !== undefined && monitor.running) monitor.tick();
+    stopRecording();
+    if (options.monitor === undefined) monitor.stop();
   }
 
   const rendered: Rendered = options.render === undefined ? {} : await options.render(result);

@@ -182,6 +182,12 @@ async function checkCommon(page: Page, foreign: string[], title: string, events:
   const charted = await Promise.all((await page.locator('svg.concurrency').all()).map(async (chart) => (await chart.getAttribute('data-kind')) ?? ''));
   expect(charted.sort()).toEqual(Object.keys(summary.byKind).sort());
   expect(await page.locator('h2', { hasText: 'Resource pressure' }).count()).toBe(1);
+  // The machine's CPU and memory over the run: at least the sample taken as it ended, drawn.
+  for (const resource of ['cpu', 'memory']) {
+    const dot = page.locator(`svg.resources g[data-resource="${resource}"] circle`).first();
+    expect((await dot.boundingBox())?.width, `a ${resource} sample is drawn`).toBeGreaterThan(0);
+  }
+  expect(await page.locator('svg.resources').locator('xpath=..').locator('figcaption').textContent()).toMatch(/last sample: cpu \d+ % · memory \d+ %/);
 
   expect(await page.locator('script, link, img, iframe, object, embed').count()).toBe(0);
   expect(foreign, 'requests for anything but the page itself').toEqual([]);

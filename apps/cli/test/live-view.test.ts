@@ -44,6 +44,8 @@ describe.skipIf(!SCRIPT)('the live view', () => {
     const { code, screen } = await onTerminal(['run', 'plan.json'], { NO_COLOR: undefined, FORCE_COLOR: undefined });
     expect(code).toBe(0);
     expect(screen).toMatch(/fanout · \d+\.\d s · Ctrl-C to stop/);
+    // Once the monitor has sampled (every 500 ms; the run lasts 800), the header shows the machine.
+    expect(screen).toMatch(/fanout · \d+\.\d s · cpu \d+% · memory \d+%.* · Ctrl-C to stop/);
     // bash: done/total, percent, in flight/limit, rate; drawn again in place (cursor up, clear).
     expect(screen).toMatch(/bash +0\/3 +0% +in flight +3\/\d+ +\d+\/s/);
     expect(screen).toMatch(/\u001b\[\d+F\u001b\[0J/);

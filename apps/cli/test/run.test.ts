@@ -75,6 +75,10 @@ describe('fanout run', () => {
     expect(slices.map((s) => s.name).sort()).toEqual(['first', 'sources', 'todo']);
     expect(traceEvents.some((e) => e.ph === 'M' && e.name === 'thread_name' && String(e.args?.name).startsWith('glob'))).toBe(true);
     expect(traceEvents.some((e) => e.ph === 'C' && e.name === 'grep in flight')).toBe(true);
+    // The machine as the monitor sampled it, at least once (as the run ended).
+    const machine = traceEvents.filter((e) => e.ph === 'C' && e.name === 'machine %');
+    expect(machine.length).toBeGreaterThan(0);
+    expect(machine[0]!.args).toMatchObject({ cpu: expect.any(Number), memory: expect.any(Number) });
   });
 
   it('exits 1 when an operation fails, naming it and why', async () => {

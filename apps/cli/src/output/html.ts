@@ -75,6 +75,36 @@ function concurrencySvg(timeline: Timeline, width: number): string {
   return charts.join('');
 }
 
+const RESOURCE_COLORS = { cpu: '#c05621', memory: '#6b46c1', disk: '#2f855a' } as const;
+
+/** The machine's CPU, memory and disk use (0–100 %) over the run, as lines. */
+function resourcesSvg(timeline: Timeline, width: number): string {
+  const points = timeline.resources;
+  if (points.length === 0) return '<p class="quiet">The machine was not sampled during this run.</p>';
+  const end = Math.max(timeline.wallMs, ...points.map((p) => p.time), 1);
+  const h = 90;
+  const x = (t: number): number => 40 + (Math.max(0, t) / end) * (width - 50);
+  const y = (share: number): number => 6 + (1 - Math.min(1, Math.max(0, share))) * (h - 12);
+  const lines = (Object.keys(RESOURCE_COLORS) as (keyof typeof RESOURCE_COLORS)[])
+    .map((key) => {
+      const series = points.filter((p) => p[key] !== undefined).map((p) => [x(p.time).toFixed(1), y(p[key]!).toFixed(1)] as const);
+      if (series.length === 0) return '';
+      // A dot per sample: a run shorter than the sampling interval still shows its one sample.
+      const dots = series.map(([cx, cy]) => `<circle cx="${cx}" cy="${cy}" r="2" fill="${RESOURCE_COLORS[key]}"/>`).join('');
+      return `<g class="resource" data-resource="${key}"><polyline fill="none" stroke="${RESOURCE_COLORS[key]}" stroke-width="1.5" points="${series.map((p) => p.join(',')).join(' ')}"/>${dots}</g>`;
+    })
+    .join('');
+  const last = points.at(-1)!;
+  const legend = (Object.keys(RESOURCE_COLORS) as (keyof typeof RESOURCE_COLORS)[])
+    .filter((key) => last[key] !== undefined)
+    .map((key) => `<span style="color:${RESOURCE_COLORS[key]}">${key} ${Math.round(last[key]! * 100)} %</span>`)
+    .join(' · ');
+  return (
+    `<figure><figcaption>CPU, memory and disk use of the machine, 0–100 % (last sample: ${legend}${last.eventLoopP99Ms === undefined ? '' : ` · event loop p99 ${last.eventLoopP99Ms.toFixed(1)} ms`})</figcaption>` +
+    `<svg viewBox="0 0 ${width} ${h}" width="100%" class="resources"><text x="0" y="12" class="tick">100%</text><text x="0" y="${h - 4}" class="tick">0</text>${lines}</svg></figure>`
+  );
+}
+
 /**
  * One self-contained HTML page (inline CSS and SVG, no script, no external asset): the
  * summary, a timeline with one bar per attempt, in flight against the limit per kind, the
@@ -88,9 +118,10 @@ export function renderHtmlReport(input: { title: string; summary: RunSummary; ti
     .map(([state, n]) => `<span class="state" style="color:${OUTCOME_COLORS[state] ?? '#333'}">${n} ${state}</span>`)
     .join(' · ');
   const pressure =
-    timeline.pressure.length === 0
-      ? '<p class="quiet">No resource pressure during the run: no pool was paused.</p>'
-      : `<ul>${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escape(p.kind)} ${p.admit ? 'resumed' : `paused: ${escape(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`;
+    resourcesSvg(timeline, width) +
+    (timeline.pressure.length === 0
+      ? '<p class="quiet">No pool was paused by resource pressure during the run.</p>'
+      : `<ul class="pressure">${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escape(p.kind)} ${p.admit ? 'resumed' : `paused: ${escape(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`);
   const failures = summary.failures
     .slice(0, 50)
     .map((f) => `<tr><td>${escape(f.id)}</td><td>${escape(f.kind)}</td><td>${f.state}</td><td>${escape(f.error?.message ?? '')}</td></tr>`)

@@ -1,3 +1,4 @@
+import type { ResourceSample } from '@fanout/monitor';
 import type { Run, SchedulerEvent } from '@fanout/scheduler';
 import type { Paint } from '../color.js';
 
@@ -12,8 +13,9 @@ interface KindLine {
 }
 
 /**
- * Shows a run while it goes. On a terminal: a live view, a line per kind with done / total,
- * in flight / limit, rate and the resource pressure, redrawn in place. Elsewhere: plain lines
+ * Shows a run while it goes. On a terminal: a live view, a header with the machine's load (as
+ * the monitor samples it) and a line per kind with done / total, in flight / limit, rate and
+ * why the kind is paused when resource pressure holds it back, redrawn in place. Elsewhere: plain lines
  * (a status line every few seconds, and every failure as it happens).
  */
 export class Progress {
@@ -28,8 +30,12 @@ export class Progress {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPlain = 0;
 
-  constructor(run: Run, stream: NodeJS.WriteStream, paint: Paint) {
+  readonly #machine: (() => ResourceSample | undefined) | undefined;
+
+  /** `machine` gives the latest sample of the machine, shown in the header. */
+  constructor(run: Run, stream: NodeJS.WriteStream, paint: Paint, machine?: () => ResourceSample | undefined) {
     this.#run = run;
+    this.#machine = machine;
     this.#stream = stream;
     this.#paint = paint;
     this.#live = stream.isTTY === true && process.env.TERM !== 'dumb';
@@ -74,11 +80,25 @@ export class Progress {
     });
   }
 
+  /** The machine as the monitor last saw it: `cpu 45% · memory 61% · loop p99 3 ms`. */
+  #resources(): string {
+    const sample = this.#machine?.();
+    if (sample === undefined) return '';
+    const parts: string[] = [];
+    const pct = (share: number): string => `${Math.round(share * 100)}%`;
+    if (sample.cpu !== undefined) parts.push(`cpu ${pct(sample.cpu.utilisation)}`);
+    if (sample.memory !== undefined) parts.push(`memory ${pct(sample.memory.utilisation)}`);
+    if (sample.disk !== undefined) parts.push(`disk ${pct(sample.disk.utilisation)}`);
+    if (sample.eventLoop !== undefined) parts.push(`loop p99 ${sample.eventLoop.delayP99Ms.toFixed(0)} ms`);
+    return parts.join(' · ');
+  }
+
   #tick(): void {
     const lines = this.#lines();
+    const resources = this.#resources();
     if (this.#live) {
       this.#clear();
-      const header = this.#paint.dim(`fanout · ${(this.#run.snapshot().time / 1000).toFixed(1)} s · Ctrl-C to stop`);
+      const header = this.#paint.dim(`fanout · ${(this.#run.snapshot().time / 1000).toFixed(1)} s${resources === '' ? '' : ` · ${resources}`} · Ctrl-C to stop`);
       this.#stream.write(`${header}\n${lines.join('\n')}\n`);
       this.#drawn = lines.length + 1;
       return;
@@ -86,6 +106,7 @@ export class Progress {
     const now = performance.now();
     if (now - this.#lastPlain < 1900) return;
     this.#lastPlain = now;
+    if (resources !== '') this.#stream.write(`${this.#paint.dim(`${(this.#run.snapshot().time / 1000).toFixed(1)} s · ${resources}`)}\n`);
     for (const line of lines) this.#stream.write(`${line}\n`);
   }
 

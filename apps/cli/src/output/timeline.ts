@@ -27,7 +27,18 @@ export interface Timeline {
   limits: Record<string, Point[]>;
   inflight: Record<string, Point[]>;
   pressure: { time: number; kind: string; admit: boolean; reason: string | undefined }[];
+  /** The machine while the run went (shares 0–1; the event loop's p99 delay in ms). */
+  resources: ResourcePoint[];
   wallMs: number;
+}
+
+/** One sample of the machine, on the run's time axis. */
+export interface ResourcePoint {
+  time: number;
+  cpu?: number | undefined;
+  memory?: number | undefined;
+  disk?: number | undefined;
+  eventLoopP99Ms?: number | undefined;
 }
 
 /** Records a run's attempts as slices on lanes, plus limit, in-flight and pressure series. */
@@ -38,6 +49,7 @@ export class TimelineRecorder {
   readonly #inflight: Record<string, Point[]> = {};
   readonly #busyLanes = new Map<string, boolean[]>();
   readonly #pressure: Timeline['pressure'] = [];
+  readonly #resources: ResourcePoint[] = [];
   #wallMs = 0;
 
   constructor(run: Run) {
@@ -99,9 +111,14 @@ export class TimelineRecorder {
     }
   }
 
+  /** Adds a sample of the machine (its time already on the run's axis). */
+  resource(point: ResourcePoint): void {
+    this.#resources.push(point);
+  }
+
   timeline(): Timeline {
     const kinds = [...new Set([...Object.keys(this.#limits), ...this.#slices.map((s) => s.kind)])];
-    return { kinds, slices: this.#slices, limits: this.#limits, inflight: this.#inflight, pressure: this.#pressure, wallMs: this.#wallMs };
+    return { kinds, slices: this.#slices, limits: this.#limits, inflight: this.#inflight, pressure: this.#pressure, resources: this.#resources, wallMs: this.#wallMs };
   }
 }
 
@@ -109,7 +126,8 @@ export class TimelineRecorder {
  * The timeline in Chrome's trace-event format (it opens in Perfetto and chrome://tracing):
  * a process for the run, a thread per lane of each kind's pool ("grep · 3"), each attempt a
  * complete ("X") slice on its lane, and the limit and the number in flight of each kind as
- * counters ("C"). Times in microseconds.
+ * counters ("C"), and the machine's CPU, memory and disk use as counters of their own. Times in
+ * microseconds.
  */
 export function toChromeTrace(timeline: Timeline, name = 'fanout run'): { traceEvents: Record<string, unknown>[]; displayTimeUnit: 'ms' } {
   const events: Record<string, unknown>[] = [{ name: 'process_name', ph: 'M', pid: 1, tid: 0, args: { name } }];
@@ -140,6 +158,13 @@ export function toChromeTrace(timeline: Timeline, name = 'fanout run'): { traceE
   for (const kind of timeline.kinds) {
     for (const point of timeline.limits[kind] ?? []) events.push({ name: `${kind} limit`, ph: 'C', pid: 1, tid: 0, ts: Math.round(point.time * 1000), args: { limit: point.value } });
     for (const point of timeline.inflight[kind] ?? []) events.push({ name: `${kind} in flight`, ph: 'C', pid: 1, tid: 0, ts: Math.round(point.time * 1000), args: { inflight: point.value } });
+  }
+  for (const point of timeline.resources) {
+    const ts = Math.round(Math.max(0, point.time) * 1000);
+    const shares: Record<string, number> = {};
+    for (const key of ['cpu', 'memory', 'disk'] as const) if (point[key] !== undefined) shares[key] = Math.round(point[key]! * 1000) / 10;
+    if (Object.keys(shares).length > 0) events.push({ name: 'machine %', ph: 'C', pid: 1, tid: 0, ts, args: shares });
+    if (point.eventLoopP99Ms !== undefined) events.push({ name: 'event loop p99 ms', ph: 'C', pid: 1, tid: 0, ts, args: { p99: Math.round(point.eventLoopP99Ms * 100) / 100 } });
   }
   return { traceEvents: events, displayTimeUnit: 'ms' };
 }
