@@ -80,7 +80,8 @@ export function normalizeUrl(input: string, options?: UrlNormalizeOptions): stri
     const host = m[2]!;
     const path = m[4] ?? '/';
     const port = m[3];
-    if (!host.includes('xn--') && !NUMERIC_LAST_LABEL.test(host) && (port === undefined || port === '' || Number(port) <= 65535) && !DOT_SEGMENT.test(path)) {
+    // Punycode labels ("xn--", in any case) need the WHATWG parser's validation.
+    if (!/xn--/i.test(host) && !NUMERIC_LAST_LABEL.test(host) && (port === undefined || port === '' || Number(port) <= 65535) && !DOT_SEGMENT.test(path)) {
       const scheme = m[1]!.toLowerCase();
       let authority = host.toLowerCase();
       if (port !== undefined && port !== '') {

@@ -72,6 +72,11 @@ describe('normalizeUrl', () => {
         `${scheme}://${host}${port === undefined ? '' : `:${port}`}${path.length > 0 ? `/${path.join('/')}` : ''}${slash ? '/' : ''}${query === undefined ? '' : `?${query.join('&')}`}${fragment === undefined ? '' : `#${fragment}`}`,
     );
 
+  it('leaves punycode hosts, in any case, to the WHATWG parser (a counterexample fast-check found)', () => {
+    expect(normalizeUrl('http://xN--')).toBe(normalizeUrlSlow('http://xN--'));
+    expect(normalizeUrl('http://XN--80AK6AA92E.com/')).toBe(normalizeUrlSlow('http://XN--80AK6AA92E.com/'));
+  });
+
   it('agrees with the WHATWG parser on the fast path (property)', () => {
     fc.assert(
       fc.property(url, (u) => {
