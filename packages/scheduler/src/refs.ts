@@ -9,24 +9,42 @@ export interface FoundRef {
 
 /**
  * Calls `visit` for every `$ref` / `$item` inside `value`. Returns whether anything needs
- * resolving (a `$literal` counts: it is unwrapped when the operation becomes ready).
+ * resolving (a `$literal` counts: it is unwrapped when the operation becomes ready). `path`
+ * is the value's path in the plan, or a function giving it: paths are built only for the
+ * references found, never for the (often many) values without any.
  */
-export function findRefs(value: unknown, path: string, visit: (found: FoundRef) => void): boolean {
+export function findRefs(value: unknown, path: string | (() => string), visit: (found: FoundRef) => void): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  if (isLiteral(value)) return true;
-  if (isOutputRef(value) || isItemRef(value)) {
-    visit({ ref: value, path });
-    return true;
-  }
-  let found = false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (findRefs(value[i], `${path}[${i}]`, visit)) found = true;
-  } else {
-    for (const key of Object.keys(value)) {
-      if (findRefs((value as Record<string, unknown>)[key], `${path}.${key}`, visit)) found = true;
+  const segments: (string | number)[] = [];
+  const pathHere = (): string => {
+    let out = typeof path === 'string' ? path : path();
+    for (const segment of segments) out += typeof segment === 'number' ? `[${segment}]` : `.${segment}`;
+    return out;
+  };
+  const search = (node: unknown): boolean => {
+    if (typeof node !== 'object' || node === null) return false;
+    if (isLiteral(node)) return true;
+    if (isOutputRef(node) || isItemRef(node)) {
+      visit({ ref: node, path: pathHere() });
+      return true;
     }
-  }
-  return found;
+    let found = false;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        segments.push(i);
+        if (search(node[i])) found = true;
+        segments.pop();
+      }
+    } else {
+      for (const key of Object.keys(node)) {
+        segments.push(key);
+        if (search((node as Record<string, unknown>)[key])) found = true;
+        segments.pop();
+      }
+    }
+    return found;
+  };
+  return search(value);
 }
 
 /** Splits a ref path (`"files.0.name"` or `["files", 0, "name"]`) into steps. */
@@ -41,17 +59,18 @@ export function pathSteps(path: string | readonly (string | number)[] | undefine
  * typo in a path fails loudly rather than passing `undefined` on.
  */
 export function walk(value: unknown, steps: readonly (string | number)[], describe: string): unknown {
+  // Where step i is taken from, for messages only (a path that resolves builds no string).
+  const where = (i: number): string => `${describe}${steps.slice(0, i).map((s) => `.${s}`).join('')}`;
   let current = value;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    const where = `${describe}${steps.slice(0, i).map((s) => `.${s}`).join('')}`;
     if (typeof current !== 'object' || current === null) {
-      throw new FanoutError('FANOUT_REF_UNRESOLVED', `expected an object or array at ${where} to take "${step}" from, got ${describeValue(current)}`);
+      throw new FanoutError('FANOUT_REF_UNRESOLVED', `expected an object or array at ${where(i)} to take "${step}" from, got ${describeValue(current)}`);
     }
     const next = (current as Record<string | number, unknown>)[step];
     if (next === undefined && !(step in current)) {
       const keys = Array.isArray(current) ? `an array of ${current.length}` : `keys ${Object.keys(current).slice(0, 10).map((k) => JSON.stringify(k)).join(', ') || '(none)'}`;
-      throw new FanoutError('FANOUT_REF_UNRESOLVED', `expected "${step}" in ${where}, which has ${keys}`);
+      throw new FanoutError('FANOUT_REF_UNRESOLVED', `expected "${step}" in ${where(i)}, which has ${keys}`);
     }
     current = next;
   }

@@ -202,12 +202,13 @@ class PlanCompiler {
 
     const after = op.after;
     if (after !== undefined) {
-      for (let j = 0; j < after.length; j++) this.#depend(i, after[j]!, `operations[${i}].after[${j}]`, 'waits for itself');
+      // The path is a number (the index in "after") until a message needs it: most edges never do.
+      for (let j = 0; j < after.length; j++) this.#depend(i, after[j]!, j, 'waits for itself');
     }
     const input = op.input;
     let refs = false;
     if (typeof input === 'object' && input !== null) {
-      refs = findRefs(input, `operations[${i}].input`, ({ ref, path }) => {
+      refs = findRefs(input, () => `operations[${i}].input`, ({ ref, path }) => {
         if ('$ref' in ref) {
           const problem = checkRef(ref, path);
           if (problem !== undefined) issues.push(problem);
@@ -275,7 +276,8 @@ class PlanCompiler {
    * table, which is started on the first dependency; a plan without any never builds it
    * (duplicates are then found by the cheaper bitmap filter in `finish`).
    */
-  #depend(i: number, target: string, path: string, self: string): void {
+  /** `path` is the dependency's path, or its index in `after` (the path is built only if needed). */
+  #depend(i: number, target: string, path: string | number, self: string): void {
     const index = this.index;
     if (!index.built) {
       index.start(this.#count);
@@ -286,7 +288,7 @@ class PlanCompiler {
       }
     }
     const to = index.get(target);
-    if (to < 0 || to >= i) this.#pending.push({ op: i, id: target, path, self });
+    if (to < 0 || to >= i) this.#pending.push({ op: i, id: target, path: typeof path === 'number' ? `operations[${i}].after[${path}]` : path, self });
     else this.#edges.add(i, to);
   }
 }

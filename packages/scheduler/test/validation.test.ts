@@ -111,6 +111,16 @@ describe('validatePlan', () => {
     expect(issues.map((issue) => issue.path)).toEqual(['operations[1].input.path.pth', 'operations[0].input.path.$ref', 'operations[2].forEach.$ref']);
   });
 
+  it('names a reference deep in arrays and objects by its whole path', () => {
+    const issues = issuesOf({
+      operations: [
+        { id: 'g', kind: 'glob', input: { pattern: '*' } },
+        { id: 'deep', kind: 'read', input: { path: 'x', extra: [{ n: 1 }, { list: ['a', { $ref: 'g' }, { $ref: 'gone' }] }] } },
+      ],
+    });
+    expect(issues.map((issue) => issue.path)).toEqual(['operations[1].input.extra[1].list[2].$ref']);
+  });
+
   it('refuses plans over the size limit before looking at their operations', () => {
     const operations = Array.from({ length: 11 }, (_, i) => ({ id: `op${i}`, kind: 'read', input: { path: 'x' } }));
     const issues = issuesOf({ operations }, 10);
