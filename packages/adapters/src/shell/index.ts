@@ -1,10 +1,11 @@
 /**
  * The shell adapter of fanout: `bash` runs commands in argv form (a shell only when asked),
  * each in its own process group, inside the allowed roots, with an explicit environment,
- * capped output and a group-wide TERM-then-KILL on timeout or abort.
+ * capped output and a group-wide TERM-then-KILL on timeout or abort; forked by Node, or by a
+ * pool of small bash workers (`spawner: 'server'`).
  * @module
  */
-export { bashAdapter, type BashAdapterOptions } from './bash-adapter.js';
+export { bashAdapter, type BashAdapter, type BashAdapterOptions } from './bash-adapter.js';
 export { bashInputSchema, bashLockSchema, createBashInputSchema, type BashInput, type BashLock } from './schema.js';
 export type { BashOutput } from './output.js';
 export { ProcessError } from './process-error.js';

@@ -40,6 +40,74 @@ export interface GroupSpawnOptions {
   cleanup: boolean;
 }
 
+/** Registers `pgid` for the exit hook (`cleanup`), installing the hook on first use. */
+function track(pgid: number): void {
+  live.add(pgid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', killLiveGroups);
+  }
+}
+
+/**
+ * Stops a process group, whoever started its leader: SIGTERM to all of it, SIGKILL to what is
+ * left after a grace period. {@link ProcessGroup} uses it for the children Node spawns, the
+ * spawn server (`spawn-server.ts`) for the jobs its bash workers fork.
+ */
+export class GroupStopper {
+  /** The group's id: its leader's pid. */
+  readonly pgid: number;
+  #killTimer: NodeJS.Timeout | undefined;
+
+  /** With `cleanup`, the group is SIGKILLed if Node exits while it may still have members. */
+  constructor(pgid: number, cleanup: boolean) {
+    this.pgid = pgid;
+    if (cleanup) track(pgid);
+  }
+
+  /** Whether a stop was asked for (and a KILL may still be pending). */
+  get stopping(): boolean {
+    return this.#killTimer !== undefined;
+  }
+
+  /**
+   * SIGTERM to the whole group now, SIGKILL to whatever is left after `graceMs`. Idempotent.
+   * Returns false when the group had no member left (nothing to stop).
+   */
+  stop(graceMs: number): boolean {
+    if (this.#killTimer !== undefined) return true;
+    const pgid = this.pgid;
+    if (!signalGroup(pgid, 'SIGTERM')) {
+      // Nobody left: the common end of a command that ran to completion.
+      live.delete(pgid);
+      return false;
+    }
+    // Unref'd: it must not keep Node alive; if Node exits first, the exit hook sends the KILL.
+    this.#killTimer = setTimeout(() => {
+      signalGroup(pgid, 'SIGKILL');
+      live.delete(pgid);
+    }, graceMs);
+    this.#killTimer.unref();
+    return true;
+  }
+
+  /** Forgets the group, known to be empty (its leader gone and nothing left in it). */
+  release(): void {
+    if (this.#killTimer === undefined) live.delete(this.pgid);
+  }
+
+  /**
+   * Called once the leader is gone: if the group is empty by now (everything honoured the
+   * TERM), the pending KILL is dropped, so that it cannot reach a new group that reused the id
+   * during the grace period.
+   */
+  settled(): void {
+    if (this.#killTimer === undefined || signalGroup(this.pgid, 0)) return;
+    clearTimeout(this.#killTimer);
+    live.delete(this.pgid);
+  }
+}
+
 /**
  * A child process leading its own process group (`detached: true` makes it call `setsid`),
  * so that everything it starts — a pipeline, `make -j`, a test runner's workers — can be
@@ -52,13 +120,13 @@ export interface GroupSpawnOptions {
  */
 export class ProcessGroup {
   readonly child: ChildProcess;
-  /** The group's id: the leader's pid. Undefined when the spawn failed, or on Windows. */
-  readonly #pgid: number | undefined;
+  /** Undefined when the spawn failed, or on Windows. */
+  readonly #group: GroupStopper | undefined;
   #killTimer: NodeJS.Timeout | undefined;
 
-  private constructor(child: ChildProcess, pgid: number | undefined) {
+  private constructor(child: ChildProcess, group: GroupStopper | undefined) {
     this.child = child;
-    this.#pgid = pgid;
+    this.#group = group;
   }
 
   /** Spawns `file` with `args` (no shell) as the leader of a new process group. Throws on a synchronous spawn failure (ENOTDIR). */
@@ -71,14 +139,7 @@ export class ProcessGroup {
       windowsHide: true,
     });
     const pgid = POSIX ? child.pid : undefined;
-    if (pgid !== undefined && options.cleanup) {
-      live.add(pgid);
-      if (!exitHookInstalled) {
-        exitHookInstalled = true;
-        process.on('exit', killLiveGroups);
-      }
-    }
-    return new ProcessGroup(child, pgid);
+    return new ProcessGroup(child, pgid === undefined ? undefined : new GroupStopper(pgid, options.cleanup));
   }
 
   /**
@@ -87,40 +148,21 @@ export class ProcessGroup {
    * background, which would otherwise hold the output pipes open). Idempotent.
    */
   stop(graceMs: number): void {
+    if (this.#group !== undefined) {
+      this.#group.stop(graceMs);
+      return;
+    }
     if (this.#killTimer !== undefined) return;
-    const pgid = this.#pgid;
-    if (pgid === undefined) {
-      // Windows has no process groups in Node's API: only the direct child can be reached.
-      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-      this.#killTimer = setTimeout(() => {
-        if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-      }, graceMs);
-      this.#killTimer.unref();
-      return;
-    }
-    if (!signalGroup(pgid, 'SIGTERM')) {
-      // Nobody left: the common end of a command that ran to completion.
-      live.delete(pgid);
-      return;
-    }
-    // Unref'd: it must not keep Node alive; if Node exits first, the exit hook sends the KILL.
+    // Windows has no process groups in Node's API: only the direct child can be reached.
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     this.#killTimer = setTimeout(() => {
-      signalGroup(pgid, 'SIGKILL');
-      live.delete(pgid);
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
     }, graceMs);
     this.#killTimer.unref();
   }
 
-  /**
-   * Called once the leader has exited and its pipes are closed: if the group is empty by now
-   * (everything honoured the TERM), the pending KILL is dropped, so that it cannot reach a
-   * new group that reused the id during the grace period.
-   */
+  /** Called once the leader has exited and its pipes are closed (see {@link GroupStopper.settled}). */
   settled(): void {
-    const pgid = this.#pgid;
-    if (pgid === undefined || this.#killTimer === undefined) return;
-    if (signalGroup(pgid, 0)) return;
-    clearTimeout(this.#killTimer);
-    live.delete(pgid);
+    this.#group?.settled();
   }
 }

@@ -1,5 +1,5 @@
 import { ProcessGroup } from './process-group.js';
-import { StreamCapture } from './stream-capture.js';
+import { StreamCapture, type CapturedStream } from './stream-capture.js';
 
 function ignore(): void {}
 
@@ -21,8 +21,8 @@ export interface ProcessSpec {
 export interface ProcessOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  stdout: StreamCapture;
-  stderr: StreamCapture;
+  stdout: CapturedStream;
+  stderr: CapturedStream;
   durationMs: number;
   /** True when the abort signal stopped it (then `signal` is usually SIGTERM or SIGKILL). */
   aborted: boolean;

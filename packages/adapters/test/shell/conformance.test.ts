@@ -2,22 +2,28 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe } from 'vitest';
-import { bashAdapter, type BashInput, type BashOutput } from '../../src/shell/index.js';
+import { bashAdapter, type BashAdapter, type BashInput, type BashOutput } from '../../src/shell/index.js';
 import { describeConformance } from '../helpers/conformance.js';
-import { killMarked, markedProcesses, newMarker, onLinux } from './procs.js';
+import { killMarked, markedProcesses, newMarker, onLinux, SPAWNERS } from './procs.js';
 
 // Registration is synchronous, so the root is made synchronously too.
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'fanout-bash-conformance-')));
 afterEach(() => {
   killMarked();
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const made: BashAdapter[] = [];
+afterAll(async () => {
+  await Promise.all(made.map((adapter) => adapter.close()));
+  rmSync(root, { recursive: true, force: true });
+});
 
 const CAP = 1000;
 
-describe.runIf(onLinux)('bash', () => {
+describe.runIf(onLinux).each(SPAWNERS)('bash (%s spawner)', (spawner) => {
+  const adapter = bashAdapter({ roots: [root], killGraceMs: 250, spawner });
+  made.push(adapter);
   describeConformance<BashInput>({
-    adapter: bashAdapter({ roots: [root], killGraceMs: 250 }),
+    adapter,
     valid: async () => ({ input: { command: ['echo', 'hello'] } }),
     invalid: [
       { input: { command: [] }, field: 'command' },

@@ -3,20 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScheduler } from '@fanout/scheduler';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bashAdapter, ProcessError, type BashInput } from '../../src/shell/index.js';
+import { bashAdapter, ProcessError, type BashAdapter, type BashInput } from '../../src/shell/index.js';
 import { killLiveGroups, ProcessGroup } from '../../src/shell/process-group.js';
-import { attemptContext, eventually, groupOf, isRunning, killMarked, markedProcesses, newMarker, onLinux } from './procs.js';
+import { attemptContext, eventually, groupOf, isRunning, killMarked, markedProcesses, newMarker, onLinux, SPAWNERS, type Spawner } from './procs.js';
 
 let root: string;
-let adapter: ReturnType<typeof bashAdapter>;
+const adapters = {} as Record<Spawner, BashAdapter>;
 beforeAll(async () => {
   root = await realpath(await mkdtemp(join(tmpdir(), 'fanout-bash-group-')));
-  adapter = bashAdapter({ roots: [root], killGraceMs: 300 });
+  for (const spawner of SPAWNERS) adapters[spawner] = bashAdapter({ roots: [root], killGraceMs: 300, spawner });
 });
 afterEach(() => {
   killMarked();
 });
 afterAll(async () => {
+  await Promise.all(Object.values(adapters).map((adapter) => adapter.close()));
   await rm(root, { recursive: true, force: true });
 });
 
@@ -38,10 +39,13 @@ async function groupOfThree(marker: string): Promise<number[]> {
   return pids;
 }
 
-describe.runIf(onLinux)('bash: the whole process group is stopped', () => {
+describe.runIf(onLinux).each(SPAWNERS)('bash (%s spawner): the whole process group is stopped', (spawner) => {
+  // Made in beforeAll, so looked up when a test runs.
+  const adapter = (): BashAdapter => adapters[spawner];
+
   it('after a cancel, no process of the group is left, though all of them ignore SIGTERM', async () => {
     const marker = newMarker();
-    const run = createScheduler({ adapters: [adapter] }).run({ operations: [{ id: 'op', kind: 'bash', input: stubborn(marker) }] });
+    const run = createScheduler({ adapters: [adapter()] }).run({ operations: [{ id: 'op', kind: 'bash', input: stubborn(marker) }] });
     const pids = await groupOfThree(marker);
     run.cancel('test');
     expect((await run.result).get('op')!.state).toBe('cancelled');
@@ -51,7 +55,7 @@ describe.runIf(onLinux)('bash: the whole process group is stopped', () => {
 
   it('after a timeout, no process of the group is left', async () => {
     const marker = newMarker();
-    const run = createScheduler({ adapters: [adapter] }).run({
+    const run = createScheduler({ adapters: [adapter()] }).run({
       operations: [{ id: 'op', kind: 'bash', input: stubborn(marker), timeoutMs: 1000, retry: false }],
     });
     const pids = await groupOfThree(marker);
@@ -63,7 +67,7 @@ describe.runIf(onLinux)('bash: the whole process group is stopped', () => {
   it('an abort of a direct run rejects with FANOUT_ABORTED, the output so far and the reason, once the group is gone', async () => {
     const marker = newMarker();
     const controller = new AbortController();
-    const running = adapter.run(adapter.input.parse(stubborn(marker)), attemptContext(controller.signal));
+    const running = adapter().run(adapter().input.parse(stubborn(marker)), attemptContext(controller.signal));
     const pids = await groupOfThree(marker);
     const reason = new Error('enough');
     controller.abort(reason);
@@ -85,7 +89,7 @@ describe.runIf(onLinux)('bash: the whole process group is stopped', () => {
 
   it('stops what a command left running in the background when it exits, instead of waiting for it', async () => {
     const marker = newMarker();
-    const result = await createScheduler({ adapters: [adapter] }).execute({
+    const result = await createScheduler({ adapters: [adapter()] }).execute({
       // The background sleep inherits stdout: left alone it would hold the pipe for 300 s.
       operations: [{ id: 'op', kind: 'bash', input: { script: 'sleep 300 & echo started', shell: 'bash', env: { FANOUT_TEST_MARK: marker } }, timeoutMs: 20_000 }],
     });
@@ -95,6 +99,9 @@ describe.runIf(onLinux)('bash: the whole process group is stopped', () => {
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
   });
 
+});
+
+describe.runIf(onLinux)('ProcessGroup', () => {
   it('kills the groups still alive when Node exits (cleanup)', async () => {
     const marker = newMarker();
     const group = ProcessGroup.spawn('bash', ['-c', 'trap "" TERM; sleep 300 & sleep 300 & wait'], {

@@ -98,3 +98,18 @@ export function killMarked(): number {
 export function attemptContext(signal: AbortSignal = new AbortController().signal): AttemptContext {
   return { id: 'direct', kind: 'bash', attempt: 1, signal, deadline: undefined, progress() {} };
 }
+
+/** The spawners of the bash adapter: every behaviour is checked against both. */
+export const SPAWNERS = ['direct', 'server'] as const;
+export type Spawner = (typeof SPAWNERS)[number];
+
+/** The parent of a running process, from /proc (field 4 of stat). */
+export function parentOf(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : Number(fields[1]);
+}
+
+/** The state of a process from /proc ("R", "S", "T" for stopped, "Z"…), undefined when it is gone. */
+export function stateOf(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}

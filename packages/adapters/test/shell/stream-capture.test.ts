@@ -1,6 +1,10 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildEnvironment } from '../../src/shell/environment.js';
+import { OutputFile } from '../../src/shell/output-file.js';
 import { StreamCapture, TAIL_BYTES } from '../../src/shell/stream-capture.js';
 
 /** UTF-8 text cut into chunks at arbitrary byte offsets (inside characters too), as pipes do. */
@@ -41,6 +45,32 @@ describe('StreamCapture', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('OutputFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fanout-output-file-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a file into what a StreamCapture makes of the same bytes through a pipe, and removes it', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(chunkedText, fc.integer({ min: 1, max: 10_000 }), ({ bytes, chunks }, cap) => {
+        const path = join(dir, String(++n));
+        writeFileSync(path, bytes);
+        const file = OutputFile.take(path, cap);
+        const pipe = new StreamCapture(cap);
+        for (const chunk of chunks) pipe.push(chunk);
+        expect({ bytes: file.bytes, truncated: file.truncated, text: file.text(), tail: file.tail() }).toEqual({ bytes: pipe.bytes, truncated: pipe.truncated, text: pipe.text(), tail: pipe.tail() });
+        expect(existsSync(path)).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes a missing file for an empty stream', () => {
+    const file = OutputFile.take(join(dir, 'never-written'), 10);
+    expect({ bytes: file.bytes, truncated: file.truncated, text: file.text(), tail: file.tail() }).toEqual({ bytes: 0, truncated: false, text: '', tail: '' });
   });
 });
 

@@ -1,0 +1,255 @@
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdapterError } from '../errors.js';
+import { execError } from './exec-errno.js';
+import { OutputFile } from './output-file.js';
+import { GroupStopper } from './process-group.js';
+import { runProcess, type ProcessOutcome, type ProcessSpec } from './run-process.js';
+import { encodeRequest, endOf, exportable, WORKER_TOO_OLD } from './spawn-protocol.js';
+import { SpawnWorker, type WorkerEnd, type WorkerJob } from './spawn-worker.js';
+
+const POSIX = process.platform !== 'win32';
+
+/** Answers of {@link exportable}, by name: environments repeat their names from job to job. */
+const exportableNames = new Map<string, boolean>();
+
+function canExport(name: string): boolean {
+  let answer = exportableNames.get(name);
+  if (answer === undefined) {
+    answer = exportable(name);
+    if (exportableNames.size < 10_000) exportableNames.set(name, answer);
+  }
+  return answer;
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Never created (the job failed first), or already gone.
+  }
+}
+
+/** Directories of live servers, removed when Node exits if nobody closed their server. */
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes `dir` at Node's exit, unless the returned function removes it first. */
+function keepUntilExit(dir: string): () => void {
+  liveDirs.add(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const each of liveDirs) removeDir(each);
+    });
+  }
+  return () => {
+    liveDirs.delete(dir);
+    removeDir(dir);
+  };
+}
+
+function describeEnd(end: WorkerEnd): string {
+  if (end.error !== undefined) return `failed (${end.error.message})`;
+  return end.signal !== null ? `was killed by ${end.signal}` : `exited with ${end.code}`;
+}
+
+/**
+ * The spawn server ("zygote") of the `bash` adapter in `spawner: 'server'` mode: a pool of
+ * small bash workers (spawn-worker.ts) that fork the jobs, so that Node never forks its own
+ * large process per command. The scheduler keeps the concurrency: a job takes an idle worker
+ * or spawns one, so there are as many workers as jobs ever ran at once, each forking one job
+ * at a time; the fork of a 4 MB bash costs a fraction of the fork of a 60 MB Node.
+ *
+ * The results are those of {@link runProcess} (same environment, cwd, caps, truncation, UTF-8
+ * cutting, exit codes and signals, process groups, TERM-then-KILL escalation), with these
+ * differences, owed to the job's output going to private files rather than pipes:
+ *
+ * - the output files live in a 0700 directory under `os.tmpdir()` until the job ends (a job
+ *   that writes 10 GB needs 10 GB there; GNU parallel buffers the same way);
+ * - a job is over when its leader exits: what it left running in its group gets SIGTERM at
+ *   once and SIGKILL after the grace period, as in direct mode, but the result does not wait
+ *   for them, and what they write after the leader's exit is not kept;
+ * - and, owed to bash: the environment has the same variables in another order, and the job
+ *   leads a process group in its worker's session rather than a session of its own.
+ *
+ * Jobs it cannot run exactly as a direct spawn would go to {@link runProcess}: an environment
+ * variable bash cannot export as given (see {@link exportable}), `_` with a program whose name
+ * holds `=`, and everything once bash turned out to be missing or older than 5.1.
+ */
+export class SpawnServer {
+  #dir: string | undefined;
+  #removeDir: (() => void) | undefined;
+  #workers = new Set<SpawnWorker>();
+  #idle: SpawnWorker[] = [];
+  #unavailable = !POSIX;
+  #hasEnvProgram: boolean | undefined;
+  #nextId = 0;
+
+  /** Runs a process as {@link runProcess} does, forked by a worker when it can be. */
+  run(spec: ProcessSpec, signal: AbortSignal): Promise<ProcessOutcome> {
+    if (this.#unavailable || !this.#eligible(spec)) return runProcess(spec, signal);
+    let dir: string;
+    try {
+      dir = this.#directory();
+    } catch {
+      // No private directory (a TMPDIR that does not exist, a full disk): spawn directly.
+      return runProcess(spec, signal);
+    }
+    const id = ++this.#nextId;
+    const base = join(dir, String(id));
+    if (spec.stdin !== undefined) writeFileSync(`${base}.i`, spec.stdin, { mode: 0o600 });
+    const env: string[] = [];
+    let underscore: string | undefined;
+    for (const name in spec.env) {
+      if (name === '_') underscore = spec.env[name];
+      else env.push(`${name}=${spec.env[name]}`);
+    }
+    const worker = this.#idle.pop() ?? this.#spawn(dir);
+    const envKey = env.join('\0');
+    const same = worker.lastEnv === envKey;
+    worker.lastEnv = envKey;
+    const request = encodeRequest({ id, cwd: spec.cwd, argv: [spec.file, ...spec.args], env: same ? 'same' : env, stdin: spec.stdin !== undefined, underscore });
+    return new Promise<ProcessOutcome>((resolve, reject) => {
+      const graceMs = spec.killGraceMs;
+      const started = performance.now();
+      let group: GroupStopper | undefined;
+      let aborted = false;
+      let closed = false;
+      const onAbort = (): void => {
+        aborted = true;
+        group?.stop(graceMs);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const clean = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        if (spec.stdin !== undefined) unlinkQuietly(`${base}.i`);
+      };
+      const job: ClosableJob = {
+        started(pid) {
+          group = new GroupStopper(pid, spec.cleanup);
+          if (aborted || closed) group.stop(graceMs);
+        },
+        ended: (status, exited, leftovers) => {
+          clean();
+          this.#release(worker);
+          // The leader is gone; what it left in its group is stopped too (see runProcess). The
+          // worker said whether anything is left, which spares a signal to an empty group.
+          if (leftovers || group?.stopping === true) {
+            group?.stop(graceMs);
+            group?.settled();
+          } else {
+            group?.release();
+          }
+          const stdout = OutputFile.take(`${base}.o`, spec.maxStdoutBytes);
+          const stderr = OutputFile.take(`${base}.e`, spec.maxStderrBytes);
+          if (closed && !aborted) {
+            reject(new AdapterError('FANOUT_ABORTED', `stopped ${JSON.stringify([spec.file, ...spec.args])} and its process group: the bash adapter was closed while it ran`));
+            return;
+          }
+          resolve({ ...endOf(status, exited), stdout, stderr, durationMs: performance.now() - started, aborted });
+        },
+        notStarted: () => {
+          clean();
+          this.#release(worker);
+          for (const suffix of ['.o', '.e', '.f']) unlinkQuietly(`${base}${suffix}`);
+          reject(execError(spec.file, spec.cwd, spec.env.PATH));
+        },
+        lost: (end, forked) => {
+          if (!forked && (end.error !== undefined || end.code === WORKER_TOO_OLD)) {
+            // Nothing ran: the worker could not be spawned, or found its bash too old (then
+            // this server spawns everything directly from now on, see #spawn).
+            clean();
+            runProcess(spec, signal).then(resolve, reject);
+            return;
+          }
+          clean();
+          for (const suffix of ['.o', '.e', '.f']) unlinkQuietly(`${base}${suffix}`);
+          // Nobody is left to report the job's end: stop its group rather than leave it unwatched.
+          group?.stop(graceMs);
+          const what = `${JSON.stringify([spec.file, ...spec.args])}${group === undefined ? '' : ` (process group ${group.pgid}, now stopped)`}`;
+          reject(
+            new AdapterError('FANOUT_PROCESS_SPAWN', `expected the spawn server's bash worker (pid ${worker.pid}) to report the end of ${what}, but the worker ${describeEnd(end)} first; the next command starts a new worker`, {
+              classification: { class: 'retryable' },
+            }),
+          );
+        },
+        close() {
+          closed = true;
+          group?.stop(graceMs);
+        },
+      };
+      worker.run(request, job);
+    });
+  }
+
+  /**
+   * Stops the pool: the process groups of running jobs get SIGTERM, then SIGKILL after the
+   * grace period (their runs fail with `FANOUT_ABORTED`), the workers exit, and the private
+   * directory is removed. A later run starts a new pool.
+   */
+  async close(): Promise<void> {
+    const workers = [...this.#workers];
+    const removeDir = this.#removeDir;
+    this.#workers = new Set();
+    this.#idle = [];
+    this.#dir = undefined;
+    this.#removeDir = undefined;
+    for (const worker of workers) {
+      (worker.job as ClosableJob | undefined)?.close();
+      worker.end();
+    }
+    await Promise.all(workers.map((worker) => worker.ended));
+    removeDir?.();
+  }
+
+  /** Whether a worker can start the job exactly as a direct spawn would. */
+  #eligible(spec: ProcessSpec): boolean {
+    let underscore = false;
+    for (const name in spec.env) {
+      if (name === '_') underscore = true;
+      else if (!canExport(name)) return false;
+    }
+    if (underscore) {
+      this.#hasEnvProgram ??= existsSync('/usr/bin/env');
+      if (!this.#hasEnvProgram) return false;
+    }
+    // `_` and relative paths go through /usr/bin/env (see WORKER_SCRIPT), which would take a
+    // program named `a=b` for one more variable.
+    return !spec.file.includes('=') || (spec.file.startsWith('/') && !underscore);
+  }
+
+  /** The private directory of the job files: made on first use, removed by close() or at exit. */
+  #directory(): string {
+    if (this.#dir !== undefined) return this.#dir;
+    const dir = mkdtempSync(join(tmpdir(), 'fanout-spawn-'));
+    this.#dir = dir;
+    this.#removeDir = keepUntilExit(dir);
+    return dir;
+  }
+
+  #spawn(dir: string): SpawnWorker {
+    const worker = new SpawnWorker('bash', dir, process.env.PATH, (ended, end) => {
+      this.#workers.delete(ended);
+      const at = this.#idle.indexOf(ended);
+      if (at !== -1) this.#idle.splice(at, 1);
+      if (end.error?.code === 'ENOENT' || end.code === WORKER_TOO_OLD) this.#unavailable = true;
+    });
+    this.#workers.add(worker);
+    return worker;
+  }
+
+  #release(worker: SpawnWorker): void {
+    if (this.#workers.has(worker)) this.#idle.push(worker);
+  }
+}
+
+/** A job that close() can stop (see {@link SpawnServer.close}). */
+interface ClosableJob extends WorkerJob {
+  close(): void;
+}

@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { parseJobsLine, WORKER_SCRIPT } from './spawn-protocol.js';
+
+/** What a worker tells about the job it runs (see the protocol in spawn-protocol.ts). */
+export interface WorkerJob {
+  /** The job was forked; `pid` leads its own process group. */
+  started(pid: number): void;
+  /**
+   * The job ended with `$?` = `status`; `exited` is what `jobs -l` said, if it said anything;
+   * `leftovers` whether its process group still has members.
+   */
+  ended(status: number, exited: boolean | undefined, leftovers: boolean): void;
+  /** The job could not be started: nothing ran. */
+  notStarted(): void;
+  /** The worker ended before the job did (killed, crashed); `started` says whether the job had been forked. */
+  lost(end: WorkerEnd, started: boolean): void;
+}
+
+/** How a worker process ended. */
+export interface WorkerEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why it could not even be spawned (ENOENT: no bash on PATH). */
+  error: NodeJS.ErrnoException | undefined;
+}
+
+function ignore(): void {}
+
+/** A child's stdio pipes are sockets, which can be unref'd like any handle (the typings say streams). */
+function socket(stream: Readable | Writable | null): Socket {
+  return stream as Socket;
+}
+
+/**
+ * One bash worker of the spawn server: a small, long-lived `bash` process that forks the jobs
+ * Node sends it, one at a time, and reports their pids and ends. It never keeps Node alive on
+ * its own: its process handle is unref'd, and its stdout is ref'd only while a job runs.
+ */
+export class SpawnWorker {
+  readonly #child: ChildProcess;
+  #job: WorkerJob | undefined;
+  #pid: number | undefined;
+  /** The last `jobs -l` line of the running job. */
+  #said: { pid: number; exited: boolean } | undefined;
+  #pending = '';
+  #error: NodeJS.ErrnoException | undefined;
+  /** Settles once the process is gone and every line it wrote was handled. */
+  readonly ended: Promise<WorkerEnd>;
+
+  /**
+   * Spawns `bash` (found on `path`) with an environment of PATH and LC_ALL=C alone: the worker
+   * unexports both, and byte offsets need the C locale. When it ends, a job it was running
+   * hears of it through {@link WorkerJob.lost}, then `onEnd` is called, once.
+   */
+  constructor(bash: string, dir: string, path: string | undefined, onEnd: (worker: SpawnWorker, end: WorkerEnd) => void) {
+    const env: Record<string, string> = { LC_ALL: 'C' };
+    if (path !== undefined) env.PATH = path;
+    this.#child = spawn(bash, ['--noprofile', '--norc', '-c', WORKER_SCRIPT, 'fanout-spawn-worker', dir], {
+      env,
+      // Its own session: a Ctrl-C at the terminal reaches neither the worker nor its jobs
+      // (they are stopped through their groups), as with a direct spawn.
+      detached: true,
+      stdio: ['pipe', 'pipe', 'ignore'],
+      windowsHide: true,
+    });
+    const child = this.#child;
+    child.unref();
+    child.stdin!.on('error', ignore);
+    socket(child.stdin).unref();
+    const stdout = child.stdout!;
+    stdout.setEncoding('latin1');
+    stdout.on('data', (chunk: string) => this.#read(chunk)).on('error', ignore);
+    socket(stdout).unref();
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      this.#error = error;
+    });
+    this.ended = new Promise((resolve) => {
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        const end: WorkerEnd = { code, signal, error: this.#error };
+        const job = this.#job;
+        this.#job = undefined;
+        job?.lost(end, this.#pid !== undefined);
+        onEnd(this, end);
+        resolve(end);
+      });
+    });
+  }
+
+  /** The worker's pid (undefined if it could not be spawned). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /**
+   * The environment its last request carried, NUL-joined, which it keeps for the next job
+   * (see `'same'` in {@link JobRequest}); undefined before its first.
+   */
+  lastEnv: string | undefined;
+
+  /** The job it runs now, if any. */
+  get job(): WorkerJob | undefined {
+    return this.#job;
+  }
+
+  /** Hands the worker a job (it must be idle). */
+  run(request: Buffer, job: WorkerJob): void {
+    this.#job = job;
+    this.#pid = undefined;
+    this.#said = undefined;
+    socket(this.#child.stdout).ref();
+    this.#child.stdin!.write(request);
+  }
+
+  /**
+   * Lets the worker exit once it is idle (end of its input). From now on the worker keeps
+   * Node alive until it is gone, so that whoever awaits {@link ended} is not left hanging by
+   * an empty event loop.
+   */
+  end(): void {
+    this.#child.ref();
+    socket(this.#child.stdout).ref();
+    this.#child.stdin!.end();
+  }
+
+  #read(chunk: string): void {
+    let text = this.#pending + chunk;
+    let newline: number;
+    while ((newline = text.indexOf('\n')) !== -1) {
+      this.#line(text.slice(0, newline));
+      text = text.slice(newline + 1);
+    }
+    this.#pending = text;
+  }
+
+  #line(line: string): void {
+    const job = this.#job;
+    if (job === undefined) return;
+    switch (line[0]) {
+      case 'S':
+        this.#pid = Number(line.slice(2));
+        job.started(this.#pid);
+        return;
+      case '[':
+        // Printed by the CHLD trap when the job ends: before X, and even before S when the
+        // job ended before the worker printed its pid.
+        this.#said = parseJobsLine(line);
+        return;
+      case 'X':
+      case 'F': {
+        const exited = this.#said !== undefined && this.#said.pid === this.#pid ? this.#said.exited : undefined;
+        this.#job = undefined;
+        socket(this.#child.stdout).unref();
+        if (line[0] === 'X') job.ended(Number.parseInt(line.slice(2), 10), exited, line.endsWith(' +'));
+        else job.notStarted();
+        return;
+      }
+      default:
+      // Nothing else is written to stdout; a stray line is ignored rather than trusted.
+    }
+  }
+}
