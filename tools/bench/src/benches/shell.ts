@@ -111,5 +111,69 @@ export const shellSpawn: Bench = {
   },
 };
 
+/**
+ * One plan of `n` spawns through the scheduler and a `bash` adapter with the given spawner,
+ * 16 at a time. The adapter is made here, so a server-mode run starts with no worker and
+ * pays for spawning its pool, as a fresh `fanout exec` would.
+ */
+async function spawnerRun(spawner: 'direct' | 'server', n: number): Promise<{ go(): Promise<void>; close(): Promise<void> }> {
+  const [{ createScheduler }, { bashAdapter }] = await Promise.all([import('@fanout/scheduler'), import('@fanout/adapters/shell')]);
+  const adapter = bashAdapter({ spawner });
+  const scheduler = createScheduler({ adapters: [adapter] });
+  return {
+    async go() {
+      const operations: OperationSpec[] = Array.from({ length: n }, (_, i) => ({ id: `s${i}`, kind: 'bash', input: { command: [PROGRAM] } }));
+      const result = await scheduler.execute({ operations }, { limits: { bash: { limiter: 'fixed', max: CONCURRENCY } } });
+      if (!result.ok) throw new Error(`fanout (${spawner} spawner): not every spawn succeeded`);
+    },
+    close: () => adapter.close(),
+  };
+}
+
+/**
+ * `shell-spawner`: the `bash` adapter's two spawners side by side, with the raw
+ * `child_process.spawn` floor, each in a fresh process, in the same run: 200 ×
+ * /usr/bin/true at 16 through the scheduler. `spawner: 'server'` forks in a pool of small
+ * bash workers, so Node's main thread no longer forks itself per command; the figures are
+ * wall, wall per spawn and the CPU of the Node process per spawn (the part the server mode
+ * takes off the main thread). The pool is started inside the measured run.
+ */
+export const shellSpawner: Bench = {
+  name: 'shell-spawner',
+  description: `200 × ${PROGRAM}, ${CONCURRENCY} at a time through the scheduler: bash adapter with spawner 'server' vs 'direct' vs raw child_process.spawn (quick: 20)`,
+  subjects: () => [{ name: 'fanout', params: { spawner: 'server' } }, { name: 'fanout', params: { spawner: 'direct' } }, { name: 'child_process.spawn' }],
+  async run(subject: Subject, quick: boolean): Promise<Measurement> {
+    const n = size(quick);
+    const spawner = subject.params?.spawner;
+    if (subject.name === 'fanout' && spawner !== 'server' && spawner !== 'direct') throw new Error(`shell-spawner: unknown spawner ${JSON.stringify(spawner)}`);
+    const prepared = async (count: number) => (subject.name === 'fanout' ? spawnerRun(spawner as 'direct' | 'server', count) : { go: () => pooled(count, rawSpawn), close: async () => {} });
+    // Warm-up on a tenth of the work (JIT, module state, the first fork of a fresh heap), with
+    // its own adapter, closed before the measured run.
+    const warm = await prepared(Math.max(10, n / 10));
+    await warm.go();
+    await warm.close();
+    const measured = await prepared(n);
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    await measured.go();
+    const wall = performance.now() - start;
+    const used = process.cpuUsage(cpu0);
+    await measured.close();
+    const cpu = (used.user + used.system) / 1000;
+    return { wall_ms: wall, ms_per_op: wall / n, cpu_ms_per_op: cpu / n, ops_per_s: (n / wall) * 1000 };
+  },
+  goals(rows: Row[]): string[] {
+    const server = find(rows, 'shell-spawner', 'fanout', 'wall_ms', { spawner: 'server' });
+    const direct = find(rows, 'shell-spawner', 'fanout', 'wall_ms', { spawner: 'direct' });
+    const raw = find(rows, 'shell-spawner', 'child_process.spawn', 'wall_ms');
+    if (server === undefined || direct === undefined || raw === undefined) return [];
+    const cpu = (spawner: string) => find(rows, 'shell-spawner', 'fanout', 'cpu_ms_per_op', { spawner })?.value ?? NaN;
+    return [
+      `spawner 'server' vs 'direct' (wall, same run): ${(direct.value / server.value).toFixed(2)}× faster (${server.value.toFixed(0)} vs ${direct.value.toFixed(0)} ms); Node CPU per spawn ${cpu('server').toFixed(2)} vs ${cpu('direct').toFixed(2)} ms`,
+      `spawner 'server' vs raw child_process.spawn (wall, same run): ${(server.value / raw.value).toFixed(2)}× its time (${server.value.toFixed(0)} vs ${raw.value.toFixed(0)} ms)`,
+    ];
+  },
+};
+
 /** Benchmarks of the shell work, registered in ./index.ts. */
-export const shellBenches: Bench[] = [shellSpawn];
+export const shellBenches: Bench[] = [shellSpawn, shellSpawner];
