@@ -24,6 +24,21 @@ describe('fanout exec', () => {
     expect(out.stdout).toBe('a/x.txt a/x x.txt 1\na/x.txt a/x x.txt 2\n');
   });
 
+  it('gives jobs its environment but not its `_`, forked by the spawn server or, when configured, by Node', async () => {
+    for (const spawner of ['server', 'direct']) {
+      const env = { FANOUT_SHELL__SPAWNER: spawner, MARK: spawner, _: '/the/launcher' };
+      // `env -0` runs without a shell, which would set `_` itself.
+      const printed = await fanout(['exec', '-q', 'env', ':::', '-0'], { cwd: dir, env });
+      expect(printed.code).toBe(0);
+      const variables = printed.stdout.split('\0');
+      expect(variables).toContain(`MARK=${spawner}`);
+      expect(variables.filter((line) => line.startsWith('_='))).toEqual([]);
+      // Forked by a bash worker, or by fanout's own Node process.
+      const parent = await fanout(['exec', '-q', 'ps -o comm= -p $PPID; : {}', ':::', '1'], { cwd: dir, env });
+      expect({ spawner, parent: parent.stdout.trim() }).toEqual({ spawner, parent: spawner === 'server' ? 'bash' : expect.stringMatching(/^(node|fanout)/) });
+    }
+  });
+
   it('makes every combination of several ::: groups', async () => {
     const out = await exec(['-k', '-q', 'echo', '{1}-{2}', ':::', 'a', 'b', ':::', '1', '2']);
     expect(lines(out.stdout)).toEqual(['a-1', 'a-2', 'b-1', 'b-2']);

@@ -38,7 +38,9 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   }
   if (want('bash')) {
     const shell = await import('@fanout/adapters/shell');
-    adapters.push(shell.bashAdapter({ roots }) as Adapter);
+    const bash = shell.bashAdapter(config.shell?.spawner === undefined ? { roots } : { roots, spawner: config.shell.spawner });
+    adapters.push(bash as Adapter);
+    closers.push(() => bash.close());
   }
   if (want('fetch') || want('search')) {
     const web = await import('@fanout/adapters/web');

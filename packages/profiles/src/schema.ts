@@ -81,6 +81,15 @@ export const configSchema = z
       .optional(),
     output: outputSchema.optional(),
     search: searchSchema.optional(),
+    shell: z
+      .object({
+        spawner: z
+          .enum(['direct', 'server'])
+          .describe("Who forks bash commands: Node itself ('direct', the library default) or a pool of small bash workers ('server', 3× less Node CPU per command; `fanout exec` uses it unless told otherwise)")
+          .optional(),
+      })
+      .strict()
+      .optional(),
     roots: z.array(z.string().min(1)).min(1).describe('Directories operations may touch (default: the working directory)').optional(),
     network: z.object({ capacityMbps: z.number().positive().describe('Link capacity the network threshold is a share of') }).strict().optional(),
   })

@@ -125,6 +125,13 @@ describe('configFromEnv', () => {
     expect(config).toEqual({ search: { brave: { apiKey: 'b' }, searxng: { url: 'http://127.0.0.1:8888' } } });
   });
 
+  it('chooses the shell spawner, and names the variable and the choices for a bad one', () => {
+    expect(configFromEnv({ FANOUT_SHELL__SPAWNER: 'server' })).toMatchObject({ config: { shell: { spawner: 'server' } }, issues: [] });
+    const [issue] = configFromEnv({ FANOUT_SHELL__SPAWNER: 'zygote' }).issues;
+    expect(issue).toMatchObject({ source: 'env FANOUT_SHELL__SPAWNER', key: 'shell.spawner' });
+    expect(issue!.message).toMatch(/"direct"\|"server"; got "zygote"/);
+  });
+
   it('refuses a variable for a whole section', () => {
     expect(configFromEnv({ FANOUT_LIMITS: '4' }).issues[0]!.message).toMatch(/not the whole section/);
   });

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -44,6 +45,41 @@ const countWithGlob = async (dir: string, limit: number): Promise<number> => {
   const result = await createScheduler({ adapters: configured.adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: dir, maxResults: limit } }] });
   return (result.get('count')!.output as { count: number }).count;
 };
+
+/** The pids of this process's children that are spawn-server workers (Linux /proc). */
+function spawnWorkers(): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('fanout-spawn-worker')) found.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+describe('adaptersFromConfig', () => {
+  it('builds the bash adapter with the configured spawner and closes its workers', async () => {
+    for (const spawner of ['direct', 'server'] as const) {
+      const shell = await adaptersFromConfig({ roots: [root], shell: { spawner } }, ['bash']);
+      try {
+        const result = await createScheduler({ adapters: shell.adapters }).execute({
+          operations: [{ id: 'pwd', kind: 'bash', input: { command: ['sh', '-c', 'pwd; echo "$X"; exit 3'], cwd: root, env: { X: spawner, PATH: '/usr/bin:/bin' }, okExitCodes: [3] } }],
+        });
+        expect(result.get('pwd')!.output).toMatchObject({ stdout: `${realpathSync(root)}\n${spawner}\n`, exitCode: 3 });
+        // The server's workers are this process's children, and wait for the next command.
+        expect(spawnWorkers()).toHaveLength(spawner === 'server' ? 1 : 0);
+      } finally {
+        await shell.close();
+      }
+      expect(spawnWorkers()).toEqual([]);
+    }
+  });
+});
 
 describe('exploreCodebase', () => {
   it('sizes by counting files, and runs end to end: discover, search, rank, read, analyse', async () => {

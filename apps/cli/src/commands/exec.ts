@@ -126,11 +126,17 @@ export async function run(argv: string[]): Promise<number> {
 
   const concurrency = jobsAtOnce ?? Math.max(2, (await import('node:os')).availableParallelism() * 2);
   const settings = await loadSettings({ configFile: values.config });
-  const configured = await builtinAdapters({ ...settings.config, roots: settings.config.roots ?? [process.cwd()] }, ['bash']);
+  // Jobs are forked by a pool of small bash workers unless the configuration says otherwise:
+  // Node's own fork per job costs its main thread 3× more (bench shell-spawner).
+  const shell = { spawner: 'server' as const, ...settings.config.shell };
+  const configured = await builtinAdapters({ ...settings.config, shell, roots: settings.config.roots ?? [process.cwd()] }, ['bash']);
   const operations: OperationSpec[] = todo.map((job: Job) => ({
     id: `job-${job.seq}`,
     kind: 'bash',
-    input: job.argv === undefined ? { script: job.script, shell: 'bash', inheritEnv: true } : { command: job.argv, inheritEnv: true },
+    // The jobs get this process's environment, as from a shell, but for `_`: it names how
+    // fanout itself was started (a shell sets it anew for each command it runs), and passing
+    // it on would cost the spawn server an /usr/bin/env per job.
+    input: job.argv === undefined ? { script: job.script, shell: 'bash', inheritEnv: true, env: { _: null } } : { command: job.argv, inheritEnv: true, env: { _: null } },
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU parallel.
     retry: retries === undefined ? false : { attempts: retries, anyFailure: true, baseDelayMs: 0 },
