@@ -39,6 +39,12 @@ describe('fanout exec', () => {
     }
   });
 
+  it('forks few jobs from Node and many (8 per slot and more) through the spawn server', async () => {
+    const parents = async (count: number) => lines((await exec(['-q', '-j', '1', 'ps -o comm= -p $PPID; : {}', ':::', ...Array.from({ length: count }, (_, i) => String(i))])).stdout);
+    expect(new Set(await parents(7))).toEqual(new Set([expect.stringMatching(/^(node|fanout)/)]));
+    expect(new Set(await parents(8))).toEqual(new Set(['bash']));
+  });
+
   it('makes every combination of several ::: groups', async () => {
     const out = await exec(['-k', '-q', 'echo', '{1}-{2}', ':::', 'a', 'b', ':::', '1', '2']);
     expect(lines(out.stdout)).toEqual(['a-1', 'a-2', 'b-1', 'b-2']);
