@@ -97,7 +97,10 @@ export interface BashAdapterOptions {
    * TERM then KILL. The differences: output goes to private files under `os.tmpdir()` until
    * the command ends (then the head and the tail are read); the result does not wait for what
    * the command left running in the background (it is stopped all the same); exit code
-   * 128 + n and signal n are told apart by bash's `jobs` report (see spawn-protocol.ts).
+   * 128 + n and signal n are told apart by bash's `jobs` report (see spawn-protocol.ts); a
+   * program that is found but whose exec fails (a missing `#!` interpreter, an argument list
+   * over the kernel's limit) ends with exit 127 or 126 and bash's message instead of a
+   * `FANOUT_PROCESS_SPAWN` error.
    * Commands the workers cannot run exactly as given (a variable bash cannot export, such as
    * `A-B` or `RANDOM`), and all of them without bash ≥ 5.1, are spawned directly. Call
    * {@link BashAdapter.close} when done (idle workers never keep Node alive, though).
@@ -184,6 +187,12 @@ export function bashAdapter(options: BashAdapterOptions = {}): BashAdapter {
   const cleanup = options.cleanup ?? true;
   const inheritEnv = options.inheritEnv ?? false;
   const baseEnv = options.env;
+  for (const [name, value] of Object.entries(baseEnv ?? {})) {
+    // A process cannot receive a NUL byte in its environment (its strings end at the first).
+    if (name === '' || name.includes('=') || name.includes('\0') || typeof value !== 'string' || value.includes('\0')) {
+      throw new FanoutError('FANOUT_OPTION_INVALID', `expected env.${name} to be a variable name without "=" or NUL bytes and a string value without NUL bytes, got ${JSON.stringify(name)}: ${JSON.stringify(value)}`, { path: `env.${name}` });
+    }
+  }
   const spawner = options.spawner ?? 'direct';
   if (spawner !== 'direct' && spawner !== 'server') {
     throw new FanoutError('FANOUT_OPTION_INVALID', `expected spawner to be "direct" or "server", got ${JSON.stringify(spawner)}`, { path: 'spawner' });

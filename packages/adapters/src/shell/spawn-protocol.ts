@@ -41,7 +41,14 @@ import { constants } from 'node:os';
  *   again while the worker waits, so a stopped job is not taken for a finished one.
  * - The program is looked up on the job's PATH (default /usr/bin:/bin, as libuv does) before
  *   `exec`, because a failed `exec` in a subshell exits with 126 or 127, which a program may
- *   also exit with: a lookup failure writes DIR/ID.f instead, and the worker reports F.
+ *   also exit with: a lookup failure writes DIR/ID.f instead, and the worker reports F. So
+ *   does a cwd or job file that cannot be opened, and a job whose private directory is gone.
+ *   Nothing ran then, and the server spawns the job directly, which fails exactly as a direct
+ *   spawn does. The failure path is written out, not a function: a job's FUNCNEST, already
+ *   exported, would forbid the call. What the lookup cannot foresee fails in `exec` itself
+ *   (a `#!` interpreter that is missing, an argument list too long): a subshell exits then,
+ *   whatever `execfail` says, with 127 or 126 and bash's message on the job's stderr, which is
+ *   what the result says (a direct spawn fails to start instead).
  * - `wait PID` gives 128 + n both for an exit with that code and for an end by signal n. Bash
  *   knows which until the job is waited for, and says it in `jobs -l`, which the CHLD trap
  *   prints. The catch is the order: a plain `wait` may reap the job and forget it before the
@@ -56,18 +63,14 @@ export const WORKER_SCRIPT = `
 set -f
 export -n PATH LC_ALL PWD OLDPWD SHLVL
 __fanout_dir=$1
-__fanout_fail() {
-  : >"$__fanout_dir/$__fanout_id.f"
-  exit 127
-}
 __fanout_launch() {
-  cd -P -- "$__fanout_cwd" || __fanout_fail
+  cd -P -- "$__fanout_cwd" || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
   PATH=/usr/bin:/bin
   ((\${#__fanout_env[@]} == 0)) || export -- "\${__fanout_env[@]}"
-  exec <"$__fanout_in" >"$__fanout_dir/$__fanout_id.o" 2>"$__fanout_dir/$__fanout_id.e" || __fanout_fail
+  exec <"$__fanout_in" >"$__fanout_dir/$__fanout_id.o" 2>"$__fanout_dir/$__fanout_id.e" || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
   __fanout_p=\${__fanout_argv[0]}
   if [[ $__fanout_p == */* ]]; then
-    [[ -f $__fanout_p && -x $__fanout_p ]] || __fanout_fail
+    [[ -f $__fanout_p && -x $__fanout_p ]] || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
     __fanout_f=$__fanout_p
   else
     __fanout_f=
@@ -79,14 +82,15 @@ __fanout_launch() {
       [[ -f $__fanout_f && -x $__fanout_f ]] && break
       __fanout_f=
     done
-    [[ -n $__fanout_f ]] || __fanout_fail
+    [[ -n $__fanout_f ]] || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
   fi
   if ((__fanout_under)); then
     exec -- /usr/bin/env -- "_=$__fanout_uval" "\${__fanout_argv[@]}"
   elif [[ $__fanout_f != /* && -x /usr/bin/env ]]; then
     exec -- /usr/bin/env -- "\${__fanout_argv[@]}"
+  else
+    exec -a "$__fanout_p" -- "$__fanout_f" "\${__fanout_argv[@]:1}"
   fi
-  exec -a "$__fanout_p" -- "$__fanout_f" "\${__fanout_argv[@]:1}"
 }
 trap 'jobs -l' CHLD
 while read -r -N 10 __fanout_head; do
@@ -125,7 +129,7 @@ while read -r -N 10 __fanout_head; do
     [[ $__fanout_w == "$__fanout_pid" ]] && break
     ((__fanout_st == 127)) && ! kill -0 "$__fanout_pid" 2>/dev/null && break
   done
-  if ((__fanout_st == 127)) && [[ -e $__fanout_dir/$__fanout_id.f ]]; then
+  if ((__fanout_st == 127)) && [[ -e $__fanout_dir/$__fanout_id.f || ! -d $__fanout_dir ]]; then
     printf 'F\\n'
   elif kill -0 -- "-$__fanout_pid" 2>/dev/null; then
     printf 'X %s +\\n' "$__fanout_st"

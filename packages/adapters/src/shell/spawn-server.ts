@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AdapterError } from '../errors.js';
-import { execError } from './exec-errno.js';
 import { OutputFile } from './output-file.js';
 import { GroupStopper } from './process-group.js';
 import { runProcess, type ProcessOutcome, type ProcessSpec } from './run-process.js';
+import { StreamCapture } from './stream-capture.js';
 import { encodeRequest, endOf, exportable, WORKER_TOO_OLD } from './spawn-protocol.js';
 import { SpawnWorker, type WorkerEnd, type WorkerJob } from './spawn-worker.js';
 
@@ -52,6 +52,11 @@ function keepUntilExit(dir: string): () => void {
     liveDirs.delete(dir);
     removeDir(dir);
   };
+}
+
+/** The outcome of a job stopped before it started: nothing ran, nothing was written. */
+function notRun(started: number): ProcessOutcome {
+  return { exitCode: null, signal: null, stdout: new StreamCapture(0), stderr: new StreamCapture(0), durationMs: performance.now() - started, aborted: true };
 }
 
 function describeEnd(end: WorkerEnd): string {
@@ -103,7 +108,16 @@ export class SpawnServer {
     }
     const id = ++this.#nextId;
     const base = join(dir, String(id));
-    if (spec.stdin !== undefined) writeFileSync(`${base}.i`, spec.stdin, { mode: 0o600 });
+    if (spec.stdin !== undefined) {
+      try {
+        writeFileSync(`${base}.i`, spec.stdin, { mode: 0o600 });
+      } catch {
+        // The directory is gone or full: this job is spawned directly, and the directory
+        // made again for the next (see #notStarted).
+        if (!existsSync(dir)) this.#lostDirectory(dir);
+        return runProcess(spec, signal);
+      }
+    }
     const env: string[] = [];
     let underscore: string | undefined;
     for (const name in spec.env) {
@@ -158,7 +172,11 @@ export class SpawnServer {
           clean();
           this.#release(worker);
           for (const suffix of ['.o', '.e', '.f']) unlinkQuietly(`${base}${suffix}`);
-          reject(execError(spec.file, spec.cwd, spec.env.PATH));
+          if (!existsSync(dir)) this.#lostDirectory(dir);
+          // Nothing ran (see WORKER_SCRIPT): a direct spawn fails as it would have failed
+          // (ENOENT, EACCES, E2BIG…), or runs the job when only the worker's files were missing.
+          if (aborted || closed) resolve(notRun(started));
+          else runProcess(spec, signal).then(resolve, reject);
         },
         lost: (end, forked) => {
           if (!forked && (end.error !== undefined || end.code === WORKER_TOO_OLD)) {
@@ -224,10 +242,25 @@ export class SpawnServer {
     return !spec.file.includes('=') || (spec.file.startsWith('/') && !underscore);
   }
 
+  /**
+   * The private directory went away under the workers (a temporary-file cleaner): made again
+   * where they expect it, or, should that path be taken meanwhile, the server spawns directly
+   * from now on rather than trust a directory it did not make.
+   */
+  #lostDirectory(dir: string): void {
+    if (dir !== this.#dir) return;
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch {
+      this.#unavailable = true;
+    }
+  }
+
   /** The private directory of the job files: made on first use, removed by close() or at exit. */
   #directory(): string {
     if (this.#dir !== undefined) return this.#dir;
-    const dir = mkdtempSync(join(tmpdir(), 'fanout-spawn-'));
+    // Absolute: the workers open the job files after changing to the job's cwd.
+    const dir = mkdtempSync(join(resolve(tmpdir()), 'fanout-spawn-'));
     this.#dir = dir;
     this.#removeDir = keepUntilExit(dir);
     return dir;

@@ -45,6 +45,8 @@ export class SpawnWorker {
   /** The last `jobs -l` line of the running job. */
   #said: { pid: number; exited: boolean } | undefined;
   #pending = '';
+  /** end() was called: the worker keeps Node alive until it is gone. */
+  #ending = false;
   #error: NodeJS.ErrnoException | undefined;
   /** Settles once the process is gone and every line it wrote was handled. */
   readonly ended: Promise<WorkerEnd>;
@@ -109,6 +111,9 @@ export class SpawnWorker {
     this.#job = job;
     this.#pid = undefined;
     this.#said = undefined;
+    // While it runs a job, the worker keeps Node alive, through its output and its exit both:
+    // should it die, its end must be heard even if its stdout closes first.
+    this.#child.ref();
     socket(this.#child.stdout).ref();
     this.#child.stdin!.write(request);
   }
@@ -119,6 +124,7 @@ export class SpawnWorker {
    * an empty event loop.
    */
   end(): void {
+    this.#ending = true;
     this.#child.ref();
     socket(this.#child.stdout).ref();
     this.#child.stdin!.end();
@@ -151,7 +157,10 @@ export class SpawnWorker {
       case 'F': {
         const exited = this.#said !== undefined && this.#said.pid === this.#pid ? this.#said.exited : undefined;
         this.#job = undefined;
-        socket(this.#child.stdout).unref();
+        if (!this.#ending) {
+          this.#child.unref();
+          socket(this.#child.stdout).unref();
+        }
         if (line[0] === 'X') job.ended(Number.parseInt(line.slice(2), 10), exited, line.endsWith(' +'));
         else job.notStarted();
         return;

@@ -303,6 +303,20 @@ describe.runIf(onLinux)('bash', () => {
         await expect(run({ command: ['not-executable.sh'], env: { PATH: root } }, adapter())).rejects.toMatchObject({ message: expect.stringMatching(/EACCES/) });
         await expect(run({ command: ['sub'], env: { PATH: root } }, adapter())).rejects.toMatchObject({ message: expect.stringMatching(/EACCES/) });
         await expect(run({ command: ['cd', '/'] }, adapter())).rejects.toMatchObject({ message: expect.stringMatching(/ENOENT/) });
+        // Found and executable, but execve fails all the same: a spawn error, or, from a bash
+        // worker, the 127 or 126 its subshell exits with, and bash's message (documented).
+        await writeFile(join(root, `lost-interpreter-${spawner}.sh`), '#!/nonexistent/interpreter\necho ran\n', { mode: 0o755 });
+        const lost = run({ command: [join(root, `lost-interpreter-${spawner}.sh`)] }, adapter());
+        const tooLong = run({ command: ['true', 'x'.repeat(200_000)] }, adapter());
+        if (spawner === 'direct') {
+          await expect(lost).rejects.toMatchObject({ code: 'FANOUT_PROCESS_SPAWN', path: 'command[0]', message: expect.stringMatching(/ENOENT/) });
+          await expect(tooLong).rejects.toMatchObject({ code: 'FANOUT_PROCESS_SPAWN', message: expect.stringMatching(/E2BIG/) });
+        } else {
+          await expect(lost).rejects.toMatchObject({ code: 'FANOUT_PROCESS_FAILED', result: { exitCode: 127, stderr: expect.stringMatching(/cannot execute/) } });
+          await expect(tooLong).rejects.toMatchObject({ code: 'FANOUT_PROCESS_FAILED', result: { exitCode: 126, stderr: expect.stringMatching(/Argument list too long/) } });
+        }
+        // A job's FUNCNEST changes nothing about how a missing program is reported.
+        await expect(run({ command: ['fanout-no-such-program'], env: { FUNCNEST: '1' } }, adapter())).rejects.toMatchObject({ code: 'FANOUT_PROCESS_SPAWN', message: expect.stringMatching(/ENOENT/) });
         const noShell = await failure({ script: 'true', shell: '/nonexistent/sh' }, adapter());
         expect(noShell).toMatchObject({ code: 'FANOUT_PROCESS_SPAWN', path: 'shell', message: expect.stringMatching(/expected shell to be a path to an existing program/) });
         expect(adapter().classify!(noShell)).toEqual({ class: 'fatal' });

@@ -185,6 +185,44 @@ describe.runIf(onLinux)('bash (server spawner): failures of the server', () => {
     expect(isRunning(Number(next.stdout))).toBe(true);
   });
 
+  it('makes its directory again when a cleaner removed it, and loses no job meanwhile', async () => {
+    const adapter = make();
+    const before = new Set(await spooled());
+    expect((await run(adapter, { command: ['cat'], stdin: 'first' })).stdout).toBe('first');
+    const [dir] = (await spooled()).filter((each) => !before.has(each));
+    expect(dir).toBeDefined();
+    for (const input of [{ command: ['cat'], stdin: 'with stdin' }, { script: 'echo $PPID; echo without stdin', shell: '/bin/sh' }]) {
+      await rm(join(spool, dir!), { recursive: true, force: true });
+      const output = await run(adapter, input);
+      expect(output).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/with(out)? stdin\n?$/) });
+      expect(await spooled()).toContain(dir);
+    }
+    // And the workers use it again.
+    expect(Number((await run(adapter, { script: 'echo $PPID', shell: '/bin/sh' })).stdout)).not.toBe(process.pid);
+  });
+
+  it('works with a relative TMPDIR, whatever the cwd of the command', async () => {
+    const savedCwd = process.cwd();
+    process.chdir(base);
+    process.env.TMPDIR = 'spool';
+    try {
+      const adapter = make();
+      const output = await run(adapter, { script: 'echo $PPID; pwd', shell: '/bin/sh', cwd: root });
+      const [ppid, pwd] = output.stdout.trim().split('\n');
+      expect(Number(ppid)).not.toBe(process.pid);
+      expect(pwd).toBe(root);
+    } finally {
+      process.env.TMPDIR = spool;
+      process.chdir(savedCwd);
+    }
+  });
+
+  it('refuses a NUL byte in the variables it is given, in either mode', () => {
+    for (const spawner of ['direct', 'server'] as const) {
+      expect(() => bashAdapter({ roots: [root], spawner, env: { A: 'x\0y' } })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID', path: 'env.A' }));
+    }
+  });
+
   it('spawns directly when there is no bash on PATH, or one too old', async () => {
     const bin = join(base, 'bin');
     await mkdir(bin);
