@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fanout } from './helpers.js';
+import { BIN, fanout } from './helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -12,6 +13,29 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Pids of the processes running `sleep <marker>`. */
+function sleepers(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${marker}\0`;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Waits for `check` to hold, polling, for at most 20 s. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the condition never held');
+}
 
 const exec = (args: string[], input?: string) => fanout(['exec', ...args], { cwd: dir, ...(input === undefined ? {} : { input }) });
 const lines = (text: string) => text.split('\n').filter((l) => l !== '');
@@ -43,6 +67,28 @@ describe('fanout exec', () => {
     const parents = async (count: number) => lines((await exec(['-q', '-j', '1', 'ps -o comm= -p $PPID; : {}', ':::', ...Array.from({ length: count }, (_, i) => String(i))])).stdout);
     expect(new Set(await parents(7))).toEqual(new Set([expect.stringMatching(/^(node|fanout)/)]));
     expect(new Set(await parents(8))).toEqual(new Set(['bash']));
+  });
+
+  it('stops its jobs on SIGTERM as on Ctrl-C, and leaves neither processes nor spawn-server files behind', async () => {
+    const spool = join(dir, 'tmp');
+    await mkdir(spool);
+    const marker = `30.${process.pid}${Date.now() % 1000}`;
+    const child = spawn(process.execPath, [BIN, 'exec', '-j', '2', `echo {} >> started; sleep ${marker}`, ':::', ...Array.from({ length: 16 }, (_, i) => String(i))], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', TMPDIR: spool },
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.resume();
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await until(async () => (await readFile(join(dir, 'started'), 'utf8').catch(() => '')).split('\n').length > 2);
+    expect(await readdir(spool)).toEqual([expect.stringMatching(/^fanout-spawn-/)]);
+    child.kill('SIGTERM');
+    expect(await closed).toBe(130);
+    expect(stderr).toMatch(/interrupted, stopping the jobs/);
+    expect(stderr).toMatch(/0\/16 jobs succeeded, 16 not run/);
+    expect(await readdir(spool)).toEqual([]);
+    expect(sleepers(marker)).toEqual([]);
   });
 
   it('makes every combination of several ::: groups', async () => {

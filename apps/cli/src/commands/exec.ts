@@ -199,6 +199,9 @@ export async function run(argv: string[]): Promise<number> {
     run.cancel('interrupted (Ctrl-C)');
   };
   process.on('SIGINT', onSignal);
+  // A SIGTERM (`timeout`, a supervisor) stops the jobs as Ctrl-C does, rather than leaving
+  // them running and the spawn server's files behind.
+  process.on('SIGTERM', onSignal);
   try {
     const result = await run.result;
     await Promise.all(journal);
@@ -214,6 +217,7 @@ export async function run(argv: string[]): Promise<number> {
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await configured.close();
   }
 }
