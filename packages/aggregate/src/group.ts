@@ -83,10 +83,16 @@ export class Group {
       existing.absorb(entry);
       return existing;
     }
-    const moved = new Entry(key, fields, entry.order);
+    const moved = this.place(key, fields, entry.order);
     moved.absorb(entry);
-    this.#entries.set(key, moved);
     return moved;
+  }
+
+  /** Makes and holds the entry of a key taken over by {@link rekey}, keeping its arrival order. */
+  protected place(key: string, fields: EntryFields, order: number): Entry {
+    const entry = new Entry(key, fields, order);
+    this.#entries.set(key, entry);
+    return entry;
   }
 
   protected remove(entry: Entry): void {
@@ -214,21 +220,13 @@ export class LineGroup extends Group {
     return this.createLine(this.file(key.slice(0, colon)), Number(key.slice(colon + 1)), fields.text ?? '', fields.column);
   }
 
-  override rekey(entry: Entry, fields: EntryFields, key: string): Entry {
-    this.epoch++;
-    this.remove(entry);
-    const existing = this.get(key);
-    if (existing !== undefined) {
-      existing.absorb(entry);
-      return existing;
-    }
+  protected override place(key: string, fields: EntryFields, order: number): Entry {
     const colon = key.lastIndexOf(':');
     const file = this.file(key.slice(0, colon));
-    const moved = new LineEntry(file.path, Number(key.slice(colon + 1)), fields.text ?? '', fields.column, entry.order);
-    moved.absorb(entry);
-    file.lines.set(moved.line, moved);
+    const entry = new LineEntry(file.path, Number(key.slice(colon + 1)), fields.text ?? '', fields.column, order);
+    file.lines.set(entry.line, entry);
     this.#size++;
-    return moved;
+    return entry;
   }
 
   protected override remove(entry: Entry): void {
