@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { createMonitor, type Monitor, type ResourceSample } from '@fanout/monitor';
 import type { LoadedConfig } from '@fanout/profiles';
 import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
-import { createScheduler, PlanValidationError, type Adapter, type RunResult } from '@fanout/scheduler';
+import { createScheduler, PlanValidationError, type Adapter, type Plan, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
 import { writeOut } from './io.js';
@@ -10,6 +10,7 @@ import { renderHtmlReport } from './output/html.js';
 import { Progress } from './output/progress.js';
 import { renderSummary } from './output/summary.js';
 import { TimelineRecorder, toChromeTrace } from './output/timeline.js';
+import { renderReport } from './report.js';
 
 /** The flags every plan-running command shares (see `RUN_FLAGS`). */
 export interface RunFlagValues {
@@ -40,14 +41,12 @@ export interface Rendered {
 
 export interface SessionOptions {
   title: string;
-  plan: unknown;
+  plan: Plan;
   adapters: Adapter[];
   settings: LoadedConfig;
   flags: RunFlagValues;
   /** Watches the machine and the run; by default one from the configured thresholds. */
   monitor?: Monitor;
-  /** Renders the command's own output from the finished run (the aggregated report). */
-  render?: (result: RunResult) => Promise<Rendered>;
 }
 
 /**
@@ -138,7 +137,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
     if (options.monitor === undefined) monitor.stop();
   }
 
-  const rendered: Rendered = options.render === undefined ? {} : await options.render(result);
+  const rendered = await renderReport(result, options.plan, settings.config);
   if (recorder !== undefined) {
     const timeline = recorder.timeline();
     if (flags.trace !== undefined) await writeFile(flags.trace, JSON.stringify(toChromeTrace(timeline, options.title)));

@@ -1,7 +1,7 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { adaptersFromConfig } from '@fanout/profiles';
 import { createScheduler, type OperationSpec, type SerializedError } from '@fanout/scheduler';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
 import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type Job } from '../exec-jobs.js';
 import { loadSettings } from '../settings.js';
 
@@ -134,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
   // Few are forked by Node: the pool's start-up (a worker per job at once) outweighs what it
   // saves below about 8 jobs per worker (200 jobs at -j 16: 436 vs 516 ms; 64: 275 vs 239 ms).
   const shell = { spawner: todo.length >= SERVER_JOBS_PER_SLOT * concurrency ? ('server' as const) : ('direct' as const), ...settings.config.shell };
-  const configured = await builtinAdapters({ ...settings.config, shell, roots: settings.config.roots ?? [process.cwd()] }, ['bash']);
+  const configured = await adaptersFromConfig({ ...settings.config, shell, roots: settings.config.roots ?? [process.cwd()] }, ['bash']);
   const operations: OperationSpec[] = todo.map((job: Job) => ({
     id: `job-${job.seq}`,
     kind: 'bash',

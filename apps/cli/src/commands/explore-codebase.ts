@@ -1,9 +1,7 @@
 import { resolve } from 'node:path';
-import { exploreCodebase } from '@fanout/profiles';
+import { adaptersFromConfig, exploreCodebase } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
-import { renderReport } from '../report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 
@@ -33,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
   // The directory explored is the allowed root unless the configuration names roots.
   const settings = await loadSettings({ configFile: values.config, overrides: { profile: 'explore-codebase' } });
   const config = { ...settings.config, roots: settings.config.roots ?? [dir] };
-  const configured = await builtinAdapters(config, ['glob', 'grep', 'read', 'analyze']);
+  const configured = await adaptersFromConfig(config, ['glob', 'grep', 'read', 'analyze']);
   try {
     const countFiles = async (root: string, limit: number): Promise<number> => {
       const result = await createScheduler({ adapters: configured.adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
@@ -51,7 +49,6 @@ export async function run(argv: string[]): Promise<number> {
       adapters: configured.adapters,
       settings: { ...settings, config },
       flags: values,
-      render: (result) => renderReport(result, plan, config),
     });
   } finally {
     await configured.close();

@@ -1,7 +1,5 @@
-import { exploreWeb } from '@fanout/profiles';
+import { adaptersFromConfig, exploreWeb } from '@fanout/profiles';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
-import { renderReport } from '../report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 
@@ -44,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const configured = search.searxng !== undefined || search.brave !== undefined || search.tavily !== undefined || [env.SEARXNG_URL, env.BRAVE_API_KEY, env.FANOUT_BRAVE_API_KEY, env.TAVILY_API_KEY].some((v) => v !== undefined && v !== '');
   if (!configured) throw new UsageError(NOT_CONFIGURED);
   const plan = exploreWeb(topic, { depth });
-  const adapters = await builtinAdapters(settings.config, ['search', 'fetch']);
+  const adapters = await adaptersFromConfig(settings.config, ['search', 'fetch']);
   try {
     return await runSession({
       title: plan.name ?? `explore-web ${topic}`,
@@ -52,7 +50,6 @@ export async function run(argv: string[]): Promise<number> {
       adapters: adapters.adapters,
       settings,
       flags: values,
-      render: (result) => renderReport(result, plan, settings.config),
     });
   } finally {
     await adapters.close();

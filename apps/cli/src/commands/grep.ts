@@ -2,9 +2,9 @@ import type { GrepOutput, RipgrepMessage } from '@fanout/adapters/fs';
 import { toNdjson } from '@fanout/adapters/fs';
 import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
+import { adaptersFromConfig } from '@fanout/profiles';
 import { createScheduler, PlanValidationError } from '@fanout/scheduler';
 import { parse, positiveInt, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
 import { paintFor } from '../color.js';
 import { loadSettings } from '../settings.js';
 
@@ -142,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(before === undefined ? {} : { before }),
   };
   const settings = await loadSettings({ configFile: values.config });
-  const configured = await builtinAdapters({ ...settings.config, roots: settings.config.roots ?? [process.cwd()] }, ['grep']);
+  const configured = await adaptersFromConfig({ ...settings.config, roots: settings.config.roots ?? [process.cwd()] }, ['grep']);
   const paint = paintFor(process.stdout, values['no-color'] === true);
   const out: string[] = [];
   const flush = (): void => {

@@ -1,8 +1,7 @@
+import { adaptersFromConfig } from '@fanout/profiles';
 import type { Plan } from '@fanout/scheduler';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
 import { readJsonInput } from '../io.js';
-import { renderReport } from '../report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 
@@ -23,7 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`expected one plan file (or - for standard input), got ${positionals.length}`);
   const plan = (await readJsonInput(positionals[0]!, 'plan')) as Plan;
   const settings = await loadSettings({ configFile: values.config });
-  const configured = await builtinAdapters(settings.config);
+  const configured = await adaptersFromConfig(settings.config);
   try {
     return await runSession({
       title: plan?.name ?? `fanout run ${positionals[0]}`,
@@ -31,7 +30,6 @@ export async function run(argv: string[]): Promise<number> {
       adapters: configured.adapters,
       settings,
       flags: values,
-      render: (result) => renderReport(result, plan, settings.config),
     });
   } finally {
     await configured.close();

@@ -1,8 +1,6 @@
 import { resolve } from 'node:path';
-import { startPlan } from '@fanout/profiles';
+import { adaptersFromConfig, startPlan } from '@fanout/profiles';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
-import { renderReport } from '../report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 
@@ -25,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const settings = await loadSettings({ configFile: values.config, overrides: { profile: 'start' } });
   const config = { ...settings.config, roots: settings.config.roots ?? [dir] };
   const plan = startPlan(dir);
-  const configured = await builtinAdapters(config, ['glob', 'grep', 'read', 'analyze']);
+  const configured = await adaptersFromConfig(config, ['glob', 'grep', 'read', 'analyze']);
   try {
     return await runSession({
       title: plan.name ?? `start ${dir}`,
@@ -33,7 +31,6 @@ export async function run(argv: string[]): Promise<number> {
       adapters: configured.adapters,
       settings: { ...settings, config },
       flags: values,
-      render: (result) => renderReport(result, plan, config),
     });
   } finally {
     await configured.close();

@@ -1,6 +1,6 @@
+import { adaptersFromConfig } from '@fanout/profiles';
 import { createScheduler, type Adapter } from '@fanout/scheduler';
 import { EXIT, parse, UsageError } from '../args.js';
-import { builtinAdapters } from '../adapters.js';
 import { readJsonInput } from '../io.js';
 import { loadSettings } from '../settings.js';
 
@@ -18,7 +18,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(`expected one plan file (or - for standard input), got ${positionals.length}`);
   const settings = await loadSettings({ configFile: values.config });
-  const configured = await builtinAdapters(settings.config);
+  const configured = await adaptersFromConfig(settings.config);
   const adapters: Adapter[] = configured.adapters;
   const plan = await readJsonInput(positionals[0]!, 'plan');
   const validation = createScheduler({ adapters }).validate(plan);
