@@ -141,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
     // The jobs get this process's environment, as from a shell, but for `_`: it names how
     // fanout itself was started (a shell sets it anew for each command it runs), and passing
     // it on would cost the spawn server an /usr/bin/env per job.
-    input: job.argv === undefined ? { script: job.script, shell: 'bash', inheritEnv: true, env: { _: null } } : { command: job.argv, inheritEnv: true, env: { _: null } },
+    input: { ...(job.argv === undefined ? { script: job.script, shell: 'bash' } : { command: job.argv }), inheritEnv: true, env: { _: null } },
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU parallel.
     retry: retries === undefined ? false : { attempts: retries, anyFailure: true, baseDelayMs: 0 },

@@ -58,19 +58,22 @@ import { constants } from 'node:os';
  *   it: no line was missing in 112,000 jobs (signalled, exiting with 128 + n, or 0) under
  *   the same load. POSIX mode is on only around `wait`.
  */
+/** A job that cannot start leaves DIR/ID.f and exits; written out where used, see above. */
+const FAIL = '{ : >"$__fanout_dir/$__fanout_id.f"; exit 127; }';
+
 export const WORKER_SCRIPT = `
 ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))) || exit 3
 set -f
 export -n PATH LC_ALL PWD OLDPWD SHLVL
 __fanout_dir=$1
 __fanout_launch() {
-  cd -P -- "$__fanout_cwd" || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
+  cd -P -- "$__fanout_cwd" || ${FAIL}
   PATH=/usr/bin:/bin
   ((\${#__fanout_env[@]} == 0)) || export -- "\${__fanout_env[@]}"
-  exec <"$__fanout_in" >"$__fanout_dir/$__fanout_id.o" 2>"$__fanout_dir/$__fanout_id.e" || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
+  exec <"$__fanout_in" >"$__fanout_dir/$__fanout_id.o" 2>"$__fanout_dir/$__fanout_id.e" || ${FAIL}
   __fanout_p=\${__fanout_argv[0]}
   if [[ $__fanout_p == */* ]]; then
-    [[ -f $__fanout_p && -x $__fanout_p ]] || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
+    [[ -f $__fanout_p && -x $__fanout_p ]] || ${FAIL}
     __fanout_f=$__fanout_p
   else
     __fanout_f=
@@ -82,7 +85,7 @@ __fanout_launch() {
       [[ -f $__fanout_f && -x $__fanout_f ]] && break
       __fanout_f=
     done
-    [[ -n $__fanout_f ]] || { : >"$__fanout_dir/$__fanout_id.f"; exit 127; }
+    [[ -n $__fanout_f ]] || ${FAIL}
   fi
   if ((__fanout_under)); then
     exec -- /usr/bin/env -- "_=$__fanout_uval" "\${__fanout_argv[@]}"

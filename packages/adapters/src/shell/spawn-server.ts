@@ -112,9 +112,9 @@ export class SpawnServer {
       try {
         writeFileSync(`${base}.i`, spec.stdin, { mode: 0o600 });
       } catch {
-        // The directory is gone or full: this job is spawned directly, and the directory
-        // made again for the next (see #notStarted).
-        if (!existsSync(dir)) this.#lostDirectory(dir);
+        // The directory is gone or full: this job is spawned directly, and a lost directory
+        // made again for the next.
+        this.#restoreDirectory(dir);
         return runProcess(spec, signal);
       }
     }
@@ -144,6 +144,16 @@ export class SpawnServer {
         signal.removeEventListener('abort', onAbort);
         if (spec.stdin !== undefined) unlinkQuietly(`${base}.i`);
       };
+      /** For a job whose output will never be read: its files go too. */
+      const discard = (): void => {
+        clean();
+        for (const suffix of ['.o', '.e', '.f']) unlinkQuietly(`${base}${suffix}`);
+      };
+      /** Nothing ran: the job is spawned directly, unless it was stopped meanwhile. */
+      const direct = (): void => {
+        if (signal.aborted || closed) resolve(notRun(started));
+        else runProcess(spec, signal).then(resolve, reject);
+      };
       const job: ClosableJob = {
         started(pid) {
           group = new GroupStopper(pid, spec.cleanup);
@@ -169,25 +179,22 @@ export class SpawnServer {
           resolve({ ...endOf(status, exited), stdout, stderr, durationMs: performance.now() - started, aborted });
         },
         notStarted: () => {
-          clean();
+          discard();
           this.#release(worker);
-          for (const suffix of ['.o', '.e', '.f']) unlinkQuietly(`${base}${suffix}`);
-          if (!existsSync(dir)) this.#lostDirectory(dir);
+          this.#restoreDirectory(dir);
           // Nothing ran (see WORKER_SCRIPT): a direct spawn fails as it would have failed
-          // (ENOENT, EACCES, E2BIG…), or runs the job when only the worker's files were missing.
-          if (aborted || closed) resolve(notRun(started));
-          else runProcess(spec, signal).then(resolve, reject);
+          // (ENOENT, EACCES…), or runs the job when only the worker's files were missing.
+          direct();
         },
         lost: (end, forked) => {
           if (!forked && (end.error !== undefined || end.code === WORKER_TOO_OLD)) {
             // Nothing ran: the worker could not be spawned, or found its bash too old (then
             // this server spawns everything directly from now on, see #spawn).
             clean();
-            runProcess(spec, signal).then(resolve, reject);
+            direct();
             return;
           }
-          clean();
-          for (const suffix of ['.o', '.e', '.f']) unlinkQuietly(`${base}${suffix}`);
+          discard();
           // Nobody is left to report the job's end: stop its group rather than leave it unwatched.
           group?.stop(graceMs);
           const what = `${JSON.stringify([spec.file, ...spec.args])}${group === undefined ? '' : ` (process group ${group.pgid}, now stopped)`}`;
@@ -243,12 +250,12 @@ export class SpawnServer {
   }
 
   /**
-   * The private directory went away under the workers (a temporary-file cleaner): made again
-   * where they expect it, or, should that path be taken meanwhile, the server spawns directly
-   * from now on rather than trust a directory it did not make.
+   * Should the private directory have gone away under the workers (a temporary-file cleaner),
+   * makes it again where they expect it, or, should that path be taken meanwhile, spawns
+   * directly from now on rather than trust a directory it did not make.
    */
-  #lostDirectory(dir: string): void {
-    if (dir !== this.#dir) return;
+  #restoreDirectory(dir: string): void {
+    if (dir !== this.#dir || existsSync(dir)) return;
     try {
       mkdirSync(dir, { mode: 0o700 });
     } catch {
