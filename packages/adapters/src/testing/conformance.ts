@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { createScheduler, validatePlan, type Adapter, type RunResult } from '@fanout/scheduler';
+import { eventually } from './helpers.js';
 
 /** An input that must fail validation, and the input field the error must name. */
 export interface InvalidCase {
@@ -53,15 +54,6 @@ export interface ConformanceSubject<I> {
 export interface ConformanceCase {
   name: string;
   run(): Promise<void>;
-}
-
-async function eventually(probe: () => Promise<boolean>, withinMs: number): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function single<I>(adapter: Adapter<I, unknown>, input: I, extra: Record<string, unknown> = {}) {
@@ -148,13 +140,13 @@ export function conformanceCases<I>(subject: ConformanceSubject<I>): Conformance
           run.on((event) => {
             if (event.type === 'op-started') started = true;
           });
-          await eventually(async () => started, stopWithinMs);
+          await eventually(() => started, stopWithinMs, 20);
           // Give the work a moment to really begin (a process to spawn, a request to be sent).
           await new Promise((resolve) => setTimeout(resolve, 100));
           run.cancel('conformance: abort');
           const result: RunResult = await run.result;
           assert.equal(result.get('subject')!.state, 'cancelled');
-          assert.ok(await eventually(slow.stopped, stopWithinMs), `the real work was still going ${stopWithinMs} ms after the abort`);
+          assert.ok(await eventually(slow.stopped, stopWithinMs, 20), `the real work was still going ${stopWithinMs} ms after the abort`);
         } finally {
           await slow.cleanup?.();
         }
@@ -168,7 +160,7 @@ export function conformanceCases<I>(subject: ConformanceSubject<I>): Conformance
           const result = await createScheduler({ adapters: [adapter] }).execute(single(adapter, slow.input, { timeoutMs: 300, retry: false }));
           const op = result.get('subject')!;
           assert.equal(op.state, 'timed-out', `expected timed-out, got ${op.state}`);
-          assert.ok(await eventually(slow.stopped, stopWithinMs), `the real work was still going ${stopWithinMs} ms after the timeout`);
+          assert.ok(await eventually(slow.stopped, stopWithinMs, 20), `the real work was still going ${stopWithinMs} ms after the timeout`);
         } finally {
           await slow.cleanup?.();
         }

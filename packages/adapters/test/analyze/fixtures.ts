@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AttemptContext } from '@fanout/scheduler';
 import type { AnalyzeAdapter, AnalyzeInputInit, AnalyzeOutput } from '../../src/analyze/index.js';
+import { attemptContext as contextFor, eventually } from '../../src/testing/index.js';
 
 /** A real directory tree in a temporary directory. */
 export interface Tree {
@@ -32,24 +32,11 @@ export async function makeTree(files: Record<string, string | Uint8Array> = {}):
   return tree;
 }
 
-/** A context for calling `run` directly, as the scheduler would. */
-export function contextFor(signal: AbortSignal = new AbortController().signal, progress: (data: unknown) => void = () => {}): AttemptContext {
-  return { id: 'test', kind: 'analyze', attempt: 1, signal, deadline: undefined, progress };
-}
+export { contextFor, eventually };
 
 /** Validates an input with the adapter's schema and runs it, like one scheduler attempt. */
 export async function analyze<O extends AnalyzeOutput = AnalyzeOutput>(adapter: AnalyzeAdapter, input: AnalyzeInputInit, signal?: AbortSignal): Promise<O> {
   return (await adapter.run(adapter.input.parse(input), contextFor(signal))) as O;
-}
-
-/** Polls `probe` until it is true or `withinMs` passes (a generous real-world bound, not a timing assertion). */
-export async function eventually(probe: () => boolean | Promise<boolean>, withinMs = 5000): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /**

@@ -3,7 +3,6 @@ import { mkdtempSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AttemptContext } from '@fanout/scheduler';
 
 /** A fresh temporary directory (its real path, so comparisons with outputs hold on macOS too). */
 export function tempDir(prefix: string): string {
@@ -36,7 +35,4 @@ export function openDescriptors(path: string): number[] {
   return found;
 }
 
-/** An attempt context for calling an adapter's `run` directly, outside a scheduler. */
-export function attemptContext(signal: AbortSignal = new AbortController().signal): AttemptContext {
-  return { id: 'direct', kind: 'direct', attempt: 1, signal, deadline: undefined, progress() {} };
-}
+export { attemptContext } from '../../src/testing/index.js';

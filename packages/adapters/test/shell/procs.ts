@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { AttemptContext } from '@fanout/scheduler';
 
 /** Linux only: the checks read /proc. */
 export const onLinux = process.platform === 'linux';
@@ -56,16 +55,6 @@ export function markedProcesses(marker: string): number[] {
   return found;
 }
 
-/** Polls `probe` every 20 ms until it is true or `withinMs` passed; returns its last answer. */
-export async function eventually(probe: () => boolean, withinMs = 5000): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    if (probe()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const markers: string[] = [];
 /** A marker unique to this test process and call; {@link killMarked} ends what carries it. */
 export function newMarker(): string {
@@ -94,10 +83,7 @@ export function killMarked(): number {
   return found;
 }
 
-/** An attempt context for calling `adapter.run` directly, without a scheduler. */
-export function attemptContext(signal: AbortSignal = new AbortController().signal): AttemptContext {
-  return { id: 'direct', kind: 'bash', attempt: 1, signal, deadline: undefined, progress() {} };
-}
+export { attemptContext, eventually } from '../../src/testing/index.js';
 
 /** The spawners of the bash adapter: every behaviour is checked against both. */
 export const SPAWNERS = ['direct', 'server'] as const;

@@ -65,17 +65,4 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-/** Polls `probe` until it is true or `withinMs` passes (a bound on real I/O, not a timing check). */
-export async function eventually(probe: () => boolean | Promise<boolean>, withinMs = 5000): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** A minimal attempt context for calling `adapter.run` directly. */
-export function attemptContext(signal: AbortSignal = new AbortController().signal) {
-  return { id: 'test', kind: 'test', attempt: 1, signal, deadline: undefined, progress: () => undefined };
-}
+export { attemptContext, eventually } from '../../src/testing/index.js';
