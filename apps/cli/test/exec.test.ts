@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '@fanout/adapters/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, fanout } from './helpers.js';
 
@@ -26,15 +27,6 @@ function sleepers(marker: string): number[] {
       }
     })
     .map(Number);
-}
-
-/** Waits for `check` to hold, polling, for at most 20 s. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the condition never held');
 }
 
 const exec = (args: string[], input?: string) => fanout(['exec', ...args], { cwd: dir, ...(input === undefined ? {} : { input }) });
@@ -81,7 +73,7 @@ describe('fanout exec', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.resume();
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await until(async () => (await readFile(join(dir, 'started'), 'utf8').catch(() => '')).split('\n').length > 2);
+    expect(await eventually(async () => (await readFile(join(dir, 'started'), 'utf8').catch(() => '')).split('\n').length > 2, 20_000)).toBe(true);
     expect(await readdir(spool)).toEqual([expect.stringMatching(/^fanout-spawn-/)]);
     child.kill('SIGTERM');
     expect(await closed).toBe(130);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '@fanout/adapters/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, fanout } from './helpers.js';
 
@@ -123,19 +124,7 @@ describe('fanout run', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.resume();
     // Interrupt once the sleeps are running.
-    await new Promise<void>((resolve, reject) => {
-      const started = setInterval(() => {
-        void readFile(journal, 'utf8')
-          .then((text) => {
-            if (text.includes('"quick"')) {
-              clearInterval(started);
-              resolve();
-            }
-          })
-          .catch(() => undefined);
-      }, 50);
-      setTimeout(() => reject(new Error('the run did not start')), 20_000).unref();
-    });
+    expect(await eventually(async () => (await readFile(journal, 'utf8').catch(() => '')).includes('"quick"'), 20_000)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
