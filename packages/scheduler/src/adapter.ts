@@ -84,7 +84,63 @@ export interface Adapter<I = any, O = unknown> {
   locks?(input: I): readonly (string | LockSpec)[];
   /** The sub-limit key of this input (the host of a URL, a search provider). */
   key?(input: I): string | undefined;
+  /**
+   * Work sharing (see {@link Batcher}): operations whose adapters hold the same batcher and
+   * whose inputs give the same batch key run together, through `batcher.run`, instead of
+   * through `run` one by one.
+   */
+  readonly batcher?: Batcher;
   readonly defaults?: AdapterDefaults;
+}
+
+/**
+ * One operation of a batch: its own input, its own attempt context (its own signal, aborted by
+ * its own timeout or a cancellation; its own progress), and its own outcome.
+ */
+export interface BatchMember<I = unknown> {
+  readonly kind: string;
+  readonly input: I;
+  readonly context: AttemptContext;
+  /** Ends this member's attempt with an output. Later calls, and calls after its signal fired, are ignored. */
+  resolve(output: unknown): void;
+  /** Ends this member's attempt with an error, classified by its adapter as usual. */
+  reject(error: unknown): void;
+}
+
+/**
+ * Shares work between operations that are ready at the same time: a walk of one tree, one
+ * read of each file, one pass of several patterns. The scheduler takes the operations queued
+ * with the same batcher (by identity, so adapters of several kinds can share one) and the same
+ * key, and hands them to `run` as one batch. A batch is one unit of work: it holds one slot of
+ * the global limit and one of each member kind's pool, whatever its size, so `-j 1` runs
+ * batches one at a time too. Every member keeps its own events, attempt count, timeout,
+ * retries, journal record and result: sharing must never change what an operation returns.
+ * An operation whose key is defined always runs through `run`, alone or not, so that its
+ * output cannot depend on whether it had company.
+ *
+ * @example
+ * const batcher: Batcher = {
+ *   key: (kind, input) => 'tree:' + (input as { root: string }).root,
+ *   run(members) {
+ *     const shared = walkOnce(members[0]!.input);
+ *     for (const m of members) shared.then((tree) => m.resolve(filter(tree, m.input)), m.reject);
+ *   },
+ * };
+ */
+export interface Batcher {
+  /** The batch key of an input of `kind`; `undefined` runs it alone through the adapter's `run`. */
+  key(kind: string, input: unknown): string | undefined;
+  /**
+   * Most operations in one batch.
+   * @default 64
+   */
+  readonly maxSize?: number;
+  /**
+   * Runs a batch. Every member must end, through its `resolve` or `reject`, or by its signal
+   * (a member whose signal fired has already ended; the batcher should stop its share of the
+   * work). A synchronous throw fails every member that has not ended.
+   */
+  run(members: readonly BatchMember[]): void;
 }
 
 /** Identity function that infers an adapter's input and output types. */

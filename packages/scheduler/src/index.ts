@@ -7,6 +7,8 @@ export {
   type Adapter,
   type AdapterDefaults,
   type AttemptContext,
+  type Batcher,
+  type BatchMember,
   type Classification,
   type ErrorClass,
 } from './adapter.js';
