@@ -39,6 +39,14 @@ export interface AdapterDefaults {
   idempotent?: boolean;
   /** Most concurrent attempts per sub-limit key (see {@link Adapter.key}). @default unlimited */
   keyLimit?: number;
+  /**
+   * Attempts mostly wait on something outside this machine (a server, a timer), so their wall
+   * time is what each would take alone however busy the CPU is. The run summary's sequential
+   * estimate counts them by wall time; other kinds count by the CPU they used when the cores
+   * (or the main thread) were busy.
+   * @default false
+   */
+  waits?: boolean;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { defaultClassify, toClassification, type Classification } from './adapter.js';
 import { Attempt, type AttemptHost } from './attempt.js';
+import { BatchIndex, BatchUnit, DEFAULT_BATCH_SIZE, Member } from './batch.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { IntDeque } from './deque.js';
 import { describeValue, FanoutError, serializeError } from './errors.js';
@@ -15,6 +16,7 @@ import type { PressureSource } from './pressure.js';
 import { readyKey } from './ready-queue.js';
 import { pathSteps, resolveRefs, walk } from './refs.js';
 import { backoffDelay, resolveRetry, RetryBudget, type RetryPolicy } from './retry.js';
+import { SequentialEstimate, type CpuMeter } from './sequential.js';
 import { MAX_FAILURE_RECORDS, stateRecord, summarizeRun, type FailureRecord, type RunSummary } from './summary.js';
 import { TimerQueue } from './timer-queue.js';
 import { OpFlag, type CompiledPlan } from './validate.js';
@@ -37,6 +39,8 @@ export interface EngineConfig {
   pressure: PressureSource | undefined;
   journal: { path: string; mode: JournalMode } | undefined;
   signal: AbortSignal | undefined;
+  /** CPU readings for the sequential estimate; none: the sum of unit durations. */
+  cpu: CpuMeter | undefined;
 }
 
 /** A live view of a run, for progress displays. */
@@ -78,6 +82,8 @@ export class Engine implements AttemptHost {
   #failureCount = 0;
   #failures: FailureRecord[] = [];
   #busyMs = 0;
+  readonly #sequential: SequentialEstimate;
+  readonly #batches = new BatchIndex();
   readonly #defaultRetry: RetryPolicy;
   /**
    * The current time while a synchronous stretch of work runs (an attempt ended, its
@@ -116,6 +122,7 @@ export class Engine implements AttemptHost {
     this.#ops = new OpTable(compiled);
     this.#timers = new TimerQueue(this.#clock, this.#onTimer);
     this.#locks = new LockManager(this.#onLocksGranted);
+    this.#sequential = new SequentialEstimate(config.cpu);
     this.result = new Promise<RunResult>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -202,6 +209,7 @@ export class Engine implements AttemptHost {
       this.#journal = new JournalWriter(config.journal.path);
     }
     this.#t0 = this.#clock.now();
+    this.#sequential.begin(this.#t0);
     this.#startedAt = new Date().toISOString();
     this.#pools.forEach((pool, p) => (pool.stats.total = this.#compiled.kindCounts[p]!));
 
@@ -384,6 +392,16 @@ export class Engine implements AttemptHost {
       const key = adapter.key(input);
       if (key !== undefined) ops.keys.set(i, key);
     }
+    if (adapter.batcher !== undefined && !ops.batchKeys.has(i)) {
+      let batchKey: string | undefined;
+      try {
+        batchKey = adapter.batcher.key(pool.kind, input);
+      } catch (error) {
+        this.#settle(i, Status.Failed, error);
+        return;
+      }
+      if (batchKey !== undefined) ops.batchKeys.set(i, batchKey);
+    }
     const now = this.#time();
     ops.mark[i] = now;
     if (this.#config.queueTimeoutMs !== undefined) {
@@ -417,6 +435,10 @@ export class Engine implements AttemptHost {
     ops.status[i] = Status.Queued;
     pool.queue.push(i, readyKey(ops.priority[i]!, ops.path[i]!));
     pool.queued++;
+    if (ops.batchKeys.size > 0) {
+      const batchKey = ops.batchKeys.get(i);
+      if (batchKey !== undefined) this.#batches.add(pool.adapter.batcher!, batchKey, i);
+    }
     if (this.hub.active) this.#emit({ type: 'op-queued', id: ops.ids[i]!, kind: pool.kind });
   }
 
@@ -546,6 +568,9 @@ export class Engine implements AttemptHost {
           const pool = this.#pickPool();
           if (pool === undefined) break;
           const i = pool.queue.pop();
+          // An entry a batch left behind goes first, whatever the state now: counting one
+          // per pop keeps the live entry of an operation queued again after a retry.
+          if (ops.stale.size > 0 && this.#skipStale(i)) continue;
           if (ops.status[i] !== Status.Queued) continue; // settled while queued
           pool.queued--;
           const key = ops.keys.size === 0 ? undefined : ops.keys.get(i);
@@ -556,7 +581,8 @@ export class Engine implements AttemptHost {
             pool.queued++;
             continue;
           }
-          this.#startAttempt(i, pool, key);
+          if (ops.batchKeys.size > 0 && ops.batchKeys.has(i)) this.#startBatch(i, pool);
+          else this.#startAttempt(i, pool, key);
         }
       } while (this.#dispatchAgain && this.#stopping === undefined);
     } finally {
@@ -609,36 +635,20 @@ export class Engine implements AttemptHost {
   #startAttempt(i: number, pool: Pool, key: string | undefined): void {
     const ops = this.#ops;
     const now = this.#time();
-    ops.status[i] = Status.Running;
-    const attempt = ++ops.attempts[i]!;
-    const generation = ++ops.generation[i]!;
     const inflight = ++pool.inflight;
     this.#globalInflight++;
     if (inflight > pool.stats.peakInflight) pool.stats.peakInflight = inflight;
     if (this.#globalInflight > this.#peakInflight) this.#peakInflight = this.#globalInflight;
     if (key !== undefined) pool.keyInflight.set(key, (pool.keyInflight.get(key) ?? 0) + 1);
     ops.startInflight[i] = inflight;
-    pool.stats.attempts++;
-    pool.stats.queueWait.record(now - ops.mark[i]!);
-    ops.mark[i] = now;
+    this.#sequential.change(now, 1, pool.waits);
+    const deadline = this.#beginAttempt(i, pool, now);
+    const attempt = ops.attempts[i]!;
 
-    const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.spec(i).timeoutMs : pool.defaultTimeoutMs;
-    let deadline: number | undefined;
-    if (timeoutMs !== undefined) {
-      deadline = now + timeoutMs;
-      ops.timerKind[i] = TimerKind.Attempt;
-      this.#timers.set(i, deadline);
-    } else if (ops.timerKind[i] !== TimerKind.None) {
-      ops.timerKind[i] = TimerKind.None;
-      this.#timers.clear(i);
-    }
+    const generation = ops.generation[i]!;
     if (this.hub.active) this.#emit({ type: 'op-started', id: ops.ids[i]!, kind: pool.kind, attempt, inflight, limit: pool.limit });
 
-    const context = this.#idleAttempts.pop() ?? new Attempt(this);
-    context.index = i;
-    context.generation = generation;
-    context.attempt = attempt;
-    context.deadline = deadline;
+    const context = this.#context(i, deadline);
     let outcome: unknown;
     this.#stamp = NaN;
     try {
@@ -654,6 +664,134 @@ export class Engine implements AttemptHost {
       this.#idleAttempts.push(context);
       this.attemptSucceeded(i, generation, outcome);
     }
+  }
+
+  /** Marks the start of an attempt of `i`: status, counts, queue wait, timer. Returns its deadline. */
+  #beginAttempt(i: number, pool: Pool, now: number): number | undefined {
+    const ops = this.#ops;
+    ops.status[i] = Status.Running;
+    ops.attempts[i]!++;
+    ops.generation[i]!++;
+    pool.stats.attempts++;
+    pool.stats.queueWait.record(now - ops.mark[i]!);
+    ops.mark[i] = now;
+    const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.spec(i).timeoutMs : pool.defaultTimeoutMs;
+    if (timeoutMs !== undefined) {
+      const deadline = now + timeoutMs;
+      ops.timerKind[i] = TimerKind.Attempt;
+      this.#timers.set(i, deadline);
+      return deadline;
+    }
+    if (ops.timerKind[i] !== TimerKind.None) {
+      ops.timerKind[i] = TimerKind.None;
+      this.#timers.clear(i);
+    }
+    return undefined;
+  }
+
+  /** An attempt context for the current attempt of `i` (a reused one when there is one). */
+  #context(i: number, deadline: number | undefined): Attempt {
+    const context = this.#idleAttempts.pop() ?? new Attempt(this);
+    context.index = i;
+    context.generation = this.#ops.generation[i]!;
+    context.attempt = this.#ops.attempts[i]!;
+    context.deadline = deadline;
+    return context;
+  }
+
+  /** Skips a ready-queue entry of `i` that a batch left behind; true if it was one. */
+  #skipStale(i: number): boolean {
+    const stale = this.#ops.stale;
+    const left = stale.get(i);
+    if (left === undefined) return false;
+    if (left === 1) stale.delete(i);
+    else stale.set(i, left - 1);
+    return true;
+  }
+
+  /**
+   * Starts `first` with the operations queued under the same batcher and key, as one unit of
+   * work: one global slot and one slot in each member kind's pool. Others join only while their
+   * pool admits work and has room (or already holds a slot of this batch) and their sub-limit
+   * key, if any, has room; the rest wait for a later batch.
+   */
+  #startBatch(first: number, pool: Pool): void {
+    const ops = this.#ops;
+    const pools = this.#pools;
+    const batcher = pool.adapter.batcher!;
+    const batchKey = ops.batchKeys.get(first)!;
+    const unitPools: Pool[] = [pool];
+    const taken = this.#batches.take(batcher, batchKey, (batcher.maxSize ?? DEFAULT_BATCH_SIZE) - 1, (j) => {
+      if (j === first || ops.status[j] !== Status.Queued) return 'drop';
+      const other = pools[ops.pool[j]!]!;
+      if (other.adapter.batcher !== batcher) return 'drop';
+      if (!other.admit || (!unitPools.includes(other) && other.inflight >= other.limit)) return 'keep';
+      const key = ops.keys.size === 0 ? undefined : ops.keys.get(j);
+      if (key !== undefined && (other.keyInflight.get(key) ?? 0) >= other.keyLimitOf(key)) return 'keep';
+      if (!unitPools.includes(other)) unitPools.push(other);
+      return 'take';
+    });
+    const members = [first];
+    for (const j of taken) {
+      // Its entry stays in its pool's ready queue; the next pop of it is skipped.
+      ops.stale.set(j, (ops.stale.get(j) ?? 0) + 1);
+      pools[ops.pool[j]!]!.queued--;
+      members.push(j);
+    }
+    const now = this.#time();
+    this.#globalInflight++;
+    if (this.#globalInflight > this.#peakInflight) this.#peakInflight = this.#globalInflight;
+    const inflightAtStart: number[] = [];
+    let computes = false;
+    for (const p of unitPools) {
+      const inflight = ++p.inflight;
+      if (inflight > p.stats.peakInflight) p.stats.peakInflight = inflight;
+      inflightAtStart.push(inflight);
+      computes ||= !p.waits;
+    }
+    const unit = new BatchUnit(unitPools, inflightAtStart, now, members.length, computes);
+    this.#sequential.change(now, 1, !computes);
+    const handles: Member[] = [];
+    for (const j of members) {
+      const p = pools[ops.pool[j]!]!;
+      const key = ops.keys.size === 0 ? undefined : ops.keys.get(j);
+      if (key !== undefined) p.keyInflight.set(key, (p.keyInflight.get(key) ?? 0) + 1);
+      ops.startInflight[j] = p.inflight;
+      ops.units.set(j, unit);
+      const deadline = this.#beginAttempt(j, p, now);
+      if (this.hub.active) this.#emit({ type: 'op-started', id: ops.ids[j]!, kind: p.kind, attempt: ops.attempts[j]!, inflight: p.inflight, limit: p.limit });
+      handles.push(new Member(p.kind, ops.input(j), this.#context(j, deadline)));
+    }
+    this.#stamp = NaN;
+    try {
+      batcher.run(handles);
+    } catch (error) {
+      for (const handle of handles) handle.reject(error);
+    }
+  }
+
+  /** The last member of a batch ended: its slots are free, and each pool's limiter learns. */
+  #endBatch(unit: BatchUnit, now: number): void {
+    this.#globalInflight--;
+    const duration = now - unit.start;
+    this.#sequential.change(now, -1, !unit.computes);
+    unit.pools.forEach((pool, k) => {
+      pool.inflight--;
+      this.#learn(pool, duration, unit.inflightAtStart[k]!, unit.dropped ? 'drop' : 'ok', now);
+    });
+  }
+
+  /** Feeds a pool's limiter one sample. */
+  #learn(pool: Pool, latencyMs: number, inflight: number, outcome: 'ok' | 'drop' | 'ignore', now: number): void {
+    if (!pool.learns) return;
+    const before = pool.limiter.limit;
+    const sample = pool.sample;
+    sample.latencyMs = latencyMs;
+    sample.inflight = inflight;
+    sample.outcome = outcome;
+    sample.now = now;
+    pool.limiter.onSample(sample);
+    if (pool.limiter.limit !== before) this.#limitMaybeChanged(pool, pool.limiter.reason ?? 'limiter');
   }
 
   /**
@@ -676,8 +814,12 @@ export class Engine implements AttemptHost {
     const duration = now - ops.mark[i]!;
     ops.duration[i] = duration;
     ops.status[i] = Status.Ended;
-    pool.inflight--;
-    this.#globalInflight--;
+    const unit = ops.units.size === 0 ? undefined : ops.units.get(i);
+    if (unit === undefined) {
+      pool.inflight--;
+      this.#globalInflight--;
+      this.#sequential.change(now, -1, pool.waits);
+    }
     const key = ops.keys.size === 0 ? undefined : ops.keys.get(i);
     if (key !== undefined) {
       const left = (pool.keyInflight.get(key) ?? 1) - 1;
@@ -693,15 +835,11 @@ export class Engine implements AttemptHost {
     pool.stats.busyMs += duration;
     pool.stats.runTime.record(duration);
     this.#busyMs += duration;
-    if (pool.learns) {
-      const before = pool.limiter.limit;
-      const sample = pool.sample;
-      sample.latencyMs = duration;
-      sample.inflight = ops.startInflight[i]!;
-      sample.outcome = outcome;
-      sample.now = now;
-      pool.limiter.onSample(sample);
-      if (pool.limiter.limit !== before) this.#limitMaybeChanged(pool, pool.limiter.reason ?? 'limiter');
+    if (unit === undefined) this.#learn(pool, duration, ops.startInflight[i]!, outcome, now);
+    else {
+      ops.units.delete(i);
+      if (outcome === 'drop') unit.dropped = true;
+      if (--unit.left === 0) this.#endBatch(unit, now);
     }
     return duration;
   }
@@ -1099,6 +1237,8 @@ export class Engine implements AttemptHost {
       resumed: this.#ops.resumed.size,
       retryBudget: this.#config.retryBudget,
       busyMs: this.#busyMs,
+      sequentialMs: this.#startedAt === '' ? 0 : this.#sequential.total(this.#time()),
+      sequentialMeasured: this.#sequential.measured,
       peakInflight: this.#peakInflight,
       pools: this.#pools,
       failures: this.#failures,

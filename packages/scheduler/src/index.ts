@@ -85,3 +85,4 @@ export {
   type JournalState,
 } from './journal.js';
 export type { FailureRecord, KindSummary, LimitPoint, RunSummary } from './summary.js';
+export { processCpuMeter, type CpuMeter } from './sequential.js';

@@ -64,9 +64,11 @@ export class Pool {
   readonly timeoutMs: number | undefined;
   /** Attempt timeout for operations that set none; filled in by the engine. */
   defaultTimeoutMs: number | undefined;
-  /** The adapter derives neither locks nor sub-limit keys from inputs. */
+  /** The adapter derives neither locks, sub-limit keys nor batch keys from inputs. */
   readonly plain: boolean;
   readonly idempotent: boolean;
+  /** Its attempts wait rather than compute (see `AdapterDefaults.waits`). */
+  readonly waits: boolean;
   /** Hard cap; changes with `setLimit`. */
   max: number;
   /** min(max, limiter.limit): what the pool may run now. */
@@ -98,8 +100,9 @@ export class Pool {
     this.stats = new KindStats(this.limit);
     this.timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
     this.defaultTimeoutMs = this.timeoutMs;
-    this.plain = adapter.key === undefined && adapter.locks === undefined;
+    this.plain = adapter.key === undefined && adapter.locks === undefined && adapter.batcher === undefined;
     this.idempotent = defaults.idempotent ?? false;
+    this.waits = defaults.waits ?? false;
     this.keyLimit = options.keyLimit ?? defaults.keyLimit ?? Infinity;
     this.keyLimits = new Map(Object.entries(options.keyLimits ?? {}));
   }
