@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { createMonitor, type Monitor, type ResourceSample } from '@fanout/monitor';
+import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
 import type { LoadedConfig } from '@fanout/profiles';
 import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type RunResult } from '@fanout/scheduler';
@@ -72,6 +72,8 @@ export async function runSession(options: SessionOptions): Promise<number> {
     ...configured,
     ...(concurrency === undefined ? {} : { concurrency }),
     pressure: monitor,
+    // The summary's one-at-a-time estimate counts CPU used by the commands a run starts too.
+    cpu: processTreeCpuMeter(),
   });
 
   let run;

@@ -107,6 +107,29 @@ describe('exploreCodebase', () => {
     expect(report.notes.listed.join('\n')).not.toMatch(/no extractor/);
   });
 
+  it('explores an empty tree and a tree of two files without a failure', async () => {
+    for (const files of [{}, { 'a.ts': 'export const a = 1;\n', 'README.md': '# two\n' }] as Record<string, string>[]) {
+      const dir = await mkdtemp(join(tmpdir(), 'fanout-tiny-'));
+      const local = await adaptersFromConfig({ roots: [dir] }, ['glob', 'grep', 'read', 'analyze']);
+      try {
+        await tree(dir, files);
+        const count = async (at: string, limit: number): Promise<number> => {
+          const counted = await createScheduler({ adapters: local.adapters }).execute({ operations: [{ id: 'n', kind: 'glob', input: { pattern: '**', cwd: at, maxResults: limit } }] });
+          return (counted.get('n')!.output as { count: number }).count;
+        };
+        const { plan } = await exploreCodebase(dir, { countFiles: count });
+        const result = await createScheduler({ adapters: local.adapters }).execute(plan);
+        const problems = [...result.operations()].filter((o) => o.state !== 'succeeded').map((o) => `${o.id} ${o.state}: ${(o.error as Error | undefined)?.message}`);
+        expect(problems, `${Object.keys(files).length} files`).toEqual([]);
+        const ranked = result.get('rank')!.output as { groups: string[][] };
+        expect(ranked.groups.every((g) => g.length > 0)).toBe(true);
+      } finally {
+        await local.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('plans the sizes with the profile’s numbers', () => {
     const parts = [['a'], ['b'], ['c'], ['d']];
     for (const size of PROFILES['explore-codebase']!.sizes) {

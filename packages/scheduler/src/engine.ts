@@ -590,19 +590,26 @@ export class Engine implements AttemptHost {
     }
   }
 
-  /** The open pool whose next operation comes first: priority, critical path, arrival. */
+  /**
+   * The open pool whose next operation comes first: priority, critical path, arrival. Pressure
+   * never stops a run outright: when nothing of it runs, the pressure comes from elsewhere
+   * (another process) and waiting would not relieve it, so a paused pool may start one
+   * operation at a time. Without this a run paused by a busy neighbour would wait with no
+   * timer or socket to keep the process alive, and the process would exit with the run unfinished.
+   */
   #pickPool(): Pool | undefined {
     const pools = this.#pools;
+    const idle = this.#globalInflight === 0;
     if (pools.length === 1) {
       const pool = pools[0]!;
-      return pool.queue.size > 0 && pool.open ? pool : undefined;
+      return pool.queue.size > 0 && (pool.open || (idle && pool.inflight < pool.limit)) ? pool : undefined;
     }
     let best: Pool | undefined;
     let bestKey = -Infinity;
     let bestSeq = Infinity;
     for (let p = 0; p < pools.length; p++) {
       const pool = pools[p]!;
-      if (pool.queue.size === 0 || !pool.open) continue;
+      if (pool.queue.size === 0 || !(pool.open || (idle && pool.inflight < pool.limit))) continue;
       const key = pool.queue.peekKey();
       if (key < bestKey) continue;
       const seq = this.#ops.mark[pool.queue.peek()]!;
