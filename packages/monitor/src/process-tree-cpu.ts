@@ -4,7 +4,8 @@
  * a plan of `bash` commands that compute would look idle. On Linux the meter adds, from
  * `/proc`, the children already reaped (`cutime + cstime` of this process) and every live
  * descendant (`utime + stime + cutime + cstime`, found through each task's `children` file).
- * Elsewhere, or when `/proc` cannot be read, it is `process.cpuUsage()` alone.
+ * Elsewhere, or when `/proc` cannot be read, it is `process.cpuUsage()` alone. It also reads
+ * how busy the whole machine was (`/proc/stat`): neighbours slow a run down too.
  *
  * The reading never goes down: a descendant that leaves the tree (a daemon re-parented to
  * init) takes its time with it, and the meter holds the highest value seen instead.
@@ -12,6 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CpuMeter } from '@fanout/scheduler';
+import { parseProcStat } from './sources/cpu.js';
 
 /** Linux's USER_HZ: the unit of the times in `/proc/<pid>/stat` on every architecture Node runs on. */
 const TICKS_PER_SECOND = 100;
@@ -48,10 +50,22 @@ export function processTreeCpuMeter(options: ProcessTreeCpuOptions = {}): CpuMet
       return (usage.user + usage.system) / 1000;
     });
   let usable = process.platform === 'linux' || options.procRoot !== undefined;
+  let machineReadable = usable;
   let highest = 0;
   return {
     cores: options.cores ?? availableParallelism(),
     loopBusy: () => performance.eventLoopUtilization().active,
+    machine: () => {
+      if (machineReadable) {
+        try {
+          const times = parseProcStat(readFileSync(`${proc}/stat`, 'latin1'), `${proc}/stat`);
+          return { busyMs: ((times.total - times.idle) * 1000) / TICKS_PER_SECOND, cores: times.cores };
+        } catch {
+          machineReadable = false;
+        }
+      }
+      return { busyMs: 0, cores: Infinity };
+    },
     now: () => {
       let total = selfMs();
       if (usable) {

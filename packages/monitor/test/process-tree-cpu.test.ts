@@ -43,6 +43,14 @@ describe('processTreeCpuMeter', () => {
     expect(meter.cores).toBe(2);
   });
 
+  it('reads how busy the whole machine has been', async () => {
+    const proc = await fakeProc({ 100: { own: 0, reaped: 0 } });
+    // user nice system idle iowait irq softirq steal: busy = 300 + 100 + 50 = 450 ticks.
+    await writeFile(join(proc, 'stat'), 'cpu  300 0 100 900 20 0 50 0 0 0\ncpu0 150 0 50 450 10 0 25 0 0 0\ncpu1 150 0 50 450 10 0 25 0 0 0\n');
+    const meter = processTreeCpuMeter({ procRoot: proc, pid: 100, selfMs: () => 0 });
+    expect(meter.machine?.()).toEqual({ busyMs: 4500, cores: 2 });
+  });
+
   it('never goes down when a descendant leaves the tree', async () => {
     const proc = await fakeProc({ 100: { own: 0, reaped: 0, children: [101] }, 101: { own: 100, reaped: 0 } });
     let self = 0;

@@ -4,8 +4,9 @@
  * timer): alone, each would wait as long. It is wrong for work that competes for the CPU:
  * six searches sharing two cores each take three times longer than alone, and their sum says
  * "6× faster in parallel" where a `-j 1` run shows at most 2×. So the run is cut into
- * stretches; in a stretch where this process (and the processes it started, when the meter can
- * see them) kept the cores busy, the units that compute are counted by the CPU time spent,
+ * stretches; in a stretch where the cores were busy (by this process and its children, or by
+ * any process when the meter reads the machine) or the main thread was, the units that
+ * compute are counted by the CPU time this process and its children spent,
  * not by their contended wall time. Units of kinds that wait (`AdapterDefaults.waits`) always
  * count by wall time.
  *
@@ -24,6 +25,11 @@ export interface CpuMeter {
    * thread contends for that one thread even when other cores are idle.
    */
   loopBusy?(): number;
+  /**
+   * CPU time the whole machine has been busy so far (every process, summed over its cores),
+   * and its number of cores. Other processes slow a run's units down as much as its own do.
+   */
+  machine?(): { busyMs: number; cores: number };
   /** Cores the run may use (a CPU quota, or the machine's). */
   readonly cores: number;
 }
@@ -63,6 +69,7 @@ export class SequentialEstimate {
   #stretchStart = 0;
   #cpuAtStart = 0;
   #loopAtStart = 0;
+  #machineAtStart = 0;
   #total = 0;
   #busyStretches = 0;
 
@@ -86,6 +93,7 @@ export class SequentialEstimate {
     if (this.#meter !== undefined) {
       this.#cpuAtStart = this.#meter.now();
       this.#loopAtStart = this.#meter.loopBusy?.() ?? 0;
+      this.#machineAtStart = this.#meter.machine?.().busyMs ?? 0;
     }
   }
 
@@ -116,9 +124,13 @@ export class SequentialEstimate {
     if (meter !== undefined) {
       const cpu = meter.now();
       const loop = meter.loopBusy?.() ?? 0;
+      const machine = meter.machine?.();
       const used = cpu - this.#cpuAtStart;
       const span = now - this.#stretchStart;
-      const busy = used >= BUSY_SHARE * meter.cores * span || loop - this.#loopAtStart >= LOOP_BUSY_SHARE * span;
+      const busy =
+        used >= BUSY_SHARE * meter.cores * span ||
+        loop - this.#loopAtStart >= LOOP_BUSY_SHARE * span ||
+        (machine !== undefined && machine.busyMs - this.#machineAtStart >= BUSY_SHARE * machine.cores * span);
       // Busy: the units computing in this stretch slowed each other down; alone, they would
       // have needed the CPU time they used (at least the stretch itself: one unit at a time
       // still takes that long), not the sum of their stretched wall times.
@@ -128,6 +140,7 @@ export class SequentialEstimate {
       }
       this.#cpuAtStart = cpu;
       this.#loopAtStart = loop;
+      if (machine !== undefined) this.#machineAtStart = machine.busyMs;
     }
     this.#total += this.#waitArea + computed;
     this.#computeArea = 0;

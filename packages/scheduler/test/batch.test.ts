@@ -212,6 +212,16 @@ describe('batches: operations that share their work', () => {
     expect(result.summary.sequentialMs).toBeLessThanOrEqual(210);
   });
 
+  it('counts a stretch as busy when the whole machine was, even if this run used little of it', async () => {
+    const clock = new ManualClock();
+    // A neighbour keeps both cores busy; the run itself gets 0.5 core's worth.
+    const meter: CpuMeter = { now: () => clock.now() * 0.5, machine: () => ({ busyMs: clock.now() * 2, cores: 2 }), cores: 2 };
+    const crunch = defineAdapter({ kind: 'crunch', input: z.object({}), defaults: { maxConcurrency: 8 }, run: () => new Promise((resolve) => clock.setTimeout(() => resolve(null), 100)) });
+    const result = await clock.runUntil(createScheduler({ adapters: [crunch], clock, cpu: meter }).execute({ operations: ['a', 'b', 'c', 'd'].map((id) => ({ id, kind: 'crunch', input: {} })) }));
+    // Four units over 100 ms contended: one at a time they would need at least the stretch itself.
+    expect(result.summary.sequentialMs).toBe(100);
+  });
+
   it('counts kinds that wait by wall time whatever the CPU does', async () => {
     const clock = new ManualClock();
     const meter: CpuMeter = { now: () => clock.now() * 2, cores: 2 };
