@@ -4,6 +4,7 @@ import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
 import { monitorBenches } from './monitor.js';
+import { realTreeBenches } from './real-trees.js';
 import { schedulerDag } from './scheduler-dag.js';
 import { schedulerIo } from './scheduler-io.js';
 import { schedulerNoop } from './scheduler-noop.js';
@@ -22,4 +23,5 @@ export const BENCHES: readonly Bench[] = [
   ...monitorBenches,
   ...aggregateBenches,
   ...cliBenches,
+  ...realTreeBenches,
 ];
