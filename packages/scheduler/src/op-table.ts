@@ -121,6 +121,15 @@ export class OpTable {
     if (compiled.graph.path.length > 0) this.path.set(compiled.graph.path);
   }
 
+  /** Takes one ready-queue entry of `i` that a batch left behind; true if there was one. */
+  takeStale(i: number): boolean {
+    const left = this.stale.get(i);
+    if (left === undefined) return false;
+    if (left === 1) this.stale.delete(i);
+    else this.stale.set(i, left - 1);
+    return true;
+  }
+
   input(i: number): unknown {
     return this.#inputs?.[i];
   }
