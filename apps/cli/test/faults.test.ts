@@ -4,13 +4,15 @@
  * through 100,000 operations, configuration found upward that tries to widen the sandbox, and
  * a FIFO where a file was expected. Every case exits with a coded message, 2 for bad input.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fanout } from './helpers.js';
+import { eventually } from '@fanout/adapters/testing';
+import { BIN, fanout } from './helpers.js';
 
 let dir: string;
 /** A plan with a side effect: it writes `written.txt`. */
@@ -69,6 +71,29 @@ describe('journals', () => {
     const last = await fanout(['run', 'plan.json', '--journal', 'j.ndjson', '--resume', '-q'], { cwd: work });
     expect(last.code).toBe(0);
   });
+
+  it('after kill -9 mid-run, --resume carries over what finished and runs the rest', async () => {
+    const work = join(dir, 'killed');
+    await mkdir(work, { recursive: true });
+    await writeFile(join(work, 'a.txt'), 'a\n');
+    // The slow ones wait for a file named "go": the killed run's orphans end once it appears too.
+    const wait = { script: 'while [ ! -f go ]; do sleep 0.05; done', shell: true };
+    const plan = {
+      operations: [{ id: 'quick', kind: 'read', input: { path: 'a.txt' } }, ...Array.from({ length: 3 }, (_, i) => ({ id: `slow-${i}`, kind: 'bash', input: wait, after: ['quick'] }))],
+    };
+    await writeFile(join(work, 'plan.json'), JSON.stringify(plan));
+    const child = spawn(process.execPath, [BIN, 'run', 'plan.json', '--journal', 'j.ndjson', '-q'], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    expect(await eventually(async () => (await readFile(join(work, 'j.ndjson'), 'utf8').catch(() => '')).includes('"id":"quick"'), 20_000)).toBe(true);
+    child.kill('SIGKILL');
+    expect((await exited)[1]).toBe('SIGKILL');
+    await writeFile(join(work, 'go'), '');
+    const resumed = await fanout(['run', 'plan.json', '--journal', 'j.ndjson', '--resume', '--ndjson'], { cwd: work });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout.split('\n')[0]!)).toMatchObject({ type: 'run-started', resumed: 1 });
+    const finished = resumed.stdout.split('\n').filter((line) => line.includes('"op-finished"')).map((line) => JSON.parse(line) as { id: string; state: string });
+    expect(finished.map((event) => `${event.id}:${event.state}`).sort()).toEqual(['quick:succeeded', 'slow-0:succeeded', 'slow-1:succeeded', 'slow-2:succeeded']);
+  }, 60_000);
 
   it('a binary journal given to --resume: exit 2, coded, an escaped excerpt, and nothing ran', async () => {
     await rm(join(dir, 'written.txt'), { force: true });
