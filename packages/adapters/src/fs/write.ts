@@ -82,8 +82,13 @@ const OPEN_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLL
  *   crash may leave a prefix of it. Appending to a FIFO writes into the pipe.
  * - A symlink at the target is **refused**, even one that points inside the roots; a symlink
  *   put there after the check is replaced by `rename`, or refused by `O_NOFOLLOW`, never followed.
- * - `locks(input)` takes a write lock on `file:<absolute path>`, so two writes of one path
- *   never overlap in a run, and reads of it wait.
+ * - The write happens in the directory as opened and checked (`openDirectoryInside`): the
+ *   temporary file, the rename and the append go through its descriptor, so a directory on
+ *   the way swapped for a symlink to the outside after the check is refused
+ *   (`FANOUT_PATH_OUTSIDE_ROOT`), never written through; `mkdirp` makes each missing
+ *   directory inside the one checked before it.
+ * - `locks(input)` takes a write lock on the resolved `file:` key (see `fileLockKey`), so two
+ *   writes of one file never overlap in a run, whatever names they use, and reads of it wait.
  *
  * The adapter is not idempotent as a whole (`append` and `create` are not), so the scheduler
  * retries a write only when the plan forces it.
