@@ -23,6 +23,7 @@
  * engine has no scoped modifiers.
  */
 import { AdapterError } from '../../errors.js';
+import { asciiSource, asciiWord, type AsciiPiece, type AsciiSource } from './ascii-pattern.js';
 
 /** How the engine searches: bytes for a literal, a regular expression otherwise. */
 export interface MatcherSpec {
@@ -36,6 +37,13 @@ export interface MatcherSpec {
    * so text that is costly to decode is searched for it first (see `search.ts`).
    */
   prefilter?: { literal: string; ignoreCase: boolean };
+  /** The same search for pure-ASCII text without the `u`, `v` and `i` flags (see `ascii-pattern.ts`). */
+  ascii?: AsciiSource;
+  /**
+   * Why only the built-in engine can run the pattern: it uses JavaScript syntax that
+   * ripgrep's regex engine refuses (lookaround, a backreference).
+   */
+  builtinOnly?: string;
 }
 
 /** The pattern options of a grep input. */
@@ -99,6 +107,16 @@ function invalid(pattern: string, reason: string, at?: number): AdapterError {
   });
 }
 
+/** The error of a search that ran past its time budget (see `regex-budget.ts`). */
+export function regexTooSlow(pattern: string, path: string, budgetMs: number): AdapterError {
+  return new AdapterError(
+    'FANOUT_REGEX_TOO_SLOW',
+    `expected the regular expression ${JSON.stringify(pattern)} to search ${path} within ${budgetMs / 1000} s, but it was still backtracking: ` +
+      'search for a fixed string (fixedStrings, -F), simplify the nested repetition, or use the ripgrep engine (grep.engine: "ripgrep"), which runs in linear time',
+    { path: 'pattern' },
+  );
+}
+
 /** A code point as a source fragment that is literal both inside and outside a `v`-mode class. */
 function literalSource(cp: number): string {
   if ((cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a) || (cp > 0x7f && cp !== 0x2028 && cp !== 0x2029)) {
@@ -156,6 +174,12 @@ class Translator {
   readonly #chars: string[];
   #pos = 0;
   #out = '';
+  /** The ASCII translation, piece by piece (see `ascii-pattern.ts`). */
+  readonly ascii: AsciiPiece[] = [];
+  /** `^`, `$`, `\A` or `\z` appear. */
+  anchored = false;
+  /** JavaScript syntax ripgrep refuses, if any (see {@link MatcherSpec.builtinOnly}). */
+  builtinOnly: string | undefined;
   /** Every literal code point seen, for smart case and literal detection. */
   readonly literals: number[] = [];
   /** Whether anything but a plain literal code point was emitted. */
@@ -211,6 +235,25 @@ class Translator {
   #emit(source: string, literal = false): void {
     this.#out += source;
     if (!literal) this.onlyLiterals = false;
+    this.ascii.push(this.#asciiPiece(source));
+  }
+
+  /** What `source` (an exact piece) becomes on ASCII text. */
+  #asciiPiece(source: string): AsciiPiece {
+    switch (source) {
+      case LINE_START:
+        this.anchored = true;
+        return '^';
+      case LINE_END:
+        this.anchored = true;
+        return '$';
+      case BOUNDARY:
+        return '\\b';
+      case NOT_BOUNDARY:
+        return '\\B';
+    }
+    // A character class (`.`, `\w`, `[…]`): its ASCII members.
+    return source.startsWith('[') ? { probe: source } : source;
   }
 
   /**
@@ -223,7 +266,7 @@ class Translator {
   }
 
   #closeRun(): void {
-    const bytes = (cps: number[]) => Buffer.byteLength(String.fromCodePoint(...cps));
+    const bytes = (cps: number[]) => Buffer.byteLength(fromCodePoints(cps));
     if (this.#run.length > 0 && bytes(this.#run) > bytes(this.#best)) this.#best = this.#run;
     this.#run = [];
   }
@@ -231,6 +274,7 @@ class Translator {
   #literalAtom(cp: number): void {
     this.literals.push(cp);
     this.#emit(literalSource(cp), true);
+    this.ascii[this.ascii.length - 1] = { probe: literalSource(cp), cp };
     if (this.#depth === 0) this.#run.push(cp);
     this.#lastWasLiteral = true;
     this.#afterQuantifier = false;
@@ -336,6 +380,7 @@ class Translator {
     }
     const look = /^\(\?(?:[:=!]|<[=!])/.exec(rest);
     if (look !== null) {
+      if (look[0] !== '(?:') this.builtinOnly ??= 'lookaround';
       this.#pos += look[0].length;
       this.#open(look[0]);
       return;
@@ -427,10 +472,12 @@ class Translator {
         case 'k': {
           const name = /^\\k<([A-Za-z_][A-Za-z0-9_]*)>/.exec(this.#chars.slice(this.#pos).join(''));
           if (name === null) throw invalid(this.#pattern, 'expected \\k<name>', this.#at());
+          this.builtinOnly ??= 'a backreference';
           return { atom: name[0], end: this.#pos + [...name[0]].length };
         }
       }
       if (next >= '1' && next <= '9') {
+        this.builtinOnly ??= 'a backreference';
         let stop = end;
         while (stop < this.#chars.length && /[0-9]/.test(this.#chars[stop]!)) stop++;
         return { atom: `\\${this.#chars.slice(this.#pos + 1, stop).join('')}`, end: stop };
@@ -549,18 +596,25 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
   let literals: number[];
   let onlyLiterals: boolean;
   let required: number[] | undefined;
+  let pieces: AsciiPiece[];
+  let anchored = false;
+  let builtinOnly: string | undefined;
   let ignoreCase = options.ignoreCase;
   if (options.fixedStrings) {
     literals = [...pattern].map((ch) => ch.codePointAt(0)!);
     source = literals.map(literalSource).join('');
     onlyLiterals = true;
     required = literals;
+    pieces = literals.map((cp) => ({ probe: literalSource(cp), cp }));
   } else {
     const translator = new Translator(pattern);
     source = translator.translate();
     literals = translator.literals;
     onlyLiterals = translator.onlyLiterals;
     required = translator.requiredLiteral;
+    pieces = translator.ascii;
+    anchored = translator.anchored;
+    builtinOnly = translator.builtinOnly;
     if (translator.leadingIgnoreCase) ignoreCase = true;
   }
   if (!ignoreCase && options.smartCase && literals.length > 0 && !hasUpperCase(literals)) ignoreCase = true;
@@ -573,10 +627,20 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
   } catch (error) {
     throw invalid(pattern, (error as Error).message.replace(/^Invalid regular expression: /, ''));
   }
-  const literal = onlyLiterals && !ignoreCase && !options.word && literals.length > 0 ? String.fromCodePoint(...literals) : undefined;
-  if (literal !== undefined) return { literal, source, flags };
+  const extra = builtinOnly === undefined ? {} : { builtinOnly };
+  const literal = onlyLiterals && !ignoreCase && !options.word && literals.length > 0 ? fromCodePoints(literals) : undefined;
+  if (literal !== undefined) return { literal, source, flags, ...extra };
+  const ascii = asciiSource(pieces, ignoreCase, anchored);
+  if (options.word) ascii.source = asciiWord(ascii.source);
   const prefilter = prefilterOf(required, ignoreCase);
-  return prefilter === undefined ? { source, flags } : { source, flags, prefilter };
+  return prefilter === undefined ? { source, flags, ascii, ...extra } : { source, flags, prefilter, ascii, ...extra };
+}
+
+/** The string of `cps` (no spread: a pattern of 200,000 characters must not overflow the stack). */
+function fromCodePoints(cps: readonly number[]): string {
+  let text = '';
+  for (const cp of cps) text += String.fromCodePoint(cp);
+  return text;
 }
 
 /**
@@ -587,7 +651,7 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
  */
 function prefilterOf(required: number[] | undefined, ignoreCase: boolean): MatcherSpec['prefilter'] {
   if (required === undefined) return undefined;
-  const literal = String.fromCodePoint(...required);
+  const literal = fromCodePoints(required);
   if (Buffer.byteLength(literal) < 3) return undefined;
   if (ignoreCase && (!/^[\x00-\x7f]*$/.test(literal) || /[ks]/i.test(literal))) return undefined;
   return { literal, ignoreCase };
