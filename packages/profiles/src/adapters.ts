@@ -31,7 +31,7 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
     if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
     if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
     if (want('grep')) {
-      const grep = fs.grepAdapter({ roots });
+      const grep = fs.grepAdapter(config.grep?.engine === undefined ? { roots } : { roots, engine: config.grep.engine });
       adapters.push(grep as Adapter);
       if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
     }

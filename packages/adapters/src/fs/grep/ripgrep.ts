@@ -70,7 +70,7 @@ const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, number
 function fileError(line: string): { path: string; code: string; message: string } | undefined {
   const parsed = /^rg: (.+): (.+) \(os error (\d+)\)$/.exec(line);
   if (parsed === null) return undefined;
-  return { path: parsed[1]!, code: ERRNO_NAMES.get(Number(parsed[3])) ?? 'EIO', message: `${parsed[2]} (os error ${parsed[3]}): ${parsed[1]}` };
+  return { path: parsed[1]!, code: ERRNO_NAMES.get(Number(parsed[3])) ?? 'EIO', message: `${parsed[2]} (os error ${parsed[3]})` };
 }
 
 /** The stats the ripgrep engine can know: those of the files that matched (see {@link GrepStats}). */
@@ -219,7 +219,10 @@ class RipgrepSearch {
       if (!(error instanceof HandOver) || signal.aborted) throw signal.aborted ? signal.reason : error;
       // Nothing of the built-in engine's stream is reported twice.
       this.#done = true;
-      return runGrep(this.#input, { ...this.#ctx, progress: skipping(this.#ctx.progress, this.#streamed) }, this.#env);
+      const ctx = this.#ctx;
+      const progress = skipping((data) => ctx.progress(data), this.#streamed);
+      // The context's fields one by one: it may hold them as getters, which a spread would lose.
+      return runGrep(this.#input, { id: ctx.id, kind: ctx.kind, attempt: ctx.attempt, signal: ctx.signal, deadline: ctx.deadline, progress }, this.#env);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
