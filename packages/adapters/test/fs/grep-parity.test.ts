@@ -25,6 +25,10 @@ const FIXTURE: Record<string, Entry> = {
   'bom16.txt': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('needle in utf-16\nand again: needle\n', 'utf16le')]),
   'bin/early.bin': Buffer.concat([Buffer.from('\x7fELF'), Buffer.from([0]), Buffer.from('needle\n')]),
   'bin/late.txt': Buffer.concat([Buffer.from('needle here\n'.repeat(8000)), Buffer.from([0]), Buffer.from('needle\n')]),
+  // A first line longer than ripgrep's 64 KiB buffer (it grows it threefold): the NUL after it is
+  // read with it, or in a later fill, and --max-count decides whether ripgrep gets there.
+  'bin/wide.txt': Buffer.concat([Buffer.from(`needle${'x'.repeat(100_000)}\n${'needle\n'.repeat(10)}`), Buffer.from([0]), Buffer.from('tail\n')]),
+  'bin/wide2.txt': Buffer.concat([Buffer.from(`needle${'x'.repeat(70_000)}\n${'hay\n'.repeat(40_000)}`), Buffer.from([0]), Buffer.from('needle\n')]),
   'bin/mid.txt': Buffer.concat([Buffer.from('needle first\n'), Buffer.from('hay\n'.repeat(5000)), Buffer.from([0]), Buffer.from('needle\n')]),
   'long.txt': `${'needle '.repeat(1500)}\nshort needle\n`,
   'debug.log': 'needle in a log\n',
@@ -75,6 +79,8 @@ const FIXTURE_CASES: GrepInputSpec[] = [
   { pattern: 'ÉTÉ|\\bneedle\\b', ignoreCase: true, mode: 'count' },
   { pattern: 'needle', mode: 'files', paths: ['bin'] },
   { pattern: 'needle', maxCount: 3, mode: 'count', paths: ['bin'] },
+  { pattern: 'needle', maxCount: 1, mode: 'count', paths: ['bin'] },
+  { pattern: 'needle', include: ['a['] },
 ];
 
 const TYPESCRIPT_CASES: GrepInputSpec[] = [

@@ -63,9 +63,12 @@ const WORD = String.raw`\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}`;
 const INVALID = String.raw`\u{DC80}-\u{DCFF}`;
 /** Never matched by a class or `.`: the line terminator and the escapes of invalid bytes. */
 const EXCLUDED = String.raw`\n` + INVALID;
-const LINE_START = String.raw`(?<![^\n])`;
-const LINE_END = String.raw`(?![^\n])`;
-const DOT = `[^${EXCLUDED}]`;
+// Not `[^…]`: V8 11.3 (Node 20) matches a top-level negated class wrongly inside a repeated
+// group under the `v` flag (`/(?:x[^,]*,)+/v` finds nothing in "xab,xc,"); a set difference
+// from \p{Any} is the same class without that bug.
+const LINE_START = String.raw`(?<![\p{Any}--[\n]])`;
+const LINE_END = String.raw`(?![\p{Any}--[\n]])`;
+const DOT = `[\\p{Any}--[${EXCLUDED}]]`;
 const WORD_CLASS = `[${WORD}]`;
 const BOUNDARY = `(?:(?<=${WORD_CLASS})(?!${WORD_CLASS})|(?<!${WORD_CLASS})(?=${WORD_CLASS}))`;
 const NOT_BOUNDARY = `(?:(?<=${WORD_CLASS})(?=${WORD_CLASS})|(?<!${WORD_CLASS})(?!${WORD_CLASS}))`;

@@ -326,7 +326,7 @@ class RipgrepSearch {
   async #refused(code: number | null, signal: NodeJS.Signals | null, messages: string[]): Promise<never> {
     const said = messages.join('\n').slice(0, 2000);
     if (signal !== null) throw new AdapterError('FANOUT_RIPGREP_FAILED', `expected ripgrep (${this.#env.rg}) to exit, got signal ${signal}: ${said}`, { classification: { class: 'retryable' } });
-    if (/regex parse error|error parsing glob|regex.*size limit|glob/i.test(said)) throw new HandOver(`ripgrep refused the input: ${said}`);
+    if (/regex parse error|error parsing glob|exceeds size limit/i.test(said)) throw new HandOver(`ripgrep refused the input: ${said}`);
     const version = await checkRipgrepVersion(this.#env.rg);
     if (version !== undefined) {
       markUnusable(this.#env.rg, version);
