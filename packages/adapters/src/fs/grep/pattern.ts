@@ -18,12 +18,16 @@
  *
  * Rust syntax that JavaScript lacks is translated: `(?P<name>…)`, `\pL`, `\p{Greek}`,
  * `\x{…}`, `\A`, `\z`, POSIX classes `[[:alpha:]]`, nested classes and the class operators
- * `&&`, `--`, `~~`. JavaScript additions (lookaround, backreferences) are accepted. Inline
- * flags are limited to a leading `(?i)` and the no-op `(?s)`, `(?m)`, `(?u)`: Node 20's
- * engine has no scoped modifiers.
+ * `&&`, `--`, `~~`. JavaScript additions (lookaround, backreferences) are accepted (the
+ * ripgrep engine hands such patterns to this one). Inline flags are limited to a leading
+ * `(?i)` and the no-op `(?s)`, `(?m)`, `(?u)`: Node 20's engine has no scoped modifiers.
+ *
+ * A second translation, for pure-ASCII text, drops the `v` and `i` flags so that V8 can fall
+ * back to its linear-time engine on a runaway match (see `ascii-pattern.ts`).
  */
 import { AdapterError } from '../../errors.js';
 import { asciiSource, asciiWord, type AsciiPiece, type AsciiSource } from './ascii-pattern.js';
+import { BOUNDARY, DOT, EXCLUDED, INVALID, LINE_END, LINE_START, NOT_BOUNDARY, PERL_OPERANDS, POSIX, SIMPLE_ESCAPES, WORD } from './pattern-syntax.js';
 
 /** How the engine searches: bytes for a literal, a regular expression otherwise. */
 export interface MatcherSpec {
@@ -57,51 +61,6 @@ export interface PatternOptions {
   /** Only matches surrounded by word boundaries (`rg -w`). */
   word: boolean;
 }
-
-const WORD = String.raw`\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}`;
-/** The escapes of bytes that are not valid UTF-8 (see `decode.ts`). */
-const INVALID = String.raw`\u{DC80}-\u{DCFF}`;
-/** Never matched by a class or `.`: the line terminator and the escapes of invalid bytes. */
-const EXCLUDED = String.raw`\n` + INVALID;
-// Not `[^…]`: V8 11.3 (Node 20) matches a top-level negated class wrongly inside a repeated
-// group under the `v` flag (`/(?:x[^,]*,)+/v` finds nothing in "xab,xc,"); a set difference
-// from \p{Any} is the same class without that bug.
-const LINE_START = String.raw`(?<![\p{Any}--[\n]])`;
-const LINE_END = String.raw`(?![\p{Any}--[\n]])`;
-const DOT = `[\\p{Any}--[${EXCLUDED}]]`;
-const WORD_CLASS = `[${WORD}]`;
-const BOUNDARY = `(?:(?<=${WORD_CLASS})(?!${WORD_CLASS})|(?<!${WORD_CLASS})(?=${WORD_CLASS}))`;
-const NOT_BOUNDARY = `(?:(?<=${WORD_CLASS})(?=${WORD_CLASS})|(?<!${WORD_CLASS})(?!${WORD_CLASS}))`;
-
-/** The Perl classes, as operands usable inside a `v`-mode class. */
-const PERL_OPERANDS: Record<string, string> = {
-  d: String.raw`\p{Nd}`,
-  D: String.raw`\P{Nd}`,
-  w: `[${WORD}]`,
-  W: `[^${WORD}]`,
-  s: String.raw`\p{White_Space}`,
-  S: String.raw`\P{White_Space}`,
-};
-
-/** POSIX classes (ASCII-only in Rust too), as `v`-mode class bodies. */
-const POSIX: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: String.raw`\x00-\x7F`,
-  blank: String.raw`\t\x20`,
-  cntrl: String.raw`\x00-\x1F\x7F`,
-  digit: '0-9',
-  graph: String.raw`\x21-\x7E`,
-  lower: 'a-z',
-  print: String.raw`\x20-\x7E`,
-  punct: String.raw`\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E`,
-  space: String.raw`\t\n\v\f\r\x20`,
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-};
-
-const SIMPLE_ESCAPES: Record<string, number> = { t: 0x09, r: 0x0d, f: 0x0c, v: 0x0b, a: 0x07, e: 0x1b, '0': 0x00 };
 
 function invalid(pattern: string, reason: string, at?: number): AdapterError {
   const where = at === undefined ? '' : ` at offset ${at}`;
