@@ -1,5 +1,5 @@
-import type { GrepOutput, RipgrepMessage } from '@fanout/adapters/fs';
-import { toNdjson } from '@fanout/adapters/fs';
+import type { GrepOutput, RipgrepMessage } from '@fanout/adapters/grep';
+import { toNdjson } from '@fanout/adapters/grep';
 import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { adaptersFromConfig } from '@fanout/profiles';
@@ -147,8 +147,9 @@ export async function run(argv: string[]): Promise<number> {
     ignore: values['no-ignore'] !== true,
     gitignore: values['no-ignore'] !== true,
     followSymlinks: values.follow === true,
-    // A person asked for every match: the caps are for plans, not for this.
-    maxMatches: 1_000_000_000,
+    // A person asked for every match: the caps are for plans, not for this. (Count and files
+    // modes have no match cap by default; setting one would make them keep each line's count.)
+    ...(mode === 'content' ? { maxMatches: 1_000_000_000 } : {}),
     maxOutputBytes: 1024 * 1024 * 1024,
     ...(maxCount === undefined ? {} : { maxCount }),
     ...(context === undefined ? {} : { context }),

@@ -7,16 +7,16 @@ import { check, find, median } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
 
 /** The built `fanout` command (apps/cli), run as a user runs it: a whole Node process. */
-const FANOUT = fileURLToPath(new URL('../../../../apps/cli/dist/main.js', import.meta.url));
+export const FANOUT = fileURLToPath(new URL('../../../../apps/cli/dist/main.js', import.meta.url));
 /** The workspace's own node_modules: a real tree to explore when it is big enough. */
-const NODE_MODULES = fileURLToPath(new URL('../../../../node_modules', import.meta.url));
+export const NODE_MODULES = fileURLToPath(new URL('../../../../node_modules', import.meta.url));
 
 /** Unmeasured runs first (page cache for Node and the tree, the first fork), alike for every subject. */
 const WARM_UP = 1;
 /** Measured runs per worker process (quick: 1); the worker reports their median. */
 const MEASURED = 3;
 
-interface Finished {
+export interface Finished {
   wallMs: number;
   stdout: string;
   stderr: string;
@@ -26,7 +26,7 @@ interface Finished {
  * Spawns `file args…` and times it end to end, from the spawn to the end of its output streams
  * ('close'), as a shell's `time` would. Fails, with the tail of its stderr, unless it exits 0.
  */
-function timed(file: string, args: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<Finished> {
+export function timed(file: string, args: readonly string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(file, args, {
@@ -54,7 +54,7 @@ function timed(file: string, args: readonly string[], options: { input?: string;
 }
 
 /** The absolute path of `command` on PATH, or undefined when it is not installed. */
-function onPath(command: string): string | undefined {
+export function onPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, command);
@@ -68,7 +68,7 @@ function onPath(command: string): string | undefined {
   return undefined;
 }
 
-function requireFanout(): void {
+export function requireFanout(): void {
   if (!existsSync(FANOUT)) throw new Error(`expected the built fanout command at ${FANOUT}, got no file: build it first (cd apps/cli && npx tsc -p tsconfig.build.json)`);
 }
 

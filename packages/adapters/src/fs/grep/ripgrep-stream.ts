@@ -23,74 +23,91 @@ import type { FileOutcome } from './file.js';
 import { printedBytes, SUBMATCH_LIMIT, type RipgrepData, type RipgrepEnd, type RipgrepLine, type RipgrepMessage } from './messages.js';
 import type { SearchMode } from './search.js';
 
+/** Where a line of `rg --json` says what it is: `{"type":"` is 9 bytes, then `b`egin, `m`atch, `c`ontext, `e`nd, `s`ummary. */
+const TYPE_AT = 9;
+
 /**
- * Splits a byte stream into lines, handed over as `line[start, end)` of a buffer (most lines
- * are never decoded, see {@link RipgrepFiles.line}), without ever holding a line longer than
- * `limit` bytes: past it, `onTooLong` is called and the rest of that line is dropped as it
- * arrives.
+ * Splits a byte stream into lines, handed over as `line[start, end)` of a buffer, without
+ * ever holding a line longer than `limit` bytes: past it, `onTooLong` is called and the rest
+ * of that line is dropped as it arrives. `keep` is asked for each line's type byte (see
+ * `TYPE_AT`): a line it does not want is skipped to its line feed, never copied nor decoded —
+ * in count mode that is every `match` line, nearly all of ripgrep's output.
  */
 export class LineSplitter {
   readonly #limit: number;
   readonly #onLine: (line: Buffer, start: number, end: number) => void;
   readonly #onTooLong: () => void;
+  readonly #keep: (type: number) => boolean;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  #dropping = false;
+  /** The rest of the current line is not wanted (or too long). */
+  #skipping = false;
 
-  constructor(limit: number, onLine: (line: Buffer, start: number, end: number) => void, onTooLong: () => void) {
+  constructor(limit: number, onLine: (line: Buffer, start: number, end: number) => void, onTooLong: () => void, keep: (type: number) => boolean = () => true) {
     this.#limit = limit;
     this.#onLine = onLine;
     this.#onTooLong = onTooLong;
+    this.#keep = keep;
   }
 
   push(chunk: Buffer): void {
     let start = 0;
-    for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
-      if (this.#dropping) {
-        this.#dropping = false;
-      } else if (this.#pendingBytes + newline - start > this.#limit) {
+    while (start < chunk.length) {
+      if (this.#skipping) {
+        const newline = chunk.indexOf(10, start);
+        if (newline === -1) return;
+        this.#skipping = false;
+        start = newline + 1;
+        continue;
+      }
+      if (this.#pendingBytes === 0 && chunk.length - start > TYPE_AT && !this.#keep(chunk[start + TYPE_AT]!)) {
+        this.#skipping = true;
+        continue;
+      }
+      const newline = chunk.indexOf(10, start);
+      const end = newline === -1 ? chunk.length : newline;
+      if (this.#pendingBytes + end - start > this.#limit) {
         this.#pending = [];
         this.#pendingBytes = 0;
+        this.#skipping = newline === -1;
         this.#onTooLong();
-      } else if (this.#pendingBytes === 0) {
+        start = newline === -1 ? chunk.length : newline + 1;
+        continue;
+      }
+      if (newline === -1) {
+        // The line goes on in the next chunk. A copy: the stream may reuse its chunk.
+        const known = this.#pendingBytes;
+        this.#pending.push(Buffer.from(chunk.subarray(start)));
+        this.#pendingBytes += chunk.length - start;
+        if (known <= TYPE_AT && this.#pendingBytes > TYPE_AT && !this.#keep(Buffer.concat(this.#pending)[TYPE_AT]!)) {
+          this.#pending = [];
+          this.#pendingBytes = 0;
+          this.#skipping = true;
+        }
+        return;
+      }
+      if (this.#pendingBytes === 0) {
         this.#onLine(chunk, start, newline);
       } else {
         this.#pending.push(chunk.subarray(start, newline));
         const line = Buffer.concat(this.#pending);
         this.#pending = [];
         this.#pendingBytes = 0;
-        this.#onLine(line, 0, line.length);
+        if (line.length <= TYPE_AT || this.#keep(line[TYPE_AT]!)) this.#onLine(line, 0, line.length);
       }
       start = newline + 1;
     }
-    if (start === chunk.length || this.#dropping) return;
-    if (this.#pendingBytes + chunk.length - start > this.#limit) {
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      this.#dropping = true;
-      this.#onTooLong();
-      return;
-    }
-    // A copy: the stream may reuse its chunk.
-    this.#pending.push(Buffer.from(chunk.subarray(start)));
-    this.#pendingBytes += chunk.length - start;
   }
 }
 
-/** The start of each kind of line of `rg --json`, which always prints `type` first. */
-const PREFIX = {
-  match: Buffer.from('{"type":"match"'),
-  context: Buffer.from('{"type":"context"'),
-  begin: Buffer.from('{"type":"begin"'),
-  end: Buffer.from('{"type":"end"'),
-};
+/** The type bytes (see `TYPE_AT`). */
+const BEGIN = 0x62;
+const MATCH = 0x6d;
+const CONTEXT = 0x63;
+const END = 0x65;
 const START_KEY = Buffer.from('"start":');
 /** How `rg --json` writes an empty submatch. */
 const EMPTY_MATCH = Buffer.from('"match":{"text":""}');
-
-function startsWith(line: Buffer, start: number, end: number, prefix: Buffer): boolean {
-  return end - start >= prefix.length && line.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
-}
 
 /** How the files of one operation are reported. */
 export interface RipgrepFilesOptions {
@@ -99,6 +116,12 @@ export interface RipgrepFilesOptions {
   maxCount: number;
   /** Keep each line's number of matches in count mode (a total cap may cut a file's count). */
   lineMatches: boolean;
+  /**
+   * The pattern can match nothing (`''`, `x*`): ripgrep 13 may then report empty matches
+   * inside a UTF-8 sequence, which must be dropped, so count and files modes look at each
+   * match line. Otherwise they never decode one and take ripgrep's counts.
+   */
+  mayMatchEmpty: boolean;
   /** Files named in the input (their binary files are searched, as text). */
   named: ReadonlySet<string>;
   /** The size of a file's text as the built-in engine searches it (see `searchedSize`). */
@@ -119,6 +142,8 @@ interface OpenFile {
   perLine: number[];
   cut: boolean;
   skip: boolean;
+  /** NDJSON bytes of the body as reported (ripgrep's own line where it was not changed). */
+  printed: number;
 }
 
 /** Bytes of a `{text}` or `{bytes}` value. */
@@ -133,9 +158,9 @@ function pathOf(data: { path: RipgrepData }): string {
 }
 
 /** Counts `"start":` keys: one per submatch (inside JSON strings a quote is always escaped). */
-function submatchCount(line: Buffer, start: number, end: number): number {
+function submatchCount(line: Buffer): number {
   let count = 0;
-  for (let at = line.indexOf(START_KEY, start); at !== -1 && at < end; at = line.indexOf(START_KEY, at + START_KEY.length)) count++;
+  for (let at = line.indexOf(START_KEY); at !== -1; at = line.indexOf(START_KEY, at + START_KEY.length)) count++;
   return count;
 }
 
@@ -148,33 +173,43 @@ export class RipgrepFiles {
     this.#options = options;
   }
 
+  /** The lines this mode reads, by type byte (for {@link LineSplitter}): the others are skipped unread. */
+  keep(type: number): boolean {
+    const options = this.#options;
+    if (type === BEGIN || type === END) return true;
+    if (options.mode === 'content') return type === MATCH || type === CONTEXT;
+    return type === MATCH && (options.lineMatches || options.mayMatchEmpty);
+  }
+
   /** One line of `rg --json`, `line[start, end)`. */
   line(line: Buffer, start: number, end: number): void {
-    // The common lines first, by their fixed start: what is not needed is never decoded.
-    const match = startsWith(line, start, end, PREFIX.match);
-    if (match || startsWith(line, start, end, PREFIX.context)) {
+    if (end - start <= TYPE_AT || line[start] !== 0x7b) return;
+    const type = line[start + TYPE_AT];
+    const match = type === MATCH;
+    if (match || type === CONTEXT) {
       const file = this.#file;
       if (file === undefined || file.skip) return;
       if (this.#options.mode !== 'content') {
-        if (!match) return;
+        if (!match || !(this.#options.lineMatches || this.#options.mayMatchEmpty)) return;
         // Counted without parsing, unless an empty match may need dropping (see #submatches).
-        const empty = line.indexOf(EMPTY_MATCH, start);
-        const count = empty !== -1 && empty < end ? this.#submatches(JSON.parse(line.toString('utf8', start, end)) as RipgrepMessage).length : submatchCount(line, start, end);
+        // (A view of the line alone: a search must not run on into the rest of the chunk.)
+        const bytes = line.subarray(start, end);
+        const count = bytes.includes(EMPTY_MATCH) ? this.#submatches(JSON.parse(bytes.toString('utf8')) as RipgrepMessage).length : submatchCount(bytes);
         if (count > 0) file.perLine.push(count);
         return;
       }
-      this.#body(file, JSON.parse(line.toString('utf8', start, end)) as RipgrepMessage);
+      this.#body(file, JSON.parse(line.toString('utf8', start, end)) as RipgrepMessage, end - start + 1);
       return;
     }
-    if (startsWith(line, start, end, PREFIX.begin)) {
+    if (type === BEGIN) {
       const begin = JSON.parse(line.toString('utf8', start, end)) as Extract<RipgrepMessage, { type: 'begin' }>;
       const path = pathOf(begin.data);
       const skip = this.#options.seen.has(path);
       this.#options.seen.add(path);
-      this.#file = { path, begin, body: [], sizes: [], perLine: [], cut: false, skip };
+      this.#file = { path, begin, body: [], sizes: [], perLine: [], cut: false, skip, printed: 0 };
       return;
     }
-    if (startsWith(line, start, end, PREFIX.end)) {
+    if (type === END) {
       const file = this.#file;
       this.#file = undefined;
       if (file === undefined || file.skip) return;
@@ -196,25 +231,36 @@ export class RipgrepFiles {
     return data.submatches.filter((sub) => sub.start !== sub.end || !insideCodePoint(bytes, sub.start));
   }
 
-  #body(file: OpenFile, message: RipgrepMessage): void {
+  /** A match or context line; `raw` is its length in ripgrep's output, with the line feed. */
+  #body(file: OpenFile, message: RipgrepMessage, raw: number): void {
     const data = message.data as RipgrepLine;
-    if (message.type === 'match') data.submatches = this.#submatches(message);
-    // A line whose only matches were empty ones inside a UTF-8 sequence does not match.
-    if (message.type === 'match' && data.submatches.length === 0) message = { type: 'context', data };
+    let changed = false;
+    if (message.type === 'match') {
+      const kept = this.#submatches(message);
+      changed = kept !== data.submatches;
+      data.submatches = kept;
+      // A line whose only matches were empty ones inside a UTF-8 sequence does not match.
+      if (kept.length === 0) message = { type: 'context', data };
+    }
     if (message.type === 'match' && file.perLine.length >= this.#options.maxCount) {
       // ripgrep 13 reports a matching line inside the trailing context after --max-count as a
       // match; the built-in engine (and GNU grep) as context.
       message = { type: 'context', data: { ...data, submatches: [] } };
+      changed = true;
     } else if (message.type === 'match') {
       const count = data.submatches.length;
       file.perLine.push(count);
       if (count > SUBMATCH_LIMIT) {
         file.cut = true;
+        changed = true;
         data.submatches = data.submatches.slice(0, SUBMATCH_LIMIT);
       }
     }
     file.body.push(message);
     file.sizes.push(byteLength(data.lines));
+    // ripgrep writes the JSON JSON.stringify writes (serde_json escapes the same characters the
+    // same way): its length counts as it is, unless the message was changed here.
+    file.printed += changed ? printedBytes(message) : raw;
   }
 
   #end(file: OpenFile, end: RipgrepEnd): void {
@@ -228,16 +274,16 @@ export class RipgrepFiles {
     const early = end.data.binary_offset !== null || options.mode === 'files' || stats.matched_lines >= options.maxCount;
     const bytes = early ? options.sizeOf(file.path) : stats.bytes_searched;
     const elapsedNs = stats.elapsed.secs * 1e9 + stats.elapsed.nanos;
-    // The lines as reported decide the counts (see #body and line).
+    // The lines as reported decide the counts where they were looked at (see #body and line).
     const content = options.mode === 'content';
-    const matchedLines = file.perLine.length;
-    const matches = file.perLine.reduce((sum, n) => sum + n, 0);
+    const perLine = content || options.lineMatches || options.mayMatchEmpty;
+    const matchedLines = perLine ? file.perLine.length : stats.matched_lines;
+    const matches = perLine ? file.perLine.reduce((sum, n) => sum + n, 0) : stats.matches;
     if (matchedLines === 0) {
       options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false });
       return;
     }
-    let printed = printedBytes(file.begin);
-    for (const message of file.body) printed += printedBytes(message);
+    const printed = printedBytes(file.begin) + file.printed;
     const closing: RipgrepEnd = {
       type: 'end',
       data: {

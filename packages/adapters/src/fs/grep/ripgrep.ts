@@ -37,7 +37,7 @@ import { withoutBom } from './decode.js';
 import { checkRipgrepVersion, markUnusable, unusableReason, type GrepEngineName } from './engine.js';
 import type { FileOutcome } from './file.js';
 import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
-import { compilePattern } from './pattern.js';
+import { compilePattern, type MatcherSpec } from './pattern.js';
 import { ripgrepArgs, type RipgrepTargets } from './ripgrep-args.js';
 import { LineSplitter, RipgrepFiles } from './ripgrep-stream.js';
 import { resolveTargets, runGrep, type GrepEnvironment } from './run.js';
@@ -162,7 +162,21 @@ export async function runRipgrep(input: GrepInput, ctx: AttemptContext, env: Rip
     files.push(target.path);
   }
   flush();
-  return new RipgrepSearch(input, spec.flags.includes('i'), named, ctx, env).run(runs);
+  return new RipgrepSearch(input, spec, named, ctx, env).run(runs);
+}
+
+/** Can the pattern match nothing somewhere (tried where an empty match would show: at the start, between letters)? */
+function mayMatchEmpty(spec: MatcherSpec): boolean {
+  if (spec.literal !== undefined) return false;
+  const regex = new RegExp(spec.source, spec.flags);
+  for (const probe of ['', 'é', 'éé', 'x', 'xx', ' é ']) {
+    regex.lastIndex = 0;
+    for (let found = regex.exec(probe); found !== null; found = regex.exec(probe)) {
+      if (found[0] === '') return true;
+      regex.lastIndex = found.index + found[0].length;
+    }
+  }
+  return false;
 }
 
 function directoryRun(target: Target): Run {
@@ -177,6 +191,7 @@ class HandOver extends Error {
 class RipgrepSearch {
   readonly #input: GrepInput;
   readonly #ignoreCase: boolean;
+  readonly #mayMatchEmpty: boolean;
   readonly #named: ReadonlySet<string>;
   readonly #ctx: AttemptContext;
   readonly #env: RipgrepEnvironment;
@@ -188,9 +203,10 @@ class RipgrepSearch {
   #done = false;
   #child: ChildProcess | undefined;
 
-  constructor(input: GrepInput, ignoreCase: boolean, named: ReadonlySet<string>, ctx: AttemptContext, env: RipgrepEnvironment) {
+  constructor(input: GrepInput, spec: MatcherSpec, named: ReadonlySet<string>, ctx: AttemptContext, env: RipgrepEnvironment) {
     this.#input = input;
-    this.#ignoreCase = ignoreCase;
+    this.#ignoreCase = spec.flags.includes('i');
+    this.#mayMatchEmpty = mayMatchEmpty(spec);
     this.#named = named;
     this.#ctx = ctx;
     this.#env = env;
@@ -258,6 +274,7 @@ class RipgrepSearch {
       mode: input.mode,
       maxCount: input.maxCount ?? Number.POSITIVE_INFINITY,
       lineMatches: input.mode === 'count' && input.maxMatches !== undefined,
+      mayMatchEmpty: this.#mayMatchEmpty,
       named: this.#named,
       sizeOf: searchedSize,
       seen: this.#seen,
@@ -278,6 +295,7 @@ class RipgrepSearch {
         handOver = `a line of ripgrep's output over ${LONGEST_LINE} bytes (in ${files.current ?? 'a file'})`;
         stop();
       },
+      (type) => files.keep(type),
     );
     child.stdout!.on('data', (chunk: Buffer) => {
       if (!stopped) lines.push(chunk);
