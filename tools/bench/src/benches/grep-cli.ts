@@ -21,8 +21,9 @@ interface Tree {
 
 /**
  * The trees: the typescript package and the workspace's node_modules (always there after
- * `npm ci`, so CI has them), plus any directory listed in FANOUT_BENCH_TREES (separated like
- * PATH) for local runs on real repositories, e.g. `FANOUT_BENCH_TREES=/work/trees/query`.
+ * `npm ci`, so CI has them), plus any directory listed in BENCH_TREES (separated like
+ * PATH) for local runs on real repositories, e.g. `BENCH_TREES=/work/trees/query` (not a
+ * `FANOUT_` name: fanout reads those as its configuration and refuses unknown ones).
  * Quick mode: the typescript package only.
  */
 function trees(quick: boolean): Tree[] {
@@ -30,7 +31,7 @@ function trees(quick: boolean): Tree[] {
   const list: Tree[] = [{ name: 'node_modules/typescript', dir: typescript, noIgnore: true }];
   if (quick) return list;
   list.push({ name: 'node_modules', dir: NODE_MODULES, noIgnore: true });
-  for (const dir of (process.env.FANOUT_BENCH_TREES ?? '').split(delimiter)) {
+  for (const dir of (process.env.BENCH_TREES ?? '').split(delimiter)) {
     if (dir !== '' && existsSync(dir)) list.push({ name: dir, dir, noIgnore: false });
   }
   return list;
@@ -70,7 +71,7 @@ function sumCounts(text: string): number {
  */
 export const grepCli: Bench = {
   name: 'grep-cli',
-  description: `fanout grep -c ${PATTERN} (engine auto, engine builtin), rg -c, grep -rc and fanout --version, whole processes, on node_modules/typescript, the workspace's node_modules and FANOUT_BENCH_TREES (quick: typescript only)`,
+  description: `fanout grep -c ${PATTERN} (engine auto, engine builtin), rg -c, grep -rc and fanout --version, whole processes, on node_modules/typescript, the workspace's node_modules and BENCH_TREES (quick: typescript only)`,
   subjects(quick: boolean): Subject[] {
     const rg = onPath('rg') === undefined ? { skip: 'ripgrep (rg) is not installed (apt-get install ripgrep)' } : {};
     const gnu = onPath('grep') === undefined ? { skip: 'GNU grep is not installed' } : {};
