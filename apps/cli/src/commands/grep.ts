@@ -90,7 +90,9 @@ function pathDisplay(typed: readonly string[]): (absolute: string) => string {
     for (const base of bases) {
       if (absolute === base.absolute) return base.given === '' ? relative(process.cwd(), absolute) : base.given;
       if (absolute.startsWith(base.absolute + sep) || base.absolute === sep) {
-        const rest = relative(base.absolute, absolute);
+        // The engines report normalized absolute paths: the rest is a slice (path.relative
+        // normalizes both sides again, which on 5,000 files cost 150 ms).
+        const rest = base.absolute === sep ? absolute.slice(1) : absolute.slice(base.absolute.length + 1);
         return base.given === '' ? rest : `${base.given.replace(/\/+$/, '')}/${rest}`;
       }
     }
@@ -171,12 +173,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   const paint = paintFor(process.stdout, values['no-color'] === true);
   const out: Buffer[] = [];
+  let pending: NodeJS.Immediate | undefined;
   const write = (piece: string | Buffer): void => {
     out.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
   };
-  const flush = (): void => {
+  const flushNow = (): void => {
+    if (pending !== undefined) clearImmediate(pending);
+    pending = undefined;
     if (out.length > 0) process.stdout.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     out.length = 0;
+  };
+  // What arrives in one turn of the event loop (a progress event per file, many per chunk of
+  // ripgrep's output) goes out in one write.
+  const flush = (): void => {
+    pending ??= setImmediate(flushNow);
   };
   const display = pathDisplay(paths);
   const named = namesFiles(paths);
@@ -249,6 +259,7 @@ export async function run(argv: string[]): Promise<number> {
     const result = await run.result;
     const op = result.get('grep')!;
     if (op.state !== 'succeeded') {
+      flushNow();
       const error = op.error as { code?: string; message?: string } | undefined;
       process.stderr.write(`fanout grep: ${error?.message ?? op.state}${error?.code === undefined ? '' : ` (${error.code})`}\n`);
       return 2;
@@ -259,7 +270,7 @@ export async function run(argv: string[]): Promise<number> {
       const summary = output.messages.filter((m) => m.type === 'summary');
       write(summary.length > 0 ? summary.map((m) => `${JSON.stringify(m)}\n`).join('') : toNdjson({ ...output, messages: [] }));
     }
-    flush();
+    flushNow();
     // Files that could not be read: on standard error, as ripgrep prints them, and exit 2.
     for (const error of output.errors) process.stderr.write(`fanout grep: ${error.path === '' ? '' : `${display(error.path)}: `}${error.message}\n`);
     if (output.truncated) process.stderr.write('fanout grep: output cut at the caps\n');

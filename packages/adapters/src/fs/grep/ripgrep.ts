@@ -279,11 +279,11 @@ class RipgrepSearch {
       sizeOf: searchedSize,
       seen: this.#seen,
       nextIndex: () => this.#index++,
-      emit: (outcome: FileOutcome) => {
-        collector.add([outcome]);
-        if (collector.full) stop();
-      },
+      emit: (outcome: FileOutcome) => batch.push(outcome),
     });
+    // The files of one chunk of output are merged (and streamed as progress) together: one
+    // event per file would cost more than the search on a tree of small files.
+    let batch: FileOutcome[] = [];
     const lines = new LineSplitter(
       LONGEST_LINE,
       (line, start, end) => {
@@ -298,7 +298,13 @@ class RipgrepSearch {
       (type) => files.keep(type),
     );
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (!stopped) lines.push(chunk);
+      if (stopped) return;
+      lines.push(chunk);
+      if (batch.length === 0) return;
+      const outcomes = batch;
+      batch = [];
+      collector.add(outcomes);
+      if (collector.full) stop();
     });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
