@@ -25,16 +25,18 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   const roots = config.roots ?? [process.cwd()];
   const adapters: Adapter[] = [...PLAN_STEPS];
   const closers: (() => Promise<void>)[] = [];
-  if (want('glob') || want('read') || want('write') || want('grep')) {
+  if (want('glob') || want('read') || want('write')) {
     const fs = await import('@fanout/adapters/fs');
     if (want('glob')) adapters.push(fs.globAdapter({ roots }) as Adapter);
     if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
     if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
-    if (want('grep')) {
-      const grep = fs.grepAdapter({ roots });
-      adapters.push(grep as Adapter);
-      if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
-    }
+  }
+  if (want('grep')) {
+    // Its own entry point: a command that only greps does not load the glob stack.
+    const { grepAdapter } = await import('@fanout/adapters/grep');
+    const grep = grepAdapter(config.grep?.engine === undefined ? { roots } : { roots, engine: config.grep.engine });
+    adapters.push(grep as Adapter);
+    if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
   }
   if (want('bash')) {
     const shell = await import('@fanout/adapters/shell');

@@ -133,6 +133,13 @@ describe('configFromEnv', () => {
     expect(issue!.message).toMatch(/"direct"\|"server"; got "zygote"/);
   });
 
+  it('chooses the grep engine, and names the variable and the choices for a bad one', () => {
+    expect(configFromEnv({ FANOUT_GREP__ENGINE: 'builtin' })).toMatchObject({ config: { grep: { engine: 'builtin' } }, issues: [] });
+    const [issue] = configFromEnv({ FANOUT_GREP__ENGINE: 'grep' }).issues;
+    expect(issue).toMatchObject({ source: 'env FANOUT_GREP__ENGINE', key: 'grep.engine' });
+    expect(issue!.message).toMatch(/"auto"\|"ripgrep"\|"builtin"; got "grep"/);
+  });
+
   it('refuses a variable for a whole section', () => {
     expect(configFromEnv({ FANOUT_LIMITS: '4' }).issues[0]!.message).toMatch(/not the whole section/);
   });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -77,6 +78,48 @@ describe('adaptersFromConfig', () => {
         await shell.close();
       }
       expect(spawnWorkers()).toEqual([]);
+    }
+  });
+});
+
+describe('adaptersFromConfig: grep.engine', () => {
+  const RG = spawnSync('rg', ['--version']).status === 0;
+
+  async function grepWith(engine: 'auto' | 'ripgrep' | 'builtin'): Promise<{ files: number | undefined; matchedLines: number }> {
+    const grep = await adaptersFromConfig({ roots: [root], grep: { engine } }, ['grep']);
+    try {
+      const result = await createScheduler({ adapters: grep.adapters }).execute({ operations: [{ id: 'g', kind: 'grep', input: { pattern: 'TODO', mode: 'count' } }] });
+      const output = result.get('g')!.output as { stats: { files?: number; matchedLines: number } };
+      return { files: output.stats.files, matchedLines: output.stats.matchedLines };
+    } finally {
+      await grep.close();
+    }
+  }
+
+  it('runs the built-in engine on request (it counts every file searched)', async () => {
+    const builtin = await grepWith('builtin');
+    expect(builtin.files).toBeGreaterThan(0);
+    expect(builtin.matchedLines).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!RG)('runs ripgrep on request and by default when rg is on PATH, with the same matches', async () => {
+    const builtin = await grepWith('builtin');
+    // The ripgrep engine sees only the files that matched: it leaves the walk's counts out.
+    expect(await grepWith('ripgrep')).toEqual({ files: undefined, matchedLines: builtin.matchedLines });
+    expect(await grepWith('auto')).toEqual({ files: undefined, matchedLines: builtin.matchedLines });
+  });
+
+  it('refuses engine "ripgrep" without rg on PATH, naming what it expected; auto then uses the built-in engine', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = root;
+    try {
+      await expect(adaptersFromConfig({ roots: [root], grep: { engine: 'ripgrep' } }, ['grep'])).rejects.toMatchObject({
+        code: 'FANOUT_RIPGREP_NOT_FOUND',
+        message: expect.stringMatching(/expected ripgrep \(rg, 13 or newer\) on PATH for grep\.engine "ripgrep", got no rg/),
+      });
+      expect((await grepWith('auto')).files).toBeGreaterThan(0);
+    } finally {
+      process.env.PATH = path;
     }
   });
 });

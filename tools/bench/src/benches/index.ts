@@ -3,6 +3,7 @@ import { aggregateBenches } from './aggregate.js';
 import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
+import { grepCliBenches } from './grep-cli.js';
 import { monitorBenches } from './monitor.js';
 import { realTreeBenches } from './real-trees.js';
 import { schedulerDag } from './scheduler-dag.js';
@@ -18,6 +19,7 @@ export const BENCHES: readonly Bench[] = [
   schedulerIo,
   ...fsBenches,
   ...grepBenches,
+  ...grepCliBenches,
   ...shellBenches,
   ...webBenches,
   ...monitorBenches,

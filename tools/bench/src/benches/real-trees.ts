@@ -2,7 +2,7 @@
  * Real trees, whole processes: what a user runs, against what the user would do instead.
  *
  * - `explore-real`: `fanout explore-codebase <tree>` on real trees (the typescript package and
- *   the workspace's node_modules, always there after `npm ci`; more with FANOUT_BENCH_TREES,
+ *   the workspace's node_modules, always there after `npm ci`; more with BENCH_TREES,
  *   e.g. repositories checked out for a local run), three ways: in parallel (the default),
  *   at `-j 1`, and the same listings and searches of its plan run one after another with
  *   ripgrep. Goals: parallel ≤ 1.5× the ripgrep sequence; the parallel run's estimate of its
@@ -14,7 +14,7 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { adaptersFromConfig, exploreCodebase } from '@fanout/profiles';
 import { createScheduler, type Plan } from '@fanout/scheduler';
 import { check, find, median } from '../stats.js';
@@ -49,12 +49,12 @@ interface Tree {
   path: string;
 }
 
-/** The trees: the typescript package (quick too), the workspace's node_modules, and FANOUT_BENCH_TREES (colon-separated). */
+/** The trees: the typescript package (quick too), the workspace's node_modules, and BENCH_TREES (colon-separated). */
 function trees(quick: boolean): Tree[] {
   const list: Tree[] = [{ tree: 'node_modules/typescript', path: join(NODE_MODULES, 'typescript') }];
   if (quick) return list;
   list.push({ tree: 'node_modules', path: NODE_MODULES });
-  for (const path of (process.env.FANOUT_BENCH_TREES ?? '').split(':').filter((p) => p !== '')) list.push({ tree: basename(resolve(path)), path: resolve(path) });
+  for (const path of (process.env.BENCH_TREES ?? '').split(delimiter).filter((p) => p !== '')) list.push({ tree: basename(resolve(path)), path: resolve(path) });
   return list;
 }
 
@@ -98,7 +98,7 @@ function ripgrepCommands(plan: Plan): { args: string[]; cwd: string }[] {
 
 export const exploreReal: Bench = {
   name: 'explore-real',
-  description: 'fanout explore-codebase on real trees, whole processes: in parallel, at -j 1, and its listings and searches one after another with ripgrep (trees: node_modules/typescript, node_modules, FANOUT_BENCH_TREES)',
+  description: 'fanout explore-codebase on real trees, whole processes: in parallel, at -j 1, and its listings and searches one after another with ripgrep (trees: node_modules/typescript, node_modules, BENCH_TREES)',
   subjects(quick: boolean): Subject[] {
     const rg = onPath('rg') === undefined ? { skip: 'ripgrep is not installed (apt-get install -y ripgrep)' } : {};
     return trees(quick).flatMap((tree) => [

@@ -4,8 +4,11 @@ import { defaultClassify, defineAdapter, type Adapter } from '@fanout/scheduler'
 import { classifyAdapterError } from '../../errors.js';
 import { FILE_OPERATION_DEFAULTS, toRoots, type FsAdapterOptions } from '../fs-options.js';
 import type { GrepOutput } from './output.js';
+import { chooseEngine, type GrepEngineName } from './engine.js';
 import { GREP_WORKER_SCRIPT, MAX_GREP_THREADS } from './pool.js';
-import { runGrep } from './run.js';
+import { REGEX_BUDGET_MS } from './regex-budget.js';
+import { runRipgrep } from './ripgrep.js';
+import { runGrep, type GrepEnvironment } from './run.js';
 import { grepInputSchema, type GrepInput } from './schema.js';
 
 /** Timeout of a grep attempt unless the plan says otherwise: it is what ends a runaway regular expression. */
@@ -13,6 +16,23 @@ export const GREP_TIMEOUT_MS = 120_000;
 
 /** Options of {@link grepAdapter} (and `roots`, `timeoutMs` like every fs adapter). */
 export interface GrepAdapterOptions extends FsAdapterOptions {
+  /**
+   * Which engine searches: `ripgrep` runs the `rg` program (13 or newer) through its
+   * `--json` stream; `builtin` is fanout's own engine in worker threads; `auto` is ripgrep
+   * when `rg` is on PATH, else the built-in engine. Both give the same output (see
+   * `ripgrep.ts` for the few cases the ripgrep engine hands to the built-in one). `ripgrep`
+   * without an `rg` on PATH throws `FANOUT_RIPGREP_NOT_FOUND` here.
+   * @default "auto"
+   */
+  engine?: GrepEngineName;
+  /** The ripgrep program to run instead of the `rg` found on PATH (tests pin one this way). */
+  rgPath?: string;
+  /**
+   * How long a regular expression may spend on one file before the operation fails with
+   * `FANOUT_REGEX_TOO_SLOW` (built-in engine; see `regex-budget.ts`).
+   * @default 10000
+   */
+  regexBudgetMs?: number;
   /**
    * Most worker threads one operation uses (all grep operations of the process share one
    * thread per core in any case). 0 runs every search on the main thread: no thread start-up
@@ -37,8 +57,9 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
 }
 
 /**
- * The `grep` adapter: ripgrep's search with ripgrep's `--json` output, by our own engine
- * (no helper program), across worker threads.
+ * The `grep` adapter: ripgrep's search with ripgrep's `--json` output, by ripgrep itself
+ * (`engine: "ripgrep"`, or `"auto"` when `rg` is on PATH) or by fanout's own engine across
+ * worker threads (`"builtin"`), with the same results either way.
  *
  * - `locks` is empty: grep only reads, and the scheduler's lock keys are exact paths, so a
  *   read lock on a search root would not wait for writes to the files under it anyway; order
@@ -60,12 +81,14 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
   const inlineBudgetMs = options.inlineBudgetMs ?? 25;
   const script = options.workerScript;
   const workerScript = script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script);
+  const { engine, rg } = chooseEngine(options.engine ?? 'auto', options.rgPath);
+  const env: GrepEnvironment = { roots, threads, inlineBudgetMs, workerScript, regexBudgetMs: options.regexBudgetMs ?? REGEX_BUDGET_MS };
   return defineAdapter({
     kind: 'grep',
     input: grepInputSchema,
     defaults: { maxConcurrency: FILE_OPERATION_DEFAULTS.maxConcurrency, optimalConcurrency: 8, timeoutMs: options.timeoutMs ?? GREP_TIMEOUT_MS, idempotent: true },
     classify: (error) => classifyAdapterError(error, defaultClassify),
     locks: () => [],
-    run: (input, ctx) => runGrep(input, ctx, { roots, threads, inlineBudgetMs, workerScript }),
+    run: (input, ctx) => (rg === undefined || engine === 'builtin' ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine })),
   });
 }

@@ -18,11 +18,12 @@ import type { AttemptContext } from '@fanout/scheduler';
 import { AdapterError, fromFsError } from '../../errors.js';
 import type { AllowedRoots } from '../../roots.js';
 import { Collector } from './collect.js';
-import { FileSearcher, type FileSearchConfig, type FileTask } from './file.js';
+import { FileSearcher, TOO_SLOW, type FileOutcome, type FileSearchConfig, type FileTask } from './file.js';
 import { Globs } from './globs.js';
 import type { GrepOutput, GrepProgress } from './output.js';
-import { compilePattern } from './pattern.js';
+import { compilePattern, regexTooSlow } from './pattern.js';
 import { warmWorkerIdle, withGrepWorker, type GrepWorker } from './pool.js';
+import { createHeartbeat, REGEX_BUDGET_MS, Watchdog } from './regex-budget.js';
 import type { GrepInput } from './schema.js';
 import { walk, type Target } from './walk.js';
 
@@ -35,6 +36,8 @@ export interface GrepEnvironment {
   inlineBudgetMs: number;
   /** The worker thread's script. */
   workerScript: URL;
+  /** How long a regular expression may spend on one file (see `regex-budget.ts`). @default REGEX_BUDGET_MS */
+  regexBudgetMs?: number;
 }
 
 /** Default caps when the input sets none (see the schema). */
@@ -49,8 +52,8 @@ const IN_FLIGHT = 2;
  */
 const SLICE_MS = 3;
 
-/** Resolves every input path through the allowed roots; the error names the field. */
-async function resolveTargets(paths: readonly string[], roots: AllowedRoots): Promise<Target[]> {
+/** Resolves every input path through the allowed roots; the error names the field (the ripgrep engine's check too). */
+export async function resolveTargets(paths: readonly string[], roots: AllowedRoots): Promise<Target[]> {
   const targets: Target[] = [];
   for (const [i, path] of paths.entries()) {
     const field = `paths[${i}]`;
@@ -87,6 +90,7 @@ export async function runGrep(input: GrepInput, ctx: AttemptContext, env: GrepEn
     maxFileSize: input.maxFileSize,
     followSymlinks: input.followSymlinks,
     lineMatches: input.mode === 'count' && Number.isFinite(maxMatches),
+    budgetMs: env.regexBudgetMs ?? REGEX_BUDGET_MS,
   };
   return new GrepSearch(input, config, targets, ctx, env, maxMatches).run(signal);
 }
@@ -190,6 +194,7 @@ class GrepSearch {
       const outcome = searcher.search(task, this.#collector.remainingLines);
       const after = performance.now();
       searchMs += after - before;
+      if (this.#tooSlow([outcome])) return;
       this.#collector.add([outcome]);
       this.#check();
       if (!this.#workersRequested && this.#env.threads > 0 && searchMs > this.#env.inlineBudgetMs && (this.#head < this.#queue.length || !this.#walkDone)) this.#startWorkers();
@@ -220,22 +225,30 @@ class GrepSearch {
   async #consume(worker: GrepWorker): Promise<void> {
     this.#workers.add(worker);
     let counted = false;
+    let watchdog: Watchdog | undefined;
     try {
       await worker.online;
       if (this.#done) return;
       if (!worker.usable) throw new AdapterError('FANOUT_IO', 'expected a grep worker thread to start, but it exited at once', { classification: { class: 'retryable' } });
       this.#online++;
       counted = true;
-      worker.configure(this.#config);
+      // A match attempt that never ends can only be stopped by ending the thread.
+      const heartbeat = createHeartbeat();
+      const paths = new Map<number, string>();
+      const budgetMs = this.#config.budgetMs ?? REGEX_BUDGET_MS;
+      watchdog = new Watchdog(heartbeat, budgetMs, (index) => this.#fail(regexTooSlow(this.#input.pattern, paths.get(index) ?? 'a file', budgetMs)));
+      worker.configure({ ...this.#config, heartbeat });
       const inFlight = new Set<Promise<void>>();
       for (;;) {
         while (!this.#done && inFlight.size < IN_FLIGHT) {
           const batch = this.#take(this.#batchSize());
           if (batch.length === 0) break;
+          for (const task of batch) paths.set(task.index, task.path);
           const searched: Promise<void> = worker.search(batch, this.#collector.remainingLines).then(
             (results) => {
               inFlight.delete(searched);
-              if (this.#done) return;
+              for (const task of batch) paths.delete(task.index);
+              if (this.#done || this.#tooSlow(results)) return;
               this.#collector.add(results);
               this.#check();
             },
@@ -257,9 +270,18 @@ class GrepSearch {
       if (this.#done) return;
       throw new AdapterError('FANOUT_IO', `a grep worker thread failed: ${(error as Error).message}`, { cause: error, classification: { class: 'retryable' } });
     } finally {
+      watchdog?.stop();
       this.#workers.delete(worker);
       if (counted) this.#online--;
     }
+  }
+
+  /** Fails the operation when a file's search ran past the regular expression's budget. */
+  #tooSlow(outcomes: readonly FileOutcome[]): boolean {
+    const slow = outcomes.find((outcome) => outcome.status === 'error' && outcome.code === TOO_SLOW);
+    if (slow === undefined) return false;
+    this.#fail(regexTooSlow(this.#input.pattern, (slow as { path: string }).path, this.#config.budgetMs ?? REGEX_BUDGET_MS));
+    return true;
   }
 
   #batchSize(): number {

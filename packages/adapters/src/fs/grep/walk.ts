@@ -1,6 +1,9 @@
 /**
  * The directory walk of a grep, on the main thread (workers only read and match): depth
- * first, names sorted so the order is the same every time, with ripgrep's default filters —
+ * first, the entries of each directory sorted by name and a subdirectory walked where its
+ * name falls among them — `rg --sort path`'s order, so that the ripgrep engine (which runs
+ * `rg --sort path`, see `ripgrep.ts`) reports the same files in the same order — with
+ * ripgrep's default filters —
  * globs first, then ignore files, then hidden entries; `.git` directories are never entered;
  * symlinks are not followed unless asked, and then every target's real path must lie inside
  * the allowed roots and a directory already on the way down is not entered twice (a loop).
@@ -57,6 +60,9 @@ export interface WalkStep {
   errors: GrepFileError[];
 }
 
+/** A directory still to read, or files of one already read, waiting for the subdirectories before them. */
+type Pending = Frame | { files: WalkedFile[]; errors: GrepFileError[] };
+
 interface Frame {
   path: string;
   /** Relative to the search root, slash-separated; '' for the root. */
@@ -84,7 +90,7 @@ export async function* walk(targets: readonly Target[], options: WalkOptions): A
       continue;
     }
     const above = IgnoreRules.above(target.path, options, options.roots);
-    const stack: Frame[] = [{ path: target.path, relative: '', rules: above, ancestors: options.followSymlinks ? new Set([target.real]) : undefined }];
+    const stack: Pending[] = [{ path: target.path, relative: '', rules: above, ancestors: options.followSymlinks ? new Set([target.real]) : undefined }];
     while (stack.length > 0) {
       if (performance.now() - slice > SLICE_MS) {
         await yieldToLoop();
@@ -92,6 +98,10 @@ export async function* walk(targets: readonly Target[], options: WalkOptions): A
       }
       if (options.stopped()) return;
       const frame = stack.pop()!;
+      if ('files' in frame) {
+        yield frame;
+        continue;
+      }
       let entries: Dirent[];
       try {
         entries = readdirSync(frame.path, { withFileTypes: true });
@@ -102,8 +112,9 @@ export async function* walk(targets: readonly Target[], options: WalkOptions): A
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const names = new Set(entries.map((entry) => entry.name));
       const rules = frame.rules.enter(frame.path, names);
-      const step: WalkStep = { files: [], errors: [] };
-      const below: Frame[] = [];
+      let step: WalkStep = { files: [], errors: [] };
+      // In name order: runs of files, each subdirectory between them.
+      const below: Pending[] = [];
       for (const entry of entries) {
         const name = entry.name;
         const path = join(frame.path, name);
@@ -146,12 +157,14 @@ export async function* walk(targets: readonly Target[], options: WalkOptions): A
             }
             ancestors = new Set(ancestors).add(real);
           }
+          if (step.files.length > 0 || step.errors.length > 0) below.push(step);
+          step = { files: [], errors: [] };
           below.push({ path, relative, rules, ancestors });
         } else {
           step.files.push({ path, open: path, named: false });
         }
       }
-      if (step.files.length > 0 || step.errors.length > 0) yield step;
+      if (step.files.length > 0 || step.errors.length > 0) below.push(step);
       for (let i = below.length - 1; i >= 0; i--) stack.push(below[i]!);
     }
   }
