@@ -1,4 +1,5 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { adaptersFromConfig } from '@fanout/profiles';
 import { createScheduler, type OperationSpec, type SerializedError } from '@fanout/scheduler';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
@@ -127,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const todo = jobs.filter((job) => !skip.has(job.seq));
 
-  const concurrency = jobsAtOnce ?? Math.max(2, (await import('node:os')).availableParallelism() * 2);
+  const concurrency = jobsAtOnce ?? Math.max(2, availableParallelism() * 2);
   const settings = await loadSettings({ configFile: values.config });
   // Many jobs are forked by a pool of small bash workers, unless the configuration says
   // otherwise: Node's own fork per job costs its main thread 3× more (bench shell-spawner).
