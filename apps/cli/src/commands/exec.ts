@@ -1,6 +1,6 @@
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { adaptersFromConfig } from '@fanout/profiles';
+import { bashAdapter } from '@fanout/adapters/shell';
 import { createScheduler, type OperationSpec, type SerializedError } from '@fanout/scheduler';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
 import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type Job } from '../exec-jobs.js';
@@ -68,6 +68,13 @@ interface JobOutput {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
+/** This process's environment, less `_` (see where the jobs' adapter is made). */
+function inheritedEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && name !== '_') env[name] = value;
+  return env;
+}
+
 /** From this many jobs per slot (`-j`) on, `fanout exec` forks through the spawn server. */
 const SERVER_JOBS_PER_SLOT = 8;
 
@@ -134,18 +141,23 @@ export async function run(argv: string[]): Promise<number> {
   // otherwise: Node's own fork per job costs its main thread 3× more (bench shell-spawner).
   // Few are forked by Node: the pool's start-up (a worker per job at once) outweighs what it
   // saves below about 8 jobs per worker (200 jobs at -j 16: 436 vs 516 ms; 64: 275 vs 239 ms).
-  const shell = { spawner: todo.length >= SERVER_JOBS_PER_SLOT * concurrency ? ('server' as const) : ('direct' as const), ...settings.config.shell };
-  const configured = await adaptersFromConfig({ ...settings.config, shell, roots: settings.config.roots ?? [process.cwd()] }, ['bash']);
+  const bash = bashAdapter({
+    roots: settings.config.roots ?? [process.cwd()],
+    spawner: settings.config.shell?.spawner ?? (todo.length >= SERVER_JOBS_PER_SLOT * concurrency ? 'server' : 'direct'),
+    // The jobs get this process's environment, as from a shell, taken once rather than per
+    // job (copying process.env cost 0.15 ms a job), but for `_`: it names how fanout itself
+    // was started (a shell sets it anew for each command it runs), and passing it on would
+    // cost the spawn server an /usr/bin/env per job.
+    env: inheritedEnvironment(),
+  });
   const operations: OperationSpec[] = todo.map((job: Job) => ({
     id: `job-${job.seq}`,
     kind: 'bash',
-    // The jobs get this process's environment, as from a shell, but for `_`: it names how
-    // fanout itself was started (a shell sets it anew for each command it runs), and passing
-    // it on would cost the spawn server an /usr/bin/env per job.
-    input: { ...(job.argv === undefined ? { script: job.script, shell: 'bash' } : { command: job.argv }), inheritEnv: true, env: { _: null } },
+    input: job.argv === undefined ? { script: job.script, shell: 'bash' } : { command: job.argv },
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU parallel.
-    retry: retries === undefined ? false : { attempts: retries, anyFailure: true, baseDelayMs: 0 },
+    // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU
+    // parallel. Without it, none: bash is not idempotent, so the scheduler retries nothing.
+    ...(retries === undefined ? {} : { retry: { attempts: retries, anyFailure: true, baseDelayMs: 0 } }),
   }));
   const bySeq = new Map(todo.map((job) => [`job-${job.seq}`, job]));
 
@@ -159,7 +171,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const journal: Promise<unknown>[] = [];
   const scheduler = createScheduler({
-    adapters: configured.adapters,
+    adapters: [bash],
     concurrency,
     // Every job may use all its tries: the user asked for them.
     ...(retries === undefined ? {} : { retryBudget: todo.length * (retries - 1) }),
@@ -219,6 +231,6 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await configured.close();
+    await bash.close();
   }
 }

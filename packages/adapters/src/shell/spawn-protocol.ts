@@ -9,8 +9,10 @@ import { constants } from 'node:os';
  *   [1]+ <pid> <how> ( __fanout_launch )
  *                      bash's `jobs -l` line, printed by a CHLD trap when the job ends: <how>
  *                      is "Done", "Exit N", or the name of the signal that ended it
- *   X <status> [+]     the job ended; <status> as `$?` gives it (128 + n after signal n); "+"
- *                      when its process group still has members (what it left running)
+ *   X <status> <flags> the job ended; <status> as `$?` gives it (128 + n after signal n);
+ *                      <flags> (maybe none) holds "+" when its process group still has
+ *                      members (what it left running), "o" and "e" when its stdout and
+ *                      stderr files are not empty (the others need no reading)
  *   F                  the job could not be started (no such program, not executable, a cwd
  *                      or output file that cannot be opened): nothing ran
  *
@@ -134,10 +136,12 @@ while read -r -N 10 __fanout_head; do
   done
   if ((__fanout_st == 127)) && [[ -e $__fanout_dir/$__fanout_id.f || ! -d $__fanout_dir ]]; then
     printf 'F\\n'
-  elif kill -0 -- "-$__fanout_pid" 2>/dev/null; then
-    printf 'X %s +\\n' "$__fanout_st"
   else
-    printf 'X %s\\n' "$__fanout_st"
+    __fanout_x=
+    kill -0 -- "-$__fanout_pid" 2>/dev/null && __fanout_x=+
+    [[ -s $__fanout_dir/$__fanout_id.o ]] && __fanout_x+=o
+    [[ -s $__fanout_dir/$__fanout_id.e ]] && __fanout_x+=e
+    printf 'X %s %s\\n' "$__fanout_st" "$__fanout_x"
   fi
 done
 `;

@@ -9,9 +9,10 @@ export interface WorkerJob {
   started(pid: number): void;
   /**
    * The job ended with `$?` = `status`; `exited` is what `jobs -l` said, if it said anything;
-   * `leftovers` whether its process group still has members.
+   * `leftovers` whether its process group still has members; `written` which of its output
+   * files were not empty when it ended.
    */
-  ended(status: number, exited: boolean | undefined, leftovers: boolean): void;
+  ended(status: number, exited: boolean | undefined, leftovers: boolean, written: { stdout: boolean; stderr: boolean }): void;
   /** The job could not be started: nothing ran. */
   notStarted(): void;
   /** The worker ended before the job did (killed, crashed); `started` says whether the job had been forked. */
@@ -161,7 +162,10 @@ export class SpawnWorker {
           this.#child.unref();
           socket(this.#child.stdout).unref();
         }
-        if (line[0] === 'X') job.ended(Number.parseInt(line.slice(2), 10), exited, line.endsWith(' +'));
+        if (line[0] === 'X') {
+          const flags = line.slice(line.indexOf(' ', 2) + 1);
+          job.ended(Number.parseInt(line.slice(2), 10), exited, flags.includes('+'), { stdout: flags.includes('o'), stderr: flags.includes('e') });
+        }
         else job.notStarted();
         return;
       }

@@ -245,6 +245,62 @@ describe.runIf(onLinux)('bash (server spawner): failures of the server', () => {
   });
 });
 
+describe.runIf(onLinux)('bash (server spawner): commands waiting for a worker', () => {
+  /** An adapter whose only worker runs a command until the returned release() is called. */
+  async function busy(): Promise<{ adapter: BashAdapter; release: () => Promise<unknown>; worker: number }> {
+    const adapter = make();
+    const worker = Number((await run(adapter, { script: 'echo $PPID', shell: 'sh' })).stdout);
+    const gate = join(base, `gate-${newMarker()}`);
+    const holding = run(adapter, { script: 'while [ ! -e "$1" ]; do sleep 0.01; done', shell: 'sh', args: [gate] }).then(
+      (output) => output,
+      (error: unknown) => error,
+    );
+    return {
+      adapter,
+      worker,
+      release: async () => {
+        await writeFile(gate, '');
+        return holding;
+      },
+    };
+  }
+
+  it('runs them on new workers, one added per turn of the event loop, or on one that ends its command', async () => {
+    const { adapter, release, worker } = await busy();
+    // Both wait (the only worker is busy) and get workers of their own on later turns.
+    const outputs = await Promise.all([0, 1].map(() => run(adapter, { script: 'echo $PPID', shell: 'sh' })));
+    const parents = outputs.map((output) => Number(output.stdout));
+    expect(new Set(parents).size).toBe(2);
+    expect(parents).not.toContain(worker);
+    expect(await release()).toMatchObject({ exitCode: 0 });
+    expect(Number((await run(adapter, { script: 'echo $PPID', shell: 'sh' })).stdout)).not.toBe(process.pid);
+  });
+
+  it('never starts a command aborted while it waits', async () => {
+    const { adapter, release } = await busy();
+    const marker = join(base, `never-${newMarker()}`);
+    const controller = new AbortController();
+    // Queued, not started: the abort comes before the next turn could add a worker.
+    const waiting = run(adapter, { command: ['touch', marker] }, attemptContext(controller.signal));
+    controller.abort(new Error('stopped while waiting'));
+    await expect(waiting).rejects.toMatchObject({ code: 'FANOUT_ABORTED', message: expect.stringMatching(/stopped while waiting/) });
+    expect(await release()).toMatchObject({ exitCode: 0 });
+    // The next command runs, and finds the file absent: the aborted one never ran.
+    await expect(run(adapter, { command: ['test', '-e', marker] })).rejects.toMatchObject({ code: 'FANOUT_PROCESS_FAILED' });
+  });
+
+  it('fails a command still waiting when the adapter is closed, and never starts it', async () => {
+    const { adapter, release } = await busy();
+    const marker = join(base, `never-${newMarker()}`);
+    const waiting = run(adapter, { command: ['touch', marker] });
+    const closing = adapter.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'FANOUT_ABORTED', message: expect.stringMatching(/closed while it waited for a worker/) });
+    await closing;
+    expect(await release()).toMatchObject({ code: 'FANOUT_ABORTED', message: expect.stringMatching(/closed while it ran/) });
+    await expect(run(adapter, { command: ['test', '-e', marker] })).rejects.toMatchObject({ code: 'FANOUT_PROCESS_FAILED' });
+  });
+});
+
 describe.runIf(onLinux)('bash (server spawner): close()', () => {
   it('stops what runs, ends the workers, removes the files, and a later command starts a new pool', async () => {
     const adapter = make();
