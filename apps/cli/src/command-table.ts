@@ -22,7 +22,7 @@ export const COMMANDS = {
   grep: { summary: 'search files, ripgrep-style (-i -w -F -c -l -C N --glob, --json)', usage: 'fanout grep <pattern> [paths...] [flags]' },
   exec: {
     summary: 'run commands in parallel, like GNU parallel / xargs -P',
-    usage: 'fanout exec [-j N] [-k] [command {}] [::: args...]  (or commands on standard input)',
+    usage: 'fanout exec [-j N] [-k] [command {}] [::: args...] [:::: argfile...]  (or commands on standard input)',
   },
   profiles: { summary: 'list the built-in profiles, or show one', usage: 'fanout profiles [name]' },
   schema: { summary: 'print the JSON Schemas of plans and configuration', usage: 'fanout schema [plan|config]' },

@@ -1,21 +1,25 @@
+import { createReadStream } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { bashAdapter } from '@fanout/adapters/shell';
 import { createScheduler, type OperationSpec, type SerializedError } from '@fanout/scheduler';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
-import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type Job } from '../exec-jobs.js';
+import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type ArgumentSource, type Job } from '../exec-jobs.js';
+import { handleInterrupts } from '../interrupt.js';
 import { loadSettings } from '../settings.js';
 
-const HELP = `Usage: fanout exec [flags] [command [args…]] [::: arg… [::: arg…]]
+const HELP = `Usage: fanout exec [flags] [command [args…]] [::: arg… [::: arg…]] [:::: argfile…]
        some-producer | fanout exec [flags] [command]
 
 Runs commands in parallel, the way GNU parallel and xargs -P users expect. Arguments come after
-:::  (several groups: every combination) or, one per line, from standard input; without a
-command, each line is a command. {} is the argument ({.} without extension, {/} basename,
-{//} directory, {/.} basename without extension, {#} job number, {1} {2} by group); without
-any {}, arguments are appended. A command with no shell syntax runs directly (no shell, no
-quoting surprises); one with pipes, redirections or variables runs with bash -c, arguments
-quoted. Each job's output is printed when it ends, whole; -k keeps input order.
+:::, one per line from each file after :::: (- is standard input) — several groups: every
+combination — or, one per line, from standard input; without a command, each line is a
+command. {} is the argument ({.} without extension, {/} basename, {//} directory, {/.}
+basename without extension, {#} job number, {1} {2} by group); without any {}, arguments are
+appended. A command with no shell syntax runs directly (no shell, no quoting surprises); one
+with pipes, redirections or variables, or starting with a shell builtin or keyword (exit, cd,
+source, type, if…), runs with bash -c, arguments quoted. Each job's output is printed when it
+ends, whole; -k keeps input order.
 
   -j, --jobs N            run N at once (default: the number of cores × 2)
   -k, --keep-order        print outputs in input order
@@ -48,15 +52,32 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-async function stdinLines(): Promise<string[]> {
-  if (process.stdin.isTTY) return [];
+/** One argument a line, as from standard input: `\r\n` endings and empty lines dropped. */
+async function argumentLines(stream: AsyncIterable<Buffer | string>): Promise<string[]> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks)
     .toString('utf8')
     .split('\n')
     .map((line) => line.replace(/\r$/, ''))
     .filter((line) => line !== '');
+}
+
+async function stdinLines(): Promise<string[]> {
+  if (process.stdin.isTTY) return [];
+  return argumentLines(process.stdin);
+}
+
+/** The arguments of one group: as given after `:::`, or the lines of a file named after `::::` (`-`: standard input). */
+async function sourceValues(source: ArgumentSource): Promise<string[]> {
+  if (source.kind === 'values') return source.values;
+  if (source.path === '-') return stdinLines();
+  try {
+    return await argumentLines(createReadStream(source.path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`expected the argument file ${source.path} (after ::::) to be a readable file, got ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (error as Error).message}`);
+  }
 }
 
 interface JobOutput {
@@ -105,12 +126,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   if ((values.resume === true || values['resume-failed'] === true) && values.joblog === undefined) throw new UsageError('--resume and --resume-failed need --joblog FILE');
 
-  const { template, sources } = splitTemplate(rest);
-  const inputs = sources.length > 0 ? sources : [await stdinLines()];
-  if (template.length === 0 && sources.length > 0) throw new UsageError('expected a command before :::');
+  let split;
+  try {
+    split = splitTemplate(rest);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { template, sources } = split;
+  const inputs: string[][] = [];
+  for (const source of sources) inputs.push(await sourceValues(source));
+  if (sources.length === 0) inputs.push(await stdinLines());
+  if (template.length === 0 && sources.length > 0) throw new UsageError('expected a command before ::: or ::::');
   const jobs = buildJobs(template, inputs);
   if (jobs.length === 0) {
-    if (values.quiet !== true) process.stderr.write('fanout exec: no jobs (no arguments after ::: and nothing on standard input)\n');
+    if (values.quiet !== true) process.stderr.write('fanout exec: no jobs (no arguments after ::: or in the :::: files, and nothing on standard input)\n');
     return EXIT.ok;
   }
   if (values['dry-run'] === true) {
@@ -186,7 +215,9 @@ export async function run(argv: string[]): Promise<number> {
     if (job === undefined) return;
     const data = (event.state === 'succeeded' ? event.output : (event.error as SerializedError | undefined)?.data) as Partial<JobOutput> | undefined;
     const output: JobOutput = { stdout: data?.stdout ?? '', stderr: data?.stderr ?? (event.state === 'succeeded' ? '' : `fanout exec: ${job.display}: ${event.error?.message ?? event.state}\n`), exitCode: data?.exitCode ?? null, signal: data?.signal ?? null };
-    if (values.joblog !== undefined && event.attempts > 0) {
+    // A job cut off (Ctrl-C, --halt now) did not run to its end: like GNU parallel, the log
+    // leaves it out, so that --resume runs it again.
+    if (values.joblog !== undefined && event.attempts > 0 && event.state !== 'cancelled') {
       const start = started.get(event.id) ?? Date.now();
       const exitValue = output.exitCode ?? (event.state === 'succeeded' ? 0 : -1);
       journal.push(
@@ -204,19 +235,16 @@ export async function run(argv: string[]): Promise<number> {
       done.delete(seq);
     }
   });
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(EXIT.interrupted);
-    interrupted = true;
-    process.stderr.write('\nfanout exec: interrupted, stopping the jobs (Ctrl-C again to exit at once)\n');
-    run.cancel('interrupted (Ctrl-C)');
-  };
-  process.on('SIGINT', onSignal);
   // A SIGTERM (`timeout`, a supervisor) stops the jobs as Ctrl-C does, rather than leaving
   // them running and the spawn server's files behind.
-  process.on('SIGTERM', onSignal);
+  const interrupts = handleInterrupts({
+    onFirst: () => process.stderr.write('\nfanout exec: interrupted, stopping the jobs (Ctrl-C again to kill them and exit at once)\n'),
+    cancel: () => run.cancel('interrupted (Ctrl-C)'),
+    onAgain: () => process.stderr.write('\nfanout exec: interrupted again, killing the jobs and exiting now\n'),
+  });
   try {
     const result = await run.result;
+    interrupts.runOver();
     await Promise.all(journal);
     if (values.quiet !== true) {
       const s = result.summary;
@@ -226,11 +254,10 @@ export async function run(argv: string[]): Promise<number> {
         `fanout exec: ${s.byState.succeeded}/${jobs.length} jobs succeeded${failed > 0 ? `, ${failed} failed` : ''}${other > 0 ? `, ${other} not run` : ''}${skip.size > 0 ? `, ${skip.size} skipped (journal)` : ''} in ${(s.wallMs / 1000).toFixed(2)} s (${s.speedup.toFixed(1)}× sequential)\n`,
       );
     }
-    if (interrupted) return EXIT.interrupted;
+    if (interrupts.interrupted) return EXIT.interrupted;
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.runOver();
     await bash.close();
   }
 }
