@@ -131,6 +131,8 @@ export class SpawnServer {
   /** Jobs waiting for a worker, first come first served. */
   #waiting: WaitingJob[] = [];
   #spawnScheduled = false;
+  /** Waiting jobs that workers took on ending their own since the last look (see `#assign`). */
+  #handedOver = 0;
   #unavailable = !POSIX;
   #hasEnvProgram: boolean | undefined;
   #nextId = 0;
@@ -338,11 +340,11 @@ export class SpawnServer {
 
   /**
    * Gives a job a worker: an idle one, or, for the first job, a new one. Otherwise the job
-   * waits, and workers are added one per turn of the event loop while jobs wait, since a
-   * worker that ends its job meanwhile takes the next instead: Node's spawn blocks its thread
-   * until the child has exec'd (~5 ms on 2 busy cores), and 16 short jobs at once need far
-   * fewer than 16 workers (200 × true at -j 16: 436 ms with a worker each, see the bench
-   * cli-exec for now). Jobs that run long get a worker each all the same, a turn apart.
+   * waits (first come, first served) for a worker that ends its job, and while jobs wait, a
+   * worker is added per turn of the event loop in which no worker took a waiting job: Node's
+   * spawn blocks its thread until the child has exec'd (~5 ms on 2 busy cores), and short jobs
+   * keep a few workers busy enough. Jobs that run long get a worker each all the same, a turn
+   * apart, as they would all at once.
    */
   #assign(dir: string, job: WaitingJob): void {
     const idle = this.#idle.pop();
@@ -359,14 +361,19 @@ export class SpawnServer {
     this.#spawnScheduled = true;
     setImmediate(() => {
       this.#spawnScheduled = false;
-      const next = this.#waiting.shift();
-      if (next === undefined) return;
+      if (this.#waiting.length === 0) return;
       if (this.#unavailable || this.#dir === undefined) {
         // bash is missing or too old (found out meanwhile): everything is spawned directly.
-        for (const job of [next, ...this.#waiting.splice(0)]) job.direct();
+        for (const job of this.#waiting.splice(0)) job.direct();
         return;
       }
-      next.begin(this.#spawn(this.#dir));
+      if (this.#handedOver > 0) {
+        // Workers took waiting jobs since the last look: the pool keeps up for now.
+        this.#handedOver = 0;
+        this.#scheduleSpawn();
+        return;
+      }
+      this.#waiting.shift()!.begin(this.#spawn(this.#dir));
       if (this.#waiting.length > 0) this.#scheduleSpawn();
     });
   }
@@ -380,7 +387,10 @@ export class SpawnServer {
     if (!this.#workers.has(worker)) return;
     const next = this.#waiting.shift();
     if (next === undefined) this.#idle.push(worker);
-    else next.begin(worker);
+    else {
+      this.#handedOver++;
+      next.begin(worker);
+    }
   }
 }
 

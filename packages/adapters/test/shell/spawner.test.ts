@@ -265,7 +265,7 @@ describe.runIf(onLinux)('bash (server spawner): commands waiting for a worker', 
     };
   }
 
-  it('runs them on new workers, one added per turn of the event loop, or on one that ends its command', async () => {
+  it('runs them on new workers, one added per turn of the event loop in which no worker took a waiting command', async () => {
     const { adapter, release, worker } = await busy();
     // Both wait (the only worker is busy) and get workers of their own on later turns.
     const outputs = await Promise.all([0, 1].map(() => run(adapter, { script: 'echo $PPID', shell: 'sh' })));
