@@ -97,7 +97,7 @@ function inheritedEnvironment(): Record<string, string> {
 }
 
 /** From this many jobs per slot (`-j`) on, `fanout exec` forks through the spawn server. */
-const SERVER_JOBS_PER_SLOT = 8;
+const SERVER_JOBS_PER_SLOT = 2;
 
 export async function run(argv: string[]): Promise<number> {
   // Flags stop at the command: what follows it belongs to the command (like xargs).
@@ -167,9 +167,11 @@ export async function run(argv: string[]): Promise<number> {
   const concurrency = jobsAtOnce ?? Math.max(2, availableParallelism() * 2);
   const settings = await loadSettings({ configFile: values.config });
   // Many jobs are forked by a pool of small bash workers, unless the configuration says
-  // otherwise: Node's own fork per job costs its main thread 3× more (bench shell-spawner).
-  // Few are forked by Node: the pool's start-up (a worker per job at once) outweighs what it
-  // saves below about 8 jobs per worker (200 jobs at -j 16: 436 vs 516 ms; 64: 275 vs 239 ms).
+  // otherwise: Node's own fork per job costs its main thread 3× more (bench shell-spawner),
+  // and blocks it until the child has exec'd. Few are forked by Node: a worker costs more to
+  // start than a job, and repays it from about 2 jobs per slot (-j 16, same run: 16 jobs
+  // 634 vs 678 ms direct vs server; 32 jobs 734 vs 500 ms; 200 jobs 2655 vs 1399 ms, on a
+  // loaded machine).
   const bash = bashAdapter({
     roots: settings.config.roots ?? [process.cwd()],
     spawner: settings.config.shell?.spawner ?? (todo.length >= SERVER_JOBS_PER_SLOT * concurrency ? 'server' : 'direct'),
