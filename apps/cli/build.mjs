@@ -48,6 +48,27 @@ const workerNames = {
   },
 };
 
+/**
+ * The glob walk loads two of fast-glob's internal modules with `createRequire(import.meta.url)`
+ * (see glob-walk.ts), which esbuild cannot follow: from the bundle, Node's loader then read
+ * fast-glob and its dependencies a second time from node_modules (~50 ms of CPU for every
+ * grep and glob), or, installed without them, found none. Without the local `require`, the
+ * calls are esbuild's to bundle: the internals come from the bundled fast-glob itself. A
+ * missing declaration fails the build.
+ */
+const GLOB_WALK = join(adapters, 'dist/fs/glob-walk.js');
+const bundledRequire = {
+  name: 'bundled-require',
+  setup(b) {
+    b.onLoad({ filter: new RegExp(`^${GLOB_WALK.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const declaration = 'const require = createRequire(import.meta.url);';
+      if (!source.includes(declaration)) throw new Error(`expected ${args.path} to hold ${declaration}, got none: fast-glob's internals would be read from node_modules at run time`);
+      return { contents: source.replace(declaration, ''), loader: 'js' };
+    });
+  },
+};
+
 /** What every output shares: CommonJS for Node 20, with `import.meta.url` for the sources that use it. */
 const common = {
   absWorkingDir: here,
@@ -69,7 +90,7 @@ const commands = await build({
   ...common,
   entryPoints: { commands: 'src/commands/index.ts' },
   entryNames: '[name]-[hash]',
-  plugins: [workerNames],
+  plugins: [workerNames, bundledRequire],
   metafile: true,
 });
 const [bundlePath, bundleOutput] = Object.entries(commands.metafile.outputs).find(([path, output]) => output.entryPoint !== undefined && path.endsWith('.js')) ?? [];
