@@ -65,15 +65,18 @@ async function spooled(): Promise<string[]> {
 }
 
 describe.runIf(onLinux)('bash (server spawner): the workers', () => {
-  it('forks the commands in small bash workers, one per command running at once, reused', async () => {
+  it('forks the commands in small bash workers, as many as commands run at once, reused', async () => {
     const adapter = make();
     const first = Number((await run(adapter, { script: 'echo $PPID', shell: '/bin/sh' })).stdout);
     expect(first).not.toBe(process.pid);
     expect(await commandLine(first)).toMatch(/^bash --noprofile --norc -c .* fanout-spawn-worker /s);
     // One command at a time: the same worker each time.
     expect(Number((await run(adapter, { script: 'echo $PPID', shell: '/bin/sh' })).stdout)).toBe(first);
-    // Four at once: four workers, the first among them.
-    const four = await Promise.all(Array.from({ length: 4 }, () => run(adapter, { script: 'sleep 0.2; echo $PPID', shell: '/bin/sh' })));
+    // Four at once, none ending before all four have started: four workers, the first among them.
+    const meeting = join(base, `meeting-${newMarker()}`);
+    await mkdir(meeting);
+    const gathered = 'echo $PPID > "$1/$$"; while [ "$(ls "$1" | wc -l)" -lt 4 ]; do sleep 0.01; done; echo $PPID';
+    const four = await Promise.all(Array.from({ length: 4 }, () => run(adapter, { script: gathered, shell: '/bin/sh', args: [meeting] })));
     const parents = new Set(four.map((output) => Number(output.stdout)));
     expect(parents.size).toBe(4);
     expect(parents.has(first)).toBe(true);
