@@ -268,10 +268,13 @@ describe.runIf(onLinux)('bash (server spawner): commands waiting for a worker', 
     };
   }
 
-  it('runs them on new workers, one added per turn of the event loop in which no worker took a waiting command', async () => {
+  it('runs them on new workers while no worker comes free, or on one that does', async () => {
     const { adapter, release, worker } = await busy();
-    // Both wait (the only worker is busy) and get workers of their own on later turns.
-    const outputs = await Promise.all([0, 1].map(() => run(adapter, { script: 'echo $PPID', shell: 'sh' })));
+    // Both wait (the only worker is busy) and, waiting for each other, need workers of their own.
+    const meeting = join(base, `meeting-${newMarker()}`);
+    await mkdir(meeting);
+    const gathered = 'echo > "$1/$$"; while [ "$(ls "$1" | wc -l)" -lt 2 ]; do sleep 0.01; done; echo $PPID';
+    const outputs = await Promise.all([0, 1].map(() => run(adapter, { script: gathered, shell: 'sh', args: [meeting] })));
     const parents = outputs.map((output) => Number(output.stdout));
     expect(new Set(parents).size).toBe(2);
     expect(parents).not.toContain(worker);
