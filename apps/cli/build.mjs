@@ -1,11 +1,21 @@
-// Builds the `fanout` command as a few bundled files. A short command is mostly start-up:
-// unbundled, Node's module loader resolves, reads and links ~190 files (95 of them zod's)
-// before `fanout exec` runs anything; bundled, it loads one file and the chunk of the command.
-// Each command stays its own chunk (loaded on demand), and the adapters' worker threads are
-// entry points of their own.
+// Builds the `fanout` command. A short command is mostly start-up, so the build is shaped by it:
+//
+// - dist/main.js, the launcher (src/main.ts): answers --help and --version itself and loads
+//   nothing else; a command is run from
+// - dist/commands-<hash>.js, every command and what it imports in one bundle, in which each
+//   command and its modules are initialised only when that command runs. The launcher compiles
+//   it through vm.Script with a V8 code cache (src/code-cache.ts): compiling ~1 MB of zod,
+//   scheduler and adapters was most of a `fanout exec` that ran one job. A code cache needs a
+//   classic script, hence CommonJS; the content hash in the name keeps a cache from being
+//   used for another build (V8 checks the source's length, not its text).
+// - dist/grep-worker.js and dist/analyze-worker.js, the adapters' worker threads.
+//
+// dist/package.json says "commonjs", so that Node loads dist/*.js without its ES module
+// loader (~10 ms more at start-up). Unbundled, the loader would also resolve, read and link
+// ~190 files (95 of them zod's).
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -38,23 +48,67 @@ const workerNames = {
   },
 };
 
-await rm(join(here, 'dist'), { recursive: true, force: true });
-const result = await build({
+/**
+ * The glob walk loads two of fast-glob's internal modules with `createRequire(import.meta.url)`
+ * (see glob-walk.ts), which esbuild cannot follow: from the bundle, Node's loader then read
+ * fast-glob and its dependencies a second time from node_modules (~50 ms of CPU for every
+ * grep and glob), or, installed without them, found none. Without the local `require`, the
+ * calls are esbuild's to bundle: the internals come from the bundled fast-glob itself. A
+ * missing declaration fails the build.
+ */
+const GLOB_WALK = join(adapters, 'dist/fs/glob-walk.js');
+const bundledRequire = {
+  name: 'bundled-require',
+  setup(b) {
+    b.onLoad({ filter: new RegExp(`^${GLOB_WALK.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const declaration = 'const require = createRequire(import.meta.url);';
+      if (!source.includes(declaration)) throw new Error(`expected ${args.path} to hold ${declaration}, got none: fast-glob's internals would be read from node_modules at run time`);
+      return { contents: source.replace(declaration, ''), loader: 'js' };
+    });
+  },
+};
+
+/** What every output shares: CommonJS for Node 20, with `import.meta.url` for the sources that use it. */
+const common = {
   absWorkingDir: here,
-  entryPoints: { main: 'src/main.ts', ...Object.fromEntries(WORKERS.map((w) => [w.name, w.worker])) },
   outdir: 'dist',
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20.19',
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [workerNames],
-  // FANOUT_BUILD_META=1 writes dist/meta.json, for https://esbuild.github.io/analyze/.
-  metafile: process.env.FANOUT_BUILD_META === '1',
-  // CommonJS dependencies (fast-glob, undici…) call require() for Node's own modules.
-  banner: { js: "import { createRequire as __fanoutCreateRequire } from 'node:module'; const require = __fanoutCreateRequire(import.meta.url);" },
+  define: { 'import.meta.url': '__fanout_import_meta_url' },
+  banner: { js: "var __fanout_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+await rm(join(here, 'dist'), { recursive: true, force: true });
+
+const commands = await build({
+  ...common,
+  entryPoints: { commands: 'src/commands/index.ts' },
+  entryNames: '[name]-[hash]',
+  plugins: [workerNames, bundledRequire],
+  metafile: true,
 });
-if (result.metafile !== undefined) await writeFile(join(here, 'dist/meta.json'), JSON.stringify(result.metafile));
+const [bundlePath, bundleOutput] = Object.entries(commands.metafile.outputs).find(([path, output]) => output.entryPoint !== undefined && path.endsWith('.js')) ?? [];
+if (bundlePath === undefined) throw new Error('expected esbuild to write the commands bundle, got no entry output');
+// vm.Script runs classic scripts: an import() left in the bundle (a module esbuild could not
+// inline) would throw ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING at run time. Fail here instead.
+const dynamic = bundleOutput.imports.filter((entry) => entry.kind === 'dynamic-import' && entry.external === true);
+if (dynamic.length > 0) throw new Error(`expected no import() of modules outside the commands bundle, got ${dynamic.map((entry) => entry.path).join(', ')}: import them statically`);
+
+await build({
+  ...common,
+  entryPoints: { main: 'src/main.ts' },
+  // esbuild keeps src/main.ts's #! line first.
+  define: { ...common.define, __FANOUT_COMMANDS_BUNDLE__: JSON.stringify(basename(bundlePath)) },
+});
+
+await build({ ...common, entryPoints: Object.fromEntries(WORKERS.map((w) => [w.name, w.worker])) });
+
+await writeFile(join(here, 'dist/package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+// FANOUT_BUILD_META=1 writes dist/meta.json, for https://esbuild.github.io/analyze/.
+if (process.env.FANOUT_BUILD_META === '1') await writeFile(join(here, 'dist/meta.json'), JSON.stringify(commands.metafile));

@@ -15,8 +15,22 @@ export interface Job {
 /** Characters that make a command need a shell (a leading `VAR=value` does too). */
 const SHELL_SYNTAX = /[|&;<>()$`\\"'*?[\]#~{}\n\t]/;
 
+/**
+ * bash's keywords and the builtins that are no program of their own (`exit`, `cd`, `source`,
+ * `type`…): a command starting with one runs in bash, as under GNU parallel, rather than
+ * failing as "not a program on PATH". Builtins that are programs too (`echo`, `printf`,
+ * `test`, `true`, `kill`, `pwd`) still run directly.
+ */
+const SHELL_WORDS = new Set([
+  ...['!', '[[', ']]', '{', '}', 'case', 'coproc', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'function', 'if', 'in', 'select', 'then', 'time', 'until', 'while'],
+  ...['.', ':', 'alias', 'bg', 'bind', 'break', 'builtin', 'caller', 'cd', 'command', 'compgen', 'complete', 'compopt', 'continue', 'declare', 'dirs', 'disown', 'enable', 'eval', 'exec'],
+  ...['exit', 'export', 'fc', 'fg', 'getopts', 'hash', 'help', 'history', 'jobs', 'let', 'local', 'logout', 'mapfile', 'popd', 'pushd', 'read', 'readarray', 'readonly', 'return'],
+  ...['set', 'shift', 'shopt', 'source', 'suspend', 'times', 'trap', 'type', 'typeset', 'ulimit', 'umask', 'unalias', 'unset', 'wait'],
+]);
+
 function needsShell(words: readonly string[]): boolean {
-  return words.some((word) => SHELL_SYNTAX.test(word.replace(TOKEN, ''))) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] ?? '');
+  const first = words[0] ?? '';
+  return words.some((word) => SHELL_SYNTAX.test(word.replace(TOKEN, ''))) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(first) || SHELL_WORDS.has(first);
 }
 
 /** Quotes a value for a POSIX shell: `it's` → `'it'"'"'s'`. */
@@ -90,18 +104,37 @@ export function buildJobs(template: readonly string[], sources: readonly (readon
   });
 }
 
-/** Splits `fanout exec` arguments into the template and the `:::` argument groups. */
-export function splitTemplate(positionals: readonly string[]): { template: string[]; sources: string[][] } {
+/** Where one group of arguments comes from: after `:::`, or from a file named after `::::`. */
+export type ArgumentSource = { kind: 'values'; values: string[] } | { kind: 'file'; path: string };
+
+/**
+ * Splits `fanout exec` arguments into the template and the argument groups: `::: a b` is one
+ * group, `:::: f g` two, each file's lines (GNU parallel's argument files; `-` is standard
+ * input). GNU parallel's linked groups (`:::+`, `::::+`) are refused rather than taken for
+ * arguments.
+ */
+export function splitTemplate(positionals: readonly string[]): { template: string[]; sources: ArgumentSource[] } {
   const template: string[] = [];
-  const sources: string[][] = [];
-  let current: string[] | undefined;
+  const sources: ArgumentSource[] = [];
+  let mode: 'template' | 'values' | 'files' = 'template';
+  let files = 0;
+  const noFiles = () => new Error('expected an argument file after ::::, got none');
   for (const item of positionals) {
+    if (mode === 'files' && (item === ':::' || item === '::::') && files === 0) throw noFiles();
     if (item === ':::') {
-      current = [];
-      sources.push(current);
-    } else if (current === undefined) template.push(item);
-    else current.push(item);
+      sources.push({ kind: 'values', values: [] });
+      mode = 'values';
+    } else if (item === '::::') {
+      mode = 'files';
+      files = 0;
+    } else if (item === ':::+' || item === '::::+') throw new Error(`expected ::: or :::: before argument groups, got ${item}: linked groups (GNU parallel's ${item}) are not supported`);
+    else if (mode === 'template') template.push(item);
+    else if (mode === 'files') {
+      sources.push({ kind: 'file', path: item });
+      files++;
+    } else (sources.at(-1) as { values: string[] }).values.push(item);
   }
+  if (mode === 'files' && files === 0) throw noFiles();
   return { template, sources };
 }
 

@@ -1,47 +1,23 @@
 #!/usr/bin/env node
 /**
- * The `fanout` command. Commands are loaded on demand, so `fanout exec` never pays for the
- * web adapters' imports (start-up time is most of a short run).
+ * The `fanout` command's launcher: `--help`, `--version` and unknown commands are answered
+ * here, without loading anything else; a command runs from the commands bundle, compiled
+ * from a V8 code cache when there is one (code-cache.ts, build.mjs). Start-up is most of a
+ * short `fanout grep` or `fanout exec`, so this file stays small and CommonJS.
  */
 import { readFileSync } from 'node:fs';
-import { EXIT, UsageError } from './args.js';
+import { fileURLToPath } from 'node:url';
+import { EXIT } from './args.js';
+import { COMMANDS, commandNamed, type CommandName } from './command-table.js';
+import { loadBundle } from './code-cache.js';
 
-/** What a command module exports. */
-export interface CommandModule {
-  run(argv: string[]): Promise<number>;
+/** The file name of the commands bundle beside this one; build.mjs defines it. */
+declare const __FANOUT_COMMANDS_BUNDLE__: string;
+
+/** What the commands bundle exports (commands/index.ts). */
+interface CommandsBundle {
+  runCommand(name: CommandName, argv: string[]): Promise<number>;
 }
-
-interface CommandEntry {
-  summary: string;
-  usage: string;
-  load: () => Promise<CommandModule>;
-}
-
-const COMMANDS: Record<string, CommandEntry> = {
-  run: { summary: 'run a plan file (or - for standard input)', usage: 'fanout run <plan.json | -> [flags]', load: () => import('./commands/run.js') },
-  validate: { summary: 'check a plan, reporting every problem with its path', usage: 'fanout validate <plan.json | ->', load: () => import('./commands/validate.js') },
-  'explore-codebase': {
-    summary: 'explore a codebase in parallel and print what it found (alias: explore)',
-    usage: 'fanout explore-codebase [dir] [--size small|medium|large] [--pattern P]… [flags]',
-    load: () => import('./commands/explore-codebase.js'),
-  },
-  'explore-web': {
-    summary: 'search the web on a topic across providers and categories',
-    usage: 'fanout explore-web <topic> [--depth simple|complex|comprehensive] [flags]',
-    load: () => import('./commands/explore-web.js'),
-  },
-  start: { summary: 'discover a project: structure, context, complexity, all at once', usage: 'fanout start [dir] [flags]', load: () => import('./commands/start.js') },
-  grep: { summary: 'search files, ripgrep-style (-i -w -F -c -l -C N --glob, --json)', usage: 'fanout grep <pattern> [paths...] [flags]', load: () => import('./commands/grep.js') },
-  exec: {
-    summary: 'run commands in parallel, like GNU parallel / xargs -P',
-    usage: "fanout exec [-j N] [-k] [command {}] [::: args...]  (or commands on standard input)",
-    load: () => import('./commands/exec.js'),
-  },
-  profiles: { summary: 'list the built-in profiles, or show one', usage: 'fanout profiles [name]', load: () => import('./commands/profiles.js') },
-  schema: { summary: 'print the JSON Schemas of plans and configuration', usage: 'fanout schema [plan|config]', load: () => import('./commands/schema.js') },
-};
-
-const ALIASES: Record<string, string> = { explore: 'explore-codebase' };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -74,23 +50,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const name = ALIASES[first] ?? first;
-  const entry = COMMANDS[name];
-  if (entry === undefined) {
+  const name = commandNamed(first);
+  if (name === undefined) {
     const known = Object.keys(COMMANDS).join(', ');
     process.stderr.write(`fanout: unknown command "${first}"; expected one of: ${known}\nRun "fanout --help" for usage.\n`);
     return EXIT.usage;
   }
-  try {
-    const command = await entry.load();
-    return await command.run(rest);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`fanout ${name}: ${error.message}\nUsage: ${entry.usage}\nRun "fanout ${name} --help" for its flags.\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  }
+  const bundle = fileURLToPath(new URL(`./${__FANOUT_COMMANDS_BUNDLE__}`, import.meta.url));
+  const { exports } = loadBundle<CommandsBundle>(bundle, name);
+  return exports.runCommand(name, rest);
 }
 
 // A reader that stops early (`fanout grep … | head`) is not an error: stop quietly, as grep does.

@@ -5,6 +5,7 @@ import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
+import { handleInterrupts } from './interrupt.js';
 import { writeOut } from './io.js';
 import { renderHtmlReport } from './output/html.js';
 import { checkOutputPaths } from './output/paths.js';
@@ -114,25 +115,19 @@ export async function runSession(options: SessionOptions): Promise<number> {
   }
   const progress = flags.quiet === true || flags.ndjson === true ? undefined : new Progress(run, process.stderr, errPaint, () => monitor.latest);
 
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) {
-      process.stderr.write('\nfanout: interrupted again, exiting now\n');
-      process.exit(EXIT.interrupted);
-    }
-    interrupted = true;
-    progress?.stop();
-    process.stderr.write('\nfanout: interrupted, cancelling (press Ctrl-C again to exit at once)\n');
-    run.cancel('interrupted (Ctrl-C)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = handleInterrupts({
+    onFirst: () => {
+      progress?.stop();
+      process.stderr.write('\nfanout: interrupted, cancelling (press Ctrl-C again to kill what runs and exit at once)\n');
+    },
+    cancel: () => run.cancel('interrupted (Ctrl-C)'),
+    onAgain: () => process.stderr.write('\nfanout: interrupted again, exiting now\n'),
+  });
   let result: RunResult;
   try {
     result = await run.result;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.runOver();
     progress?.stop();
     unwatch();
     // A last sample as the run ends, so that even a run shorter than the interval has one.
@@ -158,6 +153,6 @@ export async function runSession(options: SessionOptions): Promise<number> {
     if (flags.trace !== undefined) process.stderr.write(errPaint.dim(`trace: ${flags.trace} (open it in https://ui.perfetto.dev)\n`));
     if (flags.report !== undefined) process.stderr.write(errPaint.dim(`report: ${flags.report}\n`));
   }
-  if (interrupted) return EXIT.interrupted;
+  if (interrupts.interrupted) return EXIT.interrupted;
   return result.ok ? EXIT.ok : EXIT.failed;
 }

@@ -2,9 +2,35 @@ import { describe, expect, it } from 'vitest';
 import { buildJobs, joblogLine, parseHalt, parseJoblog, shellQuote, splitTemplate } from '../src/exec-jobs.js';
 
 describe('exec jobs, as GNU parallel builds them', () => {
-  it('splits the command from the ::: groups', () => {
-    expect(splitTemplate(['gzip', '-9', ':::', 'a', 'b', ':::', '1'])).toEqual({ template: ['gzip', '-9'], sources: [['a', 'b'], ['1']] });
+  it('splits the command from the ::: groups and the :::: files, each file a group', () => {
+    expect(splitTemplate(['gzip', '-9', ':::', 'a', 'b', ':::', '1'])).toEqual({
+      template: ['gzip', '-9'],
+      sources: [
+        { kind: 'values', values: ['a', 'b'] },
+        { kind: 'values', values: ['1'] },
+      ],
+    });
     expect(splitTemplate(['echo', 'hi'])).toEqual({ template: ['echo', 'hi'], sources: [] });
+    expect(splitTemplate(['echo', '::::', 'f', 'g', ':::', 'x', '::::', '-'])).toEqual({
+      template: ['echo'],
+      sources: [
+        { kind: 'file', path: 'f' },
+        { kind: 'file', path: 'g' },
+        { kind: 'values', values: ['x'] },
+        { kind: 'file', path: '-' },
+      ],
+    });
+    expect(() => splitTemplate(['echo', '::::'])).toThrow(/expected an argument file after ::::, got none/);
+    expect(() => splitTemplate(['echo', '::::', ':::', 'a'])).toThrow(/expected an argument file after ::::/);
+    expect(() => splitTemplate(['echo', ':::', 'a', ':::+', 'b'])).toThrow(/linked groups/);
+  });
+
+  it('runs a command whose first word is a shell builtin or keyword in bash, a program of the same name directly', () => {
+    expect(buildJobs(['exit {}'], [['3']])[0]).toEqual({ seq: 1, script: 'exit 3', display: 'exit 3' });
+    expect(buildJobs(['cd'], [['/tmp']])[0]).toEqual({ seq: 1, script: 'cd /tmp', display: 'cd /tmp' });
+    expect(buildJobs([], [['source ./env.sh', 'type ls', 'if true; then echo; fi']]).map((job) => job.script)).toEqual(['source ./env.sh', 'type ls', 'if true; then echo; fi']);
+    expect(buildJobs(['echo'], [['x']])[0]).toEqual({ seq: 1, argv: ['echo', 'x'], display: 'echo x' });
+    expect(buildJobs(['true'], [['x']])[0]!.argv).toEqual(['true', 'x']);
   });
 
   it('runs a command without shell syntax directly, appending the argument when there is no {}, shown quoted', () => {

@@ -1,20 +1,25 @@
+import { createReadStream } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
-import { adaptersFromConfig } from '@fanout/profiles';
+import { availableParallelism } from 'node:os';
+import { bashAdapter } from '@fanout/adapters/shell';
 import { createScheduler, type OperationSpec, type SerializedError } from '@fanout/scheduler';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
-import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type Job } from '../exec-jobs.js';
+import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type ArgumentSource, type Job } from '../exec-jobs.js';
+import { handleInterrupts } from '../interrupt.js';
 import { loadSettings } from '../settings.js';
 
-const HELP = `Usage: fanout exec [flags] [command [args…]] [::: arg… [::: arg…]]
+const HELP = `Usage: fanout exec [flags] [command [args…]] [::: arg… [::: arg…]] [:::: argfile…]
        some-producer | fanout exec [flags] [command]
 
 Runs commands in parallel, the way GNU parallel and xargs -P users expect. Arguments come after
-:::  (several groups: every combination) or, one per line, from standard input; without a
-command, each line is a command. {} is the argument ({.} without extension, {/} basename,
-{//} directory, {/.} basename without extension, {#} job number, {1} {2} by group); without
-any {}, arguments are appended. A command with no shell syntax runs directly (no shell, no
-quoting surprises); one with pipes, redirections or variables runs with bash -c, arguments
-quoted. Each job's output is printed when it ends, whole; -k keeps input order.
+:::, one per line from each file after :::: (- is standard input) — several groups: every
+combination — or, one per line, from standard input; without a command, each line is a
+command. {} is the argument ({.} without extension, {/} basename, {//} directory, {/.}
+basename without extension, {#} job number, {1} {2} by group); without any {}, arguments are
+appended. A command with no shell syntax runs directly (no shell, no quoting surprises); one
+with pipes, redirections or variables, or starting with a shell builtin or keyword (exit, cd,
+source, type, if…), runs with bash -c, arguments quoted. Each job's output is printed when it
+ends, whole; -k keeps input order.
 
   -j, --jobs N            run N at once (default: the number of cores × 2)
   -k, --keep-order        print outputs in input order
@@ -47,15 +52,32 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-async function stdinLines(): Promise<string[]> {
-  if (process.stdin.isTTY) return [];
+/** One argument a line, as from standard input: `\r\n` endings and empty lines dropped. */
+async function argumentLines(stream: AsyncIterable<Buffer | string>): Promise<string[]> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks)
     .toString('utf8')
     .split('\n')
     .map((line) => line.replace(/\r$/, ''))
     .filter((line) => line !== '');
+}
+
+async function stdinLines(): Promise<string[]> {
+  if (process.stdin.isTTY) return [];
+  return argumentLines(process.stdin);
+}
+
+/** The arguments of one group: as given after `:::`, or the lines of a file named after `::::` (`-`: standard input). */
+async function sourceValues(source: ArgumentSource): Promise<string[]> {
+  if (source.kind === 'values') return source.values;
+  if (source.path === '-') return stdinLines();
+  try {
+    return await argumentLines(createReadStream(source.path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`expected the argument file ${source.path} (after ::::) to be a readable file, got ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (error as Error).message}`);
+  }
 }
 
 interface JobOutput {
@@ -67,8 +89,15 @@ interface JobOutput {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
+/** This process's environment, less `_` (see where the jobs' adapter is made). */
+function inheritedEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && name !== '_') env[name] = value;
+  return env;
+}
+
 /** From this many jobs per slot (`-j`) on, `fanout exec` forks through the spawn server. */
-const SERVER_JOBS_PER_SLOT = 8;
+const SERVER_JOBS_PER_SLOT = 2;
 
 export async function run(argv: string[]): Promise<number> {
   // Flags stop at the command: what follows it belongs to the command (like xargs).
@@ -97,12 +126,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   if ((values.resume === true || values['resume-failed'] === true) && values.joblog === undefined) throw new UsageError('--resume and --resume-failed need --joblog FILE');
 
-  const { template, sources } = splitTemplate(rest);
-  const inputs = sources.length > 0 ? sources : [await stdinLines()];
-  if (template.length === 0 && sources.length > 0) throw new UsageError('expected a command before :::');
+  let split;
+  try {
+    split = splitTemplate(rest);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { template, sources } = split;
+  const inputs: string[][] = [];
+  for (const source of sources) inputs.push(await sourceValues(source));
+  if (sources.length === 0) inputs.push(await stdinLines());
+  if (template.length === 0 && sources.length > 0) throw new UsageError('expected a command before ::: or ::::');
   const jobs = buildJobs(template, inputs);
   if (jobs.length === 0) {
-    if (values.quiet !== true) process.stderr.write('fanout exec: no jobs (no arguments after ::: and nothing on standard input)\n');
+    if (values.quiet !== true) process.stderr.write('fanout exec: no jobs (no arguments after ::: or in the :::: files, and nothing on standard input)\n');
     return EXIT.ok;
   }
   if (values['dry-run'] === true) {
@@ -127,24 +164,31 @@ export async function run(argv: string[]): Promise<number> {
   }
   const todo = jobs.filter((job) => !skip.has(job.seq));
 
-  const concurrency = jobsAtOnce ?? Math.max(2, (await import('node:os')).availableParallelism() * 2);
+  const concurrency = jobsAtOnce ?? Math.max(2, availableParallelism() * 2);
   const settings = await loadSettings({ configFile: values.config });
   // Many jobs are forked by a pool of small bash workers, unless the configuration says
-  // otherwise: Node's own fork per job costs its main thread 3× more (bench shell-spawner).
-  // Few are forked by Node: the pool's start-up (a worker per job at once) outweighs what it
-  // saves below about 8 jobs per worker (200 jobs at -j 16: 436 vs 516 ms; 64: 275 vs 239 ms).
-  const shell = { spawner: todo.length >= SERVER_JOBS_PER_SLOT * concurrency ? ('server' as const) : ('direct' as const), ...settings.config.shell };
-  const configured = await adaptersFromConfig({ ...settings.config, shell, roots: settings.config.roots ?? [process.cwd()] }, ['bash']);
+  // otherwise: Node's own fork per job costs its main thread 3× more (bench shell-spawner),
+  // and blocks it until the child has exec'd. Few are forked by Node: a worker costs more to
+  // start than a job, and repays it from about 2 jobs per slot (-j 16, same run: 16 jobs
+  // 634 vs 678 ms direct vs server; 32 jobs 734 vs 500 ms; 200 jobs 2655 vs 1399 ms, on a
+  // loaded machine).
+  const bash = bashAdapter({
+    roots: settings.config.roots ?? [process.cwd()],
+    spawner: settings.config.shell?.spawner ?? (todo.length >= SERVER_JOBS_PER_SLOT * concurrency ? 'server' : 'direct'),
+    // The jobs get this process's environment, as from a shell, taken once rather than per
+    // job (copying process.env cost 0.15 ms a job), but for `_`: it names how fanout itself
+    // was started (a shell sets it anew for each command it runs), and passing it on would
+    // cost the spawn server an /usr/bin/env per job.
+    env: inheritedEnvironment(),
+  });
   const operations: OperationSpec[] = todo.map((job: Job) => ({
     id: `job-${job.seq}`,
     kind: 'bash',
-    // The jobs get this process's environment, as from a shell, but for `_`: it names how
-    // fanout itself was started (a shell sets it anew for each command it runs), and passing
-    // it on would cost the spawn server an /usr/bin/env per job.
-    input: { ...(job.argv === undefined ? { script: job.script, shell: 'bash' } : { command: job.argv }), inheritEnv: true, env: { _: null } },
+    input: job.argv === undefined ? { script: job.script, shell: 'bash' } : { command: job.argv },
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU parallel.
-    retry: retries === undefined ? false : { attempts: retries, anyFailure: true, baseDelayMs: 0 },
+    // --retries N: N tries in all, whatever the failure (a non-zero exit included), like GNU
+    // parallel. Without it, none: bash is not idempotent, so the scheduler retries nothing.
+    ...(retries === undefined ? {} : { retry: { attempts: retries, anyFailure: true, baseDelayMs: 0 } }),
   }));
   const bySeq = new Map(todo.map((job) => [`job-${job.seq}`, job]));
 
@@ -158,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const journal: Promise<unknown>[] = [];
   const scheduler = createScheduler({
-    adapters: configured.adapters,
+    adapters: [bash],
     concurrency,
     // Every job may use all its tries: the user asked for them.
     ...(retries === undefined ? {} : { retryBudget: todo.length * (retries - 1) }),
@@ -173,7 +217,9 @@ export async function run(argv: string[]): Promise<number> {
     if (job === undefined) return;
     const data = (event.state === 'succeeded' ? event.output : (event.error as SerializedError | undefined)?.data) as Partial<JobOutput> | undefined;
     const output: JobOutput = { stdout: data?.stdout ?? '', stderr: data?.stderr ?? (event.state === 'succeeded' ? '' : `fanout exec: ${job.display}: ${event.error?.message ?? event.state}\n`), exitCode: data?.exitCode ?? null, signal: data?.signal ?? null };
-    if (values.joblog !== undefined && event.attempts > 0) {
+    // A job cut off (Ctrl-C, --halt now) did not run to its end: like GNU parallel, the log
+    // leaves it out, so that --resume runs it again.
+    if (values.joblog !== undefined && event.attempts > 0 && event.state !== 'cancelled') {
       const start = started.get(event.id) ?? Date.now();
       const exitValue = output.exitCode ?? (event.state === 'succeeded' ? 0 : -1);
       journal.push(
@@ -191,19 +237,16 @@ export async function run(argv: string[]): Promise<number> {
       done.delete(seq);
     }
   });
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(EXIT.interrupted);
-    interrupted = true;
-    process.stderr.write('\nfanout exec: interrupted, stopping the jobs (Ctrl-C again to exit at once)\n');
-    run.cancel('interrupted (Ctrl-C)');
-  };
-  process.on('SIGINT', onSignal);
   // A SIGTERM (`timeout`, a supervisor) stops the jobs as Ctrl-C does, rather than leaving
   // them running and the spawn server's files behind.
-  process.on('SIGTERM', onSignal);
+  const interrupts = handleInterrupts({
+    onFirst: () => process.stderr.write('\nfanout exec: interrupted, stopping the jobs (Ctrl-C again to kill them and exit at once)\n'),
+    cancel: () => run.cancel('interrupted (Ctrl-C)'),
+    onAgain: () => process.stderr.write('\nfanout exec: interrupted again, killing the jobs and exiting now\n'),
+  });
   try {
     const result = await run.result;
+    interrupts.runOver();
     await Promise.all(journal);
     if (values.quiet !== true) {
       const s = result.summary;
@@ -213,11 +256,10 @@ export async function run(argv: string[]): Promise<number> {
         `fanout exec: ${s.byState.succeeded}/${jobs.length} jobs succeeded${failed > 0 ? `, ${failed} failed` : ''}${other > 0 ? `, ${other} not run` : ''}${skip.size > 0 ? `, ${skip.size} skipped (journal)` : ''} in ${(s.wallMs / 1000).toFixed(2)} s (${s.speedup.toFixed(1)}× sequential)\n`,
       );
     }
-    if (interrupted) return EXIT.interrupted;
+    if (interrupts.interrupted) return EXIT.interrupted;
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await configured.close();
+    interrupts.runOver();
+    await bash.close();
   }
 }

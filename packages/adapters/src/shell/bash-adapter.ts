@@ -7,7 +7,7 @@ import { buildEnvironment } from './environment.js';
 import type { BashOutput } from './output.js';
 import { ProcessError, spawnError } from './process-error.js';
 import { runProcess, type ProcessSpec } from './run-process.js';
-import { createBashInputSchema, type BashInput } from './schema.js';
+import { bashInputSchema, createBashInputSchema, type BashInput } from './schema.js';
 import { SpawnServer } from './spawn-server.js';
 
 /*
@@ -199,6 +199,18 @@ export function bashAdapter(options: BashAdapterOptions = {}): BashAdapter {
   }
   const server = spawner === 'server' ? new SpawnServer() : undefined;
 
+  /**
+   * The environment of the commands whose input neither sets variables nor asks for the
+   * parent's: one frozen object for as long as the parent's PATH stays the same, so that
+   * neither it nor what the spawn server derives from it is built again for every command.
+   */
+  let shared: { path: string | undefined; env: Readonly<Record<string, string>> } | undefined;
+  function sharedEnvironment(): Readonly<Record<string, string>> {
+    const path = process.env.PATH;
+    if (shared === undefined || shared.path !== path) shared = { path, env: Object.freeze(buildEnvironment({ inherit: false, base: baseEnv, given: undefined })) };
+    return shared.env;
+  }
+
   /** The working directory, checked on every run: a symlink may have changed since the last. */
   function workingDirectory(cwd: string | undefined): string {
     const asked = cwd ?? roots.base;
@@ -224,7 +236,8 @@ export function bashAdapter(options: BashAdapterOptions = {}): BashAdapter {
   return {
     kind: 'bash',
     close: () => server?.close() ?? Promise.resolve(),
-    input: createBashInputSchema(options.allowShell ?? true),
+    // Schemas are immutable: the shared one serves every adapter that allows the shell form.
+    input: (options.allowShell ?? true) ? bashInputSchema : createBashInputSchema(false),
     defaults: { maxConcurrency: 16, optimalConcurrency: 8, timeoutMs, idempotent: false },
     classify: (error) => classifyAdapterError(error, defaultClassify),
     locks(input) {
@@ -236,7 +249,8 @@ export function bashAdapter(options: BashAdapterOptions = {}): BashAdapter {
       signal.throwIfAborted();
       const cwd = workingDirectory(input.cwd);
       const command = resolveCommand(input, defaultShell);
-      const env = buildEnvironment({ inherit: input.inheritEnv ?? inheritEnv, base: baseEnv, given: input.env });
+      const inherit = input.inheritEnv ?? inheritEnv;
+      const env = input.env === undefined && !inherit ? sharedEnvironment() : buildEnvironment({ inherit, base: baseEnv, given: input.env });
       const caps = capsOf(input.maxOutputBytes, maxBytes);
       const spec: ProcessSpec = {
         file: command.file,

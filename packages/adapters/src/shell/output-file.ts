@@ -35,11 +35,21 @@ export class OutputFile implements CapturedStream {
 
   /**
    * Reads the file at `path` (a missing file is an empty stream: the job failed before it
-   * opened it) and removes it. Synchronous on purpose: for the small outputs of most commands
+   * opened it) and removes it; when `written` is false the file is known to be empty, and is
+   * only removed. Synchronous on purpose: for the small outputs of most commands
    * an open, a stat, a read and an unlink take a few microseconds each, far less than
    * promise round trips through the thread pool would.
    */
-  static take(path: string, capBytes: number): OutputFile {
+  static take(path: string, capBytes: number, written = true): OutputFile {
+    if (!written) {
+      // Known to be empty (the worker looked): nothing to open or read.
+      try {
+        unlinkSync(path);
+      } catch {
+        // Never created: the job failed before it opened it.
+      }
+      return new OutputFile(new ByteCap(capBytes), EMPTY, 0);
+    }
     let fd: number;
     try {
       fd = openSync(path, 'r');

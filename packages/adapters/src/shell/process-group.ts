@@ -33,7 +33,7 @@ export function killLiveGroups(): void {
 /** Options of {@link ProcessGroup.spawn}. */
 export interface GroupSpawnOptions {
   cwd: string;
-  env: Record<string, string>;
+  env: Readonly<Record<string, string>>;
   /** Open a pipe for stdin (else the child reads `/dev/null`). */
   stdin: boolean;
   /** Stop the group with SIGKILL if Node exits while it is alive. */

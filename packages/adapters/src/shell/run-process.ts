@@ -8,7 +8,7 @@ export interface ProcessSpec {
   file: string;
   args: readonly string[];
   cwd: string;
-  env: Record<string, string>;
+  env: Readonly<Record<string, string>>;
   /** Written to stdin, then closed; without it stdin is `/dev/null`. */
   stdin: Uint8Array | undefined;
   maxStdoutBytes: number;

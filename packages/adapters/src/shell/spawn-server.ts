@@ -31,6 +31,42 @@ function unlinkQuietly(path: string): void {
   }
 }
 
+/** What a job's environment means to a worker: derived once per environment object. */
+interface EnvironmentPlan {
+  /** A worker can give every variable exactly as given (see {@link exportable}). */
+  exportable: boolean;
+  /** `NAME=value` for every variable but `_`. */
+  pairs: string[];
+  /** The pairs, NUL-joined: a worker that ran a job with the same key keeps them (`'same'`). */
+  key: string;
+  /** The value of `_`, if the environment has one. */
+  underscore: string | undefined;
+}
+
+/**
+ * Plans by environment object: jobs of one adapter without variables of their own share one
+ * frozen environment (bash-adapter.ts), which is then read once rather than once per job.
+ */
+const environmentPlans = new WeakMap<object, EnvironmentPlan>();
+
+function planEnvironment(env: Readonly<Record<string, string>>): EnvironmentPlan {
+  let plan = environmentPlans.get(env);
+  if (plan !== undefined) return plan;
+  const pairs: string[] = [];
+  let underscore: string | undefined;
+  let ok = true;
+  for (const name in env) {
+    if (name === '_') underscore = env[name];
+    else {
+      ok &&= canExport(name);
+      pairs.push(`${name}=${env[name]}`);
+    }
+  }
+  plan = { exportable: ok, pairs, key: pairs.join('\0'), underscore };
+  if (Object.isFrozen(env)) environmentPlans.set(env, plan);
+  return plan;
+}
+
 /** Directories of live servers, removed when Node exits if nobody closed their server. */
 const liveDirs = new Set<string>();
 let exitHookInstalled = false;
@@ -92,6 +128,11 @@ export class SpawnServer {
   #removeDir: (() => void) | undefined;
   #workers = new Set<SpawnWorker>();
   #idle: SpawnWorker[] = [];
+  /** Jobs waiting for a worker, first come first served. */
+  #waiting: WaitingJob[] = [];
+  #spawnScheduled = false;
+  /** Waiting jobs that workers took on ending their own since the last look (see `#assign`). */
+  #handedOver = 0;
   #unavailable = !POSIX;
   #hasEnvProgram: boolean | undefined;
   #nextId = 0;
@@ -118,26 +159,22 @@ export class SpawnServer {
         return runProcess(spec, signal);
       }
     }
-    const env: string[] = [];
-    let underscore: string | undefined;
-    for (const name in spec.env) {
-      if (name === '_') underscore = spec.env[name];
-      else env.push(`${name}=${spec.env[name]}`);
-    }
-    const worker = this.#idle.pop() ?? this.#spawn(dir);
-    const envKey = env.join('\0');
-    const same = worker.lastEnv === envKey;
-    worker.lastEnv = envKey;
-    const request = encodeRequest({ id, cwd: spec.cwd, argv: [spec.file, ...spec.args], env: same ? 'same' : env, stdin: spec.stdin !== undefined, underscore });
+    const environment = planEnvironment(spec.env);
     return new Promise<ProcessOutcome>((resolve, reject) => {
       const graceMs = spec.killGraceMs;
       const started = performance.now();
+      let worker: SpawnWorker | undefined;
       let group: GroupStopper | undefined;
       let aborted = false;
       let closed = false;
       const onAbort = (): void => {
         aborted = true;
-        group?.stop(graceMs);
+        if (worker === undefined) {
+          // Still waiting for a worker: nothing ran, nothing will.
+          this.#unqueue(waiting);
+          clean();
+          resolve(notRun(started));
+        } else group?.stop(graceMs);
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const clean = (): void => {
@@ -159,9 +196,9 @@ export class SpawnServer {
           group = new GroupStopper(pid, spec.cleanup);
           if (aborted || closed) group.stop(graceMs);
         },
-        ended: (status, exited, leftovers) => {
+        ended: (status, exited, leftovers, written) => {
           clean();
-          this.#release(worker);
+          this.#release(worker!);
           // The leader is gone; what it left in its group is stopped too (see runProcess). The
           // worker said whether anything is left, which spares a signal to an empty group.
           if (leftovers || group?.stopping === true) {
@@ -170,8 +207,9 @@ export class SpawnServer {
           } else {
             group?.release();
           }
-          const stdout = OutputFile.take(`${base}.o`, spec.maxStdoutBytes);
-          const stderr = OutputFile.take(`${base}.e`, spec.maxStderrBytes);
+          // An empty file is only removed; what the job left running may still write, though.
+          const stdout = OutputFile.take(`${base}.o`, spec.maxStdoutBytes, written.stdout || leftovers);
+          const stderr = OutputFile.take(`${base}.e`, spec.maxStderrBytes, written.stderr || leftovers);
           if (closed && !aborted) {
             reject(new AdapterError('FANOUT_ABORTED', `stopped ${JSON.stringify([spec.file, ...spec.args])} and its process group: the bash adapter was closed while it ran`));
             return;
@@ -180,7 +218,7 @@ export class SpawnServer {
         },
         notStarted: () => {
           discard();
-          this.#release(worker);
+          this.#release(worker!);
           this.#restoreDirectory(dir);
           // Nothing ran (see WORKER_SCRIPT): a direct spawn fails as it would have failed
           // (ENOENT, EACCES…), or runs the job when only the worker's files were missing.
@@ -199,7 +237,7 @@ export class SpawnServer {
           group?.stop(graceMs);
           const what = `${JSON.stringify([spec.file, ...spec.args])}${group === undefined ? '' : ` (process group ${group.pgid}, now stopped)`}`;
           reject(
-            new AdapterError('FANOUT_PROCESS_SPAWN', `expected the spawn server's bash worker (pid ${worker.pid}) to report the end of ${what}, but the worker ${describeEnd(end)} first; the next command starts a new worker`, {
+            new AdapterError('FANOUT_PROCESS_SPAWN', `expected the spawn server's bash worker (pid ${worker?.pid}) to report the end of ${what}, but the worker ${describeEnd(end)} first; the next command starts a new worker`, {
               classification: { class: 'retryable' },
             }),
           );
@@ -209,7 +247,24 @@ export class SpawnServer {
           group?.stop(graceMs);
         },
       };
-      worker.run(request, job);
+      const waiting: WaitingJob = {
+        begin: (chosen) => {
+          worker = chosen;
+          const same = chosen.lastEnv === environment.key;
+          chosen.lastEnv = environment.key;
+          chosen.run(encodeRequest({ id, cwd: spec.cwd, argv: [spec.file, ...spec.args], env: same ? 'same' : environment.pairs, stdin: spec.stdin !== undefined, underscore: environment.underscore }), job);
+        },
+        direct: () => {
+          clean();
+          direct();
+        },
+        close: () => {
+          closed = true;
+          clean();
+          reject(new AdapterError('FANOUT_ABORTED', `never started ${JSON.stringify([spec.file, ...spec.args])}: the bash adapter was closed while it waited for a worker`));
+        },
+      };
+      this.#assign(dir, waiting);
     });
   }
 
@@ -223,6 +278,7 @@ export class SpawnServer {
     const removeDir = this.#removeDir;
     this.#workers = new Set();
     this.#idle = [];
+    for (const job of this.#waiting.splice(0)) job.close();
     this.#dir = undefined;
     this.#removeDir = undefined;
     for (const worker of workers) {
@@ -235,11 +291,9 @@ export class SpawnServer {
 
   /** Whether a worker can start the job exactly as a direct spawn would. */
   #eligible(spec: ProcessSpec): boolean {
-    let underscore = false;
-    for (const name in spec.env) {
-      if (name === '_') underscore = true;
-      else if (!canExport(name)) return false;
-    }
+    const environment = planEnvironment(spec.env);
+    if (!environment.exportable) return false;
+    const underscore = environment.underscore !== undefined;
     if (underscore) {
       this.#hasEnvProgram ??= existsSync('/usr/bin/env');
       if (!this.#hasEnvProgram) return false;
@@ -284,9 +338,70 @@ export class SpawnServer {
     return worker;
   }
 
-  #release(worker: SpawnWorker): void {
-    if (this.#workers.has(worker)) this.#idle.push(worker);
+  /**
+   * Gives a job a worker: an idle one, or, for the first job, a new one. Otherwise the job
+   * waits (first come, first served) for a worker that ends its job, and while jobs wait, a
+   * worker is added per turn of the event loop in which no worker took a waiting job: Node's
+   * spawn blocks its thread until the child has exec'd (~5 ms on 2 busy cores), and short jobs
+   * keep a few workers busy enough. Jobs that run long get a worker each all the same, a turn
+   * apart, as they would all at once.
+   */
+  #assign(dir: string, job: WaitingJob): void {
+    const idle = this.#idle.pop();
+    if (idle !== undefined) job.begin(idle);
+    else if (this.#workers.size === 0) job.begin(this.#spawn(dir));
+    else {
+      this.#waiting.push(job);
+      this.#scheduleSpawn();
+    }
   }
+
+  #scheduleSpawn(): void {
+    if (this.#spawnScheduled) return;
+    this.#spawnScheduled = true;
+    setImmediate(() => {
+      this.#spawnScheduled = false;
+      if (this.#waiting.length === 0) return;
+      if (this.#unavailable || this.#dir === undefined) {
+        // bash is missing or too old (found out meanwhile): everything is spawned directly.
+        for (const job of this.#waiting.splice(0)) job.direct();
+        return;
+      }
+      if (this.#handedOver > 0) {
+        // Workers took waiting jobs since the last look: the pool keeps up for now.
+        this.#handedOver = 0;
+        this.#scheduleSpawn();
+        return;
+      }
+      this.#waiting.shift()!.begin(this.#spawn(this.#dir));
+      if (this.#waiting.length > 0) this.#scheduleSpawn();
+    });
+  }
+
+  #unqueue(job: WaitingJob): void {
+    const at = this.#waiting.indexOf(job);
+    if (at !== -1) this.#waiting.splice(at, 1);
+  }
+
+  #release(worker: SpawnWorker): void {
+    if (!this.#workers.has(worker)) return;
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#idle.push(worker);
+    else {
+      this.#handedOver++;
+      next.begin(worker);
+    }
+  }
+}
+
+/** A job waiting for a worker (see `#assign`). */
+interface WaitingJob {
+  /** Starts the job on `worker`. */
+  begin(worker: SpawnWorker): void;
+  /** Spawns the job directly: the workers turned out to be unavailable. */
+  direct(): void;
+  /** The server was closed first: the job never ran, and fails with `FANOUT_ABORTED`. */
+  close(): void;
 }
 
 /** A job that close() can stop (see {@link SpawnServer.close}). */

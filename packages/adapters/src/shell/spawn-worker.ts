@@ -8,10 +8,12 @@ export interface WorkerJob {
   /** The job was forked; `pid` leads its own process group. */
   started(pid: number): void;
   /**
-   * The job ended with `$?` = `status`; `exited` is what `jobs -l` said, if it said anything;
-   * `leftovers` whether its process group still has members.
+   * The job ended with `$?` = `status`; `exited` is what `jobs -l` said, if it said anything
+   * (read only for a status above 128, the one case where it matters: see endOf);
+   * `leftovers` whether its process group still has members; `written` which of its output
+   * files were not empty when it ended.
    */
-  ended(status: number, exited: boolean | undefined, leftovers: boolean): void;
+  ended(status: number, exited: boolean | undefined, leftovers: boolean, written: { stdout: boolean; stderr: boolean }): void;
   /** The job could not be started: nothing ran. */
   notStarted(): void;
   /** The worker ended before the job did (killed, crashed); `started` says whether the job had been forked. */
@@ -43,7 +45,7 @@ export class SpawnWorker {
   #job: WorkerJob | undefined;
   #pid: number | undefined;
   /** The last `jobs -l` line of the running job. */
-  #said: { pid: number; exited: boolean } | undefined;
+  #said: string | undefined;
   #pending = '';
   /** end() was called: the worker keeps Node alive until it is gone. */
   #ending = false;
@@ -150,19 +152,26 @@ export class SpawnWorker {
         return;
       case '[':
         // Printed by the CHLD trap when the job ends: before X, and even before S when the
-        // job ended before the worker printed its pid.
-        this.#said = parseJobsLine(line);
+        // job ended before the worker printed its pid. Kept as it is: it matters only for a
+        // status above 128 (see endOf), and most jobs end with less.
+        this.#said = line;
         return;
       case 'X':
       case 'F': {
-        const exited = this.#said !== undefined && this.#said.pid === this.#pid ? this.#said.exited : undefined;
+        const said = this.#said;
         this.#job = undefined;
         if (!this.#ending) {
           this.#child.unref();
           socket(this.#child.stdout).unref();
         }
-        if (line[0] === 'X') job.ended(Number.parseInt(line.slice(2), 10), exited, line.endsWith(' +'));
-        else job.notStarted();
+        if (line[0] === 'F') {
+          job.notStarted();
+          return;
+        }
+        const status = Number.parseInt(line.slice(2), 10);
+        const jobs = status > 128 && said !== undefined ? parseJobsLine(said) : undefined;
+        const flags = line.slice(line.indexOf(' ', 2) + 1);
+        job.ended(status, jobs !== undefined && jobs.pid === this.#pid ? jobs.exited : undefined, flags.includes('+'), { stdout: flags.includes('o'), stderr: flags.includes('e') });
         return;
       }
       default:

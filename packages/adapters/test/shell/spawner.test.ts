@@ -65,15 +65,18 @@ async function spooled(): Promise<string[]> {
 }
 
 describe.runIf(onLinux)('bash (server spawner): the workers', () => {
-  it('forks the commands in small bash workers, one per command running at once, reused', async () => {
+  it('forks the commands in small bash workers, as many as commands run at once, reused', async () => {
     const adapter = make();
     const first = Number((await run(adapter, { script: 'echo $PPID', shell: '/bin/sh' })).stdout);
     expect(first).not.toBe(process.pid);
     expect(await commandLine(first)).toMatch(/^bash --noprofile --norc -c .* fanout-spawn-worker /s);
     // One command at a time: the same worker each time.
     expect(Number((await run(adapter, { script: 'echo $PPID', shell: '/bin/sh' })).stdout)).toBe(first);
-    // Four at once: four workers, the first among them.
-    const four = await Promise.all(Array.from({ length: 4 }, () => run(adapter, { script: 'sleep 0.2; echo $PPID', shell: '/bin/sh' })));
+    // Four at once, none ending before all four have started: four workers, the first among them.
+    const meeting = join(base, `meeting-${newMarker()}`);
+    await mkdir(meeting);
+    const gathered = 'echo $PPID > "$1/$$"; while [ "$(ls "$1" | wc -l)" -lt 4 ]; do sleep 0.01; done; echo $PPID';
+    const four = await Promise.all(Array.from({ length: 4 }, () => run(adapter, { script: gathered, shell: '/bin/sh', args: [meeting] })));
     const parents = new Set(four.map((output) => Number(output.stdout)));
     expect(parents.size).toBe(4);
     expect(parents.has(first)).toBe(true);
@@ -242,6 +245,65 @@ describe.runIf(onLinux)('bash (server spawner): failures of the server', () => {
     } finally {
       process.env.PATH = savedPath;
     }
+  });
+});
+
+describe.runIf(onLinux)('bash (server spawner): commands waiting for a worker', () => {
+  /** An adapter whose only worker runs a command until the returned release() is called. */
+  async function busy(): Promise<{ adapter: BashAdapter; release: () => Promise<unknown>; worker: number }> {
+    const adapter = make();
+    const worker = Number((await run(adapter, { script: 'echo $PPID', shell: 'sh' })).stdout);
+    const gate = join(base, `gate-${newMarker()}`);
+    const holding = run(adapter, { script: 'while [ ! -e "$1" ]; do sleep 0.01; done', shell: 'sh', args: [gate] }).then(
+      (output) => output,
+      (error: unknown) => error,
+    );
+    return {
+      adapter,
+      worker,
+      release: async () => {
+        await writeFile(gate, '');
+        return holding;
+      },
+    };
+  }
+
+  it('runs them on new workers while no worker comes free, or on one that does', async () => {
+    const { adapter, release, worker } = await busy();
+    // Both wait (the only worker is busy) and, waiting for each other, need workers of their own.
+    const meeting = join(base, `meeting-${newMarker()}`);
+    await mkdir(meeting);
+    const gathered = 'echo > "$1/$$"; while [ "$(ls "$1" | wc -l)" -lt 2 ]; do sleep 0.01; done; echo $PPID';
+    const outputs = await Promise.all([0, 1].map(() => run(adapter, { script: gathered, shell: 'sh', args: [meeting] })));
+    const parents = outputs.map((output) => Number(output.stdout));
+    expect(new Set(parents).size).toBe(2);
+    expect(parents).not.toContain(worker);
+    expect(await release()).toMatchObject({ exitCode: 0 });
+    expect(Number((await run(adapter, { script: 'echo $PPID', shell: 'sh' })).stdout)).not.toBe(process.pid);
+  });
+
+  it('never starts a command aborted while it waits', async () => {
+    const { adapter, release } = await busy();
+    const marker = join(base, `never-${newMarker()}`);
+    const controller = new AbortController();
+    // Queued, not started: the abort comes before the next turn could add a worker.
+    const waiting = run(adapter, { command: ['touch', marker] }, attemptContext(controller.signal));
+    controller.abort(new Error('stopped while waiting'));
+    await expect(waiting).rejects.toMatchObject({ code: 'FANOUT_ABORTED', message: expect.stringMatching(/stopped while waiting/) });
+    expect(await release()).toMatchObject({ exitCode: 0 });
+    // The next command runs, and finds the file absent: the aborted one never ran.
+    await expect(run(adapter, { command: ['test', '-e', marker] })).rejects.toMatchObject({ code: 'FANOUT_PROCESS_FAILED' });
+  });
+
+  it('fails a command still waiting when the adapter is closed, and never starts it', async () => {
+    const { adapter, release } = await busy();
+    const marker = join(base, `never-${newMarker()}`);
+    const waiting = run(adapter, { command: ['touch', marker] });
+    const closing = adapter.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'FANOUT_ABORTED', message: expect.stringMatching(/closed while it waited for a worker/) });
+    await closing;
+    expect(await release()).toMatchObject({ code: 'FANOUT_ABORTED', message: expect.stringMatching(/closed while it ran/) });
+    await expect(run(adapter, { command: ['test', '-e', marker] })).rejects.toMatchObject({ code: 'FANOUT_PROCESS_FAILED' });
   });
 });
 

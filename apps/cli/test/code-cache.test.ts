@@ -1,0 +1,104 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cacheDirectories, loadBundle } from '../src/code-cache.js';
+import { fanout } from './helpers.js';
+
+const dirs: string[] = [];
+function temporary(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fanout-code-cache-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+let variant = 0;
+/**
+ * A small CommonJS bundle that uses what the wrapper gives it. Each one differs from the last
+ * in a comment of fixed width: V8 keeps what this process compiled in memory, keyed by the
+ * source, and would answer from there without looking at the cache on disk.
+ */
+function bundle(dir: string, name = 'commands-AAAA1111.js'): string {
+  const file = join(dir, name);
+  writeFileSync(
+    file,
+    `"use strict"; // ${String(++variant).padStart(6, '0')}
+const { join } = require('node:path');
+function work(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }
+module.exports = { sum: work(1000), here: __filename, beside: join(__dirname, 'x'), self: this === module.exports };
+`,
+  );
+  return file;
+}
+
+describe('the V8 code cache of the commands bundle', () => {
+  it('compiles without a cache, writes one, then compiles from it; each command has its own', () => {
+    const dir = temporary();
+    const cache = join(dir, 'cache');
+    const env = { NODE_COMPILE_CACHE: cache };
+    const file = bundle(dir);
+    const first = loadBundle<{ sum: number; here: string; beside: string; self: boolean }>(file, 'exec', { env, whenDone: (write) => write() });
+    expect(first.cache).toBe('miss');
+    expect(first.exports).toEqual({ sum: 499500, here: file, beside: join(dir, 'x'), self: true });
+    expect(readdirSync(cache)).toEqual([`commands-AAAA1111.exec.${process.version}-${process.arch}.v8cache`]);
+
+    bundle(dir); // the same length, another text: what a content hash in the name rules out
+    const second = loadBundle<{ sum: number }>(file, 'exec', { env, whenDone: () => expect.unreachable('no cache to write after a hit') });
+    expect(second.cache).toBe('hit');
+    expect(second.exports.sum).toBe(499500);
+    bundle(dir);
+    expect(loadBundle(file, 'grep', { env, whenDone: () => undefined }).cache).toBe('miss');
+  });
+
+  it('runs without a cache where none can be written, or when it is turned off', () => {
+    const dir = temporary();
+    // A directory under a regular file can be made by nobody, root included.
+    writeFileSync(join(dir, 'plain-file'), '');
+    const env = { NODE_COMPILE_CACHE: join(dir, 'plain-file', 'cache') };
+    for (let i = 0; i < 2; i++) {
+      const loaded = loadBundle<{ sum: number }>(bundle(dir), 'exec', { env, whenDone: (write) => write() });
+      expect(loaded.cache).toBe('miss');
+      expect(loaded.exports.sum).toBe(499500);
+    }
+    const off = loadBundle<{ sum: number }>(bundle(dir), 'exec', { env: { NODE_DISABLE_COMPILE_CACHE: '1' }, whenDone: () => expect.unreachable('caching is off') });
+    expect(off).toMatchObject({ cache: 'off', exports: { sum: 499500 } });
+  });
+
+  it('looks beside the bundle first, then in the user cache, and prunes older builds there', () => {
+    const dir = temporary();
+    const home = temporary();
+    expect(cacheDirectories(dir, { HOME: home }).map((d) => d.path)).toEqual([join(dir, '.v8-cache'), expect.stringMatching(new RegExp(`^${home}/\\.cache/fanout/v8-[0-9a-f]{8}$`))]);
+    expect(cacheDirectories(dir, { HOME: home, XDG_CACHE_HOME: join(home, 'xdg') })[1]!.path.startsWith(join(home, 'xdg', 'fanout'))).toBe(true);
+    expect(cacheDirectories(dir, { HOME: home, NODE_COMPILE_CACHE: 'here' })).toEqual([{ path: join(process.cwd(), 'here'), own: false }]);
+
+    // The bundle's own directory cannot take a cache (a file is in the way): the user's does.
+    writeFileSync(join(dir, '.v8-cache'), '');
+    loadBundle(bundle(dir, 'commands-OLD00000.js'), 'exec', { env: { HOME: home }, whenDone: (write) => write() });
+    const userDir = cacheDirectories(dir, { HOME: home })[1]!.path;
+    expect(readdirSync(userDir)).toEqual([expect.stringMatching(/^commands-OLD00000\.exec\./)]);
+    const current = bundle(dir);
+    loadBundle(current, 'exec', { env: { HOME: home }, whenDone: (write) => write() });
+    expect(readdirSync(userDir)).toEqual([expect.stringMatching(/^commands-AAAA1111\.exec\./)]);
+  });
+
+  it('the fanout command replaces a corrupt cache, and runs where no cache can be written', async () => {
+    const dir = temporary();
+    const cache = join(dir, 'cache');
+    const env = { NODE_COMPILE_CACHE: cache };
+    expect(await fanout(['exec', '-k', 'echo', ':::', 'a', 'b'], { env })).toMatchObject({ code: 0, stdout: 'a\nb\n' });
+    const [name] = readdirSync(cache);
+    expect(name).toMatch(/^commands-\w+\.exec\.v\d+/);
+    const good = readFileSync(join(cache, name!));
+    writeFileSync(join(cache, name!), Buffer.alloc(good.length, 7));
+    expect(await fanout(['exec', '-k', 'echo', ':::', 'c'], { env })).toMatchObject({ code: 0, stdout: 'c\n' });
+    // Rejected by V8, compiled from source, written anew.
+    expect(readFileSync(join(cache, name!)).equals(Buffer.alloc(good.length, 7))).toBe(false);
+    expect(readdirSync(cache)).toEqual([name]);
+
+    writeFileSync(join(dir, 'plain-file'), '');
+    expect(await fanout(['exec', 'echo', ':::', 'd'], { env: { NODE_COMPILE_CACHE: join(dir, 'plain-file', 'x') } })).toMatchObject({ code: 0, stdout: 'd\n' });
+  });
+});
