@@ -1,3 +1,4 @@
+import type { FsScan } from '@fanout/adapters/fs';
 import type { Adapter } from '@fanout/scheduler';
 import type { Config } from './schema.js';
 import { PLAN_STEPS } from './steps.js';
@@ -13,7 +14,9 @@ type Kind = 'glob' | 'read' | 'write' | 'grep' | 'bash' | 'fetch' | 'search' | '
 
 /**
  * Builds the built-in adapters from configuration: the allowed roots for everything that
- * touches files, the search providers for `search`, plus the plan builders' steps. Each
+ * touches files, the search providers for `search`, plus the plan builders' steps. The glob,
+ * grep and analyze adapters share one `fsScan`, so the scheduler can batch their operations
+ * over the same tree (one walk, one read of each file). Each
  * family is imported only when one of its kinds is asked for, so a command that only runs
  * shell commands never loads the web stack.
  *
@@ -25,13 +28,18 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   const roots = config.roots ?? [process.cwd()];
   const adapters: Adapter[] = [...PLAN_STEPS];
   const closers: (() => Promise<void>)[] = [];
-  if (want('glob') || want('read') || want('write') || want('grep')) {
+  // One scan for glob, grep and analyze: their operations that are ready together list each
+  // directory once, and the greps and analyses walk the tree once and read each file once.
+  let scan: FsScan | undefined;
+  if (want('glob') || want('read') || want('write') || want('grep') || want('analyze')) {
     const fs = await import('@fanout/adapters/fs');
-    if (want('glob')) adapters.push(fs.globAdapter({ roots }) as Adapter);
+    const shared = fs.fsScan({ roots });
+    scan = shared;
+    if (want('glob')) adapters.push(fs.globAdapter({ roots, scan: shared }) as Adapter);
     if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
     if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
     if (want('grep')) {
-      const grep = fs.grepAdapter({ roots });
+      const grep = fs.grepAdapter({ roots, scan: shared });
       adapters.push(grep as Adapter);
       if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
     }
@@ -65,7 +73,7 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   }
   if (want('analyze')) {
     const analyze = await import('@fanout/adapters/analyze');
-    const adapter = analyze.analyzeAdapter({ roots });
+    const adapter = analyze.analyzeAdapter(scan === undefined ? { roots } : { roots, scan });
     adapters.push(adapter as Adapter);
     closers.push(() => adapter.close());
   }

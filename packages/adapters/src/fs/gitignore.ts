@@ -1,5 +1,4 @@
-import { constants, type Dirent } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Dirent } from 'node:fs';
 import { dirname } from 'node:path';
 import ignore from 'ignore';
 import { isInside } from '../roots.js';
@@ -34,6 +33,9 @@ export interface GitignoreOptions {
  * files apply outside a git repository as well (ripgrep's `--no-require-git`).
  *
  * Patterns are matched with the `ignore` package, which implements the gitignore(5) rules.
+ * The files are small and read synchronously (a walk calls this between its listings); one
+ * filter can serve several walks of one tree at once, as the shared scan does: what it
+ * learns of a directory holds for all of them.
  */
 export class GitignoreFilter {
   readonly #roots: readonly string[];
@@ -41,8 +43,6 @@ export class GitignoreFilter {
   readonly #ignoreCase: boolean;
   /** Directory → the nearest rules that apply inside it (`undefined`: none). */
   readonly #nearest = new Map<string, Rules | undefined>();
-  /** Directories above the walk being loaded. */
-  readonly #loading = new Map<string, Promise<Rules | undefined>>();
 
   constructor(options: GitignoreOptions) {
     this.#roots = options.boundaries;
@@ -52,20 +52,25 @@ export class GitignoreFilter {
 
   /**
    * Loads the `.gitignore` files of the directories above `start`, where a walk begins. Call
-   * it before the walk, so the first directory's filter finds them ready.
+   * it before the walk (it is also done on the way when forgotten).
    */
   async prepare(start: string): Promise<void> {
+    this.prepareSync(start);
+  }
+
+  /** {@link GitignoreFilter.prepare}, synchronously. */
+  prepareSync(start: string): void {
     if (this.#boundaries.has(start)) return;
     const parent = dirname(start);
-    if (parent !== start) await this.#above(parent);
+    if (parent !== start) this.#above(parent);
   }
 
   /**
    * Keeps the entries of directory `dir` that no `.gitignore` excludes. Reads the directory's
    * own `.gitignore` when it has one (its name is among the entries, so no extra system call
-   * when it has none). Answers synchronously when it needs no file: the walk's hot path.
+   * when it has none).
    */
-  filter(dir: string, entries: Dirent[]): Dirent[] | Promise<Dirent[]> {
+  filter(dir: string, entries: Dirent[]): Dirent[] {
     let ownFile = false;
     let repository = false;
     for (let i = 0; i < entries.length; i++) {
@@ -76,15 +81,15 @@ export class GitignoreFilter {
     // A repository's top or an allowed root inherits nothing from above.
     if (!repository && !this.#boundaries.has(dir)) {
       const parent = dirname(dir);
-      if (parent !== dir && !this.#nearest.has(parent)) return this.#above(parent).then((rules) => this.#withOwn(dir, entries, rules, ownFile, repository));
-      return this.#withOwn(dir, entries, this.#nearest.get(parent), ownFile, repository);
+      const inherited = parent === dir ? undefined : this.#nearest.has(parent) ? this.#nearest.get(parent) : this.#above(parent);
+      return this.#withOwn(dir, entries, inherited, ownFile, repository);
     }
     return this.#withOwn(dir, entries, undefined, ownFile, repository);
   }
 
-  #withOwn(dir: string, entries: Dirent[], inherited: Rules | undefined, ownFile: boolean, repository: boolean): Dirent[] | Promise<Dirent[]> {
-    if (!ownFile) return this.#apply(dir, entries, inherited, repository);
-    return this.#read(dir, inherited).then((own) => this.#apply(dir, entries, own ?? inherited, repository));
+  #withOwn(dir: string, entries: Dirent[], inherited: Rules | undefined, ownFile: boolean, repository: boolean): Dirent[] {
+    const own = ownFile ? this.#read(dir, inherited) : undefined;
+    return this.#apply(dir, entries, own ?? inherited, repository);
   }
 
   #apply(dir: string, entries: Dirent[], rules: Rules | undefined, repository: boolean): Dirent[] {
@@ -102,25 +107,16 @@ export class GitignoreFilter {
   }
 
   /** The rules that apply inside `dir`, a directory above the walk. */
-  #above(dir: string): Promise<Rules | undefined> {
-    if (this.#nearest.has(dir)) return Promise.resolve(this.#nearest.get(dir));
-    let loading = this.#loading.get(dir);
-    if (loading === undefined) {
-      loading = this.#loadAbove(dir);
-      this.#loading.set(dir, loading);
-    }
-    return loading;
-  }
-
-  async #loadAbove(dir: string): Promise<Rules | undefined> {
+  #above(dir: string): Rules | undefined {
+    if (this.#nearest.has(dir)) return this.#nearest.get(dir);
     if (!this.#roots.some((root) => isInside(root, dir))) {
       // Never read outside the roots, even a .gitignore.
       this.#nearest.set(dir, undefined);
       return undefined;
     }
-    const top = this.#boundaries.has(dir) || dirname(dir) === dir || (await exists(`${dir}/.git`));
-    const parent = top ? undefined : await this.#above(dirname(dir));
-    const rules = (await this.#read(dir, parent)) ?? parent;
+    const top = this.#boundaries.has(dir) || dirname(dir) === dir || existsSync(`${dir}/.git`);
+    const parent = top ? undefined : this.#above(dirname(dir));
+    const rules = this.#read(dir, parent) ?? parent;
     this.#nearest.set(dir, rules);
     return rules;
   }
@@ -129,15 +125,15 @@ export class GitignoreFilter {
    * Reads `dir/.gitignore` on top of `parent`; undefined when there is none. A symlink is not
    * followed (O_NOFOLLOW) and only a regular file is read, so no pattern comes from outside.
    */
-  async #read(dir: string, parent: Rules | undefined): Promise<Rules | undefined> {
+  #read(dir: string, parent: Rules | undefined): Rules | undefined {
     let text: string;
     try {
-      const handle = await open(`${dir === '/' ? '' : dir}/.gitignore`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      const fd = openSync(`${dir === '/' ? '' : dir}/.gitignore`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
-        if (!(await handle.stat()).isFile()) return undefined;
-        text = await handle.readFile('utf8');
+        if (!fstatSync(fd).isFile()) return undefined;
+        text = readFileSync(fd, 'utf8');
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } catch {
       return undefined;
@@ -158,11 +154,3 @@ function isIgnored(rules: Rules, path: string, directory: boolean): boolean {
   return false;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

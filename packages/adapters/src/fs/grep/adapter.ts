@@ -1,11 +1,9 @@
-import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { defaultClassify, defineAdapter, type Adapter } from '@fanout/scheduler';
-import { classifyAdapterError } from '../../errors.js';
-import { FILE_OPERATION_DEFAULTS, toRoots, type FsAdapterOptions } from '../fs-options.js';
+import { AdapterError, classifyAdapterError } from '../../errors.js';
+import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from '../fs-options.js';
+import { register, runAlone, type FsScan, type FsScanOptions } from '../scan/scan.js';
 import type { GrepOutput } from './output.js';
-import { GREP_WORKER_SCRIPT, MAX_GREP_THREADS } from './pool.js';
-import { runGrep } from './run.js';
+import { prepareGrep } from './run.js';
 import { grepInputSchema, type GrepInput } from './schema.js';
 
 /** Timeout of a grep attempt unless the plan says otherwise: it is what ends a runaway regular expression. */
@@ -34,6 +32,13 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
    * @default new URL('./worker.js', import.meta.url), the built worker beside this module
    */
   workerScript?: URL | string;
+  /**
+   * The scan this adapter shares work with (see `fsScan`): greps and analyses ready together
+   * walk the tree once and read each file once. `threads`, `inlineBudgetMs` and
+   * `workerScript` are then the scan's options, not the adapter's.
+   * @default a scan of its own (made with the three options above)
+   */
+  scan?: FsScan;
 }
 
 /**
@@ -55,17 +60,26 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
  * const result = await scheduler.execute({ operations: [{ id: 'find', kind: 'grep', input: { pattern: 'TODO', paths: ['src'] } }] });
  */
 export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput, GrepOutput> {
-  const roots = toRoots(options.roots);
-  const threads = Math.max(0, Math.min(options.threads ?? availableParallelism(), MAX_GREP_THREADS));
-  const inlineBudgetMs = options.inlineBudgetMs ?? 25;
-  const script = options.workerScript;
-  const workerScript = script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script);
+  const own: FsScanOptions = {};
+  if (options.threads !== undefined) own.threads = options.threads;
+  if (options.inlineBudgetMs !== undefined) own.inlineBudgetMs = options.inlineBudgetMs;
+  if (options.workerScript !== undefined) own.workerScript = options.workerScript;
+  if (options.scan !== undefined && Object.keys(own).length > 0) {
+    throw new AdapterError('FANOUT_OPTIONS_INVALID', `expected ${Object.keys(own).join(', ')} on the fsScan given as scan, got them on the grep adapter`, { path: Object.keys(own)[0]! });
+  }
+  const { roots, scan } = scanOf(options, own);
+  // Which engine runs an input: only the built-in engine's greps are batched (the ripgrep
+  // engine's run alone through their own process).
+  const engineOf = (_input: GrepInput): 'builtin' | 'ripgrep' => 'builtin';
+  register(scan, 'grep', { mode: 'pass', batched: (input: GrepInput) => engineOf(input) === 'builtin', prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots) }, roots);
   return defineAdapter({
     kind: 'grep',
     input: grepInputSchema,
     defaults: { maxConcurrency: FILE_OPERATION_DEFAULTS.maxConcurrency, optimalConcurrency: 8, timeoutMs: options.timeoutMs ?? GREP_TIMEOUT_MS, idempotent: true },
     classify: (error) => classifyAdapterError(error, defaultClassify),
     locks: () => [],
-    run: (input, ctx) => runGrep(input, ctx, { roots, threads, inlineBudgetMs, workerScript }),
+    batcher: scan,
+    // A lone built-in grep is a batch of one.
+    run: (input, ctx) => runAlone<GrepOutput>(scan, 'grep', input, ctx),
   });
 }

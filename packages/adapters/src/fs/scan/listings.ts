@@ -1,0 +1,130 @@
+/**
+ * What the operations of one batch share about the tree besides the pass: directory listings
+ * and `.gitignore` rules. The walker of the pass and every glob of the batch read a directory
+ * through here, so it is listed once; globs that honour `.gitignore` share one
+ * {@link GitignoreFilter} per set of roots (so each `.gitignore` is parsed once) and the
+ * filtered listing of each directory.
+ *
+ * Memory: listings are kept for the batch only, and at most {@link MAX_SHARED_ENTRIES}
+ * entries in all (about 100 bytes each); past that, directories are listed without being
+ * kept, as they would be without sharing.
+ */
+import { readdir as nodeReaddir, readdirSync, type Dirent } from 'node:fs';
+import { GitignoreFilter } from '../gitignore.js';
+
+/** Most directory entries (listed and filtered) one batch keeps. */
+export const MAX_SHARED_ENTRIES = 250_000;
+
+/** Node's callback `readdir` with file types, as fast-glob calls it. */
+export type ReaddirCallback = (error: NodeJS.ErrnoException | null, entries: Dirent[]) => void;
+export type Readdir = (path: string, options: { withFileTypes: true }, callback: ReaddirCallback) => void;
+
+const byName = (a: Dirent, b: Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Callbacks answered from memory still go through the event loop: a walker must never be called back from inside its own call. */
+const later = (callback: ReaddirCallback, error: NodeJS.ErrnoException | null, entries: Dirent[]): void => {
+  setImmediate(callback, error, entries);
+};
+
+/** Listings of one file system (`node:fs`, or a glob adapter's own `fs`). */
+class ListingCache {
+  readonly done = new Map<string, Dirent[]>();
+  readonly reading = new Map<string, ReaddirCallback[]>();
+}
+
+/** The listings and `.gitignore` filters one batch shares. */
+export class Listings {
+  readonly #node = new ListingCache();
+  readonly #others = new WeakMap<Readdir, ListingCache>();
+  readonly #filters = new Map<string, GitignoreFilter>();
+  readonly #filtered = new Map<GitignoreFilter, Map<string, { entries: Dirent[]; kept: Dirent[] }>>();
+  readonly #max: number;
+  #kept = 0;
+
+  constructor(maxEntries = MAX_SHARED_ENTRIES) {
+    this.#max = maxEntries;
+  }
+
+  /** Entries kept now (listings and filtered listings). */
+  get size(): number {
+    return this.#kept;
+  }
+
+  /** The entries of `path`, sorted by name (UTF-16 code units), from `node:fs`; throws what `readdirSync` throws. */
+  read(path: string): Dirent[] {
+    let entries = this.#node.done.get(path);
+    if (entries === undefined) {
+      entries = readdirSync(path, { withFileTypes: true });
+      this.#keep(this.#node, path, entries);
+    }
+    // In place: a listing read by a glob is not sorted yet; a sorted one costs one pass.
+    return entries.sort(byName);
+  }
+
+  /**
+   * A callback `readdir` for fast-glob that lists each directory once for the whole batch
+   * (`base`: the glob adapter's own `readdir`, if it has one; its listings are kept apart).
+   * It never calls back synchronously.
+   */
+  readdir(base: Readdir | undefined): Readdir {
+    let cache = this.#node;
+    if (base !== undefined) {
+      cache = this.#others.get(base) ?? new ListingCache();
+      this.#others.set(base, cache);
+    }
+    const list: Readdir = base ?? ((path, options, callback) => nodeReaddir(path, options, callback));
+    return (path, options, callback) => {
+      const done = cache.done.get(path);
+      if (done !== undefined) {
+        later(callback, null, done);
+        return;
+      }
+      const waiting = cache.reading.get(path);
+      if (waiting !== undefined) {
+        waiting.push(callback);
+        return;
+      }
+      const callbacks = [callback];
+      cache.reading.set(path, callbacks);
+      list(path, options, (error, entries) => {
+        cache.reading.delete(path);
+        if (error === null) this.#keep(cache, path, entries);
+        for (const waiter of callbacks) waiter(error, entries);
+      });
+    };
+  }
+
+  /** The batch's `.gitignore` filter for these roots (one per set of boundaries), so each file is parsed once. */
+  gitignore(boundaries: readonly string[], ignoreCase: boolean): GitignoreFilter {
+    const key = `${ignoreCase ? 'i' : 's'}\0${boundaries.join('\0')}`;
+    let filter = this.#filters.get(key);
+    if (filter === undefined) {
+      filter = new GitignoreFilter({ boundaries, ignoreCase });
+      this.#filters.set(key, filter);
+    }
+    return filter;
+  }
+
+  /** `filter.filter(dir, entries)`, computed once per directory for the batch when `entries` is the shared listing. */
+  filter(filter: GitignoreFilter, dir: string, entries: Dirent[]): Dirent[] {
+    let byDir = this.#filtered.get(filter);
+    const known = byDir?.get(dir);
+    if (known !== undefined && known.entries === entries) return known.kept;
+    const kept = filter.filter(dir, entries);
+    if (this.#kept + kept.length <= this.#max) {
+      if (byDir === undefined) {
+        byDir = new Map();
+        this.#filtered.set(filter, byDir);
+      }
+      byDir.set(dir, { entries, kept });
+      this.#kept += kept.length;
+    }
+    return kept;
+  }
+
+  #keep(cache: ListingCache, path: string, entries: Dirent[]): void {
+    if (this.#kept + entries.length > this.#max) return;
+    cache.done.set(path, entries);
+    this.#kept += entries.length;
+  }
+}

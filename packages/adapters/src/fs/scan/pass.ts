@@ -1,0 +1,315 @@
+/**
+ * One pass over a tree for several operations: the shared walk feeds a queue of files, each
+ * with the consumers (operations) that want it; each file is read once, on the main thread or
+ * in a grep worker thread, and every consumer's outcome goes to its operation, which merges
+ * them in its own order (`member.ts`).
+ *
+ * Where the per-file work runs: a pass whose work is all safe (literal greps, `stats`,
+ * `markers`: none can run away) starts on the main thread and hands over to worker threads
+ * once it has used `inlineBudgetMs` of work time and what is left would take longer than
+ * starting a thread — so a small tree never pays for one — unless warm workers are idle from
+ * an earlier pass. A regular expression always runs in a worker: a pathological pattern
+ * backtracking for minutes must stay killable, and only a thread can be stopped in the middle
+ * of a match (`worker.terminate()`). With `threads: 0` everything runs here, by the user's
+ * choice.
+ *
+ * An operation that ends early (a cap, an abort, a timeout) drops out: its files are no longer
+ * read for it, the walk no longer descends for it, and when its signal fired while a worker
+ * was matching its regular expression, that worker is ended and the files it held go back to
+ * the queue for the others. When every operation has ended, the walk stops.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { AdapterError } from '../../errors.js';
+import { warmWorkerIdle, withGrepWorker, type GrepWorker } from '../grep/pool.js';
+import type { Listings } from './listings.js';
+import type { ScanMember } from './member.js';
+import { Walker, type Start } from './walker.js';
+import { FileWork, type ConsumerOutcome, type ConsumerSpec, type ScanTask } from './work.js';
+
+/** Where a pass does its per-file work. */
+export interface PassEnvironment {
+  /** Most worker threads one pass uses; 0: none, everything on the main thread. */
+  threads: number;
+  /** Main-thread work time a safe pass may use before workers take over. */
+  inlineBudgetMs: number;
+  /** The grep worker thread's script. */
+  workerScript: URL;
+}
+
+/** An operation of the pass with what it asks of the files. */
+export interface PassConsumer {
+  member: ScanMember;
+  /** Its per-file work; undefined when it only lists files. */
+  spec: ConsumerSpec | undefined;
+  /** What its cap still allows (a hint for the per-file work). */
+  hint(): number;
+}
+
+/** Files per batch sent to a worker, at most: enough to amortise a message, few enough to balance the end. */
+const MAX_BATCH = 16;
+/** A batch being worked on and one waiting, per worker, so a worker never idles on a round trip. */
+const IN_FLIGHT = 2;
+/** Main-thread work slices between two yields to the event loop (where the walk goes on and workers come online). */
+const SLICE_MS = 3;
+/**
+ * What starting a worker thread costs before it does anything (measured here: 30–50 ms, more
+ * on a loaded machine): a pass that would be done on the main thread within this starts none.
+ */
+const WORKER_START_MS = 40;
+
+/** A worker's batch in flight. */
+interface InFlight {
+  tasks: ScanTask[];
+  promise: Promise<void>;
+}
+
+export class Pass {
+  readonly #env: PassEnvironment;
+  readonly #listings: Listings;
+  readonly #consumers: PassConsumer[];
+  readonly #specs: ConsumerSpec[] = [];
+  /** Consumer index → its operation. */
+  readonly #byConsumer: PassConsumer[] = [];
+  readonly #starts: Start[];
+  readonly #queue: ScanTask[] = [];
+  #head = 0;
+  #walker: Walker | undefined;
+  #walkDone = false;
+  #done = false;
+  #waiters: (() => void)[] = [];
+  /** Workers at work for this pass, with their batches in flight. */
+  readonly #workers = new Map<GrepWorker, Set<InFlight>>();
+  /** Workers this pass ended itself (an aborted operation's runaway match): their failure is not the pass's. */
+  readonly #ended = new WeakSet<GrepWorker>();
+  #online = 0;
+  #workersRequested = false;
+  #settled!: () => void;
+  readonly #finished = new Promise<void>((resolve) => (this.#settled = resolve));
+
+  constructor(env: PassEnvironment, listings: Listings, consumers: PassConsumer[], starts: Start[]) {
+    this.#env = env;
+    this.#listings = listings;
+    this.#consumers = consumers;
+    this.#starts = starts;
+    for (const consumer of consumers) {
+      if (consumer.spec !== undefined) {
+        consumer.member.consumer = this.#specs.length;
+        this.#byConsumer.push(consumer);
+        this.#specs.push(consumer.spec);
+      }
+      consumer.member.onEnd = () => this.#memberEnded(consumer);
+    }
+  }
+
+  /** Runs the pass; resolves when every operation has ended. */
+  run(): Promise<void> {
+    this.#walker = new Walker(this.#starts, this.#listings, (id, file, consumers) => {
+      if (consumers.size === 0) return;
+      this.#queue.push({ id, path: file.path, open: file.open, follow: file.follow, named: file.named, consumers: [...consumers], limits: [] });
+      this.#notify();
+    });
+    this.#walker.run().then(
+      () => {
+        this.#walkDone = true;
+        this.#notify();
+        this.#check();
+      },
+      (error: unknown) => this.#fail(error),
+    );
+    if (this.#specs.length > 0) {
+      const safe = this.#specs.every((spec) => spec.type !== 'grep' || spec.config.matcher.literal !== undefined);
+      // Warm idle workers cost nothing to start: then there is no reason to work here.
+      const inline = this.#env.threads === 0 || (safe && this.#env.inlineBudgetMs > 0 && !warmWorkerIdle(this.#env.workerScript));
+      if (inline) this.#inline().catch((error: unknown) => this.#fail(error));
+      else this.#startWorkers();
+    }
+    this.#check();
+    return this.#finished;
+  }
+
+  #memberEnded(consumer: PassConsumer): void {
+    const member = consumer.member;
+    if (member.context.signal.aborted && member.consumer !== undefined) {
+      const spec = this.#specs[member.consumer]!;
+      if (spec.type === 'grep' && spec.config.matcher.literal === undefined) this.#endRunaways(member.consumer);
+    }
+    this.#check();
+  }
+
+  /** Ends the workers matching an aborted operation's regular expression; their other files go back to the queue. */
+  #endRunaways(consumer: number): void {
+    for (const [worker, batches] of this.#workers) {
+      const held = [...batches].flatMap((batch) => batch.tasks);
+      if (!held.some((task) => task.consumers.includes(consumer))) continue;
+      this.#ended.add(worker);
+      this.#workers.delete(worker);
+      void worker.terminate();
+      // The others' files, ahead of the rest (the queue is a FIFO from #head).
+      this.#queue.splice(this.#head, 0, ...held);
+    }
+    this.#notify();
+  }
+
+  /** Does files on the main thread, until workers are online if they are asked for. */
+  async #inline(): Promise<void> {
+    const work = new FileWork(this.#specs);
+    let workMs = 0;
+    let files = 0;
+    let slice = performance.now();
+    while (!this.#done && this.#online === 0) {
+      const task = this.#take(1)[0];
+      if (task === undefined) {
+        if (this.#walkDone) return;
+        await this.#waitForWork();
+        slice = performance.now();
+        continue;
+      }
+      const before = performance.now();
+      const outcomes = work.run(task);
+      const after = performance.now();
+      workMs += after - before;
+      files++;
+      this.#deliver(task, outcomes);
+      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(workMs / files)) this.#startWorkers();
+      if (after - slice > SLICE_MS) {
+        await yieldToLoop();
+        slice = performance.now();
+      }
+    }
+  }
+
+  /** Would worker threads finish sooner than the main thread alone, at `perFileMs` a file? */
+  #worthWorkers(perFileMs: number): boolean {
+    if (!this.#walkDone) return true;
+    return (this.#queue.length - this.#head) * perFileMs > WORKER_START_MS;
+  }
+
+  #startWorkers(): void {
+    if (this.#workersRequested) return;
+    this.#workersRequested = true;
+    const pending = this.#queue.length - this.#head;
+    const count = this.#walkDone ? Math.max(1, Math.min(this.#env.threads, pending)) : this.#env.threads;
+    for (let i = 0; i < count; i++) this.#startWorker();
+  }
+
+  #startWorker(): void {
+    withGrepWorker(
+      this.#env.workerScript,
+      (worker) => this.#consume(worker),
+      () => !this.#done,
+    ).catch((error: unknown) => {
+      this.#fail(error instanceof AdapterError ? error : new AdapterError('FANOUT_IO', `expected grep worker threads to run, got: ${(error as Error).message}`, { cause: error }));
+    });
+  }
+
+  /** Feeds one worker batches until the queue is drained and the walk is done. */
+  async #consume(worker: GrepWorker): Promise<void> {
+    const inFlight = new Set<InFlight>();
+    this.#workers.set(worker, inFlight);
+    let counted = false;
+    try {
+      await worker.online;
+      if (this.#done) return;
+      if (!worker.usable) throw new AdapterError('FANOUT_IO', 'expected a grep worker thread to start, but it exited at once', { classification: { class: 'retryable' } });
+      this.#online++;
+      counted = true;
+      worker.configure(this.#specs);
+      for (;;) {
+        while (!this.#done && inFlight.size < IN_FLIGHT && this.#workers.has(worker)) {
+          const tasks = this.#take(this.#batchSize());
+          if (tasks.length === 0) break;
+          const batch: InFlight = {
+            tasks,
+            promise: worker.scan(tasks).then(
+              (results) => {
+                inFlight.delete(batch);
+                if (this.#done) return;
+                for (let i = 0; i < tasks.length; i++) this.#deliver(tasks[i]!, results[i]!);
+              },
+              (error: unknown) => {
+                inFlight.delete(batch);
+                throw error;
+              },
+            ),
+          };
+          inFlight.add(batch);
+        }
+        if (inFlight.size === 0) {
+          if (this.#done || !this.#workers.has(worker) || (this.#walkDone && this.#head >= this.#queue.length)) return;
+          await this.#waitForWork();
+          continue;
+        }
+        await Promise.race([...inFlight].map((batch) => batch.promise));
+      }
+    } catch (error) {
+      if (this.#done || this.#ended.has(worker)) {
+        // Ended for an aborted operation: the others' files were queued again; a fresh thread takes them.
+        if (!this.#done && this.#ended.has(worker)) this.#startWorker();
+        return;
+      }
+      throw new AdapterError('FANOUT_IO', `a grep worker thread failed: ${(error as Error).message}`, { cause: error, classification: { class: 'retryable' } });
+    } finally {
+      if (this.#workers.get(worker) === inFlight) this.#workers.delete(worker);
+      if (counted) this.#online--;
+    }
+  }
+
+  #batchSize(): number {
+    const pending = this.#queue.length - this.#head;
+    return Math.max(1, Math.min(MAX_BATCH, Math.floor(pending / (IN_FLIGHT * Math.max(1, this.#online)))));
+  }
+
+  /** The next files, each with the consumers still interested (and their hints); files nobody wants any more are dropped. */
+  #take(count: number): ScanTask[] {
+    const batch: ScanTask[] = [];
+    while (batch.length < count && this.#head < this.#queue.length) {
+      const task = this.#queue[this.#head++]!;
+      const consumers: number[] = [];
+      const limits: number[] = [];
+      for (const id of task.consumers) {
+        const consumer = this.#byConsumer[id]!;
+        if (consumer.member.ended) continue;
+        consumers.push(id);
+        limits.push(consumer.hint());
+      }
+      if (consumers.length === 0) continue;
+      batch.push({ ...task, consumers, limits });
+    }
+    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+
+  #deliver(task: ScanTask, outcomes: readonly ConsumerOutcome[]): void {
+    for (let k = 0; k < task.consumers.length; k++) this.#byConsumer[task.consumers[k]!]!.member.deliver(task.id, outcomes[k]!);
+  }
+
+  #waitForWork(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #check(): void {
+    if (this.#done) return;
+    if (!this.#consumers.every(({ member }) => member.ended)) return;
+    this.#done = true;
+    this.#walker?.stop();
+    this.#notify();
+    this.#settled();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#done) return;
+    for (const { member } of this.#consumers) member.fail(error);
+    // Kill the threads now: a runaway regular expression only stops this way.
+    for (const worker of this.#workers.keys()) void worker.terminate();
+    this.#check();
+  }
+}
