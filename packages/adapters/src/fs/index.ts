@@ -11,7 +11,7 @@ export { FILE_OPERATION_DEFAULTS, fileLockKey, type FsAdapterOptions } from './f
 export { ENCODINGS, type CanonicalEncoding, type Encoding } from './text-encoding.js';
 export { GitignoreFilter, type GitignoreOptions } from './gitignore.js';
 export { fsScan, type FsScan, type FsScanOptions } from './scan/scan.js';
-export { MAX_SHARED_ENTRIES } from './scan/listings.js';
+export { MAX_SHARED_ENTRIES, type ScanCounters } from './scan/listings.js';
 export {
   grepAdapter,
   grepInputSchema,

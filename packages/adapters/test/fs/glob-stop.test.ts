@@ -9,7 +9,8 @@ import { attemptContext, tempDir } from './fs-fixtures.js';
  * directories at the moment the cap is reached, every one of them is handed to the adapter's
  * readdir after the stop; answering those synchronously made fastq call the next one from
  * inside the callback, one stack frame deeper each time (issue 10: `explore-codebase` on a
- * 27,700-file tree died with "Maximum call stack size exceeded").
+ * 27,700-file tree died with "Maximum call stack size exceeded"). Without the fix the
+ * RangeError escapes from fast-glob's callbacks, and vitest fails the run on it.
  */
 const base = tempDir('glob-stop');
 /** Wide enough that the walker's queue outgrows the stack when drained synchronously. */

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
-import type { ConsumerOutcome, ConsumerSpec, ScanTask } from '../scan/work.js';
+import type { ConsumerSpec, ScanTask } from '../scan/work.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 
 /** The built worker next to this module. */
@@ -67,7 +67,7 @@ export class GrepWorker {
   readonly #worker: Worker;
   /** The script it runs (an idle worker is reused only for the same script). */
   readonly script: string;
-  readonly #pending = new Map<number, { resolve: (results: ConsumerOutcome[][]) => void; reject: (error: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (response: WorkerResponse) => void; reject: (error: Error) => void }>();
   #batch = 0;
   #searched = 0;
   #failure: Error | undefined;
@@ -91,7 +91,7 @@ export class GrepWorker {
       if (pending === undefined) return;
       this.#pending.delete(response.batch);
       this.#searched += response.bytes;
-      pending.resolve(response.results);
+      pending.resolve(response);
     });
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.once('exit', (code) => {
@@ -118,8 +118,8 @@ export class GrepWorker {
     this.#post({ type: 'configure', consumers });
   }
 
-  /** Has the worker read and hand out `tasks`: per task, one outcome per consumer it names. */
-  scan(tasks: ScanTask[]): Promise<ConsumerOutcome[][]> {
+  /** Has the worker read and hand out `tasks`: per task, one outcome per consumer it names (and what it read). */
+  scan(tasks: ScanTask[]): Promise<WorkerResponse> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const batch = ++this.#batch;
     return new Promise((resolve, reject) => {

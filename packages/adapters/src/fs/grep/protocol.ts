@@ -18,6 +18,7 @@ export interface WorkerResponse {
   type: 'results';
   batch: number;
   results: ConsumerOutcome[][];
-  /** Bytes the batch read. */
+  /** Files and bytes the batch read. */
+  files: number;
   bytes: number;
 }

@@ -18,8 +18,9 @@ port.on('message', (request: WorkerRequest) => {
     return;
   }
   if (work === undefined) throw new Error('expected a "configure" message before the first "scan"');
-  const before = work.bytesRead;
+  const files = work.filesRead;
+  const bytes = work.bytesRead;
   const results = work.runBatch(request.tasks);
-  const response: WorkerResponse = { type: 'results', batch: request.batch, results, bytes: work.bytesRead - before };
+  const response: WorkerResponse = { type: 'results', batch: request.batch, results, files: work.filesRead - files, bytes: work.bytesRead - bytes };
   port.postMessage(response);
 });

@@ -32,6 +32,17 @@ class ListingCache {
   readonly reading = new Map<string, ReaddirCallback[]>();
 }
 
+/** What a scan has done, for monitoring and tests (see `FsScan.stats`). */
+export interface ScanCounters {
+  /** Batches run (a lone operation is a batch of one). */
+  batches: number;
+  /** Directories listed (`readdir`), by walks and globs together. */
+  directoriesListed: number;
+  /** Files opened and read for the per-file work. */
+  filesRead: number;
+  bytesRead: number;
+}
+
 /** The listings and `.gitignore` filters one batch shares. */
 export class Listings {
   readonly #node = new ListingCache();
@@ -39,10 +50,12 @@ export class Listings {
   readonly #filters = new Map<string, GitignoreFilter>();
   readonly #filtered = new Map<GitignoreFilter, Map<string, { entries: Dirent[]; kept: Dirent[] }>>();
   readonly #max: number;
+  readonly #counters: ScanCounters | undefined;
   #kept = 0;
 
-  constructor(maxEntries = MAX_SHARED_ENTRIES) {
+  constructor(maxEntries = MAX_SHARED_ENTRIES, counters?: ScanCounters) {
     this.#max = maxEntries;
+    this.#counters = counters;
   }
 
   /** Entries kept now (listings and filtered listings). */
@@ -50,10 +63,18 @@ export class Listings {
     return this.#kept;
   }
 
+  /** The listing of `path` a glob has under way (`node:fs`), if any: a walk waits for it rather than list the directory again. */
+  reading(path: string): Promise<void> | undefined {
+    const waiting = this.#node.reading.get(path);
+    if (waiting === undefined) return undefined;
+    return new Promise((resolve) => waiting.push(() => resolve()));
+  }
+
   /** The entries of `path`, sorted by name (UTF-16 code units), from `node:fs`; throws what `readdirSync` throws. */
   read(path: string): Dirent[] {
     let entries = this.#node.done.get(path);
     if (entries === undefined) {
+      if (this.#counters !== undefined) this.#counters.directoriesListed++;
       entries = readdirSync(path, { withFileTypes: true });
       this.#keep(this.#node, path, entries);
     }
@@ -86,6 +107,7 @@ export class Listings {
       }
       const callbacks = [callback];
       cache.reading.set(path, callbacks);
+      if (this.#counters !== undefined) this.#counters.directoriesListed++;
       list(path, options, (error, entries) => {
         cache.reading.delete(path);
         if (error === null) this.#keep(cache, path, entries);

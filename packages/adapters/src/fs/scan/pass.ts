@@ -21,7 +21,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { AdapterError } from '../../errors.js';
 import { warmWorkerIdle, withGrepWorker, type GrepWorker } from '../grep/pool.js';
-import type { Listings } from './listings.js';
+import type { Listings, ScanCounters } from './listings.js';
 import type { ScanMember } from './member.js';
 import { Walker, type Start } from './walker.js';
 import { FileWork, type ConsumerOutcome, type ConsumerSpec, type ScanTask } from './work.js';
@@ -34,6 +34,8 @@ export interface PassEnvironment {
   inlineBudgetMs: number;
   /** The grep worker thread's script. */
   workerScript: URL;
+  /** Where the pass counts what it read. */
+  counters?: ScanCounters;
 }
 
 /** An operation of the pass with what it asks of the files. */
@@ -154,7 +156,7 @@ export class Pass {
   async #inline(): Promise<void> {
     const work = new FileWork(this.#specs);
     let workMs = 0;
-    let files = 0;
+    let done = 0;
     let slice = performance.now();
     while (!this.#done && this.#online === 0) {
       const task = this.#take(1)[0];
@@ -165,12 +167,15 @@ export class Pass {
         continue;
       }
       const before = performance.now();
+      const files = work.filesRead;
+      const bytes = work.bytesRead;
       const outcomes = work.run(task);
       const after = performance.now();
+      this.#count(work.filesRead - files, work.bytesRead - bytes);
       workMs += after - before;
-      files++;
+      done++;
       this.#deliver(task, outcomes);
-      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(workMs / files)) this.#startWorkers();
+      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(workMs / done)) this.#startWorkers();
       if (after - slice > SLICE_MS) {
         await yieldToLoop();
         slice = performance.now();
@@ -221,8 +226,9 @@ export class Pass {
           const batch: InFlight = {
             tasks,
             promise: worker.scan(tasks).then(
-              (results) => {
+              ({ results, files, bytes }) => {
                 inFlight.delete(batch);
+                this.#count(files, bytes);
                 if (this.#done) return;
                 for (let i = 0; i < tasks.length; i++) this.#deliver(tasks[i]!, results[i]!);
               },
@@ -280,6 +286,13 @@ export class Pass {
       this.#head = 0;
     }
     return batch;
+  }
+
+  #count(files: number, bytes: number): void {
+    const counters = this.#env.counters;
+    if (counters === undefined) return;
+    counters.filesRead += files;
+    counters.bytesRead += bytes;
   }
 
   #deliver(task: ScanTask, outcomes: readonly ConsumerOutcome[]): void {

@@ -11,7 +11,7 @@ import type { AttemptContext, Batcher, BatchMember } from '@fanout/scheduler';
 import { AdapterError } from '../../errors.js';
 import { AllowedRoots } from '../../roots.js';
 import { GREP_WORKER_SCRIPT, MAX_GREP_THREADS } from '../grep/pool.js';
-import { Listings } from './listings.js';
+import { Listings, MAX_SHARED_ENTRIES, type ScanCounters } from './listings.js';
 import type { Settle } from './member.js';
 import { Pass, type PassConsumer, type PassEnvironment } from './pass.js';
 import type { Prepared } from './prepared.js';
@@ -56,6 +56,12 @@ export interface FsScanOptions {
 export interface FsScan extends Batcher {
   /** The roots every operation of the scan is confined to. */
   readonly roots: AllowedRoots;
+  /**
+   * What the scan has done so far: batches run, directories listed, files and bytes read. With
+   * sharing, a batch over one tree lists each directory and reads each file once, whatever the
+   * number of its operations.
+   */
+  stats(): ScanCounters;
 }
 
 /** What a batch's operations share besides the pass. */
@@ -103,14 +109,18 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
     inlineBudgetMs: options.inlineBudgetMs ?? 25,
     workerScript: script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script),
   };
+  const counters: ScanCounters = { batches: 0, directoriesListed: 0, filesRead: 0, bytesRead: 0 };
+  env.counters = counters;
   const handlers = new Map<string, ScanHandler>();
   const scan: FsScan & ScanInternals = {
     roots,
+    stats: () => ({ ...counters }),
     maxSize: options.maxBatchSize ?? 64,
     key(kind, input) {
       return handlers.get(kind)?.batched(input) === true ? BATCH_KEY : undefined;
     },
     run(members) {
+      counters.batches++;
       runBatch(members, handlers, env, roots).catch((error: unknown) => {
         for (const member of members) member.reject(error);
       });
@@ -183,7 +193,7 @@ class PlainLens extends Lens {
 }
 
 async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<string, ScanHandler>, env: PassEnvironment, roots: AllowedRoots): Promise<void> {
-  const shared: BatchShared = { roots, listings: new Listings() };
+  const shared: BatchShared = { roots, listings: new Listings(MAX_SHARED_ENTRIES, env.counters) };
   const preparing: Promise<Prepared | undefined>[] = [];
   for (const member of members) {
     const handler = handlers.get(member.kind);

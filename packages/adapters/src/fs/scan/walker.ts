@@ -256,7 +256,15 @@ export class Walker {
           slice = performance.now();
           if (this.#stopped) return;
         }
-        this.#step(this.#stack.pop()!);
+        const item = this.#stack.pop()!;
+        // A glob of the batch is listing this directory right now: take its listing.
+        const reading = item.type === 'dir' ? this.#listings.reading(item.path) : undefined;
+        if (reading !== undefined) {
+          await reading;
+          slice = performance.now();
+          if (this.#stopped) return;
+        }
+        this.#step(item);
       }
     }
   }

@@ -162,6 +162,8 @@ export class FileWork {
   readonly #consumers: Consumer[];
   #buffer = Buffer.allocUnsafe(1024 * 1024);
   #chunk: Buffer | undefined;
+  /** Files read so far (opened and read, whole or in chunks, for some consumer). */
+  filesRead = 0;
   /** Bytes read so far (what makes a worker thread "warm"). */
   bytesRead = 0;
 
@@ -200,6 +202,8 @@ export class FileWork {
       const needs = consumers.map((consumer) => consumer.need(size));
       let bytes: Buffer | undefined;
       if (needs.includes(Need.Whole)) bytes = this.#readWhole(fd, size);
+      else if (needs.includes(Need.Chunks)) this.bytesRead += size;
+      if (bytes !== undefined || needs.includes(Need.Chunks)) this.filesRead++;
       return consumers.map((consumer, k) => {
         const need = needs[k]!;
         if (need === Need.None) return consumer.unread(file, size);
