@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { defaultClassify, type Adapter, type AttemptContext } from '@fanout/scheduler';
-import fg from 'fast-glob';
+import type fg from 'fast-glob';
 import { z } from 'zod';
 import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
 import type { AllowedRoots } from '../roots.js';
 import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from './fs-options.js';
-import { walkGlob } from './glob-walk.js';
+import { loadFastGlob, walkGlob } from './glob-walk.js';
 import type { Readdir, ReaddirCallback } from './scan/listings.js';
 import { register, runAlone, type BatchShared, type FsScan } from './scan/scan.js';
 
@@ -175,6 +175,7 @@ export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput
 /** One glob, with the listings and `.gitignore` filter of its batch. */
 async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSettings, shared: BatchShared): Promise<GlobOutput> {
   const { roots, baseFs } = settings;
+  const fastGlob = await loadFastGlob();
   const signal = ctx.signal;
   const single = input.patterns === undefined;
   const patterns = input.patterns ?? [input.pattern!];
@@ -229,7 +230,7 @@ async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSett
   };
 
   // Every directory a walk starts from must be inside the roots (a pattern may climb out).
-  const tasks = fg.generateTasks(patterns, globOptions);
+  const tasks = fastGlob.generateTasks(patterns, globOptions);
   for (const task of tasks) {
     const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
     const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;
@@ -266,7 +267,7 @@ async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSett
       if (plain && (entry.charCodeAt(0) === 46 || entry.charCodeAt(0) === 47)) plain = false;
       entries.push(entry);
     };
-    const walk = walkGlob(patterns, tasks, globOptions, onEntry, finish);
+    const walk = walkGlob(fastGlob, patterns, tasks, globOptions, onEntry, finish);
     signal.addEventListener('abort', onAbort, { once: true });
   });
   const sort = input.sort ?? true;
