@@ -227,6 +227,6 @@ export async function discoverFiles(input: DiscoveryInput, roots: AllowedRoots, 
     const member = new ListMember(targets.length, input.maxFiles, context, settle);
     const { consumers, starts } = assemble([{ consumer: { member, spec: undefined, hint: () => 0 }, targets }]);
     // Listing needs no thread: nothing is read.
-    new Pass({ threads: 0, inlineBudgetMs: 0, workerScript: GREP_WORKER_SCRIPT }, listings, consumers, starts).run().catch(settle.reject);
+    new Pass({ threads: 0, inlineBudgetMs: 0, threadStartMs: 0, workerScript: GREP_WORKER_SCRIPT }, listings, consumers, starts).run().catch(settle.reject);
   });
 }

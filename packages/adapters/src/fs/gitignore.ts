@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Dirent } from 'node:fs';
 import { dirname } from 'node:path';
-import ignore from 'ignore';
 import { isInside } from '../roots.js';
+import { walkIgnore, type WalkIgnore } from './ignore-walk.js';
 
 /** The rules of one `.gitignore`, and those of the nearest one above it. */
 interface Rules {
@@ -9,7 +9,7 @@ interface Rules {
   dir: string;
   /** `dir` with a trailing separator: the prefix of every path below it. */
   prefix: string;
-  matcher: ignore.Ignore;
+  matcher: WalkIgnore;
   parent: Rules | undefined;
 }
 
@@ -32,7 +32,8 @@ export interface GitignoreOptions {
  * directory holding `.git`) or an allowed root, whichever comes first. Unlike ripgrep, the
  * files apply outside a git repository as well (ripgrep's `--no-require-git`).
  *
- * Patterns are matched with the `ignore` package, which implements the gitignore(5) rules.
+ * Patterns are matched with the `ignore` package, which implements the gitignore(5) rules
+ * (through `WalkIgnore`, which answers the common "no rule matches" with one test).
  * The files are small and read synchronously (a walk calls this between its listings); one
  * filter can serve several walks of one tree at once, as the shared scan does: what it
  * learns of a directory holds for all of them.
@@ -138,7 +139,7 @@ export class GitignoreFilter {
     } catch {
       return undefined;
     }
-    return { dir, prefix: dir.endsWith('/') ? dir : `${dir}/`, matcher: ignore({ ignorecase: this.#ignoreCase }).add(text), parent };
+    return { dir, prefix: dir.endsWith('/') ? dir : `${dir}/`, matcher: walkIgnore(text, { ignorecase: this.#ignoreCase }), parent };
   }
 }
 
@@ -147,7 +148,7 @@ function isIgnored(rules: Rules, path: string, directory: boolean): boolean {
   for (let at: Rules | undefined = rules; at !== undefined; at = at.parent) {
     if (!path.startsWith(at.prefix)) continue;
     const relative = path.slice(at.prefix.length);
-    const verdict = at.matcher.test(directory ? `${relative}/` : relative);
+    const verdict = at.matcher.test(relative, directory);
     if (verdict.ignored) return true;
     if (verdict.unignored) return false;
   }

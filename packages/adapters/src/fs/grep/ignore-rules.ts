@@ -5,7 +5,8 @@
  * opinion decides (a `!negation` there whitelists), and the kinds rank `.rgignore` over
  * `.ignore` over `.gitignore` over `exclude`. Git's own files count only inside a git
  * repository unless `requireGit` is off (`rg --no-require-git`). Each file is parsed with
- * the `ignore` package, which implements the gitignore(5) rules.
+ * the `ignore` package, which implements the gitignore(5) rules (asked through `WalkIgnore`,
+ * which answers the common "no rule matches" with one test).
  *
  * Ignore files of the directories above a search root are read too, as ripgrep does, but
  * only inside the allowed roots: the roots are a boundary for reads. Whether a directory
@@ -15,8 +16,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
 import { isInside, type AllowedRoots } from '../../roots.js';
+import { walkIgnore, type WalkIgnore } from '../ignore-walk.js';
 
 /** Which ignore files count. */
 export interface IgnoreOptions {
@@ -42,15 +43,15 @@ const FILES: readonly [Kind, string][] = [
 interface Level {
   /** The directory, with a trailing separator. */
   prefix: string;
-  matchers: Partial<Record<Kind, Ignore>>;
+  matchers: Partial<Record<Kind, WalkIgnore>>;
   parent: Level | undefined;
   inRepo: boolean;
 }
 
-function readIgnoreFile(path: string): Ignore | undefined {
+function readIgnoreFile(path: string): WalkIgnore | undefined {
   try {
     const text = readFileSync(path, 'utf8');
-    return ignore({ allowRelativePaths: true }).add(text);
+    return walkIgnore(text, { allowRelativePaths: true });
   } catch {
     // A missing or unreadable ignore file is no rule (ripgrep warns and goes on).
     return undefined;
@@ -112,7 +113,7 @@ export class IgnoreRules {
     const options = this.#options;
     if (!options.ignore) return this;
     const repo = inRepo || (this.#level?.inRepo ?? false) || names.has('.git');
-    const matchers: Partial<Record<Kind, Ignore>> = {};
+    const matchers: Partial<Record<Kind, WalkIgnore>> = {};
     for (const [kind, name] of FILES) {
       if (!names.has(name)) continue;
       if (kind === 'git' && (!options.gitignore || (options.requireGit && !repo))) continue;
@@ -136,7 +137,7 @@ export class IgnoreRules {
         if (!path.startsWith(level.prefix)) continue;
         let relative = path.slice(level.prefix.length);
         if (sep !== '/') relative = relative.split(sep).join('/');
-        const verdict = matcher.test(isDir ? `${relative}/` : relative);
+        const verdict = matcher.test(relative, isDir);
         if (verdict.ignored) return 'ignore';
         if (verdict.unignored) return 'whitelist';
       }

@@ -32,6 +32,8 @@ export interface PassEnvironment {
   threads: number;
   /** Main-thread work time a safe pass may use before workers take over. */
   inlineBudgetMs: number;
+  /** What starting a worker thread is taken to cost (see `FsScanOptions.threadStartMs`). */
+  threadStartMs: number;
   /** The grep worker thread's script. */
   workerScript: URL;
   /** Where the pass counts what it read. */
@@ -53,11 +55,8 @@ const MAX_BATCH = 16;
 const IN_FLIGHT = 2;
 /** Main-thread work slices between two yields to the event loop (where the walk goes on and workers come online). */
 const SLICE_MS = 3;
-/**
- * What starting a worker thread costs before it does anything (measured here: 30–50 ms, more
- * on a loaded machine): a pass that would be done on the main thread within this starts none.
- */
-const WORKER_START_MS = 40;
+/** Weight of the latest file in the running cost per file (the first files run cold, before the JIT has compiled the hot loops). */
+const COST_WEIGHT = 0.05;
 
 /** A worker's batch in flight. */
 interface InFlight {
@@ -156,7 +155,7 @@ export class Pass {
   async #inline(): Promise<void> {
     const work = new FileWork(this.#specs);
     let workMs = 0;
-    let done = 0;
+    let perFileMs = -1;
     let slice = performance.now();
     while (!this.#done && this.#online === 0) {
       const task = this.#take(1)[0];
@@ -173,9 +172,9 @@ export class Pass {
       const after = performance.now();
       this.#count(work.filesRead - files, work.bytesRead - bytes);
       workMs += after - before;
-      done++;
+      perFileMs = perFileMs < 0 ? after - before : perFileMs + COST_WEIGHT * (after - before - perFileMs);
       this.#deliver(task, outcomes);
-      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(workMs / done)) this.#startWorkers();
+      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(perFileMs)) this.#startWorkers();
       if (after - slice > SLICE_MS) {
         await yieldToLoop();
         slice = performance.now();
@@ -183,10 +182,17 @@ export class Pass {
     }
   }
 
-  /** Would worker threads finish sooner than the main thread alone, at `perFileMs` a file? */
+  /**
+   * Would worker threads finish sooner than the main thread alone, at `perFileMs` a file? With
+   * `n` threads, what is left takes `left / n` after the start-up `s`: worth it when
+   * `left > s * n / (n - 1)` (twice the start-up with two threads); with one
+   * thread, only when the main thread has other work (the walk, the merging), so the same
+   * bound as two.
+   */
   #worthWorkers(perFileMs: number): boolean {
-    if (!this.#walkDone) return true;
-    return (this.#queue.length - this.#head) * perFileMs > WORKER_START_MS;
+    const files = this.#queue.length - this.#head + (this.#walkDone ? 0 : (this.#walker?.filesAhead ?? 0));
+    const threads = Math.max(2, this.#env.threads);
+    return files * perFileMs > (this.#env.threadStartMs * threads) / (threads - 1);
   }
 
   #startWorkers(): void {

@@ -41,6 +41,14 @@ export interface FsScanOptions {
    */
   inlineBudgetMs?: number;
   /**
+   * What starting a worker thread is taken to cost, in milliseconds of main-thread work: a
+   * pass starts threads only when what is left would take the main thread longer than
+   * starting them and sharing it out. Measured here at 30–50 ms; 0 hands over as soon as the
+   * `inlineBudgetMs` is spent.
+   * @default 40
+   */
+  threadStartMs?: number;
+  /**
    * The worker thread's script, a URL or an absolute path (tests pass freshly compiled sources).
    * @default the built `fs/grep/worker.js` of this package
    */
@@ -107,6 +115,7 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
   const env: PassEnvironment = {
     threads: Math.max(0, Math.min(options.threads ?? availableParallelism(), MAX_GREP_THREADS)),
     inlineBudgetMs: options.inlineBudgetMs ?? 25,
+    threadStartMs: options.threadStartMs ?? 40,
     workerScript: script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script),
   };
   const counters: ScanCounters = { batches: 0, directoriesListed: 0, filesRead: 0, bytesRead: 0 };

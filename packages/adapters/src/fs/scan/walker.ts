@@ -73,7 +73,26 @@ export interface WalkDirectory {
   dirents: Dirent[];
   entries: WalkEntry[];
   /** The entries' names (grep's ignore rules look up which ignore files are there). */
-  names: ReadonlySet<string>;
+  readonly names: ReadonlySet<string>;
+}
+
+/** A directory's entries, with their names as a set made on first use. */
+class Directory implements WalkDirectory {
+  readonly path: string;
+  readonly dirents: Dirent[];
+  readonly entries: WalkEntry[];
+  #names: Set<string> | undefined;
+
+  constructor(path: string, dirents: Dirent[]) {
+    this.path = path;
+    this.dirents = dirents;
+    this.entries = dirents.map((dirent) => new WalkEntry(path, dirent));
+  }
+
+  get names(): ReadonlySet<string> {
+    this.#names ??= new Set(this.dirents.map((dirent) => dirent.name));
+    return this.#names;
+  }
 }
 
 /** What a lens does with a directory's entries. */
@@ -185,6 +204,11 @@ export class Walker {
   #stack: Item[] = [];
   #stopped = false;
   #nextId = 0;
+  /** Directories read so far, files found so far, and directories waiting on the stack (for {@link Walker.filesAhead}). */
+  #dirsRead = 0;
+  #filesFound = 0;
+  #dirsAhead = 0;
+  #filesAhead = 0;
 
   /**
    * @param onFile Receives every file some operation took, with a number of its own and the
@@ -229,6 +253,16 @@ export class Walker {
     }
   }
 
+  /**
+   * A guess at the files the walk has still to hand out: those on its stack, and for each
+   * directory on it as many as the directories read so far held on average. Rough (a
+   * directory's subdirectories are not on the stack yet), but it grows as the walk finds a
+   * large tree, which is what deciding to start threads needs.
+   */
+  get filesAhead(): number {
+    return this.#filesAhead + (this.#dirsRead === 0 ? this.#dirsAhead : (this.#dirsAhead * this.#filesFound) / this.#dirsRead);
+  }
+
   /** Ends the walk at the next directory (every operation has what it needs). */
   stop(): void {
     this.#stopped = true;
@@ -249,14 +283,18 @@ export class Walker {
         this.#roots.push([{ type: 'dir', path, views }]);
       }
       this.#stack = [...this.#roots[r]!];
+      for (const item of this.#stack) this.#ahead(item, 1);
+      let steps = 0;
       while (this.#stack.length > 0) {
         if (this.#stopped) return;
-        if (performance.now() - slice > SLICE_MS) {
+        // The clock is read every few steps: a file step is cheaper than reading it.
+        if ((++steps & 15) === 0 && performance.now() - slice > SLICE_MS) {
           await yieldToLoop();
           slice = performance.now();
           if (this.#stopped) return;
         }
         const item = this.#stack.pop()!;
+        this.#ahead(item, -1);
         // A glob of the batch is listing this directory right now: take its listing.
         const reading = item.type === 'dir' ? this.#listings.reading(item.path) : undefined;
         if (reading !== undefined) {
@@ -269,9 +307,15 @@ export class Walker {
     }
   }
 
+  #ahead(item: Item, by: 1 | -1): void {
+    if (item.type === 'dir') this.#dirsAhead += by;
+    else if (item.type === 'file') this.#filesAhead += by;
+  }
+
   #step(item: Item): void {
     switch (item.type) {
       case 'file': {
+        this.#filesFound++;
         const consumers = new Set<number>();
         const id = this.#nextId++;
         for (const lens of item.lenses) lens.emit({ kind: 'file', id, path: item.path }, consumers);
@@ -309,6 +353,7 @@ export class Walker {
       return;
     }
     let dirents: Dirent[];
+    this.#dirsRead++;
     try {
       dirents = this.#listings.read(item.path);
     } catch (error) {
@@ -316,7 +361,7 @@ export class Walker {
       this.#release(lenses);
       return;
     }
-    const directory: WalkDirectory = { path: item.path, dirents, entries: dirents.map((dirent) => new WalkEntry(item.path, dirent)), names: new Set(dirents.map((dirent) => dirent.name)) };
+    const directory = new Directory(item.path, dirents);
     // What each entry became, per lens: before-errors, a file, a directory.
     const errors: Extract<Item, { type: 'error' }>[][] = [];
     const files: { lenses: Lens[]; follow: boolean }[] = [];
@@ -353,6 +398,7 @@ export class Walker {
       else if (child.type === 'file') for (const lens of child.lenses) lens.pending++;
       else child.lens.pending++;
       this.#stack.push(child);
+      this.#ahead(child, 1);
     }
     this.#release(lenses);
   }
