@@ -184,15 +184,17 @@ export class Pass {
 
   /**
    * Would worker threads finish sooner than the main thread alone, at `perFileMs` a file? With
-   * `n` threads, what is left takes `left / n` after the start-up `s`: worth it when
-   * `left > s * n / (n - 1)` (twice the start-up with two threads); with one
-   * thread, only when the main thread has other work (the walk, the merging), so the same
-   * bound as two.
+   * `n` threads, what is left (`left`) takes `s + w + left / n`: `s` to start them, and `w`
+   * more while their code is still cold (a fresh worker does its first megabytes at about half
+   * the speed of the warm main thread; measured, `w` is about `s`). Worth it when
+   * `left * (1 - 1/n) > 2s`: four times the start-up with two threads, which on a 2-core
+   * machine keeps a 2,000-file repository on the main thread and sends a 27,000-file one to
+   * the threads. With one thread, the bound of two (the main thread still walks and merges).
    */
   #worthWorkers(perFileMs: number): boolean {
     const files = this.#queue.length - this.#head + (this.#walkDone ? 0 : (this.#walker?.filesAhead ?? 0));
     const threads = Math.max(2, this.#env.threads);
-    return files * perFileMs > (this.#env.threadStartMs * threads) / (threads - 1);
+    return files * perFileMs * (1 - 1 / threads) > 2 * this.#env.threadStartMs;
   }
 
   #startWorkers(): void {
