@@ -4,10 +4,11 @@
  * question by running every rule's regular expression in turn (40 for a typical root
  * `.gitignore`, measured at 55 ms of a cold `fanout grep` over a 2,300-file repository). Here
  * the rules' expressions are joined into one alternation, tested once: when it does not match
- * an entry, and the entry's directory is known to match no rule either (nor any directory
- * above it), the answer is "neither ignored nor whitelisted", exactly. Anything else — a rule
- * that matches, a directory not seen before — goes to the package's own `test`, so the
- * verdicts are always the package's.
+ * an entry, and the entry's directory is known not to be ignored (the package decides an
+ * entry by its directory first: an ignored directory ignores all below it; otherwise only
+ * the entry's own match counts), the answer is "neither ignored nor whitelisted", exactly.
+ * Anything else — a rule that matches, a directory not seen before — goes to the package's
+ * own `test`, so the verdicts are always the package's.
  *
  * The alternation is built from the package's parsed rules (`_rules`: its internals, stable
  * through 7.x); should a release change them, every question goes to `test`, as before.
@@ -81,8 +82,8 @@ export class WalkIgnore {
   readonly #onPath: Joined;
   readonly #onBasename: Joined;
   readonly #fast: boolean;
-  /** Directories (relative, with a trailing slash) that match no rule, nor does any directory above them. */
-  readonly #clean = new Set<string>();
+  /** Directories (relative, with a trailing slash) known not to be ignored. */
+  readonly #kept = new Set<string>();
 
   /** `joined`: the rules' joined expressions, when already made for the same rules. */
   constructor(ignore: Ignore, joined: ReturnType<typeof join> = join(ignore)) {
@@ -97,12 +98,14 @@ export class WalkIgnore {
     const path = directory ? `${relative}/` : relative;
     if (this.#fast) {
       const parent = parentOf(path);
-      if ((parent === '' || this.#clean.has(parent)) && !this.#matches(path)) {
-        if (directory) this.#clean.add(path);
+      if ((parent === '' || this.#kept.has(parent)) && !this.#matches(path)) {
+        if (directory) this.#kept.add(path);
         return NONE;
       }
     }
-    return this.#ignore.test(path);
+    const verdict = this.#ignore.test(path);
+    if (directory && !verdict.ignored) this.#kept.add(path);
+    return verdict;
   }
 
   #matches(path: string): boolean {

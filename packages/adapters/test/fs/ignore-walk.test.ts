@@ -42,7 +42,7 @@ describe('WalkIgnore', () => {
           expect({ path, ignored: got.ignored, unignored: got.unignored }).toEqual({ path, ignored: expected.ignored, unignored: expected.unignored });
         }
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FANOUT_PROPERTY_RUNS ?? 300) },
     );
   });
 
@@ -56,9 +56,11 @@ describe('WalkIgnore', () => {
     expect(walk.test('src/a.ts', false).ignored).toBe(false);
     expect(walk.test('src/x.log', false).ignored).toBe(true);
     expect(walk.test('build', true).ignored).toBe(true);
-    // Not seen as a directory first: the package decides.
+    // Not seen as a directory first: the package decides, and its verdict on a directory counts for what is below it.
     expect(walk.test('other/b.ts', false).ignored).toBe(false);
-    expect(asked).toEqual(['src/x.log', 'build/', 'other/b.ts']);
+    expect(walk.test('other/c', true).ignored).toBe(false);
+    expect(walk.test('other/c/d.ts', false).ignored).toBe(false);
+    expect(asked).toEqual(['src/x.log', 'build/', 'other/b.ts', 'other/c/']);
   });
 
   it('falls back to Ignore.test when the package has no internals it knows', () => {
