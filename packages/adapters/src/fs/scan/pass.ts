@@ -55,13 +55,22 @@ const MAX_BATCH = 16;
 const IN_FLIGHT = 2;
 /** Main-thread work slices between two yields to the event loop (where the walk goes on and workers come online). */
 const SLICE_MS = 3;
-/** Weight of the latest file in the running cost per file (the first files run cold, before the JIT has compiled the hot loops). */
-const COST_WEIGHT = 0.05;
+/**
+ * The cost of a file is the median of the last this many files: the first files run cold
+ * (before the JIT has compiled the hot loops, the first one took 5 ms here against 0.05 ms
+ * for the next), and a file during which the thread was preempted is an outlier too.
+ */
+const COST_WINDOW = 31;
 
 /** A worker's batch in flight. */
 interface InFlight {
   tasks: ScanTask[];
   promise: Promise<void>;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] ?? 0;
 }
 
 export class Pass {
@@ -155,7 +164,8 @@ export class Pass {
   async #inline(): Promise<void> {
     const work = new FileWork(this.#specs);
     let workMs = 0;
-    let perFileMs = -1;
+    const costs: number[] = [];
+    let done = 0;
     let slice = performance.now();
     while (!this.#done && this.#online === 0) {
       const task = this.#take(1)[0];
@@ -172,9 +182,10 @@ export class Pass {
       const after = performance.now();
       this.#count(work.filesRead - files, work.bytesRead - bytes);
       workMs += after - before;
-      perFileMs = perFileMs < 0 ? after - before : perFileMs + COST_WEIGHT * (after - before - perFileMs);
+      costs[done++ % COST_WINDOW] = after - before;
       this.#deliver(task, outcomes);
-      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(perFileMs)) this.#startWorkers();
+      // Weighed every few files, once the budget is spent.
+      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && done % 8 === 0 && this.#worthWorkers(median(costs))) this.#startWorkers();
       if (after - slice > SLICE_MS) {
         await yieldToLoop();
         slice = performance.now();
