@@ -56,21 +56,21 @@ const IN_FLIGHT = 2;
 /** Main-thread work slices between two yields to the event loop (where the walk goes on and workers come online). */
 const SLICE_MS = 3;
 /**
- * The cost of a file is the median of the last this many files: the first files run cold
- * (before the JIT has compiled the hot loops, the first one took 5 ms here against 0.05 ms
- * for the next), and a file during which the thread was preempted is an outlier too.
+ * The cost of a file is the lowest work time per file of the windows of this many files so
+ * far: the first files run cold (the first one took 5 ms here, the next ones 0.05 ms), and
+ * on a busy machine the clock also counts the time the thread waited to run, which only ever
+ * adds. The lowest errs towards staying on the main thread, the safe side on two cores (a
+ * median started threads for half the runs of a 2,000-file grep under load, which then took
+ * longer).
  */
-const COST_WINDOW = 31;
+const COST_WINDOW = 16;
+/** Windows measured before the first decision. */
+const FIRST_DECISION = 4;
 
 /** A worker's batch in flight. */
 interface InFlight {
   tasks: ScanTask[];
   promise: Promise<void>;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] ?? 0;
 }
 
 export class Pass {
@@ -164,8 +164,9 @@ export class Pass {
   async #inline(): Promise<void> {
     const work = new FileWork(this.#specs);
     let workMs = 0;
-    const costs: number[] = [];
     let done = 0;
+    let windowMs = 0;
+    let perFileMs = Number.POSITIVE_INFINITY;
     let slice = performance.now();
     while (!this.#done && this.#online === 0) {
       const task = this.#take(1)[0];
@@ -182,10 +183,14 @@ export class Pass {
       const after = performance.now();
       this.#count(work.filesRead - files, work.bytesRead - bytes);
       workMs += after - before;
-      costs[done++ % COST_WINDOW] = after - before;
+      windowMs += after - before;
       this.#deliver(task, outcomes);
-      // Weighed every few files, once the budget is spent.
-      if (!this.#workersRequested && this.#env.threads > 0 && workMs > this.#env.inlineBudgetMs && done % 8 === 0 && this.#worthWorkers(median(costs))) this.#startWorkers();
+      if (++done % COST_WINDOW === 0 && !this.#workersRequested && this.#env.threads > 0) {
+        perFileMs = Math.min(perFileMs, windowMs / COST_WINDOW);
+        windowMs = 0;
+        // Weighed once the budget is spent, at each window once a few are measured.
+        if (done >= COST_WINDOW * FIRST_DECISION && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(perFileMs)) this.#startWorkers();
+      }
       if (after - slice > SLICE_MS) {
         await yieldToLoop();
         slice = performance.now();
