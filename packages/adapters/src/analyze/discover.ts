@@ -23,7 +23,7 @@ import { GREP_WORKER_SCRIPT } from '../fs/grep/pool.js';
 import { Listings } from '../fs/scan/listings.js';
 import { ScanMember, type Ordered, type Settle } from '../fs/scan/member.js';
 import { Pass } from '../fs/scan/pass.js';
-import type { TargetSpec } from '../fs/scan/prepared.js';
+import { targetPaths, type TargetSpec } from '../fs/scan/prepared.js';
 import { assemble } from '../fs/scan/scan.js';
 import { Lens, type LensVisit, type WalkDirectory } from '../fs/scan/walker.js';
 import type { AllowedRoots } from '../roots.js';
@@ -155,8 +155,9 @@ export abstract class DiscoveryMember extends ScanMember {
   readonly #maxFiles: number;
   #accepted = 0;
 
-  constructor(targets: number, maxFiles: number, context: AttemptContext, settle: Settle) {
-    super(targets, context, settle);
+  /** `paths`: its targets' paths, in order (see `targetPaths`). */
+  constructor(paths: readonly string[], maxFiles: number, context: AttemptContext, settle: Settle) {
+    super(paths, context, settle);
     this.#maxFiles = maxFiles;
   }
 
@@ -224,7 +225,7 @@ export async function discoverFiles(input: DiscoveryInput, roots: AllowedRoots, 
       },
     };
     const context: AttemptContext = { id: 'discovery', kind: 'analyze', attempt: 1, signal, deadline: undefined, progress: () => {} };
-    const member = new ListMember(targets.length, input.maxFiles, context, settle);
+    const member = new ListMember(targetPaths(targets), input.maxFiles, context, settle);
     const { consumers, starts } = assemble([{ consumer: { member, spec: undefined, hint: () => 0 }, targets }]);
     // Listing needs no thread: nothing is read.
     new Pass({ threads: 0, inlineBudgetMs: 0, threadStartMs: 0, workerScript: GREP_WORKER_SCRIPT }, listings, consumers, starts).run().catch(settle.reject);

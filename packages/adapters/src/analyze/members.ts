@@ -6,7 +6,7 @@
  */
 import type { AttemptContext } from '@fanout/scheduler';
 import type { Settle } from '../fs/scan/member.js';
-import type { Prepared } from '../fs/scan/prepared.js';
+import { targetPaths, type Prepared } from '../fs/scan/prepared.js';
 import type { BatchShared } from '../fs/scan/scan.js';
 import { analyzeTargets, DiscoveryMember } from './discover.js';
 import { MarkersTally, type MarkersFileOutcome } from './markers.js';
@@ -20,10 +20,10 @@ export async function prepareAnalyze(input: Exclude<AnalyzeInput, { analyzer: 'm
   const targets = await analyzeTargets(input, shared.roots, shared.listings);
   context.signal.throwIfAborted();
   if (input.analyzer === 'stats') {
-    const member = new StatsMember(targets.length, input.maxFiles, context, settle);
+    const member = new StatsMember(targetPaths(targets), input.maxFiles, context, settle);
     return { consumer: { member, spec: { type: 'stats' }, hint: () => 0 }, targets };
   }
-  const member = new MarkersMember(targets.length, input.maxFiles, input.maxMarkers, context, settle);
+  const member = new MarkersMember(targetPaths(targets), input.maxFiles, input.maxMarkers, context, settle);
   return { consumer: { member, spec: { type: 'markers', kinds: input.kinds }, hint: () => member.remaining }, targets };
 }
 
@@ -46,8 +46,8 @@ class StatsMember extends DiscoveryMember {
 class MarkersMember extends DiscoveryMember {
   readonly #tally: MarkersTally;
 
-  constructor(targets: number, maxFiles: number, maxMarkers: number, context: AttemptContext, settle: Settle) {
-    super(targets, maxFiles, context, settle);
+  constructor(paths: readonly string[], maxFiles: number, maxMarkers: number, context: AttemptContext, settle: Settle) {
+    super(paths, maxFiles, context, settle);
     this.#tally = new MarkersTally(maxMarkers);
   }
 

@@ -96,12 +96,19 @@ export class GitignoreFilter {
   #apply(dir: string, entries: Dirent[], rules: Rules | undefined, repository: boolean): Dirent[] {
     this.#nearest.set(dir, rules);
     if (!repository && rules === undefined) return entries;
-    const kept: Dirent[] = [];
+    // What each .gitignore needs for this directory, once: its path there, and whether it is kept.
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const checks: { matcher: WalkIgnore; dir: string; kept: boolean }[] = [];
+    for (let at = rules; at !== undefined; at = at.parent) {
+      if (!prefix.startsWith(at.prefix)) continue;
+      const relative = prefix.slice(at.prefix.length);
+      checks.push({ matcher: at.matcher, dir: relative, kept: at.matcher.kept(relative) });
+    }
+    const kept: Dirent[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (repository && entry.name === '.git') continue;
-      if (rules !== undefined && isIgnored(rules, prefix + entry.name, entry.isDirectory())) continue;
+      if (checks.length > 0 && isIgnored(checks, entry.name, entry.isDirectory())) continue;
       kept.push(entry);
     }
     return kept;
@@ -144,11 +151,9 @@ export class GitignoreFilter {
 }
 
 /** Deepest `.gitignore` first: the first that has an opinion decides, as in git. */
-function isIgnored(rules: Rules, path: string, directory: boolean): boolean {
-  for (let at: Rules | undefined = rules; at !== undefined; at = at.parent) {
-    if (!path.startsWith(at.prefix)) continue;
-    const relative = path.slice(at.prefix.length);
-    const verdict = at.matcher.test(relative, directory);
+function isIgnored(checks: readonly { matcher: WalkIgnore; dir: string; kept: boolean }[], name: string, directory: boolean): boolean {
+  for (const check of checks) {
+    const verdict = check.matcher.testEntry(check.dir, check.kept, name, directory);
     if (verdict.ignored) return true;
     if (verdict.unignored) return false;
   }

@@ -34,24 +34,9 @@ interface RuleInternals {
 
 interface ManagerInternals {
   _rules: RuleInternals[];
-  _basenameCount: number;
 }
 
 const NONE: IgnoreVerdict = Object.freeze({ ignored: false, unignored: false });
-
-/** The last segment of a path, with its trailing slash (the package's own `basenameOf`). */
-function basenameOf(path: string): string {
-  const end = path.length - 1;
-  const at = path.lastIndexOf('/', path.charCodeAt(end) === 47 ? end - 1 : end);
-  return at < 0 ? path : path.slice(at + 1);
-}
-
-/** The parent of a relative path, with its trailing slash, or '' (the package's own `parentOf`, for paths without empty segments). */
-function parentOf(path: string): string {
-  const end = path.length - 1;
-  const at = path.lastIndexOf('/', path.charCodeAt(end) === 47 ? end - 1 : end);
-  return at < 0 ? '' : path.slice(0, at + 1);
-}
 
 /** How many parsed ignore-file contents the process keeps (about a kilobyte each). */
 export const PARSED_IGNORE_FILES = 256;
@@ -78,7 +63,7 @@ export function walkIgnore(text: string, options: Options): WalkIgnore {
 /** One `.gitignore` (or `.ignore`…) file's rules, asked about entries relative to its directory. */
 export class WalkIgnore {
   readonly #ignore: Ignore;
-  /** The rules tested against the whole path, and those tested against the basename (the package's own split). */
+  /** The rules tested against the whole path, and those without a slash (but a trailing one), tested against the basename. */
   readonly #onPath: Joined;
   readonly #onBasename: Joined;
   readonly #fast: boolean;
@@ -95,21 +80,46 @@ export class WalkIgnore {
 
   /** The verdict on `relative` (slash-separated, below the file's directory), as `Ignore.test` gives it. */
   test(relative: string, directory: boolean): IgnoreVerdict {
-    const path = directory ? `${relative}/` : relative;
-    if (this.#fast) {
-      const parent = parentOf(path);
-      if ((parent === '' || this.#kept.has(parent)) && !this.#matches(path)) {
-        if (directory) this.#kept.add(path);
-        return NONE;
+    const at = relative.lastIndexOf('/');
+    const dir = at < 0 ? '' : relative.slice(0, at + 1);
+    return this.testEntry(dir, this.kept(dir), relative.slice(at + 1), directory);
+  }
+
+  /**
+   * Whether the directory `dir` (relative, with a trailing slash; '' for the file's own
+   * directory) is known not to be ignored: ask once per directory, then
+   * {@link WalkIgnore.testEntry} for each of its entries.
+   */
+  kept(dir: string): boolean {
+    return dir === '' || this.#kept.has(dir);
+  }
+
+  /**
+   * The verdict on the entry `name` of the directory `dir` (see {@link WalkIgnore.kept},
+   * whose answer is `dirKept`), as `Ignore.test` gives it for `dir + name`. The usual case —
+   * a kept directory, no rule matching the name, no rule with a slash matching the path —
+   * costs one or two tests and, for a file, not even the path.
+   */
+  testEntry(dir: string, dirKept: boolean, name: string, directory: boolean): IgnoreVerdict {
+    if (this.#fast && dirKept) {
+      const basename = directory ? `${name}/` : name;
+      if (!matches(this.#onBasename, basename)) {
+        const onPath = this.#onPath.anchored !== undefined || this.#onPath.floating !== undefined;
+        if (!onPath) {
+          if (directory) this.#kept.add(dir + basename);
+          return NONE;
+        }
+        const path = dir + basename;
+        if (!matches(this.#onPath, path)) {
+          if (directory) this.#kept.add(path);
+          return NONE;
+        }
       }
     }
+    const path = directory ? `${dir}${name}/` : dir + name;
     const verdict = this.#ignore.test(path);
     if (directory && !verdict.ignored) this.#kept.add(path);
     return verdict;
-  }
-
-  #matches(path: string): boolean {
-    return matches(this.#onPath, path) || ((this.#onBasename.anchored !== undefined || this.#onBasename.floating !== undefined) && matches(this.#onBasename, basenameOf(path)));
   }
 }
 
@@ -149,9 +159,11 @@ function join(ignore: Ignore): { onPath: Joined; onBasename: Joined } | undefine
   try {
     const manager = (ignore as unknown as { _rules?: ManagerInternals })._rules;
     const rules = manager?._rules;
-    if (!Array.isArray(rules) || typeof manager!._basenameCount !== 'number') return undefined;
-    // The package hands rules without a slash the basename when they are at least half of them.
-    const shortcut = manager!._basenameCount * 2 >= rules.length;
+    if (!Array.isArray(rules)) return undefined;
+    // A rule without a slash (but a trailing one) matches the whole path exactly where it
+    // matches the basename (the package hands it the basename when such rules are at least
+    // half of them, and says so): tested against the basename, anchored, it costs one
+    // position instead of every segment's.
     const onPath: string[] = [];
     const onBasename: string[] = [];
     let flags: string | undefined;
@@ -159,7 +171,7 @@ function join(ignore: Ignore): { onPath: Joined; onBasename: Joined } | undefine
       const regex = rule.regex;
       if (!(regex instanceof RegExp) || typeof rule._basenameOnly !== 'boolean' || (flags !== undefined && regex.flags !== flags)) return undefined;
       flags = regex.flags;
-      (shortcut && rule._basenameOnly ? onBasename : onPath).push(regex.source);
+      (rule._basenameOnly ? onBasename : onPath).push(regex.source);
     }
     return { onPath: joinSources(onPath, flags ?? '', false), onBasename: joinSources(onBasename, flags ?? '', true) };
   } catch {

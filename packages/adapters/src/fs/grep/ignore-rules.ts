@@ -128,19 +128,48 @@ export class IgnoreRules {
     return new IgnoreRules({ prefix: dir.endsWith(sep) ? dir : dir + sep, matchers, parent: this.#level, inRepo: repo }, options);
   }
 
-  /** The verdict on `path` (absolute, under every level's directory). */
-  match(path: string, isDir: boolean): IgnoreMatch {
+  /**
+   * The rules as they apply to the entries of `dir` (absolute, under every level's directory):
+   * what each file needs for that directory is worked out once, so asking about each entry
+   * costs little more than its name (see `WalkIgnore.testEntry`).
+   */
+  scope(dir: string): IgnoreScope {
+    const prefix = dir.endsWith(sep) ? dir : dir + sep;
+    const checks: Check[] = [];
     for (const kind of KINDS) {
       for (let level = this.#level; level !== undefined; level = level.parent) {
         const matcher = level.matchers[kind];
-        if (matcher === undefined) continue;
-        if (!path.startsWith(level.prefix)) continue;
-        let relative = path.slice(level.prefix.length);
+        if (matcher === undefined || !prefix.startsWith(level.prefix)) continue;
+        let relative = prefix.slice(level.prefix.length);
         if (sep !== '/') relative = relative.split(sep).join('/');
-        const verdict = matcher.test(relative, isDir);
-        if (verdict.ignored) return 'ignore';
-        if (verdict.unignored) return 'whitelist';
+        checks.push({ matcher, dir: relative, kept: matcher.kept(relative) });
       }
+    }
+    return new IgnoreScope(checks);
+  }
+}
+
+interface Check {
+  matcher: WalkIgnore;
+  /** The directory relative to the matcher's, with a trailing slash ('' for its own). */
+  dir: string;
+  kept: boolean;
+}
+
+/** The ignore rules in force for the entries of one directory. */
+export class IgnoreScope {
+  readonly #checks: readonly Check[];
+
+  constructor(checks: readonly Check[]) {
+    this.#checks = checks;
+  }
+
+  /** The verdict on the entry `name`: for each kind of file, the deepest with an opinion decides. */
+  match(name: string, isDir: boolean): IgnoreMatch {
+    for (const check of this.#checks) {
+      const verdict = check.matcher.testEntry(check.dir, check.kept, name, isDir);
+      if (verdict.ignored) return 'ignore';
+      if (verdict.unignored) return 'whitelist';
     }
     return 'none';
   }

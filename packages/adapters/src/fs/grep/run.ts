@@ -64,7 +64,13 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
     followSymlinks: input.followSymlinks,
     lineMatches: input.mode === 'count' && Number.isFinite(maxMatches),
   };
-  const member = new GrepMember(input, targets.length, context, settle, { maxMatches, maxOutputBytes: input.maxOutputBytes, after: config.after });
+  const member = new GrepMember(
+    input,
+    targets.map((target) => target.path),
+    context,
+    settle,
+    { maxMatches, maxOutputBytes: input.maxOutputBytes, after: config.after },
+  );
   const walk: GrepWalkOptions = {
     hidden: input.hidden,
     ignore: input.ignore,
@@ -92,8 +98,8 @@ class GrepMember extends ScanMember {
   readonly #started = performance.now();
   #index = 0;
 
-  constructor(input: GrepInput, targets: number, context: AttemptContext, settle: Settle, caps: Caps) {
-    super(targets, context, settle);
+  constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps) {
+    super(paths, context, settle);
     this.#collector = new Collector(caps, input.mode, (messages) => {
       // ctx is only valid until the operation settles.
       if (this.ended) return;

@@ -8,7 +8,7 @@
 import type { AllowedRoots } from '../../roots.js';
 import { Lens, type LensVisit, type WalkDirectory } from '../scan/walker.js';
 import type { Globs } from './globs.js';
-import { IgnoreRules, type IgnoreOptions } from './ignore-rules.js';
+import { IgnoreRules, type IgnoreOptions, type IgnoreScope } from './ignore-rules.js';
 
 /** A file or directory an input path names, after the root checks. */
 export interface Target {
@@ -68,6 +68,7 @@ export class GrepLens extends Lens<GrepDirState> {
   visit(directory: WalkDirectory, state: GrepDirState, visit: LensVisit<GrepDirState>): void {
     const options = this.#options;
     const rules = state.rules.enter(directory.path, directory.names);
+    const scope = rules.scope(directory.path);
     const entries = directory.entries;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
@@ -97,7 +98,7 @@ export class GrepLens extends Lens<GrepDirState> {
       }
       if (!isDir && !isFile) continue;
       if (isDir && name === '.git') continue;
-      if (!admit(relative, name, entry.path, isDir, rules, options)) continue;
+      if (!admit(relative, name, isDir, scope, options)) continue;
       if (isDir) {
         const ancestors = state.ancestors === undefined ? undefined : new Set(state.ancestors).add(real ?? entry.real());
         visit.dir(i, { relative, rules, ancestors });
@@ -109,11 +110,11 @@ export class GrepLens extends Lens<GrepDirState> {
 }
 
 /** ripgrep's order (`Ignore::matched`): globs, then ignore files, then hidden unless whitelisted. */
-function admit(relative: string, name: string, path: string, isDir: boolean, rules: IgnoreRules, options: GrepWalkOptions): boolean {
+function admit(relative: string, name: string, isDir: boolean, scope: IgnoreScope, options: GrepWalkOptions): boolean {
   const glob = options.globs.match(relative, isDir);
   if (glob === 'exclude') return false;
   if (glob === 'include') return true;
-  const verdict = rules.match(path, isDir);
+  const verdict = scope.match(name, isDir);
   if (verdict === 'ignore') return false;
   if (verdict !== 'whitelist' && !options.hidden && name.startsWith('.')) return false;
   return true;

@@ -9,6 +9,7 @@
  * first): what a later target finds waits here until the earlier ones are complete.
  */
 import type { AttemptContext } from '@fanout/scheduler';
+import { isInside } from '../../roots.js';
 import type { StreamItem, WalkMember } from './walker.js';
 import type { ConsumerOutcome } from './work.js';
 
@@ -28,6 +29,16 @@ export interface Settle {
   reject(error: unknown): void;
 }
 
+/**
+ * Can one path be met under two of these targets (the same path, or one inside another)?
+ * Only then does an operation need to remember the files it has taken, to take each once: a
+ * walk from one target meets every path once.
+ */
+export function overlapping(paths: readonly string[]): boolean {
+  for (let i = 0; i < paths.length; i++) for (let j = 0; j < paths.length; j++) if (i !== j && isInside(paths[i]!, paths[j]!)) return true;
+  return false;
+}
+
 export abstract class ScanMember implements WalkMember {
   /** Its consumer in the pass (set by the pass), when it reads files. */
   consumer: number | undefined = undefined;
@@ -36,7 +47,8 @@ export abstract class ScanMember implements WalkMember {
   readonly #streams: Stream[];
   #target = 0;
   #position = 0;
-  readonly #seen = new Set<string>();
+  /** The paths taken so far, when its targets overlap (see {@link overlapping}). */
+  readonly #seen: Set<string> | undefined;
   /** Files released into the order so far (their indices), and errors. */
   #released = 0;
   #next = 0;
@@ -45,6 +57,8 @@ export abstract class ScanMember implements WalkMember {
   readonly #ready = new Map<number, Ordered>();
   /** It takes no more files (a cap on files was reached). */
   #full = false;
+  /** A merge is due (see `#soon`). */
+  #scheduled = false;
   #ended = false;
   /** Called once it has ended, however. */
   onEnd: () => void = () => {};
@@ -54,7 +68,10 @@ export abstract class ScanMember implements WalkMember {
     this.#end();
   };
 
-  constructor(targets: number, context: AttemptContext, settle: Settle) {
+  /** `paths`: its targets' paths, in order. */
+  constructor(paths: readonly string[], context: AttemptContext, settle: Settle) {
+    const targets = paths.length;
+    this.#seen = overlapping(paths) ? new Set() : undefined;
     this.context = context;
     this.#settle = settle;
     this.#streams = Array.from({ length: targets }, () => ({ items: [], complete: false }));
@@ -76,11 +93,11 @@ export abstract class ScanMember implements WalkMember {
     if (target > this.#target) {
       // Behind an earlier target of its own: it waits; its bytes are wanted unless already seen.
       this.#streams[target]!.items.push(item);
-      return item.kind === 'file' && !this.#seen.has(item.path);
+      return item.kind === 'file' && this.#seen?.has(item.path) !== true;
     }
     // The current target (whatever came before it is released already).
     const taken = this.#release(item, target);
-    this.#merge();
+    this.#soon();
     return taken;
   }
 
@@ -100,7 +117,7 @@ export abstract class ScanMember implements WalkMember {
     }
     this.#indexOf.delete(id);
     (this.#ready.get(index) as Extract<Ordered, { kind: 'file' }>).outcome = outcome;
-    this.#merge();
+    this.#soon();
   }
 
   /** Ends the member with an output (once). */
@@ -159,7 +176,21 @@ export abstract class ScanMember implements WalkMember {
       this.#target++;
       this.#position = 0;
     }
-    this.#merge();
+    this.#soon();
+  }
+
+  /**
+   * Merges once the current stretch of work is over (a microtask): the files a worker's batch
+   * or a slice of main-thread work finished are taken together, so one progress report
+   * carries them all (one per file made the command's output a write per matching file).
+   */
+  #soon(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#merge();
+    });
   }
 
   #release(item: StreamItem, target: number): boolean {
@@ -172,7 +203,7 @@ export abstract class ScanMember implements WalkMember {
         this.#ready.set(this.#released++, { kind: 'error', item, target });
         return false;
       case 'file': {
-        if (this.#full || this.#seen.has(item.path)) {
+        if (this.#full || this.#seen?.has(item.path) === true) {
           this.#early.delete(item.id);
           return false;
         }
@@ -181,7 +212,7 @@ export abstract class ScanMember implements WalkMember {
           this.#full = true;
           return false;
         }
-        this.#seen.add(item.path);
+        this.#seen?.add(item.path);
         const index = this.#released++;
         const early = this.#early.get(item.id);
         if (early !== undefined) this.#early.delete(item.id);

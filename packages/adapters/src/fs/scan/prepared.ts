@@ -23,3 +23,8 @@ export interface Prepared {
   /** In the operation's order. */
   targets: TargetSpec[];
 }
+
+/** The paths of targets, in order (a target that failed its checks has none: a stand-in no path is inside of). */
+export function targetPaths(targets: readonly TargetSpec[]): string[] {
+  return targets.map((target, i) => (target.type === 'fatal' ? `\0target ${i}` : target.path));
+}

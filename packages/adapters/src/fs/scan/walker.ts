@@ -155,11 +155,11 @@ export abstract class Lens<S = unknown> {
 
   abstract visit(directory: WalkDirectory, state: S, visit: LensVisit<S>): void;
 
-  /** Hands an item to every subscriber still interested; the consumers that want the file's bytes go into `consumers`. */
-  emit(item: StreamItem, consumers?: Set<number>): void {
+  /** Hands an item to every subscriber still interested; the consumers that want the file's bytes go into `consumers` (once each). */
+  emit(item: StreamItem, consumers?: number[]): void {
     for (const { member, target } of this.subscriptions) {
       if (!member.wants(target)) continue;
-      if (member.push(target, item) && consumers !== undefined && member.consumer !== undefined) consumers.add(member.consumer);
+      if (member.push(target, item) && consumers !== undefined && member.consumer !== undefined && !consumers.includes(member.consumer)) consumers.push(member.consumer);
     }
   }
 
@@ -197,7 +197,7 @@ const SLICE_MS = 2;
 /** The walk of one pass. */
 export class Walker {
   readonly #listings: Listings;
-  readonly #onFile: (id: number, item: Extract<Item, { type: 'file' }>, consumers: Set<number>) => void;
+  readonly #onFile: (id: number, item: Extract<Item, { type: 'file' }>, consumers: number[]) => void;
   readonly #roots: Item[][] = [];
   /** Directory starts nested in another start's tree: joined when the walk gets there. */
   readonly #nested = new Map<string, View[]>();
@@ -214,7 +214,7 @@ export class Walker {
    * @param onFile Receives every file some operation took, with a number of its own and the
    * consumers that want its bytes (possibly none).
    */
-  constructor(starts: readonly Start[], listings: Listings, onFile: (id: number, file: { path: string; open: string; follow: boolean; named: boolean }, consumers: Set<number>) => void) {
+  constructor(starts: readonly Start[], listings: Listings, onFile: (id: number, file: { path: string; open: string; follow: boolean; named: boolean }, consumers: number[]) => void) {
     this.#listings = listings;
     this.#onFile = onFile;
     const dirs = starts.filter((start): start is Extract<Start, { type: 'dir' }> => start.type === 'dir');
@@ -316,7 +316,7 @@ export class Walker {
     switch (item.type) {
       case 'file': {
         this.#filesFound++;
-        const consumers = new Set<number>();
+        const consumers: number[] = [];
         const id = this.#nextId++;
         for (const lens of item.lenses) lens.emit({ kind: 'file', id, path: item.path }, consumers);
         this.#onFile(id, item, consumers);

@@ -26,8 +26,8 @@ export interface ScanTask {
   id: number;
   /** Absolute path, as reported. */
   path: string;
-  /** What to open: the path itself, or a named file's real path. */
-  open: string;
+  /** What to open when it is not `path` (a named file's real path). */
+  open?: string;
   /** Open through a symlink (a named file, or a link a walk with `followSymlinks` took); otherwise O_NOFOLLOW. */
   follow: boolean;
   /** Named in an input rather than found by a walk. */
@@ -185,12 +185,13 @@ export class FileWork {
   run(task: ScanTask): ConsumerOutcome[] {
     const limits = task.limits;
     const consumers = task.consumers.map((id) => this.#consumers[id]!);
-    const file: FileTask = { index: task.id, path: task.path, open: task.open, named: task.named };
+    const open = task.open ?? task.path;
+    const file: FileTask = { index: task.id, path: task.path, open, named: task.named };
     let fd: number;
     try {
       // O_NONBLOCK: a file replaced by a FIFO since the walk must not block the thread on
       // open (it is then skipped as not a regular file); regular files ignore the flag.
-      fd = openSync(task.open, constants.O_RDONLY | constants.O_NONBLOCK | (task.follow ? 0 : constants.O_NOFOLLOW));
+      fd = openSync(open, constants.O_RDONLY | constants.O_NONBLOCK | (task.follow ? 0 : constants.O_NOFOLLOW));
     } catch (error) {
       return consumers.map((consumer) => consumer.failed(file, error));
     }
