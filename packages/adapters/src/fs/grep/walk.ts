@@ -6,7 +6,7 @@
  * down is not entered twice (a loop).
  */
 import type { AllowedRoots } from '../../roots.js';
-import { Lens, type LensVisit, type WalkDirectory } from '../scan/walker.js';
+import { Lens, linkTarget, realPathOf, type LensVisit, type WalkDirectory } from '../scan/walker.js';
 import type { Globs } from './globs.js';
 import { IgnoreRules, type IgnoreOptions, type IgnoreScope } from './ignore-rules.js';
 
@@ -81,7 +81,7 @@ export class GrepLens extends Lens<GrepDirState> {
       const link = dirent.isSymbolicLink();
       if (link) {
         if (!options.followSymlinks) continue;
-        const target = entry.target();
+        const target = linkTarget(entry);
         if ('error' in target) {
           visit.error(i, errorOf(entry.path, target.error));
           continue;
@@ -100,7 +100,7 @@ export class GrepLens extends Lens<GrepDirState> {
       if (isDir && name === '.git') continue;
       if (!admit(relative, name, isDir, scope, options)) continue;
       if (isDir) {
-        const ancestors = state.ancestors === undefined ? undefined : new Set(state.ancestors).add(real ?? entry.real());
+        const ancestors = state.ancestors === undefined ? undefined : new Set(state.ancestors).add(real ?? realPathOf(entry));
         visit.dir(i, { relative, rules, ancestors });
       } else {
         visit.file(i, link);
