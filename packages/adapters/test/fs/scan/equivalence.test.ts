@@ -7,7 +7,7 @@ import { analyzeAdapter, type AnalyzeAdapter } from '../../../src/analyze/index.
 import { fsScan, globAdapter, grepAdapter, type GrepOutput, type GrepProgress } from '../../../src/fs/index.js';
 import { attemptContext } from '../../../src/testing/index.js';
 import { compileGrepWorker, type CompiledGrepWorker } from '../grep/compiled-worker.js';
-import { makeTree } from '../grep/fixtures.js';
+import { makeTree, type Entry } from '../grep/fixtures.js';
 
 /**
  * The promise of the shared scan: an operation's output does not depend on its company. Random
@@ -52,6 +52,8 @@ const tree = fc.record({
   ignores: fc.dictionary(fc.constantFrom('', 'a/', 'a/b/'), fc.array(fc.constantFrom(...RULES), { maxLength: 3 }), { maxKeys: 3 }),
   dotIgnore: fc.option(fc.array(fc.constantFrom(...RULES), { minLength: 1, maxLength: 2 }), { nil: undefined }),
   repository: fc.boolean(),
+  /** Symlinks: to a directory of the tree (a loop when it is an ancestor) and to a file. */
+  links: fc.boolean(),
 });
 
 const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
@@ -73,6 +75,7 @@ const grepInput = fc.record(
     maxOutputBytes: maybe(fc.constantFrom(40, 200)),
     context: fc.constantFrom(0, 1),
     maxFileSize: maybe(fc.constantFrom(30, 5000)),
+    followSymlinks: fc.boolean(),
   },
   { requiredKeys: ['pattern', 'paths'] },
 );
@@ -142,10 +145,11 @@ describe('the shared scan: alone and in company, the same outputs (property)', (
   it('gives every glob, grep and analysis of a random batch the output it has alone', async () => {
     await fc.assert(
       fc.asyncProperty(tree, fc.array(operation, { minLength: 2, maxLength: 7 }), fc.constantFrom({ threads: 0 }, { inlineBudgetMs: 0 }, {}), async (spec, operations, env) => {
-        const entries: Record<string, string | Buffer> = { ...spec.files };
+        const entries: Record<string, Entry> = { ...spec.files };
         ALWAYS.forEach((path, i) => (entries[path] = spec.base[i]!));
         for (const [dir, rules] of Object.entries(spec.ignores)) entries[`${dir}.gitignore`] = `${rules.join('\n')}\n`;
         if (spec.dotIgnore !== undefined) entries['a/.ignore'] = `${spec.dotIgnore.join('\n')}\n`;
+        if (spec.links) Object.assign(entries, { 'c/to-a': { link: 'a' }, 'a/b/up': { link: 'a' }, 'c/to-file.txt': { link: 'a/f0.txt' } });
         const made = await makeTree(entries);
         try {
           if (spec.repository) await mkdir(join(made.dir, '.git'), { recursive: true }).then(() => writeFile(join(made.dir, '.git', 'HEAD'), 'ref: x\n'));
