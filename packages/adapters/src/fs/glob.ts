@@ -90,8 +90,9 @@ export interface GlobAdapterOptions extends FsAdapterOptions {
   /** Default of the input's `maxResults`. @default 100000 */
   maxResults?: number;
   /**
-   * Directories read at once by one walk (fast-glob's `concurrency`). Reads go to libuv's
-   * thread pool, four threads unless `UV_THREADPOOL_SIZE` says otherwise.
+   * Directories read at once by one walk (fast-glob's `concurrency`). With `node:fs` the
+   * scan lists directories synchronously, once for its whole batch (see `fsScan`); with an
+   * `fs` of your own, its `readdir` calls go out this many at a time.
    * @default 4
    */
   walkConcurrency?: number;
@@ -231,6 +232,10 @@ async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSett
 
   // Every directory a walk starts from must be inside the roots (a pattern may climb out).
   const tasks = fastGlob.generateTasks(patterns, globOptions);
+  // One walk meets each path once: only several tasks (patterns from different directories)
+  // can list a path twice. fast-glob's `unique` keeps every path listed in a set to check,
+  // which cost more than the matching (400 ms of 16 globs over a 27,000-file tree).
+  globOptions.unique = tasks.length > 1;
   for (const task of tasks) {
     const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
     const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;

@@ -9,7 +9,7 @@
  * entries in all (about 100 bytes each); past that, directories are listed without being
  * kept, as they would be without sharing.
  */
-import { readdir as nodeReaddir, readdirSync, type Dirent } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import { GitignoreFilter } from '../gitignore.js';
 
 /** Most directory entries (listed and filtered) one batch keeps. */
@@ -72,13 +72,6 @@ export class Listings {
     return this.#kept;
   }
 
-  /** The listing of `path` a glob has under way (`node:fs`), if any: a walk waits for it rather than list the directory again. */
-  reading(path: string): Promise<void> | undefined {
-    const waiting = this.#node.reading.get(path);
-    if (waiting === undefined) return undefined;
-    return new Promise((resolve) => waiting.push(() => resolve()));
-  }
-
   /** The entries of `path`, sorted by name (UTF-16 code units), from `node:fs`; throws what `readdirSync` throws. */
   read(path: string): Dirent[] {
     let entries = this.#node.done.get(path);
@@ -95,14 +88,28 @@ export class Listings {
    * A callback `readdir` for fast-glob that lists each directory once for the whole batch
    * (`base`: the glob adapter's own `readdir`, if it has one; its listings are kept apart).
    * It never calls back synchronously.
+   *
+   * `node:fs` directories are listed with `readdirSync`, as the walk lists them: the callback
+   * `readdir` costs a round trip through libuv's thread pool per directory, measured at three
+   * times the main-thread time of `readdirSync` (400 ms against 140 ms for the 13,000
+   * directories of a 27,000-file tree), and the main thread is what a batch waits on.
    */
   readdir(base: Readdir | undefined): Readdir {
-    let cache = this.#node;
-    if (base !== undefined) {
-      cache = this.#others.get(base) ?? new ListingCache();
-      this.#others.set(base, cache);
+    if (base === undefined) {
+      return (path, _options, callback) => {
+        let entries: Dirent[];
+        try {
+          entries = this.read(path);
+        } catch (error) {
+          later(callback, error as NodeJS.ErrnoException, []);
+          return;
+        }
+        later(callback, null, entries);
+      };
     }
-    const list: Readdir = base ?? ((path, options, callback) => nodeReaddir(path, options, callback));
+    const cache = this.#others.get(base) ?? new ListingCache();
+    this.#others.set(base, cache);
+    const list = base;
     return (path, options, callback) => {
       const done = cache.done.get(path);
       if (done !== undefined) {

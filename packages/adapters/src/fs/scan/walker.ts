@@ -303,13 +303,6 @@ export class Walker {
         }
         const item = this.#stack.pop()!;
         this.#ahead(item, -1);
-        // A glob of the batch is listing this directory right now: take its listing.
-        const reading = item.type === 'dir' ? this.#listings.reading(item.path) : undefined;
-        if (reading !== undefined) {
-          await reading;
-          slice = performance.now();
-          if (this.#stopped) return;
-        }
         this.#step(item);
       }
     }
