@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { createMonitor, type Monitor, type ResourceSample } from '@fanout/monitor';
+import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
 import type { LoadedConfig } from '@fanout/profiles';
 import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type RunResult } from '@fanout/scheduler';
@@ -7,6 +7,7 @@ import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
 import { writeOut } from './io.js';
 import { renderHtmlReport } from './output/html.js';
+import { checkOutputPaths } from './output/paths.js';
 import { Progress } from './output/progress.js';
 import { renderSummary } from './output/summary.js';
 import { TimelineRecorder, toChromeTrace } from './output/timeline.js';
@@ -57,6 +58,7 @@ export interface SessionOptions {
  * Returns the exit code.
  */
 export async function runSession(options: SessionOptions): Promise<number> {
+  await checkOutputPaths(options.flags); // first: nothing may run before a bad --journal, --report or --trace is refused
   const { flags, settings } = options;
   if ((flags.resume === true || flags['retry-failed'] === true) && flags.journal === undefined) {
     throw new UsageError('--resume and --retry-failed need --journal FILE (the journal to resume from)');
@@ -72,6 +74,8 @@ export async function runSession(options: SessionOptions): Promise<number> {
     ...configured,
     ...(concurrency === undefined ? {} : { concurrency }),
     pressure: monitor,
+    // The summary's one-at-a-time estimate counts CPU used by the commands a run starts too.
+    cpu: processTreeCpuMeter(),
   });
 
   let run;

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { AdapterError } from './errors.js';
 
 /** A resolved path that passed the root checks. */
@@ -17,6 +17,31 @@ interface Root {
   lexical: string;
   /** After `realpath` (a root may itself be a symlink, like /tmp on macOS). */
   real: string;
+}
+
+/**
+ * The real path of an absolute path, without throwing: its `realpath` when it exists, else
+ * its nearest existing parent's real path joined with the rest (how a new file is placed).
+ */
+export function resolveRealSync(absolute: string): { real: string; exists: boolean } {
+  try {
+    return { real: realpathSync.native(absolute), exists: true };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+  }
+  let parent = dirname(absolute);
+  let rest = absolute.slice(parent.length);
+  for (;;) {
+    try {
+      return { real: join(realpathSync.native(parent), rest), exists: false };
+    } catch {
+      const up = dirname(parent);
+      if (up === parent) return { real: absolute, exists: false };
+      rest = parent.slice(up.length) + rest;
+      parent = up;
+    }
+  }
 }
 
 /** Is `path` the directory `root` or inside it? Compared with a trailing separator, so `/root_evil` is not inside `/root`. */
@@ -100,30 +125,7 @@ export class AllowedRoots {
   /** Synchronous {@link check}, for hot loops that already hold a checked directory. */
   checkSync(path: string, field: string, base = this.base): SafePath {
     const absolute = this.#lexical(path, field, base);
-    let real: string;
-    let exists = true;
-    try {
-      real = realpathSync(absolute);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
-      exists = false;
-      let parent = dirname(absolute);
-      let rest = absolute.slice(parent.length);
-      for (;;) {
-        try {
-          real = realpathSync(parent) + rest;
-          break;
-        } catch {
-          const up = dirname(parent);
-          if (up === parent) {
-            real = absolute;
-            break;
-          }
-          rest = parent.slice(up.length) + rest;
-          parent = up;
-        }
-      }
-    }
+    const { real, exists } = resolveRealSync(absolute);
     this.#requireInside(real, path, field, absolute);
     return { path: absolute, real, exists };
   }

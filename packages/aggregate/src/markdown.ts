@@ -140,7 +140,7 @@ export function renderFull(report: Report, cache?: LineCache): string {
   const run = report.run;
   out.push(
     `**${plural(t.operations, 'operation')}**${states === '' ? '' : ` (${states})`} · **${plural(t.items, 'result')} → ${n(t.distinct)} distinct** (${plural(t.duplicates, 'duplicate')} removed)` +
-      (run === undefined ? '' : ` · ${(run.wallMs / 1000).toFixed(2)} s wall, ${run.speedup.toFixed(1)}× one at a time`),
+      (run === undefined ? '' : ` · ${(run.wallMs / 1000).toFixed(2)} s wall, ${run.speedup.toFixed(1)}× faster than one at a time (${(run.sequentialMs / 1000).toFixed(2)} s, estimated)`),
   );
   out.push('');
   if (report.spill !== undefined) {

@@ -148,8 +148,9 @@ export const reportSchema = z
         runId: z.string(),
         name: z.string().optional(),
         wallMs: z.number().min(0),
-        busyMs: z.number().min(0).describe('Sum of attempt durations: what one at a time would have cost.'),
-        speedup: z.number().min(0),
+        busyMs: z.number().min(0).describe('Sum of attempt durations (attempts that ran at once each counted in full).'),
+        sequentialMs: z.number().min(0).describe('Estimated one-at-a-time (-j 1) time: shared work counted once, busy-CPU stretches by the CPU used.'),
+        speedup: z.number().min(0).describe('sequentialMs / wallMs.'),
       })
       .strict()
       .optional(),

@@ -282,7 +282,7 @@ export class ReportBuilder {
       complete: byState.succeeded === s.ops.length && s.problems.total === 0 && !evicted,
       ...(summary === undefined
         ? {}
-        : { run: { runId: summary.runId, ...(summary.name === undefined ? {} : { name: summary.name }), wallMs: summary.wallMs, busyMs: summary.busyMs, speedup: summary.speedup } }),
+        : { run: { runId: summary.runId, ...(summary.name === undefined ? {} : { name: summary.name }), wallMs: summary.wallMs, busyMs: summary.busyMs, sequentialMs: summary.sequentialMs, speedup: summary.speedup } }),
       totals: { operations: s.ops.length, byState, items, distinct: items - duplicates, duplicates, failures: s.failures.total, problems: s.problems.total },
       kinds: [...kinds.values()],
       groups,

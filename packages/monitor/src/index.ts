@@ -43,3 +43,4 @@ export type {
 export type { CgroupLocation } from './sources/cgroup.js';
 export type { ProcessProbe } from './sources/cpu.js';
 export { nodeEventLoopProbe, type EventLoopProbe } from './sources/event-loop.js';
+export { processTreeCpuMeter, parseStatTimes, type ProcessTreeCpuOptions } from './process-tree-cpu.js';

@@ -29,20 +29,27 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   const adapters: Adapter[] = [...PLAN_STEPS];
   const closers: (() => Promise<void>)[] = [];
   // One scan for glob, grep and analyze: their operations that are ready together list each
-  // directory once, and the greps and analyses walk the tree once and read each file once.
+  // directory once, and the built-in engine's greps and the analyses walk the tree once and
+  // read each file once. fast-glob loads only when a glob runs, so the scan itself costs a
+  // command that only greps nothing it does not use.
   let scan: FsScan | undefined;
-  if (want('glob') || want('read') || want('write') || want('grep') || want('analyze')) {
+  if (want('glob') || want('grep') || want('analyze')) {
+    // The grep entry point holds the scan: a command that only greps does not load the rest of fs.
+    const { fsScan } = await import('@fanout/adapters/grep');
+    scan = fsScan({ roots });
+  }
+  if (want('glob') || want('read') || want('write')) {
     const fs = await import('@fanout/adapters/fs');
-    const shared = fs.fsScan({ roots });
-    scan = shared;
-    if (want('glob')) adapters.push(fs.globAdapter({ roots, scan: shared }) as Adapter);
+    if (want('glob')) adapters.push(fs.globAdapter({ roots, scan: scan! }) as Adapter);
     if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
     if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
-    if (want('grep')) {
-      const grep = fs.grepAdapter({ roots, scan: shared });
-      adapters.push(grep as Adapter);
-      if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
-    }
+  }
+  if (want('grep')) {
+    // Its own entry point: a command that only greps does not load the glob stack.
+    const { grepAdapter } = await import('@fanout/adapters/grep');
+    const grep = grepAdapter(config.grep?.engine === undefined ? { roots, scan: scan! } : { roots, engine: config.grep.engine, scan: scan! });
+    adapters.push(grep as Adapter);
+    if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
   }
   if (want('bash')) {
     const shell = await import('@fanout/adapters/shell');

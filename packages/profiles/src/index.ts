@@ -1,5 +1,6 @@
 export { configSchema, configJsonSchema, kindLimitSchema, thresholdsSchema, KNOWN_KINDS, type Config } from './schema.js';
-export { loadConfig, mergeConfig, findConfigFile, checkLayer, type LoadConfigOptions, type LoadedConfig } from './load.js';
+export { loadConfig, mergeConfig, findConfigFile, checkLayer, userConfigPath, type LoadConfigOptions, type LoadedConfig } from './load.js';
+export { untrustedLayer, UNTRUSTED_KEYS, type TrustedPart } from './trust.js';
 export { configFromEnv, CONTROL_VARIABLES, ENV_ALIASES } from './env.js';
 export { ConfigError, type ConfigIssue } from './errors.js';
 export { PROFILES, WEB_CATEGORIES, codebaseSize, profileSize, type Profile, type ProfileSize } from './profiles.js';

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { valueAt } from '@fanout/scheduler';
 import type { z } from 'zod';
 import { configFromEnv } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { PROFILES, type Profile } from './profiles.js';
 import { configSchema, type Config } from './schema.js';
+import { untrustedLayer } from './trust.js';
 
 /** Where to load configuration from. */
 export interface LoadConfigOptions {
@@ -17,6 +18,12 @@ export interface LoadConfigOptions {
   configFile?: string;
   /** Options passed in (CLI flags, API): the highest precedence. */
   overrides?: Config;
+  /**
+   * The user's own configuration, trusted like a file named with `configFile`; `false` for
+   * none. A missing file is no error.
+   * @default `$XDG_CONFIG_HOME/fanout/config.json`, else `$HOME/.config/fanout/config.json` (from `env`)
+   */
+  userConfigFile?: string | false;
 }
 
 /** Loaded configuration, with where each layer came from. */
@@ -25,6 +32,20 @@ export interface LoadedConfig {
   profile: Profile;
   /** The layers applied, lowest precedence first (`profile default`, a file path, `env`, `options`). */
   sources: string[];
+  /**
+   * Settings of a configuration file found by searching upward that the trust policy set
+   * aside (see `trust.ts`): it may narrow what fanout touches, never widen it. Show them to
+   * the user; they were not applied.
+   */
+  refused: ConfigIssue[];
+}
+
+/** Where the user's own configuration is, from the environment (XDG base directories). */
+export function userConfigPath(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'fanout', 'config.json');
+  const home = env.HOME;
+  return home !== undefined && isAbsolute(home) ? join(home, '.config', 'fanout', 'config.json') : undefined;
 }
 
 function describeFound(value: unknown): string {
@@ -92,19 +113,27 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 /**
- * Loads configuration. Precedence, lowest first: the built-in profile → `fanout.config.json`
- * (or the `fanout` key of package.json) found from `cwd` upward → `FANOUT_*` environment →
- * `overrides`. Every bad value of every layer is reported at once, with its file (or
- * variable) and key, what was expected and what was found.
+ * Loads configuration. Precedence, lowest first: the built-in profile → the user's own file
+ * (`~/.config/fanout/config.json`) → `fanout.config.json` (or the `fanout` key of
+ * package.json), the one named by `configFile` / `FANOUT_CONFIG`, else the one found from
+ * `cwd` upward → `FANOUT_*` environment → `overrides`. A file found by searching upward is
+ * untrusted: it may narrow the roots, never widen them, and what it may not set is set aside
+ * and listed in `refused` (see `trust.ts`). Every bad value of every layer is reported at
+ * once, with its file (or variable) and key, what was expected and what was found.
  *
  * @example
- * const { config, profile } = await loadConfig({ overrides: { concurrency: 32 } });
+ * const { config, profile, refused } = await loadConfig({ overrides: { concurrency: 32 } });
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
-  const env = configFromEnv(options.env ?? process.env);
+  const environment = options.env ?? process.env;
+  const env = configFromEnv(environment);
   const issues: ConfigIssue[] = [...env.issues];
   const explicit = options.configFile ?? env.configFile;
+  const userPath = options.userConfigFile === false ? undefined : (options.userConfigFile ?? userConfigPath(environment));
+  const user = userPath === undefined ? undefined : await readJson(userPath);
+  const userLayer = user === undefined ? { config: {}, issues: [] } : checkLayer(user, userPath!);
+  issues.push(...userLayer.issues);
   let file: { path: string; value: unknown } | undefined;
   if (explicit !== undefined) {
     const path = resolve(cwd, explicit);
@@ -113,13 +142,23 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     else file = { path, value };
   } else {
     file = await findConfigFile(cwd);
+    // The user's own file is not a project's, even when the search passes through it.
+    if (file !== undefined && userPath !== undefined && file.path === resolve(userPath)) file = undefined;
   }
   const fileLayer = file === undefined ? { config: {}, issues: [] } : checkLayer(file.value, file.path);
   issues.push(...fileLayer.issues);
   const overrideLayer = options.overrides === undefined ? { config: {}, issues: [] } : checkLayer(options.overrides, 'options');
   issues.push(...overrideLayer.issues);
 
-  const profileName = overrideLayer.config.profile ?? env.profile ?? env.config.profile ?? fileLayer.config.profile ?? 'default';
+  let refused: ConfigIssue[] = [];
+  let projectConfig = fileLayer.config;
+  if (file !== undefined && explicit === undefined && fileLayer.issues.length === 0) {
+    const trusted = untrustedLayer(fileLayer.config, file.path, userLayer.config.roots ?? [cwd], cwd);
+    projectConfig = trusted.config;
+    refused = trusted.refused;
+  }
+
+  const profileName = overrideLayer.config.profile ?? env.profile ?? env.config.profile ?? projectConfig.profile ?? userLayer.config.profile ?? 'default';
   const profile = PROFILES[profileName];
   if (profile === undefined) {
     issues.push({ source: 'profile', key: 'profile', message: `unknown profile "${profileName}"; expected one of: ${Object.keys(PROFILES).join(', ')}` });
@@ -127,9 +166,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (issues.length > 0) throw new ConfigError(issues);
 
   const sources = [`profile ${profile!.name}`];
+  if (user !== undefined) sources.push(userPath!);
   if (file !== undefined) sources.push(file.path);
   if (Object.keys(env.config).length > 0) sources.push('env');
   if (options.overrides !== undefined) sources.push('options');
-  const config = mergeConfig(profile!.config, fileLayer.config, env.config, overrideLayer.config, { profile: profile!.name });
-  return { config, profile: profile!, sources };
+  const config = mergeConfig(profile!.config, userLayer.config, projectConfig, env.config, overrideLayer.config, { profile: profile!.name });
+  return { config, profile: profile!, sources, refused };
 }

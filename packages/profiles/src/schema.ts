@@ -90,6 +90,17 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    grep: z
+      .object({
+        engine: z
+          .enum(['auto', 'ripgrep', 'builtin'])
+          .describe(
+            "Which engine searches: 'ripgrep' runs rg (13 or newer) through its --json stream, 'builtin' is fanout's own engine in worker threads, 'auto' (the default) is ripgrep when rg is on PATH, else the built-in engine; both give the same results",
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     roots: z.array(z.string().min(1)).min(1).describe('Directories operations may touch (default: the working directory)').optional(),
     network: z.object({ capacityMbps: z.number().positive().describe('Link capacity the network threshold is a share of') }).strict().optional(),
   })

@@ -56,8 +56,10 @@ export const rankFilesAdapter: Adapter<z.output<typeof rankFilesInput>, RankFile
       .sort((a, b) => b.patterns - a.patterns || b.matches - a.matches || (a.path < b.path ? -1 : 1))
       .slice(0, limit);
     const files = ranked.map((r) => r.path);
-    const split: string[][] = Array.from({ length: groups }, () => []);
-    files.forEach((file, i) => split[i % groups]!.push(file));
+    // Never an empty group: each becomes a read operation, and a read needs a file (an empty
+    // or tiny tree has fewer files than groups).
+    const split: string[][] = Array.from({ length: Math.min(groups, files.length) }, () => []);
+    files.forEach((file, i) => split[i % split.length]!.push(file));
     return { files, groups: split, scores: ranked };
   },
 });

@@ -51,7 +51,8 @@ describe('built-in profiles', () => {
 
 describe('loadConfig', () => {
   it('layers profile → file → environment → options, lowest first', async () => {
-    await writeFile(join(dir, 'fanout.config.json'), JSON.stringify({ concurrency: 10, limits: { grep: { max: 12 } }, roots: ['/a'] }));
+    // A file found upward may narrow the roots (never widen them: see trust.test.ts).
+    await writeFile(join(dir, 'fanout.config.json'), JSON.stringify({ concurrency: 10, limits: { grep: { max: 12 } }, roots: ['src'] }));
     const loaded = await loadConfig({
       cwd: dir,
       env: { FANOUT_CONCURRENCY: '20', FANOUT_LIMITS__GREP__OPTIMAL: '6', FANOUT_SEARCH__PROVIDERS: 'brave,searxng' },
@@ -61,7 +62,7 @@ describe('loadConfig', () => {
     expect(loaded.config.limits?.grep).toEqual({ max: 12, optimal: 6 });
     expect(loaded.config.limits?.search).toEqual({ max: 32, optimal: 16 });
     expect(loaded.config.search?.providers).toEqual(['brave', 'searxng']);
-    expect(loaded.config.roots).toEqual(['/a']);
+    expect(loaded.config.roots).toEqual(['src']);
     expect(loaded.sources).toEqual(['profile default', join(dir, 'fanout.config.json'), 'env', 'options']);
   });
 
@@ -130,6 +131,13 @@ describe('configFromEnv', () => {
     const [issue] = configFromEnv({ FANOUT_SHELL__SPAWNER: 'zygote' }).issues;
     expect(issue).toMatchObject({ source: 'env FANOUT_SHELL__SPAWNER', key: 'shell.spawner' });
     expect(issue!.message).toMatch(/"direct"\|"server"; got "zygote"/);
+  });
+
+  it('chooses the grep engine, and names the variable and the choices for a bad one', () => {
+    expect(configFromEnv({ FANOUT_GREP__ENGINE: 'builtin' })).toMatchObject({ config: { grep: { engine: 'builtin' } }, issues: [] });
+    const [issue] = configFromEnv({ FANOUT_GREP__ENGINE: 'grep' }).issues;
+    expect(issue).toMatchObject({ source: 'env FANOUT_GREP__ENGINE', key: 'grep.engine' });
+    expect(issue!.message).toMatch(/"auto"\|"ripgrep"\|"builtin"; got "grep"/);
   });
 
   it('refuses a variable for a whole section', () => {

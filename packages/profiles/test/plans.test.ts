@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -81,6 +82,48 @@ describe('adaptersFromConfig', () => {
   });
 });
 
+describe('adaptersFromConfig: grep.engine', () => {
+  const RG = spawnSync('rg', ['--version']).status === 0;
+
+  async function grepWith(engine: 'auto' | 'ripgrep' | 'builtin'): Promise<{ files: number | undefined; matchedLines: number }> {
+    const grep = await adaptersFromConfig({ roots: [root], grep: { engine } }, ['grep']);
+    try {
+      const result = await createScheduler({ adapters: grep.adapters }).execute({ operations: [{ id: 'g', kind: 'grep', input: { pattern: 'TODO', mode: 'count' } }] });
+      const output = result.get('g')!.output as { stats: { files?: number; matchedLines: number } };
+      return { files: output.stats.files, matchedLines: output.stats.matchedLines };
+    } finally {
+      await grep.close();
+    }
+  }
+
+  it('runs the built-in engine on request (it counts every file searched)', async () => {
+    const builtin = await grepWith('builtin');
+    expect(builtin.files).toBeGreaterThan(0);
+    expect(builtin.matchedLines).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!RG)('runs ripgrep on request and by default when rg is on PATH, with the same matches', async () => {
+    const builtin = await grepWith('builtin');
+    // The ripgrep engine sees only the files that matched: it leaves the walk's counts out.
+    expect(await grepWith('ripgrep')).toEqual({ files: undefined, matchedLines: builtin.matchedLines });
+    expect(await grepWith('auto')).toEqual({ files: undefined, matchedLines: builtin.matchedLines });
+  });
+
+  it('refuses engine "ripgrep" without rg on PATH, naming what it expected; auto then uses the built-in engine', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = root;
+    try {
+      await expect(adaptersFromConfig({ roots: [root], grep: { engine: 'ripgrep' } }, ['grep'])).rejects.toMatchObject({
+        code: 'FANOUT_RIPGREP_NOT_FOUND',
+        message: expect.stringMatching(/expected ripgrep \(rg, 13 or newer\) on PATH for grep\.engine "ripgrep", got no rg/),
+      });
+      expect((await grepWith('auto')).files).toBeGreaterThan(0);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
 describe('exploreCodebase', () => {
   it('sizes by counting files, and runs end to end: discover, search, rank, read, analyse', async () => {
     const { plan, size, files } = await exploreCodebase(root, { countFiles: countWithGlob, patterns: ['add\\('] });
@@ -105,6 +148,29 @@ describe('exploreCodebase', () => {
     expect(ranking.entries[0]!.label).toMatch(new RegExp(`^${join(root, 'src/index.ts')} — found by \\d+ searches, \\d+ matching lines?$`));
     expect(report.operations.listed.find((o) => o.id === 'rank')!.detail).toMatch(/^the top \d+ files of 7 searches$/);
     expect(report.notes.listed.join('\n')).not.toMatch(/no extractor/);
+  });
+
+  it('explores an empty tree and a tree of two files without a failure', async () => {
+    for (const files of [{}, { 'a.ts': 'export const a = 1;\n', 'README.md': '# two\n' }] as Record<string, string>[]) {
+      const dir = await mkdtemp(join(tmpdir(), 'fanout-tiny-'));
+      const local = await adaptersFromConfig({ roots: [dir] }, ['glob', 'grep', 'read', 'analyze']);
+      try {
+        await tree(dir, files);
+        const count = async (at: string, limit: number): Promise<number> => {
+          const counted = await createScheduler({ adapters: local.adapters }).execute({ operations: [{ id: 'n', kind: 'glob', input: { pattern: '**', cwd: at, maxResults: limit } }] });
+          return (counted.get('n')!.output as { count: number }).count;
+        };
+        const { plan } = await exploreCodebase(dir, { countFiles: count });
+        const result = await createScheduler({ adapters: local.adapters }).execute(plan);
+        const problems = [...result.operations()].filter((o) => o.state !== 'succeeded').map((o) => `${o.id} ${o.state}: ${(o.error as Error | undefined)?.message}`);
+        expect(problems, `${Object.keys(files).length} files`).toEqual([]);
+        const ranked = result.get('rank')!.output as { groups: string[][] };
+        expect(ranked.groups.every((g) => g.length > 0)).toBe(true);
+      } finally {
+        await local.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
   });
 
   it('plans the sizes with the profile’s numbers', () => {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { FanoutError } from './errors.js';
 import type { LockSpec } from './plan.js';
 
 /**
@@ -39,6 +40,14 @@ export interface AdapterDefaults {
   idempotent?: boolean;
   /** Most concurrent attempts per sub-limit key (see {@link Adapter.key}). @default unlimited */
   keyLimit?: number;
+  /**
+   * Attempts mostly wait on something outside this machine (a server, a timer), so their wall
+   * time is what each would take alone however busy the CPU is. The run summary's sequential
+   * estimate counts them by wall time; other kinds count by the CPU they used when the cores
+   * (or the main thread) were busy.
+   * @default false
+   */
+  waits?: boolean;
 }
 
 /**
@@ -169,6 +178,21 @@ export function defaultClassify(error: unknown): Classification {
   if (RETRYABLE_CODES.has(code)) return withDelay('retryable');
   if (retryAfterMs !== undefined) return withDelay('retryable');
   return { class: 'fatal' };
+}
+
+/**
+ * What a failed attempt means for the scheduler: a timeout is a drop (overload) whatever the
+ * adapter says; otherwise the adapter's `classify` (a throwing one counts as fatal), or
+ * {@link defaultClassify}.
+ */
+export function classifyFailure(adapter: Adapter, error: unknown): Classification {
+  if (error instanceof FanoutError && error.code === 'FANOUT_ATTEMPT_TIMEOUT') return { class: 'drop' };
+  if (adapter.classify === undefined) return defaultClassify(error);
+  try {
+    return toClassification(adapter.classify(error));
+  } catch {
+    return { class: 'fatal' };
+  }
 }
 
 /** Normalises what `classify` returned. */

@@ -74,8 +74,10 @@ export type { PressureReading, PressureSource } from './pressure.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
 export { Histogram, type Percentiles } from './histogram.js';
 export { backoffDelay, type RetryBudgetSpec } from './retry.js';
+export { escapedExcerpt } from './excerpt.js';
 export {
   readJournal,
+  repairJournalTail,
   type JournalEndRecord,
   type JournalMode,
   type JournalOpRecord,
@@ -85,3 +87,4 @@ export {
   type JournalState,
 } from './journal.js';
 export type { FailureRecord, KindSummary, LimitPoint, RunSummary } from './summary.js';
+export { processCpuMeter, type CpuMeter } from './sequential.js';

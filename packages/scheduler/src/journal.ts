@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { FanoutError, type SerializedError } from './errors.js';
+import { escapedExcerpt } from './excerpt.js';
 import type { TerminalState } from './events.js';
 
 /** How a run uses its journal. */
@@ -102,43 +103,121 @@ export function carryOver(record: JournalOpRecord | undefined, fingerprint: stri
   };
 }
 
+/** Where a record starts in a line that holds a torn record with a whole one after it (see {@link readJournal}). */
+const RECORD_START = '{"type":"';
+
+function parseRecord(line: string): JournalRecord | undefined {
+  try {
+    return JSON.parse(line) as JournalRecord;
+  } catch {
+    // A torn record, then a whole one appended right after it (what fanout did before it cut
+    // torn tails): the whole one is kept.
+    const at = line.lastIndexOf(RECORD_START);
+    if (at <= 0) return undefined;
+    try {
+      return JSON.parse(line.slice(at)) as JournalRecord;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 /**
  * Reads a journal: the latest record of each operation. A missing file is an empty journal;
- * a torn last line (the process died mid-write) is ignored; any other bad line is an error
- * naming it.
+ * a torn last line (the process died mid-write) is ignored, and so is a torn record with a
+ * whole one glued after it on one line (journals written before torn tails were cut); any
+ * other bad line is a `FANOUT_JOURNAL_INVALID` error naming the line, with a short escaped
+ * excerpt — never the raw bytes of a binary file.
  */
 export async function readJournal(path: string): Promise<JournalState> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new FanoutError('FANOUT_JOURNAL_INVALID', `cannot read the journal ${path}: ${(error as Error).message}`, { cause: error });
+    throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a journal file at ${path}, but it cannot be read: ${(error as Error).message}`, { cause: error, path });
   }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON text, one record a line) at ${path}, got binary data (a NUL byte at offset ${nul}, starting ${escapedExcerpt(bytes.subarray(0, 24).toString('latin1'))})`, { path });
+  }
+  const text = bytes.toString('utf8');
   const state: JournalState = new Map();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.trim() === '') continue;
-    let record: JournalRecord;
-    try {
-      record = JSON.parse(line) as JournalRecord;
-    } catch (error) {
+    const record = parseRecord(line);
+    if (record === undefined) {
+      // The last line, cut short by a crash: what fanout writes begins with RECORD_START.
       const isLast = lines.slice(i + 1).every((rest) => rest.trim() === '');
-      if (isLast) break;
-      throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a JSON record on line ${i + 1} of ${path}, got ${JSON.stringify(line.slice(0, 80))}`, {
-        cause: error,
-        path: `${path}:${i + 1}`,
-      });
+      if (isLast && (line.startsWith(RECORD_START) || RECORD_START.startsWith(line))) break;
+      throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a JSON record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
     }
-    if (record?.type === 'op') {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a record (a JSON object) on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
+    }
+    if (record.type === 'op') {
       if (typeof record.id !== 'string' || typeof record.state !== 'string') {
-        throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected "id" and "state" in the operation record on line ${i + 1} of ${path}`, { path: `${path}:${i + 1}` });
+        throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected "id" and "state" in the operation record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
       }
       state.set(record.id, record);
     }
   }
   return state;
+}
+
+/** Bytes read at a time while looking for the last newline of a journal. */
+const TAIL_CHUNK = 64 * 1024;
+
+/**
+ * Makes a journal end with a whole line before anything is appended. A process killed while
+ * writing leaves a torn last record without its newline; appending after it would glue the
+ * next record to it, and every later read would fail on that line. A tail that parses as a
+ * record (only its newline is missing) gets its newline; the beginning of a record after the
+ * last newline is cut; any other text there is refused (`FANOUT_JOURNAL_INVALID`: the file
+ * is not a journal, and is left as it is). Resolves how many bytes were cut.
+ */
+export async function repairJournalTail(handle: FileHandle): Promise<number> {
+  const { size } = await handle.stat();
+  if (size === 0) return 0;
+  let end = size;
+  let lineStart = 0;
+  const chunk = Buffer.allocUnsafe(TAIL_CHUNK);
+  const last = Buffer.allocUnsafe(1);
+  await handle.read(last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return 0;
+  while (end > 0) {
+    const start = Math.max(0, end - TAIL_CHUNK);
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+    const at = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (at !== -1) {
+      lineStart = start + at + 1;
+      break;
+    }
+    end = start;
+  }
+  const tail = Buffer.allocUnsafe(size - lineStart);
+  await handle.read(tail, 0, tail.length, lineStart);
+  let whole = false;
+  try {
+    const value: unknown = JSON.parse(tail.toString('utf8'));
+    whole = typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    whole = false;
+  }
+  if (whole) {
+    await handle.write('\n');
+    return 0;
+  }
+  // Only what fanout itself could have torn is cut: a record's beginning. Any other text is
+  // not a journal's, and cutting it could destroy a file named by mistake.
+  const text = tail.toString('utf8');
+  if (!text.startsWith(RECORD_START) && !RECORD_START.startsWith(text)) {
+    throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON records fanout wrote), got a last line that is not one: ${escapedExcerpt(text)}; not appending to it`);
+  }
+  await handle.truncate(lineStart);
+  return size - lineStart;
 }
 
 /**
@@ -150,9 +229,21 @@ export class JournalWriter {
   #pending = '';
   #writing: Promise<void> | undefined;
   #error: unknown;
+  readonly #path: string;
 
   constructor(path: string) {
-    this.#handle = open(path, 'a');
+    this.#path = path;
+    this.#handle = (async () => {
+      // Read and append: the torn tail of an earlier crash is cut before this run writes.
+      const handle = await open(path, 'a+');
+      try {
+        await repairJournalTail(handle);
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+      return handle;
+    })();
     this.#handle.catch((error: unknown) => {
       this.#error = error;
     });
@@ -186,7 +277,7 @@ export class JournalWriter {
     }
   }
 
-  /** Writes what is pending, syncs and closes. Rejects when any write failed. */
+  /** Writes what is pending, syncs and closes. Rejects with `FANOUT_JOURNAL_IO` when any write failed. */
   async close(): Promise<void> {
     while (this.#writing !== undefined) await this.#writing;
     if (this.#pending !== '') await this.#drain();
@@ -196,7 +287,7 @@ export class JournalWriter {
       await handle.close();
     }
     if (this.#error !== undefined) {
-      throw new FanoutError('FANOUT_JOURNAL_INVALID', `could not write the journal: ${(this.#error as Error).message}`, { cause: this.#error });
+      throw new FanoutError('FANOUT_JOURNAL_IO', `expected to write the journal ${this.#path}, but could not: ${(this.#error as Error).message}`, { cause: this.#error, path: this.#path });
     }
   }
 }

@@ -70,7 +70,10 @@ export class FixedLimiter implements Limiter {
 /** Options of windowed limiters. */
 export interface WindowOptions {
   /**
-   * A window closes once it is this old and holds `minSamples`.
+   * A window closes once it is this old and holds `minSamples`, or as soon as it holds
+   * `minSamples` of which most are drops: refused work comes back at once, and a burst that
+   * the other side turns away must cut the limit before its retries go out (full jitter over
+   * 100 ms by default), not a window later.
    * @default 500
    */
   windowMs?: number;
@@ -89,7 +92,11 @@ export interface WindowSummary {
   dropped: boolean;
 }
 
-/** Groups samples into windows; `add` returns a summary when one closes. */
+/**
+ * Groups samples into windows; `add` returns a summary when one closes: at `maxSamples`; at
+ * `minSamples` once the window is `windowMs` old; or at `minSamples` at any age when most of
+ * its samples are drops (a burst refused at once).
+ */
 export class SampleWindow {
   readonly #windowMs: number;
   readonly #minSamples: number;
@@ -100,6 +107,7 @@ export class SampleWindow {
   #latencyCount = 0;
   #maxInflight = 0;
   #dropped = false;
+  #drops = 0;
 
   constructor(options: WindowOptions = {}) {
     this.#windowMs = options.windowMs ?? 500;
@@ -112,13 +120,16 @@ export class SampleWindow {
     if (Number.isNaN(this.#start)) this.#start = sample.now;
     this.#count++;
     if (sample.inflight > this.#maxInflight) this.#maxInflight = sample.inflight;
-    if (sample.outcome === 'drop') this.#dropped = true;
+    if (sample.outcome === 'drop') {
+      this.#dropped = true;
+      this.#drops++;
+    }
     else {
       this.#latencySum += sample.latencyMs;
       this.#latencyCount++;
     }
     const due =
-      this.#count >= this.#maxSamples || (this.#count >= this.#minSamples && sample.now - this.#start >= this.#windowMs);
+      this.#count >= this.#maxSamples || (this.#count >= this.#minSamples && (sample.now - this.#start >= this.#windowMs || this.#drops * 2 > this.#count));
     if (!due) return undefined;
     const summary: WindowSummary = {
       meanLatencyMs: this.#latencyCount === 0 ? 0 : this.#latencySum / this.#latencyCount,
@@ -132,6 +143,7 @@ export class SampleWindow {
     this.#latencyCount = 0;
     this.#maxInflight = 0;
     this.#dropped = false;
+    this.#drops = 0;
     return summary;
   }
 }

@@ -1,4 +1,5 @@
 import type { TerminalState } from './events.js';
+import type { BatchUnit } from './batch.js';
 import type { LockRequest } from './locks.js';
 import type { OperationSpec } from './plan.js';
 import type { CompiledPlan } from './validate.js';
@@ -93,6 +94,15 @@ export class OpTable {
   readonly keys = new Map<number, string>();
   readonly locks = new Map<number, LockRequest[]>();
   readonly resumed = new Set<number>();
+  /** Batch key of operations whose adapter has a batcher that gave one. */
+  readonly batchKeys = new Map<number, string>();
+  /** The batch each running member belongs to. */
+  readonly units = new Map<number, BatchUnit>();
+  /**
+   * Ready-queue entries left behind by operations a batch took out of turn, per operation;
+   * the next pop of such an operation is skipped (the entries are identical, so any one may go).
+   */
+  readonly stale = new Map<number, number>();
   /** Children still running, per expanded fan-out operation. */
   readonly childrenLeft = new Map<number, number>();
 
@@ -109,6 +119,15 @@ export class OpTable {
     if (compiled.priority !== undefined) this.priority.set(compiled.priority);
     if (compiled.graph.depCount.length > 0) this.depsLeft.set(compiled.graph.depCount);
     if (compiled.graph.path.length > 0) this.path.set(compiled.graph.path);
+  }
+
+  /** Takes one ready-queue entry of `i` that a batch left behind; true if there was one. */
+  takeStale(i: number): boolean {
+    const left = this.stale.get(i);
+    if (left === undefined) return false;
+    if (left === 1) this.stale.delete(i);
+    else this.stale.set(i, left - 1);
+    return true;
   }
 
   input(i: number): unknown {

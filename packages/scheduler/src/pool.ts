@@ -5,7 +5,9 @@ import { FixedLimiter, type Limiter, type LimiterFactory, type LimiterSample } f
 import { AimdLimiter } from './limiters/aimd.js';
 import { GradientLimiter } from './limiters/gradient.js';
 import { VegasLimiter } from './limiters/vegas.js';
-import { ReadyQueue } from './ready-queue.js';
+import { Status, type OpTable } from './op-table.js';
+import type { PressureReading } from './pressure.js';
+import { ReadyQueue, readyKey } from './ready-queue.js';
 import { KindStats } from './summary.js';
 
 /** The limiters that can be named in options. */
@@ -64,9 +66,11 @@ export class Pool {
   readonly timeoutMs: number | undefined;
   /** Attempt timeout for operations that set none; filled in by the engine. */
   defaultTimeoutMs: number | undefined;
-  /** The adapter derives neither locks nor sub-limit keys from inputs. */
+  /** The adapter derives neither locks, sub-limit keys nor batch keys from inputs. */
   readonly plain: boolean;
   readonly idempotent: boolean;
+  /** Its attempts wait rather than compute (see `AdapterDefaults.waits`). */
+  readonly waits: boolean;
   /** Hard cap; changes with `setLimit`. */
   max: number;
   /** min(max, limiter.limit): what the pool may run now. */
@@ -98,8 +102,9 @@ export class Pool {
     this.stats = new KindStats(this.limit);
     this.timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
     this.defaultTimeoutMs = this.timeoutMs;
-    this.plain = adapter.key === undefined && adapter.locks === undefined;
+    this.plain = adapter.key === undefined && adapter.locks === undefined && adapter.batcher === undefined;
     this.idempotent = defaults.idempotent ?? false;
+    this.waits = defaults.waits ?? false;
     this.keyLimit = options.keyLimit ?? defaults.keyLimit ?? Infinity;
     this.keyLimits = new Map(Object.entries(options.keyLimits ?? {}));
   }
@@ -111,6 +116,37 @@ export class Pool {
 
   keyLimitOf(key: string): number {
     return this.keyLimits.get(key) ?? this.keyLimit;
+  }
+
+  /** Puts operations parked on `key` back at the front of their bucket, as many as its limit now allows. */
+  unpark(key: string, ops: OpTable): void {
+    const parked = this.parked.get(key);
+    if (parked === undefined) return;
+    const room = this.keyLimitOf(key) - (this.keyInflight.get(key) ?? 0);
+    for (let n = 0; n < room && parked.size > 0; ) {
+      const i = parked.shift();
+      if (ops.status[i] !== Status.Queued) continue;
+      // Back to the front of its bucket: it had already reached the head of the queue.
+      this.queue.pushFront(i, readyKey(ops.priority[i]!, ops.path[i]!));
+      n++;
+    }
+    if (parked.size === 0) this.parked.delete(key);
+  }
+
+  /**
+   * Takes a pressure reading: admission, and a shrink of the limiter when the reading asks for
+   * one. Returns undefined when the reading is the one already in force.
+   */
+  applyPressure(reading: PressureReading): { admitChanged: boolean; shrunk: boolean } | undefined {
+    if (reading.admit === this.admit && reading.reason === this.pressureReason && reading.shrink === this.lastShrink) return undefined;
+    const admitChanged = reading.admit !== this.admit;
+    this.admit = reading.admit;
+    this.pressureReason = reading.reason;
+    this.lastShrink = reading.shrink;
+    const shrink = reading.shrink;
+    if (shrink === undefined || !(shrink > 0 && shrink < 1) || this.limiter.onPressure === undefined) return { admitChanged, shrunk: false };
+    this.limiter.onPressure(shrink, reading.reason ?? 'resource pressure');
+    return { admitChanged, shrunk: true };
   }
 
   /** Recomputes `limit`; returns true when it changed. */

@@ -8,12 +8,36 @@ export interface FoundRef {
 }
 
 /**
+ * How deep an operation's input may nest, counting objects and arrays. Far deeper than any
+ * tool input, and shallow enough that what walks inputs recursively (zod, `JSON.stringify`
+ * for fingerprints, `structuredClone`, the references' resolution) never runs out of stack:
+ * a plan nested 10,000 levels deep is refused at validation instead.
+ * @default 1000
+ */
+export const MAX_INPUT_DEPTH = 1000;
+
+/** A container being walked by {@link findRefs}: its keys (undefined for an array) and the next child. */
+interface Frame {
+  node: object;
+  keys: string[] | undefined;
+  next: number;
+}
+
+/**
  * Calls `visit` for every `$ref` / `$item` inside `value`. Returns whether anything needs
  * resolving (a `$literal` counts: it is unwrapped when the operation becomes ready). `path`
  * is the value's path in the plan, or a function giving it: paths are built only for the
- * references found, never for the (often many) values without any.
+ * references found, never for the (often many) values without any. The walk keeps its own
+ * stack, so any depth is safe; containers nested deeper than `maxDepth` are not entered, and
+ * `tooDeep` is called with the path of the first one.
  */
-export function findRefs(value: unknown, path: string | (() => string), visit: (found: FoundRef) => void): boolean {
+export function findRefs(
+  value: unknown,
+  path: string | (() => string),
+  visit: (found: FoundRef) => void,
+  tooDeep?: (path: string) => void,
+  maxDepth: number = MAX_INPUT_DEPTH,
+): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const segments: (string | number)[] = [];
   const pathHere = (): string => {
@@ -21,30 +45,43 @@ export function findRefs(value: unknown, path: string | (() => string), visit: (
     for (const segment of segments) out += typeof segment === 'number' ? `[${segment}]` : `.${segment}`;
     return out;
   };
-  const search = (node: unknown): boolean => {
-    if (typeof node !== 'object' || node === null) return false;
-    if (isLiteral(node)) return true;
+  let found = false;
+  let reportedDepth = false;
+  const stack: Frame[] = [];
+  const enter = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    if (isLiteral(node)) {
+      found = true;
+      return;
+    }
     if (isOutputRef(node) || isItemRef(node)) {
       visit({ ref: node, path: pathHere() });
-      return true;
+      found = true;
+      return;
     }
-    let found = false;
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        segments.push(i);
-        if (search(node[i])) found = true;
-        segments.pop();
-      }
-    } else {
-      for (const key of Object.keys(node)) {
-        segments.push(key);
-        if (search((node as Record<string, unknown>)[key])) found = true;
-        segments.pop();
-      }
+    if (stack.length >= maxDepth) {
+      if (!reportedDepth) tooDeep?.(pathHere());
+      reportedDepth = true;
+      return;
     }
-    return found;
+    stack.push({ node, keys: Array.isArray(node) ? undefined : Object.keys(node), next: 0 });
   };
-  return search(value);
+  enter(value);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    // The previous child (entered or not) is done: its segment goes.
+    if (frame.next > 0) segments.pop();
+    const length = frame.keys === undefined ? (frame.node as unknown[]).length : frame.keys.length;
+    if (frame.next >= length) {
+      stack.pop();
+      continue;
+    }
+    const key = frame.keys === undefined ? frame.next : frame.keys[frame.next]!;
+    frame.next++;
+    segments.push(key);
+    enter((frame.node as Record<string | number, unknown>)[key]);
+  }
+  return found;
 }
 
 /** Splits a ref path (`"files.0.name"` or `["files", 0, "name"]`) into steps. */

@@ -1,4 +1,8 @@
+import type { Classification } from './adapter.js';
 import type { RetrySpec } from './plan.js';
+import type { Pool } from './pool.js';
+import type { RunStateMachine } from './state-machine.js';
+import { OpFlag } from './validate.js';
 
 /** A retry spec with every field filled in. */
 export interface RetryPolicy {
@@ -80,4 +84,16 @@ export class RetryBudget {
     this.#spent++;
     return true;
   }
+}
+
+/** The delay before the next attempt of `i`, or undefined when there is none (no retry left, not idempotent, the budget spent, the run stopping). */
+export function retryDelay(m: RunStateMachine, i: number, pool: Pool, classification: Classification): number | undefined {
+  if (m.stopping !== undefined) return undefined;
+  const ops = m.ops;
+  const policy = (ops.flags[i]! & OpFlag.Retry) !== 0 ? resolveRetry(ops.spec(i).retry, m.defaultRetry) : m.defaultRetry;
+  if (classification.class === 'fatal' && !policy.anyFailure) return undefined;
+  if (ops.attempts[i]! >= policy.attempts) return undefined;
+  if (!pool.idempotent && !policy.force) return undefined;
+  if (!m.config.retryBudget.tryTake()) return undefined;
+  return backoffDelay(ops.attempts[i]!, policy, m.config.random, classification.retryAfterMs);
 }

@@ -12,6 +12,7 @@ import { failurePolicySchema } from './plan.js';
 import type { PoolOptions } from './pool.js';
 import type { PressureSource } from './pressure.js';
 import { DEFAULT_RETRY, resolveRetry, RetryBudget, type RetryBudgetSpec } from './retry.js';
+import { processCpuMeter, type CpuMeter } from './sequential.js';
 import { DEFAULT_MAX_OPERATIONS, validatePlan, type ValidationResult } from './validate.js';
 
 /** Options shared by every run of a scheduler; each run may override them. */
@@ -39,6 +40,12 @@ export interface SchedulerOptions {
   retryBudget?: RetryBudgetSpec | number;
   /** Injected randomness for jitter. @default Math.random */
   random?: () => number;
+  /**
+   * CPU readings for the summary's sequential estimate (see `RunSummary.sequentialMs`);
+   * `false` for none (the estimate is then the sum of unit durations).
+   * @default this process's CPU (`processCpuMeter()`) with the system clock; none with an injected clock
+   */
+  cpu?: CpuMeter | false;
 }
 
 /** Options of one run. Plan `policy` values apply where these are not given. */
@@ -131,6 +138,7 @@ export class Scheduler {
       pressure: base.pressure,
       journal,
       signal: options.signal,
+      cpu: base.cpu === false ? undefined : (base.cpu ?? (base.clock === undefined || base.clock === systemClock ? processCpuMeter() : undefined)),
     });
     const run = new Run(engine);
     if (options.onEvent !== undefined) run.on(options.onEvent);

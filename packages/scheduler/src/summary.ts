@@ -53,9 +53,18 @@ export interface RunSummary {
   attempts: number;
   retries: number;
   retryBudget: { total: number; spent: number };
-  /** Sum of attempt durations: what running one at a time would have cost. */
+  /** Sum of attempt durations (work that ran at once is counted in full for each attempt). */
   busyMs: number;
-  /** busyMs / wallMs. */
+  /**
+   * What running the plan one unit at a time (`-j 1`) would have cost, estimated: a batch of
+   * operations sharing their work counts once, and stretches in which the cores or the main
+   * thread were busy count the CPU time used rather than the attempts' contended wall time
+   * (see `sequential.ts`).
+   */
+  sequentialMs: number;
+  /** The estimate used CPU readings; false: it is the sum of unit durations, an upper bound for CPU-bound work. */
+  sequentialMeasured: boolean;
+  /** sequentialMs / wallMs. */
   speedup: number;
   /** Most attempts in flight at once, over all kinds. */
   peakInflight: number;
@@ -142,6 +151,8 @@ export interface RunFigures {
   resumed: number;
   retryBudget: { total: number; spent: number };
   busyMs: number;
+  sequentialMs: number;
+  sequentialMeasured: boolean;
   peakInflight: number;
   pools: readonly { kind: string; limit: number; stats: KindStats }[];
   failures: FailureRecord[];
@@ -164,8 +175,8 @@ export function summarizeRun(figures: RunFigures): RunSummary {
     attempts += pool.stats.attempts;
     retries += pool.stats.retries;
   }
-  const { wallMs, busyMs, peakInflight } = figures;
-  const speedup = wallMs > 0 ? busyMs / wallMs : 0;
+  const { wallMs, busyMs, sequentialMs, peakInflight } = figures;
+  const speedup = wallMs > 0 ? sequentialMs / wallMs : 0;
   return {
     runId: figures.runId,
     name: figures.name,
@@ -178,6 +189,8 @@ export function summarizeRun(figures: RunFigures): RunSummary {
     retries,
     retryBudget: { total: figures.retryBudget.total, spent: figures.retryBudget.spent },
     busyMs,
+    sequentialMs,
+    sequentialMeasured: figures.sequentialMeasured,
     speedup,
     peakInflight,
     efficiency: peakInflight > 0 ? speedup / peakInflight : 0,

@@ -3,7 +3,8 @@ import { describeValue, type PlanIssue } from './errors.js';
 import { buildGraph, type Graph } from './graph.js';
 import { hashString, IdIndex } from './id-index.js';
 import { MAX_PRIORITY, operationSchema, planSchema, type OperationSpec, type OutputRef, type Plan } from './plan.js';
-import { findRefs } from './refs.js';
+import { escapedExcerpt } from './excerpt.js';
+import { findRefs, MAX_INPUT_DEPTH } from './refs.js';
 import { fromZodIssues, joinPath } from './zod-issues.js';
 
 /** Limits on what a plan may hold. */
@@ -207,20 +208,34 @@ class PlanCompiler {
     }
     const input = op.input;
     let refs = false;
+    let tooDeep = false;
     if (typeof input === 'object' && input !== null) {
-      refs = findRefs(input, () => `operations[${i}].input`, ({ ref, path }) => {
-        if ('$ref' in ref) {
-          const problem = checkRef(ref, path);
-          if (problem !== undefined) issues.push(problem);
-          else this.#depend(i, ref.$ref, `${path}.$ref`, 'refers to its own output');
-        } else if (op.forEach === undefined) {
-          issues.push({ code: 'FANOUT_PLAN_INVALID', path, message: 'expected "$item" only in an operation with "forEach", which has none' });
-        }
-      });
+      refs = findRefs(
+        input,
+        () => `operations[${i}].input`,
+        ({ ref, path }) => {
+          if ('$ref' in ref) {
+            const problem = checkRef(ref, path);
+            if (problem !== undefined) issues.push(problem);
+            else this.#depend(i, ref.$ref, `${path}.$ref`, 'refers to its own output');
+          } else if (op.forEach === undefined) {
+            issues.push({ code: 'FANOUT_PLAN_INVALID', path, message: 'expected "$item" only in an operation with "forEach", which has none' });
+          }
+        },
+        (path) => {
+          tooDeep = true;
+          issues.push({
+            code: 'FANOUT_PLAN_TOO_DEEP',
+            path: `operations[${i}].input`,
+            message: `expected an input nested at most ${MAX_INPUT_DEPTH} levels deep, got deeper at ${shortPath(path)}`,
+          });
+        },
+      );
     }
     if ((shape & OpFlag.ForEach) !== 0) this.#depend(i, op.forEach!.$ref, `operations[${i}].forEach.$ref`, 'fans out over its own output');
     this.flags[i] = shape | (refs ? OpFlag.Refs : 0);
 
+    if (tooDeep) return; // zod would walk it recursively, one stack frame per level
     if (adapter !== undefined && (shape & OpFlag.ForEach) === 0 && !refs && !this.#takesAnything[this.#lastKindIndex]) {
       const parsed = adapter.input.safeParse(input);
       if (parsed.success) {
@@ -246,11 +261,10 @@ class PlanCompiler {
     }
     const graph = buildGraph(this.#count, this.#edges.from, this.#edges.to, this.#edges.size);
     for (const cycle of graph.cycles) {
-      const names = cycle.map((i) => `"${ids[i]}"`);
       this.#issues.push({
         code: 'FANOUT_PLAN_CYCLE',
         path: `operations[${cycle[0]}].after`,
-        message: `dependency cycle: ${[...names, names[0]].join(' → ')} (each runs after the one before it, so none can start)`,
+        message: `dependency cycle: ${describeCycle(cycle.map((i) => ids[i]!))} (each runs after the one before it, so none can start)`,
       });
     }
     return graph;
@@ -421,4 +435,25 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** Most operations of a cycle named in its message; a longer one shows its ends and its length. */
+const CYCLE_SHOWN = 8;
+
+/**
+ * A cycle as `"a" → "b" → … → "a"`. A cycle of 100,000 operations would make a message of a
+ * megabyte: past {@link CYCLE_SHOWN} it shows the first five and the last two, and how many
+ * there are. Ids are escaped excerpts (a hostile id writes no raw bytes to a terminal).
+ */
+export function describeCycle(ids: readonly string[]): string {
+  const name = (id: string): string => escapedExcerpt(id, 40);
+  if (ids.length <= CYCLE_SHOWN) return [...ids, ids[0]!].map(name).join(' → ');
+  const head = ids.slice(0, 5).map(name);
+  const tail = ids.slice(-2).map(name);
+  return `${[...head, `… ${ids.length - 7} more …`, ...tail, name(ids[0]!)].join(' → ')} (${ids.length} operations)`;
+}
+
+/** A path in the plan, cut in the middle when long (one 10,000 levels deep is 40 KB). */
+function shortPath(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 80)}…${path.slice(-30)} (${path.length} characters)`;
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeValue, type PlanIssue } from './errors.js';
+import { describeValue, FanoutError, type PlanIssue } from './errors.js';
 
 /** Appends a zod path to a plan path: `operations[2]` + `["input", "paths", 0]`. */
 export function joinPath(base: string, steps: readonly PropertyKey[]): string {
@@ -54,4 +54,12 @@ export function fromZodIssues(error: z.ZodError, root: unknown, base: string, co
     issues.push({ code, path: joinPath(base, issue.path), message });
   }
   return issues;
+}
+
+/** An input that fails its adapter's schema once its references are resolved (or a fan-out child's item put in). */
+export function inputError(error: z.ZodError, input: unknown, base: string, id: string): FanoutError {
+  const issues = fromZodIssues(error, input, base, 'FANOUT_INPUT_INVALID');
+  return new FanoutError('FANOUT_INPUT_INVALID', `the input of "${id}" is invalid once resolved: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
+    path: issues[0]?.path ?? base,
+  });
 }

@@ -149,7 +149,81 @@ describe('journal', () => {
   it('fails the run result when the journal cannot be written', async () => {
     const { adapter } = counting(new Set());
     await expect(createScheduler({ adapters: [adapter] }).execute(plan, { journal: join(dir, 'no', 'such', 'dir.ndjson') })).rejects.toMatchObject({
-      code: 'FANOUT_JOURNAL_INVALID',
+      code: 'FANOUT_JOURNAL_IO',
+      message: expect.stringContaining(join(dir, 'no', 'such', 'dir.ndjson')),
     });
+  });
+
+  it('after a crash tore the last line, resumes every time, rerunning nothing that succeeded', async () => {
+    const path = join(dir, 'run.ndjson');
+    const flat = {
+      operations: [
+        { id: 'a', kind: 'step', input: { value: 1 } },
+        { id: 'b', kind: 'step', input: { value: 2 } },
+        { id: 'c', kind: 'step', input: { value: 3 } },
+      ],
+    };
+    await createScheduler({ adapters: [counting(new Set(['c'])).adapter] }).execute(flat, { journal: path });
+    // A process killed mid-write: half a record, no newline.
+    await appendFile(path, '{"type":"op","runId":"r9","id":"c","kind":"step","state":"succ');
+    const before = await readFile(path, 'utf8');
+    for (let round = 1; round <= 3; round++) {
+      const again = counting(new Set(round === 1 ? ['c'] : []));
+      const result = await createScheduler({ adapters: [again.adapter] }).execute(flat, { journal: { path, mode: 'resume' } });
+      expect(again.calls, `round ${round}`).toEqual(round <= 2 ? ['c'] : []);
+      expect(result.get('a')).toMatchObject({ state: 'succeeded', resumed: true });
+      expect(result.get('c')!.state).toBe(round === 1 ? 'failed' : 'succeeded');
+    }
+    // The torn half was cut, not kept: every line of the journal is a whole record.
+    const text = await readFile(path, 'utf8');
+    expect(text.startsWith(before.slice(0, before.lastIndexOf('\n') + 1))).toBe(true);
+    for (const line of text.trimEnd().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('gives a whole last record that lost only its newline the newline, and keeps it', async () => {
+    const path = join(dir, 'run.ndjson');
+    const record = { type: 'op', runId: 'r0', id: 'a', kind: 'step', state: 'succeeded', attempts: 1, fingerprint: 'x', durationMs: 1 };
+    await writeFile(path, JSON.stringify(record));
+    await createScheduler({ adapters: [counting(new Set()).adapter] }).execute({ operations: [{ id: 'b', kind: 'step', input: { value: 1 } }] }, { journal: path });
+    const records = await lines(path);
+    expect(records[0]).toEqual(record);
+    expect(records[1]).toMatchObject({ type: 'run' });
+  });
+
+  it('never cuts or appends to a file that is not a journal, named by mistake', async () => {
+    const notes = join(dir, 'notes.txt');
+    await writeFile(notes, 'buy milk');
+    await expect(createScheduler({ adapters: [counting(new Set()).adapter] }).execute(plan, { journal: notes })).rejects.toMatchObject({ code: 'FANOUT_JOURNAL_IO', cause: { code: 'FANOUT_JOURNAL_INVALID' } });
+    expect(await readFile(notes, 'utf8')).toBe('buy milk');
+    await expect(readJournal(notes)).rejects.toMatchObject({ code: 'FANOUT_JOURNAL_INVALID', message: expect.stringContaining('"buy milk"') });
+  });
+
+  it('reads a journal whose torn record had the next run glued to it (written before torn tails were cut)', async () => {
+    const path = join(dir, 'glued.ndjson');
+    const a = { type: 'op', runId: 'r1', id: 'a', kind: 'step', state: 'succeeded', attempts: 1, fingerprint: 'f', durationMs: 1 };
+    const b = { type: 'op', runId: 'r2', id: 'b', kind: 'step', state: 'failed', attempts: 1, fingerprint: 'g', durationMs: 1 };
+    await writeFile(path, `${JSON.stringify(a)}\n{"type":"op","id":"x","sta{"type":"run","version":1,"runId":"r2","startedAt":"now","operations":2}\n${JSON.stringify(b)}\n`);
+    const state = await readJournal(path);
+    expect([...state.keys()]).toEqual(['a', 'b']);
+  });
+
+  it('refuses a binary or hostile journal with a short escaped excerpt, never its raw bytes', async () => {
+    const binary = join(dir, 'binary.ndjson');
+    await writeFile(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x1b, 0x5b, 0x32, 0x4a, ...Buffer.alloc(4000, 0xff)]));
+    const error = (await readJournal(binary).catch((caught: unknown) => caught)) as Error & { code: string };
+    expect(error.code).toBe('FANOUT_JOURNAL_INVALID');
+    expect(error.message).toMatch(/binary data \(a NUL byte at offset 6, starting "\\x7fELF\\x02\\x01\\x00\\x1b\[2J/);
+    expect(error.message).not.toMatch(/[\x00-\x08\x1b\x7f-\x9f\ufffd]/);
+
+    const hostile = join(dir, 'hostile.ndjson');
+    const long = `\u001b]0;owned\u0007\u202e${'x'.repeat(1_300_000)}`;
+    await writeFile(hostile, `{"type":"run"}\n${long}\n{"type":"end"}\n`);
+    const bad = (await readJournal(hostile).catch((caught: unknown) => caught)) as Error & { code: string; path: string };
+    expect(bad).toMatchObject({ code: 'FANOUT_JOURNAL_INVALID', path: `${hostile}:2` });
+    expect(bad.message).toContain('line 2');
+    expect(bad.message).toContain('\\x1b]0;owned\\x07\\u202e');
+    expect(bad.message).toContain('(1300011 characters)');
+    expect(bad.message.length).toBeLessThan(400);
+    expect(bad.message).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
   });
 });

@@ -62,6 +62,19 @@ describe.each([
     expect(limiter.limit).toBeGreaterThan(low);
   });
 
+  it('cuts at once when a burst comes back mostly dropped, without waiting for the window to age', () => {
+    // A server that takes 3 at once answers the rest of a burst of 16 with 503 straight away:
+    // the drops arrive within a millisecond, long before any window is old enough to close.
+    // Retries (full jitter over 100 ms) would otherwise go out again at the uncut limit.
+    const limiter = make(16, 48);
+    for (let k = 0; k < 13; k++) limiter.onSample({ latencyMs: 1, inflight: 4 + k, outcome: 'drop', now: 0.05 * k });
+    expect(limiter.limit).toBeLessThan(16);
+    // A window of successes with the odd drop still waits for its age, as before.
+    const steady = make(16, 48);
+    for (let k = 0; k < 30; k++) steady.onSample({ latencyMs: 10, inflight: 16, outcome: k % 10 === 9 ? 'drop' : 'ok', now: k });
+    expect(steady.limit).toBe(16);
+  });
+
   it('obeys a lowered maximum and a pressure cut', () => {
     const limiter = make(40, 100);
     limiter.setMax!(10);

@@ -55,6 +55,17 @@ describe('pressure', () => {
     expect(pressure.listeners.size).toBe(0);
   });
 
+  it('never stops a run outright: with nothing of it running, a paused kind goes on one at a time', async () => {
+    const pressure = manualPressure();
+    // A busy neighbour keeps the CPU signal on for the whole run.
+    pressure.set('cpu', { admit: false, reason: 'cpu 99% for 5 s' });
+    const h = harness({ cpu: { maxConcurrency: 4 } }, { pressure: pressure.source, limits: { cpu: { limiter: 'fixed' } } });
+    const result = await h.run({ operations: Array.from({ length: 3 }, (_, i) => ({ ...op(`c${i}`, { ok: 10 }), kind: 'cpu' })) });
+    expect(result.ok).toBe(true);
+    expect(h.trace.peak.get('cpu')).toBe(1);
+    expect(result.summary.wallMs).toBe(30);
+  });
+
   it('asks the limiter to shrink once per change of reading', async () => {
     const pressure = manualPressure();
     const h = harness({ cpu: { maxConcurrency: 20, optimalConcurrency: 16 } }, { pressure: pressure.source });

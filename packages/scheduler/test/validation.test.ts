@@ -88,6 +88,58 @@ describe('validatePlan', () => {
     expect(issues[0]!.message).toContain('"a" → "b" → "c" → "a"');
   });
 
+  it('names a cycle of 100,000 operations by its ends and its length, in a short message', () => {
+    const count = 100_000;
+    const operations = Array.from({ length: count }, (_, i) => ({ id: `op${i}`, kind: 'read', input: { path: 'x' }, after: [`op${(i + 1) % count}`] }));
+    const issues = issuesOf({ operations });
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!).toMatchObject({ code: 'FANOUT_PLAN_CYCLE', path: 'operations[0].after' });
+    expect(issues[0]!.message).toMatch(/^dependency cycle: "op0" → "op99999" → "op99998" → "op99997" → "op99996" → … 99993 more … → "op2" → "op1" → "op0" \(100000 operations\)/);
+    expect(issues[0]!.message.length).toBeLessThan(300);
+  });
+
+  it('writes the ids of a cycle escaped, never raw control characters', () => {
+    const issues = issuesOf({
+      operations: [
+        { id: '\u001b]0;x\u0007', kind: 'read', input: { path: 'a' }, after: ['b'] },
+        { id: 'b', kind: 'read', input: { path: 'b' }, after: ['\u001b]0;x\u0007'] },
+      ],
+    });
+    expect(issues[0]!.message).toContain('"\\x1b]0;x\\x07" → "b"');
+    expect(issues[0]!.message).not.toMatch(/[\u0000-\u001f]/);
+  });
+
+  it('refuses an input nested 10,000 levels deep as a plan problem with a short path, not a stack overflow', () => {
+    // Built as text and parsed: JSON.parse takes any depth, JSON.stringify and recursion do not.
+    const deep = JSON.parse(`${'{"a":'.repeat(10_000)}{}${'}'.repeat(10_000)}`) as unknown;
+    const list = JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown;
+    const issues = issuesOf({
+      operations: [
+        { id: 'deep', kind: 'read', input: { path: 'x', extra: deep } },
+        { id: 'with-ref', kind: 'glob', input: { pattern: { $ref: 'deep' }, nested: list } },
+      ],
+    });
+    expect(issues.map((issue) => [issue.code, issue.path])).toEqual([
+      ['FANOUT_PLAN_TOO_DEEP', 'operations[0].input'],
+      ['FANOUT_PLAN_TOO_DEEP', 'operations[1].input'],
+    ]);
+    expect(issues[0]!.message).toMatch(/^expected an input nested at most 1000 levels deep, got deeper at operations\[0\]\.input\.extra\.a\.a.*…\.a.* \(\d+ characters\)$/);
+    expect(issues[0]!.message.length).toBeLessThan(300);
+    // Through run() too: a PlanValidationError, which the CLI turns into exit 2.
+    const scheduler = createScheduler({ adapters: [read, glob] });
+    expect(() => scheduler.run({ operations: [{ id: 'deep', kind: 'read', input: { path: 'x', extra: deep } }] })).toThrow(PlanValidationError);
+  });
+
+  it('accepts an input nested 1,000 levels deep, and runs it', async () => {
+    // The input, "nested", 997 objects and the innermost {}: 1,000 levels.
+    const deep = JSON.parse(`${'{"a":'.repeat(997)}{}${'}'.repeat(997)}`) as unknown;
+    const echo = defineAdapter({ kind: 'echo', input: z.unknown(), run: () => 'ok' });
+    const plan = { operations: [{ id: 'deep', kind: 'echo', input: { nested: deep } }, { id: 'next', kind: 'echo', input: { prev: { $ref: 'deep' }, nested: deep } }] };
+    expect(validatePlan(plan, new Map([['echo', echo]])).ok).toBe(true);
+    const result = await createScheduler({ adapters: [echo] }).execute(plan);
+    expect(result.ok).toBe(true);
+  });
+
   it('finds cycles through references and self-dependencies', () => {
     const issues = issuesOf({
       operations: [

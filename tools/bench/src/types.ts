@@ -48,6 +48,11 @@ export const METRICS: Record<string, MetricInfo> = {
   final_limit: { unit: '', better: 'lower' },
   grep_limit_start: { unit: '', better: 'lower' },
   grep_limit_min: { unit: '', better: 'lower' },
+  run_ms: { unit: 'ms', better: 'lower' },
+  estimate_ms: { unit: 'ms', better: 'lower' },
+  operations: { unit: 'ops', better: 'higher' },
+  commands: { unit: '', better: 'lower' },
+  large_tree: { unit: '', better: 'higher' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */

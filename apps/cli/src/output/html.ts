@@ -1,5 +1,5 @@
 import type { RunSummary } from '@fanout/scheduler';
-import { formatMs } from './summary.js';
+import { formatMs, sequentialNote } from './summary.js';
 import type { Point, Timeline } from './timeline.js';
 
 const OUTCOME_COLORS: Record<string, string> = {
@@ -143,7 +143,7 @@ table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #ddd
 <p>${states}</p>
 <div class="facts">
 <div><b>${formatMs(summary.wallMs)}</b>wall time</div>
-<div><b>${formatMs(summary.busyMs)}</b>one at a time</div>
+<div title="${escape(sequentialNote(summary))}"><b>${formatMs(summary.sequentialMs)}</b>one at a time (estimated)</div>
 <div><b>${summary.speedup.toFixed(1)}×</b>speedup</div>
 <div><b>${summary.total}</b>operations</div>
 <div><b>${summary.peakInflight}</b>peak in flight</div>

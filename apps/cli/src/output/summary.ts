@@ -11,6 +11,13 @@ function pad(cells: string[], widths: number[]): string {
   return cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
 }
 
+/** What the sequential figure is, in a few words (see `RunSummary.sequentialMs`). */
+export function sequentialNote(summary: RunSummary): string {
+  if (!summary.sequentialMeasured) return '(attempts added up: an upper bound for work that competes for the CPU)';
+  const shared = summary.busyMs > summary.sequentialMs * 1.05 ? `; the attempts' own durations add up to ${formatMs(summary.busyMs)}` : '';
+  return `(estimated for -j 1: shared work counted once, busy-CPU stretches by the CPU they used${shared})`;
+}
+
 /**
  * The run summary as a person reads it: a line per kind, then wall time, what running one at
  * a time would have cost, the speedup, and the failures with their reasons.
@@ -39,7 +46,7 @@ export function renderSummary(summary: RunSummary, paint: Paint, options: { fail
     '',
     `operations  ${summary.total}${states === '' ? '' : ` (${states})`}${summary.resumed > 0 ? `, ${summary.resumed} carried over from the journal` : ''}`,
     `wall time   ${formatMs(summary.wallMs)}`,
-    `sequential  ${formatMs(summary.busyMs)} ${paint.dim('(every attempt added up: one at a time, it would have taken this long)')}`,
+    `sequential  ${formatMs(summary.sequentialMs)} ${paint.dim(sequentialNote(summary))}`,
     `speedup     ${paint.bold(`${summary.speedup.toFixed(1)}×`)} ${paint.dim(`(parallel efficiency ${(summary.efficiency * 100).toFixed(0)}% of the ${summary.peakInflight} slots used at the peak)`)}`,
   );
   if (summary.retries > 0) lines.push(`retries     ${summary.retries} (budget ${summary.retryBudget.spent}/${summary.retryBudget.total})`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, fchmod, fchown, fsync, link, rename, unlink } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { DirectoryInside } from '../open-inside.js';
 import { closeFd, closeQuietly, fdatasyncFd, openFd, writeAll } from './fd.js';
 
 const fchmodFd = promisify(fchmod);
@@ -27,19 +27,21 @@ export interface AtomicWriteOptions {
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 /**
- * Writes `data` to `target` so that a reader sees the old content or the new, never a part:
- * a temporary file in the same directory (same file system, so the final step is atomic) is
- * written, flushed, then renamed over the target, the scheme of write-file-atomic and of the
- * MCP filesystem server's fix. `rename(2)` replaces a symlink at the target rather than
- * following it. With `exclusive`, the final step is `link(2)`, which fails when the target
- * exists: an atomic create-if-absent that a check followed by a rename could not be.
- * The temporary file is removed on any failure or abort. As with every rename-based write,
- * other hard links to the old file keep the old content.
+ * Writes `data` to `name` in `directory` so that a reader sees the old content or the new,
+ * never a part: a temporary file in the same directory (same file system, so the final step
+ * is atomic) is written, flushed, then renamed over the target, the scheme of
+ * write-file-atomic and of the MCP filesystem server's fix. `rename(2)` replaces a symlink at
+ * the target rather than following it. With `exclusive`, the final step is `link(2)`, which
+ * fails when the target exists: an atomic create-if-absent that a check followed by a rename
+ * could not be. Every step goes through {@link DirectoryInside.entry}, so the file lands in
+ * the directory that was opened and checked, even if its path is swapped for a symlink
+ * meanwhile. The temporary file is removed on any failure or abort. As with every
+ * rename-based write, other hard links to the old file keep the old content.
  */
-export async function writeAtomically(target: string, data: Buffer, options: AtomicWriteOptions, signal: AbortSignal): Promise<void> {
-  const directory = dirname(target);
+export async function writeAtomically(directory: DirectoryInside, name: string, data: Buffer, options: AtomicWriteOptions, signal: AbortSignal): Promise<void> {
   // Dot-prefixed so globs skip it; the name is cut so the suffix still fits in NAME_MAX.
-  const temp = join(directory, `.${basename(target).slice(0, 200)}.${randomBytes(6).toString('hex')}.fanout-tmp`);
+  const temp = directory.entry(`.${name.slice(0, 200)}.${randomBytes(6).toString('hex')}.fanout-tmp`);
+  const target = directory.entry(name);
   const fd = await openFd(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
   let placed = false;
   try {
@@ -70,25 +72,17 @@ export async function writeAtomically(target: string, data: Buffer, options: Ato
         placed = true;
       }
     }
-    if (options.durable) await syncDirectory(directory);
+    if (options.durable) await syncDirectory(directory.fd);
   } finally {
     if (!placed) await unlinkPath(temp).catch(() => undefined);
   }
 }
 
-/** Makes a rename or link durable: the directory entry is data of the directory (fsync(2)). */
-export async function syncDirectory(directory: string): Promise<void> {
-  let fd: number;
-  try {
-    fd = await openFd(directory, constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch {
-    return;
-  }
+/** Makes a rename or link durable: the directory entry is data of the directory (fsync(2) of its descriptor). */
+export async function syncDirectory(fd: number): Promise<void> {
   try {
     await fsyncFd(fd);
   } catch {
     // Some file systems refuse fsync on a directory (EINVAL); the data itself was flushed.
-  } finally {
-    await closeQuietly(fd);
   }
 }

@@ -44,8 +44,12 @@ export const PARSED_IGNORE_FILES = 256;
 /** Parsed rules by options and content, oldest first (a Map keeps insertion order). */
 const parsed = new Map<string, { template: Ignore; joined: ReturnType<typeof join> }>();
 
-/** A matcher for an ignore file's `text`, its rules parsed once per process (see above). */
-export function walkIgnore(text: string, options: Options): WalkIgnore {
+/**
+ * A matcher for an ignore file's `text`, its rules parsed once per process (see above).
+ * `alone`: verdicts on a path alone, as ripgrep gives them, not through its parent
+ * directories (see {@link WalkIgnore}).
+ */
+export function walkIgnore(text: string, options: Options, alone = false): WalkIgnore {
   const key = `${options.ignorecase ?? options.ignoreCase ?? true ? 'i' : 's'}${options.allowRelativePaths === true ? 'r' : 'p'}\0${text}`;
   let entry = parsed.get(key);
   if (entry === undefined) {
@@ -57,22 +61,29 @@ export function walkIgnore(text: string, options: Options): WalkIgnore {
   }
   parsed.set(key, entry);
   // A fresh instance over the same rules: its own result caches, the rules' compiled expressions shared.
-  return new WalkIgnore(ignore(options).add(entry.template), entry.joined);
+  return new WalkIgnore(ignore(options).add(entry.template), entry.joined, alone);
 }
 
-/** One `.gitignore` (or `.ignore`…) file's rules, asked about entries relative to its directory. */
+/**
+ * One `.gitignore` (or `.ignore`…) file's rules, asked about entries relative to its
+ * directory. Git's verdicts (the package's `test`: an entry of an ignored directory is
+ * ignored), or with `alone` ripgrep's (`Gitignore::matched`: the path's own rules only; the
+ * package's rule set, `_rules.test`, when it has one).
+ */
 export class WalkIgnore {
   readonly #ignore: Ignore;
   /** The rules tested against the whole path, and those without a slash (but a trailing one), tested against the basename. */
   readonly #onPath: Joined;
   readonly #onBasename: Joined;
   readonly #fast: boolean;
+  readonly #alone: boolean;
   /** Directories (relative, with a trailing slash) known not to be ignored. */
   readonly #kept = new Set<string>();
 
   /** `joined`: the rules' joined expressions, when already made for the same rules. */
-  constructor(ignore: Ignore, joined: ReturnType<typeof join> = join(ignore)) {
+  constructor(ignore: Ignore, joined: ReturnType<typeof join> = join(ignore), alone = false) {
     this.#ignore = ignore;
+    this.#alone = alone;
     this.#fast = joined !== undefined;
     this.#onPath = joined?.onPath ?? NOTHING;
     this.#onBasename = joined?.onBasename ?? NOTHING;
@@ -91,7 +102,8 @@ export class WalkIgnore {
    * {@link WalkIgnore.testEntry} for each of its entries.
    */
   kept(dir: string): boolean {
-    return dir === '' || this.#kept.has(dir);
+    // Alone, a path's directory does not count.
+    return this.#alone || dir === '' || this.#kept.has(dir);
   }
 
   /**
@@ -106,21 +118,32 @@ export class WalkIgnore {
       if (!matches(this.#onBasename, basename)) {
         const onPath = this.#onPath.anchored !== undefined || this.#onPath.floating !== undefined;
         if (!onPath) {
-          if (directory) this.#kept.add(dir + basename);
+          if (directory && !this.#alone) this.#kept.add(dir + basename);
           return NONE;
         }
         const path = dir + basename;
         if (!matches(this.#onPath, path)) {
-          if (directory) this.#kept.add(path);
+          if (directory && !this.#alone) this.#kept.add(path);
           return NONE;
         }
       }
     }
     const path = directory ? `${dir}${name}/` : dir + name;
-    const verdict = this.#ignore.test(path);
-    if (directory && !verdict.ignored) this.#kept.add(path);
+    const verdict = this.#alone ? testAlone(this.#ignore, path) : this.#ignore.test(path);
+    if (directory && !verdict.ignored && !this.#alone) this.#kept.add(path);
     return verdict;
   }
+}
+
+/** The part of the package's internals that tests one path without its parents. */
+interface RuleSet {
+  test(path: string, mode: 'regex'): IgnoreVerdict;
+}
+
+/** The verdict of the rules on `path` alone; the public `test` (parents too) when the internal is not there. */
+function testAlone(ignore: Ignore, path: string): IgnoreVerdict {
+  const rules = (ignore as unknown as { _rules?: Partial<RuleSet> })._rules;
+  return typeof rules?.test === 'function' ? rules.test(path, 'regex') : ignore.test(path);
 }
 
 /**

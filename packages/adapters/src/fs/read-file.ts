@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { AdapterError, fromFsError } from '../errors.js';
 import type { AllowedRoots } from '../roots.js';
-import { closeQuietly, fstatFd, openFd, readAt, readFully } from './fd.js';
+import { openInside } from '../open-inside.js';
+import { closeQuietly, fstatFd, readAt, readFully } from './fd.js';
 import { LineCollector, tailStart, type CollectedLines, type LineWindow } from './line-range.js';
 import { readPipe } from './pipe.js';
 import { BINARY_PROBE_BYTES, decode, looksBinary, newlineUnit, spellsBytes, type CanonicalEncoding } from './text-encoding.js';
@@ -43,6 +44,8 @@ export interface ReadRequest {
   range: LineRange | undefined;
   /** Most bytes of content to keep (before encoding). */
   capBytes: number;
+  /** Read a FIFO as a stream rather than refuse it. */
+  fifo: boolean;
 }
 
 /** Bytes per read while scanning lines: large enough that `indexOf` dominates the system calls. */
@@ -51,7 +54,8 @@ const CHUNK_BYTES = 256 * 1024;
 /*
  * O_NOFOLLOW on the checked real path: if a symlink was put there after the root check, the
  * open fails (ELOOP) instead of following it. O_NONBLOCK makes opening a FIFO return at once
- * rather than wait for a writer; it changes nothing for regular files.
+ * rather than wait for a writer (it is then refused, or read when asked); it changes nothing
+ * for regular files.
  */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
@@ -66,43 +70,32 @@ export interface ReadOne {
  * `paths[3]`). Throws an {@link AdapterError}, or the signal's reason once aborted.
  */
 export async function readOneFile(roots: AllowedRoots, asked: string, field: string, request: ReadRequest, signal: AbortSignal): Promise<ReadOne> {
-  const safe = await roots.check(asked, field);
-  if (!safe.exists) throw new AdapterError('FANOUT_NOT_FOUND', `expected ${field} (${safe.path}) to exist, but it does not`, { path: field });
   signal.throwIfAborted();
-  let fd: number;
-  try {
-    fd = await openFd(safe.real, OPEN_FLAGS);
-  } catch (error) {
-    throw openError(error, safe.path, field);
-  }
+  // Checked on the descriptor, not only on the path: a directory on the way swapped for a
+  // symlink to the outside after the path was checked is refused, not read.
+  const { fd, path } = await openInside(roots, asked, field, OPEN_FLAGS);
   let owned = true;
   try {
     const stats = await fstatFd(fd);
-    if (stats.isDirectory()) throw new AdapterError('FANOUT_IS_DIRECTORY', `expected ${field} (${safe.path}) to be a file, got a directory`, { path: field });
+    if (stats.isDirectory()) throw new AdapterError('FANOUT_IS_DIRECTORY', `expected ${field} (${path}) to be a file, got a directory`, { path: field });
     if (stats.isFIFO()) {
+      if (!request.fifo) {
+        throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file, got a FIFO (a named pipe waits for a writer, maybe for ever; set "fifo": true to read it anyway, up to the timeout)`, { path: field });
+      }
       if (request.range?.kind === 'tail') {
-        throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${safe.path}) to be a regular file for "tail" (it is read from its end), got a FIFO`, { path: field });
+        throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file for "tail" (it is read from its end), got a FIFO`, { path: field });
       }
       owned = false; // the pipe reader closes it
-      return await readFifo(fd, safe.path, request, signal);
+      return await readFifo(fd, path, request, signal);
     }
-    if (!stats.isFile()) throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${safe.path}) to be a regular file or a FIFO, got a ${kindOf(stats)}`, { path: field });
-    return await readRegular(fd, stats.size, safe.path, request, signal);
+    if (!stats.isFile()) throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file, got a ${kindOf(stats)}`, { path: field });
+    return await readRegular(fd, stats.size, path, request, signal);
   } catch (error) {
     if (error instanceof AdapterError || signal.aborted) throw error;
-    throw fromFsError(error, safe.path, field);
+    throw fromFsError(error, path, field);
   } finally {
     if (owned) await closeQuietly(fd);
   }
-}
-
-function openError(error: unknown, path: string, field: string): AdapterError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ELOOP') {
-    return new AdapterError('FANOUT_SYMLINK_REFUSED', `expected ${field} (${path}) to stay the file that was checked, got a symlink in its place`, { path: field, cause: error });
-  }
-  if (code === 'ENXIO') return new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file or a FIFO, got a socket`, { path: field, cause: error });
-  return fromFsError(error, path, field);
 }
 
 function kindOf(stats: { isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {

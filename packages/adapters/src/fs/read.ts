@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { AdapterError, classifyAdapterError, fromFsError, type AdapterErrorCode } from '../errors.js';
-import { FILE_OPERATION_DEFAULTS, fileLockKey, toRoots, type FsAdapterOptions } from './fs-options.js';
+import { FILE_OPERATION_DEFAULTS, fileLockKeys, toRoots, type FsAdapterOptions } from './fs-options.js';
 import { readOneFile, type LineRange, type ReadFile, type ReadRequest } from './read-file.js';
 import { canonicalEncoding, ENCODINGS } from './text-encoding.js';
 
@@ -45,6 +45,14 @@ export const readInputSchema = z
     maxTotalBytes: z.int().min(0).max(MAX_CAP_BYTES).optional(),
     /** Files read at once within the operation. @default 16 */
     concurrency: z.int().min(1).max(256).optional(),
+    /**
+     * Read a FIFO (named pipe) a path names, as a stream: the read waits for a writer and
+     * ends when it closes, or at the timeout. Without it a FIFO is refused
+     * (`FANOUT_SPECIAL_FILE`), like sockets and devices: a pipe nobody writes to would hold
+     * the read until its timeout, attempt after attempt.
+     * @default false
+     */
+    fifo: z.boolean().optional(),
   })
   .superRefine((input, ctx) => {
     if (input.path === undefined && input.paths === undefined) {
@@ -123,9 +131,12 @@ class ByteBudget {
  * The operation fails only when **every** path failed (with that error when there was one
  * path), so a dependent operation is skipped only when there is nothing to give it.
  *
- * Takes a read lock on `file:<absolute path>` for each path, so a read waits for a write of
- * the same path that is in flight. FIFOs are read too (not their tail), through a pipe handle
- * an abort closes.
+ * Takes a read lock on each path's resolved `file:` key (see `fileLockKey`), so a read waits
+ * for a write of the same file in flight, whatever the path it is named by. What was opened
+ * is checked inside the roots on the descriptor (a directory swapped for a symlink to the
+ * outside after the check is refused with `FANOUT_PATH_OUTSIDE_ROOT`). Only regular files are
+ * read: FIFOs, sockets and devices are refused with `FANOUT_SPECIAL_FILE`, unless the input
+ * sets `fifo: true` (then a FIFO is read, not its tail, through a pipe handle an abort closes).
  *
  * @example
  * const scheduler = createScheduler({ adapters: [readAdapter({ roots: ['.'] })] });
@@ -141,13 +152,14 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
     input: readInputSchema,
     defaults: { ...FILE_OPERATION_DEFAULTS, timeoutMs: options.timeoutMs ?? READ_TIMEOUT_MS, idempotent: true },
     classify: (error) => classifyAdapterError(error, defaultClassify),
-    locks: (input) => pathsOf(input).map((path): LockSpec => ({ key: fileLockKey(roots.base, path), mode: 'read' })),
+    locks: (input) => fileLockKeys(roots.base, pathsOf(input)).map((key): LockSpec => ({ key, mode: 'read' })),
     async run(input, ctx) {
       const signal = ctx.signal;
       const paths = pathsOf(input);
       const single = input.paths === undefined;
       const encoding = canonicalEncoding(input.encoding ?? 'utf8');
       const range = rangeOf(input);
+      const fifo = input.fifo ?? false;
       const maxBytes = input.maxBytes ?? defaultMaxBytes;
       const budget = new ByteBudget(input.maxTotalBytes ?? defaultMaxTotal);
       const errors: (AdapterError | undefined)[] = new Array(paths.length);
@@ -156,7 +168,7 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
         signal.throwIfAborted();
         const field = single ? 'path' : `paths[${index}]`;
         const capBytes = budget.take(maxBytes);
-        const request: ReadRequest = { encoding, range, capBytes };
+        const request: ReadRequest = { encoding, range, capBytes, fifo };
         try {
           const { file, kept } = await readOneFile(roots, path, field, request, signal);
           budget.giveBack(capBytes - kept);
@@ -173,10 +185,19 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
       const limit = pLimit({ concurrency: Math.min(input.concurrency ?? defaultConcurrency, paths.length), rejectOnClear: true });
       const onAbort = (): void => limit.clearQueue();
       signal.addEventListener('abort', onAbort, { once: true });
+      // The reads under way: an abort settles the operation only once they have let go of
+      // their files (each stops at its next step), so nothing stays open after it.
+      const active = new Set<Promise<ReadFile>>();
+      const tracked = (path: string, index: number): Promise<ReadFile> => {
+        const reading = readOne(path, index);
+        active.add(reading);
+        return reading.finally(() => active.delete(reading));
+      };
       let files: ReadFile[];
       try {
-        files = await limit.map(paths, readOne);
+        files = await limit.map(paths, tracked);
       } catch (error) {
+        await Promise.allSettled(active);
         signal.throwIfAborted();
         throw error;
       } finally {

@@ -1,9 +1,10 @@
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { defaultClassify, type Adapter } from '@fanout/scheduler';
 import { z } from 'zod';
 import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
+import { openDirectoryInside, type DirectoryInside } from '../open-inside.js';
 import type { AllowedRoots } from '../roots.js';
 import { syncDirectory, writeAtomically } from './atomic-write.js';
 import { closeQuietly, fdatasyncFd, fstatFd, openFd, writeAll } from './fd.js';
@@ -81,8 +82,13 @@ const OPEN_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLL
  *   crash may leave a prefix of it. Appending to a FIFO writes into the pipe.
  * - A symlink at the target is **refused**, even one that points inside the roots; a symlink
  *   put there after the check is replaced by `rename`, or refused by `O_NOFOLLOW`, never followed.
- * - `locks(input)` takes a write lock on `file:<absolute path>`, so two writes of one path
- *   never overlap in a run, and reads of it wait.
+ * - The write happens in the directory as opened and checked (`openDirectoryInside`): the
+ *   temporary file, the rename and the append go through its descriptor, so a directory on
+ *   the way swapped for a symlink to the outside after the check is refused
+ *   (`FANOUT_PATH_OUTSIDE_ROOT`), never written through; `mkdirp` makes each missing
+ *   directory inside the one checked before it.
+ * - `locks(input)` takes a write lock on the resolved `file:` key (see `fileLockKey`), so two
+ *   writes of one file never overlap in a run, whatever names they use, and reads of it wait.
  *
  * The adapter is not idempotent as a whole (`append` and `create` are not), so the scheduler
  * retries a write only when the plan forces it.
@@ -116,15 +122,19 @@ export function writeAdapter(options: WriteAdapterOptions = {}): Adapter<WriteIn
       if (existing !== undefined && !existing.isFile() && !(mode === 'append' && existing.isFIFO())) {
         throw new AdapterError('FANOUT_SPECIAL_FILE', `expected path (${safe.path}) to be a regular file, got a ${existing.isFIFO() ? 'FIFO (mode "append" writes into one)' : 'special file'}`, { path: 'path' });
       }
-      const target = existing !== undefined ? safe.real : await prepareDirectory(roots, safe.real, input.mkdirp ?? false, signal);
-      signal.throwIfAborted();
+      // Everything from here happens in the directory as opened and checked, through its
+      // descriptor: a directory on the way swapped for a symlink to the outside after the path
+      // was checked is refused, never written through.
+      const directory = await openTargetDirectory(roots, safe.real, input.mkdirp ?? false);
+      const name = basename(safe.real);
       try {
+        signal.throwIfAborted();
         if (mode === 'append') {
-          const created = await append(target, safe.path, data, durable, signal);
+          const created = await append(directory, name, safe.path, data, durable, signal);
           return { path: safe.path, bytes: data.length, mode, created };
         }
         const keep = existing === undefined ? {} : { permissions: existing.mode & 0o7777, owner: { uid: existing.uid, gid: existing.gid } };
-        await writeAtomically(target, data, { exclusive: mode === 'create', durable, ...keep }, signal);
+        await writeAtomically(directory, name, data, { exclusive: mode === 'create', durable, ...keep }, signal);
         return { path: safe.path, bytes: data.length, mode, created: existing === undefined };
       } catch (error) {
         if (error instanceof AdapterError || signal.aborted) throw error;
@@ -132,6 +142,8 @@ export function writeAdapter(options: WriteAdapterOptions = {}): Adapter<WriteIn
           throw new AdapterError('FANOUT_SYMLINK_REFUSED', `expected path (${safe.path}) not to be a symlink, got one put there during the write`, { path: 'path', cause: error });
         }
         throw fromFsError(error, safe.path, 'path');
+      } finally {
+        await directory.close();
       }
     },
   };
@@ -148,39 +160,27 @@ async function lstatOrUndefined(path: string, field: string): Promise<Stats | un
 }
 
 /**
- * Makes sure the directory of a new file exists (creating it with `mkdirp`) and is still
- * inside the roots once created; returns the real path to write.
+ * Opens the directory of the file to write (`real` is its checked real path), creating it and
+ * its missing parents with `mkdirp`, each one inside the one checked before it.
  */
-async function prepareDirectory(roots: AllowedRoots, real: string, mkdirp: boolean, signal: AbortSignal): Promise<string> {
+async function openTargetDirectory(roots: AllowedRoots, real: string, mkdirp: boolean): Promise<DirectoryInside> {
   const directory = dirname(real);
-  let info: Stats | undefined;
   try {
-    info = await stat(directory);
+    return await openDirectoryInside(roots, directory, 'path', { create: mkdirp });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new AdapterError('FANOUT_NOT_DIRECTORY', `expected a directory on the way to path (${real}), got a file`, { path: 'path', cause: error });
-    if (code !== 'ENOENT') throw fromFsError(error, directory, 'path');
-  }
-  if (info !== undefined && !info.isDirectory()) throw new AdapterError('FANOUT_NOT_DIRECTORY', `expected ${directory} to be a directory, got a file`, { path: 'path' });
-  if (info === undefined) {
-    if (!mkdirp) throw new AdapterError('FANOUT_NOT_FOUND', `expected the directory ${directory} to exist (set mkdirp: true to create it), but it does not`, { path: 'path' });
-    signal.throwIfAborted();
-    try {
-      await mkdir(directory, { recursive: true });
-    } catch (error) {
-      throw fromFsError(error, directory, 'path');
+    if (error instanceof AdapterError && error.code === 'FANOUT_NOT_FOUND' && !mkdirp) {
+      throw new AdapterError('FANOUT_NOT_FOUND', `expected the directory ${directory} to exist (set mkdirp: true to create it), but it does not`, { path: 'path', cause: error });
     }
+    if (error instanceof AdapterError && error.code === 'FANOUT_NOT_DIRECTORY') {
+      throw new AdapterError('FANOUT_NOT_DIRECTORY', `expected a directory on the way to path (${real}), got a file`, { path: 'path', cause: error });
+    }
+    throw error;
   }
-  // Re-check what was made or found: a symlink swapped in on the way must not lead out.
-  const realDirectory = await realpath(directory);
-  if (!roots.contains(realDirectory)) {
-    throw new AdapterError('FANOUT_PATH_OUTSIDE_ROOT', `expected path inside the allowed roots (${roots.paths.join(', ')}), got a directory that resolves to ${realDirectory}`, { path: 'path' });
-  }
-  return join(realDirectory, basename(real));
 }
 
-/** Appends `data`; resolves whether the file was created. */
-async function append(target: string, shown: string, data: Buffer, durable: boolean, signal: AbortSignal): Promise<boolean> {
+/** Appends `data` to `name` in `directory`; resolves whether the file was created. */
+async function append(directory: DirectoryInside, name: string, shown: string, data: Buffer, durable: boolean, signal: AbortSignal): Promise<boolean> {
+  const target = directory.entry(name);
   let created = true;
   let fd: number;
   try {
@@ -214,6 +214,6 @@ async function append(target: string, shown: string, data: Buffer, durable: bool
   } finally {
     await closeQuietly(fd);
   }
-  if (created && durable) await syncDirectory(dirname(target));
+  if (created && durable) await syncDirectory(directory.fd);
   return created;
 }

@@ -128,6 +128,8 @@ export function fetchAdapter(options: FetchAdapterOptions = {}): FetchAdapter {
     optimalConcurrency: Math.min(maxConcurrency, positive('optimalConcurrency', options.optimalConcurrency, FETCH_DEFAULTS.optimalConcurrency)),
     timeoutMs: positive('timeoutMs', options.timeoutMs, FETCH_DEFAULTS.timeoutMs),
     idempotent: true,
+    // Most of an attempt is waiting for the other side: the run's sequential estimate counts it by wall time.
+    waits: true,
     keyLimit: positive('keyLimit', options.keyLimit, FETCH_DEFAULTS.keyLimit),
   };
   const timeouts: TimeoutsInForce = {

@@ -138,6 +138,8 @@ export function searchAdapter(options: SearchAdapterOptions = {}): SearchAdapter
     optimalConcurrency: Math.min(maxConcurrency, positive('optimalConcurrency', options.optimalConcurrency, SEARCH_DEFAULTS.optimalConcurrency)),
     timeoutMs: positive('timeoutMs', options.timeoutMs, SEARCH_DEFAULTS.timeoutMs),
     idempotent: true,
+    // Most of an attempt is waiting for the other side: the run's sequential estimate counts it by wall time.
+    waits: true,
   };
   if (options.keyLimit !== undefined) defaults.keyLimit = positive('keyLimit', options.keyLimit, 1);
   const timeouts: TimeoutsInForce = {

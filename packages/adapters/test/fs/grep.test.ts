@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endIdleGrepWorkers, grepWorkerCounts, toNdjson, type GrepAdapterOptions, type RipgrepMessage } from '../../src/fs/grep/index.js';
 import { fsScan } from '../../src/fs/index.js';
 import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
-import { countsOf, grep, makeTree, ofType, type Tree } from './grep/fixtures.js';
+import { countsOf, ENGINE_CASES, grep, makeTree, ofType, type Tree } from './grep/fixtures.js';
 
 let worker: CompiledGrepWorker;
 beforeAll(async () => {
@@ -15,11 +15,10 @@ afterAll(async () => {
   await worker.cleanup();
 });
 
-/** Everything on the main thread, and everything in worker threads: the same engine either way. */
-const ENGINES: [string, Partial<GrepAdapterOptions>][] = [
-  ['main thread', { threads: 0 }],
-  ['worker threads', { inlineBudgetMs: 0 }],
-];
+/** The built-in engine with its defaults, and the ripgrep engine: what files each searches must agree. */
+const WALKERS = ENGINE_CASES.filter((engine) => engine.ripgrep || engine.options.threads === undefined).map((engine) =>
+  engine.ripgrep ? engine : { ...engine, name: 'builtin engine', options: { engine: 'builtin' as const } },
+);
 
 function options(tree: Tree, extra: Partial<GrepAdapterOptions> = {}): GrepAdapterOptions {
   return { roots: [tree.dir], workerScript: worker.script, ...extra };
@@ -42,7 +41,7 @@ function matchedFiles(tree: Tree, messages: readonly RipgrepMessage[]): string[]
     .sort();
 }
 
-describe.each(ENGINES)('grep on the %s', (_engine, engine) => {
+for (const { name, options: engine, ripgrep, skip } of ENGINE_CASES) describe.skipIf(skip)(`grep, ${name}`, () => {
   it('reports ripgrep messages with byte offsets computed by hand', async () => {
     await withTree({ 'a.txt': 'alpha\nbeta gamma beta\n\ndelta' }, async (tree) => {
       const { state, output } = await grep({ pattern: 'beta' }, options(tree, engine));
@@ -75,7 +74,8 @@ describe.each(ENGINES)('grep on the %s', (_engine, engine) => {
       const summary = output.messages.at(-1)!;
       expect(summary.type).toBe('summary');
       expect(summary.type === 'summary' && summary.data.stats).toMatchObject({ searches: 1, searches_with_match: 1, bytes_searched: 28, matched_lines: 1, matches: 2 });
-      expect(output.stats).toEqual({ files: 1, filesWithMatches: 1, matches: 2, matchedLines: 1, bytesSearched: 28, binaryFiles: 0, largeFiles: 0 });
+      const shared = { filesWithMatches: 1, matches: 2, matchedLines: 1 };
+      expect(output.stats).toEqual(ripgrep ? shared : { ...shared, files: 1, bytesSearched: 28, binaryFiles: 0, largeFiles: 0 });
       expect(output.truncated).toBe(false);
       // The last line has no line feed; it is still a line.
       const last = await grep({ pattern: 'del' }, options(tree, engine));
@@ -258,10 +258,22 @@ describe.each(ENGINES)('grep on the %s', (_engine, engine) => {
       async (tree) => {
         const { output } = await grep({ pattern: 'needle', maxFileSize: 100, mode: 'count' }, options(tree, engine));
         expect(matchedFiles(tree, output.messages)).toEqual(['small.txt']);
-        expect(output.stats).toMatchObject({ largeFiles: 3, binaryFiles: 1 });
+        if (!ripgrep) expect(output.stats).toMatchObject({ largeFiles: 3, binaryFiles: 1 });
         const all = await grep({ pattern: 'needle', mode: 'count' }, options(tree, engine));
         expect(matchedFiles(tree, all.output.messages)).toEqual(['big.txt', 'small.txt']);
-        expect(all.output.stats).toMatchObject({ binaryFiles: 2, largeFiles: 0, files: 3 });
+        // A NUL in ripgrep's first read (64 KiB) makes a walked file binary, matched or not.
+        if (!ripgrep) expect(all.output.stats).toMatchObject({ binaryFiles: 3, largeFiles: 0, files: 2 });
+        // A binary file named as a search path is searched as text, as ripgrep does: its
+        // matches are reported, and `end` says where its first NUL byte is.
+        const named = await grep({ pattern: 'needle', paths: ['nul-first.bin', 'nul-late.txt'], mode: 'count' }, options(tree, engine));
+        expect([...countsOf(named.output).entries()].map(([path, n]) => [path.slice(tree.dir.length + 1), n])).toEqual([
+          ['nul-first.bin', 1],
+          ['nul-late.txt', 2001],
+        ]);
+        expect(ofType(named.output, 'end').map((end) => [end.data.binary_offset, end.data.stats.bytes_searched])).toEqual([
+          [4, 12],
+          [14000, late.length],
+        ]);
       },
     );
   });
@@ -274,7 +286,7 @@ describe.each(ENGINES)('grep on the %s', (_engine, engine) => {
         [2, 3],
         [1, 1],
       ]);
-      expect(count.output.stats).toMatchObject({ files: 3, filesWithMatches: 2, matchedLines: 3, matches: 4 });
+      expect(count.output.stats).toMatchObject({ filesWithMatches: 2, matchedLines: 3, matches: 4, ...(ripgrep ? {} : { files: 3 }) });
       const files = await grep({ pattern: 'x', mode: 'files' }, options(tree, engine));
       expect(matchedFiles(tree, files.output.messages)).toEqual(['a.txt', 'sub/c.txt']);
       expect(ofType(files.output, 'end').map((e) => e.data.stats.matched_lines)).toEqual([1, 1]);
@@ -295,7 +307,7 @@ describe.each(ENGINES)('grep on the %s', (_engine, engine) => {
   });
 });
 
-describe('grep: which files it searches', () => {
+for (const { name, options: engine, skip } of WALKERS) describe.skipIf(skip)(`grep, ${name}: which files it searches`, () => {
   const repo = {
     '.git/HEAD': 'ref: refs/heads/main\n',
     '.git/config': 'needle in git\n',
@@ -322,14 +334,14 @@ describe('grep: which files it searches', () => {
 
   it('honours .gitignore (nested, negated, anchored), .ignore and .git/info/exclude, and skips hidden files and .git', async () => {
     await withTree(repo, async (tree) => {
-      const { output } = await grep({ pattern: 'needle', mode: 'files' }, options(tree));
+      const { output } = await grep({ pattern: 'needle', mode: 'files' }, options(tree, engine));
       expect(matchedFiles(tree, output.messages)).toEqual(['a.txt', 'keep.log', 'src/main.test.ts', 'src/main.ts', 'sub/debug.log', 'sub/rooted.txt']);
     });
   });
 
   it('turns each rule off on request', async () => {
     await withTree(repo, async (tree) => {
-      const files = async (input: Record<string, unknown>) => matchedFiles(tree, (await grep({ pattern: 'needle', mode: 'files', ...input }, options(tree))).output.messages);
+      const files = async (input: Record<string, unknown>) => matchedFiles(tree, (await grep({ pattern: 'needle', mode: 'files', ...input }, options(tree, engine))).output.messages);
       expect(await files({ hidden: true })).toEqual(['.config/settings.txt', '.hidden.txt', 'a.txt', 'keep.log', 'src/main.test.ts', 'src/main.ts', 'sub/debug.log', 'sub/rooted.txt']);
       const everything = ['a.txt', 'build/out.txt', 'debug.log', 'excluded.txt', 'ignored-by-dot-ignore.txt', 'keep.log', 'rooted.txt', 'src/main.test.ts', 'src/main.ts', 'sub/debug.log', 'sub/deeper/local.txt', 'sub/local.txt', 'sub/rooted.txt'];
       expect(await files({ ignore: false })).toEqual(everything);
@@ -339,7 +351,7 @@ describe('grep: which files it searches', () => {
 
   it('honours .gitignore only inside a git repository, unless requireGit is off', async () => {
     await withTree({ '.gitignore': 'skip.txt\n', 'skip.txt': 'needle\n', 'a.txt': 'needle\n' }, async (tree) => {
-      const files = async (input: Record<string, unknown>) => matchedFiles(tree, (await grep({ pattern: 'needle', mode: 'files', ...input }, options(tree))).output.messages);
+      const files = async (input: Record<string, unknown>) => matchedFiles(tree, (await grep({ pattern: 'needle', mode: 'files', ...input }, options(tree, engine))).output.messages);
       expect(await files({})).toEqual(['a.txt', 'skip.txt']);
       expect(await files({ requireGit: false })).toEqual(['a.txt']);
       await mkdir(tree.path('.git'));
@@ -349,14 +361,14 @@ describe('grep: which files it searches', () => {
 
   it('reads the ignore files of the directories above a search path, inside the roots', async () => {
     await withTree({ '.git/HEAD': 'x', '.gitignore': 'gen/\n', 'pkg/gen/a.txt': 'needle\n', 'pkg/src/a.txt': 'needle\n' }, async (tree) => {
-      const { output } = await grep({ pattern: 'needle', paths: ['pkg'], mode: 'files' }, options(tree));
+      const { output } = await grep({ pattern: 'needle', paths: ['pkg'], mode: 'files' }, options(tree, engine));
       expect(matchedFiles(tree, output.messages)).toEqual(['pkg/src/a.txt']);
     });
   });
 
   it('applies include and exclude globs before the other rules, as ripgrep -g does', async () => {
     await withTree(repo, async (tree) => {
-      const files = async (input: Record<string, unknown>) => matchedFiles(tree, (await grep({ pattern: 'needle', mode: 'files', ...input }, options(tree))).output.messages);
+      const files = async (input: Record<string, unknown>) => matchedFiles(tree, (await grep({ pattern: 'needle', mode: 'files', ...input }, options(tree, engine))).output.messages);
       expect(await files({ include: ['*.ts'] })).toEqual(['src/main.test.ts', 'src/main.ts']);
       expect(await files({ include: ['*.ts'], exclude: ['*.test.ts'] })).toEqual(['src/main.ts']);
       expect(await files({ exclude: ['sub/', 'src'] })).toEqual(['a.txt', 'keep.log']);
@@ -369,7 +381,7 @@ describe('grep: which files it searches', () => {
 
   it('searches named files even when a rule would skip them, and each file once', async () => {
     await withTree(repo, async (tree) => {
-      const { output } = await grep({ pattern: 'needle', paths: ['debug.log', '.hidden.txt', 'a.txt', '.', 'a.txt'], mode: 'files' }, options(tree));
+      const { output } = await grep({ pattern: 'needle', paths: ['debug.log', '.hidden.txt', 'a.txt', '.', 'a.txt'], mode: 'files' }, options(tree, engine));
       const found = matchedFiles(tree, output.messages);
       expect(found.slice(0, 3)).toEqual(['.hidden.txt', 'a.txt', 'debug.log']);
       expect(found.filter((f) => f === 'a.txt')).toHaveLength(1);
@@ -388,9 +400,9 @@ describe('grep: which files it searches', () => {
           'real/loop': { link: '.' },
         },
         async (tree) => {
-          const plain = await grep({ pattern: 'needle', mode: 'files' }, options(tree));
+          const plain = await grep({ pattern: 'needle', mode: 'files' }, options(tree, engine));
           expect(matchedFiles(tree, plain.output.messages)).toEqual(['real/a.txt']);
-          const follow = await grep({ pattern: 'needle', mode: 'files', followSymlinks: true }, options(tree));
+          const follow = await grep({ pattern: 'needle', mode: 'files', followSymlinks: true }, options(tree, engine));
           expect(matchedFiles(tree, follow.output.messages)).toEqual(['link-dir/a.txt', 'link-file.txt', 'real/a.txt']);
           expect(follow.output.errors.map((e) => [e.path.slice(tree.dir.length + 1), e.code]).sort()).toEqual([
             ['escape', 'FANOUT_PATH_OUTSIDE_ROOT'],
@@ -407,23 +419,23 @@ describe('grep: which files it searches', () => {
   it('skips a FIFO without blocking on it, and refuses one named as a path', async () => {
     await withTree({ 'a.txt': 'needle\n' }, async (tree) => {
       execFileSync('mkfifo', [tree.path('pipe')]);
-      const { state, output } = await grep({ pattern: 'needle', mode: 'files' }, options(tree));
+      const { state, output } = await grep({ pattern: 'needle', mode: 'files' }, options(tree, engine));
       expect(state).toBe('succeeded');
       expect(matchedFiles(tree, output.messages)).toEqual(['a.txt']);
-      const named = await grep({ pattern: 'needle', paths: ['pipe'] }, options(tree));
+      const named = await grep({ pattern: 'needle', paths: ['pipe'] }, options(tree, engine));
       expect(named.error).toMatchObject({ code: 'FANOUT_PATH_INVALID', path: 'paths[0]' });
     });
   });
 
   it('refuses paths outside the roots and paths that do not exist, naming the field', async () => {
     await withTree({ 'a.txt': 'needle\n' }, async (tree) => {
-      const outside = await grep({ pattern: 'needle', paths: ['a.txt', '../'] }, options(tree));
+      const outside = await grep({ pattern: 'needle', paths: ['a.txt', '../'] }, options(tree, engine));
       expect(outside.state).toBe('failed');
       expect(outside.error).toMatchObject({ code: 'FANOUT_PATH_OUTSIDE_ROOT', path: 'paths[1]' });
-      const missing = await grep({ pattern: 'needle', paths: ['nope'] }, options(tree));
+      const missing = await grep({ pattern: 'needle', paths: ['nope'] }, options(tree, engine));
       expect(missing.error).toMatchObject({ code: 'FANOUT_NOT_FOUND', path: 'paths[0]' });
       expect(missing.error!.message).toContain('nope');
-      const relative = await grep({ pattern: 'needle', paths: [join(tree.dir, 'a.txt')] }, options(tree));
+      const relative = await grep({ pattern: 'needle', paths: [join(tree.dir, 'a.txt')] }, options(tree, engine));
       expect(relative.state).toBe('succeeded');
     });
   });
@@ -431,24 +443,26 @@ describe('grep: which files it searches', () => {
   it('refuses a bad pattern with FANOUT_PATTERN_INVALID naming pattern', async () => {
     await withTree({ 'a.txt': 'x\n' }, async (tree) => {
       for (const pattern of ['(unclosed', 'a\\nb', '[z-a]', '(?x)a', 'a{2', '\\q']) {
-        const { state, error } = await grep({ pattern }, options(tree));
+        const { state, error } = await grep({ pattern }, options(tree, engine));
         expect(state, pattern).toBe('failed');
         expect(error, pattern).toMatchObject({ code: 'FANOUT_PATTERN_INVALID', path: 'pattern' });
         expect(error!.message, pattern).toContain(JSON.stringify(pattern));
       }
     });
   });
+});
 
+describe('grep, builtin engine: its worker threads', () => {
   it('gives the same output when a literal search starts on the main thread and calls in worker threads', async () => {
     const entries = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`d${i % 7}/f${String(i).padStart(3, '0')}.txt`, `x\nneedle ${i}\n`.repeat(50)]));
     await withTree(entries, async (tree) => {
-      const reference = await grep({ pattern: 'needle', mode: 'count' }, options(tree, { threads: 0 }));
+      const reference = await grep({ pattern: 'needle', mode: 'count' }, options(tree, { engine: 'builtin', threads: 0 }));
       await endIdleGrepWorkers();
       expect(grepWorkerCounts().idle).toBe(0);
-      // A budget of 0.01 ms, and threads taken to start at no cost: the first file on the main
+      // A budget of 0.01 ms, and threads taken to start at no cost: the first files on the main
       // thread, then workers are started and take whatever is left when they come online.
       const scan = fsScan({ roots: [tree.dir], workerScript: worker.script, inlineBudgetMs: 0.01, threadStartMs: 0 });
-      const handed = await grep({ pattern: 'needle', mode: 'count' }, { scan });
+      const handed = await grep({ pattern: 'needle', mode: 'count' }, { engine: 'builtin', scan });
       expect(handed.output.messages.slice(0, -1)).toEqual(reference.output.messages.slice(0, -1).map((m) => (m.type === 'end' ? expect.objectContaining({ type: 'end' }) : m)));
       expect(handed.output.stats).toEqual(reference.output.stats);
       expect(handed.output.stats.matchedLines).toBe(300 * 50);
@@ -459,7 +473,7 @@ describe('grep: which files it searches', () => {
 
   it('returns its worker threads to the pool when done', async () => {
     await withTree({ 'a.txt': 'needle\n' }, async (tree) => {
-      const { state } = await grep({ pattern: 'ne+dle' }, options(tree));
+      const { state } = await grep({ pattern: 'ne+dle' }, options(tree, { engine: 'builtin' }));
       expect(state).toBe('succeeded');
       await expect.poll(() => grepWorkerCounts().busy, { timeout: 5000 }).toBe(0);
       expect(grepWorkerCounts().live).toBe(grepWorkerCounts().idle);

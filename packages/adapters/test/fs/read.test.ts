@@ -60,12 +60,12 @@ describeConformance<ReadInput>({
     { input: { path: join(base, 'root_evil.txt') }, field: 'path' },
     { input: { paths: ['link-out'] }, field: 'paths' },
   ],
-  // A FIFO nobody writes to: the read waits for data for ever, holding the pipe open.
+  // A FIFO nobody writes to, read because the input asks: the read waits for data for ever, holding the pipe open.
   slow: async () => {
     const fifo = join(root, `slow-${serial++}.fifo`);
     mkfifo(fifo);
     return {
-      input: { path: fifo },
+      input: { path: fifo, fifo: true },
       stopped: async () => openDescriptors(fifo).length === 0,
       cleanup: () => unlink(fifo),
     };
@@ -174,11 +174,34 @@ describe('read', () => {
     expect(files.map((file) => file.ok && file.truncated)).toEqual([false, true, true]);
   });
 
-  it('reads a FIFO a writer fills, and refuses its tail', async () => {
+  it('refuses a FIFO nobody writes to at once, in one attempt, unless the input asks to read it', async () => {
+    const fifo = join(root, 'idle.fifo');
+    mkfifo(fifo);
+    try {
+      // Through a scheduler with the adapter's own defaults (timeout, retries), as a plan runs it.
+      const result = await createScheduler({ adapters: [adapter] }).execute({ operations: [{ id: 'r', kind: 'read', input: { path: 'idle.fifo' } }] });
+      const op = result.get('r')!;
+      expect(op).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'FANOUT_SPECIAL_FILE', message: expect.stringMatching(/regular file, got a FIFO.*"fifo": true/) } });
+      expect(openDescriptors(fifo)).toEqual([]);
+      // Among other paths, only the FIFO fails.
+      const { files } = await read({ paths: ['a.txt', 'idle.fifo'] });
+      expect(files.map((file) => (file.ok ? 'ok' : file.error.code))).toEqual(['ok', 'FANOUT_SPECIAL_FILE']);
+    } finally {
+      await unlink(fifo);
+    }
+  }, 20_000);
+
+  it('refuses sockets and devices as special files', async () => {
+    await expect(read({ path: '/dev/null' })).rejects.toMatchObject({ code: 'FANOUT_PATH_OUTSIDE_ROOT' });
+    const devices = readAdapter({ roots: ['/dev'] });
+    await expect(devices.run(devices.input.parse({ path: '/dev/null' }), attemptContext())).rejects.toMatchObject({ code: 'FANOUT_SPECIAL_FILE', message: expect.stringMatching(/regular file, got a character device/) });
+  });
+
+  it('reads a FIFO a writer fills when asked, and refuses its tail', async () => {
     const fifo = join(root, 'filled.fifo');
     mkfifo(fifo);
     try {
-      const pending = read({ path: fifo, head: 2 });
+      const pending = read({ path: fifo, head: 2, fifo: true });
       // Open the write end once the reader holds the read end (O_NONBLOCK fails until then).
       let fd = -1;
       for (let tries = 0; fd === -1 && tries < 500; tries++) {
@@ -192,7 +215,7 @@ describe('read', () => {
       closeSync(fd);
       const { files } = await pending;
       expect(files[0]).toMatchObject({ ok: true, text: 'first\nsecond\n', lines: { from: 1, to: 2 } });
-      await expect(read({ path: fifo, tail: 1 })).rejects.toMatchObject({ code: 'FANOUT_SPECIAL_FILE', message: expect.stringMatching(/tail.*FIFO/) });
+      await expect(read({ path: fifo, tail: 1, fifo: true })).rejects.toMatchObject({ code: 'FANOUT_SPECIAL_FILE', message: expect.stringMatching(/tail.*FIFO/) });
     } finally {
       await unlink(fifo);
     }
@@ -217,7 +240,7 @@ describe('read', () => {
     try {
       const controller = new AbortController();
       const paths = [fifo, ...Array.from({ length: 50 }, () => 'a.txt')];
-      const pending = adapter.run(adapter.input.parse({ paths, concurrency: 1 }), attemptContext(controller.signal));
+      const pending = adapter.run(adapter.input.parse({ paths, concurrency: 1, fifo: true }), attemptContext(controller.signal));
       // Abort while the FIFO is really held open and the other fifty wait in the queue.
       for (let tries = 0; openDescriptors(fifo).length === 0 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(openDescriptors(fifo)).toHaveLength(1);

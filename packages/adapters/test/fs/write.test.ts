@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, unlink, writ
 import { join } from 'node:path';
 import { createScheduler, type Adapter } from '@fanout/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeAdapter, type WriteInput, type WriteOutput } from '../../src/fs/index.js';
+import { readAdapter, writeAdapter, type WriteInput, type WriteOutput } from '../../src/fs/index.js';
 import { describeConformance } from '../helpers/conformance.js';
 import { attemptContext, mkfifo, openDescriptors, tempDir } from './fs-fixtures.js';
 
@@ -138,6 +138,46 @@ describe('write', () => {
     expect(adapter.locks!(adapter.input.parse({ path: 'sub/../a.txt', content: '' }))).toEqual([{ key: `file:${join(root, 'a.txt')}`, mode: 'write' }]);
     expect(adapter.defaults).toMatchObject({ maxConcurrency: 48, optimalConcurrency: 24, idempotent: false });
   });
+});
+
+describe('one file named through a directory symlink and through the directory', () => {
+  beforeAll(async () => {
+    await mkdir(join(root, 'aliased'));
+    await symlink(join(root, 'aliased'), join(root, 'alias'));
+  });
+
+  it('takes one lock key for both names, resolved through the nearest existing directory', async () => {
+    const key = (path: string): unknown => adapter.locks!(adapter.input.parse({ path, content: '' }))[0];
+    expect(key('alias/x.txt')).toEqual({ key: `file:${join(root, 'aliased', 'x.txt')}`, mode: 'write' });
+    expect(key('aliased/x.txt')).toEqual(key('alias/x.txt'));
+    // A file that does not exist yet, in a directory that does not either.
+    expect(key('alias/new/deeper/y.txt')).toEqual({ key: `file:${join(root, 'aliased', 'new', 'deeper', 'y.txt')}`, mode: 'write' });
+    // The read adapter takes the same key, so a read by one name waits for a write by the other.
+    const reader = readAdapter({ roots: [root] });
+    expect(reader.locks!(reader.input.parse({ paths: ['alias/x.txt', 'aliased/x.txt'] }))).toEqual([
+      { key: `file:${join(root, 'aliased', 'x.txt')}`, mode: 'read' },
+      { key: `file:${join(root, 'aliased', 'x.txt')}`, mode: 'read' },
+    ]);
+  });
+
+  it('never interleaves appends made through either name in one run', async () => {
+    // Twelve appends of 8 MiB, each one letter and a newline, alternating the two names: each
+    // goes in two write(2) slices, so two at once would interleave their halves.
+    const size = 8 * 1024 * 1024;
+    const letters = 'ABCDEFGHIJKL';
+    const result = await createScheduler({ adapters: [adapter] }).execute({
+      operations: [...letters].map((letter, i) => ({
+        id: `append-${letter}`,
+        kind: 'write',
+        input: { path: `${i % 2 === 0 ? 'aliased' : 'alias'}/appended.txt`, content: `${letter.repeat(size - 1)}\n`, mode: 'append', fsync: false },
+      })),
+    });
+    expect(result.summary.byState.succeeded).toBe(12);
+    const lines = (await readFile(join(root, 'aliased', 'appended.txt'), 'latin1')).split('\n').slice(0, -1);
+    const whole = lines.filter((line) => line.length === size - 1 && line === line[0]!.repeat(size - 1));
+    expect(whole.length, 'appends that ended whole, on a line of their own').toBe(12);
+    expect(new Set(whole.map((line) => line[0])).size).toBe(12);
+  }, 120_000);
 });
 
 describe('fifty concurrent writes to one path', () => {

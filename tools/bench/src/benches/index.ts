@@ -3,7 +3,9 @@ import { aggregateBenches } from './aggregate.js';
 import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
+import { grepCliBenches } from './grep-cli.js';
 import { monitorBenches } from './monitor.js';
+import { realTreeBenches } from './real-trees.js';
 import { schedulerDag } from './scheduler-dag.js';
 import { schedulerIo } from './scheduler-io.js';
 import { schedulerNoop } from './scheduler-noop.js';
@@ -17,9 +19,11 @@ export const BENCHES: readonly Bench[] = [
   schedulerIo,
   ...fsBenches,
   ...grepBenches,
+  ...grepCliBenches,
   ...shellBenches,
   ...webBenches,
   ...monitorBenches,
   ...aggregateBenches,
   ...cliBenches,
+  ...realTreeBenches,
 ];

@@ -1,9 +1,12 @@
 import { defaultClassify, defineAdapter, type Adapter } from '@fanout/scheduler';
 import { AdapterError, classifyAdapterError } from '../../errors.js';
 import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from '../fs-options.js';
-import { register, runAlone, type FsScan, type FsScanOptions } from '../scan/scan.js';
+import { register, type FsScan, type FsScanOptions } from '../scan/scan.js';
 import type { GrepOutput } from './output.js';
-import { prepareGrep } from './run.js';
+import { chooseEngine, type GrepEngineName } from './engine.js';
+import { REGEX_BUDGET_MS } from './regex-budget.js';
+import { runRipgrep } from './ripgrep.js';
+import { prepareGrep, runGrep, type GrepEnvironment } from './run.js';
 import { grepInputSchema, type GrepInput } from './schema.js';
 
 /** Timeout of a grep attempt unless the plan says otherwise: it is what ends a runaway regular expression. */
@@ -11,6 +14,23 @@ export const GREP_TIMEOUT_MS = 120_000;
 
 /** Options of {@link grepAdapter} (and `roots`, `timeoutMs` like every fs adapter). */
 export interface GrepAdapterOptions extends FsAdapterOptions {
+  /**
+   * Which engine searches: `ripgrep` runs the `rg` program (13 or newer) through its
+   * `--json` stream; `builtin` is fanout's own engine in worker threads; `auto` is ripgrep
+   * when `rg` is on PATH, else the built-in engine. Both give the same output (see
+   * `ripgrep.ts` for the few cases the ripgrep engine hands to the built-in one). `ripgrep`
+   * without an `rg` on PATH throws `FANOUT_RIPGREP_NOT_FOUND` here.
+   * @default "auto"
+   */
+  engine?: GrepEngineName;
+  /** The ripgrep program to run instead of the `rg` found on PATH (tests pin one this way). */
+  rgPath?: string;
+  /**
+   * How long a regular expression may spend on one file before the operation fails with
+   * `FANOUT_REGEX_TOO_SLOW` (built-in engine; see `regex-budget.ts`).
+   * @default 10000
+   */
+  regexBudgetMs?: number;
   /**
    * Most worker threads one operation uses (all grep operations of the process share one
    * thread per core in any case). 0 runs every search on the main thread: no thread start-up
@@ -33,8 +53,9 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
    */
   workerScript?: URL | string;
   /**
-   * The scan this adapter shares work with (see `fsScan`): greps and analyses ready together
-   * walk the tree once and read each file once. `threads`, `inlineBudgetMs` and
+   * The scan this adapter shares work with (see `fsScan`): the built-in engine's greps and
+   * the analyses ready together walk the tree once and read each file once (the ripgrep
+   * engine's greps run alone, in their own process). `threads`, `inlineBudgetMs` and
    * `workerScript` are then the scan's options, not the adapter's.
    * @default a scan of its own (made with the three options above)
    */
@@ -42,8 +63,9 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
 }
 
 /**
- * The `grep` adapter: ripgrep's search with ripgrep's `--json` output, by our own engine
- * (no helper program), across worker threads.
+ * The `grep` adapter: ripgrep's search with ripgrep's `--json` output, by ripgrep itself
+ * (`engine: "ripgrep"`, or `"auto"` when `rg` is on PATH) or by fanout's own engine across
+ * worker threads (`"builtin"`), with the same results either way.
  *
  * - `locks` is empty: grep only reads, and the scheduler's lock keys are exact paths, so a
  *   read lock on a search root would not wait for writes to the files under it anyway; order
@@ -68,10 +90,13 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
     throw new AdapterError('FANOUT_OPTIONS_INVALID', `expected ${Object.keys(own).join(', ')} on the fsScan given as scan, got them on the grep adapter`, { path: Object.keys(own)[0]! });
   }
   const { roots, scan } = scanOf(options, own);
-  // Which engine runs an input: only the built-in engine's greps are batched (the ripgrep
-  // engine's run alone through their own process).
-  const engineOf = (_input: GrepInput): 'builtin' | 'ripgrep' => 'builtin';
-  register(scan, 'grep', { mode: 'pass', batched: (input: GrepInput) => engineOf(input) === 'builtin', prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots) }, roots);
+  const { engine, rg } = chooseEngine(options.engine ?? 'auto', options.rgPath);
+  const regexBudgetMs = options.regexBudgetMs ?? REGEX_BUDGET_MS;
+  const env: GrepEnvironment = { roots, regexBudgetMs, scan };
+  // The built-in engine's greps are batched (one walk, one read, one pass with the scan's
+  // other operations); the ripgrep engine's run alone, in their own process.
+  const builtin = rg === undefined || engine === 'builtin';
+  register(scan, 'grep', { mode: 'pass', batched: () => builtin, prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs) }, roots);
   return defineAdapter({
     kind: 'grep',
     input: grepInputSchema,
@@ -80,6 +105,6 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
     locks: () => [],
     batcher: scan,
     // A lone built-in grep is a batch of one.
-    run: (input, ctx) => runAlone<GrepOutput>(scan, 'grep', input, ctx),
+    run: (input, ctx) => (rg === undefined || engine === 'builtin' ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine })),
   });
 }

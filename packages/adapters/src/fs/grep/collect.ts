@@ -26,7 +26,7 @@ type Searched = Extract<FileOutcome, { status: 'searched' }>;
 
 export class Collector {
   readonly messages: RipgrepMessage[] = [];
-  readonly stats: GrepStats = { files: 0, filesWithMatches: 0, matches: 0, matchedLines: 0, bytesSearched: 0, binaryFiles: 0, largeFiles: 0 };
+  readonly stats: Required<GrepStats> = { files: 0, filesWithMatches: 0, matches: 0, matchedLines: 0, bytesSearched: 0, binaryFiles: 0, largeFiles: 0 };
   readonly errors: GrepFileError[] = [];
   /** A cap cut the output. */
   truncated = false;
@@ -38,7 +38,9 @@ export class Collector {
   readonly #waiting = new Map<number, FileOutcome>();
   #next = 0;
   #outputBytes = 0;
+  /** Time and bytes of the files with matches: what `rg --json`'s summary adds up. */
   #elapsedNs = 0;
+  #bytesMatched = 0;
   #printed = 0;
   #droppedErrors = 0;
 
@@ -76,7 +78,11 @@ export class Collector {
     if (this.messages.length > start) this.#onMessages(this.messages.slice(start));
   }
 
-  /** The closing `summary` message; `wallNs` is the operation's elapsed time. */
+  /**
+   * The closing `summary` message; `wallNs` is the operation's elapsed time. As in `rg --json`,
+   * its stats add up the files that printed something (searches = searches with a match);
+   * {@link stats} has the totals of every file searched.
+   */
   summary(wallNs: number): RipgrepSummary {
     if (this.#droppedErrors > 0) {
       this.errors.push({ path: '', code: 'FANOUT_IO', message: `${this.#droppedErrors} more files or directories could not be read` });
@@ -89,9 +95,9 @@ export class Collector {
         elapsed_total: elapsed(wallNs),
         stats: {
           elapsed: elapsed(this.#elapsedNs),
-          searches: stats.files,
+          searches: stats.filesWithMatches,
           searches_with_match: stats.filesWithMatches,
-          bytes_searched: stats.bytesSearched,
+          bytes_searched: this.#bytesMatched,
           bytes_printed: this.#printed,
           matched_lines: stats.matchedLines,
           matches: stats.matches,
@@ -116,7 +122,6 @@ export class Collector {
     }
     this.stats.files++;
     this.stats.bytesSearched += outcome.bytes;
-    this.#elapsedNs += outcome.elapsedNs;
     if (outcome.more) this.#cut();
     if (outcome.messages.length === 0) return;
     const kept = this.#fit(outcome);
@@ -125,6 +130,8 @@ export class Collector {
       return;
     }
     this.stats.filesWithMatches++;
+    this.#elapsedNs += outcome.elapsedNs;
+    this.#bytesMatched += outcome.bytes;
     this.stats.matchedLines += kept.matchedLines;
     this.stats.matches += kept.matches;
     this.#outputBytes += kept.bytes;
@@ -178,8 +185,9 @@ export class Collector {
       body.push(message);
       bytes += size;
       if (!last && message.type === 'match') {
+        // A line with more matches than its message lists has its count in lineMatches.
+        matches += outcome.lineMatches?.[lines] ?? message.data.submatches.length;
         lines++;
-        matches += message.data.submatches.length;
       }
     }
     if (lines === 0) return undefined;

@@ -15,12 +15,15 @@ import { isAscii, isUtf8 } from 'node:buffer';
  */
 export interface TextView {
   readonly text: string;
+  /** Pure ASCII (a one-byte string, index = byte). */
+  readonly ascii: boolean;
   /** The absolute byte offset of string index `index` (`text.length` maps to the end). */
   byteAt(index: number): number;
 }
 
 class AsciiView implements TextView {
   readonly text: string;
+  readonly ascii = true;
   readonly #start: number;
 
   constructor(buffer: Buffer, start: number, end: number) {
@@ -35,6 +38,7 @@ class AsciiView implements TextView {
 
 class Utf8View implements TextView {
   readonly text: string;
+  readonly ascii = false;
   #index = 0;
   #byte: number;
 
@@ -54,6 +58,7 @@ class Utf8View implements TextView {
 
 class EscapedView implements TextView {
   readonly text: string;
+  readonly ascii = false;
   readonly #offsets: Int32Array;
 
   constructor(buffer: Buffer, start: number, end: number) {
@@ -104,7 +109,7 @@ class EscapedView implements TextView {
 }
 
 /** The length of the valid UTF-8 sequence at `i` (2–4), or 0 when the byte starts none (RFC 3629 ranges). */
-function sequenceLength(buffer: Buffer, i: number, end: number): number {
+export function sequenceLength(buffer: Buffer, i: number, end: number): number {
   const b0 = buffer[i]!;
   const cont = (at: number, low = 0x80, high = 0xbf): boolean => at < end && buffer[at]! >= low && buffer[at]! <= high;
   if (b0 >= 0xc2 && b0 <= 0xdf) return cont(i + 1) ? 2 : 0;
@@ -129,4 +134,38 @@ export function decodeView(buffer: Buffer, start: number, end: number): TextView
 export function jsonData(buffer: Buffer, start: number, end: number): { text: string } | { bytes: string } {
   const bytes = buffer.subarray(start, end);
   return isUtf8(bytes) ? { text: bytes.toString('utf8') } : { bytes: bytes.toString('base64') };
+}
+
+/**
+ * What ripgrep searches of a file that starts with a byte order mark (its default
+ * `--encoding auto`): UTF-16 (LE `FF FE`, BE `FE FF`) transcoded to UTF-8, a UTF-8 BOM
+ * dropped; offsets and `bytes_searched` are then those of the result. Any other buffer is
+ * returned as it is. Lone surrogates and an odd last byte become U+FFFD, as ripgrep's decoder
+ * makes them.
+ */
+export function withoutBom(buffer: Buffer): Buffer {
+  if (buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) return buffer.subarray(3);
+  if (buffer.length < 2) return buffer;
+  const little = buffer[0] === 0xff && buffer[1] === 0xfe;
+  const big = buffer[0] === 0xfe && buffer[1] === 0xff;
+  if (!little && !big) return buffer;
+  const even = buffer.length - (buffer.length % 2);
+  const units = Buffer.from(buffer.subarray(2, even));
+  if (big) units.swap16();
+  // Buffer.from(…, 'utf8') turns lone surrogates into U+FFFD.
+  const text = units.toString('utf16le') + (even < buffer.length ? '\ufffd' : '');
+  return Buffer.from(text, 'utf8');
+}
+
+/**
+ * Is byte offset `at` of `bytes` strictly inside a valid UTF-8 sequence? The built-in engine
+ * steps through text by code point, so no match, not even an empty one, starts there (ripgrep
+ * 13 reports empty matches at every byte offset; ripgrep 14 no longer does).
+ */
+export function insideCodePoint(bytes: Buffer, at: number): boolean {
+  if (at <= 0 || at >= bytes.length || (bytes[at]! & 0xc0) !== 0x80) return false;
+  for (let lead = at - 1; lead >= 0 && lead >= at - 3; lead--) {
+    if ((bytes[lead]! & 0xc0) !== 0x80) return lead + sequenceLength(bytes, lead, bytes.length) > at;
+  }
+  return false;
 }

@@ -3,8 +3,11 @@
  * shared scan (see `fs/scan/work.ts`), in a worker thread or on the main thread. Everything
  * here is synchronous on purpose: a worker does one file at a time.
  */
+import { FIRST_FILL_BYTES, searchedBeforeNul } from './binary.js';
+import { withoutBom } from './decode.js';
 import { elapsed, printedBytes, type RipgrepMessage } from './messages.js';
 import type { MatcherSpec } from './pattern.js';
+import { BudgetExceeded, REGEX_BUDGET_MS, SearchClock } from './regex-budget.js';
 import { compileMatcher, searchBuffer, type Matcher, type SearchMode } from './search.js';
 
 /** A file to search. */
@@ -32,6 +35,13 @@ export interface FileSearchConfig {
   followSymlinks: boolean;
   /** Keep per-line match counts in count mode (a total cap may need to cut a file's count). */
   lineMatches: boolean;
+  /**
+   * How long a regular expression may spend on one file (see `regex-budget.ts`).
+   * @default REGEX_BUDGET_MS
+   */
+  budgetMs?: number;
+  /** Where this thread's match attempts are counted for the main thread's watchdog (a worker's own). */
+  heartbeat?: Int32Array;
 }
 
 /** What became of one file. */
@@ -55,8 +65,8 @@ export type FileOutcome =
   | { index: number; status: 'skipped' }
   | { index: number; status: 'error'; path: string; code: string; message: string };
 
-/** A NUL byte in the first 8 KiB makes a file binary (git's and GNU grep's probe; the read adapter's too). */
-const BINARY_PROBE_BYTES = 8 * 1024;
+/** The code of a file whose search ran past its time budget: it fails the operation (`run.ts`). */
+export const TOO_SLOW = 'FANOUT_REGEX_TOO_SLOW';
 
 /**
  * Searches files' bytes for one grep operation. The bytes are read by the shared scan
@@ -66,18 +76,31 @@ const BINARY_PROBE_BYTES = 8 * 1024;
 export class FileSearcher {
   readonly #config: FileSearchConfig;
   readonly #matcher: Matcher;
+  readonly #clock: SearchClock | undefined;
 
   constructor(config: FileSearchConfig) {
     this.#config = config;
     this.#matcher = compileMatcher(config.matcher);
+    // Literals are byte searches: they cannot run away.
+    this.#clock = this.#matcher.literal === undefined ? new SearchClock(config.heartbeat, config.budgetMs ?? REGEX_BUDGET_MS) : undefined;
   }
 
   /**
    * Searches one file's bytes (the whole file, `buffer`); `maxLines` is what the operation's
-   * total cap still allows, `started` when the file's reading began (`performance.now()`).
+   * total cap still allows, `started` when the file's reading began (`performance.now()`). A
+   * regular expression past its time budget gives an error outcome with the code
+   * {@link TOO_SLOW}.
    */
   searchBytes(task: FileTask, buffer: Buffer, maxLines: number, started: number): FileOutcome {
-    return this.#searchBytes(task, buffer, maxLines, started);
+    this.#clock?.begin(task.index);
+    try {
+      return this.#searchBytes(task, withoutBom(buffer), maxLines, started);
+    } catch (error) {
+      if (!(error instanceof BudgetExceeded)) throw error;
+      return { index: task.index, status: 'error', path: task.path, code: TOO_SLOW, message: `the regular expression was still searching ${task.path} after ${error.message}` };
+    } finally {
+      this.#clock?.end();
+    }
   }
 
   /** The outcome of a file that could not be opened or read. */
@@ -88,12 +111,19 @@ export class FileSearcher {
   #searchBytes(task: FileTask, buffer: Buffer, maxLines: number, started: number): FileOutcome {
     const config = this.#config;
     const size = buffer.length;
-    if (buffer.subarray(0, BINARY_PROBE_BYTES).indexOf(0) !== -1) return { index: task.index, status: 'binary', bytes: size };
+    // A file found by the walk is binary as ripgrep decides it (see `binary.ts`); a file named
+    // as a search path is searched as text, as ripgrep does, its first NUL reported as
+    // `binary_offset`.
+    if (!task.named && buffer.subarray(0, FIRST_FILL_BYTES).indexOf(0) !== -1) return { index: task.index, status: 'binary', bytes: size };
     const path = { text: task.path };
-    const limits = { maxLines: Math.min(config.maxCount, maxLines), before: config.before, after: config.after, lineMatches: config.lineMatches };
+    const limits = { maxLines: Math.min(config.maxCount, maxLines), before: config.before, after: config.after, lineMatches: config.lineMatches, ...(this.#clock === undefined ? {} : { clock: this.#clock }) };
     const found = searchBuffer(buffer, this.#matcher, config.mode, limits, path);
-    // A NUL further in: ripgrep stops at it and `rg -c` then drops the file; so do we.
-    if ((found.matchedLines > 0 || found.limited) && size > BINARY_PROBE_BYTES && buffer.indexOf(0, BINARY_PROBE_BYTES) !== -1) return { index: task.index, status: 'binary', bytes: size };
+    // A NUL further in: ripgrep stops at it and `rg -c` then drops the file; so do we — unless
+    // ripgrep would have stopped at its --max-count before reading that far.
+    if (!task.named && (found.matchedLines > 0 || found.limited) && size > FIRST_FILL_BYTES) {
+      const nul = buffer.indexOf(0, FIRST_FILL_BYTES);
+      if (nul !== -1 && !this.#stopsBefore(buffer, nul)) return { index: task.index, status: 'binary', bytes: size };
+    }
     const elapsedNs = (performance.now() - started) * 1e6;
     const more = found.limited && maxLines < (config.mode === 'files' ? 1 : config.maxCount);
     if (found.matchedLines === 0) {
@@ -106,7 +136,7 @@ export class FileSearcher {
       type: 'end',
       data: {
         path,
-        binary_offset: null,
+        binary_offset: task.named ? binaryOffset(buffer) : null,
         stats: {
           elapsed: elapsed(elapsedNs),
           searches: 1,
@@ -132,10 +162,27 @@ export class FileSearcher {
     };
   }
 
+  /** Does ripgrep reach the file's limit of matching lines (`maxCount`, 1 in files mode) before the fill holding the NUL at `nul`? */
+  #stopsBefore(buffer: Buffer, nul: number): boolean {
+    const config = this.#config;
+    const perFile = config.mode === 'files' ? 1 : config.maxCount;
+    if (!Number.isFinite(perFile)) return false;
+    const searched = searchedBeforeNul(buffer, nul);
+    if (searched === 0) return false;
+    const limits = { maxLines: perFile, before: 0, after: 0, lineMatches: false, ...(this.#clock === undefined ? {} : { clock: this.#clock }) };
+    return searchBuffer(buffer.subarray(0, searched), this.#matcher, 'count', limits, { text: '' }).matchedLines >= perFile;
+  }
+
   #error(task: FileTask, error: unknown): FileOutcome {
     const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
     // A file that became a symlink after the walk (O_NOFOLLOW) is not followed: skipped.
     if (code === 'ELOOP' && !this.#config.followSymlinks) return { index: task.index, status: 'skipped' };
     return { index: task.index, status: 'error', path: task.path, code, message: (error as Error | undefined)?.message ?? String(error) };
   }
+}
+
+/** Where the first NUL byte is, or null. */
+function binaryOffset(buffer: Buffer): number | null {
+  const at = buffer.indexOf(0);
+  return at === -1 ? null : at;
 }

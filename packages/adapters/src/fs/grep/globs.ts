@@ -8,6 +8,9 @@
  * skipped (a directory with everything below it); when include globs are given, a file must
  * match one, and a file or directory that matches one is searched even if hidden or ignored.
  * A directory that matches no include glob is still walked (its files may match).
+ *
+ * A leading `!` is ripgrep's, not picomatch's negation: an include glob `!X` is `-g '!X'`,
+ * an exclude; an exclude glob's own `!` is a literal character (ripgrep gets `-g '!!X'`).
  */
 import picomatch from 'picomatch';
 
@@ -26,7 +29,7 @@ function compile(glob: string): CompiledGlob {
   const anchored = pattern.startsWith('/');
   if (anchored) pattern = pattern.slice(1);
   const matchName = !anchored && !pattern.includes('/');
-  return { test: picomatch(pattern, { dot: true, basename: matchName }), dirOnly };
+  return { test: picomatch(pattern, { dot: true, basename: matchName, nonegate: true }), dirOnly };
 }
 
 /** The include and exclude globs of one operation. */
@@ -35,8 +38,8 @@ export class Globs {
   readonly #exclude: CompiledGlob[];
 
   constructor(include: readonly string[], exclude: readonly string[]) {
-    this.#include = include.map(compile);
-    this.#exclude = exclude.map(compile);
+    this.#include = include.filter((glob) => !glob.startsWith('!')).map(compile);
+    this.#exclude = [...exclude, ...include.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1))].map(compile);
   }
 
   get empty(): boolean {

@@ -1,12 +1,16 @@
 /**
  * The `grep` adapter of `@fanout/adapters/fs`: ripgrep's search, flags and `--json` output,
- * by an engine of our own spread over worker threads.
+ * by ripgrep itself or by an engine of our own spread over worker threads.
  * @module
  */
 export { grepAdapter, GREP_TIMEOUT_MS, type GrepAdapterOptions } from './adapter.js';
+export { ripgrepOnPath, type GrepEngineName } from './engine.js';
+export { ripgrepProcessCount } from './ripgrep.js';
+export { REGEX_BUDGET_MS } from './regex-budget.js';
 export { grepInputSchema, type GrepInput, type GrepInputSpec } from './schema.js';
 export { toNdjson, type GrepOutput, type GrepProgress, type GrepStats } from './output.js';
 export type { GrepFileError } from './walk.js';
+export { SUBMATCH_LIMIT } from './messages.js';
 export type {
   RipgrepBegin,
   RipgrepContext,
@@ -21,3 +25,6 @@ export type {
   RipgrepSummary,
 } from './messages.js';
 export { endIdleGrepWorkers, grepWorkerCounts, MAX_GREP_THREADS } from './pool.js';
+// The scan the grep adapter shares work with (also exported by `@fanout/adapters/fs`): here
+// too, so that a command that only greps makes one without loading the rest of fs.
+export { fsScan, type FsScan, type FsScanOptions } from '../scan/scan.js';

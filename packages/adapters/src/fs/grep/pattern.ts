@@ -18,11 +18,16 @@
  *
  * Rust syntax that JavaScript lacks is translated: `(?P<name>…)`, `\pL`, `\p{Greek}`,
  * `\x{…}`, `\A`, `\z`, POSIX classes `[[:alpha:]]`, nested classes and the class operators
- * `&&`, `--`, `~~`. JavaScript additions (lookaround, backreferences) are accepted. Inline
- * flags are limited to a leading `(?i)` and the no-op `(?s)`, `(?m)`, `(?u)`: Node 20's
- * engine has no scoped modifiers.
+ * `&&`, `--`, `~~`. JavaScript additions (lookaround, backreferences) are accepted (the
+ * ripgrep engine hands such patterns to this one). Inline flags are limited to a leading
+ * `(?i)` and the no-op `(?s)`, `(?m)`, `(?u)`: Node 20's engine has no scoped modifiers.
+ *
+ * A second translation, for pure-ASCII text, drops the `v` and `i` flags so that V8 can fall
+ * back to its linear-time engine on a runaway match (see `ascii-pattern.ts`).
  */
 import { AdapterError } from '../../errors.js';
+import { asciiSource, asciiWord, type AsciiPiece, type AsciiSource } from './ascii-pattern.js';
+import { BOUNDARY, DOT, EXCLUDED, INVALID, LINE_END, LINE_START, NOT_BOUNDARY, PERL_OPERANDS, POSIX, SIMPLE_ESCAPES, WORD } from './pattern-syntax.js';
 
 /** How the engine searches: bytes for a literal, a regular expression otherwise. */
 export interface MatcherSpec {
@@ -36,6 +41,13 @@ export interface MatcherSpec {
    * so text that is costly to decode is searched for it first (see `search.ts`).
    */
   prefilter?: { literal: string; ignoreCase: boolean };
+  /** The same search for pure-ASCII text without the `u`, `v` and `i` flags (see `ascii-pattern.ts`). */
+  ascii?: AsciiSource;
+  /**
+   * Why only the built-in engine can run the pattern: it uses JavaScript syntax that
+   * ripgrep's regex engine refuses (lookaround, a backreference).
+   */
+  builtinOnly?: string;
 }
 
 /** The pattern options of a grep input. */
@@ -50,53 +62,21 @@ export interface PatternOptions {
   word: boolean;
 }
 
-const WORD = String.raw`\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}`;
-/** The escapes of bytes that are not valid UTF-8 (see `decode.ts`). */
-const INVALID = String.raw`\u{DC80}-\u{DCFF}`;
-/** Never matched by a class or `.`: the line terminator and the escapes of invalid bytes. */
-const EXCLUDED = String.raw`\n` + INVALID;
-const LINE_START = String.raw`(?<![^\n])`;
-const LINE_END = String.raw`(?![^\n])`;
-const DOT = `[^${EXCLUDED}]`;
-const WORD_CLASS = `[${WORD}]`;
-const BOUNDARY = `(?:(?<=${WORD_CLASS})(?!${WORD_CLASS})|(?<!${WORD_CLASS})(?=${WORD_CLASS}))`;
-const NOT_BOUNDARY = `(?:(?<=${WORD_CLASS})(?=${WORD_CLASS})|(?<!${WORD_CLASS})(?!${WORD_CLASS}))`;
-
-/** The Perl classes, as operands usable inside a `v`-mode class. */
-const PERL_OPERANDS: Record<string, string> = {
-  d: String.raw`\p{Nd}`,
-  D: String.raw`\P{Nd}`,
-  w: `[${WORD}]`,
-  W: `[^${WORD}]`,
-  s: String.raw`\p{White_Space}`,
-  S: String.raw`\P{White_Space}`,
-};
-
-/** POSIX classes (ASCII-only in Rust too), as `v`-mode class bodies. */
-const POSIX: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: String.raw`\x00-\x7F`,
-  blank: String.raw`\t\x20`,
-  cntrl: String.raw`\x00-\x1F\x7F`,
-  digit: '0-9',
-  graph: String.raw`\x21-\x7E`,
-  lower: 'a-z',
-  print: String.raw`\x20-\x7E`,
-  punct: String.raw`\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E`,
-  space: String.raw`\t\n\v\f\r\x20`,
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
-};
-
-const SIMPLE_ESCAPES: Record<string, number> = { t: 0x09, r: 0x0d, f: 0x0c, v: 0x0b, a: 0x07, e: 0x1b, '0': 0x00 };
-
 function invalid(pattern: string, reason: string, at?: number): AdapterError {
   const where = at === undefined ? '' : ` at offset ${at}`;
   return new AdapterError('FANOUT_PATTERN_INVALID', `expected pattern to be a valid regular expression, got ${JSON.stringify(pattern)}: ${reason}${where}`, {
     path: 'pattern',
   });
+}
+
+/** The error of a search that ran past its time budget (see `regex-budget.ts`). */
+export function regexTooSlow(pattern: string, path: string, budgetMs: number): AdapterError {
+  return new AdapterError(
+    'FANOUT_REGEX_TOO_SLOW',
+    `expected the regular expression ${JSON.stringify(pattern)} to search ${path} within ${budgetMs / 1000} s, but it was still backtracking: ` +
+      'search for a fixed string (fixedStrings, -F), simplify the nested repetition, or use the ripgrep engine (grep.engine: "ripgrep"), which runs in linear time',
+    { path: 'pattern' },
+  );
 }
 
 /** A code point as a source fragment that is literal both inside and outside a `v`-mode class. */
@@ -156,6 +136,12 @@ class Translator {
   readonly #chars: string[];
   #pos = 0;
   #out = '';
+  /** The ASCII translation, piece by piece (see `ascii-pattern.ts`). */
+  readonly ascii: AsciiPiece[] = [];
+  /** `^`, `$`, `\A` or `\z` appear. */
+  anchored = false;
+  /** JavaScript syntax ripgrep refuses, if any (see {@link MatcherSpec.builtinOnly}). */
+  builtinOnly: string | undefined;
   /** Every literal code point seen, for smart case and literal detection. */
   readonly literals: number[] = [];
   /** Whether anything but a plain literal code point was emitted. */
@@ -211,6 +197,25 @@ class Translator {
   #emit(source: string, literal = false): void {
     this.#out += source;
     if (!literal) this.onlyLiterals = false;
+    this.ascii.push(this.#asciiPiece(source));
+  }
+
+  /** What `source` (an exact piece) becomes on ASCII text. */
+  #asciiPiece(source: string): AsciiPiece {
+    switch (source) {
+      case LINE_START:
+        this.anchored = true;
+        return '^';
+      case LINE_END:
+        this.anchored = true;
+        return '$';
+      case BOUNDARY:
+        return '\\b';
+      case NOT_BOUNDARY:
+        return '\\B';
+    }
+    // A character class (`.`, `\w`, `[…]`): its ASCII members.
+    return source.startsWith('[') ? { probe: source } : source;
   }
 
   /**
@@ -223,7 +228,7 @@ class Translator {
   }
 
   #closeRun(): void {
-    const bytes = (cps: number[]) => Buffer.byteLength(String.fromCodePoint(...cps));
+    const bytes = (cps: number[]) => Buffer.byteLength(fromCodePoints(cps));
     if (this.#run.length > 0 && bytes(this.#run) > bytes(this.#best)) this.#best = this.#run;
     this.#run = [];
   }
@@ -231,6 +236,7 @@ class Translator {
   #literalAtom(cp: number): void {
     this.literals.push(cp);
     this.#emit(literalSource(cp), true);
+    this.ascii[this.ascii.length - 1] = { probe: literalSource(cp), cp };
     if (this.#depth === 0) this.#run.push(cp);
     this.#lastWasLiteral = true;
     this.#afterQuantifier = false;
@@ -336,6 +342,7 @@ class Translator {
     }
     const look = /^\(\?(?:[:=!]|<[=!])/.exec(rest);
     if (look !== null) {
+      if (look[0] !== '(?:') this.builtinOnly ??= 'lookaround';
       this.#pos += look[0].length;
       this.#open(look[0]);
       return;
@@ -427,10 +434,12 @@ class Translator {
         case 'k': {
           const name = /^\\k<([A-Za-z_][A-Za-z0-9_]*)>/.exec(this.#chars.slice(this.#pos).join(''));
           if (name === null) throw invalid(this.#pattern, 'expected \\k<name>', this.#at());
+          this.builtinOnly ??= 'a backreference';
           return { atom: name[0], end: this.#pos + [...name[0]].length };
         }
       }
       if (next >= '1' && next <= '9') {
+        this.builtinOnly ??= 'a backreference';
         let stop = end;
         while (stop < this.#chars.length && /[0-9]/.test(this.#chars[stop]!)) stop++;
         return { atom: `\\${this.#chars.slice(this.#pos + 1, stop).join('')}`, end: stop };
@@ -549,18 +558,25 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
   let literals: number[];
   let onlyLiterals: boolean;
   let required: number[] | undefined;
+  let pieces: AsciiPiece[];
+  let anchored = false;
+  let builtinOnly: string | undefined;
   let ignoreCase = options.ignoreCase;
   if (options.fixedStrings) {
     literals = [...pattern].map((ch) => ch.codePointAt(0)!);
     source = literals.map(literalSource).join('');
     onlyLiterals = true;
     required = literals;
+    pieces = literals.map((cp) => ({ probe: literalSource(cp), cp }));
   } else {
     const translator = new Translator(pattern);
     source = translator.translate();
     literals = translator.literals;
     onlyLiterals = translator.onlyLiterals;
     required = translator.requiredLiteral;
+    pieces = translator.ascii;
+    anchored = translator.anchored;
+    builtinOnly = translator.builtinOnly;
     if (translator.leadingIgnoreCase) ignoreCase = true;
   }
   if (!ignoreCase && options.smartCase && literals.length > 0 && !hasUpperCase(literals)) ignoreCase = true;
@@ -573,10 +589,20 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
   } catch (error) {
     throw invalid(pattern, (error as Error).message.replace(/^Invalid regular expression: /, ''));
   }
-  const literal = onlyLiterals && !ignoreCase && !options.word && literals.length > 0 ? String.fromCodePoint(...literals) : undefined;
-  if (literal !== undefined) return { literal, source, flags };
+  const extra = builtinOnly === undefined ? {} : { builtinOnly };
+  const literal = onlyLiterals && !ignoreCase && !options.word && literals.length > 0 ? fromCodePoints(literals) : undefined;
+  if (literal !== undefined) return { literal, source, flags, ...extra };
+  const ascii = asciiSource(pieces, ignoreCase, anchored);
+  if (options.word) ascii.source = asciiWord(ascii.source);
   const prefilter = prefilterOf(required, ignoreCase);
-  return prefilter === undefined ? { source, flags } : { source, flags, prefilter };
+  return prefilter === undefined ? { source, flags, ascii, ...extra } : { source, flags, prefilter, ascii, ...extra };
+}
+
+/** The string of `cps` (no spread: a pattern of 200,000 characters must not overflow the stack). */
+function fromCodePoints(cps: readonly number[]): string {
+  let text = '';
+  for (const cp of cps) text += String.fromCodePoint(cp);
+  return text;
 }
 
 /**
@@ -587,7 +613,7 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
  */
 function prefilterOf(required: number[] | undefined, ignoreCase: boolean): MatcherSpec['prefilter'] {
   if (required === undefined) return undefined;
-  const literal = String.fromCodePoint(...required);
+  const literal = fromCodePoints(required);
   if (Buffer.byteLength(literal) < 3) return undefined;
   if (ignoreCase && (!/^[\x00-\x7f]*$/.test(literal) || /[ks]/i.test(literal))) return undefined;
   return { literal, ignoreCase };

@@ -1,9 +1,10 @@
 /**
- * One grep operation as a member of a scan pass (alone, it is a pass of one): its paths are
- * checked and its pattern compiled up front; the pass walks and reads; the member puts the
- * per-file outcomes in its walk order, applies its caps in the collector and streams each
- * merged piece through `ctx.progress`. It ends as soon as a cap is reached, or when its
- * targets are walked and every file merged.
+ * One grep operation of the built-in engine as a member of a scan pass (alone, it is a pass
+ * of one): its paths are checked and its pattern compiled up front; the pass walks and reads;
+ * the member puts the per-file outcomes in its walk order, applies its caps in the collector
+ * and streams each merged piece through `ctx.progress`. It ends as soon as a cap is reached,
+ * when its targets are walked and every file merged, or when its regular expression ran past
+ * its time budget on a file (`FANOUT_REGEX_TOO_SLOW`, see `regex-budget.ts`).
  */
 import { stat } from 'node:fs/promises';
 import type { AttemptContext } from '@fanout/scheduler';
@@ -11,19 +12,36 @@ import { AdapterError, fromFsError } from '../../errors.js';
 import type { AllowedRoots } from '../../roots.js';
 import { ScanMember, type Ordered, type Settle } from '../scan/member.js';
 import type { Prepared } from '../scan/prepared.js';
+import { runAlone, type FsScan } from '../scan/scan.js';
+import type { ConsumerOutcome } from '../scan/work.js';
 import { Collector, type Caps } from './collect.js';
-import type { FileOutcome, FileSearchConfig } from './file.js';
+import { TOO_SLOW, type FileOutcome, type FileSearchConfig } from './file.js';
 import { Globs } from './globs.js';
 import type { GrepOutput, GrepProgress } from './output.js';
-import { compilePattern } from './pattern.js';
+import { compilePattern, regexTooSlow } from './pattern.js';
+import { REGEX_BUDGET_MS } from './regex-budget.js';
 import type { GrepInput } from './schema.js';
 import { errorOf, GrepLens, type GrepWalkOptions, type Target } from './walk.js';
 
 /** Default caps when the input sets none (see the schema). */
 const CONTENT_MAX_MATCHES = 10_000;
 
-/** Resolves every input path through the allowed roots; the error names the field. */
-async function resolveTargets(paths: readonly string[], roots: AllowedRoots): Promise<Target[]> {
+/** What the adapter gives the built-in engine (and the ripgrep engine, which hands it some inputs). */
+export interface GrepEnvironment {
+  roots: AllowedRoots;
+  /** How long a regular expression may spend on one file (see `regex-budget.ts`). @default REGEX_BUDGET_MS */
+  regexBudgetMs?: number;
+  /** The scan the built-in engine runs in. */
+  scan: FsScan;
+}
+
+/** Runs one grep on the built-in engine, alone (a batch of one of its scan). */
+export function runGrep(input: GrepInput, ctx: AttemptContext, env: GrepEnvironment): Promise<GrepOutput> {
+  return runAlone<GrepOutput>(env.scan, 'grep', input, ctx);
+}
+
+/** Resolves every input path through the allowed roots; the error names the field (the ripgrep engine's check too). */
+export async function resolveTargets(paths: readonly string[], roots: AllowedRoots): Promise<Target[]> {
   const targets: Target[] = [];
   for (const [i, path] of paths.entries()) {
     const field = `paths[${i}]`;
@@ -47,7 +65,7 @@ async function resolveTargets(paths: readonly string[], roots: AllowedRoots): Pr
  * Prepares a grep operation for a pass: compiles its pattern and checks its paths. Throws the
  * error the operation fails with (a bad pattern, a path outside the roots or missing).
  */
-export async function prepareGrep(input: GrepInput, context: AttemptContext, settle: Settle, roots: AllowedRoots): Promise<Prepared> {
+export async function prepareGrep(input: GrepInput, context: AttemptContext, settle: Settle, roots: AllowedRoots, budgetMs = REGEX_BUDGET_MS): Promise<Prepared> {
   const signal = context.signal;
   signal.throwIfAborted();
   const matcher = compilePattern(input.pattern, input);
@@ -63,6 +81,7 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
     maxFileSize: input.maxFileSize,
     followSymlinks: input.followSymlinks,
     lineMatches: input.mode === 'count' && Number.isFinite(maxMatches),
+    budgetMs,
   };
   const member = new GrepMember(
     input,
@@ -70,6 +89,7 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
     context,
     settle,
     { maxMatches, maxOutputBytes: input.maxOutputBytes, after: config.after },
+    budgetMs,
   );
   const walk: GrepWalkOptions = {
     hidden: input.hidden,
@@ -83,7 +103,7 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
   // Greps with the same walk rules share a lens (and so the rules' evaluation) per target.
   const rules = `grep\0${JSON.stringify([input.hidden, input.ignore, input.gitignore, input.requireGit, input.followSymlinks, input.include, input.exclude])}`;
   return {
-    consumer: { member, spec: { type: 'grep', config }, hint: () => member.remainingLines },
+    consumer: { member, spec: { type: 'grep', config }, hint: () => member.remainingLines, stalled: (path) => member.tooSlow(path) },
     targets: targets.map((target) =>
       target.isDir
         ? { type: 'dir', path: target.path, rules, lens: () => new GrepLens(walk), state: (lens) => (lens as GrepLens).startState(target) }
@@ -96,10 +116,14 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
 class GrepMember extends ScanMember {
   readonly #collector: Collector;
   readonly #started = performance.now();
+  readonly #pattern: string;
+  readonly #budgetMs: number;
   #index = 0;
 
-  constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps) {
+  constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps, budgetMs: number) {
     super(paths, context, settle);
+    this.#pattern = input.pattern;
+    this.#budgetMs = budgetMs;
     this.#collector = new Collector(caps, input.mode, (messages) => {
       // ctx is only valid until the operation settles.
       if (this.ended) return;
@@ -111,6 +135,21 @@ class GrepMember extends ScanMember {
   /** Matching lines the total cap still allows (a hint for the per-file search). */
   get remainingLines(): number {
     return this.#collector.remainingLines;
+  }
+
+  /** A file's outcome: past the regular expression's budget, the operation fails at once, whatever its order. */
+  override deliver(id: number, outcome: ConsumerOutcome): void {
+    const file = outcome as FileOutcome;
+    if (file.status === 'error' && file.code === TOO_SLOW) {
+      this.tooSlow(file.path);
+      return;
+    }
+    super.deliver(id, outcome);
+  }
+
+  /** Fails the operation: its regular expression ran past its time budget on `path`. */
+  tooSlow(path: string): void {
+    this.fail(regexTooSlow(this.#pattern, path, this.#budgetMs));
   }
 
   protected take(items: readonly Ordered[]): void {

@@ -11,13 +11,23 @@
 import { isAscii } from 'node:buffer';
 import { decodeView, jsonData, type TextView } from './decode.js';
 import { LiteralFinder } from './literal-finder.js';
-import type { RipgrepData, RipgrepMessage, RipgrepSubmatch } from './messages.js';
+import { SUBMATCH_LIMIT, type RipgrepData, type RipgrepMessage, type RipgrepSubmatch } from './messages.js';
 import type { MatcherSpec } from './pattern.js';
+import type { SearchClock } from './regex-budget.js';
+import { enableLinearFallback } from './regex-engine.js';
+
+// Before any expression is compiled here: a runaway match on ASCII text then falls back to
+// V8's linear-time engine (see `regex-engine.ts` and `ascii-pattern.ts`).
+enableLinearFallback();
 
 /** A compiled {@link MatcherSpec}. */
 export interface Matcher {
   literal: LiteralFinder | undefined;
   regex: RegExp;
+  /** The same search for pure-ASCII text, in legacy mode (V8 can fall back to linear time on it). */
+  ascii: RegExp | undefined;
+  /** `ascii` has line anchors: not for text holding a `\r` (the `m` flag's `$` stops there). */
+  asciiAnchored: boolean;
   /** Bytes to find (case-sensitive), or a regular expression to run on `latin1` text (ASCII, case-insensitive). */
   prefilter: LiteralFinder | RegExp | undefined;
 }
@@ -30,7 +40,16 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
     prefilter = ignoreCase ? new RegExp(literal.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'gi') : new LiteralFinder(Buffer.from(literal, 'utf8'));
   }
   const literal = spec.literal === undefined ? undefined : new LiteralFinder(Buffer.from(spec.literal, 'utf8'));
-  return { literal, regex: new RegExp(spec.source, spec.flags), prefilter };
+  const ascii = spec.ascii === undefined ? undefined : new RegExp(spec.ascii.source, 'gm');
+  return { literal, regex: new RegExp(spec.source, spec.flags), ascii, asciiAnchored: spec.ascii?.anchored ?? false, prefilter };
+}
+
+/** The expression for `view`: the ASCII one where it is exact (see {@link Matcher.ascii}). */
+function regexFor(matcher: Matcher, view: TextView): RegExp {
+  const ascii = matcher.ascii;
+  if (ascii === undefined || !view.ascii) return matcher.regex;
+  if (matcher.asciiAnchored && view.text.includes('\r')) return matcher.regex;
+  return ascii;
 }
 
 /** What to report from one file. */
@@ -44,6 +63,8 @@ export interface SearchLimits {
   after: number;
   /** Keep the number of matches of each matching line (count mode, for exact trimming). */
   lineMatches: boolean;
+  /** Counts match attempts and enforces the time budget (see `regex-budget.ts`). */
+  clock?: SearchClock;
 }
 
 /** What the search of one buffer found. */
@@ -54,7 +75,10 @@ export interface BufferResult {
   messages: RipgrepMessage[];
   /** The byte length of each message's line. */
   sizes: number[];
-  /** Count mode with `lineMatches`: matches on each matching line. */
+  /**
+   * Matches on each matching line: in count mode with `lineMatches`; in content mode when a
+   * line had more than {@link SUBMATCH_LIMIT} (its message lists only that many).
+   */
   lineMatches: number[] | undefined;
   /** `maxLines` stopped the search before a further matching line. */
   limited: boolean;
@@ -75,8 +99,11 @@ interface Counted {
   limited: boolean;
 }
 
-/** Receives each matching line: its start, its end (after the `\n`) and flat [start, end] pairs. */
-type LineSink = (lineStart: number, lineEnd: number, spans: number[]) => void;
+/**
+ * Receives each matching line: its start, its end (after the `\n`), flat [start, end] pairs of
+ * its first {@link SUBMATCH_LIMIT} matches and how many matches it has in all.
+ */
+type LineSink = (lineStart: number, lineEnd: number, spans: number[], count: number) => void;
 
 function nextCodePoint(text: string, index: number): number {
   const unit = text.charCodeAt(index);
@@ -132,17 +159,18 @@ function candidateLines(buffer: Buffer, start: number, end: number, prefilter: L
 }
 
 /** Counts matching lines and matches with a regular expression. */
-function regexCount(buffer: Buffer, matcher: Matcher, maxLines: number, perLine: number[] | undefined): Counted {
-  const regex = matcher.regex;
+function regexCount(buffer: Buffer, matcher: Matcher, maxLines: number, perLine: number[] | undefined, clock: SearchClock | undefined): Counted {
   let lines = 0;
   let matches = 0;
   let limited = false;
   forEachSegment(buffer, matcher.prefilter, (view) => {
     const text = view.text;
+    const regex = regexFor(matcher, view);
     regex.lastIndex = 0;
     let lineEnd = -1;
     let previousEnd = -1;
     for (;;) {
+      clock?.tick();
       const found = regex.exec(text);
       if (found === null) break;
       const at = found.index;
@@ -203,40 +231,44 @@ function literalLines(buffer: Buffer, finder: LiteralFinder, maxLines: number, s
   let lineStart = 0;
   let lineEnd = -1;
   let spans: number[] = [];
+  let count = 0;
   const n = buffer.length;
   const length = finder.needle.length;
   finder.prepare(buffer);
   for (let at = finder.find(buffer, 0); at !== -1; at = finder.find(buffer, at + length)) {
     if (at > lineEnd) {
-      if (spans.length > 0) sink(lineStart, lineEnd === n ? n : lineEnd + 1, spans);
+      if (count > 0) sink(lineStart, lineEnd === n ? n : lineEnd + 1, spans, count);
       spans = [];
+      count = 0;
       if (lines === maxLines) return true;
       lines++;
       lineStart = at === 0 ? 0 : buffer.lastIndexOf(10, at - 1) + 1;
       lineEnd = buffer.indexOf(10, at);
       if (lineEnd === -1) lineEnd = n;
     }
-    spans.push(at, at + length);
+    if (count++ < SUBMATCH_LIMIT) spans.push(at, at + length);
   }
-  if (spans.length > 0) sink(lineStart, lineEnd === n ? n : lineEnd + 1, spans);
+  if (count > 0) sink(lineStart, lineEnd === n ? n : lineEnd + 1, spans, count);
   return false;
 }
 
 /** Reports each matching line of a regular expression, in bytes; true when `maxLines` stopped it. */
-function regexLines(buffer: Buffer, matcher: Matcher, maxLines: number, sink: LineSink): boolean {
-  const regex = matcher.regex;
+function regexLines(buffer: Buffer, matcher: Matcher, maxLines: number, sink: LineSink, clock: SearchClock | undefined): boolean {
   const n = buffer.length;
   let lines = 0;
   let limited = false;
   forEachSegment(buffer, matcher.prefilter, (view) => {
     const text = view.text;
+    const regex = regexFor(matcher, view);
     let lineStart = 0;
     let lineEndByte = 0;
     let spans: number[] = [];
+    let count = 0;
     regex.lastIndex = 0;
     let lineEnd = -1;
     let previousEnd = -1;
     for (;;) {
+      clock?.tick();
       const found = regex.exec(text);
       if (found === null) break;
       const at = found.index;
@@ -250,10 +282,16 @@ function regexLines(buffer: Buffer, matcher: Matcher, maxLines: number, sink: Li
         regex.lastIndex = nextCodePoint(text, at);
       }
       previousEnd = stop;
+      if (at <= lineEnd && count >= SUBMATCH_LIMIT) {
+        // Counted, not listed: no byte offsets needed (a line of 10 MB may have millions).
+        count++;
+        continue;
+      }
       const atByte = view.byteAt(at);
       if (at > lineEnd) {
-        if (spans.length > 0) sink(lineStart, lineEndByte, spans);
+        if (count > 0) sink(lineStart, lineEndByte, spans, count);
         spans = [];
+        count = 0;
         if (lines === maxLines) {
           limited = true;
           return false;
@@ -266,8 +304,9 @@ function regexLines(buffer: Buffer, matcher: Matcher, maxLines: number, sink: Li
         lineEndByte = newlineByte === -1 ? n : newlineByte + 1;
       }
       spans.push(atByte, stop === at ? atByte : view.byteAt(stop));
+      count++;
     }
-    if (spans.length > 0) sink(lineStart, lineEndByte, spans);
+    if (count > 0) sink(lineStart, lineEndByte, spans, count);
     return true;
   });
   return limited;
@@ -283,6 +322,9 @@ class ContentBuilder {
   readonly sizes: number[] = [];
   matchedLines = 0;
   matches = 0;
+  /** Matches per matching line, once one line had more than it lists (else undefined). */
+  lineMatches: number[] | undefined;
+  readonly #perLine: number[] = [];
   readonly #buffer: Buffer;
   readonly #path: RipgrepData;
   readonly #before: number;
@@ -301,7 +343,7 @@ class ContentBuilder {
     this.#after = after;
   }
 
-  readonly line: LineSink = (lineStart, lineEnd, spans) => {
+  readonly line: LineSink = (lineStart, lineEnd, spans, count) => {
     const buffer = this.#buffer;
     while (this.#afterLeft > 0 && this.#reported < lineStart) {
       this.#context(this.#reported, this.#lineEndAt(this.#reported));
@@ -326,7 +368,9 @@ class ContentBuilder {
     });
     this.sizes.push(lineEnd - lineStart);
     this.matchedLines++;
-    this.matches += spans.length / 2;
+    this.matches += count;
+    this.#perLine.push(count);
+    if (count > spans.length / 2) this.lineMatches = this.#perLine;
     this.#reported = lineEnd;
     this.#afterLeft = this.#after;
   };
@@ -373,11 +417,11 @@ export function searchBuffer(buffer: Buffer, matcher: Matcher, mode: SearchMode,
   if (mode !== 'content') {
     const perLine = mode === 'count' && limits.lineMatches ? [] : undefined;
     const { lines, matches, limited } =
-      matcher.literal === undefined ? regexCount(buffer, matcher, maxLines, perLine) : literalCount(buffer, matcher.literal, maxLines, perLine);
+      matcher.literal === undefined ? regexCount(buffer, matcher, maxLines, perLine, limits.clock) : literalCount(buffer, matcher.literal, maxLines, perLine);
     return { matchedLines: lines, matches, messages: [], sizes: [], lineMatches: perLine, limited };
   }
   const builder = new ContentBuilder(buffer, path, limits.before, limits.after);
-  const limited = matcher.literal === undefined ? regexLines(buffer, matcher, maxLines, builder.line) : literalLines(buffer, matcher.literal, maxLines, builder.line);
+  const limited = matcher.literal === undefined ? regexLines(buffer, matcher, maxLines, builder.line, limits.clock) : literalLines(buffer, matcher.literal, maxLines, builder.line);
   builder.finish();
-  return { matchedLines: builder.matchedLines, matches: builder.matches, messages: builder.messages, sizes: builder.sizes, lineMatches: undefined, limited };
+  return { matchedLines: builder.matchedLines, matches: builder.matches, messages: builder.messages, sizes: builder.sizes, lineMatches: builder.lineMatches, limited };
 }

@@ -1,9 +1,10 @@
 /**
- * Which files a grep searches: its lens on the scan's shared walk (`fs/scan/walker.ts`), with
- * ripgrep's default filters — globs first, then ignore files, then hidden entries; `.git`
- * directories are never entered; symlinks are not followed unless asked, and then every
- * target's real path must lie inside the allowed roots and a directory already on the way
- * down is not entered twice (a loop).
+ * Which files a grep searches: its lens on the scan's shared walk (`fs/scan/walker.ts`, whose
+ * order is `rg --sort path`'s, so that the ripgrep engine, which runs `rg --sort path`,
+ * reports the same files in the same order), with ripgrep's default filters — globs first,
+ * then ignore files, then hidden entries; `.git` directories are never entered; symlinks are
+ * not followed unless asked, and then every target's real path must lie inside the allowed
+ * roots and a directory already on the way down is not entered twice (a loop).
  */
 import type { AllowedRoots } from '../../roots.js';
 import { Lens, linkTarget, realPathOf, type LensVisit, type WalkDirectory } from '../scan/walker.js';

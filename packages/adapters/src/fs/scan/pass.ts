@@ -21,10 +21,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { AdapterError } from '../../errors.js';
 import { warmWorkerIdle, withGrepWorker, type GrepWorker } from '../grep/pool.js';
+import { createHeartbeat, REGEX_BUDGET_MS, Watchdog } from '../grep/regex-budget.js';
 import type { Listings, ScanCounters } from './listings.js';
 import type { ScanMember } from './member.js';
 import { Walker, type Start } from './walker.js';
-import { FileWork, type ConsumerOutcome, type ConsumerSpec, type ScanTask } from './work.js';
+import { FileWork, fromClockIndex, type ConsumerOutcome, type ConsumerSpec, type ScanTask } from './work.js';
 
 /** Where a pass does its per-file work. */
 export interface PassEnvironment {
@@ -47,6 +48,8 @@ export interface PassConsumer {
   spec: ConsumerSpec | undefined;
   /** What its cap still allows (a hint for the per-file work). */
   hint(): number;
+  /** A grep's regular expression has been in one match attempt on `path` past its budget: fail the operation. */
+  stalled?(path: string): void;
 }
 
 /**
@@ -243,13 +246,19 @@ export class Pass {
     const inFlight = new Set<InFlight>();
     this.#workers.set(worker, inFlight);
     let counted = false;
+    let watchdog: Watchdog | undefined;
     try {
       await worker.online;
       if (this.#done) return;
       if (!worker.usable) throw new AdapterError('FANOUT_IO', 'expected a grep worker thread to start, but it exited at once', { classification: { class: 'retryable' } });
       this.#online++;
       counted = true;
-      worker.configure(this.#specs);
+      // A match attempt that never ends can only be stopped by ending the thread: the
+      // worker's greps count their attempts where the watchdog sees them (see `regex-budget.ts`).
+      const heartbeat = createHeartbeat();
+      const budgets = this.#specs.flatMap((spec) => (spec.type === 'grep' && spec.config.matcher.literal === undefined ? [spec.config.budgetMs ?? REGEX_BUDGET_MS] : []));
+      if (budgets.length > 0) watchdog = new Watchdog(heartbeat, Math.min(...budgets), (index) => this.#stalled(worker, index));
+      worker.configure(this.#specs.map((spec) => (spec.type === 'grep' ? { ...spec, config: { ...spec.config, heartbeat } } : spec)));
       for (;;) {
         while (!this.#done && inFlight.size < IN_FLIGHT && this.#workers.has(worker)) {
           const tasks = this.#take(this.#batchSize());
@@ -286,9 +295,20 @@ export class Pass {
       }
       throw new AdapterError('FANOUT_IO', `a grep worker thread failed: ${(error as Error).message}`, { cause: error, classification: { class: 'retryable' } });
     } finally {
+      watchdog?.stop();
       if (this.#workers.get(worker) === inFlight) this.#workers.delete(worker);
       if (counted) this.#online--;
     }
+  }
+
+  /** The watchdog of `worker` saw a match attempt stand still past its budget: that grep fails, the thread ends, the others' files go back to the queue. */
+  #stalled(worker: GrepWorker, index: number): void {
+    const { file, place } = fromClockIndex(index, this.#specs.length);
+    const consumer = this.#byConsumer[place];
+    const task = [...(this.#workers.get(worker) ?? [])].flatMap((batch) => batch.tasks).find((held) => held.id === file);
+    // Even when the operation has ended (at a cap), the thread must not stay stuck in its match.
+    if (consumer !== undefined && !consumer.member.ended) consumer.stalled?.(task?.path ?? 'a file');
+    this.#endRunaways(place);
   }
 
   #batchSize(): number {

@@ -68,10 +68,15 @@ interface Consumer {
 class GrepConsumer implements Consumer {
   readonly #searcher: FileSearcher;
   readonly #maxFileSize: number;
+  /** Its place among the pass's `count` consumers: the file number its clock reports (see `clockIndex`). */
+  readonly #place: number;
+  readonly #count: number;
 
-  constructor(config: FileSearchConfig) {
+  constructor(config: FileSearchConfig, place: number, count: number) {
     this.#searcher = new FileSearcher(config);
     this.#maxFileSize = config.maxFileSize;
+    this.#place = place;
+    this.#count = count;
   }
 
   need(size: number): Need {
@@ -81,7 +86,9 @@ class GrepConsumer implements Consumer {
     return { index: task.index, status: 'large', bytes: size };
   }
   bytes(task: FileTask, bytes: Buffer, _size: number, limit: number, started: number): ConsumerOutcome {
-    return this.#searcher.searchBytes(task, bytes, limit, started);
+    // The regular expression's clock reports which file and which consumer it is in, so a
+    // watchdog can fail that operation alone (see `clockIndex`).
+    return this.#searcher.searchBytes({ ...task, index: clockIndex(task.index, this.#place, this.#count) }, bytes, limit, started);
   }
   chunks(): ConsumerOutcome {
     throw new Error('expected grep to read whole files');
@@ -146,10 +153,23 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function consumerOf(spec: ConsumerSpec): Consumer {
+/**
+ * The number a grep consumer's regular-expression clock reports for a file (see
+ * `regex-budget.ts`): the file's number and the consumer's place in one integer.
+ */
+export function clockIndex(file: number, place: number, count: number): number {
+  return file * count + place;
+}
+
+/** The file and the consumer a clock's number stands for. */
+export function fromClockIndex(index: number, count: number): { file: number; place: number } {
+  return { file: Math.floor(index / count), place: index % count };
+}
+
+function consumerOf(spec: ConsumerSpec, place: number, count: number): Consumer {
   switch (spec.type) {
     case 'grep':
-      return new GrepConsumer(spec.config);
+      return new GrepConsumer(spec.config, place, count);
     case 'stats':
       return new StatsConsumer();
     case 'markers':
@@ -168,7 +188,7 @@ export class FileWork {
   bytesRead = 0;
 
   constructor(specs: readonly ConsumerSpec[]) {
-    this.#consumers = specs.map(consumerOf);
+    this.#consumers = specs.map((spec, place) => consumerOf(spec, place, specs.length));
   }
 
   /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createScheduler, type SchedulerEvent } from '@fanout/scheduler';
-import { grepAdapter, type GrepAdapterOptions, type GrepInputSpec, type GrepOutput, type GrepProgress, type RipgrepMessage } from '../../../src/fs/grep/index.js';
+import { grepAdapter, ripgrepOnPath, type GrepAdapterOptions, type GrepInputSpec, type GrepOutput, type GrepProgress, type RipgrepMessage } from '../../../src/fs/grep/index.js';
 
 /** A file's content, or `{ link }` for a symlink to `link` (relative to the tree, or absolute). */
 export type Entry = string | Buffer | { link: string };
@@ -89,4 +89,41 @@ export async function ripgrep(args: string[], cwd: string): Promise<string> {
     if ((error as { code?: number }).code === 1) return '';
     throw error;
   }
+}
+
+/** The `rg` the ripgrep engine's tests run (the one on PATH), or undefined. */
+export const RG = ripgrepOnPath();
+
+/** Why the ripgrep engine's variant of a suite is skipped, shown in the test's name; '' when it runs. */
+export const RG_MISSING = RG === undefined ? ' (skipped: ripgrep is not installed, apt-get install ripgrep)' : '';
+if (RG === undefined) console.warn(`grep tests: the ripgrep engine's variants are skipped${RG_MISSING}`);
+
+/** One engine a suite runs on: its name, its adapter options, and whether it can run here. */
+export interface EngineCase {
+  name: string;
+  options: Partial<GrepAdapterOptions>;
+  /** The ripgrep engine (no `files`, `bytesSearched`, `binaryFiles`, `largeFiles` in its stats). */
+  ripgrep: boolean;
+  skip: boolean;
+}
+
+/**
+ * The engines every grep suite runs on: the built-in engine (on the main thread and in worker
+ * threads, which must agree) and ripgrep (skipped, visibly, where `rg` is not installed).
+ */
+export const ENGINE_CASES: EngineCase[] = [
+  { name: 'builtin engine, main thread', options: { engine: 'builtin', threads: 0 }, ripgrep: false, skip: false },
+  { name: 'builtin engine, worker threads', options: { engine: 'builtin', inlineBudgetMs: 0 }, ripgrep: false, skip: false },
+  { name: `ripgrep engine${RG_MISSING}`, options: RG === undefined ? { engine: 'ripgrep' } : { engine: 'ripgrep', rgPath: RG }, ripgrep: true, skip: RG === undefined },
+];
+
+/** The stats both engines report (see `GrepStats`). */
+export function sharedStats(output: GrepOutput): { filesWithMatches: number; matches: number; matchedLines: number } {
+  const { filesWithMatches, matches, matchedLines } = output.stats;
+  return { filesWithMatches, matches, matchedLines };
+}
+
+/** `output` with the fields that measure time removed (they differ between any two runs). */
+export function withoutTimes<T>(output: T): T {
+  return JSON.parse(JSON.stringify(output, (key, value: unknown) => (key === 'elapsed' || key === 'elapsed_total' ? undefined : value))) as T;
 }

@@ -154,7 +154,7 @@ describe('the shared scan: alone and in company, the same outputs (property)', (
         try {
           if (spec.repository) await mkdir(join(made.dir, '.git'), { recursive: true }).then(() => writeFile(join(made.dir, '.git', 'HEAD'), 'ref: x\n'));
           const scan = fsScan({ roots: [made.dir], workerScript: worker.script, ...env });
-          const adapters = { glob: globAdapter({ scan }), grep: grepAdapter({ scan }), analyze: analyzeAdapter({ scan }) as AnalyzeAdapter };
+          const adapters = { glob: globAdapter({ scan }), grep: grepAdapter({ scan, engine: 'builtin' }), analyze: analyzeAdapter({ scan }) as AnalyzeAdapter };
           const inputs = operations.map(({ kind, input }) => ({ kind, input: adapters[kind].input.parse({ ...input, ...(kind === 'glob' ? { cwd: made.dir } : {}) }) as unknown }));
 
           const alone: Result[] = [];

@@ -2,7 +2,7 @@ import type { BatchMember } from '@fanout/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeAdapter } from '../../../src/analyze/index.js';
 import { Listings } from '../../../src/fs/scan/listings.js';
-import { endIdleGrepWorkers, fsScan, globAdapter, grepAdapter, grepWorkerCounts, type FsScan, type GrepOutput } from '../../../src/fs/index.js';
+import { endIdleGrepWorkers, fsScan, globAdapter, grepAdapter, grepWorkerCounts, ripgrepOnPath, type FsScan, type GrepOutput } from '../../../src/fs/index.js';
 import { attemptContext, eventually } from '../../../src/testing/index.js';
 import { compileGrepWorker, type CompiledGrepWorker } from '../grep/compiled-worker.js';
 import { makeTree, type Tree } from '../grep/fixtures.js';
@@ -59,7 +59,7 @@ function batch(scan: FsScan, members: { kind: string; input: unknown; signal?: A
 }
 
 function adapters(scan: FsScan) {
-  return { glob: globAdapter({ scan }), grep: grepAdapter({ scan }), analyze: analyzeAdapter({ scan }) };
+  return { glob: globAdapter({ scan }), grep: grepAdapter({ scan, engine: 'builtin' }), analyze: analyzeAdapter({ scan }) };
 }
 
 const untimed = (output: unknown): unknown => JSON.parse(JSON.stringify(output), (key, value: unknown) => (key === 'elapsed' || key === 'elapsed_total' ? 0 : value));
@@ -71,6 +71,11 @@ describe('fsScan', () => {
     expect([glob.batcher, grep.batcher, analyze.batcher]).toEqual([scan, scan, scan]);
     expect(scan.key('glob', glob.input.parse({ pattern: '**' }))).toBe('fs-scan');
     expect(scan.key('grep', grep.input.parse({ pattern: 'x' }))).toBe('fs-scan');
+    // The ripgrep engine's greps run alone, in their own process (when rg is there).
+    const other = fsScan({ roots: [tree.dir] });
+    const viaRipgrep = grepAdapter({ scan: other, engine: 'auto' });
+    const rg = ripgrepOnPath() !== undefined;
+    expect(other.key('grep', viaRipgrep.input.parse({ pattern: 'x' }))).toBe(rg ? undefined : 'fs-scan');
     expect(scan.key('analyze', analyze.input.parse({ analyzer: 'stats' }))).toBe('fs-scan');
     expect(scan.key('analyze', analyze.input.parse({ analyzer: 'markers' }))).toBe('fs-scan');
     expect(scan.key('analyze', analyze.input.parse({ analyzer: 'module', module: 'm.mjs' }))).toBeUndefined();
@@ -125,7 +130,8 @@ describe('fsScan', () => {
 
   it('lets an aborted operation drop out: the worker stuck in its regular expression is ended, the others finish as they would alone', async () => {
     const slow = await makeTree({
-      ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`slow/f${i}.txt`, `${'a'.repeat(40)}c\n`.repeat(4)])),
+      // `(é+)+b` backtracks exponentially on these lines (not ASCII: V8's linear engine does not take them).
+      ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`slow/f${i}.txt`, `${'é'.repeat(40)}c\n`.repeat(4)])),
       ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`plain/f${i}.txt`, `needle ${i}\nTODO ${i}\n`])),
     });
     try {
@@ -137,7 +143,7 @@ describe('fsScan', () => {
         { kind: 'analyze', input: analyze.input.parse({ analyzer: 'markers' }) },
       ];
       const controller = new AbortController();
-      const { done } = batch(scan, [{ kind: 'grep', input: grep.input.parse({ pattern: '(a+)+b', paths: ['slow'], mode: 'count' }), signal: controller.signal }, ...others]);
+      const { done } = batch(scan, [{ kind: 'grep', input: grep.input.parse({ pattern: '(é+)+b', paths: ['slow'], mode: 'count' }), signal: controller.signal }, ...others]);
       expect(await eventually(() => grepWorkerCounts().busy > 0)).toBe(true);
       controller.abort(new Error('not needed'));
       const [runaway, ...finished] = await done;
@@ -148,6 +154,32 @@ describe('fsScan', () => {
       expect(finished.map((outcome) => untimed(outcome.output))).toEqual(expected.map(untimed));
       expect((finished[0]!.output as GrepOutput).stats.filesWithMatches).toBe(20);
       // No thread is left matching the runaway pattern.
+      expect(await eventually(() => grepWorkerCounts().busy === 0 && grepWorkerCounts().live === grepWorkerCounts().idle)).toBe(true);
+    } finally {
+      await endIdleGrepWorkers();
+      await slow.cleanup();
+    }
+  });
+
+  it('fails only the grep whose regular expression runs past its budget (FANOUT_REGEX_TOO_SLOW); the others finish as alone', async () => {
+    const slow = await makeTree({
+      ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`slow/f${i}.txt`, `${'é'.repeat(40)}c\n`.repeat(4)])),
+      ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`plain/f${i}.txt`, `needle ${i}\nTODO ${i}\n`])),
+    });
+    try {
+      const scan = fsScan({ roots: [slow.dir], workerScript: worker.script, threads: 2 });
+      const grep = grepAdapter({ scan, engine: 'builtin', regexBudgetMs: 200 });
+      const analyze = analyzeAdapter({ scan });
+      const others = [
+        { kind: 'grep', input: grep.input.parse({ pattern: 'need+le', mode: 'count' }) },
+        { kind: 'analyze', input: analyze.input.parse({ analyzer: 'stats' }) },
+      ];
+      const { done } = batch(scan, [{ kind: 'grep', input: grep.input.parse({ pattern: '(é+)+b', paths: ['slow'], mode: 'count' }) }, ...others]);
+      const [runaway, ...finished] = await done;
+      expect(runaway!.error).toMatchObject({ code: 'FANOUT_REGEX_TOO_SLOW', path: 'pattern' });
+      expect((runaway!.error as Error).message).toContain(slow.path('slow'));
+      expect((finished[0]!.output as GrepOutput).stats.filesWithMatches).toBe(10);
+      expect(finished[1]!.output).toMatchObject({ analyzer: 'stats', files: 14 });
       expect(await eventually(() => grepWorkerCounts().busy === 0 && grepWorkerCounts().live === grepWorkerCounts().idle)).toBe(true);
     } finally {
       await endIdleGrepWorkers();

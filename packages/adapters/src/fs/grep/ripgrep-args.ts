@@ -1,0 +1,51 @@
+/**
+ * The command line of one `rg` run, built only from the validated fields of a grep input —
+ * never from user-supplied flags (ripgrep's `--pre` runs a program): each value travels in
+ * the `--flag=value` form or after `--`, so a pattern or glob starting with `-` stays a value;
+ * `--no-config` keeps `RIPGREP_CONFIG_PATH` from adding flags of its own.
+ *
+ * The flags make ripgrep search what the built-in engine searches, in its order:
+ * - `--sort path`: the walk order of the built-in engine (`walk.ts`), deterministic. It makes
+ *   ripgrep search on one thread; measured on 2 cores (`tools/bench`, grep-cli) the parallel
+ *   walk won little, and only this order lets results stream in order and a cap stop ripgrep
+ *   at once — a parallel run would have to finish before the first file could be reported.
+ * - the case decision of the built-in engine (smart case, a leading `(?i)`), passed as
+ *   `--ignore-case` or `--case-sensitive`, so both agree on what "has an upper-case letter" is;
+ * - `--no-ignore-global`: the user's global git excludes file is not read by either engine;
+ * - `.git` directories are never searched, also with `hidden` (`--glob=!.git/`).
+ */
+import type { GrepInput } from './schema.js';
+
+/** What the run searches: directories (one run each, from inside) or files named in the input. */
+export type RipgrepTargets = { kind: 'directory'; path: string } | { kind: 'files'; paths: string[] };
+
+/**
+ * The arguments of `rg` for `input` over `targets`; `ignoreCase` is the engine's decision.
+ *
+ * @example
+ * ripgrepArgs(input, true, { kind: 'directory', path: '/work/project' })
+ * // ['--json', '--no-config', …, '--ignore-case', '--regexp=interface\\s+\\w+', '--', '/work/project']
+ */
+export function ripgrepArgs(input: GrepInput, ignoreCase: boolean, targets: RipgrepTargets): string[] {
+  const args = ['--json', '--no-config', '--sort=path', '--no-ignore-global'];
+  args.push(ignoreCase ? '--ignore-case' : '--case-sensitive');
+  if (input.fixedStrings) args.push('--fixed-strings');
+  if (input.word) args.push('--word-regexp');
+  if (input.hidden) args.push('--hidden');
+  if (!input.ignore) args.push('--no-ignore');
+  else if (!input.gitignore) args.push('--no-ignore-vcs');
+  if (!input.requireGit) args.push('--no-require-git');
+  args.push(`--max-filesize=${input.maxFileSize}`);
+  const maxCount = input.mode === 'files' ? 1 : input.maxCount;
+  if (maxCount !== undefined) args.push(`--max-count=${maxCount}`);
+  if (input.mode === 'content') {
+    args.push(`--before-context=${input.before ?? input.context}`, `--after-context=${input.after ?? input.context}`);
+  }
+  for (const glob of input.include) args.push(`--glob=${glob}`);
+  for (const glob of input.exclude) args.push(`--glob=!${glob}`);
+  args.push('--glob=!.git/');
+  args.push(`--regexp=${input.pattern}`, '--');
+  if (targets.kind === 'directory') args.push(targets.path);
+  else args.push(...targets.paths);
+  return args;
+}

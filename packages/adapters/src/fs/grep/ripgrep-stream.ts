@@ -1,0 +1,298 @@
+/**
+ * Reads `rg --json`'s stream: splits it into lines, gathers each file's `begin` … `end` and
+ * turns it into the {@link FileOutcome} the built-in engine would have given for the same
+ * file, so both engines share one collector (`collect.ts`: walk order, caps, totals).
+ *
+ * Where ripgrep's own messages differ from what the built-in engine reports, they are brought
+ * to the built-in engine's (which are ripgrep's semantics without its accidents):
+ * - paths: the built-in engine's absolute paths, which ripgrep prints too when given them;
+ * - `bytes_printed`: counted over the messages as reported (ripgrep counts what it printed);
+ * - a walked file whose `end` has a `binary_offset` (a NUL after its first matches): skipped
+ *   as binary, as `rg -c` and the built-in engine do;
+ * - `bytes_searched` is the size of the file's text (without a byte order mark) where ripgrep
+ *   stopped reading early (a named binary file, `--max-count`, files mode): the built-in
+ *   engine reads whole files, ripgrep gives a figure that depends on its read buffer;
+ * - ripgrep 13 reports matching lines inside the trailing context after `--max-count` as
+ *   matches (and counts them): they become context lines;
+ * - empty matches inside a UTF-8 sequence (ripgrep 13 reports one at every byte offset for a
+ *   pattern that can match nothing; the built-in engine and ripgrep 14 step by code point);
+ * - at most {@link SUBMATCH_LIMIT} submatches per line.
+ */
+import { insideCodePoint } from './decode.js';
+import type { FileOutcome } from './file.js';
+import { printedBytes, SUBMATCH_LIMIT, type RipgrepData, type RipgrepEnd, type RipgrepLine, type RipgrepMessage } from './messages.js';
+import type { SearchMode } from './search.js';
+
+/** Where a line of `rg --json` says what it is: `{"type":"` is 9 bytes, then `b`egin, `m`atch, `c`ontext, `e`nd, `s`ummary. */
+const TYPE_AT = 9;
+
+/**
+ * Splits a byte stream into lines, handed over as `line[start, end)` of a buffer, without
+ * ever holding a line longer than `limit` bytes: past it, `onTooLong` is called and the rest
+ * of that line is dropped as it arrives. `keep` is asked for each line's type byte (see
+ * `TYPE_AT`): a line it does not want is skipped to its line feed, never copied nor decoded —
+ * in count mode that is every `match` line, nearly all of ripgrep's output.
+ */
+export class LineSplitter {
+  readonly #limit: number;
+  readonly #onLine: (line: Buffer, start: number, end: number) => void;
+  readonly #onTooLong: () => void;
+  readonly #keep: (type: number) => boolean;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** The rest of the current line is not wanted (or too long). */
+  #skipping = false;
+
+  constructor(limit: number, onLine: (line: Buffer, start: number, end: number) => void, onTooLong: () => void, keep: (type: number) => boolean = () => true) {
+    this.#limit = limit;
+    this.#onLine = onLine;
+    this.#onTooLong = onTooLong;
+    this.#keep = keep;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      if (this.#skipping) {
+        const newline = chunk.indexOf(10, start);
+        if (newline === -1) return;
+        this.#skipping = false;
+        start = newline + 1;
+        continue;
+      }
+      if (this.#pendingBytes === 0 && chunk.length - start > TYPE_AT && !this.#keep(chunk[start + TYPE_AT]!)) {
+        this.#skipping = true;
+        continue;
+      }
+      const newline = chunk.indexOf(10, start);
+      const end = newline === -1 ? chunk.length : newline;
+      if (this.#pendingBytes + end - start > this.#limit) {
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#skipping = newline === -1;
+        this.#onTooLong();
+        start = newline === -1 ? chunk.length : newline + 1;
+        continue;
+      }
+      if (newline === -1) {
+        // The line goes on in the next chunk. A copy: the stream may reuse its chunk.
+        const known = this.#pendingBytes;
+        this.#pending.push(Buffer.from(chunk.subarray(start)));
+        this.#pendingBytes += chunk.length - start;
+        if (known <= TYPE_AT && this.#pendingBytes > TYPE_AT && !this.#keep(Buffer.concat(this.#pending)[TYPE_AT]!)) {
+          this.#pending = [];
+          this.#pendingBytes = 0;
+          this.#skipping = true;
+        }
+        return;
+      }
+      if (this.#pendingBytes === 0) {
+        this.#onLine(chunk, start, newline);
+      } else {
+        this.#pending.push(chunk.subarray(start, newline));
+        const line = Buffer.concat(this.#pending);
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        if (line.length <= TYPE_AT || this.#keep(line[TYPE_AT]!)) this.#onLine(line, 0, line.length);
+      }
+      start = newline + 1;
+    }
+  }
+}
+
+/** The type bytes (see `TYPE_AT`). */
+const BEGIN = 0x62;
+const MATCH = 0x6d;
+const CONTEXT = 0x63;
+const END = 0x65;
+const START_KEY = Buffer.from('"start":');
+/** How `rg --json` writes an empty submatch. */
+const EMPTY_MATCH = Buffer.from('"match":{"text":""}');
+
+/** How the files of one operation are reported. */
+export interface RipgrepFilesOptions {
+  mode: SearchMode;
+  /** Most matching lines per file (`maxCount`). */
+  maxCount: number;
+  /** Keep each line's number of matches in count mode (a total cap may cut a file's count). */
+  lineMatches: boolean;
+  /**
+   * The pattern can match nothing (`''`, `x*`): ripgrep 13 may then report empty matches
+   * inside a UTF-8 sequence, which must be dropped, so count and files modes look at each
+   * match line. Otherwise they never decode one and take ripgrep's counts.
+   */
+  mayMatchEmpty: boolean;
+  /** Files named in the input (their binary files are searched, as text). */
+  named: ReadonlySet<string>;
+  /** The size of a file's text as the built-in engine searches it (see `searchedSize`). */
+  sizeOf(path: string): number;
+  /** Paths already reported by an earlier run of the operation: skipped. */
+  seen: Set<string>;
+  /** The walk index of the next file. */
+  nextIndex(): number;
+  /** Each file's outcome, in ripgrep's (`--sort path`) order. */
+  emit(outcome: FileOutcome): void;
+}
+
+interface OpenFile {
+  path: string;
+  begin: Extract<RipgrepMessage, { type: 'begin' }>;
+  body: RipgrepMessage[];
+  sizes: number[];
+  perLine: number[];
+  cut: boolean;
+  skip: boolean;
+  /** NDJSON bytes of the body as reported (ripgrep's own line where it was not changed). */
+  printed: number;
+}
+
+/** Bytes of a `{text}` or `{bytes}` value. */
+function byteLength(data: RipgrepData): number {
+  if ('text' in data) return Buffer.byteLength(data.text);
+  const padding = data.bytes.endsWith('==') ? 2 : data.bytes.endsWith('=') ? 1 : 0;
+  return (data.bytes.length / 4) * 3 - padding;
+}
+
+function pathOf(data: { path: RipgrepData }): string {
+  return 'text' in data.path ? data.path.text : Buffer.from(data.path.bytes, 'base64').toString('utf8');
+}
+
+/** Counts `"start":` keys: one per submatch (inside JSON strings a quote is always escaped). */
+function submatchCount(line: Buffer): number {
+  let count = 0;
+  for (let at = line.indexOf(START_KEY); at !== -1; at = line.indexOf(START_KEY, at + START_KEY.length)) count++;
+  return count;
+}
+
+/** Gathers `rg --json` lines into file outcomes (see the module comment). */
+export class RipgrepFiles {
+  readonly #options: RipgrepFilesOptions;
+  #file: OpenFile | undefined;
+
+  constructor(options: RipgrepFilesOptions) {
+    this.#options = options;
+  }
+
+  /** The lines this mode reads, by type byte (for {@link LineSplitter}): the others are skipped unread. */
+  keep(type: number): boolean {
+    const options = this.#options;
+    if (type === BEGIN || type === END) return true;
+    if (options.mode === 'content') return type === MATCH || type === CONTEXT;
+    return type === MATCH && (options.lineMatches || options.mayMatchEmpty);
+  }
+
+  /** One line of `rg --json`, `line[start, end)`. */
+  line(line: Buffer, start: number, end: number): void {
+    if (end - start <= TYPE_AT || line[start] !== 0x7b) return;
+    const type = line[start + TYPE_AT];
+    const match = type === MATCH;
+    if (match || type === CONTEXT) {
+      const file = this.#file;
+      if (file === undefined || file.skip) return;
+      if (this.#options.mode !== 'content') {
+        if (!match || !(this.#options.lineMatches || this.#options.mayMatchEmpty)) return;
+        // Counted without parsing, unless an empty match may need dropping (see #submatches).
+        // (A view of the line alone: a search must not run on into the rest of the chunk.)
+        const bytes = line.subarray(start, end);
+        const count = bytes.includes(EMPTY_MATCH) ? this.#submatches(JSON.parse(bytes.toString('utf8')) as RipgrepMessage).length : submatchCount(bytes);
+        if (count > 0) file.perLine.push(count);
+        return;
+      }
+      this.#body(file, JSON.parse(line.toString('utf8', start, end)) as RipgrepMessage, end - start + 1);
+      return;
+    }
+    if (type === BEGIN) {
+      const begin = JSON.parse(line.toString('utf8', start, end)) as Extract<RipgrepMessage, { type: 'begin' }>;
+      const path = pathOf(begin.data);
+      const skip = this.#options.seen.has(path);
+      this.#options.seen.add(path);
+      this.#file = { path, begin, body: [], sizes: [], perLine: [], cut: false, skip, printed: 0 };
+      return;
+    }
+    if (type === END) {
+      const file = this.#file;
+      this.#file = undefined;
+      if (file === undefined || file.skip) return;
+      this.#end(file, JSON.parse(line.toString('utf8', start, end)) as RipgrepEnd);
+    }
+    // The summary: the collector makes its own.
+  }
+
+  /** The file whose lines are being read, if any (for a line too long to read). */
+  get current(): string | undefined {
+    return this.#file?.path;
+  }
+
+  /** The submatches of a match message, without empty ones inside a UTF-8 sequence. */
+  #submatches(message: RipgrepMessage): RipgrepLine['submatches'] {
+    const data = message.data as RipgrepLine;
+    if (!data.submatches.some((sub) => sub.start === sub.end && sub.start > 0)) return data.submatches;
+    const bytes = 'text' in data.lines ? Buffer.from(data.lines.text) : Buffer.from(data.lines.bytes, 'base64');
+    return data.submatches.filter((sub) => sub.start !== sub.end || !insideCodePoint(bytes, sub.start));
+  }
+
+  /** A match or context line; `raw` is its length in ripgrep's output, with the line feed. */
+  #body(file: OpenFile, message: RipgrepMessage, raw: number): void {
+    const data = message.data as RipgrepLine;
+    let changed = false;
+    if (message.type === 'match') {
+      const kept = this.#submatches(message);
+      changed = kept !== data.submatches;
+      data.submatches = kept;
+      // A line whose only matches were empty ones inside a UTF-8 sequence does not match.
+      if (kept.length === 0) message = { type: 'context', data };
+    }
+    if (message.type === 'match' && file.perLine.length >= this.#options.maxCount) {
+      // ripgrep 13 reports a matching line inside the trailing context after --max-count as a
+      // match; the built-in engine (and GNU grep) as context.
+      message = { type: 'context', data: { ...data, submatches: [] } };
+      changed = true;
+    } else if (message.type === 'match') {
+      const count = data.submatches.length;
+      file.perLine.push(count);
+      if (count > SUBMATCH_LIMIT) {
+        file.cut = true;
+        changed = true;
+        data.submatches = data.submatches.slice(0, SUBMATCH_LIMIT);
+      }
+    }
+    file.body.push(message);
+    file.sizes.push(byteLength(data.lines));
+    // ripgrep writes the JSON JSON.stringify writes (serde_json escapes the same characters the
+    // same way): its length counts as it is, unless the message was changed here.
+    file.printed += changed ? printedBytes(message) : raw;
+  }
+
+  #end(file: OpenFile, end: RipgrepEnd): void {
+    const options = this.#options;
+    const index = options.nextIndex();
+    const stats = end.data.stats;
+    if (end.data.binary_offset !== null && !options.named.has(file.path)) {
+      options.emit({ index, status: 'binary', bytes: stats.bytes_searched });
+      return;
+    }
+    const early = end.data.binary_offset !== null || options.mode === 'files' || stats.matched_lines >= options.maxCount;
+    const bytes = early ? options.sizeOf(file.path) : stats.bytes_searched;
+    const elapsedNs = stats.elapsed.secs * 1e9 + stats.elapsed.nanos;
+    // The lines as reported decide the counts where they were looked at (see #body and line).
+    const content = options.mode === 'content';
+    const perLine = content || options.lineMatches || options.mayMatchEmpty;
+    const matchedLines = perLine ? file.perLine.length : stats.matched_lines;
+    const matches = perLine ? file.perLine.reduce((sum, n) => sum + n, 0) : stats.matches;
+    if (matchedLines === 0) {
+      options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false });
+      return;
+    }
+    const printed = printedBytes(file.begin) + file.printed;
+    const closing: RipgrepEnd = {
+      type: 'end',
+      data: {
+        path: file.begin.data.path,
+        binary_offset: end.data.binary_offset,
+        stats: { elapsed: stats.elapsed, searches: 1, searches_with_match: 1, bytes_searched: bytes, bytes_printed: printed, matched_lines: matchedLines, matches },
+      },
+    };
+    const lineMatches = content ? (file.cut ? file.perLine : undefined) : options.lineMatches ? file.perLine : undefined;
+    options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines, matches, messages: [file.begin, ...file.body, closing], sizes: file.sizes, lineMatches, more: false });
+  }
+}

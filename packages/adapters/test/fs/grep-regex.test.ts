@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grepWorkerCounts } from '../../src/fs/grep/index.js';
+import { compilePattern, type PatternOptions } from '../../src/fs/grep/pattern.js';
+import { runsInLinearTime } from '../../src/fs/grep/regex-engine.js';
+import { compileMatcher, searchBuffer } from '../../src/fs/grep/search.js';
+import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
+import { grep, makeTree, type Tree } from './grep/fixtures.js';
+
+const PLAIN: PatternOptions = { fixedStrings: false, ignoreCase: false, smartCase: false, word: false };
+const LIMITS = { maxLines: Number.POSITIVE_INFINITY, before: 0, after: 0, lineMatches: false };
+
+/** Every match of `source` in `text`, with the engine's iteration (no empty match right after a match). */
+function spans(source: string, flags: string, text: string): [number, number][] {
+  const regex = new RegExp(source, flags);
+  const found: [number, number][] = [];
+  let previousEnd = -1;
+  for (let match = regex.exec(text); match !== null; match = regex.exec(text)) {
+    const end = match.index + match[0].length;
+    if (end === match.index) {
+      regex.lastIndex = match.index + 1;
+      if (match.index === previousEnd) continue;
+    }
+    found.push([match.index, end]);
+    previousEnd = end;
+  }
+  return found;
+}
+
+describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
+  const atoms = ['a', 'b', 'A', 'k', 's', 'é', '\\u212A', '.', '\\w', '\\W', '\\d', '\\s', '\\S', '[a-c]', '[^ab]', '[[:upper:]]', '[[:^alpha:]]', '\\pL', '\\p{Greek}', '[a-z&&[^aeiou]]', '[\\w--\\d]', '\\x41', ' ', '-', '_', '\\b', '\\B', '^', '$', '\\.'];
+  const piece = fc.oneof(
+    fc.constantFrom(...atoms),
+    fc.tuple(fc.constantFrom(...atoms.slice(0, 20)), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '*?', '+?')).map(([atom, quantifier]) => atom + quantifier),
+  );
+  const patternArb = fc.array(piece, { minLength: 1, maxLength: 5 }).chain((pieces) =>
+    fc.constantFrom(pieces.join(''), `(?:${pieces.join('')})+`, `${pieces.slice(0, 2).join('')}|${pieces.slice(2).join('')}`),
+  );
+  const textArb = fc.string({ unit: fc.constantFrom('a', 'b', 'A', 'K', 'k', 'S', 's', 'x', '_', '1', ' ', '-', '.', '\t', '\r', '\n', 'Z'), maxLength: 40 });
+
+  it('matches exactly what the v-mode translation matches, on any ASCII text (property)', () => {
+    fc.assert(
+      fc.property(patternArb, textArb, fc.boolean(), fc.boolean(), (pattern, text, ignoreCase, word) => {
+        let spec;
+        try {
+          spec = compilePattern(pattern, { ...PLAIN, ignoreCase, word });
+        } catch {
+          return; // Refused as ripgrep refuses it: nothing to compare.
+        }
+        if (spec.ascii === undefined) return;
+        // Anchored translations are used only on text without a CR (see search.ts).
+        const subject = spec.ascii.anchored ? text.replaceAll('\r', '') : text;
+        expect(spans(spec.ascii.source, 'gm', subject), `${pattern} on ${JSON.stringify(subject)}`).toEqual(spans(spec.source, spec.flags, subject));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('finds what ripgrep finds where V8 11.3 gets a negated class in a repeated group wrong under the v flag', () => {
+    // /(?:x[^,]*,)+/v finds nothing in "xab,xc,"; the translation avoids top-level [^…].
+    for (const [pattern, text, expected] of [
+      ['(?:x.*,)+', 'xab,xc,', [[0, 7]]],
+      ['(?:x[^,]*,)+', 'xéb,xc,', [[0, 8]]],
+      ['(?:.*?A)+', 'éA', [[0, 3]]],
+    ] as const) {
+      const spec = compilePattern(pattern, PLAIN);
+      const exact = compileMatcher({ source: spec.source, flags: spec.flags });
+      const found = searchBuffer(Buffer.from(`${text}\n`), exact, 'content', LIMITS, { text: 't' });
+      const submatches = found.messages.flatMap((m) => (m.type === 'match' ? m.data.submatches.map((sub) => [sub.start, sub.end]) : []));
+      expect(submatches, pattern).toEqual(expected);
+    }
+  });
+
+  it('folds case without the i flag, the Kelvin sign and the long s to k and s included', () => {
+    expect(compilePattern('k', { ...PLAIN, ignoreCase: true }).ascii?.source).toBe('[Kk]');
+    expect(compilePattern('\\u212A', { ...PLAIN, ignoreCase: true }).ascii?.source).toBe('[Kk]');
+    expect(compilePattern('\u017F', { ...PLAIN, ignoreCase: true }).ascii?.source).toBe('[Ss]');
+    // Without case folding a letter outside ASCII matches no ASCII text.
+    expect(compilePattern('é+x', PLAIN).ascii?.source).toBe('[]+x');
+  });
+
+  it('is one V8 can run in linear time for nested repetitions, so (a+)+$ on forty a and a b ends at once', () => {
+    for (const [pattern, options] of [
+      ['(a+)+$', PLAIN],
+      ['(a+)+$', { ...PLAIN, ignoreCase: true }],
+      ['(\\w+\\s?)+x$', PLAIN],
+      ['^(a|aa)+b', PLAIN],
+    ] as const) {
+      const spec = compilePattern(pattern, options);
+      expect(runsInLinearTime(spec.ascii!.source, 'gm'), pattern).toBe(true);
+      const found = searchBuffer(Buffer.from(`${'a'.repeat(40)}b\n${'a'.repeat(40)}\n`), compileMatcher(spec), 'count', LIMITS, { text: 't' });
+      expect(found.matchedLines, pattern).toBe(pattern === '^(a|aa)+b' ? 1 : pattern === '(a+)+$' ? 1 : 0);
+    }
+    // Backreferences and lookaround keep the backtracking engine (and its time budget).
+    expect(runsInLinearTime(compilePattern('(a+)\\1', PLAIN).ascii!.source, 'gm')).toBe(false);
+    expect(runsInLinearTime(compilePattern('a(?=b)', PLAIN).ascii!.source, 'gm')).toBe(false);
+  });
+
+  it('uses the exact translation on anchored text holding a CR, where the m flag would stop at it', () => {
+    const spec = compilePattern('two$', PLAIN);
+    expect(spec.ascii?.anchored).toBe(true);
+    expect(searchBuffer(Buffer.from('one\r\ntwo\r\ntwo\n'), compileMatcher(spec), 'count', LIMITS, { text: 't' }).matchedLines).toBe(1);
+  });
+});
+
+describe('the time budget of a regular expression (FANOUT_REGEX_TOO_SLOW)', () => {
+  let worker: CompiledGrepWorker;
+  let tree: Tree;
+  beforeAll(async () => {
+    worker = await compileGrepWorker();
+    tree = await makeTree({
+      // One match attempt that never ends: 2^40 ways to split the é's (not ASCII: no linear engine).
+      'forever/a.txt': `${'é'.repeat(40)}c\n`,
+      // Attempts that each end, slowly: each line fails 2^21 ways before it matches at its end.
+      'slow/b.txt': `${'é'.repeat(21)}x éc\n`.repeat(400),
+    });
+  });
+  afterAll(async () => {
+    await tree.cleanup();
+    await worker.cleanup();
+  });
+
+  it('ends a match attempt that never ends: the main thread terminates the worker and names pattern and file', async () => {
+    const { state, error } = await grep({ pattern: '(é+)+b', paths: ['forever'] }, { roots: [tree.dir], workerScript: worker.script, engine: 'builtin', regexBudgetMs: 300 });
+    expect(state).toBe('failed');
+    expect(error).toMatchObject({ code: 'FANOUT_REGEX_TOO_SLOW', path: 'pattern' });
+    expect(error!.message).toContain('"(é+)+b"');
+    expect(error!.message).toContain(tree.path('forever/a.txt'));
+    expect(error!.message).toMatch(/fixedStrings|ripgrep/);
+    await expect.poll(() => grepWorkerCounts().busy, { timeout: 5000 }).toBe(0);
+  });
+
+  it('stops a file whose attempts each end but add up past the budget, on the main thread too', async () => {
+    for (const options of [{ threads: 0 }, { inlineBudgetMs: 0 }]) {
+      const { state, error } = await grep({ pattern: '(é+)+c', paths: ['slow'], mode: 'count' }, { roots: [tree.dir], workerScript: worker.script, engine: 'builtin', regexBudgetMs: 200, ...options });
+      expect(state, JSON.stringify(options)).toBe('failed');
+      expect(error, JSON.stringify(options)).toMatchObject({ code: 'FANOUT_REGEX_TOO_SLOW' });
+      expect(error!.message).toContain(tree.path('slow/b.txt'));
+    }
+  });
+});

@@ -1,0 +1,122 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grepAdapter, grepInputSchema, ripgrepProcessCount } from '../../src/fs/grep/index.js';
+import { ripgrepArgs } from '../../src/fs/grep/ripgrep-args.js';
+import { LineSplitter } from '../../src/fs/grep/ripgrep-stream.js';
+import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
+import { grep, makeTree, ofType, RG, RG_MISSING, type Tree } from './grep/fixtures.js';
+
+describe('ripgrep engine: reading rg --json', () => {
+  function split(chunks: string[], limit = 1000): { lines: string[]; tooLong: number } {
+    const lines: string[] = [];
+    let tooLong = 0;
+    const splitter = new LineSplitter(
+      limit,
+      (line, start, end) => lines.push(line.toString('utf8', start, end)),
+      () => tooLong++,
+    );
+    for (const chunk of chunks) splitter.push(Buffer.from(chunk));
+    return { lines, tooLong };
+  }
+
+  it('splits lines however the stream cuts them', () => {
+    expect(split(['{"a":1}\n{"b"', ':2}\n', '{"c":', '3', '}\n'])).toEqual({ lines: ['{"a":1}', '{"b":2}', '{"c":3}'], tooLong: 0 });
+  });
+
+  it('never holds a line over its limit: it reports it and drops it as it comes', () => {
+    const long = 'x'.repeat(30);
+    expect(split([`first\n${long.slice(0, 10)}`, long.slice(10, 25), `${long.slice(25)}\nafter\n`], 20)).toEqual({ lines: ['first', 'after'], tooLong: 1 });
+    expect(split([`${long}\nafter\n`], 20)).toEqual({ lines: ['after'], tooLong: 1 });
+  });
+});
+
+describe('ripgrep engine: the command line', () => {
+  const input = (spec: Record<string, unknown>) => grepInputSchema.parse({ pattern: 'x', ...spec });
+
+  it('carries every value in --flag=value form or after --, never a user flag, never --pre, never a config file', () => {
+    const args = ripgrepArgs(input({ pattern: '--pre=/bin/sh', include: ['--pre=x'], exclude: ['-y'] }), false, { kind: 'directory', path: '/r' });
+    expect(args).toContain('--no-config');
+    expect(args).toContain('--regexp=--pre=/bin/sh');
+    expect(args).toContain('--glob=--pre=x');
+    expect(args).toContain('--glob=!-y');
+    expect(args.filter((arg) => arg.startsWith('--pre'))).toEqual([]);
+    expect(args.slice(args.indexOf('--') + 1)).toEqual(['/r']);
+    expect(args).toContain('--sort=path');
+  });
+
+  it('passes the engine’s own case decision and each option by name', () => {
+    const args = ripgrepArgs(input({ smartCase: true, word: true, fixedStrings: true, hidden: true, ignore: false, requireGit: false, maxCount: 3, context: 2, mode: 'content' }), true, { kind: 'files', paths: ['/r/a', '/r/b'] });
+    expect(args).toEqual(expect.arrayContaining(['--ignore-case', '--word-regexp', '--fixed-strings', '--hidden', '--no-ignore', '--no-require-git', '--max-count=3', '--before-context=2', '--after-context=2']));
+    expect(args.slice(-2)).toEqual(['/r/a', '/r/b']);
+    expect(ripgrepArgs(input({ mode: 'files', maxCount: 9 }), false, { kind: 'directory', path: '/r' })).toContain('--max-count=1');
+  });
+});
+
+describe.skipIf(RG === undefined)(`ripgrep engine: the rg process${RG_MISSING}`, () => {
+  let worker: CompiledGrepWorker;
+  let tree: Tree;
+  beforeAll(async () => {
+    worker = await compileGrepWorker();
+    const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`many/f${String(i).padStart(2, '0')}.txt`, 'needle\n'.repeat(500)]));
+    tree = await makeTree({ 'a.txt': '-dash needle\nplain\n', ...many, 'config/ripgreprc': '--invert-match\n--files\n' });
+  });
+  afterAll(async () => {
+    await tree.cleanup();
+    await worker.cleanup();
+  });
+  const options = (extra: Record<string, unknown> = {}) => ({ roots: [tree.dir], workerScript: worker.script, engine: 'ripgrep' as const, rgPath: RG!, ...extra });
+
+  it('takes a pattern that starts with a dash as a pattern, and ignores RIPGREP_CONFIG_PATH', async () => {
+    const saved = process.env.RIPGREP_CONFIG_PATH;
+    process.env.RIPGREP_CONFIG_PATH = tree.path('config/ripgreprc');
+    try {
+      const { state, output } = await grep({ pattern: '-dash', paths: ['a.txt'] }, options());
+      expect(state).toBe('succeeded');
+      expect(ofType(output, 'match').map((m) => m.data.lines)).toEqual([{ text: '-dash needle\n' }]);
+    } finally {
+      if (saved === undefined) delete process.env.RIPGREP_CONFIG_PATH;
+      else process.env.RIPGREP_CONFIG_PATH = saved;
+    }
+  });
+
+  it('ends rg as soon as a cap is reached, before the operation settles', async () => {
+    const { state, output } = await grep({ pattern: 'needle', paths: ['many'], maxMatches: 600 }, options());
+    expect(state).toBe('succeeded');
+    expect(output.truncated).toBe(true);
+    expect(output.stats.matchedLines).toBe(600);
+    expect(ofType(output, 'begin').map((m) => (m.data.path as { text: string }).text)).toEqual([tree.path('many/f00.txt'), tree.path('many/f01.txt')]);
+    expect(ripgrepProcessCount()).toBe(0);
+  });
+
+  it('refuses an rgPath that is not an executable program, naming it', () => {
+    expect(() => grepAdapter(options({ rgPath: tree.path('a.txt') }))).toThrow(expect.objectContaining({ code: 'FANOUT_RIPGREP_NOT_FOUND', path: 'rgPath' }));
+  });
+
+  describe('an rg that is too old', () => {
+    /** A program standing in for ripgrep 11, which knows neither --no-config's neighbours nor our flags. */
+    async function oldRipgrep(name: string): Promise<string> {
+      const path = tree.path(name);
+      await writeFile(path, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "ripgrep 11.0.2"; exit 0; fi\necho "error: Found argument '--no-ignore-global' which wasn't expected" >&2\nexit 2\n`);
+      await chmod(path, 0o755);
+      return path;
+    }
+
+    it('fails with engine "ripgrep", saying which version it found', async () => {
+      const rg = await oldRipgrep('rg-old-1');
+      const { state, error } = await grep({ pattern: 'needle', paths: ['a.txt'] }, options({ rgPath: rg }));
+      expect(state).toBe('failed');
+      expect(error).toMatchObject({ code: 'FANOUT_RIPGREP_FAILED', path: 'grep.engine' });
+      expect(error!.message).toContain('ripgrep 11.0.2, older than 13');
+    });
+
+    it('is replaced by the built-in engine with engine "auto", for the rest of the process', async () => {
+      const rg = await oldRipgrep('rg-old-2');
+      for (let i = 0; i < 2; i++) {
+        const { state, output } = await grep({ pattern: 'needle', paths: ['a.txt'] }, options({ engine: 'auto', rgPath: rg }));
+        expect(state).toBe('succeeded');
+        // The built-in engine answered: it counts the files it searched.
+        expect(output.stats).toMatchObject({ files: 1, matchedLines: 1 });
+      }
+    });
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * CPU time of this process and of the processes it started, for the scheduler's sequential
+ * estimate (`CpuMeter`). `process.cpuUsage()` sees every thread of this process but no child:
+ * a plan of `bash` commands that compute would look idle. On Linux the meter adds, from
+ * `/proc`, the children already reaped (`cutime + cstime` of this process) and every live
+ * descendant (`utime + stime + cutime + cstime`, found through each task's `children` file).
+ * Elsewhere, or when `/proc` cannot be read, it is `process.cpuUsage()` alone. It also reads
+ * how busy the whole machine was (`/proc/stat`): neighbours slow a run down too.
+ *
+ * The reading never goes down: a descendant that leaves the tree (a daemon re-parented to
+ * init) takes its time with it, and the meter holds the highest value seen instead.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { CpuMeter } from '@fanout/scheduler';
+import { parseProcStat } from './sources/cpu.js';
+
+/** Linux's USER_HZ: the unit of the times in `/proc/<pid>/stat` on every architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
+/** Deepest tree followed (a runaway fork chain must not make a reading slow). */
+const MAX_DEPTH = 8;
+/** Most processes read per reading. */
+const MAX_PROCESSES = 512;
+
+/** Options of {@link processTreeCpuMeter}. */
+export interface ProcessTreeCpuOptions {
+  /** Where procfs is mounted (tests point it at a fixture). @default "/proc" */
+  procRoot?: string;
+  /** This process's id. @default process.pid */
+  pid?: number;
+  /** @default os.availableParallelism() */
+  cores?: number;
+  /** This process's own CPU time in milliseconds. @default from process.cpuUsage() */
+  selfMs?: () => number;
+}
+
+/**
+ * A `CpuMeter` that sees this process and every process it started.
+ *
+ * @example
+ * const scheduler = createScheduler({ adapters, cpu: processTreeCpuMeter() });
+ */
+export function processTreeCpuMeter(options: ProcessTreeCpuOptions = {}): CpuMeter {
+  const proc = options.procRoot ?? '/proc';
+  const pid = options.pid ?? process.pid;
+  const selfMs =
+    options.selfMs ??
+    (() => {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1000;
+    });
+  let usable = process.platform === 'linux' || options.procRoot !== undefined;
+  let machineReadable = usable;
+  let highest = 0;
+  return {
+    cores: options.cores ?? availableParallelism(),
+    loopBusy: () => performance.eventLoopUtilization().active,
+    machine: () => {
+      if (machineReadable) {
+        try {
+          const times = parseProcStat(readFileSync(`${proc}/stat`, 'latin1'), `${proc}/stat`);
+          return { busyMs: ((times.total - times.idle) * 1000) / TICKS_PER_SECOND, cores: times.cores };
+        } catch {
+          machineReadable = false;
+        }
+      }
+      return { busyMs: 0, cores: Infinity };
+    },
+    now: () => {
+      let total = selfMs();
+      if (usable) {
+        try {
+          total += descendantsMs(proc, pid);
+        } catch {
+          usable = false;
+        }
+      }
+      if (total > highest) highest = total;
+      return highest;
+    },
+  };
+}
+
+/** Reaped children of `pid` plus every live descendant, in milliseconds. */
+function descendantsMs(proc: string, pid: number): number {
+  const self = statTicks(proc, pid);
+  if (self === undefined) throw new Error(`cannot read ${proc}/${pid}/stat`);
+  let ticks = self.reaped;
+  let budget = MAX_PROCESSES;
+  const visit = (parent: number, depth: number): void => {
+    for (const child of childrenOf(proc, parent)) {
+      if (budget-- <= 0) return;
+      const times = statTicks(proc, child);
+      if (times === undefined) continue; // gone between the two reads
+      ticks += times.own + times.reaped;
+      if (depth < MAX_DEPTH) visit(child, depth + 1);
+    }
+  };
+  visit(pid, 1);
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/** Children of every thread of `pid` (a process forks from whichever thread calls `fork`). */
+function childrenOf(proc: string, pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`${proc}/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const task of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`${proc}/${pid}/task/${task}/children`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const field of text.split(' ')) {
+      const child = Number(field);
+      if (field !== '' && Number.isInteger(child) && child > 0) children.push(child);
+    }
+  }
+  return children;
+}
+
+/** `utime + stime` (own) and `cutime + cstime` (reaped children) of a process, in ticks. */
+export function parseStatTimes(text: string): { own: number; reaped: number } | undefined {
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, so fields[11].
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const cutime = Number(fields[13]);
+  const cstime = Number(fields[14]);
+  if (![utime, stime, cutime, cstime].every(Number.isFinite)) return undefined;
+  return { own: utime + stime, reaped: cutime + cstime };
+}
+
+function statTicks(proc: string, pid: number): { own: number; reaped: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`${proc}/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  return parseStatTimes(text);
+}

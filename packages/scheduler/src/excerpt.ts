@@ -1,0 +1,29 @@
+/**
+ * Excerpts of untrusted input for error messages: short, and escaped so that a binary file or
+ * a hostile plan never writes raw bytes (terminal escapes, bidirectional overrides) or a
+ * megabyte-long line to the terminal.
+ */
+
+/** Most characters an excerpt shows. */
+const EXCERPT_CHARS = 60;
+
+/**
+ * A short excerpt of untrusted text for an error message: printable ASCII as is, anything
+ * else escaped (`\x1b`, `\u202e`), so a binary or hostile file never writes raw bytes (terminal
+ * escapes, bidirectional overrides) to the terminal.
+ */
+export function escapedExcerpt(text: string, max: number = EXCERPT_CHARS): string {
+  let out = '';
+  let shown = 0;
+  for (const char of text) {
+    if (shown === max) return `"${out}…" (${text.length} characters)`;
+    const code = char.codePointAt(0)!;
+    if (char === '"' || char === '\\') out += `\\${char}`;
+    else if (code >= 0x20 && code < 0x7f) out += char;
+    else if (code < 0x100) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\u{${code.toString(16)}}`;
+    shown++;
+  }
+  return `"${out}"`;
+}
