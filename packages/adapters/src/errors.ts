@@ -29,6 +29,7 @@ export type AdapterErrorCode =
   | 'FANOUT_SEARCH_FAILED'
   | 'FANOUT_ANALYZER_FAILED'
   | 'FANOUT_ANALYZER_INVALID'
+  | 'FANOUT_OPTIONS_INVALID'
   | 'FANOUT_ABORTED';
 
 export interface AdapterErrorOptions extends FanoutErrorOptions {

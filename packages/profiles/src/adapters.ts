@@ -1,3 +1,4 @@
+import type { FsScan } from '@fanout/adapters/fs';
 import type { Adapter } from '@fanout/scheduler';
 import type { Config } from './schema.js';
 import { PLAN_STEPS } from './steps.js';
@@ -13,7 +14,9 @@ type Kind = 'glob' | 'read' | 'write' | 'grep' | 'bash' | 'fetch' | 'search' | '
 
 /**
  * Builds the built-in adapters from configuration: the allowed roots for everything that
- * touches files, the search providers for `search`, plus the plan builders' steps. Each
+ * touches files, the search providers for `search`, plus the plan builders' steps. The glob,
+ * grep and analyze adapters share one `fsScan`, so the scheduler can batch their operations
+ * over the same tree (one walk, one read of each file). Each
  * family is imported only when one of its kinds is asked for, so a command that only runs
  * shell commands never loads the web stack.
  *
@@ -25,16 +28,26 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   const roots = config.roots ?? [process.cwd()];
   const adapters: Adapter[] = [...PLAN_STEPS];
   const closers: (() => Promise<void>)[] = [];
+  // One scan for glob, grep and analyze: their operations that are ready together list each
+  // directory once, and the built-in engine's greps and the analyses walk the tree once and
+  // read each file once. fast-glob loads only when a glob runs, so the scan itself costs a
+  // command that only greps nothing it does not use.
+  let scan: FsScan | undefined;
+  if (want('glob') || want('grep') || want('analyze')) {
+    // The grep entry point holds the scan: a command that only greps does not load the rest of fs.
+    const { fsScan } = await import('@fanout/adapters/grep');
+    scan = fsScan({ roots });
+  }
   if (want('glob') || want('read') || want('write')) {
     const fs = await import('@fanout/adapters/fs');
-    if (want('glob')) adapters.push(fs.globAdapter({ roots }) as Adapter);
+    if (want('glob')) adapters.push(fs.globAdapter({ roots, scan: scan! }) as Adapter);
     if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
     if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
   }
   if (want('grep')) {
     // Its own entry point: a command that only greps does not load the glob stack.
     const { grepAdapter } = await import('@fanout/adapters/grep');
-    const grep = grepAdapter(config.grep?.engine === undefined ? { roots } : { roots, engine: config.grep.engine });
+    const grep = grepAdapter(config.grep?.engine === undefined ? { roots, scan: scan! } : { roots, engine: config.grep.engine, scan: scan! });
     adapters.push(grep as Adapter);
     if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
   }
@@ -67,7 +80,7 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   }
   if (want('analyze')) {
     const analyze = await import('@fanout/adapters/analyze');
-    const adapter = analyze.analyzeAdapter({ roots });
+    const adapter = analyze.analyzeAdapter(scan === undefined ? { roots } : { roots, scan });
     adapters.push(adapter as Adapter);
     closers.push(() => adapter.close());
   }

@@ -1,23 +1,33 @@
 import { stat } from 'node:fs/promises';
 import { defaultClassify, type Adapter, type AttemptContext } from '@fanout/scheduler';
 import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
-import { AllowedRoots } from '../roots.js';
+import { scanOf } from '../fs/fs-options.js';
+import { register, runAlone, type FsScan } from '../fs/scan/scan.js';
+import type { AllowedRoots } from '../roots.js';
 import { discoverFiles } from './discover.js';
-import type { MarkersResult } from './markers.js';
+import { prepareAnalyze } from './members.js';
 import type { AnalyzeOutput, ModuleOutput } from './output.js';
 import { WorkerPool, type WorkerCounts } from './pool.js';
+import type { Job } from './protocol.js';
 import { analyzeInputSchema, type AnalyzeInput } from './schema.js';
-import type { StatsResult } from './stats.js';
 
 /** Options of {@link analyzeAdapter}. */
 export interface AnalyzeAdapterOptions {
-  /** Where files and analyzer modules may be. @default [process.cwd()] */
-  roots?: string[] | AllowedRoots;
-  /** Hard cap of concurrent analyses, and so of worker threads. @default 24 */
+  /** Where files and analyzer modules may be. @default [process.cwd()], or the scan's roots */
+  roots?: readonly string[] | AllowedRoots;
+  /**
+   * The scan the built-in analyses share work with (see `fsScan`): `stats` and `markers` ready
+   * together with greps walk the tree with them and read each file once; the per-file work
+   * runs in the scan's threads (or on the main thread when it is small), not in this
+   * adapter's pool, which runs analyzer modules only.
+   * @default a scan of its own
+   */
+  scan?: FsScan;
+  /** Hard cap of concurrent analyses, and so of this adapter's worker threads (analyzer modules). @default 24 */
   maxConcurrency?: number;
   /** Where the scheduler's adaptive limit starts. @default 12 */
   optimalConcurrency?: number;
-  /** Timeout of each analysis; it ends the worker thread. @default 120000 */
+  /** Timeout of each analysis; it ends the work (an analyzer module's worker thread). @default 120000 */
   timeoutMs?: number;
   /**
    * Whether an analysis may run again after a failure the scheduler retries (a timeout).
@@ -30,13 +40,17 @@ export interface AnalyzeAdapterOptions {
   maxFiles?: number;
   /** Default of the input's `maxMarkers`. @default 1000 */
   maxMarkers?: number;
-  /** Directory listings at once while finding files. @default 16 */
+  /**
+   * No longer used: files are found by the scan's walk, which lists directories
+   * synchronously between yields to the event loop.
+   * @deprecated
+   */
   discoveryConcurrency?: number;
   /** An idle worker thread ends after this long (`Infinity`: at `close()`). @default 30000 */
   idleTimeoutMs?: number;
   /**
-   * The worker's entry module. Only needed when this package is bundled and `worker.js` no
-   * longer sits next to this module.
+   * The entry module of the analyzer-module workers. Only needed when this package is bundled
+   * and `worker.js` no longer sits next to this module.
    * @default new URL('./worker.js', import.meta.url)
    */
   workerScript?: URL | string;
@@ -51,11 +65,12 @@ export interface AnalyzeAdapter extends Adapter<AnalyzeInput, AnalyzeOutput> {
 }
 
 /**
- * The `analyze` adapter: CPU-bound analysis of files on a pool of worker threads. Built-in
- * `stats` (files, lines, bytes per language) and `markers` (TODO / FIXME / HACK / XXX with
- * positions), or a user analyzer module (see `Analyzer`). Files are found in the main thread
- * (I/O), analysed in a worker (CPU); an abort or a timeout terminates that worker at once.
- * Idle workers never keep the process alive; `close()` ends them all.
+ * The `analyze` adapter: CPU-bound analysis of files. Built-in `stats` (files, lines, bytes
+ * per language) and `markers` (TODO / FIXME / HACK / XXX with positions) run in the shared
+ * scan (see `fsScan`): one walk and one read of each file with the greps and analyses ready
+ * at the same time. A user analyzer module (see `Analyzer`) runs on this adapter's own pool
+ * of worker threads, over the files the same walk finds; an abort or a timeout terminates
+ * its worker at once. Idle workers never keep the process alive; `close()` ends them all.
  *
  * @example
  * const analyze = analyzeAdapter({ roots: ['/work/project'] });
@@ -66,9 +81,8 @@ export interface AnalyzeAdapter extends Adapter<AnalyzeInput, AnalyzeOutput> {
  * await analyze.close();
  */
 export function analyzeAdapter(options: AnalyzeAdapterOptions = {}): AnalyzeAdapter {
-  const roots = options.roots instanceof AllowedRoots ? options.roots : AllowedRoots.of(options.roots);
+  const { roots, scan } = scanOf(options);
   const maxConcurrency = options.maxConcurrency ?? 24;
-  const discoveryConcurrency = options.discoveryConcurrency ?? 16;
   const defaults = { maxConcurrency, optimalConcurrency: Math.min(options.optimalConcurrency ?? 12, maxConcurrency), timeoutMs: options.timeoutMs ?? 120_000, idempotent: options.idempotent ?? true };
   const pool = new WorkerPool({ script: options.workerScript ?? new URL('./worker.js', import.meta.url), maxWorkers: maxConcurrency, idleTimeoutMs: options.idleTimeoutMs ?? 30_000 });
   const schemaDefaults: { maxFiles?: number; maxMarkers?: number } = {};
@@ -88,34 +102,35 @@ export function analyzeAdapter(options: AnalyzeAdapterOptions = {}): AnalyzeAdap
     return safe;
   }
 
+  register(
+    scan,
+    'analyze',
+    {
+      mode: 'pass',
+      batched: (input: AnalyzeInput) => input.analyzer !== 'module',
+      prepare: (input: AnalyzeInput, context, settle, shared) => prepareAnalyze(input as Exclude<AnalyzeInput, { analyzer: 'module' }>, context, settle, shared),
+    },
+    roots,
+  );
+
   async function run(input: AnalyzeInput, context: AttemptContext): Promise<AnalyzeOutput> {
+    // A lone built-in analysis is a batch of one.
+    if (input.analyzer !== 'module') return runAlone<AnalyzeOutput>(scan, 'analyze', input, context);
     const signal = context.signal;
     const progress = (data: unknown): void => context.progress(data);
-    const module = input.analyzer === 'module' ? await checkModule(input.module) : undefined;
-    const found = await discoverFiles(input, roots, signal, discoveryConcurrency);
-    switch (input.analyzer) {
-      case 'stats': {
-        const stats = (await pool.run({ analyzer: 'stats', files: found.files }, signal, progress)) as StatsResult;
-        return { ...stats, skipped: [...found.skipped, ...stats.skipped], truncated: found.truncated };
-      }
-      case 'markers': {
-        const job = { analyzer: 'markers', files: found.files, kinds: input.kinds, maxMarkers: input.maxMarkers } as const;
-        const markers = (await pool.run(job, signal, progress)) as MarkersResult;
-        return { ...markers, skipped: [...found.skipped, ...markers.skipped], truncated: markers.truncated || found.truncated };
-      }
-      case 'module': {
-        const job = { analyzer: 'module', files: found.files, truncated: found.truncated, module: module!.real, options: input.options, roots: roots.paths } as const;
-        const result = await pool.run(job, signal, progress);
-        const output: ModuleOutput = { analyzer: 'module', module: module!.path, files: found.files.length, truncated: found.truncated, result };
-        return output;
-      }
-    }
+    const module = await checkModule(input.module);
+    const found = await discoverFiles(input, roots, signal);
+    const job: Job = { analyzer: 'module', files: found.files, truncated: found.truncated, module: module.real, options: input.options, roots: [...roots.paths] };
+    const result = await pool.run(job, signal, progress);
+    const output: ModuleOutput = { analyzer: 'module', module: module.path, files: found.files.length, truncated: found.truncated, result };
+    return output;
   }
 
   return {
     kind: 'analyze',
     input: analyzeInputSchema(schemaDefaults),
     defaults,
+    batcher: scan,
     run,
     classify: (error) => classifyAdapterError(error, defaultClassify),
     // Analyses only read; files being written meanwhile are read as they are.

@@ -164,7 +164,7 @@ export class WorkerPool {
       slot.worker.postMessage(message);
     } catch (error) {
       slot.task = undefined;
-      const field = task.job.analyzer === 'module' ? 'options' : 'analyzer';
+      const field = 'options';
       this.#settle(task, false, new AdapterError('FANOUT_ANALYZER_INVALID', `expected ${field} to be copyable to a worker thread (structured clone), got: ${(error as Error).message}`, { path: field, cause: error }));
       this.#release(slot);
     }
@@ -237,7 +237,7 @@ export class WorkerPool {
   }
 
   #crashed(slot: Slot, task: Task, code: number): AdapterError {
-    const field = task.job.analyzer === 'module' ? 'module' : 'analyzer';
+    const field = 'module';
     const options = { path: field, cause: slot.error };
     if (!slot.ready) {
       const why = slot.error?.message ?? `exit code ${code}`;

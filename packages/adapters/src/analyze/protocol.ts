@@ -1,15 +1,12 @@
-import type { MarkerKind } from './output.js';
-
 /**
  * The messages between the analyze pool (main thread) and its workers. One task at a time
  * per worker; `id` ties replies to the task, so a late reply of an ended task is ignored.
+ * Only analyzer modules run here: the built-in `stats` and `markers` are per-file work of the
+ * shared scan (`fs/scan`), which reads each file once for every operation that wants it.
  */
 
-/** A task for a worker: which analysis, over which files. */
-export type Job =
-  | { analyzer: 'stats'; files: string[] }
-  | { analyzer: 'markers'; files: string[]; kinds: MarkerKind[]; maxMarkers: number }
-  | { analyzer: 'module'; files: string[]; truncated: boolean; module: string; options: unknown; roots: string[] };
+/** A task for a worker: an analyzer module over the files found. */
+export type Job = { analyzer: 'module'; files: string[]; truncated: boolean; module: string; options: unknown; roots: string[] };
 
 /** Main thread → worker. */
 export interface TaskMessage {

@@ -6,10 +6,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { AnalyzerFailure, describeCause, messageOf } from './failure.js';
-import { scanMarkers } from './markers.js';
 import { runModuleAnalyzer } from './module-analyzer.js';
 import type { Job, TaskMessage, WorkerFailure, WorkerMessage } from './protocol.js';
-import { countStats } from './stats.js';
 
 if (parentPort === null) throw new Error('expected to run as a worker thread of the analyze pool, got the main thread');
 const port = parentPort;
@@ -18,19 +16,12 @@ function post(message: WorkerMessage): void {
   port.postMessage(message);
 }
 
-async function perform(job: Job, progress: (data: unknown) => void): Promise<unknown> {
-  switch (job.analyzer) {
-    case 'stats':
-      return countStats(job.files, progress);
-    case 'markers':
-      return scanMarkers(job.files, job.kinds, job.maxMarkers, progress);
-    case 'module':
-      return runModuleAnalyzer(job, progress);
-  }
+function perform(job: Job, progress: (data: unknown) => void): Promise<unknown> {
+  return runModuleAnalyzer(job, progress);
 }
 
 async function handle({ id, job }: TaskMessage): Promise<void> {
-  const field = job.analyzer === 'module' ? 'module' : 'analyzer';
+  const field = 'module';
   let value: unknown;
   try {
     value = await perform(job, (data) => post({ type: 'progress', id, data }));

@@ -2,6 +2,7 @@ import { lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AdapterDefaults } from '@fanout/scheduler';
 import { AllowedRoots, resolveRealSync } from '../roots.js';
+import { fsScan, type FsScan, type FsScanOptions } from './scan/scan.js';
 
 /** Options every fs adapter takes. */
 export interface FsAdapterOptions {
@@ -18,6 +19,17 @@ export interface FsAdapterOptions {
 /** The roots an adapter was given, as {@link AllowedRoots} (the working directory when none). */
 export function toRoots(roots: FsAdapterOptions['roots']): AllowedRoots {
   return roots instanceof AllowedRoots ? roots : AllowedRoots.of(roots);
+}
+
+/**
+ * The roots and the scan of an adapter that takes a `scan` option: the scan given (and its
+ * roots, unless the adapter has its own, which must then be the same), or a new scan of its
+ * own with `own` options.
+ */
+export function scanOf(options: FsAdapterOptions & { scan?: FsScan | undefined }, own: Omit<FsScanOptions, 'roots'> = {}): { roots: AllowedRoots; scan: FsScan } {
+  if (options.scan !== undefined) return { roots: options.roots === undefined ? options.scan.roots : toRoots(options.roots), scan: options.scan };
+  const roots = toRoots(options.roots);
+  return { roots, scan: fsScan({ ...own, roots }) };
 }
 
 /**

@@ -1,8 +1,7 @@
-import { constants, type Dirent } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, type Dirent } from 'node:fs';
 import { dirname } from 'node:path';
-import ignore from 'ignore';
 import { isInside } from '../roots.js';
+import { walkIgnore, type WalkIgnore } from './ignore-walk.js';
 
 /** The rules of one `.gitignore`, and those of the nearest one above it. */
 interface Rules {
@@ -10,7 +9,7 @@ interface Rules {
   dir: string;
   /** `dir` with a trailing separator: the prefix of every path below it. */
   prefix: string;
-  matcher: ignore.Ignore;
+  matcher: WalkIgnore;
   parent: Rules | undefined;
 }
 
@@ -33,7 +32,11 @@ export interface GitignoreOptions {
  * directory holding `.git`) or an allowed root, whichever comes first. Unlike ripgrep, the
  * files apply outside a git repository as well (ripgrep's `--no-require-git`).
  *
- * Patterns are matched with the `ignore` package, which implements the gitignore(5) rules.
+ * Patterns are matched with the `ignore` package, which implements the gitignore(5) rules
+ * (through `WalkIgnore`, which answers the common "no rule matches" with one test).
+ * The files are small and read synchronously (a walk calls this between its listings); one
+ * filter can serve several walks of one tree at once, as the shared scan does: what it
+ * learns of a directory holds for all of them.
  */
 export class GitignoreFilter {
   readonly #roots: readonly string[];
@@ -41,8 +44,6 @@ export class GitignoreFilter {
   readonly #ignoreCase: boolean;
   /** Directory → the nearest rules that apply inside it (`undefined`: none). */
   readonly #nearest = new Map<string, Rules | undefined>();
-  /** Directories above the walk being loaded. */
-  readonly #loading = new Map<string, Promise<Rules | undefined>>();
 
   constructor(options: GitignoreOptions) {
     this.#roots = options.boundaries;
@@ -52,20 +53,25 @@ export class GitignoreFilter {
 
   /**
    * Loads the `.gitignore` files of the directories above `start`, where a walk begins. Call
-   * it before the walk, so the first directory's filter finds them ready.
+   * it before the walk (it is also done on the way when forgotten).
    */
   async prepare(start: string): Promise<void> {
+    this.prepareSync(start);
+  }
+
+  /** {@link GitignoreFilter.prepare}, synchronously. */
+  prepareSync(start: string): void {
     if (this.#boundaries.has(start)) return;
     const parent = dirname(start);
-    if (parent !== start) await this.#above(parent);
+    if (parent !== start) this.#above(parent);
   }
 
   /**
    * Keeps the entries of directory `dir` that no `.gitignore` excludes. Reads the directory's
    * own `.gitignore` when it has one (its name is among the entries, so no extra system call
-   * when it has none). Answers synchronously when it needs no file: the walk's hot path.
+   * when it has none).
    */
-  filter(dir: string, entries: Dirent[]): Dirent[] | Promise<Dirent[]> {
+  filter(dir: string, entries: Dirent[]): Dirent[] {
     let ownFile = false;
     let repository = false;
     for (let i = 0; i < entries.length; i++) {
@@ -76,51 +82,49 @@ export class GitignoreFilter {
     // A repository's top or an allowed root inherits nothing from above.
     if (!repository && !this.#boundaries.has(dir)) {
       const parent = dirname(dir);
-      if (parent !== dir && !this.#nearest.has(parent)) return this.#above(parent).then((rules) => this.#withOwn(dir, entries, rules, ownFile, repository));
-      return this.#withOwn(dir, entries, this.#nearest.get(parent), ownFile, repository);
+      const inherited = parent === dir ? undefined : this.#nearest.has(parent) ? this.#nearest.get(parent) : this.#above(parent);
+      return this.#withOwn(dir, entries, inherited, ownFile, repository);
     }
     return this.#withOwn(dir, entries, undefined, ownFile, repository);
   }
 
-  #withOwn(dir: string, entries: Dirent[], inherited: Rules | undefined, ownFile: boolean, repository: boolean): Dirent[] | Promise<Dirent[]> {
-    if (!ownFile) return this.#apply(dir, entries, inherited, repository);
-    return this.#read(dir, inherited).then((own) => this.#apply(dir, entries, own ?? inherited, repository));
+  #withOwn(dir: string, entries: Dirent[], inherited: Rules | undefined, ownFile: boolean, repository: boolean): Dirent[] {
+    const own = ownFile ? this.#read(dir, inherited) : undefined;
+    return this.#apply(dir, entries, own ?? inherited, repository);
   }
 
   #apply(dir: string, entries: Dirent[], rules: Rules | undefined, repository: boolean): Dirent[] {
     this.#nearest.set(dir, rules);
     if (!repository && rules === undefined) return entries;
-    const kept: Dirent[] = [];
+    // What each .gitignore needs for this directory, once: its path there, and whether it is kept.
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const checks: { matcher: WalkIgnore; dir: string; kept: boolean }[] = [];
+    for (let at = rules; at !== undefined; at = at.parent) {
+      if (!prefix.startsWith(at.prefix)) continue;
+      const relative = prefix.slice(at.prefix.length);
+      checks.push({ matcher: at.matcher, dir: relative, kept: at.matcher.kept(relative) });
+    }
+    const kept: Dirent[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (repository && entry.name === '.git') continue;
-      if (rules !== undefined && isIgnored(rules, prefix + entry.name, entry.isDirectory())) continue;
+      if (checks.length > 0 && isIgnored(checks, entry.name, entry.isDirectory())) continue;
       kept.push(entry);
     }
     return kept;
   }
 
   /** The rules that apply inside `dir`, a directory above the walk. */
-  #above(dir: string): Promise<Rules | undefined> {
-    if (this.#nearest.has(dir)) return Promise.resolve(this.#nearest.get(dir));
-    let loading = this.#loading.get(dir);
-    if (loading === undefined) {
-      loading = this.#loadAbove(dir);
-      this.#loading.set(dir, loading);
-    }
-    return loading;
-  }
-
-  async #loadAbove(dir: string): Promise<Rules | undefined> {
+  #above(dir: string): Rules | undefined {
+    if (this.#nearest.has(dir)) return this.#nearest.get(dir);
     if (!this.#roots.some((root) => isInside(root, dir))) {
       // Never read outside the roots, even a .gitignore.
       this.#nearest.set(dir, undefined);
       return undefined;
     }
-    const top = this.#boundaries.has(dir) || dirname(dir) === dir || (await exists(`${dir}/.git`));
-    const parent = top ? undefined : await this.#above(dirname(dir));
-    const rules = (await this.#read(dir, parent)) ?? parent;
+    const top = this.#boundaries.has(dir) || dirname(dir) === dir || existsSync(`${dir}/.git`);
+    const parent = top ? undefined : this.#above(dirname(dir));
+    const rules = this.#read(dir, parent) ?? parent;
     this.#nearest.set(dir, rules);
     return rules;
   }
@@ -129,40 +133,30 @@ export class GitignoreFilter {
    * Reads `dir/.gitignore` on top of `parent`; undefined when there is none. A symlink is not
    * followed (O_NOFOLLOW) and only a regular file is read, so no pattern comes from outside.
    */
-  async #read(dir: string, parent: Rules | undefined): Promise<Rules | undefined> {
+  #read(dir: string, parent: Rules | undefined): Rules | undefined {
     let text: string;
     try {
-      const handle = await open(`${dir === '/' ? '' : dir}/.gitignore`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      const fd = openSync(`${dir === '/' ? '' : dir}/.gitignore`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
-        if (!(await handle.stat()).isFile()) return undefined;
-        text = await handle.readFile('utf8');
+        if (!fstatSync(fd).isFile()) return undefined;
+        text = readFileSync(fd, 'utf8');
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     } catch {
       return undefined;
     }
-    return { dir, prefix: dir.endsWith('/') ? dir : `${dir}/`, matcher: ignore({ ignorecase: this.#ignoreCase }).add(text), parent };
+    return { dir, prefix: dir.endsWith('/') ? dir : `${dir}/`, matcher: walkIgnore(text, { ignorecase: this.#ignoreCase }), parent };
   }
 }
 
 /** Deepest `.gitignore` first: the first that has an opinion decides, as in git. */
-function isIgnored(rules: Rules, path: string, directory: boolean): boolean {
-  for (let at: Rules | undefined = rules; at !== undefined; at = at.parent) {
-    if (!path.startsWith(at.prefix)) continue;
-    const relative = path.slice(at.prefix.length);
-    const verdict = at.matcher.test(directory ? `${relative}/` : relative);
+function isIgnored(checks: readonly { matcher: WalkIgnore; dir: string; kept: boolean }[], name: string, directory: boolean): boolean {
+  for (const check of checks) {
+    const verdict = check.matcher.testEntry(check.dir, check.kept, name, directory);
     if (verdict.ignored) return true;
     if (verdict.unignored) return false;
   }
   return false;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

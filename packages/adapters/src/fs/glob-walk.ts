@@ -1,12 +1,20 @@
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import fg from 'fast-glob';
+import type fg from 'fast-glob';
 
 interface StreamProvider {
   read(task: fg.Task): Readable;
 }
 type StreamProviderClass = new (settings: unknown) => StreamProvider;
 type SettingsClass = new (options: fg.Options) => unknown;
+
+/** fast-glob, loaded on first use: a command that never globs (`fanout grep`) does not pay for loading it and its dependencies. */
+let loaded: Promise<typeof fg> | undefined;
+export function loadFastGlob(): Promise<typeof fg> {
+  // A CommonJS module: its exports are the namespace's default.
+  loaded ??= import('fast-glob').then((module) => (module as unknown as { default: typeof fg }).default);
+  return loaded;
+}
 
 /*
  * fast-glob's `stream()` multiplexes its tasks' streams through merge2 even when there is
@@ -16,16 +24,19 @@ type SettingsClass = new (options: fg.Options) => unknown;
  * the merge. The provider and settings are fast-glob 3's internal modules (unchanged since
  * 3.0); should a release move them, the public `stream()` takes over.
  */
-const internals = ((): { Provider: StreamProviderClass; Settings: SettingsClass } | undefined => {
+let internals: { Provider: StreamProviderClass; Settings: SettingsClass } | undefined | null = null;
+function fastGlobInternals(): { Provider: StreamProviderClass; Settings: SettingsClass } | undefined {
+  if (internals !== null) return internals;
   try {
     const require = createRequire(import.meta.url);
     const Provider = (require('fast-glob/out/providers/stream') as { default?: StreamProviderClass }).default;
     const Settings = (require('fast-glob/out/settings') as { default?: SettingsClass }).default;
-    return typeof Provider === 'function' && typeof Settings === 'function' ? { Provider, Settings } : undefined;
+    internals = typeof Provider === 'function' && typeof Settings === 'function' ? { Provider, Settings } : undefined;
   } catch {
-    return undefined;
+    internals = undefined;
   }
-})();
+  return internals;
+}
 
 /** A walk in progress. */
 export interface GlobWalk {
@@ -36,15 +47,17 @@ export interface GlobWalk {
 /**
  * Walks fast-glob `tasks` (from `fg.generateTasks(patterns, options)`), handing each entry to
  * `onEntry`, then calling `onEnd` once (with an error if a stream failed). One provider
- * serves every task, so `unique` holds across them as in fast-glob.
+ * serves every task, so `unique` holds across them as in fast-glob. `fastGlob` is the module
+ * {@link loadFastGlob} gave.
  */
-export function walkGlob(patterns: readonly string[], tasks: readonly fg.Task[], options: fg.Options, onEntry: (entry: string) => void, onEnd: (error?: unknown) => void): GlobWalk {
+export function walkGlob(fastGlob: typeof fg, patterns: readonly string[], tasks: readonly fg.Task[], options: fg.Options, onEntry: (entry: string) => void, onEnd: (error?: unknown) => void): GlobWalk {
   let streams: Readable[];
+  const internals = fastGlobInternals();
   if (internals !== undefined) {
     const provider = new internals.Provider(new internals.Settings(options));
     streams = tasks.map((task) => provider.read(task));
   } else {
-    streams = [fg.stream(patterns as string[], options) as Readable];
+    streams = [fastGlob.stream(patterns as string[], options) as Readable];
   }
   let open = streams.length;
   let ended = false;

@@ -1,13 +1,14 @@
-import { readdir as nodeReaddir, type Dirent } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defaultClassify, type Adapter } from '@fanout/scheduler';
-import fg from 'fast-glob';
+import { defaultClassify, type Adapter, type AttemptContext } from '@fanout/scheduler';
+import type fg from 'fast-glob';
 import { z } from 'zod';
 import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
-import { FILE_OPERATION_DEFAULTS, toRoots, type FsAdapterOptions } from './fs-options.js';
-import { GitignoreFilter } from './gitignore.js';
-import { walkGlob } from './glob-walk.js';
+import type { AllowedRoots } from '../roots.js';
+import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from './fs-options.js';
+import { loadFastGlob, walkGlob } from './glob-walk.js';
+import type { Readdir, ReaddirCallback } from './scan/listings.js';
+import { register, runAlone, type BatchShared, type FsScan } from './scan/scan.js';
 
 const patternString = z
   .string()
@@ -89,17 +90,26 @@ export interface GlobAdapterOptions extends FsAdapterOptions {
   /** Default of the input's `maxResults`. @default 100000 */
   maxResults?: number;
   /**
-   * Directories read at once by one walk (fast-glob's `concurrency`). Reads go to libuv's
-   * thread pool, four threads unless `UV_THREADPOOL_SIZE` says otherwise.
+   * Directories read at once by one walk (fast-glob's `concurrency`). With `node:fs` the
+   * scan lists directories synchronously, once for its whole batch (see `fsScan`); with an
+   * `fs` of your own, its `readdir` calls go out this many at a time.
    * @default 4
    */
   walkConcurrency?: number;
   /**
    * The file system the walk reads (fast-glob's `fs`): for instrumented or virtual file
-   * systems. Root checks always use `node:fs`, so it must show the same tree.
+   * systems. Root checks always use `node:fs`, so it must show the same tree. Its listings
+   * are shared by the globs of a batch, not with the other kinds.
    * @default node:fs
    */
   fs?: Partial<fg.FileSystemAdapter>;
+  /**
+   * The scan this adapter shares work with (see `fsScan`): globs ready together, and the
+   * greps and analyses of the same scan, list each directory once and parse each `.gitignore`
+   * once. Without it the adapter makes its own (its globs share among themselves).
+   * @default a scan of its own
+   */
+  scan?: FsScan;
 }
 
 /** Default `timeoutMs` of `glob`. @default 60000 */
@@ -107,7 +117,16 @@ export const GLOB_TIMEOUT_MS = 60_000;
 
 const MAX_REPORTED_ERRORS = 100;
 
-type ReaddirCallback = (error: NodeJS.ErrnoException | null, entries: Dirent[]) => void;
+/** What every run of one glob adapter needs. */
+interface GlobSettings {
+  roots: AllowedRoots;
+  defaultMax: number;
+  walkConcurrency: number;
+  baseFs: Partial<fg.FileSystemAdapter>;
+  /** The adapter's own readdir, when its `fs` has one. */
+  baseReaddir: Readdir | undefined;
+  ignoreCase: boolean;
+}
 
 /**
  * The `glob` adapter: lists the paths matching glob patterns under a directory inside the
@@ -130,12 +149,17 @@ type ReaddirCallback = (error: NodeJS.ErrnoException | null, entries: Dirent[]) 
  * await scheduler.execute({ operations: [{ id: 'ts', kind: 'glob', input: { pattern: 'src/**\/*.ts' } }] });
  */
 export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput, GlobOutput> {
-  const roots = toRoots(options.roots);
-  const defaultMax = options.maxResults ?? 100_000;
-  const walkConcurrency = options.walkConcurrency ?? 4;
+  const { roots, scan } = scanOf(options);
   const baseFs = options.fs ?? {};
-  const baseReaddir = (baseFs.readdir ?? nodeReaddir) as (path: string, options: { withFileTypes: true }, callback: ReaddirCallback) => void;
-  const ignoreCase = process.platform === 'win32' || process.platform === 'darwin';
+  const settings: GlobSettings = {
+    roots,
+    defaultMax: options.maxResults ?? 100_000,
+    walkConcurrency: options.walkConcurrency ?? 4,
+    baseFs,
+    baseReaddir: baseFs.readdir as Readdir | undefined,
+    ignoreCase: process.platform === 'win32' || process.platform === 'darwin',
+  };
+  register(scan, 'glob', { mode: 'listing', batched: () => true, run: (input: GlobInput, ctx, shared) => runGlob(input, ctx, settings, shared) }, roots);
   return {
     kind: 'glob',
     input: globInputSchema,
@@ -143,119 +167,138 @@ export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput
     classify: (error) => classifyAdapterError(error, defaultClassify),
     // A listing takes no lock: it reads directories, not the files a write replaces.
     locks: () => [],
-    async run(input, ctx) {
-      const signal = ctx.signal;
-      const single = input.patterns === undefined;
-      const patterns = input.patterns ?? [input.pattern!];
-      const cwd = await checkedCwd(input.cwd);
-      signal.throwIfAborted();
+    batcher: scan,
+    // A lone glob is a batch of one.
+    run: (input, ctx) => runAlone<GlobOutput>(scan, 'glob', input, ctx),
+  };
+}
 
-      let stopped = false;
-      const errors: GlobWalkError[] = [];
-      const filter = input.gitignore === false ? undefined : new GitignoreFilter({ boundaries: roots.paths, ignoreCase });
-      // fast-glob calls readdir(path, { withFileTypes: true }, callback) for each directory.
-      const readdir = (path: string, readOptions: { withFileTypes: true }, callback: ReaddirCallback): void => {
-        if (stopped) {
-          callback(stoppedError(path), []);
+/** One glob, with the listings and `.gitignore` filter of its batch. */
+async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSettings, shared: BatchShared): Promise<GlobOutput> {
+  const { roots, baseFs } = settings;
+  const fastGlob = await loadFastGlob();
+  const signal = ctx.signal;
+  const single = input.patterns === undefined;
+  const patterns = input.patterns ?? [input.pattern!];
+  const cwd = await checkedCwd(roots, input.cwd);
+  signal.throwIfAborted();
+
+  let stopped = false;
+  const errors: GlobWalkError[] = [];
+  const filter = input.gitignore === false ? undefined : shared.listings.gitignore(roots.paths, settings.ignoreCase);
+  const list = shared.listings.readdir(settings.baseReaddir);
+  // fast-glob calls readdir(path, { withFileTypes: true }, callback) for each directory.
+  const readdir = (path: string, readOptions: { withFileTypes: true }, callback: ReaddirCallback): void => {
+    if (stopped) {
+      // Never synchronously: fast-glob's queue would call the next readdir from inside this
+      // one, and a walk stopped with thousands of directories queued would run out of stack.
+      setImmediate(callback, stoppedError(path), []);
+      return;
+    }
+    list(path, readOptions, (error, entries) => {
+      if (error !== null) {
+        if (error.code !== 'ENOENT' && errors.length < MAX_REPORTED_ERRORS) errors.push({ path, code: error.code ?? 'EIO', message: error.message });
+        callback(error, []);
+        return;
+      }
+      if (stopped) callback(stoppedError(path), []);
+      else if (filter === undefined) callback(null, entries);
+      else {
+        let kept;
+        try {
+          kept = shared.listings.filter(filter, path, entries);
+        } catch (failure) {
+          callback(failure as NodeJS.ErrnoException, []);
           return;
         }
-        baseReaddir(path, readOptions, (error, entries) => {
-          if (error !== null) {
-            if (error.code !== 'ENOENT' && errors.length < MAX_REPORTED_ERRORS) errors.push({ path, code: error.code ?? 'EIO', message: error.message });
-            callback(error, []);
-            return;
-          }
-          if (stopped) callback(stoppedError(path), []);
-          else if (filter === undefined) callback(null, entries);
-          else {
-            const kept = filter.filter(path, entries);
-            if (Array.isArray(kept)) callback(null, kept);
-            else kept.then((list) => callback(null, list), (failure: NodeJS.ErrnoException) => callback(failure, []));
-          }
-        });
-      };
-      const globOptions: fg.Options = {
-        cwd,
-        dot: input.dot ?? false,
-        ignore: input.ignore ?? [],
-        onlyFiles: (input.type ?? 'files') === 'files',
-        onlyDirectories: input.type === 'directories',
-        followSymbolicLinks: false,
-        caseSensitiveMatch: input.caseSensitive ?? true,
-        suppressErrors: true,
-        unique: true,
-        concurrency: walkConcurrency,
-        fs: { ...baseFs, readdir: readdir as never },
-        ...(input.maxDepth === undefined ? {} : { deep: input.maxDepth + 1 }),
-      };
-
-      // Every directory a walk starts from must be inside the roots (a pattern may climb out).
-      const tasks = fg.generateTasks(patterns, globOptions);
-      for (const task of tasks) {
-        const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
-        const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;
-        const start = resolve(cwd, task.base);
-        await roots.check(start, field);
-        if (filter !== undefined) await filter.prepare(start);
+        callback(null, kept);
       }
-      signal.throwIfAborted();
-
-      const max = input.maxResults ?? defaultMax;
-      // Entries stay as fast-glob gives them until the end: sorting the short relative names
-      // before they get the common cwd prefix makes each comparison cheaper.
-      const entries: string[] = [];
-      let plain = true;
-      let truncated = false;
-      await new Promise<void>((resolvePromise, reject) => {
-        const finish = (error?: unknown): void => {
-          if (stopped) return;
-          stopped = true;
-          signal.removeEventListener('abort', onAbort);
-          walk.stop();
-          if (error === undefined) resolvePromise();
-          else reject(error);
-        };
-        const onAbort = (): void => finish(signal.reason);
-        const onEntry = (entry: string): void => {
-          if (stopped) return;
-          if (entries.length === max) {
-            truncated = true;
-            finish();
-            return;
-          }
-          // fast-glob gives paths relative to cwd ('a/b'), or as the pattern spelled them ('./a', '../b', '/abs').
-          if (plain && (entry.charCodeAt(0) === 46 || entry.charCodeAt(0) === 47)) plain = false;
-          entries.push(entry);
-        };
-        const walk = walkGlob(patterns, tasks, globOptions, onEntry, finish);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      const sort = input.sort ?? true;
-      if (sort && plain) entries.sort();
-      const prefix = cwd.endsWith('/') ? cwd : `${cwd}/`;
-      const files = new Array<string>(entries.length);
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]!;
-        files[i] = plain || (entry.charCodeAt(0) !== 46 && entry.charCodeAt(0) !== 47) ? prefix + entry : resolve(cwd, entry);
-      }
-      if (sort && !plain) files.sort();
-      const output: GlobOutput = { files, count: files.length, truncated };
-      if (errors.length > 0) output.errors = errors;
-      return output;
-    },
+    });
+  };
+  const globOptions: fg.Options = {
+    cwd,
+    dot: input.dot ?? false,
+    ignore: input.ignore ?? [],
+    onlyFiles: (input.type ?? 'files') === 'files',
+    onlyDirectories: input.type === 'directories',
+    followSymbolicLinks: false,
+    caseSensitiveMatch: input.caseSensitive ?? true,
+    suppressErrors: true,
+    unique: true,
+    concurrency: settings.walkConcurrency,
+    fs: { ...baseFs, readdir: readdir as never },
+    ...(input.maxDepth === undefined ? {} : { deep: input.maxDepth + 1 }),
   };
 
-  async function checkedCwd(asked: string | undefined): Promise<string> {
-    const safe = await roots.check(asked ?? roots.base, 'cwd');
-    let info;
-    try {
-      info = await stat(safe.real);
-    } catch (error) {
-      throw fromFsError(error, safe.path, 'cwd');
-    }
-    if (!info.isDirectory()) throw new AdapterError('FANOUT_NOT_DIRECTORY', `expected cwd (${safe.path}) to be a directory, got a file`, { path: 'cwd' });
-    return safe.path;
+  // Every directory a walk starts from must be inside the roots (a pattern may climb out).
+  const tasks = fastGlob.generateTasks(patterns, globOptions);
+  // One walk meets each path once: only several tasks (patterns from different directories)
+  // can list a path twice. fast-glob's `unique` keeps every path listed in a set to check,
+  // which cost more than the matching (400 ms of 16 globs over a 27,000-file tree).
+  globOptions.unique = tasks.length > 1;
+  for (const task of tasks) {
+    const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
+    const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;
+    const start = resolve(cwd, task.base);
+    await roots.check(start, field);
+    filter?.prepareSync(start);
   }
+  signal.throwIfAborted();
+
+  const max = input.maxResults ?? settings.defaultMax;
+  // Entries stay as fast-glob gives them until the end: sorting the short relative names
+  // before they get the common cwd prefix makes each comparison cheaper.
+  const entries: string[] = [];
+  let plain = true;
+  let truncated = false;
+  await new Promise<void>((resolvePromise, reject) => {
+    const finish = (error?: unknown): void => {
+      if (stopped) return;
+      stopped = true;
+      signal.removeEventListener('abort', onAbort);
+      walk.stop();
+      if (error === undefined) resolvePromise();
+      else reject(error);
+    };
+    const onAbort = (): void => finish(signal.reason);
+    const onEntry = (entry: string): void => {
+      if (stopped) return;
+      if (entries.length === max) {
+        truncated = true;
+        finish();
+        return;
+      }
+      // fast-glob gives paths relative to cwd ('a/b'), or as the pattern spelled them ('./a', '../b', '/abs').
+      if (plain && (entry.charCodeAt(0) === 46 || entry.charCodeAt(0) === 47)) plain = false;
+      entries.push(entry);
+    };
+    const walk = walkGlob(fastGlob, patterns, tasks, globOptions, onEntry, finish);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const sort = input.sort ?? true;
+  if (sort && plain) entries.sort();
+  const prefix = cwd.endsWith('/') ? cwd : `${cwd}/`;
+  const files = new Array<string>(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    files[i] = plain || (entry.charCodeAt(0) !== 46 && entry.charCodeAt(0) !== 47) ? prefix + entry : resolve(cwd, entry);
+  }
+  if (sort && !plain) files.sort();
+  const output: GlobOutput = { files, count: files.length, truncated };
+  if (errors.length > 0) output.errors = errors;
+  return output;
+}
+
+async function checkedCwd(roots: AllowedRoots, asked: string | undefined): Promise<string> {
+  const safe = await roots.check(asked ?? roots.base, 'cwd');
+  let info;
+  try {
+    info = await stat(safe.real);
+  } catch (error) {
+    throw fromFsError(error, safe.path, 'cwd');
+  }
+  if (!info.isDirectory()) throw new AdapterError('FANOUT_NOT_DIRECTORY', `expected cwd (${safe.path}) to be a directory, got a file`, { path: 'cwd' });
+  return safe.path;
 }
 
 function stoppedError(path: string): NodeJS.ErrnoException {

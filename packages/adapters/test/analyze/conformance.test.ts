@@ -1,8 +1,8 @@
 import { afterAll } from 'vitest';
-import { analyzeAdapter, type AnalyzeAdapter, type AnalyzeInput, type MarkersOutput } from '../../src/analyze/index.js';
+import { type AnalyzeAdapter, type AnalyzeInput, type MarkersOutput } from '../../src/analyze/index.js';
 import { describeConformance } from '../helpers/conformance.js';
 import { compileWorker, type CompiledWorker } from './compiled-worker.js';
-import { makeTree, spinningAnalyzer, type Tree } from './fixtures.js';
+import { builtInAdapter, makeTree, spinningAnalyzer, type Tree } from './fixtures.js';
 
 // The suite reads the adapter while collecting its cases, so it is built at load time.
 const worker: CompiledWorker = await compileWorker();
@@ -11,7 +11,7 @@ const tree: Tree = await makeTree({
   'spin.mjs': spinningAnalyzer('/dev/null'),
   'many/todo.txt': Array.from({ length: 50 }, (_, i) => `TODO ${i}`).join('\n'),
 });
-const adapter: AnalyzeAdapter = analyzeAdapter({ roots: [tree.root], workerScript: worker.script });
+const adapter: AnalyzeAdapter = builtInAdapter(worker, [tree.root]);
 
 afterAll(async () => {
   await adapter.close();

@@ -11,7 +11,7 @@ let roots: AllowedRoots;
 const signal = new AbortController().signal;
 
 function find(input: Partial<DiscoveryInput> = {}, abort: AbortSignal = signal) {
-  return discoverFiles({ paths: ['.'], hidden: false, nodeModules: false, gitignore: true, maxFiles: 1000, ...input }, roots, abort, 4);
+  return discoverFiles({ paths: ['.'], hidden: false, nodeModules: false, gitignore: true, maxFiles: 1000, ...input }, roots, abort);
 }
 
 beforeAll(async () => {
@@ -86,9 +86,9 @@ describe('analyze file discovery', () => {
     const nested = await makeTree({ '.gitignore': '*.tmp\n', 'repo/.git/HEAD': 'x', 'repo/a.tmp': 'x', 'repo/b.ts': 'x', 'plain/c.tmp': 'x', 'plain/d.ts': 'x' });
     const input = { paths: ['.'], hidden: false, nodeModules: false, gitignore: true, maxFiles: 100 };
     try {
-      const whole = await discoverFiles(input, AllowedRoots.of([nested.root]), signal, 4);
+      const whole = await discoverFiles(input, AllowedRoots.of([nested.root]), signal);
       expect(whole.files).toEqual(['plain/d.ts', 'repo/a.tmp', 'repo/b.ts'].map((p) => nested.path(p)));
-      const below = await discoverFiles(input, AllowedRoots.of([nested.path('plain')]), signal, 4);
+      const below = await discoverFiles(input, AllowedRoots.of([nested.path('plain')]), signal);
       expect(below.files).toEqual(['plain/c.tmp', 'plain/d.ts'].map((p) => nested.path(p)));
     } finally {
       await nested.cleanup();
@@ -116,7 +116,7 @@ describe('analyze file discovery', () => {
     const names = Array.from({ length: 80 }, (_, i) => `d${String(i).padStart(2, '0')}`);
     const wide = await makeTree(Object.fromEntries(names.flatMap((name) => [[`${name}/f.txt`, 'x'], [`${name}/sub/g.txt`, 'x']])));
     try {
-      const found = await discoverFiles({ paths: [wide.root], hidden: false, nodeModules: false, gitignore: true, maxFiles: 1000 }, AllowedRoots.of([wide.root]), signal, 3);
+      const found = await discoverFiles({ paths: [wide.root], hidden: false, nodeModules: false, gitignore: true, maxFiles: 1000 }, AllowedRoots.of([wide.root]), signal);
       expect(found.files).toEqual(names.flatMap((name) => [wide.path(name, 'f.txt'), wide.path(name, 'sub', 'g.txt')]));
     } finally {
       await wide.cleanup();

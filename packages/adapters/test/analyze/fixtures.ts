@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AnalyzeAdapter, AnalyzeInputInit, AnalyzeOutput } from '../../src/analyze/index.js';
+import { analyzeAdapter, type AnalyzeAdapter, type AnalyzeAdapterOptions, type AnalyzeInputInit, type AnalyzeOutput } from '../../src/analyze/index.js';
+import { fsScan, type FsScanOptions } from '../../src/fs/index.js';
+import type { CompiledWorker } from './compiled-worker.js';
 import { attemptContext as contextFor, eventually } from '../../src/testing/index.js';
 
 /** A real directory tree in a temporary directory. */
@@ -33,6 +35,14 @@ export async function makeTree(files: Record<string, string | Uint8Array> = {}):
 }
 
 export { contextFor, eventually };
+
+/**
+ * An analyze adapter on the compiled sources: analyzer modules on `worker.script`, the built-in
+ * analyses' per-file work on a scan of its own whose threads run `worker.scanScript`.
+ */
+export function builtInAdapter(worker: CompiledWorker, roots: string[], options: Omit<AnalyzeAdapterOptions, 'roots' | 'scan'> = {}, scan: Omit<FsScanOptions, 'roots'> = {}): AnalyzeAdapter {
+  return analyzeAdapter({ ...options, roots, workerScript: worker.script, scan: fsScan({ ...scan, roots, workerScript: worker.scanScript }) });
+}
 
 /** Validates an input with the adapter's schema and runs it, like one scheduler attempt. */
 export async function analyze<O extends AnalyzeOutput = AnalyzeOutput>(adapter: AnalyzeAdapter, input: AnalyzeInputInit, signal?: AbortSignal): Promise<O> {

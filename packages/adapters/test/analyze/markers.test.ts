@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeAdapter, MAX_MARKER_TEXT, type AnalyzeAdapter, type MarkersOutput } from '../../src/analyze/index.js';
+import { MAX_MARKER_TEXT, type AnalyzeAdapter, type MarkersOutput } from '../../src/analyze/index.js';
 import { compileWorker, type CompiledWorker } from './compiled-worker.js';
-import { analyze, makeTree, type Tree } from './fixtures.js';
+import { analyze, builtInAdapter, makeTree, type Tree } from './fixtures.js';
 
 let worker: CompiledWorker;
 let tree: Tree;
@@ -24,7 +24,7 @@ beforeAll(async () => {
     'src/code.ts': `${code}\r\n😀 TODO after emoji\nFIXME`,
     'z.txt': 'nothing here\n',
   });
-  adapter = analyzeAdapter({ roots: [tree.root], workerScript: worker.script });
+  adapter = builtInAdapter(worker, [tree.root]);
 });
 
 afterAll(async () => {
@@ -76,7 +76,7 @@ describe('analyze markers', () => {
 
   it('cuts the text of a marker on a very long line', async () => {
     const long = await makeTree({ 'min.js': `var a;/* TODO ${'y'.repeat(5000)} */\n` });
-    const local = analyzeAdapter({ roots: [long.root], workerScript: worker.script });
+    const local = builtInAdapter(worker, [long.root]);
     try {
       const out = await analyze<MarkersOutput>(local, { analyzer: 'markers' });
       expect(out.markers).toHaveLength(1);

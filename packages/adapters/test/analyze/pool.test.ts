@@ -18,6 +18,7 @@ beforeAll(async () => {
     'src/a.ts': 'export const a = 1;\n',
     'analyzers/spin.mjs': spinningAnalyzer('/dev/null'),
     'analyzers/thread.mjs': `import { threadId } from 'node:worker_threads';\nexport default () => threadId;`,
+    'analyzers/count.mjs': `export default ({ files }) => files.length;`,
     // Waits until the gate file exists: holds a worker busy for as long as a test needs.
     'analyzers/gated.mjs': `import { existsSync } from 'node:fs';
 export default async (input) => {
@@ -98,7 +99,7 @@ describe('analyze worker pool', () => {
       first.catch(() => {});
       expect(await eventually(() => single.workers().busy === 1)).toBe(true);
       const controller = new AbortController();
-      const waiting = analyze(single, { analyzer: 'stats' }, controller.signal);
+      const waiting = analyze(single, { analyzer: 'module', module: 'analyzers/count.mjs' }, controller.signal);
       expect(await eventually(() => single.workers().queued === 1)).toBe(true);
       controller.abort(new Error('not needed'));
       await expect(waiting).rejects.toThrow('not needed');
@@ -112,9 +113,9 @@ describe('analyze worker pool', () => {
 
   it('ends idle workers after idleTimeoutMs', async () => {
     const brief = analyzeAdapter({ roots: [tree.root], workerScript: worker.script, idleTimeoutMs: 20 });
-    await analyze(brief, { analyzer: 'stats', paths: ['src'] });
+    await analyze(brief, { analyzer: 'module', module: 'analyzers/count.mjs', paths: ['src'] });
     expect(await eventually(() => brief.workers().live === 0)).toBe(true);
-    await expect(analyze(brief, { analyzer: 'stats', paths: ['src'] })).resolves.toMatchObject({ files: 1 });
+    await expect(analyze(brief, { analyzer: 'module', module: 'analyzers/count.mjs', paths: ['src'] })).resolves.toMatchObject({ files: 1, result: 1 });
     await brief.close();
   });
 
@@ -130,8 +131,8 @@ describe('analyze worker pool', () => {
 
   it('says so when the worker script cannot start', async () => {
     const broken = analyzeAdapter({ roots: [tree.root], workerScript: new URL('missing-worker.js', worker.script) });
-    const error = await analyze(broken, { analyzer: 'stats' }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'FANOUT_ANALYZER_FAILED', path: 'analyzer' });
+    const error = await analyze(broken, { analyzer: 'module', module: 'analyzers/count.mjs' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'FANOUT_ANALYZER_FAILED', path: 'module' });
     expect((error as Error).message).toMatch(/expected the analysis worker to start from .*missing-worker\.js, but it could not: /);
     expect(broken.workers().live).toBe(0);
   });
@@ -143,8 +144,10 @@ describe('analyze worker pool', () => {
       script,
       `import { WorkerPool } from './src/analyze/pool.js';
 const pool = new WorkerPool({ script: new URL('./src/analyze/worker.js', import.meta.url), maxWorkers: 2, idleTimeoutMs: Infinity });
-const out = await pool.run({ analyzer: 'stats', files: [${JSON.stringify(tree.path('src', 'a.ts'))}] }, new AbortController().signal);
-console.log(JSON.stringify({ files: out.files, live: pool.counts().live }));`,
+const files = [${JSON.stringify(tree.path('src', 'a.ts'))}];
+const job = { analyzer: 'module', files, truncated: false, module: ${JSON.stringify(tree.path('analyzers', 'count.mjs'))}, options: undefined, roots: [${JSON.stringify(tree.root)}] };
+const out = await pool.run(job, new AbortController().signal);
+console.log(JSON.stringify({ files: out, live: pool.counts().live }));`,
     );
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -3,9 +3,9 @@ import { realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeAdapter, languageOf, type AnalyzeAdapter, type StatsOutput } from '../../src/analyze/index.js';
+import { languageOf, type AnalyzeAdapter, type StatsOutput } from '../../src/analyze/index.js';
 import { compileWorker, type CompiledWorker } from './compiled-worker.js';
-import { analyze, makeTree, type Tree } from './fixtures.js';
+import { analyze, builtInAdapter, makeTree, type Tree } from './fixtures.js';
 
 let worker: CompiledWorker;
 let tree: Tree;
@@ -37,7 +37,7 @@ beforeAll(async () => {
     'sub/local.ts': 'x\n',
     'sub/other.ts': 'y\n',
   });
-  adapter = analyzeAdapter({ roots: [tree.root], workerScript: worker.script });
+  adapter = builtInAdapter(worker, [tree.root]);
 });
 
 afterAll(async () => {
@@ -99,7 +99,9 @@ describe('analyze stats', () => {
   it('keeps totals equal to the sum of languages and lines equal to an independent count (property)', async () => {
     const names = fc.constantFrom('a.ts', 'b.js', 'c.md', 'd.py', 'e', 'f.rs', 'g/h.go', 'g/i.ts', 'Makefile');
     // One adapter for every sample: each run is a fresh tree under the temporary directory.
-    const scratch = analyzeAdapter({ roots: [await realpath(tmpdir())], workerScript: worker.script, maxConcurrency: 1 });
+    const scratch = builtInAdapter(worker, [await realpath(tmpdir())], { maxConcurrency: 1 });
+    // The same counts when the per-file work runs in the scan's worker threads from the first file.
+    const threaded = builtInAdapter(worker, [await realpath(tmpdir())], {}, { inlineBudgetMs: 0 });
     const content = fc.array(fc.constantFrom('x', 'é', ' ', '\n', '\r\n', '\t', 'TODO', '😀'), { maxLength: 40 }).map((parts) => parts.join(''));
     await fc.assert(
       fc.asyncProperty(fc.dictionary(names, content, { minKeys: 1 }), async (files) => {
@@ -116,6 +118,7 @@ describe('analyze stats', () => {
           expect(stats.languages).toEqual(expected);
           const sum = Object.values(stats.languages).reduce((total, l) => ({ files: total.files + l.files, lines: total.lines + l.lines, bytes: total.bytes + l.bytes }), { files: 0, lines: 0, bytes: 0 });
           expect({ files: stats.files, lines: stats.lines, bytes: stats.bytes }).toEqual(sum);
+          expect(await analyze<StatsOutput>(threaded, { analyzer: 'stats', paths: [sample.root] })).toEqual(stats);
         } finally {
           await sample.cleanup();
         }
@@ -123,6 +126,7 @@ describe('analyze stats', () => {
       { numRuns: 25 },
     );
     await scratch.close();
+    await threaded.close();
   });
 
   it('names languages from file names and extensions, without case', () => {

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endIdleGrepWorkers, grepWorkerCounts, toNdjson, type GrepAdapterOptions, type RipgrepMessage } from '../../src/fs/grep/index.js';
+import { fsScan } from '../../src/fs/index.js';
 import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
 import { countsOf, ENGINE_CASES, grep, makeTree, ofType, type Tree } from './grep/fixtures.js';
 
@@ -458,9 +459,10 @@ describe('grep, builtin engine: its worker threads', () => {
       const reference = await grep({ pattern: 'needle', mode: 'count' }, options(tree, { engine: 'builtin', threads: 0 }));
       await endIdleGrepWorkers();
       expect(grepWorkerCounts().idle).toBe(0);
-      // A budget of 0.01 ms: the first file on the main thread, then workers are started and
-      // take whatever is left when they come online.
-      const handed = await grep({ pattern: 'needle', mode: 'count' }, options(tree, { engine: 'builtin', inlineBudgetMs: 0.01 }));
+      // A budget of 0.01 ms, and threads taken to start at no cost: the first files on the main
+      // thread, then workers are started and take whatever is left when they come online.
+      const scan = fsScan({ roots: [tree.dir], workerScript: worker.script, inlineBudgetMs: 0.01, threadStartMs: 0 });
+      const handed = await grep({ pattern: 'needle', mode: 'count' }, { engine: 'builtin', scan });
       expect(handed.output.messages.slice(0, -1)).toEqual(reference.output.messages.slice(0, -1).map((m) => (m.type === 'end' ? expect.objectContaining({ type: 'end' }) : m)));
       expect(handed.output.stats).toEqual(reference.output.stats);
       expect(handed.output.stats.matchedLines).toBe(300 * 50);

@@ -1,14 +1,12 @@
-import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { defaultClassify, defineAdapter, type Adapter } from '@fanout/scheduler';
-import { classifyAdapterError } from '../../errors.js';
-import { FILE_OPERATION_DEFAULTS, toRoots, type FsAdapterOptions } from '../fs-options.js';
+import { AdapterError, classifyAdapterError } from '../../errors.js';
+import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from '../fs-options.js';
+import { register, type FsScan, type FsScanOptions } from '../scan/scan.js';
 import type { GrepOutput } from './output.js';
 import { chooseEngine, type GrepEngineName } from './engine.js';
-import { GREP_WORKER_SCRIPT, MAX_GREP_THREADS } from './pool.js';
 import { REGEX_BUDGET_MS } from './regex-budget.js';
 import { runRipgrep } from './ripgrep.js';
-import { runGrep, type GrepEnvironment } from './run.js';
+import { prepareGrep, runGrep, type GrepEnvironment } from './run.js';
 import { grepInputSchema, type GrepInput } from './schema.js';
 
 /** Timeout of a grep attempt unless the plan says otherwise: it is what ends a runaway regular expression. */
@@ -54,6 +52,14 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
    * @default new URL('./worker.js', import.meta.url), the built worker beside this module
    */
   workerScript?: URL | string;
+  /**
+   * The scan this adapter shares work with (see `fsScan`): the built-in engine's greps and
+   * the analyses ready together walk the tree once and read each file once (the ripgrep
+   * engine's greps run alone, in their own process). `threads`, `inlineBudgetMs` and
+   * `workerScript` are then the scan's options, not the adapter's.
+   * @default a scan of its own (made with the three options above)
+   */
+  scan?: FsScan;
 }
 
 /**
@@ -76,19 +82,29 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
  * const result = await scheduler.execute({ operations: [{ id: 'find', kind: 'grep', input: { pattern: 'TODO', paths: ['src'] } }] });
  */
 export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput, GrepOutput> {
-  const roots = toRoots(options.roots);
-  const threads = Math.max(0, Math.min(options.threads ?? availableParallelism(), MAX_GREP_THREADS));
-  const inlineBudgetMs = options.inlineBudgetMs ?? 25;
-  const script = options.workerScript;
-  const workerScript = script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script);
+  const own: FsScanOptions = {};
+  if (options.threads !== undefined) own.threads = options.threads;
+  if (options.inlineBudgetMs !== undefined) own.inlineBudgetMs = options.inlineBudgetMs;
+  if (options.workerScript !== undefined) own.workerScript = options.workerScript;
+  if (options.scan !== undefined && Object.keys(own).length > 0) {
+    throw new AdapterError('FANOUT_OPTIONS_INVALID', `expected ${Object.keys(own).join(', ')} on the fsScan given as scan, got them on the grep adapter`, { path: Object.keys(own)[0]! });
+  }
+  const { roots, scan } = scanOf(options, own);
   const { engine, rg } = chooseEngine(options.engine ?? 'auto', options.rgPath);
-  const env: GrepEnvironment = { roots, threads, inlineBudgetMs, workerScript, regexBudgetMs: options.regexBudgetMs ?? REGEX_BUDGET_MS };
+  const regexBudgetMs = options.regexBudgetMs ?? REGEX_BUDGET_MS;
+  const env: GrepEnvironment = { roots, regexBudgetMs, scan };
+  // The built-in engine's greps are batched (one walk, one read, one pass with the scan's
+  // other operations); the ripgrep engine's run alone, in their own process.
+  const builtin = rg === undefined || engine === 'builtin';
+  register(scan, 'grep', { mode: 'pass', batched: () => builtin, prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs) }, roots);
   return defineAdapter({
     kind: 'grep',
     input: grepInputSchema,
     defaults: { maxConcurrency: FILE_OPERATION_DEFAULTS.maxConcurrency, optimalConcurrency: 8, timeoutMs: options.timeoutMs ?? GREP_TIMEOUT_MS, idempotent: true },
     classify: (error) => classifyAdapterError(error, defaultClassify),
     locks: () => [],
+    batcher: scan,
+    // A lone built-in grep is a batch of one.
     run: (input, ctx) => (rg === undefined || engine === 'builtin' ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine })),
   });
 }

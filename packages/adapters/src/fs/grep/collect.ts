@@ -15,6 +15,8 @@ export interface Caps {
   maxMatches: number;
   /** Bytes of reported lines and paths in all. */
   maxOutputBytes: number;
+  /** Lines of context after each match (content mode): what follows the last match a cap lets through. */
+  after: number;
 }
 
 /** At most this many file errors are kept; the rest are counted in the last one's place. */
@@ -161,18 +163,28 @@ export class Collector {
       const matches = lines === outcome.matchedLines ? outcome.matches : (outcome.lineMatches?.slice(0, lines).reduce((sum, n) => sum + n, 0) ?? lines);
       return this.#rebuilt(outcome, outcome.messages.slice(1, -1), lines, matches, pathBytes);
     }
+    // What a search stopped at `linesLeft` matching lines reports: those lines, then the
+    // `after` lines that follow the last one as context (matches among them too), as the
+    // searcher's own limit does. The file may have been searched with a higher limit (a hint
+    // sent before earlier files were merged): the cut must not depend on it.
     const body: RipgrepMessage[] = [];
     let bytes = 0;
     let lines = 0;
     let matches = 0;
+    let trailing = 0;
     for (let i = 1; i < outcome.messages.length - 1; i++) {
-      const message = outcome.messages[i]!;
+      let message = outcome.messages[i]!;
       const size = outcome.sizes[i - 1]!;
-      if (message.type === 'match' && lines === linesLeft) break;
+      const last = lines === linesLeft;
+      if (last) {
+        if (trailing === this.#caps.after) break;
+        trailing++;
+        if (message.type === 'match') message = { type: 'context', data: { ...message.data, submatches: [] } };
+      }
       if (bytes + size > bytesLeft) break;
       body.push(message);
       bytes += size;
-      if (message.type === 'match') {
+      if (!last && message.type === 'match') {
         // A line with more matches than its message lists has its count in lineMatches.
         matches += outcome.lineMatches?.[lines] ?? message.data.submatches.length;
         lines++;

@@ -1,10 +1,8 @@
 /**
- * Reads one file and searches it: the unit of work of the worker threads (and of the main
- * thread for small literal searches). Everything here is synchronous on purpose: a worker
- * does one file at a time, and `readSync` into a reused buffer is the fastest way Node has
- * to get bytes (about 1 GB/s with `Buffer.indexOf` on one thread here).
+ * Searches one file's bytes for one grep operation: the grep part of the per-file work of the
+ * shared scan (see `fs/scan/work.ts`), in a worker thread or on the main thread. Everything
+ * here is synchronous on purpose: a worker does one file at a time.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { FIRST_FILL_BYTES, searchedBeforeNul } from './binary.js';
 import { withoutBom } from './decode.js';
 import { elapsed, printedBytes, type RipgrepMessage } from './messages.js';
@@ -70,14 +68,15 @@ export type FileOutcome =
 /** The code of a file whose search ran past its time budget: it fails the operation (`run.ts`). */
 export const TOO_SLOW = 'FANOUT_REGEX_TOO_SLOW';
 
-/** The read buffer is kept between files up to this size; a larger one is dropped after use. */
-const KEEP_BUFFER_BYTES = 16 * 1024 * 1024;
-
+/**
+ * Searches files' bytes for one grep operation. The bytes are read by the shared scan
+ * (`fs/scan/read.ts`), once for every operation that wants the file: this class only opens
+ * nothing and searches what it is given.
+ */
 export class FileSearcher {
   readonly #config: FileSearchConfig;
   readonly #matcher: Matcher;
   readonly #clock: SearchClock | undefined;
-  #buffer = Buffer.allocUnsafe(1024 * 1024);
 
   constructor(config: FileSearchConfig) {
     this.#config = config;
@@ -86,39 +85,13 @@ export class FileSearcher {
     this.#clock = this.#matcher.literal === undefined ? new SearchClock(config.heartbeat, config.budgetMs ?? REGEX_BUDGET_MS) : undefined;
   }
 
-  /** Searches one file; `maxLines` is what the operation's total cap still allows. */
-  search(task: FileTask, maxLines: number): FileOutcome {
-    const config = this.#config;
-    let fd: number;
-    try {
-      // O_NONBLOCK: a file replaced by a FIFO since the walk must not block the thread on
-      // open (it is then skipped as not a regular file); regular files ignore the flag.
-      fd = openSync(task.open, constants.O_RDONLY | constants.O_NONBLOCK | (config.followSymlinks || task.named ? 0 : constants.O_NOFOLLOW));
-    } catch (error) {
-      return this.#error(task, error);
-    }
-    let size: number;
-    let buffer: Buffer;
-    const started = performance.now();
-    try {
-      const stat = fstatSync(fd);
-      if (!stat.isFile()) return { index: task.index, status: 'skipped' };
-      if (stat.size > config.maxFileSize) return { index: task.index, status: 'large', bytes: stat.size };
-      if (this.#buffer.length < stat.size) this.#buffer = Buffer.allocUnsafe(Math.max(stat.size, this.#buffer.length * 2));
-      size = 0;
-      // The size may change under us: read what is there now, up to the size seen.
-      for (;;) {
-        const read = readSync(fd, this.#buffer, size, stat.size - size, size);
-        if (read === 0) break;
-        size += read;
-        if (size === stat.size) break;
-      }
-      buffer = this.#buffer.subarray(0, size);
-    } catch (error) {
-      return this.#error(task, error);
-    } finally {
-      closeSync(fd);
-    }
+  /**
+   * Searches one file's bytes (the whole file, `buffer`); `maxLines` is what the operation's
+   * total cap still allows, `started` when the file's reading began (`performance.now()`). A
+   * regular expression past its time budget gives an error outcome with the code
+   * {@link TOO_SLOW}.
+   */
+  searchBytes(task: FileTask, buffer: Buffer, maxLines: number, started: number): FileOutcome {
     this.#clock?.begin(task.index);
     try {
       return this.#searchBytes(task, withoutBom(buffer), maxLines, started);
@@ -127,8 +100,12 @@ export class FileSearcher {
       return { index: task.index, status: 'error', path: task.path, code: TOO_SLOW, message: `the regular expression was still searching ${task.path} after ${error.message}` };
     } finally {
       this.#clock?.end();
-      if (this.#buffer.length > KEEP_BUFFER_BYTES) this.#buffer = Buffer.allocUnsafe(1024 * 1024);
     }
+  }
+
+  /** The outcome of a file that could not be opened or read. */
+  failed(task: FileTask, error: unknown): FileOutcome {
+    return this.#error(task, error);
   }
 
   #searchBytes(task: FileTask, buffer: Buffer, maxLines: number, started: number): FileOutcome {

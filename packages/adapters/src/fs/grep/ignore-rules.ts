@@ -8,7 +8,8 @@
  * off (`rg --no-require-git`) — the crate's `any_git` test. Each file is parsed with the
  * `ignore` package, which implements the gitignore(5) rules; a path is tested on its own, not
  * through its parent directories (the crate's `Gitignore::matched`): a directory named as a
- * search path is searched even when an ignore file above names it, as in ripgrep.
+ * search path is searched even when an ignore file above names it, as in ripgrep. Files are
+ * asked through `WalkIgnore`, which answers the common "no rule matches" with one test.
  *
  * Ignore files of every directory above a search root are read too, as ripgrep does, up to
  * `/`, also above the allowed roots: they can only hide files inside the roots, never show
@@ -21,8 +22,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import ignore, { type Ignore } from 'ignore';
 import type { AllowedRoots } from '../../roots.js';
+import { walkIgnore, type WalkIgnore } from '../ignore-walk.js';
 
 /** Which ignore files count. */
 export interface IgnoreOptions {
@@ -48,34 +49,22 @@ const FILES: readonly [Kind, string][] = [
 interface Level {
   /** The directory, with a trailing separator. */
   prefix: string;
-  matchers: Partial<Record<Kind, Ignore>>;
+  matchers: Partial<Record<Kind, WalkIgnore>>;
   parent: Level | undefined;
   /** This directory or one above it holds `.git`. */
   inRepo: boolean;
 }
 
-/** The part of the `ignore` package's internals that tests one path without its parents. */
-interface RuleSet {
-  test(path: string, mode: 'regex'): { ignored: boolean; unignored: boolean };
-}
-
 /**
- * The verdict of one ignore file on `path` alone, as ripgrep's `Gitignore::matched` gives it.
- * The `ignore` package's public `test` also tests every parent directory first (git's rule
+ * One ignore file's rules, asked about a path alone, as ripgrep's `Gitignore::matched` does:
+ * the `ignore` package's public `test` also tests every parent directory first (git's rule
  * for a walk that enters ignored directories, which ripgrep's never does), and that would hide
- * the files of a directory named as a search path; its rule set tests one path. Without that
- * internal (another major version), the public test is the fallback: only a named ignored
- * directory's files then differ from ripgrep (`grep-engine.test.ts` pins the behaviour).
+ * the files of a directory named as a search path (see `WalkIgnore`'s `alone`).
  */
-function testAlone(matcher: Ignore, path: string): { ignored: boolean; unignored: boolean } {
-  const rules = (matcher as unknown as { _rules?: Partial<RuleSet> })._rules;
-  return typeof rules?.test === 'function' ? rules.test(path, 'regex') : matcher.test(path);
-}
-
-function readIgnoreFile(path: string): Ignore | undefined {
+function readIgnoreFile(path: string): WalkIgnore | undefined {
   try {
     const text = readFileSync(path, 'utf8');
-    return ignore({ allowRelativePaths: true }).add(text);
+    return walkIgnore(text, { allowRelativePaths: true }, true);
   } catch {
     // A missing or unreadable ignore file is no rule (ripgrep warns and goes on).
     return undefined;
@@ -134,7 +123,7 @@ export class IgnoreRules {
     const options = this.#options;
     if (!options.ignore) return this;
     const repo = (this.#level?.inRepo ?? false) || names.has('.git');
-    const matchers: Partial<Record<Kind, Ignore>> = {};
+    const matchers: Partial<Record<Kind, WalkIgnore>> = {};
     for (const [kind, name] of FILES) {
       if (!names.has(name)) continue;
       // Read even outside a repository: a repository found deeper makes them count (`any_git`).
@@ -157,21 +146,56 @@ export class IgnoreRules {
     return new IgnoreRules({ ...level, inRepo: true }, this.#options);
   }
 
-  /** The verdict on `path` (absolute, under every level's directory). */
-  match(path: string, isDir: boolean): IgnoreMatch {
+  /**
+   * The rules as they apply to the entries of `dir` (absolute, under every level's directory):
+   * what each file needs for that directory is worked out once, so asking about each entry
+   * costs little more than its name (see `WalkIgnore.testEntry`).
+   */
+  scope(dir: string): IgnoreScope {
     const gitCounts = !this.#options.requireGit || (this.#level?.inRepo ?? false);
+    const prefix = dir.endsWith(sep) ? dir : dir + sep;
+    const checks: Check[] = [];
     for (const kind of KINDS) {
       if (!gitCounts && (kind === 'git' || kind === 'exclude')) continue;
       for (let level = this.#level; level !== undefined; level = level.parent) {
         const matcher = level.matchers[kind];
-        if (matcher === undefined) continue;
-        if (!path.startsWith(level.prefix)) continue;
-        let relative = path.slice(level.prefix.length);
+        if (matcher === undefined || !prefix.startsWith(level.prefix)) continue;
+        let relative = prefix.slice(level.prefix.length);
         if (sep !== '/') relative = relative.split(sep).join('/');
-        const verdict = testAlone(matcher, isDir ? `${relative}/` : relative);
-        if (verdict.ignored) return 'ignore';
-        if (verdict.unignored) return 'whitelist';
+        checks.push({ matcher, dir: relative, kept: matcher.kept(relative) });
       }
+    }
+    return new IgnoreScope(checks);
+  }
+
+  /** The verdict on `path` (absolute, under every level's directory). */
+  match(path: string, isDir: boolean): IgnoreMatch {
+    const at = path.lastIndexOf(sep);
+    return this.scope(path.slice(0, at + 1)).match(path.slice(at + 1), isDir);
+  }
+}
+
+interface Check {
+  matcher: WalkIgnore;
+  /** The directory relative to the matcher's, with a trailing slash ('' for its own). */
+  dir: string;
+  kept: boolean;
+}
+
+/** The ignore rules in force for the entries of one directory. */
+export class IgnoreScope {
+  readonly #checks: readonly Check[];
+
+  constructor(checks: readonly Check[]) {
+    this.#checks = checks;
+  }
+
+  /** The verdict on the entry `name`: for each kind of file, the deepest with an opinion decides. */
+  match(name: string, isDir: boolean): IgnoreMatch {
+    for (const check of this.#checks) {
+      const verdict = check.matcher.testEntry(check.dir, check.kept, name, isDir);
+      if (verdict.ignored) return 'ignore';
+      if (verdict.unignored) return 'whitelist';
     }
     return 'none';
   }

@@ -1,7 +1,8 @@
 /**
- * The grep worker threads of this process. One bound for all grep operations: at most one
- * thread per core searches at a time (a p-limit, since it is a concurrency bound), so 24
- * concurrent greps share the cores instead of starting 48 threads. A thread that finished
+ * The grep worker threads of this process, which do the per-file work of every scan pass
+ * (greps, `stats`, `markers`). One bound for all passes: at most one thread per core works at
+ * a time (a p-limit, since it is a concurrency bound), so 24 concurrent passes share the cores
+ * instead of starting 48 threads. A thread that finished
  * an operation's work waits, unreferenced, for the next one for up to 30 seconds: starting a
  * worker costs about 30 ms here (two in parallel were ready after 60–70 ms on this 2-core
  * machine), as much as searching 25 MB. A thread whose operation was aborted or timed out
@@ -12,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
-import type { FileOutcome, FileSearchConfig, FileTask } from './file.js';
+import type { ConsumerSpec, ScanTask } from '../scan/work.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 
 /** The built worker next to this module. */
@@ -66,7 +67,7 @@ export class GrepWorker {
   readonly #worker: Worker;
   /** The script it runs (an idle worker is reused only for the same script). */
   readonly script: string;
-  readonly #pending = new Map<number, { resolve: (results: FileOutcome[]) => void; reject: (error: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (response: WorkerResponse) => void; reject: (error: Error) => void }>();
   #batch = 0;
   #searched = 0;
   #failure: Error | undefined;
@@ -89,8 +90,8 @@ export class GrepWorker {
       const pending = this.#pending.get(response.batch);
       if (pending === undefined) return;
       this.#pending.delete(response.batch);
-      for (const outcome of response.results) if (outcome.status === 'searched') this.#searched += outcome.bytes;
-      pending.resolve(response.results);
+      this.#searched += response.bytes;
+      pending.resolve(response);
     });
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.once('exit', (code) => {
@@ -112,16 +113,18 @@ export class GrepWorker {
     return this.#failure === undefined && !this.#exited;
   }
 
-  configure(config: FileSearchConfig): void {
-    this.#post({ type: 'configure', config });
+  /** Sets the consumers of a pass (before its first batch). */
+  configure(consumers: ConsumerSpec[]): void {
+    this.#post({ type: 'configure', consumers });
   }
 
-  search(files: FileTask[], maxLines: number): Promise<FileOutcome[]> {
+  /** Has the worker read and hand out `tasks`: per task, one outcome per consumer it names (and what it read). */
+  scan(tasks: ScanTask[]): Promise<WorkerResponse> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const batch = ++this.#batch;
     return new Promise((resolve, reject) => {
       this.#pending.set(batch, { resolve, reject });
-      this.#post({ type: 'search', batch, files, maxLines });
+      this.#post({ type: 'scan', batch, tasks });
     });
   }
 

@@ -1,16 +1,24 @@
-/** The messages between the main thread and a grep worker thread. */
-import type { FileOutcome, FileSearchConfig, FileTask } from './file.js';
+/**
+ * The messages between the main thread and a grep worker thread. A worker serves one scan
+ * pass at a time: `configure` lists the pass's consumers (grep operations, `stats`,
+ * `markers`), and each `scan` task says which of them want the file, so the worker reads the
+ * file once and answers with one outcome per consumer.
+ */
+import type { ConsumerOutcome, ConsumerSpec, ScanTask } from '../scan/work.js';
 
 /** Main thread → worker. */
 export type WorkerRequest =
-  /** Sets how the files of the next batches are searched (one operation's settings). */
-  | { type: 'configure'; config: FileSearchConfig }
-  /** Searches `files`; `maxLines` is what the operation's total cap still allows. */
-  | { type: 'search'; batch: number; files: FileTask[]; maxLines: number };
+  /** Sets the consumers of the next batches (one pass's). */
+  | { type: 'configure'; consumers: ConsumerSpec[] }
+  /** Reads and hands `tasks` to their consumers. */
+  | { type: 'scan'; batch: number; tasks: ScanTask[] };
 
-/** Worker → main thread: the outcome of every file of a batch, in order. */
+/** Worker → main thread: per task of a batch, in order, one outcome per consumer it named. */
 export interface WorkerResponse {
   type: 'results';
   batch: number;
-  results: FileOutcome[];
+  results: ConsumerOutcome[][];
+  /** Files and bytes the batch read. */
+  files: number;
+  bytes: number;
 }

@@ -211,7 +211,8 @@ class RipgrepSearch {
     this.#ctx = ctx;
     this.#env = env;
     const maxMatches = input.maxMatches ?? (input.mode === 'content' ? CONTENT_MAX_MATCHES : Number.POSITIVE_INFINITY);
-    this.#collector = new Collector({ maxMatches, maxOutputBytes: input.maxOutputBytes }, input.mode, (messages) => {
+    // `after`: the collector's cut at `maxMatches` keeps the context after the last line let through, as the built-in engine's does.
+    this.#collector = new Collector({ maxMatches, maxOutputBytes: input.maxOutputBytes, after: input.after ?? input.context }, input.mode, (messages) => {
       // ctx is only valid until the operation settles.
       if (this.#done) return;
       this.#streamed += messages.length;

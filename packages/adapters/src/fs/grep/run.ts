@@ -1,56 +1,44 @@
 /**
- * One grep operation: the main thread walks and feeds a queue of files; worker threads read
- * and match them in batches; a collector merges the outcomes in walk order, applies the caps
- * and streams each merged piece through `ctx.progress`.
- *
- * Literal patterns start on the main thread (a byte search cannot run away) and hand over to
- * worker threads once they have used `inlineBudgetMs` of search time, so a small tree never
- * pays for starting a thread — unless warm workers are idle from an earlier operation.
- * Regular expressions always run in workers: a pathological pattern backtracking for minutes
- * must stay killable, and only a thread can be stopped in the middle of a match
- * (`worker.terminate()`); the main thread would not even see the abort. An abort or a timeout
- * terminates the operation's workers at once. With `threads: 0` everything runs here, by the
- * user's choice.
+ * One grep operation of the built-in engine as a member of a scan pass (alone, it is a pass
+ * of one): its paths are checked and its pattern compiled up front; the pass walks and reads;
+ * the member puts the per-file outcomes in its walk order, applies its caps in the collector
+ * and streams each merged piece through `ctx.progress`. It ends as soon as a cap is reached,
+ * when its targets are walked and every file merged, or when its regular expression ran past
+ * its time budget on a file (`FANOUT_REGEX_TOO_SLOW`, see `regex-budget.ts`).
  */
 import { stat } from 'node:fs/promises';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AttemptContext } from '@fanout/scheduler';
 import { AdapterError, fromFsError } from '../../errors.js';
 import type { AllowedRoots } from '../../roots.js';
-import { Collector } from './collect.js';
-import { FileSearcher, TOO_SLOW, type FileOutcome, type FileSearchConfig, type FileTask } from './file.js';
+import { ScanMember, type Ordered, type Settle } from '../scan/member.js';
+import type { Prepared } from '../scan/prepared.js';
+import { runAlone, type FsScan } from '../scan/scan.js';
+import type { ConsumerOutcome } from '../scan/work.js';
+import { Collector, type Caps } from './collect.js';
+import { TOO_SLOW, type FileOutcome, type FileSearchConfig } from './file.js';
 import { Globs } from './globs.js';
 import type { GrepOutput, GrepProgress } from './output.js';
 import { compilePattern, regexTooSlow } from './pattern.js';
-import { warmWorkerIdle, withGrepWorker, type GrepWorker } from './pool.js';
-import { createHeartbeat, REGEX_BUDGET_MS, Watchdog } from './regex-budget.js';
+import { REGEX_BUDGET_MS } from './regex-budget.js';
 import type { GrepInput } from './schema.js';
-import { walk, type Target } from './walk.js';
-
-/** What the adapter passes to each operation. */
-export interface GrepEnvironment {
-  roots: AllowedRoots;
-  /** Most worker threads one operation uses; 0: none, everything on the main thread. */
-  threads: number;
-  /** Main-thread search time a literal search may use before workers take over. */
-  inlineBudgetMs: number;
-  /** The worker thread's script. */
-  workerScript: URL;
-  /** How long a regular expression may spend on one file (see `regex-budget.ts`). @default REGEX_BUDGET_MS */
-  regexBudgetMs?: number;
-}
+import { errorOf, GrepLens, type GrepWalkOptions, type Target } from './walk.js';
 
 /** Default caps when the input sets none (see the schema). */
 const CONTENT_MAX_MATCHES = 10_000;
-/** Files per batch sent to a worker, at most: enough to amortise a message, few enough to balance the end. */
-const MAX_BATCH = 16;
-/** A batch being searched and one waiting, per worker, so a worker never idles on a round trip. */
-const IN_FLIGHT = 2;
-/**
- * Main-thread search slices between two yields to the event loop, where the walk goes on and
- * workers come online (and aborts, progress, other operations get their turn).
- */
-const SLICE_MS = 3;
+
+/** What the adapter gives the built-in engine (and the ripgrep engine, which hands it some inputs). */
+export interface GrepEnvironment {
+  roots: AllowedRoots;
+  /** How long a regular expression may spend on one file (see `regex-budget.ts`). @default REGEX_BUDGET_MS */
+  regexBudgetMs?: number;
+  /** The scan the built-in engine runs in. */
+  scan: FsScan;
+}
+
+/** Runs one grep on the built-in engine, alone (a batch of one of its scan). */
+export function runGrep(input: GrepInput, ctx: AttemptContext, env: GrepEnvironment): Promise<GrepOutput> {
+  return runAlone<GrepOutput>(env.scan, 'grep', input, ctx);
+}
 
 /** Resolves every input path through the allowed roots; the error names the field (the ripgrep engine's check too). */
 export async function resolveTargets(paths: readonly string[], roots: AllowedRoots): Promise<Target[]> {
@@ -73,12 +61,15 @@ export async function resolveTargets(paths: readonly string[], roots: AllowedRoo
   return targets;
 }
 
-/** Runs one grep operation (the adapter's `run`). */
-export async function runGrep(input: GrepInput, ctx: AttemptContext, env: GrepEnvironment): Promise<GrepOutput> {
-  const signal = ctx.signal;
+/**
+ * Prepares a grep operation for a pass: compiles its pattern and checks its paths. Throws the
+ * error the operation fails with (a bad pattern, a path outside the roots or missing).
+ */
+export async function prepareGrep(input: GrepInput, context: AttemptContext, settle: Settle, roots: AllowedRoots, budgetMs = REGEX_BUDGET_MS): Promise<Prepared> {
+  const signal = context.signal;
   signal.throwIfAborted();
   const matcher = compilePattern(input.pattern, input);
-  const targets = await resolveTargets(input.paths, env.roots);
+  const targets = await resolveTargets(input.paths, roots);
   signal.throwIfAborted();
   const maxMatches = input.maxMatches ?? (input.mode === 'content' ? CONTENT_MAX_MATCHES : Number.POSITIVE_INFINITY);
   const config: FileSearchConfig = {
@@ -90,242 +81,98 @@ export async function runGrep(input: GrepInput, ctx: AttemptContext, env: GrepEn
     maxFileSize: input.maxFileSize,
     followSymlinks: input.followSymlinks,
     lineMatches: input.mode === 'count' && Number.isFinite(maxMatches),
-    budgetMs: env.regexBudgetMs ?? REGEX_BUDGET_MS,
+    budgetMs,
   };
-  return new GrepSearch(input, config, targets, ctx, env, maxMatches).run(signal);
+  const member = new GrepMember(
+    input,
+    targets.map((target) => target.path),
+    context,
+    settle,
+    { maxMatches, maxOutputBytes: input.maxOutputBytes, after: config.after },
+    budgetMs,
+  );
+  const walk: GrepWalkOptions = {
+    hidden: input.hidden,
+    ignore: input.ignore,
+    gitignore: input.gitignore,
+    requireGit: input.requireGit,
+    followSymlinks: input.followSymlinks,
+    globs: new Globs(input.include, input.exclude),
+    roots,
+  };
+  // Greps with the same walk rules share a lens (and so the rules' evaluation) per target.
+  const rules = `grep\0${JSON.stringify([input.hidden, input.ignore, input.gitignore, input.requireGit, input.followSymlinks, input.include, input.exclude])}`;
+  return {
+    consumer: { member, spec: { type: 'grep', config }, hint: () => member.remainingLines, stalled: (path) => member.tooSlow(path) },
+    targets: targets.map((target) =>
+      target.isDir
+        ? { type: 'dir', path: target.path, rules, lens: () => new GrepLens(walk), state: (lens) => (lens as GrepLens).startState(target) }
+        : { type: 'file', path: target.path, open: target.real },
+    ),
+  };
 }
 
-class GrepSearch {
-  readonly #input: GrepInput;
-  readonly #config: FileSearchConfig;
-  readonly #targets: Target[];
-  readonly #ctx: AttemptContext;
-  readonly #env: GrepEnvironment;
+/** A grep operation in a pass: its collector, fed in walk order. */
+class GrepMember extends ScanMember {
   readonly #collector: Collector;
   readonly #started = performance.now();
-  readonly #queue: FileTask[] = [];
-  #head = 0;
-  #discovered = 0;
-  readonly #seen = new Set<string>();
-  #walkDone = false;
-  #done = false;
-  #waiters: (() => void)[] = [];
-  readonly #workers = new Set<GrepWorker>();
-  #online = 0;
-  #workersRequested = false;
-  #resolve: (output: GrepOutput) => void = () => {};
-  #reject: (error: unknown) => void = () => {};
+  readonly #pattern: string;
+  readonly #budgetMs: number;
+  #index = 0;
 
-  constructor(input: GrepInput, config: FileSearchConfig, targets: Target[], ctx: AttemptContext, env: GrepEnvironment, maxMatches: number) {
-    this.#input = input;
-    this.#config = config;
-    this.#targets = targets;
-    this.#ctx = ctx;
-    this.#env = env;
-    this.#collector = new Collector({ maxMatches, maxOutputBytes: input.maxOutputBytes }, input.mode, (messages) => {
+  constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps, budgetMs: number) {
+    super(paths, context, settle);
+    this.#pattern = input.pattern;
+    this.#budgetMs = budgetMs;
+    this.#collector = new Collector(caps, input.mode, (messages) => {
       // ctx is only valid until the operation settles.
-      if (this.#done) return;
+      if (this.ended) return;
       const progress: GrepProgress = { type: 'grep-results', messages, stats: { ...this.#collector.stats } };
-      this.#ctx.progress(progress);
+      context.progress(progress);
     });
   }
 
-  run(signal: AbortSignal): Promise<GrepOutput> {
-    return new Promise<GrepOutput>((resolve, reject) => {
-      const onAbort = (): void => this.#fail(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#resolve = (output) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(output);
-      };
-      this.#reject = (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      };
-      this.#walk().catch((error: unknown) => this.#fail(error));
-      // Warm idle workers cost nothing to start: then there is no reason to search here.
-      const inline = this.#env.threads === 0 || (this.#config.matcher.literal !== undefined && this.#env.inlineBudgetMs > 0 && !warmWorkerIdle(this.#env.workerScript));
-      if (inline) this.#inline().catch((error: unknown) => this.#fail(error));
-      else this.#startWorkers();
-    });
+  /** Matching lines the total cap still allows (a hint for the per-file search). */
+  get remainingLines(): number {
+    return this.#collector.remainingLines;
   }
 
-  async #walk(): Promise<void> {
-    const input = this.#input;
-    const steps = walk(this.#targets, {
-      hidden: input.hidden,
-      ignore: input.ignore,
-      gitignore: input.gitignore,
-      requireGit: input.requireGit,
-      followSymlinks: input.followSymlinks,
-      globs: new Globs(input.include, input.exclude),
-      roots: this.#env.roots,
-      stopped: () => this.#done,
-    });
-    for await (const step of steps) {
-      if (this.#done) return;
-      for (const error of step.errors) this.#collector.error(error);
-      for (const file of step.files) {
-        if (this.#seen.has(file.path)) continue;
-        this.#seen.add(file.path);
-        this.#queue.push({ index: this.#discovered++, path: file.path, open: file.open, named: file.named });
-      }
-      this.#notify();
+  /** A file's outcome: past the regular expression's budget, the operation fails at once, whatever its order. */
+  override deliver(id: number, outcome: ConsumerOutcome): void {
+    const file = outcome as FileOutcome;
+    if (file.status === 'error' && file.code === TOO_SLOW) {
+      this.tooSlow(file.path);
+      return;
     }
-    this.#walkDone = true;
-    this.#notify();
-    this.#check();
+    super.deliver(id, outcome);
   }
 
-  /** Searches on the main thread (literals, or anything with `threads: 0`), until workers are online if they are asked for. */
-  async #inline(): Promise<void> {
-    const searcher = new FileSearcher(this.#config);
-    let searchMs = 0;
-    let slice = performance.now();
-    while (!this.#done && this.#online === 0) {
-      const task = this.#take(1)[0];
-      if (task === undefined) {
-        if (this.#walkDone) return;
-        await this.#waitForWork();
-        slice = performance.now();
-        continue;
-      }
-      const before = performance.now();
-      const outcome = searcher.search(task, this.#collector.remainingLines);
-      const after = performance.now();
-      searchMs += after - before;
-      if (this.#tooSlow([outcome])) return;
-      this.#collector.add([outcome]);
-      this.#check();
-      if (!this.#workersRequested && this.#env.threads > 0 && searchMs > this.#env.inlineBudgetMs && (this.#head < this.#queue.length || !this.#walkDone)) this.#startWorkers();
-      if (after - slice > SLICE_MS) {
-        await yieldToLoop();
-        slice = performance.now();
+  /** Fails the operation: its regular expression ran past its time budget on `path`. */
+  tooSlow(path: string): void {
+    this.fail(regexTooSlow(this.#pattern, path, this.#budgetMs));
+  }
+
+  protected take(items: readonly Ordered[]): void {
+    const outcomes: FileOutcome[] = [];
+    for (const item of items) {
+      const index = this.#index++;
+      if (item.kind === 'file') {
+        const outcome = item.outcome as FileOutcome;
+        outcome.index = index;
+        outcomes.push(outcome);
+      } else {
+        const error = item.item.kind === 'error' ? item.item.error : errorOf(item.item.path, item.item.error);
+        outcomes.push({ index, status: 'error', path: error.path, code: error.code, message: error.message });
       }
     }
+    this.#collector.add(outcomes);
+    if (this.#collector.full) this.finish();
   }
 
-  #startWorkers(): void {
-    if (this.#workersRequested) return;
-    this.#workersRequested = true;
-    const pending = this.#queue.length - this.#head;
-    const count = this.#walkDone ? Math.max(1, Math.min(this.#env.threads, pending)) : this.#env.threads;
-    for (let i = 0; i < count; i++) {
-      withGrepWorker(
-        this.#env.workerScript,
-        (worker) => this.#consume(worker),
-        () => !this.#done,
-      ).catch((error: unknown) => {
-        this.#fail(error instanceof AdapterError ? error : new AdapterError('FANOUT_IO', `expected grep worker threads to run, got: ${(error as Error).message}`, { cause: error }));
-      });
-    }
-  }
-
-  /** Feeds one worker batches until the queue is drained and the walk is done. */
-  async #consume(worker: GrepWorker): Promise<void> {
-    this.#workers.add(worker);
-    let counted = false;
-    let watchdog: Watchdog | undefined;
-    try {
-      await worker.online;
-      if (this.#done) return;
-      if (!worker.usable) throw new AdapterError('FANOUT_IO', 'expected a grep worker thread to start, but it exited at once', { classification: { class: 'retryable' } });
-      this.#online++;
-      counted = true;
-      // A match attempt that never ends can only be stopped by ending the thread.
-      const heartbeat = createHeartbeat();
-      const paths = new Map<number, string>();
-      const budgetMs = this.#config.budgetMs ?? REGEX_BUDGET_MS;
-      watchdog = new Watchdog(heartbeat, budgetMs, (index) => this.#fail(regexTooSlow(this.#input.pattern, paths.get(index) ?? 'a file', budgetMs)));
-      worker.configure({ ...this.#config, heartbeat });
-      const inFlight = new Set<Promise<void>>();
-      for (;;) {
-        while (!this.#done && inFlight.size < IN_FLIGHT) {
-          const batch = this.#take(this.#batchSize());
-          if (batch.length === 0) break;
-          for (const task of batch) paths.set(task.index, task.path);
-          const searched: Promise<void> = worker.search(batch, this.#collector.remainingLines).then(
-            (results) => {
-              inFlight.delete(searched);
-              for (const task of batch) paths.delete(task.index);
-              if (this.#done || this.#tooSlow(results)) return;
-              this.#collector.add(results);
-              this.#check();
-            },
-            (error: unknown) => {
-              inFlight.delete(searched);
-              throw error;
-            },
-          );
-          inFlight.add(searched);
-        }
-        if (inFlight.size === 0) {
-          if (this.#done || (this.#walkDone && this.#head >= this.#queue.length)) return;
-          await this.#waitForWork();
-          continue;
-        }
-        await Promise.race(inFlight);
-      }
-    } catch (error) {
-      if (this.#done) return;
-      throw new AdapterError('FANOUT_IO', `a grep worker thread failed: ${(error as Error).message}`, { cause: error, classification: { class: 'retryable' } });
-    } finally {
-      watchdog?.stop();
-      this.#workers.delete(worker);
-      if (counted) this.#online--;
-    }
-  }
-
-  /** Fails the operation when a file's search ran past the regular expression's budget. */
-  #tooSlow(outcomes: readonly FileOutcome[]): boolean {
-    const slow = outcomes.find((outcome) => outcome.status === 'error' && outcome.code === TOO_SLOW);
-    if (slow === undefined) return false;
-    this.#fail(regexTooSlow(this.#input.pattern, (slow as { path: string }).path, this.#config.budgetMs ?? REGEX_BUDGET_MS));
-    return true;
-  }
-
-  #batchSize(): number {
-    const pending = this.#queue.length - this.#head;
-    return Math.max(1, Math.min(MAX_BATCH, Math.floor(pending / (IN_FLIGHT * Math.max(1, this.#online)))));
-  }
-
-  #take(count: number): FileTask[] {
-    const end = Math.min(this.#queue.length, this.#head + count);
-    const batch = this.#queue.slice(this.#head, end);
-    this.#head = end;
-    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
-    }
-    return batch;
-  }
-
-  #waitForWork(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  #notify(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  #check(): void {
-    if (this.#done) return;
+  protected finish(): void {
     const collector = this.#collector;
-    if (!collector.full && !(this.#walkDone && collector.merged === this.#discovered)) return;
-    this.#done = true;
-    this.#notify();
     const summary = collector.summary((performance.now() - this.#started) * 1e6);
-    this.#resolve({ messages: [...collector.messages, summary], stats: { ...collector.stats }, truncated: collector.truncated, errors: collector.errors });
-  }
-
-  #fail(error: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#notify();
-    // Kill the threads now: a runaway regular expression only stops this way.
-    for (const worker of this.#workers) void worker.terminate();
-    this.#reject(error);
+    const output: GrepOutput = { messages: [...collector.messages, summary], stats: { ...collector.stats }, truncated: collector.truncated, errors: collector.errors };
+    this.resolve(output);
   }
 }

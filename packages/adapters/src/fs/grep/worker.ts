@@ -1,28 +1,26 @@
 /**
- * A grep worker thread: searches the batches of files the main thread sends and answers with
- * their outcomes. It imports only the search engine (no zod, no scheduler), so it starts fast.
+ * A grep worker thread, the scan's: reads the files the main thread sends, once each, and
+ * answers with every consumer's outcome. It imports only the per-file work (the search engine
+ * and the analyzers' per-file halves: no zod, no scheduler), so it starts fast.
  */
 import { parentPort } from 'node:worker_threads';
-import { FileSearcher } from './file.js';
+import { FileWork } from '../scan/work.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('expected to run as a worker thread (node:worker_threads), got the main thread');
 
-let searcher: FileSearcher | undefined;
+let work: FileWork | undefined;
 
 port.on('message', (request: WorkerRequest) => {
   if (request.type === 'configure') {
-    searcher = new FileSearcher(request.config);
+    work = new FileWork(request.consumers);
     return;
   }
-  if (searcher === undefined) throw new Error('expected a "configure" message before the first "search"');
-  let left = request.maxLines;
-  const results = request.files.map((task) => {
-    const outcome = searcher!.search(task, left);
-    if (outcome.status === 'searched') left -= outcome.matchedLines;
-    return outcome;
-  });
-  const response: WorkerResponse = { type: 'results', batch: request.batch, results };
+  if (work === undefined) throw new Error('expected a "configure" message before the first "scan"');
+  const files = work.filesRead;
+  const bytes = work.bytesRead;
+  const results = work.runBatch(request.tasks);
+  const response: WorkerResponse = { type: 'results', batch: request.batch, results, files: work.filesRead - files, bytes: work.bytesRead - bytes };
   port.postMessage(response);
 });

@@ -1,0 +1,255 @@
+/**
+ * The per-file work of a scan pass: open a file once, read it once, and hand the same bytes to
+ * every consumer that wants it — each grep operation its own matcher, `stats` its counting,
+ * `markers` its scan — returning one outcome per consumer. It runs in the grep worker threads
+ * and on the main thread alike, so it imports only the search engine and the analyzers'
+ * per-file halves (no zod, no scheduler): a worker starts fast.
+ *
+ * Synchronous on purpose: a worker does one file at a time, and `readSync` into a reused
+ * buffer is the fastest way Node has to get bytes.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { markerPattern, markersInFile, MAX_MARKER_FILE_BYTES, tooLargeForMarkers, type MarkerPattern, type MarkersFileOutcome } from '../../analyze/markers.js';
+import type { MarkerKind } from '../../analyze/output.js';
+import { countFile, countFileInChunks, type StatsFileOutcome } from '../../analyze/stats.js';
+import { FileSearcher, type FileOutcome, type FileSearchConfig, type FileTask } from '../grep/file.js';
+
+/** What one consumer of a pass does with each file it is given. */
+export type ConsumerSpec = { type: 'grep'; config: FileSearchConfig } | { type: 'stats' } | { type: 'markers'; kinds: MarkerKind[] };
+
+/** One consumer's outcome for one file, by the consumer's type. */
+export type ConsumerOutcome = FileOutcome | StatsFileOutcome | MarkersFileOutcome;
+
+/** One file of a pass, and which consumers want it. */
+export interface ScanTask {
+  /** The file's number in the pass (not any operation's index: each orders its files itself). */
+  id: number;
+  /** Absolute path, as reported. */
+  path: string;
+  /** What to open when it is not `path` (a named file's real path). */
+  open?: string;
+  /** Open through a symlink (a named file, or a link a walk with `followSymlinks` took); otherwise O_NOFOLLOW. */
+  follow: boolean;
+  /** Named in an input rather than found by a walk. */
+  named: boolean;
+  /** The consumers (indices into the configured list) that want the file. */
+  consumers: number[];
+  /**
+   * Per consumer (same order): what its cap still allows, a hint that spares work (matching
+   * lines for grep, markers for `markers`; unused by `stats`). The main thread applies the
+   * caps exactly, in order.
+   */
+  limits: number[];
+}
+
+/**
+ * Files up to this size are read whole for `stats` alone (larger ones in chunks of
+ * {@link CHUNK_BYTES}, unless another consumer reads them whole anyway).
+ */
+export const STATS_WHOLE_BYTES = 16 * 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
+/** The read buffer is kept between files up to this size; a larger one is dropped after use. */
+const KEEP_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** What a consumer needs of a file of a given size: nothing, its whole bytes, or chunks of it. */
+const Need = { None: 0, Whole: 1, Chunks: 2 } as const;
+type Need = (typeof Need)[keyof typeof Need];
+
+interface Consumer {
+  need(size: number): Need;
+  /** The outcome when the file is not read for it (too large). */
+  unread(task: FileTask, size: number): ConsumerOutcome;
+  bytes(task: FileTask, bytes: Buffer, size: number, limit: number, started: number): ConsumerOutcome;
+  chunks(fd: number, buffer: Buffer, size: number): ConsumerOutcome;
+  notRegular(task: FileTask): ConsumerOutcome;
+  failed(task: FileTask, error: unknown): ConsumerOutcome;
+}
+
+class GrepConsumer implements Consumer {
+  readonly #searcher: FileSearcher;
+  readonly #maxFileSize: number;
+  /** Its place among the pass's `count` consumers: the file number its clock reports (see `clockIndex`). */
+  readonly #place: number;
+  readonly #count: number;
+
+  constructor(config: FileSearchConfig, place: number, count: number) {
+    this.#searcher = new FileSearcher(config);
+    this.#maxFileSize = config.maxFileSize;
+    this.#place = place;
+    this.#count = count;
+  }
+
+  need(size: number): Need {
+    return size > this.#maxFileSize ? Need.None : Need.Whole;
+  }
+  unread(task: FileTask, size: number): ConsumerOutcome {
+    return { index: task.index, status: 'large', bytes: size };
+  }
+  bytes(task: FileTask, bytes: Buffer, _size: number, limit: number, started: number): ConsumerOutcome {
+    // The regular expression's clock reports which file and which consumer it is in, so a
+    // watchdog can fail that operation alone (see `clockIndex`).
+    return this.#searcher.searchBytes({ ...task, index: clockIndex(task.index, this.#place, this.#count) }, bytes, limit, started);
+  }
+  chunks(): ConsumerOutcome {
+    throw new Error('expected grep to read whole files');
+  }
+  notRegular(task: FileTask): ConsumerOutcome {
+    return { index: task.index, status: 'skipped' };
+  }
+  failed(task: FileTask, error: unknown): ConsumerOutcome {
+    return this.#searcher.failed(task, error);
+  }
+}
+
+class StatsConsumer implements Consumer {
+  need(size: number): Need {
+    return size > STATS_WHOLE_BYTES ? Need.Chunks : Need.Whole;
+  }
+  unread(): ConsumerOutcome {
+    throw new Error('expected stats to count every file');
+  }
+  bytes(_task: FileTask, bytes: Buffer, size: number): ConsumerOutcome {
+    return countFile(bytes, size);
+  }
+  chunks(fd: number, buffer: Buffer, size: number): ConsumerOutcome {
+    return countFileInChunks(fd, buffer, size);
+  }
+  notRegular(): ConsumerOutcome {
+    return { status: 'skipped', reason: 'not a regular file' };
+  }
+  failed(_task: FileTask, error: unknown): ConsumerOutcome {
+    return { status: 'skipped', reason: messageOf(error) };
+  }
+}
+
+class MarkersConsumer implements Consumer {
+  readonly #pattern: MarkerPattern;
+
+  constructor(kinds: readonly MarkerKind[]) {
+    this.#pattern = markerPattern(kinds);
+  }
+
+  need(size: number): Need {
+    return size > MAX_MARKER_FILE_BYTES ? Need.None : Need.Whole;
+  }
+  unread(_task: FileTask, size: number): ConsumerOutcome {
+    return { status: 'skipped', reason: tooLargeForMarkers(size) };
+  }
+  bytes(task: FileTask, bytes: Buffer, _size: number, limit: number): ConsumerOutcome {
+    return markersInFile(task.path, bytes, this.#pattern, limit);
+  }
+  chunks(): ConsumerOutcome {
+    throw new Error('expected markers to read whole files');
+  }
+  notRegular(): ConsumerOutcome {
+    return { status: 'skipped', reason: 'not a regular file' };
+  }
+  failed(_task: FileTask, error: unknown): ConsumerOutcome {
+    return { status: 'skipped', reason: messageOf(error) };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The number a grep consumer's regular-expression clock reports for a file (see
+ * `regex-budget.ts`): the file's number and the consumer's place in one integer.
+ */
+export function clockIndex(file: number, place: number, count: number): number {
+  return file * count + place;
+}
+
+/** The file and the consumer a clock's number stands for. */
+export function fromClockIndex(index: number, count: number): { file: number; place: number } {
+  return { file: Math.floor(index / count), place: index % count };
+}
+
+function consumerOf(spec: ConsumerSpec, place: number, count: number): Consumer {
+  switch (spec.type) {
+    case 'grep':
+      return new GrepConsumer(spec.config, place, count);
+    case 'stats':
+      return new StatsConsumer();
+    case 'markers':
+      return new MarkersConsumer(spec.kinds);
+  }
+}
+
+/** The per-file work of one pass: its consumers, compiled once (per thread). */
+export class FileWork {
+  readonly #consumers: Consumer[];
+  #buffer = Buffer.allocUnsafe(1024 * 1024);
+  #chunk: Buffer | undefined;
+  /** Files read so far (opened and read, whole or in chunks, for some consumer). */
+  filesRead = 0;
+  /** Bytes read so far (what makes a worker thread "warm"). */
+  bytesRead = 0;
+
+  constructor(specs: readonly ConsumerSpec[]) {
+    this.#consumers = specs.map((spec, place) => consumerOf(spec, place, specs.length));
+  }
+
+  /**
+   * Does a batch of files, in order. Each file gets the hints it was sent with, not lowered by
+   * what the batch's earlier files used: those may come later in an operation's own order (a
+   * later target of its walked first), and a hint must never be below what the cap allows at
+   * the file's place in that order.
+   */
+  runBatch(tasks: readonly ScanTask[]): ConsumerOutcome[][] {
+    return tasks.map((task) => this.run(task));
+  }
+
+  /** Opens, reads and hands one file to its consumers; one outcome per consumer, in `task.consumers` order. */
+  run(task: ScanTask): ConsumerOutcome[] {
+    const limits = task.limits;
+    const consumers = task.consumers.map((id) => this.#consumers[id]!);
+    const open = task.open ?? task.path;
+    const file: FileTask = { index: task.id, path: task.path, open, named: task.named };
+    let fd: number;
+    try {
+      // O_NONBLOCK: a file replaced by a FIFO since the walk must not block the thread on
+      // open (it is then skipped as not a regular file); regular files ignore the flag.
+      fd = openSync(open, constants.O_RDONLY | constants.O_NONBLOCK | (task.follow ? 0 : constants.O_NOFOLLOW));
+    } catch (error) {
+      return consumers.map((consumer) => consumer.failed(file, error));
+    }
+    const started = performance.now();
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) return consumers.map((consumer) => consumer.notRegular(file));
+      const size = stat.size;
+      const needs = consumers.map((consumer) => consumer.need(size));
+      let bytes: Buffer | undefined;
+      if (needs.includes(Need.Whole)) bytes = this.#readWhole(fd, size);
+      else if (needs.includes(Need.Chunks)) this.bytesRead += size;
+      if (bytes !== undefined || needs.includes(Need.Chunks)) this.filesRead++;
+      return consumers.map((consumer, k) => {
+        const need = needs[k]!;
+        if (need === Need.None) return consumer.unread(file, size);
+        if (bytes !== undefined) return consumer.bytes(file, bytes, size, limits[k]!, started);
+        this.#chunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
+        return consumer.chunks(fd, this.#chunk, size);
+      });
+    } catch (error) {
+      return consumers.map((consumer) => consumer.failed(file, error));
+    } finally {
+      closeSync(fd);
+      if (this.#buffer.length > KEEP_BUFFER_BYTES) this.#buffer = Buffer.allocUnsafe(1024 * 1024);
+    }
+  }
+
+  /** Reads what the file holds now, up to the size seen (it may change under us). */
+  #readWhole(fd: number, size: number): Buffer {
+    if (this.#buffer.length < size) this.#buffer = Buffer.allocUnsafe(Math.max(size, this.#buffer.length * 2));
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, this.#buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    this.bytesRead += read;
+    return this.#buffer.subarray(0, read);
+  }
+}
