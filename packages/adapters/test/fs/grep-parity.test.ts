@@ -81,6 +81,9 @@ const FIXTURE_CASES: GrepInputSpec[] = [
   { pattern: 'needle', maxCount: 3, mode: 'count', paths: ['bin'] },
   { pattern: 'needle', maxCount: 1, mode: 'count', paths: ['bin'] },
   { pattern: 'needle', include: ['a['] },
+  // Several directories without globs go to one rg, in the order given (an explore plan's parts).
+  { pattern: 'needle', paths: ['sub', 'bin', 'build'] },
+  { pattern: 'needle', paths: ['sub', 'bin', 'build'], maxMatches: 3 },
 ];
 
 const TYPESCRIPT_CASES: GrepInputSpec[] = [

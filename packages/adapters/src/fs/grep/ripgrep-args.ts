@@ -16,8 +16,8 @@
  */
 import type { GrepInput } from './schema.js';
 
-/** What the run searches: directories (one run each, from inside) or files named in the input. */
-export type RipgrepTargets = { kind: 'directory'; path: string } | { kind: 'files'; paths: string[] };
+/** What the run searches: a directory (from inside), directories (without globs, from anywhere) or files named in the input. */
+export type RipgrepTargets = { kind: 'directory'; path: string } | { kind: 'directories' | 'files'; paths: string[] };
 
 /**
  * The arguments of `rg` for `input` over `targets`; `ignoreCase` is the engine's decision.

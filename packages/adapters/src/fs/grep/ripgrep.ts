@@ -5,9 +5,10 @@
  *
  * - Paths are checked against the allowed roots first, by the built-in engine's own check
  *   (`resolveTargets`); ripgrep is then given only those absolute paths.
- * - Each directory named in the input is one run of `rg`, started inside it (ripgrep matches
- *   anchored globs from its working directory, the built-in engine from the search path);
- *   files named in the input go together in one run. Runs follow the input's order, and a
+ * - With include or exclude globs, each directory named in the input is one run of `rg`,
+ *   started inside it (ripgrep matches anchored globs from its working directory, the
+ *   built-in engine from the search path); without globs, consecutive directories go to one
+ *   run; files named in the input go together in one run. Runs follow the input's order, and a
  *   file reported twice (`paths: ['src', '.']`) counts once, as in the built-in engine.
  * - `rg --sort path` walks in the built-in engine's order (see `ripgrep-args.ts`), so each
  *   file is reported as it ends and a cap ends the run at once: `rg` is killed (SIGKILL) and
@@ -144,10 +145,16 @@ export async function runRipgrep(input: GrepInput, ctx: AttemptContext, env: Rip
     if (files.length > 0) runs.push({ cwd: env.roots.base, targets: { kind: 'files', paths: files } });
     files = [];
   };
+  // Without globs nothing is anchored to the directory a run starts in, so consecutive
+  // directories go to one process: a plan's search over the 40 top-level entries of a tree is
+  // one rg, not 40 (each spawn blocks the event loop for milliseconds).
+  const together = input.include.length === 0 && input.exclude.length === 0;
   for (const target of targets) {
     if (target.isDir) {
       flush();
-      runs.push(directoryRun(target));
+      const last = runs.at(-1);
+      if (together && last !== undefined && last.targets.kind === 'directories') last.targets.paths.push(target.path);
+      else runs.push(together ? { cwd: env.roots.base, targets: { kind: 'directories', paths: [target.path] } } : directoryRun(target));
       continue;
     }
     // ripgrep searches a named file whatever its size; the built-in engine keeps its cap.
