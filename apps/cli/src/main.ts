@@ -39,6 +39,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
   profiles: { summary: 'list the built-in profiles, or show one', usage: 'fanout profiles [name]', load: () => import('./commands/profiles.js') },
   schema: { summary: 'print the JSON Schemas of plans and configuration', usage: 'fanout schema [plan|config]', load: () => import('./commands/schema.js') },
+  mcp: { summary: 'serve the tools to coding agents over MCP (stdio): fanout_read, fanout_web, explore…', usage: 'fanout mcp [--allow-write] [--allow-shell] [--config FILE]', load: () => import('./commands/mcp.js') },
 };
 
 const ALIASES: Record<string, string> = { explore: 'explore-codebase' };
