@@ -38,6 +38,22 @@ const workerNames = {
   },
 };
 
+/**
+ * zod re-exports its 64 error-message locales from its entry points (`z.locales`); a bundle
+ * loads them all although only English is used by default: ~370 KB parsed and run at every
+ * start of a command that loads zod. They are replaced by English alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
+      return { path: join(dirname(args.importer), '../locales/en.js') , namespace: 'zod-locales' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
+
 await rm(join(here, 'dist'), { recursive: true, force: true });
 const result = await build({
   absWorkingDir: here,
@@ -51,7 +67,7 @@ const result = await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [workerNames],
+  plugins: [workerNames, zodEnglishOnly],
   // FANOUT_BUILD_META=1 writes dist/meta.json, for https://esbuild.github.io/analyze/.
   metafile: process.env.FANOUT_BUILD_META === '1',
   // CommonJS dependencies (fast-glob, undici…) call require() for Node's own modules.
