@@ -38,16 +38,21 @@ async function schemas() {
  * conversation): the dialect, bounds no request comes near (lengths, counts and sizes of a
  * thousand and more; "at least one character"), and patterns. The adapters still enforce them.
  */
-function tidy(node) {
-  if (Array.isArray(node)) return node.map(tidy);
+function tidy(node, names = false) {
+  if (Array.isArray(node)) return node.map((item) => tidy(item));
   if (node === null || typeof node !== 'object') return node;
   const out = {};
   for (const [key, value] of Object.entries(node)) {
+    // Inside `properties` the keys are field names (grep has a field named "pattern").
+    if (names) {
+      out[key] = tidy(value);
+      continue;
+    }
     if (key === '$schema' || key === 'pattern' || key === 'format' || key === 'contentEncoding') continue;
     if ((key === 'maximum' || key === 'maxLength' || key === 'maxItems') && typeof value === 'number' && value >= 1000) continue;
     if (key === 'minimum' && value === Number.MIN_SAFE_INTEGER) continue;
     if (key === 'minLength' && value === 1) continue;
-    out[key] = tidy(value);
+    out[key] = tidy(value, key === 'properties');
   }
   return out;
 }

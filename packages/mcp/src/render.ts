@@ -279,9 +279,13 @@ interface Head {
   more: string;
 }
 
-/** Every head in the run's outputs, in operation order. */
+/**
+ * Every head in the run's outputs, in operation order. A file read by several operations is
+ * shown once, from the read that returned most of it, under the ids of all of them.
+ */
 export function collectHeads(input: RenderInput, paths: Paths): Head[] {
   const heads: Head[] = [];
+  const files = new Map<string, { head: Head; ids: string[] }>();
   for (const op of input.operations) {
     if (op.state !== 'succeeded' || op.output === null || typeof op.output !== 'object') continue;
     const o = op.output as Record<string, unknown>;
@@ -290,7 +294,17 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
         if (f?.ok !== true || typeof f.text !== 'string' || f.binary === true) continue;
         const lines = f.lines as { from?: number; to?: number; total?: number } | undefined;
         const from = lines?.from ?? 1;
-        heads.push({ title: `${paths.rel(String(f.path))} (${op.id})`, text: f.text, ...(lines?.total === undefined ? {} : { totalLines: lines.total }), firstLine: from, more: `read ${paths.rel(String(f.path))} with from/to` });
+        const path = paths.rel(String(f.path));
+        const head: Head = { title: path, text: f.text, ...(lines?.total === undefined ? {} : { totalLines: lines.total }), firstLine: from, more: `read ${path} with from/to` };
+        const key = `${path}:${from}`;
+        const seen = files.get(key);
+        if (seen === undefined) {
+          files.set(key, { head, ids: [op.id] });
+          heads.push(head);
+        } else {
+          seen.ids.push(op.id);
+          if (f.text.length > seen.head.text.length) Object.assign(seen.head, head);
+        }
       }
     } else if (op.kind === 'fetch' && typeof o.text === 'string') {
       heads.push({ title: `${String(o.url)} (${op.id}) HTTP ${String(o.status)}${typeof o.contentType === 'string' ? ` ${o.contentType}` : ''}`, text: o.text, firstLine: 1, more: 'the page is whole in the results file' });
@@ -299,6 +313,7 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
       if (out.trim() !== '') heads.push({ title: `output of ${op.id} (exit ${String(o.exitCode ?? o.signal)})`, text: out, firstLine: 1, more: 'the output is whole in the results file' });
     }
   }
+  for (const { head, ids } of files.values()) head.title = `${head.title} (${ids.join(', ')})`;
   return heads;
 }
 

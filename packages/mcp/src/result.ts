@@ -16,8 +16,8 @@ import { collectHeads, longestHead, Paths, type OperationEntry, type RenderInput
 import type { RunResultContent } from './result-schema.js';
 import type { RunRecord } from './runs.js';
 
-/** Entries per group the aggregated report holds (the full view; previews show fewer). */
-const FULL_LIMIT = 500;
+/** Entries per group the aggregated report holds: the full text written to the run directory (previews show fewer; results.json has every output). */
+const FULL_LIMIT = 5_000;
 /** Room kept for everything in the structured content besides entries, text and outputs. */
 const ENVELOPE_CHARS = 1_200;
 
