@@ -8,9 +8,33 @@
  */
 import type { TextView } from './render.js';
 
-/** The length of `text` inside a JSON string. */
+/** Characters JSON writes with a two-character escape. */
+const COMMON = /["\\\b\f\n\r\t]/g;
+/** Characters JSON writes as `\uXXXX` (other control characters, surrogates). */
+const RARE = /[\u0000-\u0007\u000b\u000e-\u001f\ud800-\udfff]/;
+
+/**
+ * The length of `text` as a JSON string (`JSON.stringify(text).length`), counted without
+ * building it: a fitting measures a dozen renderings of a large text.
+ */
 export function jsonLength(text: string): number {
-  return JSON.stringify(text).length;
+  let length = text.length + 2;
+  // Most text has only quotes, backslashes and the common control characters: regular
+  // expressions count those natively; the loop below handles the rare rest.
+  if (!RARE.test(text)) {
+    COMMON.lastIndex = 0;
+    while (COMMON.exec(text) !== null) length++;
+    return length;
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && (c < 0xd800 || c > 0xdfff)) continue;
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) length += 1;
+    else if (c < 0x20) length += 5;
+    else if (c <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) i++;
+    else length += 5; // a lone surrogate is written \udXXX
+  }
+  return length;
 }
 
 /** Every list of `full` cut to a share `s` in [0, 1]. */
@@ -52,7 +76,8 @@ export function fitView(render: (view: TextView) => string, full: TextView, limi
   let bestView = smallest;
   let lo = 0;
   let hi = 1;
-  for (let i = 0; i < 14; i++) {
+  // Ten halvings find the share within 0.1%: finer does not change what a model reads.
+  for (let i = 0; i < 10; i++) {
     const mid = (lo + hi) / 2;
     const view = scaleView(full, mid);
     const text = render(view);

@@ -17,10 +17,11 @@ export const renderExploreCodebaseText: TextRenderer = (input, view, spill) => {
     ...header(input, paths, `explore-codebase ${input.title}`.trim()),
     ...failures(input, paths, view),
     ...groups(input, paths, view, ORDER),
-    ...headsSection(heads, view, 'Highest-ranked files (heads)'),
+    ...headsSection(heads, view, 'Highest-ranked files (heads)', input),
     ...operationsList(input, paths, view),
     ...cutNotice(input, view, heads, spill),
   ]
     .join('\n')
-    .replace(/\n+$/, '\n');
+    .trimEnd()
+    .concat('\n');
 };

@@ -47,6 +47,11 @@ export interface RenderInput {
   report: Report;
   /** Every operation, plan order then fan-out children, with outputs. */
   operations: readonly OperationEntry[];
+  /**
+   * Operations whose outputs the structured result carries beside this text: a rendering for
+   * it leaves their contents out (a model shown both would read every file twice).
+   */
+  outputsShown?: ReadonlySet<string>;
 }
 
 /** How much of each list a rendering shows. */
@@ -79,9 +84,15 @@ export type TextRenderer = (input: RenderInput, view: TextView, spill: SpillPath
 
 // ─── Small helpers ─────────────────────────────────────────────────────────────────────
 
-/** 12,345. */
+/** 12,345 (toLocaleString goes through ICU: microseconds a call, and reports make thousands). */
 export function n(x: number): string {
-  return Number.isInteger(x) ? x.toLocaleString('en-US') : String(x);
+  const s = String(x);
+  if (!Number.isInteger(x) || Math.abs(x) < 1000) return s;
+  const sign = x < 0 ? '-' : '';
+  const digits = sign === '' ? s : s.slice(1);
+  let out = '';
+  for (let i = digits.length; i > 0; i -= 3) out = i > 3 ? `,${digits.slice(i - 3, i)}${out}` : `${digits.slice(0, i)}${out}`;
+  return sign + out;
 }
 
 export function plural(count: number, one: string, many = `${one}s`): string {
@@ -105,11 +116,16 @@ export function code(text: string): string {
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
-/** A fenced block whose fence no line of `text` can close. */
-function fenced(text: string, info = ''): string[] {
+/** A fenced block of `lines` whose fence no line can close. */
+function fenced(lines: readonly string[], fence: string): string[] {
+  return [fence, ...lines, fence];
+}
+
+/** The shortest run of backticks (three or more) that `text` does not hold. */
+function fenceFor(text: string): string {
   let fence = '```';
   while (text.includes(fence)) fence += '`';
-  return [`${fence}${info}`, ...text.replace(/\s+$/, '').split('\n'), fence];
+  return fence;
 }
 
 /** Paths relative to the first root, in paths and in free text (messages, descriptions). */
@@ -125,6 +141,8 @@ export class Paths {
   /** `src/a.ts` for `/root/src/a.ts`; `.` for the root; other paths as they are. */
   rel(path: string): string {
     if (path === this.root) return '.';
+    // Adapters give absolute, normalised paths: below the root, the rest is the relative path.
+    if (path.startsWith(this.#prefix) && !path.includes(`${sep}..${sep}`) && !path.includes(`${sep}.${sep}`)) return path.slice(this.#prefix.length);
     if (isAbsolute(path) && path.startsWith(this.#prefix)) return relative(this.root, path);
     return path;
   }
@@ -208,7 +226,19 @@ export function operationsList(input: RenderInput, paths: Paths, view: TextView)
   return out;
 }
 
+/** Lines of each entry, rendered once: a fitting renders the same report a dozen times. */
+const entryLines = new WeakMap<ReportEntry, string[]>();
+
 function entryLine(group: ReportGroup, e: ReportEntry, paths: Paths): string[] {
+  let lines = entryLines.get(e);
+  if (lines === undefined) {
+    lines = renderEntry(group, e, paths);
+    entryLines.set(e, lines);
+  }
+  return lines;
+}
+
+function renderEntry(group: ReportGroup, e: ReportEntry, paths: Paths): string[] {
   const ev = evidence(e);
   switch (group.type) {
     case 'file': {
@@ -272,6 +302,11 @@ function rankOf(order: readonly string[], type: string): number {
 interface Head {
   title: string;
   text: string;
+  /** `text` in lines (trailing white space dropped), made once: a fitting renders many times. */
+  lines?: string[];
+  fence?: string;
+  /** The operations whose outputs hold it (the structured result may carry them). */
+  ops: string[];
   /** Lines of the whole thing when known (a read's `lines.total`). */
   totalLines?: number;
   firstLine: number;
@@ -284,6 +319,8 @@ interface Head {
  * shown once, from the read that returned most of it, under the ids of all of them.
  */
 export function collectHeads(input: RenderInput, paths: Paths): Head[] {
+  const cached = headsCache.get(input);
+  if (cached !== undefined) return cached;
   const heads: Head[] = [];
   const files = new Map<string, { head: Head; ids: string[] }>();
   for (const op of input.operations) {
@@ -295,7 +332,7 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
         const lines = f.lines as { from?: number; to?: number; total?: number } | undefined;
         const from = lines?.from ?? 1;
         const path = paths.rel(String(f.path));
-        const head: Head = { title: path, text: f.text, ...(lines?.total === undefined ? {} : { totalLines: lines.total }), firstLine: from, more: `read ${path} with from/to` };
+        const head: Head = { title: path, text: f.text, ops: [op.id], ...(lines?.total === undefined ? {} : { totalLines: lines.total }), firstLine: from, more: `read ${path} with from/to` };
         const key = `${path}:${from}`;
         const seen = files.get(key);
         if (seen === undefined) {
@@ -303,44 +340,49 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
           heads.push(head);
         } else {
           seen.ids.push(op.id);
-          if (f.text.length > seen.head.text.length) Object.assign(seen.head, head);
+          seen.head.ops.push(op.id);
+          if (f.text.length > seen.head.text.length) Object.assign(seen.head, { ...head, ops: seen.head.ops });
         }
       }
     } else if (op.kind === 'fetch' && typeof o.text === 'string') {
-      heads.push({ title: `${String(o.url)} (${op.id}) HTTP ${String(o.status)}${typeof o.contentType === 'string' ? ` ${o.contentType}` : ''}`, text: o.text, firstLine: 1, more: 'the page is whole in the results file' });
+      heads.push({ title: `${String(o.url)} (${op.id}) HTTP ${String(o.status)}${typeof o.contentType === 'string' ? ` ${o.contentType}` : ''}`, text: o.text, ops: [op.id], firstLine: 1, more: 'the page is whole in the results file' });
     } else if (op.kind === 'bash') {
       const out = [typeof o.stdout === 'string' ? o.stdout : '', typeof o.stderr === 'string' && o.stderr.trim() !== '' ? `--- stderr ---\n${o.stderr}` : ''].filter((part) => part !== '').join('\n');
-      if (out.trim() !== '') heads.push({ title: `output of ${op.id} (exit ${String(o.exitCode ?? o.signal)})`, text: out, firstLine: 1, more: 'the output is whole in the results file' });
+      if (out.trim() !== '') heads.push({ title: `output of ${op.id} (exit ${String(o.exitCode ?? o.signal)})`, text: out, ops: [op.id], firstLine: 1, more: 'the output is whole in the results file' });
     }
   }
   for (const { head, ids } of files.values()) head.title = `${head.title} (${ids.join(', ')})`;
-  return heads;
+  const shown = input.outputsShown;
+  const kept = shown === undefined ? heads : heads.filter((head) => !head.ops.every((id) => shown.has(id)));
+  for (const head of kept) {
+    head.lines = head.text.trimEnd().split('\n');
+    head.fence = fenceFor(head.text);
+  }
+  headsCache.set(input, kept);
+  return kept;
 }
+
+const headsCache = new WeakMap<RenderInput, Head[]>();
 
 /** The longest head, in lines (the full view shows them whole). */
 export function longestHead(heads: readonly Head[]): number {
   let most = 0;
-  for (const h of heads) most = Math.max(most, countLines(h.text));
+  for (const h of heads) most = Math.max(most, h.lines?.length ?? 0);
   return most;
 }
 
-function countLines(text: string): number {
-  if (text === '') return 0;
-  let count = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < text.length - 1; i = text.indexOf('\n', i + 1)) count++;
-  return count;
-}
-
 /** The heads, `view.heads` of them at `view.headLines` lines each. */
-export function headsSection(heads: readonly Head[], view: TextView, title = 'Contents'): string[] {
-  if (heads.length === 0) return [];
+export function headsSection(heads: readonly Head[], view: TextView, title = 'Contents', input?: RenderInput): string[] {
+  const elsewhere = input?.outputsShown === undefined ? [] : input.operations.filter((op) => input.outputsShown!.has(op.id) && (op.kind === 'read' || op.kind === 'fetch' || op.kind === 'bash')).map((op) => op.id);
+  if (heads.length === 0 && elsewhere.length === 0) return [];
   const out = [`## ${title}`];
+  if (elsewhere.length > 0) out.push(`(What ${elsewhere.slice(0, 20).join(', ')}${elsewhere.length > 20 ? `, … ${elsewhere.length - 20} more` : ''} returned is whole in ${elsewhere.length === 1 ? 'its entry' : 'their entries'}' output, not repeated here.)`);
   for (const h of heads.slice(0, view.heads)) {
-    const all = h.text.replace(/\s+$/, '').split('\n');
-    const shown = all.slice(0, view.headLines);
+    const all = h.lines ?? [];
+    const shown = all.length <= view.headLines ? all : all.slice(0, view.headLines);
     const last = h.firstLine + shown.length - 1;
     const of = h.totalLines === undefined ? '' : ` of ${n(h.totalLines)}`;
-    out.push(`### ${h.title} — lines ${h.firstLine}–${last}${of}`, ...fenced(shown.join('\n')));
+    out.push(`### ${h.title} — lines ${h.firstLine}–${last}${of}`, ...fenced(shown, h.fence ?? '```'));
     if (shown.length < all.length) out.push(`(${plural(all.length - shown.length, 'more line')} here: ${h.more})`);
   }
   if (heads.length > view.heads) out.push(`(${plural(heads.length - view.heads, 'more head')} not shown)`);
@@ -375,9 +417,10 @@ export const renderRunText: TextRenderer = (input, view, spill) => {
     ...failures(input, paths, view),
     ...operationsList(input, paths, view),
     ...groups(input, paths, view),
-    ...headsSection(heads, view),
+    ...headsSection(heads, view, 'Contents', input),
     ...cutNotice(input, view, heads, spill),
   ]
     .join('\n')
-    .replace(/\n+$/, '\n');
+    .trimEnd()
+    .concat('\n');
 };

@@ -20,6 +20,8 @@ import type { RunRecord } from './runs.js';
 const FULL_LIMIT = 5_000;
 /** Room kept for everything in the structured content besides entries, text and outputs. */
 const ENVELOPE_CHARS = 1_200;
+/** What `"output":` and its comma add to an entry. */
+const OUTPUT_KEY_CHARS = 10;
 
 /** Every operation's entry: plan order, then fan-out items; operations not ended are `pending`. */
 export function operationEntries(record: RunRecord): OperationEntry[] {
@@ -136,56 +138,85 @@ export async function runResult(record: RunRecord, options: ResultOptions): Prom
   }
   const listedChars = JSON.stringify(listed).length;
 
-  // 2. The text, in what is left.
-  const textLimit = Math.max(400, budgetChars - listedChars - ENVELOPE_CHARS);
+  // 2. Outputs, in operation order, while they fit beside the entries and room kept for the
+  //    report itself (at most half of what is left).
   const paths = new Paths(input.roots);
-  const heads = collectHeads(input, paths);
-  const full: TextView = {
-    entries: Math.max(0, ...report.groups.map((g) => g.entries.length)),
-    heads: heads.length,
-    headLines: longestHead(heads),
-    operations: report.operations.total,
-    problems: report.failures.total + report.problems.total,
-  };
   const render = record.renderer;
-  let text = render(input, full, undefined);
-  let textCut = false;
-  let fits = true;
-  if (jsonLength(text) > textLimit) {
-    const where = await spillPaths();
-    await writeFile(where.report, text);
-    const fitted = fitView((view) => render(input, view, where), full, textLimit, `… cut at the output budget; the full text is in ${where.report}`);
-    text = fitted.text;
-    fits = fitted.fits;
-    textCut = true;
-  }
-
-  // 3. Outputs, in operation order, while they fit.
-  let used = listedChars + jsonLength(text) + ENVELOPE_CHARS;
+  const fullView = (forInput: RenderInput): TextView => {
+    const heads = collectHeads(forInput, paths);
+    return {
+      entries: Math.max(0, ...report.groups.map((g) => g.entries.length)),
+      heads: heads.length,
+      headLines: longestHead(heads),
+      operations: report.operations.total,
+      problems: report.failures.total + report.problems.total,
+    };
+  };
+  // A fan-out operation's output is its items' outputs: they carry them, it does not repeat them.
+  const fannedOut = new Set(entries.filter((entry) => entry.parent !== undefined).map((entry) => entry.parent!));
+  const withOutput = new Set(entries.filter((entry) => entry.output !== undefined && !fannedOut.has(entry.id)).map((entry) => entry.id));
+  const bare: RenderInput = { ...input, outputsShown: withOutput };
+  // Whole renderings, made once each (the budget checks and the spill want them again).
+  const wholes = new Map<RenderInput, string>();
+  const whole = (forInput: RenderInput): string => {
+    let text = wholes.get(forInput);
+    if (text === undefined) {
+      text = render(forInput, fullView(forInput), undefined);
+      wholes.set(forInput, text);
+    }
+    return text;
+  };
+  const room = budgetChars - listedChars - ENVELOPE_CHARS;
+  const reserve = Math.min(jsonLength(whole(bare)), Math.floor(room / 2));
+  let outputChars = 0;
   let outputsOmitted = 0;
+  const shown = new Set<string>();
   const byId = new Map(entries.map((entry) => [entry.id, entry]));
   const operations = listed.map((entry) => {
     const output = byId.get(entry.id)?.output;
-    if (output === undefined) return entry;
-    const size = JSON.stringify(output)?.length ?? 0;
-    if (used + size + 12 <= budgetChars) {
-      used += size + 12;
+    if (output === undefined || fannedOut.has(entry.id)) return entry;
+    const size = (JSON.stringify(output)?.length ?? 4) + OUTPUT_KEY_CHARS;
+    if (outputChars + size <= room - reserve) {
+      outputChars += size;
+      shown.add(entry.id);
       return { ...entry, output };
     }
     outputsOmitted++;
     return { ...entry, outputOmitted: true as const };
   });
   const listedIds = new Set(listed.map((entry) => entry.id));
-  outputsOmitted += entries.filter((entry) => entry.output !== undefined && !listedIds.has(entry.id)).length;
+  for (const id of withOutput) if (!listedIds.has(id)) outputsOmitted++;
 
-  if (outputsOmitted > 0 || entriesOmitted > 0 || textCut) {
+  // 3. The texts, in what is left: in the structured result, the report with the contents of
+  //    the operations whose outputs are not beside it; in the text content (for clients that
+  //    show only that), the report with every content, in the whole budget.
+  let cut = false;
+  let fits = true;
+  const fit = async (forInput: RenderInput, limit: number): Promise<string> => {
+    const text = whole(forInput);
+    if (jsonLength(text) <= limit) return text;
+    const view = fullView(forInput);
     const where = await spillPaths();
-    await writeFile(where.results, JSON.stringify({ handle: record.handle, done: record.done, roots: input.roots, operations: entries }, null, 1));
-    if (!textCut) {
-      await writeFile(where.report, text);
-      text += `\n${entriesOmitted > 0 ? `${entriesOmitted} entries of operations that succeeded and ` : ''}${outputsOmitted} outputs did not fit the budget: every entry and output is in ${where.results} (read it with fanout_read).\n`;
+    const fitted = fitView((v) => render(forInput, v, where), view, limit, `… cut at the output budget; the full text is in ${where.report}`);
+    cut = true;
+    fits &&= fitted.fits;
+    return fitted.text;
+  };
+  const structuredInput: RenderInput = shown.size === 0 ? input : shown.size === withOutput.size ? bare : { ...input, outputsShown: shown };
+  let structuredText = await fit(structuredInput, Math.max(400, room - outputChars));
+  let text = shown.size === 0 ? structuredText : await fit(input, Math.max(400, budgetChars - ENVELOPE_CHARS));
+
+  if (outputsOmitted > 0 || entriesOmitted > 0 || cut) {
+    const where = await spillPaths();
+    await writeFile(where.report, whole(input));
+    await writeFile(where.results, JSON.stringify({ handle: record.handle, done: record.done, roots: input.roots, operations: entries }));
+    if (outputsOmitted > 0 || entriesOmitted > 0) {
+      const note = `\n${entriesOmitted > 0 ? `${entriesOmitted} entries of operations that succeeded and ` : ''}${outputsOmitted} outputs did not fit the budget: every entry and output is in ${where.results} (read it with fanout_read).\n`;
+      structuredText += note;
+      text += note;
     }
   }
+  const textCut = cut;
 
   const content: RunResultContent = {
     handle: record.handle,
@@ -206,13 +237,15 @@ export async function runResult(record: RunRecord, options: ResultOptions): Prom
     },
     operations: operations as RunResultContent['operations'],
     ...(entriesOmitted > 0 ? { operationsOmitted: entriesOmitted } : {}),
-    text,
+    text: structuredText,
     budget: { tokens: options.budgetTokens, chars: budgetChars, used: 0, fits },
     ...(textCut || outputsOmitted > 0 || entriesOmitted > 0 ? { cut: { text: textCut, outputs: outputsOmitted, entries: entriesOmitted } } : {}),
     ...(spill === undefined ? {} : { spill }),
   };
-  content.budget.used = JSON.stringify(content).length;
-  content.budget.used = JSON.stringify(content).length;
+  // The length with `used` in it: measured once with 0 there, then its own digits added.
+  const length = JSON.stringify(content).length - 1;
+  content.budget.used = length + String(length).length;
+  if (String(content.budget.used).length !== String(length).length) content.budget.used++;
   return { content: [{ type: 'text', text }], structuredContent: content };
 }
 

@@ -11,6 +11,7 @@ import { describeValue, valueAt } from '@fanout/scheduler';
 import { z } from 'zod';
 import type { McpIssue } from './errors.js';
 import { KIND_INPUT_SCHEMAS } from './kind-schemas.js';
+import { runResultSchema, type RunResultContent } from './result-schema.js';
 
 const BUDGET_DESCRIPTION = 'Most tokens this result may take (≈ 4 characters each). What does not fit is counted, and written to a file named in the result. Default 20000.';
 const DEADLINE_DESCRIPTION =
@@ -22,8 +23,7 @@ const callOptions = {
   deadlineMs: z.number().int().min(0).max(3_600_000).optional().describe(DEADLINE_DESCRIPTION),
 };
 
-/** Arguments of a batch tool (`fanout_read`, `fanout_web`, `fanout_run`). Operations are checked by the scheduler. */
-export function batchArgsSchema(maxOperations: number) {
+function makeBatchArgs(maxOperations: number) {
   return z
     .object({
       operations: z.array(z.unknown()).min(1).max(maxOperations),
@@ -32,6 +32,21 @@ export function batchArgsSchema(maxOperations: number) {
       ...callOptions,
     })
     .strict();
+}
+
+const batchArgs = new Map<number, ReturnType<typeof makeBatchArgs>>();
+
+/**
+ * Arguments of a batch tool (`fanout_read`, `fanout_web`, `fanout_run`); the operations are
+ * checked by the scheduler. Made once per limit (a zod schema costs more to build than to use).
+ */
+export function batchArgsSchema(maxOperations: number): ReturnType<typeof makeBatchArgs> {
+  let schema = batchArgs.get(maxOperations);
+  if (schema === undefined) {
+    schema = makeBatchArgs(maxOperations);
+    batchArgs.set(maxOperations, schema);
+  }
+  return schema;
 }
 
 export const exploreCodebaseArgs = z
@@ -81,10 +96,33 @@ export function listedOnly<T>(json: Record<string, unknown>): StandardSchemaWith
   };
 }
 
-/** The JSON Schema of a zod schema as `tools/list` shows it. */
-export function jsonOf(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+const converted = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+/**
+ * The JSON Schema of a zod schema as `tools/list` shows it, converted once per process (a
+ * server is made per connection, and per request over stateless HTTP).
+ */
+export function jsonOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  let json = converted.get(schema);
+  if (json === undefined) {
+    const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io }) as Record<string, unknown>;
+    json = rest;
+    converted.set(schema, json);
+  }
   return json;
+}
+
+/** `schema`, validated by zod as before, with its JSON Schema converted once ({@link jsonOf}). */
+export function withCachedJson<T>(schema: z.ZodType<T>): StandardSchemaWithJSON<T, T> {
+  const json = jsonOf(schema, 'output');
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'zod',
+      validate: (value: unknown) => schema['~standard'].validate(value) as ReturnType<StandardSchemaWithJSON<T, T>['~standard']['validate']>,
+      jsonSchema: { input: () => json, output: () => json },
+    },
+  };
 }
 
 /** Problems of `value` against `schema`, as issues with their paths in the arguments. */
@@ -189,4 +227,12 @@ export function batchJsonSchema(kinds: readonly string[], maxOperations: number)
       priority: { type: 'integer', description: 'Higher starts first among ready operations.' },
     },
   };
+}
+
+let runResult: StandardSchemaWithJSON<RunResultContent, RunResultContent> | undefined;
+
+/** The output schema every run tool declares: {@link runResultSchema}, its JSON Schema converted once. */
+export function runResultOutput(): StandardSchemaWithJSON<RunResultContent, RunResultContent> {
+  runResult ??= withCachedJson(runResultSchema);
+  return runResult;
 }

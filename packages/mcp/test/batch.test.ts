@@ -70,7 +70,12 @@ describe('fanout_read', () => {
     expect(c.operations.find((op) => op.id === 'each[1]')).toMatchObject({ parent: 'each', attempts: 1 });
     expect(c.operations.find((op) => op.id === 'ts')!.output).toMatchObject({ files: [join(root, 'src/a.ts'), join(root, 'src/b.ts')], count: 2 });
     const text = textOf(result);
-    expect(text).toBe(c.text);
+    // The structured result carries the outputs, so its text does not repeat what they hold
+    // (a client showing the model the structured result would show every file twice); the
+    // text content, for clients that show only that, has everything.
+    expect(c.text).toContain("(What heads, each[0], each[1] returned is whole in their entries' output, not repeated here.)");
+    expect(c.text).not.toContain('export function f() {}');
+    expect(c.text.replace(/\n## Contents\n.*$/s, '')).toBe(text.replace(/\n## Contents\n.*$/s, ''));
     // Paths relative to the root; evidence by operation id; each pattern said once.
     expect(text).toContain(`paths relative to ${root}`);
     expect(text).toMatch(/^- src\/a\.ts · 1 match .*← (?=.*\bts\b)(?=.*\btodo\b)(?=.*\bheads\b).*$/m);

@@ -98,6 +98,12 @@ describe('the text for a model', () => {
     expect(fitted.text.endsWith('\n… cut')).toBe(true);
   });
 
+  it('measures a text as JSON writes it, without writing it', () => {
+    for (const text of ['', 'plain', 'quote " backslash \\ tab \t newline \n cr \r', '\u0000\u0001\u001f\u007f', 'é😀 pair', 'lone \ud800 high', 'lone \udc00 low', 'end high \ud83d']) {
+      expect(jsonLength(text), JSON.stringify(text)).toBe(JSON.stringify(text).length);
+    }
+  });
+
   it('scales every list by its share: failures stay longest, the operations list goes first', () => {
     expect(scaleView({ entries: 100, heads: 100, headLines: 100, operations: 100, problems: 100 }, 0.25)).toEqual({ entries: 25, heads: 50, headLines: 25, operations: 7, problems: 50 });
   });

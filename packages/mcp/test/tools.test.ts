@@ -62,10 +62,11 @@ describe('fanout_run, fanout_web and the explore tools', () => {
   it('runs commands with --allow-shell, inside the roots, their output in the report', async () => {
     const mcp = await connect({ config: { roots: [root] }, allowShell: true });
     try {
-      const c = content(await mcp.client.callTool({ name: 'fanout_run', arguments: { operations: [{ id: 'pwd', kind: 'bash', input: { command: ['pwd'] } }, { id: 'out', kind: 'bash', input: { command: ['pwd'], cwd: '..' } }] } }));
+      const result = await mcp.client.callTool({ name: 'fanout_run', arguments: { operations: [{ id: 'pwd', kind: 'bash', input: { command: ['pwd'] } }, { id: 'out', kind: 'bash', input: { command: ['pwd'], cwd: '..' } }] } });
+      const c = content(result);
       expect(c.operations[0]).toMatchObject({ state: 'succeeded', output: { exitCode: 0, stdout: `${root}\n` } });
       expect(c.operations[1]).toMatchObject({ state: 'failed', error: { code: 'FANOUT_PATH_OUTSIDE_ROOT' } });
-      expect(c.text).toContain('### output of pwd (exit 0)');
+      expect(textOf(result)).toContain('### output of pwd (exit 0)');
     } finally {
       await mcp.close();
     }
@@ -74,10 +75,11 @@ describe('fanout_run, fanout_web and the explore tools', () => {
   it('fetches with fanout_web: pages and their heads, a 404 as a problem beside them', async () => {
     const mcp = await connect({ config: { roots: [root] } });
     try {
-      const c = content(await mcp.client.callTool({ name: 'fanout_web', arguments: { operations: [{ id: 'page', kind: 'fetch', input: { url: `${base}/page`, as: 'text' } }, { id: 'lost', kind: 'fetch', input: { url: `${base}/missing`, as: 'text' } }] } }));
+      const result = await mcp.client.callTool({ name: 'fanout_web', arguments: { operations: [{ id: 'page', kind: 'fetch', input: { url: `${base}/page`, as: 'text' } }, { id: 'lost', kind: 'fetch', input: { url: `${base}/missing`, as: 'text' } }] } });
+      const c = content(result);
       expect(c.operations[0]).toMatchObject({ state: 'succeeded', output: { status: 200 } });
       expect(c.text).toMatch(new RegExp(`- Local page — ${base}/page \\(HTTP 200\\) ← page`));
-      expect(c.text).toContain('hello from the page');
+      expect(textOf(result)).toContain('hello from the page');
       expect(c.text).toMatch(/`lost` fetch (FANOUT_HTTP_STATUS|failed)/);
     } finally {
       await mcp.close();

@@ -1,4 +1,3 @@
-import { createMonitor } from '@fanout/monitor';
 import { monitorOptions } from '@fanout/profiles';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
 import { loadSettings } from '../settings.js';
@@ -39,9 +38,12 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`expected no arguments, got ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
   const budgetTokens = positiveInt(values['budget-tokens'], '--budget-tokens');
   const deadlineMs = duration(values.deadline, '--deadline');
+  // Loaded after the flags are checked (a usage error should not pay for the SDK), while the
+  // configuration is read: start-up is most of what a client waits for before it lists tools.
+  const loading = Promise.all([import('@fanout/mcp'), import('@modelcontextprotocol/server/stdio'), import('@fanout/monitor')]);
+  loading.catch(() => undefined);
   const settings = await loadSettings({ configFile: values.config });
-  // Loaded after the flags are checked: a usage error should not pay for the SDK.
-  const [{ createFanoutMcpRuntime, createFanoutMcpServer }, { serveStdio }] = await Promise.all([import('@fanout/mcp'), import('@modelcontextprotocol/server/stdio')]);
+  const [{ createFanoutMcpRuntime, createFanoutMcpServer }, { serveStdio }, { createMonitor }] = await loading;
   // The monitor samples only while a run is subscribed to it: an idle server costs nothing.
   const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(settings.config) });
   const runtime = createFanoutMcpRuntime({

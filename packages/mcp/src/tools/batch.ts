@@ -9,10 +9,9 @@ import { createScheduler, type Plan } from '@fanout/scheduler';
 import { answer, errorResult, startRun } from '../call.js';
 import { invalidRequest, type McpIssue } from '../errors.js';
 import { renderRunText } from '../render.js';
-import { runResultSchema } from '../result-schema.js';
 import type { RootsResolver } from '../roots.js';
 import type { FanoutMcpRuntime } from '../runtime.js';
-import { argumentIssues, batchArgsSchema, batchJsonSchema, listedOnly } from '../tool-schemas.js';
+import { argumentIssues, batchArgsSchema, batchJsonSchema, listedOnly, runResultOutput } from '../tool-schemas.js';
 
 /** One batch tool. */
 interface BatchTool {
@@ -115,7 +114,7 @@ export function registerBatchTools(server: McpServer, runtime: FanoutMcpRuntime,
         title: tool.title,
         description: tool.description,
         inputSchema: listedOnly<Record<string, unknown>>(batchJsonSchema(tool.kinds, runtime.options.maxOperations)),
-        outputSchema: runResultSchema,
+        outputSchema: runResultOutput(),
         annotations: tool.annotations,
       },
       async (args, ctx) => {

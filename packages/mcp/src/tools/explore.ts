@@ -13,10 +13,9 @@ import { answer, errorResult, startRun } from '../call.js';
 import { FanoutMcpError, invalidRequest } from '../errors.js';
 import { renderExploreCodebaseText } from '../render-explore.js';
 import { Paths, renderRunText, type TextRenderer } from '../render.js';
-import { runResultSchema } from '../result-schema.js';
 import type { RootsResolver } from '../roots.js';
 import type { FanoutMcpRuntime } from '../runtime.js';
-import { argumentIssues, exploreCodebaseArgs, exploreWebArgs, jsonOf, listedOnly } from '../tool-schemas.js';
+import { argumentIssues, exploreCodebaseArgs, exploreWebArgs, jsonOf, listedOnly, runResultOutput } from '../tool-schemas.js';
 
 /** Renderers of the explore tools' text (a codebase map can replace the default). */
 export interface ExploreRenderers {
@@ -45,7 +44,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
       description:
         'Explore a codebase the way the explore-codebase profile does, all in one parallel run: discovery globs (sources, configuration, docs, tests…), searches for entry points, exports, TODO markers, tests, configuration and imports (plus your patterns), a ranking of the files they found, reads of the highest-ranked files, and language and marker statistics. The size (12, 24 or 52 operations) comes from counting the files. Answers with files ranked across the searches (each with the ids of the operations that found it), markers, statistics and the heads of the top files, within budgetTokens. Use it first in an unfamiliar repository; use fanout_read for targeted batches.',
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(exploreCodebaseArgs)),
-      outputSchema: runResultSchema,
+      outputSchema: runResultOutput(),
       annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
     },
     async (args, ctx) => {
@@ -93,7 +92,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
       description:
         'Research a topic the way the explore-web profile does, in one parallel run: a matrix of searches across categories (primary, technical documentation, code examples, API documentation, frameworks, performance, security, community) with the configured search providers, then fetches of the pages several searches agree on. Answers with URLs ranked by how many searches agreed (each with the ids of the searches that found it), domains, and the heads of the fetched pages, within budgetTokens. Needs a search provider (SearXNG, Brave or Tavily) configured on the server.',
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(exploreWebArgs)),
-      outputSchema: runResultSchema,
+      outputSchema: runResultOutput(),
       annotations: { readOnlyHint: true, openWorldHint: true, destructiveHint: false, idempotentHint: true },
     },
     async (args, ctx) => {

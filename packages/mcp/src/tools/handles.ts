@@ -8,9 +8,8 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { answer, errorResult } from '../call.js';
 import { invalidRequest } from '../errors.js';
 import { runResult } from '../result.js';
-import { runResultSchema } from '../result-schema.js';
 import type { FanoutMcpRuntime } from '../runtime.js';
-import { argumentIssues, cancelArgs, jsonOf, listedOnly, statusArgs } from '../tool-schemas.js';
+import { argumentIssues, cancelArgs, jsonOf, listedOnly, runResultOutput, statusArgs } from '../tool-schemas.js';
 
 /** Registers `fanout_status` and `fanout_cancel` on `server`. */
 export function registerHandleTools(server: McpServer, runtime: FanoutMcpRuntime): void {
@@ -21,7 +20,7 @@ export function registerHandleTools(server: McpServer, runtime: FanoutMcpRuntime
       description:
         'The state of a run started by another fanout tool that answered before it ended (done: false, with a handle): waits for it to end, at most deadlineMs, then answers like the tool did — every operation\'s entry and the report so far. Cancelling this call does not stop the run.',
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(statusArgs)),
-      outputSchema: runResultSchema,
+      outputSchema: runResultOutput(),
       annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
     },
     async (args, ctx) => {
@@ -48,7 +47,7 @@ export function registerHandleTools(server: McpServer, runtime: FanoutMcpRuntime
       description:
         'Stops a run started by another fanout tool: operations not ended end cancelled (commands\' process groups are killed; writes are atomic, so no file is left half-written) and the answer is the run as it ends — what finished keeps its results.',
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(cancelArgs)),
-      outputSchema: runResultSchema,
+      outputSchema: runResultOutput(),
       annotations: { readOnlyHint: false, openWorldHint: false, destructiveHint: false, idempotentHint: true },
     },
     async (args) => {
