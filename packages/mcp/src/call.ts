@@ -100,8 +100,9 @@ export async function answer(runtime: FanoutMcpRuntime, record: RunRecord, ctx: 
     });
     reporter.start();
   }
+  let outcome;
   try {
-    const outcome = await record.wait(options.deadlineMs, ctx.mcpReq.signal);
+    outcome = await record.wait(options.deadlineMs, ctx.mcpReq.signal);
     if (outcome === 'aborted' && options.cancelOnAbort) {
       record.cancel('cancelled: the client cancelled the call');
       await record.settled();
@@ -110,6 +111,9 @@ export async function answer(runtime: FanoutMcpRuntime, record: RunRecord, ctx: 
     unsubscribe();
     reporter?.stop();
   }
+  // Nobody reads the answer to a cancelled request: do not render (or spill) one. The run
+  // stays known by its handle, for fanout_status.
+  if (outcome === 'aborted') return { isError: true, content: [{ type: 'text', text: `cancelled by the client; the run is ${record.handle}` }] };
   return runResult(record, { budgetTokens: options.budgetTokens, runsDir: () => runtime.runsDir() });
 }
 

@@ -1,3 +1,4 @@
+/** The public surface of @fanout/mcp: the server factory, its runtime and options, the result schema, the renderers, errors. */
 export { createFanoutMcpServer, type FanoutMcpServer, type FanoutMcpServerOptions } from './server.js';
 export { createFanoutMcpRuntime, FanoutMcpRuntime } from './runtime.js';
 export { DEFAULT_BUDGET_TOKENS, DEFAULT_DEADLINE_MS, DEFAULT_MAX_OPERATIONS, type FanoutMcpOptions } from './options.js';
