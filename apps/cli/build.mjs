@@ -49,6 +49,22 @@ const workerNames = {
 };
 
 /**
+ * zod re-exports its 64 error-message locales from its entry points (`z.locales`); a bundle
+ * loads them all although only English is used by default: ~370 KB parsed and run at every
+ * start of a command that loads zod. They are replaced by English alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)) return undefined;
+      return { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-locales' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
+
+/**
  * The glob walk loads two of fast-glob's internal modules with `createRequire(import.meta.url)`
  * (see glob-walk.ts), which esbuild cannot follow: from the bundle, Node's loader then read
  * fast-glob and its dependencies a second time from node_modules (~50 ms of CPU for every
@@ -90,7 +106,7 @@ const commands = await build({
   ...common,
   entryPoints: { commands: 'src/commands/index.ts' },
   entryNames: '[name]-[hash]',
-  plugins: [workerNames, bundledRequire],
+  plugins: [workerNames, bundledRequire, zodEnglishOnly],
   metafile: true,
 });
 const [bundlePath, bundleOutput] = Object.entries(commands.metafile.outputs).find(([path, output]) => output.entryPoint !== undefined && path.endsWith('.js')) ?? [];

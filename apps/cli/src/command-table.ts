@@ -26,6 +26,7 @@ export const COMMANDS = {
   },
   profiles: { summary: 'list the built-in profiles, or show one', usage: 'fanout profiles [name]' },
   schema: { summary: 'print the JSON Schemas of plans and configuration', usage: 'fanout schema [plan|config]' },
+  mcp: { summary: 'serve the tools to coding agents over MCP (stdio): fanout_read, fanout_web, explore…', usage: 'fanout mcp [--allow-write] [--allow-shell] [--config FILE]' },
 } as const satisfies Record<string, CommandInfo>;
 
 /** A command's name. */

@@ -21,6 +21,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   exec: () => import('./exec.js'),
   profiles: () => import('./profiles.js'),
   schema: () => import('./schema.js'),
+  mcp: () => import('./mcp.js'),
 };
 
 /**

@@ -4,6 +4,7 @@ import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
 import { grepCliBenches } from './grep-cli.js';
+import { mcpBenches } from './mcp.js';
 import { monitorBenches } from './monitor.js';
 import { realTreeBenches } from './real-trees.js';
 import { schedulerDag } from './scheduler-dag.js';
@@ -26,4 +27,5 @@ export const BENCHES: readonly Bench[] = [
   ...aggregateBenches,
   ...cliBenches,
   ...realTreeBenches,
+  ...mcpBenches,
 ];

@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { check, find } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
 
-const WAIT_MS = 50;
+export const WAIT_MS = 50;
 
 /**
  * The server answers every request `WAIT_MS` after it arrived, with keep-alive. It runs in a
@@ -31,12 +31,12 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
-interface ServerProcess {
+export interface ServerProcess {
   origin: string;
   stop(): Promise<void>;
 }
 
-async function startServer(): Promise<ServerProcess> {
+export async function startServer(): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['-e', SERVER_SOURCE, String(WAIT_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<string>((resolve, reject) => {

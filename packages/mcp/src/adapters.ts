@@ -1,0 +1,103 @@
+/**
+ * The adapters the tools run on, made once per set of roots and kept: the grep and analyze
+ * worker threads, connection pools and the spawn server outlive a call, so fifty calls in a
+ * row pay for them once. Each family is loaded on first use (a server that only reads never
+ * loads the web stack), from the configuration as every other command does
+ * (`adaptersFromConfig`).
+ */
+import { adaptersFromConfig, type Config, type ConfiguredAdapters } from '@fanout/profiles';
+import type { Adapter } from '@fanout/scheduler';
+
+/** Kinds of each family, loaded together. */
+const FAMILIES = {
+  local: ['glob', 'grep', 'read', 'analyze'],
+  web: ['fetch', 'search'],
+  write: ['write'],
+  shell: ['bash'],
+} as const;
+
+type Family = keyof typeof FAMILIES;
+type Kind = (typeof FAMILIES)[Family][number];
+
+/** Which family a kind belongs to (plan steps such as `rank-files` come with every family). */
+function familyOf(kind: string): Family | undefined {
+  for (const [family, kinds] of Object.entries(FAMILIES) as [Family, readonly string[]][]) if (kinds.includes(kind)) return family;
+  return undefined;
+}
+
+/** The adapters of one set of roots. */
+class RootedAdapters {
+  readonly #families = new Map<Family, Promise<ConfiguredAdapters>>();
+  readonly #config: Config;
+  readonly #readRoots: string[];
+
+  constructor(config: Config, readRoots: string[]) {
+    this.#config = config;
+    this.#readRoots = readRoots;
+  }
+
+  family(family: Family): Promise<ConfiguredAdapters> {
+    let loading = this.#families.get(family);
+    if (loading === undefined) {
+      loading = this.#load(family);
+      this.#families.set(family, loading);
+      // A family that failed to load is tried again next time, not remembered as failed.
+      loading.catch(() => this.#families.delete(family));
+    }
+    return loading;
+  }
+
+  async #load(family: Family): Promise<ConfiguredAdapters> {
+    const kinds: Kind[] = [...FAMILIES[family]];
+    if (family !== 'local') return adaptersFromConfig(this.#config, kinds);
+    // `read` also reaches the runs' directory (the spilled reports), so a model can page
+    // through what did not fit with the same tool; nothing else may.
+    const configured = await adaptersFromConfig(this.#config, kinds.filter((kind) => kind !== 'read'));
+    const { readAdapter } = await import('@fanout/adapters/fs');
+    return { adapters: [...configured.adapters, readAdapter({ roots: this.#readRoots }) as Adapter], close: configured.close };
+  }
+
+  async close(): Promise<void> {
+    const loaded = await Promise.allSettled(this.#families.values());
+    await Promise.all(loaded.map((entry) => (entry.status === 'fulfilled' ? entry.value.close() : undefined)));
+  }
+}
+
+/**
+ * The adapters for a call: every kind asked for, for the call's roots (adapters are made
+ * for their roots, so two clients with different roots get different adapters).
+ */
+export class AdapterCache {
+  readonly #config: Config;
+  readonly #byRoots = new Map<string, RootedAdapters>();
+  readonly #extraReadRoot: () => Promise<string | undefined>;
+
+  /** `extraReadRoot` gives the runs' directory `read` may also reach, made on first use. */
+  constructor(config: Config, extraReadRoot: () => Promise<string | undefined>) {
+    this.#config = config;
+    this.#extraReadRoot = extraReadRoot;
+  }
+
+  /** The adapters of `kinds` (their families, plan steps included, each kind once) for `roots`. */
+  async adapters(roots: readonly string[], kinds: readonly string[]): Promise<Adapter[]> {
+    const key = roots.join('\0');
+    let rooted = this.#byRoots.get(key);
+    if (rooted === undefined) {
+      const extra = await this.#extraReadRoot();
+      rooted = new RootedAdapters({ ...this.#config, roots: [...roots] }, extra === undefined ? [...roots] : [...roots, extra]);
+      this.#byRoots.set(key, rooted);
+    }
+    const families = [...new Set(kinds.map(familyOf).filter((family): family is Family => family !== undefined))];
+    const loaded = await Promise.all(families.map((family) => rooted.family(family)));
+    const byKind = new Map<string, Adapter>();
+    for (const { adapters } of loaded) for (const adapter of adapters) if (!byKind.has(adapter.kind)) byKind.set(adapter.kind, adapter);
+    return [...byKind.values()];
+  }
+
+  /** Closes every worker pool, connection pool and spawn server. */
+  async close(): Promise<void> {
+    const all = [...this.#byRoots.values()];
+    this.#byRoots.clear();
+    await Promise.all(all.map((rooted) => rooted.close()));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Fitting a rendering into its budget, the way `@fanout/aggregate` fits a report: if the
+ * whole view fits, that is it; otherwise the largest share of every list that fits is found
+ * by bisection on the rendering's length (a dozen renderings), failures first to stay, the
+ * operations list first to go. Lengths are measured as a client shows them: some clients
+ * hand the model `JSON.stringify(structuredContent)`, so a character that JSON escapes
+ * counts twice.
+ */
+import type { TextView } from './render.js';
+
+/** Characters JSON writes with a two-character escape. */
+const COMMON = /["\\\b\f\n\r\t]/g;
+/** Characters JSON writes as `\uXXXX` (other control characters, surrogates). */
+const RARE = /[\u0000-\u0007\u000b\u000e-\u001f\ud800-\udfff]/;
+
+/**
+ * The length of `text` as a JSON string (`JSON.stringify(text).length`), counted without
+ * building it: a fitting measures a dozen renderings of a large text.
+ */
+export function jsonLength(text: string): number {
+  let length = text.length + 2;
+  // Most text has only quotes, backslashes and the common control characters: regular
+  // expressions count those natively; the loop below handles the rare rest.
+  if (!RARE.test(text)) {
+    COMMON.lastIndex = 0;
+    while (COMMON.exec(text) !== null) length++;
+    return length;
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && (c < 0xd800 || c > 0xdfff)) continue;
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) length += 1;
+    else if (c < 0x20) length += 5;
+    else if (c <= 0xdbff && i + 1 < text.length && text.charCodeAt(i + 1) >= 0xdc00 && text.charCodeAt(i + 1) <= 0xdfff) i++;
+    else length += 5; // a lone surrogate is written \udXXX
+  }
+  return length;
+}
+
+/** Every list of `full` cut to a share `s` in [0, 1]. */
+export function scaleView(full: TextView, s: number): TextView {
+  const part = (count: number, share: number): number => Math.min(count, Math.ceil(count * share));
+  return {
+    entries: part(full.entries, s),
+    heads: part(full.heads, Math.sqrt(s)),
+    headLines: part(full.headLines, s),
+    operations: part(full.operations, s * s),
+    problems: part(full.problems, Math.sqrt(s)),
+  };
+}
+
+/** A fitted rendering. */
+export interface Fitted {
+  text: string;
+  view: TextView;
+  /** False when even the smallest view was too long and the text was cut at the budget. */
+  fits: boolean;
+}
+
+/**
+ * The largest view of `render` whose text is at most `limit` long (measured by `measure`).
+ * Call only when the full view does not fit. When nothing fits, the smallest view is cut at
+ * the limit and ends with `tail`.
+ */
+export function fitView(render: (view: TextView) => string, full: TextView, limit: number, tail: string, measure: (text: string) => number = jsonLength): Fitted {
+  const smallest = scaleView(full, 0);
+  let best = render(smallest);
+  if (measure(best) > limit) {
+    const room = Math.max(0, limit - measure(tail) - 2);
+    let cut = best.slice(0, room);
+    // JSON escapes make a character count more than one: shrink until the measure agrees.
+    while (cut.length > 0 && measure(cut) > room) cut = cut.slice(0, Math.floor(cut.length * 0.9));
+    const line = cut.lastIndexOf('\n');
+    return { text: `${line > 0 ? cut.slice(0, line) : cut}\n${tail}`, view: smallest, fits: false };
+  }
+  let bestView = smallest;
+  let lo = 0;
+  let hi = 1;
+  // Ten halvings find the share within 0.1%: finer does not change what a model reads.
+  for (let i = 0; i < 10; i++) {
+    const mid = (lo + hi) / 2;
+    const view = scaleView(full, mid);
+    const text = render(view);
+    if (measure(text) <= limit) {
+      lo = mid;
+      best = text;
+      bestView = view;
+    } else {
+      hi = mid;
+    }
+  }
+  return { text: best, view: bestView, fits: true };
+}

@@ -1,0 +1,96 @@
+/**
+ * The options of the MCP server factory, their defaults, and their checks (in one place, so
+ * that a bad option fails when the server is made, never in the middle of a tool call).
+ */
+import type { Config } from '@fanout/profiles';
+import type { Clock, PressureSource } from '@fanout/scheduler';
+import { FanoutMcpError } from './errors.js';
+
+/** Default output budget of a result, in tokens (≈ 4 characters each): under the ~25k-token cut of common MCP clients. */
+export const DEFAULT_BUDGET_TOKENS = 20_000;
+/** Default time a call waits for its run before answering with what finished and a handle: under the ~60 s client time-out. */
+export const DEFAULT_DEADLINE_MS = 50_000;
+/** Default most operations in one call. */
+export const DEFAULT_MAX_OPERATIONS = 10_000;
+
+/** Options of {@link createFanoutMcpServer} and {@link FanoutMcpRuntime}. */
+export interface FanoutMcpOptions {
+  /**
+   * fanout's configuration (limits, timeouts, retries, roots, search providers, output), as
+   * `loadConfig()` of `@fanout/profiles` gives it, trust policy applied.
+   * @default {} (the built-in profile's numbers)
+   */
+  config?: Config;
+  /** Run `write` operations (offers `fanout_run`). @default false */
+  allowWrite?: boolean;
+  /** Run `bash` operations (offers `fanout_run`). @default false */
+  allowShell?: boolean;
+  /**
+   * Where relative roots and, without roots anywhere, the only root come from.
+   * @default process.cwd()
+   */
+  cwd?: string;
+  /**
+   * Where each run's directory (spilled reports and results) goes. fanout makes a private
+   * directory inside it (`fanout-mcp-XXXXXX`, mode 0700); `read` operations may read it, so
+   * a model can page through what did not fit.
+   * @default config.output.spillDir, else os.tmpdir()
+   */
+  runsDir?: string;
+  /** Watches the machine; pauses kinds whose resource is under pressure (`@fanout/monitor`'s `createMonitor()`). */
+  pressure?: PressureSource;
+  /** Default output budget in tokens; each call may set its own `budgetTokens`. @default 20000 */
+  budgetTokens?: number;
+  /** Default time a call waits for its run; each call may set its own `deadlineMs`. @default 50000 */
+  deadlineMs?: number;
+  /** Most operations one call may hold. @default 10000 */
+  maxOperations?: number;
+  /** Finished runs kept for `fanout_status` (the oldest are forgotten first). @default 64 */
+  keepRuns?: number;
+  /** Time for progress notifications and deadlines (tests pass a manual clock). @default the system clock */
+  clock?: Clock;
+  /** The server's name and version in the `initialize` answer. @default { name: 'fanout', version: the package's } */
+  serverInfo?: { name: string; version: string };
+}
+
+/** Options with their defaults filled in and checked. */
+export interface ResolvedOptions {
+  config: Config;
+  allowWrite: boolean;
+  allowShell: boolean;
+  cwd: string;
+  runsDir: string | undefined;
+  pressure: PressureSource | undefined;
+  budgetTokens: number;
+  deadlineMs: number;
+  maxOperations: number;
+  keepRuns: number;
+  clock: Clock | undefined;
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) throw new FanoutMcpError('FANOUT_OPTION_INVALID', `expected ${name} to be an integer ≥ ${min}, got ${String(value)}`, { path: name });
+  return value;
+}
+
+/** Fills in the defaults and checks every option, naming the bad one. */
+export function resolveOptions(options: FanoutMcpOptions): ResolvedOptions {
+  for (const flag of ['allowWrite', 'allowShell'] as const) {
+    const value = options[flag];
+    if (value !== undefined && typeof value !== 'boolean') throw new FanoutMcpError('FANOUT_OPTION_INVALID', `expected ${flag} to be a boolean, got ${JSON.stringify(value)}`, { path: flag });
+  }
+  return {
+    config: options.config ?? {},
+    allowWrite: options.allowWrite === true,
+    allowShell: options.allowShell === true,
+    cwd: options.cwd ?? process.cwd(),
+    runsDir: options.runsDir ?? options.config?.output?.spillDir,
+    pressure: options.pressure,
+    budgetTokens: positiveInt(options.budgetTokens, DEFAULT_BUDGET_TOKENS, 'budgetTokens', 100),
+    deadlineMs: positiveInt(options.deadlineMs, DEFAULT_DEADLINE_MS, 'deadlineMs', 0),
+    maxOperations: positiveInt(options.maxOperations, DEFAULT_MAX_OPERATIONS, 'maxOperations'),
+    keepRuns: positiveInt(options.keepRuns, 64, 'keepRuns'),
+    clock: options.clock,
+  };
+}
