@@ -7,7 +7,7 @@
  * are unlocked and pruned, and with a journal, what it recorded is reconciled with what
  * `git worktree list` says.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { JournalState } from '@fanout/scheduler';
 import { stringEnv } from './adapters/context.js';
@@ -70,12 +70,26 @@ async function liveHolder(reason: string | undefined): Promise<number | undefine
   }
 }
 
+/**
+ * Whether a worktree's directory is gone. Git says so (`prunable`) only of unlocked ones, and
+ * fanout locks its worktrees, so the directory is looked at too.
+ */
+async function missing(entry: WorktreeEntry): Promise<boolean> {
+  if (entry.prunable !== undefined) return true;
+  try {
+    await access(entry.path);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Why a worktree must be kept, or undefined when it may go. */
-async function keepWorktree(entry: WorktreeEntry, context: GitContext): Promise<{ why: string; commits?: number } | undefined> {
+async function keepWorktree(entry: WorktreeEntry, gone: boolean, context: GitContext): Promise<{ why: string; commits?: number } | undefined> {
   const branch = entry.branch!;
   const holder = await liveHolder(entry.locked);
   if (holder !== undefined) return { why: `in use by fanout (pid ${holder})` };
-  if (entry.prunable === undefined) {
+  if (!gone) {
     const status = await git(['status', '--porcelain', '-z', '--untracked-files=normal'], { ...context, cwd: entry.path }, { okCodes: [0, 128] });
     if (status.exitCode !== 0) return { why: `git cannot read it: ${status.stderr.trim().slice(0, 200)}` };
     const dirty = nulFields(status.stdout).length;
@@ -111,23 +125,26 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
 
   const worktrees = (await listWorktrees(context)).filter((entry) => entry.branch?.startsWith(prefix) === true);
   const withWorktree = new Set(worktrees.map((entry) => entry.branch!));
-  let prune = false;
+  // Branches of worktrees whose directory is gone: git holds them as checked out until the
+  // entry is pruned, so they are deleted after the prune.
+  const afterPrune: string[] = [];
   for (const entry of worktrees) {
     const branch = entry.branch!;
-    const keep = await keepWorktree(entry, context);
+    const gone = await missing(entry);
+    const keep = await keepWorktree(entry, gone, context);
     if (keep !== undefined) {
       report.entries.push({ branch, worktree: entry.path, action: 'kept', why: keep.why, ...(keep.commits === undefined ? {} : { commits: keep.commits }) });
       continue;
     }
-    if (entry.prunable !== undefined) {
+    if (gone) {
       // Its directory is gone: unlock it so that prune may drop it (prune skips locked ones).
-      if (!dryRun && entry.locked !== undefined) await git(['worktree', 'unlock', entry.path], context, { okCodes: [0, 128] });
-      prune = true;
+      if (!dryRun && entry.locked !== undefined) await git(['worktree', 'unlock', entry.path], context);
+      afterPrune.push(branch);
     } else if (!dryRun) {
       await removeWorktree(entry.path, context);
+      await git(['branch', '-D', branch], context);
     }
-    if (!dryRun) await git(['branch', '-D', branch], context, { okCodes: [0, 1] });
-    report.entries.push({ branch, worktree: entry.path, action: entry.prunable === undefined ? 'removed' : 'pruned', why: entry.prunable === undefined ? 'no commits beyond its base, nothing uncommitted' : `its directory is gone (${entry.prunable}); no commits beyond its base`, commits: 0 });
+    report.entries.push({ branch, worktree: entry.path, action: gone ? 'pruned' : 'removed', why: gone ? 'its directory is gone; no commits beyond its base' : 'no commits beyond its base, nothing uncommitted', commits: 0 });
   }
 
   // Branches whose worktree is already gone.
@@ -139,10 +156,13 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
       report.entries.push({ branch, action: 'kept', why: `${keep.why} (no worktree)`, ...(keep.commits === undefined ? {} : { commits: keep.commits }) });
       continue;
     }
-    if (!dryRun) await git(['branch', '-D', branch], context, { okCodes: [0, 1] });
+    if (!dryRun) await git(['branch', '-D', branch], context);
     report.entries.push({ branch, action: 'removed', why: 'no worktree, no commits beyond its base', commits: 0 });
   }
-  if (!dryRun && (prune || report.entries.some((e) => e.action !== 'kept'))) await git(['worktree', 'prune'], context);
+  if (!dryRun) {
+    await git(['worktree', 'prune'], context);
+    for (const branch of afterPrune) await git(['branch', '-D', branch], context);
+  }
 
   if (options.journal !== undefined) {
     const listed = new Set(worktrees.map((entry) => entry.path));

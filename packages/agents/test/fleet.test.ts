@@ -2,13 +2,16 @@
  * Whole fleets of fake agents (real processes speaking Claude's and Codex's dialects) in real
  * temporary repositories: limits, accounting, isolation, the conflict matrix and the merge.
  */
-import childProcess from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAgents, tasksFromPrompts, type AgentsReport } from '../src/index.js';
 import { argvOf, makeWorld, peakAgents, reported, type World } from './helpers.js';
+
+/** The builtin module object itself: patching it and syncing changes what every importer of `spawn` calls. */
+const childProcess = createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
 
 let world: World;
 beforeEach(() => {
@@ -91,7 +94,7 @@ describe('a fleet', () => {
     const original = childProcess.spawn;
     childProcess.spawn = function spawn(this: unknown, file: string, args: readonly string[], options?: { shell?: unknown }) {
       calls.push({ file, args, shell: options?.shell });
-      return (original as (...a: unknown[]) => childProcess.ChildProcess).call(this, file, args, options);
+      return (original as (...a: unknown[]) => ChildProcess.ChildProcess).call(this, file, args, options);
     } as typeof childProcess.spawn;
     syncBuiltinESMExports();
     const hostile = `say "hi"; touch pwned-1 && echo $(touch pwned-2) \`touch pwned-3\` | cat > pwned-4 @write note.txt=$(whoami)'; rm -rf /' @work 20`;
