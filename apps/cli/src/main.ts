@@ -32,6 +32,11 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
   start: { summary: 'discover a project: structure, context, complexity, all at once', usage: 'fanout start [dir] [flags]', load: () => import('./commands/start.js') },
   grep: { summary: 'search files, ripgrep-style (-i -w -F -c -l -C N --glob, --json)', usage: 'fanout grep <pattern> [paths...] [flags]', load: () => import('./commands/grep.js') },
+  agents: {
+    summary: 'run coding agents on tasks in parallel, each in its own git worktree (and clean up after)',
+    usage: 'fanout agents [tasks-file | -] [--agent claude,codex:2] [flags] [::: task…]  |  fanout agents clean',
+    load: () => import('./commands/agents.js'),
+  },
   exec: {
     summary: 'run commands in parallel, like GNU parallel / xargs -P',
     usage: "fanout exec [-j N] [-k] [command {}] [::: args...]  (or commands on standard input)",
