@@ -34,11 +34,11 @@ export interface CollectOutput {
  * container), so that committing never fails for that alone.
  */
 export async function identityArgs(context: GitContext): Promise<string[]> {
-  const email = await git(['config', '--get', 'user.email'], context, { okCodes: [0, 1] });
-  const name = await git(['config', '--get', 'user.name'], context, { okCodes: [0, 1] });
+  const { stdout } = await git(['config', '--get-regexp', '^user\\.(name|email)$'], context, { okCodes: [0, 1] });
+  const keys = new Set(stdout.split('\n').map((line) => line.split(' ')[0]));
   const args: string[] = [];
-  if (name.exitCode !== 0) args.push('-c', 'user.name=fanout');
-  if (email.exitCode !== 0) args.push('-c', 'user.email=fanout@localhost');
+  if (!keys.has('user.name')) args.push('-c', 'user.name=fanout');
+  if (!keys.has('user.email')) args.push('-c', 'user.email=fanout@localhost');
   return args;
 }
 
@@ -66,9 +66,9 @@ export async function collectBranch(spec: { branch: string; base: string; agent:
     const identity = await identityArgs(context);
     await git([...identity, '-c', 'commit.gpgSign=false', 'commit', '--no-verify', '--quiet', '-m', `fanout: what ${spec.agent} left uncommitted`], context);
   }
-  const symbolic = await git(['symbolic-ref', '--quiet', 'HEAD'], context, { okCodes: [0, 1] });
-  const onBranch = symbolic.stdout.trim() === `refs/heads/${spec.branch}`;
-  const head = (await git(['rev-parse', 'HEAD'], context)).stdout.trim();
+  // The commit and what HEAD names ("HEAD" itself when detached), in one call.
+  const [head = '', symbolic = 'HEAD'] = (await git(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], context)).stdout.trim().split('\n');
+  const onBranch = symbolic === `refs/heads/${spec.branch}`;
   const commits = Number((await git(['rev-list', '--count', `${spec.base}..${head}`], context)).stdout.trim());
   const files = parseNumstat((await git(['diff', '--numstat', '-z', '--no-renames', spec.base, head], context)).stdout);
   const output: CollectOutput = {
@@ -80,6 +80,6 @@ export async function collectBranch(spec: { branch: string; base: string; agent:
     added: files.reduce((sum, file) => sum + (file.added ?? 0), 0),
     deleted: files.reduce((sum, file) => sum + (file.deleted ?? 0), 0),
   };
-  if (!onBranch) output.switchedBranch = symbolic.exitCode === 0 ? symbolic.stdout.trim().replace(/^refs\/heads\//, '') : '(detached HEAD)';
+  if (!onBranch) output.switchedBranch = symbolic === 'HEAD' ? '(detached HEAD)' : symbolic.replace(/^refs\/heads\//, '');
   return output;
 }

@@ -21,7 +21,7 @@ export { addWorktree, copyIncluded, listWorktrees, removeWorktree, type Worktree
 export { readAgentState, type AgentState } from './agent-state.js';
 export { diskUsage } from './disk-usage.js';
 export { collectBranch, parseNumstat, type CollectOutput, type FileChange } from './collect.js';
-export { conflictMatrix, mergeConflicts, type BranchOf, type ConflictMatrix, type ConflictPair } from './conflicts.js';
+export { conflictMatrix, mergeConflicts, pathsMeet, type BranchOf, type ConflictMatrix, type ConflictPair } from './conflicts.js';
 export { mergeBranches, type MergeOutput, type MergeSpec } from './merge.js';
 export {
   agentsLimits,

@@ -51,6 +51,8 @@ export interface AgentReport {
   diskBytes?: number;
   /** `.worktreeinclude` files copied in. */
   included?: string[];
+  /** How long each step's last attempt took (0 for a step that did not run or is absent). */
+  timings: { worktreeMs: number; setupMs: number; agentMs: number; collectMs: number; verifyMs: number };
 }
 
 /** The whole fleet. */
@@ -78,13 +80,18 @@ export interface AgentsReport {
     deleted: number;
     diskBytes: number;
   };
-  conflicts: { state: StepState; agents: string[]; checked: number; pairs: ConflictPair[]; error?: string };
+  conflicts: { state: StepState; agents: string[]; checked: number; apart: number; pairs: ConflictPair[]; error?: string };
   merge?: { state: StepState; branch: string; worktree: string; merged: string[]; conflict?: { agent: string; files: string[] }; notTried: string[]; head?: string; error?: string };
 }
 
 function stateOf(result: RunResult, id: string | undefined): StepState {
   if (id === undefined) return 'absent';
   return result.get(id)?.state ?? 'absent';
+}
+
+function durationOf(result: RunResult, id: string | undefined): number {
+  const op = id === undefined ? undefined : result.get(id);
+  return op === undefined || op.resumed === true ? 0 : op.durationMs;
 }
 
 /** What a step produced: its output, or the `data` its error carries (a failed agent's figures). */
@@ -136,6 +143,13 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
       launches: out?.launches ?? 0,
       flags: out?.flags ?? [],
       permissionDenials: out?.permissionDenials ?? [],
+      timings: {
+        worktreeMs: durationOf(result, slot.ops.worktree),
+        setupMs: durationOf(result, slot.ops.setup),
+        agentMs: durationOf(result, slot.ops.agent),
+        collectMs: durationOf(result, slot.ops.collect),
+        verifyMs: durationOf(result, slot.ops.verify),
+      },
     };
     const firstFailure = [slot.ops.worktree, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
       .filter((id): id is string => id !== undefined)
@@ -186,7 +200,7 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
 
   const conflictsOp = result.get('conflicts');
   const matrix = dataOf<ConflictMatrix>(conflictsOp);
-  const conflicts: AgentsReport['conflicts'] = { state: conflictsOp?.state ?? 'absent', agents: matrix?.agents ?? [], checked: matrix?.checked ?? 0, pairs: matrix?.pairs ?? [] };
+  const conflicts: AgentsReport['conflicts'] = { state: conflictsOp?.state ?? 'absent', agents: matrix?.agents ?? [], checked: matrix?.checked ?? 0, apart: matrix?.apart ?? 0, pairs: matrix?.pairs ?? [] };
   const conflictsError = messageOf(conflictsOp);
   if (conflictsError !== undefined) conflicts.error = conflictsError;
 

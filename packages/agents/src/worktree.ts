@@ -92,9 +92,19 @@ export interface WorktreeInfo {
   skipped: string[];
 }
 
-/** Creates (or finds) the worktree of `spec`. */
+/**
+ * Creates (or finds) the worktree of `spec`. The common case — a new branch at a free path —
+ * is one `git worktree add`; only when that fails are the worktree list and the branch looked
+ * at, to take over what a resumed run left, or to say what is in the way.
+ */
 export async function addWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
   const ctx = { ...context, cwd: spec.repo };
+  const lock = ['--lock', '--reason', spec.lockReason];
+  if (!(await exists(spec.path))) {
+    await mkdir(dirname(spec.path), { recursive: true });
+    const added = await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { okCodes: [0, 128, 255] });
+    if (added.exitCode === 0) return finishWorktree(spec, context);
+  }
   const entries = await listWorktrees(ctx);
   const holder = entries.find((entry) => entry.branch === spec.branch);
   if (holder !== undefined) {
@@ -108,13 +118,17 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
     if (inside.length > 0) throw new AgentsError('FANOUT_WORKTREE_FAILED', `expected ${spec.path} to be free for the worktree of ${spec.branch}, but something is already there`, { path: spec.path });
   }
   await mkdir(dirname(spec.path), { recursive: true });
-  const lock = ['--lock', '--reason', spec.lockReason];
   if (await branchExists(spec.branch, ctx)) {
     await git(['worktree', 'add', ...lock, spec.path, spec.branch], ctx, { code: 'FANOUT_WORKTREE_FAILED' });
   } else {
     await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { code: 'FANOUT_WORKTREE_FAILED' });
   }
-  await git(['config', `branch.${spec.branch}.fanoutBase`, spec.base], ctx);
+  return finishWorktree(spec, context);
+}
+
+/** Records the base in the branch's configuration and copies the `.worktreeinclude` files. */
+async function finishWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
+  await git(['config', `branch.${spec.branch}.fanoutBase`, spec.base], { ...context, cwd: spec.repo });
   const { included, skipped } = await copyIncluded(spec.repo, spec.path, context);
   return { path: spec.path, branch: spec.branch, base: spec.base, created: true, included, skipped };
 }

@@ -1,6 +1,6 @@
 /** The parts of a fleet on their own: lines, prompts, pauses, budgets, the plan's shape. */
 import { describe, expect, it } from 'vitest';
-import { AgentsBudget, agentsLimits, looksLikePrompt, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
+import { AgentsBudget, agentsLimits, looksLikePrompt, pathsMeet, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
 import { LineSplitter } from '../src/lines.js';
 import { makeWorld } from './helpers.js';
 
@@ -105,6 +105,16 @@ describe('budgets', () => {
     expect(() => budget.check()).toThrow(expect.objectContaining({ code: 'FANOUT_AGENT_BUDGET', message: expect.stringContaining('110 tokens used of a 100-token budget (last charged by b)') }));
     expect(budget.spent).toEqual({ tokens: 110, usd: 0.5 });
     expect(() => new AgentsBudget({ usd: -1 })).toThrow(/positive number/);
+  });
+});
+
+describe('conflict candidates', () => {
+  it('pairs meet on a common file, or a file where the other has a directory', () => {
+    expect(pathsMeet(['src/a.ts'], ['src/a.ts'])).toBe(true);
+    expect(pathsMeet(['lib'], ['lib/x.js'])).toBe(true);
+    expect(pathsMeet(['lib/x.js'], ['lib'])).toBe(true);
+    expect(pathsMeet(['src/a.ts', 'README.md'], ['src/b.ts', 'docs/README.md'])).toBe(false);
+    expect(pathsMeet([], ['a'])).toBe(false);
   });
 });
 

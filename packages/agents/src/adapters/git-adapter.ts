@@ -75,9 +75,14 @@ export function lockReason(run: string, agent: string): string {
   return `fanout agents run ${run}, ${agent} (pid ${process.pid})`;
 }
 
-/** Branches with collected commits (the ones worth comparing or merging). */
+/** Branches with collected commits (the ones worth comparing or merging), with the paths they change. */
 function withCommits(branches: readonly z.output<typeof candidate>[]): BranchOf[] {
-  return branches.filter((b) => b.collected !== null && b.collected !== undefined && (b.collected as CollectOutput).commits > 0).map((b) => ({ agent: b.agent, branch: b.branch }));
+  return branches
+    .filter((b) => b.collected !== null && b.collected !== undefined && (b.collected as CollectOutput).commits > 0)
+    .map((b) => {
+      const files = (b.collected as CollectOutput).files;
+      return Array.isArray(files) ? { agent: b.agent, branch: b.branch, paths: files.map((f) => f.path) } : { agent: b.agent, branch: b.branch };
+    });
 }
 
 async function runGit(input: GitInput, context: AttemptContext, shared: AgentsShared): Promise<unknown> {
