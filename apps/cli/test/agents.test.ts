@@ -29,7 +29,13 @@ beforeEach(() => {
   chmodSync(FAKE_AGENT, 0o755);
   symlinkSync(FAKE_AGENT, join(bin, 'claude'));
   symlinkSync(FAKE_AGENT, join(bin, 'codex'));
-  env = { PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`, HOME: join(root, 'home'), FAKE_AGENT_STATE: join(root, 'state'), GIT_CONFIG_NOSYSTEM: '1', XDG_CONFIG_HOME: join(root, 'home', '.config') };
+  env = {
+    PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
+    HOME: join(root, 'home'),
+    FAKE_AGENT_STATE: join(root, 'state'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    XDG_CONFIG_HOME: join(root, 'home', '.config'),
+  };
   git(['init', '-q', '-b', 'main']);
   writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\n');
   writeFileSync(join(repo, 'package.json'), '{ "name": "demo", "scripts": { "test": "node -e 0" } }\n');
@@ -44,7 +50,13 @@ describe('fanout agents', () => {
     const out = await fanout(['agents', join(root, 'tasks.txt'), '--agent', 'claude,codex', '-j', '2', '--verify', 'git diff --quiet HEAD', '--json'], { cwd: repo, env });
     expect(out.stderr).toMatch(/agent\s+4\s+4\s+0/);
     expect(out.code).toBe(0);
-    const report = JSON.parse(out.stdout) as { run: string; totals: Record<string, number>; agents: { id: string; verify: { state: string } }[]; conflicts: { pairs: { a: string; b: string; files: string[] }[] }; summary: { byKind: Record<string, { peakInflight: number }> } };
+    const report = JSON.parse(out.stdout) as {
+      run: string;
+      totals: Record<string, number>;
+      agents: { id: string; verify: { state: string } }[];
+      conflicts: { pairs: { a: string; b: string; files: string[] }[] };
+      summary: { byKind: Record<string, { peakInflight: number }> };
+    };
     expect(report.totals).toMatchObject({ agents: 4, succeeded: 4, commits: 4, costed: 2 });
     expect(report.totals.costUsd).toBeCloseTo(0.025, 10);
     expect(report.summary.byKind.agent!.peakInflight).toBeLessThanOrEqual(2);
@@ -57,7 +69,11 @@ describe('fanout agents', () => {
       '1-first-edit-a-txt-1-one.codex × 2-second-edit-a-txt-1-uno.codex',
     ]);
     expect(git(['status', '--porcelain'])).toBe('');
-    expect(git(['branch', '--list', `fanout/${report.run}/*`]).trim().split('\n')).toHaveLength(4);
+    expect(
+      git(['branch', '--list', `fanout/${report.run}/*`])
+        .trim()
+        .split('\n'),
+    ).toHaveLength(4);
   });
 
   it('refuses bad usage before anything runs (exit 2)', async () => {

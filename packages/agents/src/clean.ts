@@ -13,7 +13,7 @@ import type { JournalState } from '@fanout/scheduler';
 import { stringEnv } from './adapters/context.js';
 import { git, nulFields, type GitContext } from './git.js';
 import { findRepository } from './plan.js';
-import { commitsBeyond, listWorktrees, recordedBase, removeWorktree, type WorktreeEntry } from './worktree.js';
+import { baseFromLock, commitsBeyond, listWorktrees, recordedBase, removeWorktree, type WorktreeEntry } from './worktree.js';
 
 /** Options of {@link cleanAgents}. */
 export interface CleanOptions {
@@ -95,13 +95,13 @@ async function keepWorktree(entry: WorktreeEntry, gone: boolean, context: GitCon
     const dirty = nulFields(status.stdout).length;
     if (dirty > 0) return { why: `${dirty} uncommitted change${dirty === 1 ? '' : 's'} in it` };
   }
-  return keepBranch(branch, context);
+  return keepBranch(branch, context, baseFromLock(entry.locked));
 }
 
 /** Why a branch must be kept (commits beyond its base, or no known base), or undefined. */
-async function keepBranch(branch: string, context: GitContext): Promise<{ why: string; commits?: number } | undefined> {
-  const base = await recordedBase(branch, context);
-  if (base === undefined) return { why: 'no recorded base (branch.<name>.fanoutBase): not made by fanout agents, or its configuration was lost' };
+async function keepBranch(branch: string, context: GitContext, lockedBase?: string): Promise<{ why: string; commits?: number } | undefined> {
+  const base = (await recordedBase(branch, context)) ?? lockedBase;
+  if (base === undefined) return { why: 'no recorded base (branch.<name>.fanoutBase, or the lock of its worktree): not made by fanout agents, or its configuration was lost' };
   const commits = await commitsBeyond(base, branch, context).catch(() => undefined);
   if (commits === undefined) return { why: `its base ${base.slice(0, 10)} cannot be read` };
   if (commits > 0) return { why: `${commits} commit${commits === 1 ? '' : 's'} beyond its base`, commits };
@@ -144,7 +144,13 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
       await removeWorktree(entry.path, context);
       await git(['branch', '-D', branch], context);
     }
-    report.entries.push({ branch, worktree: entry.path, action: gone ? 'pruned' : 'removed', why: gone ? 'its directory is gone; no commits beyond its base' : 'no commits beyond its base, nothing uncommitted', commits: 0 });
+    report.entries.push({
+      branch,
+      worktree: entry.path,
+      action: gone ? 'pruned' : 'removed',
+      why: gone ? 'its directory is gone; no commits beyond its base' : 'no commits beyond its base, nothing uncommitted',
+      commits: 0,
+    });
   }
 
   // Branches whose worktree is already gone.

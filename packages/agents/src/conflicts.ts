@@ -40,7 +40,13 @@ export async function mergeConflicts(a: string, b: string, context: GitContext):
   const { stdout, exitCode } = await git(['merge-tree', '--write-tree', '--name-only', '--no-messages', '-z', `refs/heads/${a}`, `refs/heads/${b}`], context, { okCodes: [0, 1] });
   if (exitCode === 0) return [];
   // The merged tree's id first, then the conflicted paths.
-  return [...new Set(nulFields(stdout).slice(1).filter((path) => path !== ''))];
+  return [
+    ...new Set(
+      nulFields(stdout)
+        .slice(1)
+        .filter((path) => path !== ''),
+    ),
+  ];
 }
 
 /** Each directory above a path: `a/b/c` → `a`, `a/b`. */

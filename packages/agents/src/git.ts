@@ -56,16 +56,26 @@ export async function git(args: readonly string[], context: GitContext, options:
     );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new AgentsError(options.code ?? 'FANOUT_GIT_FAILED', `expected to run git ${args.join(' ')} in ${context.cwd}, but it could not start (${code === 'ENOENT' ? 'git is not installed, or the directory does not exist' : (error as Error).message})`, { cause: error });
+    throw new AgentsError(
+      options.code ?? 'FANOUT_GIT_FAILED',
+      `expected to run git ${args.join(' ')} in ${context.cwd}, but it could not start (${code === 'ENOENT' ? 'git is not installed, or the directory does not exist' : (error as Error).message})`,
+      { cause: error },
+    );
   }
   if (outcome.aborted) throw context.signal?.reason ?? new AgentsError('FANOUT_GIT_FAILED', `git ${args.join(' ')} was stopped`);
   const exitCode = outcome.exitCode ?? -1;
   const result = { stdout: outcome.stdout.text(), stderr: outcome.stderr.text(), exitCode };
   if (!(options.okCodes ?? [0]).includes(exitCode)) {
     const said = (result.stderr.trim() || result.stdout.trim()).slice(-800);
-    throw new AgentsError(options.code ?? 'FANOUT_GIT_FAILED', `expected git ${args.join(' ')} (in ${context.cwd}) to succeed, but it ${outcome.signal === null ? `exited with ${exitCode}` : `was ended by ${outcome.signal}`}${said === '' ? '' : `: ${said}`}`, {
-      data: result,
-    });
+    throw new AgentsError(
+      options.code ?? 'FANOUT_GIT_FAILED',
+      `expected git ${args.join(' ')} (in ${context.cwd}) to succeed, but it ${outcome.signal === null ? `exited with ${exitCode}` : `was ended by ${outcome.signal}`}${
+        said === '' ? '' : `: ${said}`
+      }`,
+      {
+        data: result,
+      },
+    );
   }
   return result;
 }

@@ -7,7 +7,7 @@
 import { identityArgs } from './collect.js';
 import { AgentsError } from './errors.js';
 import { git, nulFields, type GitContext } from './git.js';
-import { addWorktree } from './worktree.js';
+import { addWorktree, checkoutWorktree } from './worktree.js';
 import type { BranchOf } from './conflicts.js';
 
 /** What {@link mergeBranches} did. */
@@ -44,13 +44,16 @@ export interface MergeSpec {
  * was merged; a conflict rejects with `FANOUT_MERGE_CONFLICT`, its `data` the output so far.
  */
 export async function mergeBranches(spec: MergeSpec, context: GitContext): Promise<MergeOutput> {
-  await addWorktree({ repo: spec.repo, path: spec.path, branch: spec.into, base: spec.base, lockReason: spec.lockReason }, context);
+  const made = await addWorktree({ repo: spec.repo, path: spec.path, branch: spec.into, base: spec.base, lockReason: spec.lockReason }, context);
+  await checkoutWorktree({ repo: spec.repo, path: spec.path, fresh: made.created }, context);
   const ctx = { ...context, cwd: spec.path };
   const identity = await identityArgs(ctx);
   const output: MergeOutput = { branch: spec.into, worktree: spec.path, merged: [], notTried: [], head: spec.base };
   for (let i = 0; i < spec.branches.length; i++) {
     const { agent, branch } = spec.branches[i]!;
-    const merged = await git([...identity, '-c', 'commit.gpgSign=false', 'merge', '--no-ff', '--no-edit', '-m', `fanout: merge ${agent} (${branch})`, `refs/heads/${branch}`], ctx, { okCodes: [0, 1] });
+    const merged = await git([...identity, '-c', 'commit.gpgSign=false', 'merge', '--no-ff', '--no-edit', '-m', `fanout: merge ${agent} (${branch})`, `refs/heads/${branch}`], ctx, {
+      okCodes: [0, 1],
+    });
     if (merged.exitCode === 0) {
       output.merged.push(agent);
       continue;
@@ -60,10 +63,16 @@ export async function mergeBranches(spec: MergeSpec, context: GitContext): Promi
     output.conflict = { agent, files };
     output.notTried = spec.branches.slice(i + 1).map((b) => b.agent);
     output.head = (await git(['rev-parse', 'HEAD'], ctx)).stdout.trim();
-    throw new AgentsError('FANOUT_MERGE_CONFLICT', `expected ${branch} (${agent}) to merge cleanly into ${spec.into} after ${output.merged.length === 0 ? 'nothing' : output.merged.join(', ')}, but ${files.length === 0 ? 'the merge failed' : `${files.join(', ')} conflict`}; the merge stopped there (${output.notTried.length} not tried)`, {
-      data: output,
-      path: spec.path,
-    });
+    throw new AgentsError(
+      'FANOUT_MERGE_CONFLICT',
+      `expected ${branch} (${agent}) to merge cleanly into ${spec.into} after ${output.merged.length === 0 ? 'nothing' : output.merged.join(', ')}, but ${
+        files.length === 0 ? 'the merge failed' : `${files.join(', ')} conflict`
+      }; the merge stopped there (${output.notTried.length} not tried)`,
+      {
+        data: output,
+        path: spec.path,
+      },
+    );
   }
   output.head = (await git(['rev-parse', 'HEAD'], ctx)).stdout.trim();
   return output;

@@ -1,6 +1,6 @@
 /**
  * Tasks × agents as one fanout plan. Each agent is a chain of real operations —
- * worktree (git) → setup → agent → collect (git) → verify — and the fleet ends with the
+ * worktree (git) → checkout → setup → agent → collect (git) → verify — and the fleet ends with the
  * conflict matrix and, when asked, the integration merge. The scheduler's limits, timeouts,
  * journal, live view and summary apply to every step.
  *
@@ -81,7 +81,7 @@ export interface AgentSlot {
   provider: string;
   branch: string;
   path: string;
-  ops: { worktree: string; setup?: string; agent: string; collect: string; verify?: string };
+  ops: { worktree: string; checkout: string; setup?: string; agent: string; collect: string; verify?: string };
 }
 
 /** What a fleet is: enough to read its results back and clean up after it. */
@@ -138,7 +138,8 @@ export async function findRepository(dir: string, context: Omit<GitContext, 'cwd
     throw new AgentsError('FANOUT_AGENTS_NOT_A_REPOSITORY', `expected ${dir} to be inside a git repository with a working tree, but ${(error as Error).message}`, { cause: error, path: dir });
   }
   const [repo, gitDir] = out.stdout.trim().split('\n');
-  if (repo === undefined || gitDir === undefined || repo === '') throw new AgentsError('FANOUT_AGENTS_NOT_A_REPOSITORY', `expected ${dir} to be inside a git repository with a working tree, got a bare repository`, { path: dir });
+  if (repo === undefined || gitDir === undefined || repo === '')
+    throw new AgentsError('FANOUT_AGENTS_NOT_A_REPOSITORY', `expected ${dir} to be inside a git repository with a working tree, got a bare repository`, { path: dir });
   return { repo, gitDir };
 }
 
@@ -146,7 +147,11 @@ export async function findRepository(dir: string, context: Omit<GitContext, 'cwd
 async function resolveBase(base: string, context: GitContext): Promise<string> {
   const out = await git(['rev-parse', '--verify', '--quiet', `${base}^{commit}`], context, { okCodes: [0, 1] });
   if (out.exitCode !== 0) {
-    throw new AgentsError('FANOUT_AGENTS_NOT_A_REPOSITORY', `expected the base ${JSON.stringify(base)} to name a commit of ${context.cwd}, but it does not${base === 'HEAD' ? ' (a repository without any commit: commit something first)' : ''}`, { path: 'base' });
+    throw new AgentsError(
+      'FANOUT_AGENTS_NOT_A_REPOSITORY',
+      `expected the base ${JSON.stringify(base)} to name a commit of ${context.cwd}, but it does not${base === 'HEAD' ? ' (a repository without any commit: commit something first)' : ''}`,
+      { path: 'base' },
+    );
   }
   return out.stdout.trim();
 }
@@ -167,7 +172,11 @@ function slots(spec: AgentsSpec, run: string, runDir: string, presets: Readonly<
     for (const choice of spec.agents) {
       const preset = presets[choice.preset];
       if (preset === undefined) {
-        throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected --agent to name a preset (${Object.keys(presets).join(', ')}, or command with --command), got ${JSON.stringify(choice.preset)}`, { path: 'agents' });
+        throw new AgentsError(
+          'FANOUT_AGENTS_INPUT_INVALID',
+          `expected --agent to name a preset (${Object.keys(presets).join(', ')}, or command with --command), got ${JSON.stringify(choice.preset)}`,
+          { path: 'agents' },
+        );
       }
       for (let k = 1; k <= choice.count; k++) {
         const id = choice.count === 1 ? `${task.id}.${choice.preset}` : `${task.id}.${choice.preset}-${k}`;
@@ -180,6 +189,7 @@ function slots(spec: AgentsSpec, run: string, runDir: string, presets: Readonly<
           path: join(runDir, id),
           ops: {
             worktree: `worktree:${id}`,
+            checkout: `checkout:${id}`,
             ...(spec.setup === undefined ? {} : { setup: `setup:${id}` }),
             agent: `agent:${id}`,
             collect: `collect:${id}`,
@@ -206,8 +216,12 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
   if (spec.tasks.length === 0) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', 'expected at least one task, got none', { path: 'tasks' });
   if (spec.agents.length === 0) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', 'expected at least one agent, got none', { path: 'agents' });
   checkUnique(spec.tasks, 'tasks');
-  for (const [field, command] of [['setup', spec.setup], ['verify', spec.verify]] as const) {
-    if (command !== undefined && (command.length === 0 || command[0] === '')) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${field} to be a command (a program and its arguments), got an empty one`, { path: field });
+  for (const [field, command] of [
+    ['setup', spec.setup],
+    ['verify', spec.verify],
+  ] as const) {
+    if (command !== undefined && (command.length === 0 || command[0] === ''))
+      throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${field} to be a command (a program and its arguments), got an empty one`, { path: field });
   }
   const { repo, gitDir } = await findRepository(resolve(spec.repo), { env });
   const context: GitContext = { cwd: repo, env };
@@ -245,8 +259,9 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     epochs.push(epoch);
     const common = { agent: slot.id, path: slot.path, branch: slot.branch };
     operations.push({ id: slot.ops.worktree, kind: 'git', input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base } });
+    operations.push({ id: slot.ops.checkout, kind: 'checkout', input: { agent: slot.id, repo, path: slot.path, fresh: { $ref: slot.ops.worktree, path: 'created' } } });
     if (slot.ops.setup !== undefined) {
-      operations.push({ id: slot.ops.setup, kind: 'setup', input: { ...common, command: [...spec.setup!], worktree: { $ref: slot.ops.worktree } } });
+      operations.push({ id: slot.ops.setup, kind: 'setup', input: { ...common, command: [...spec.setup!], worktree: { $ref: slot.ops.checkout, path: 'path' } } });
     }
     operations.push({
       id: slot.ops.agent,
@@ -261,14 +276,25 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
         branch: slot.branch,
         digest,
         extraArgs,
-        worktree: { $ref: slot.ops.worktree, path: 'path' },
+        worktree: { $ref: slot.ops.checkout, path: 'path' },
         ...(slot.ops.setup === undefined ? {} : { setup: { $ref: slot.ops.setup, path: 'exitCode' } }),
       },
     });
     operations.push({
       id: slot.ops.collect,
       kind: 'git',
-      input: { action: 'collect', repo, gitDir, agent: slot.id, path: slot.path, branch: slot.branch, base, epoch, worktree: { $ref: slot.ops.worktree, path: 'path' }, agentResult: { $ref: slot.ops.agent, path: 'ok', optional: true } },
+      input: {
+        action: 'collect',
+        repo,
+        gitDir,
+        agent: slot.id,
+        path: slot.path,
+        branch: slot.branch,
+        base,
+        epoch,
+        worktree: { $ref: slot.ops.worktree, path: 'path' },
+        agentResult: { $ref: slot.ops.agent, path: 'ok', optional: true },
+      },
     });
     if (slot.ops.verify !== undefined) {
       operations.push({
@@ -286,7 +312,11 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     agentResult: { $ref: slot.ops.agent, path: 'ok', optional: true },
     ...(slot.ops.verify === undefined ? {} : { verified: { $ref: slot.ops.verify, path: 'exitCode', optional: true } }),
   }));
-  operations.push({ id: 'conflicts', kind: 'git', input: { action: 'conflicts', repo, gitDir, epoch: fleetEpoch, branches: candidates.map(({ agent, branch, collected }) => ({ agent, branch, collected })) } });
+  operations.push({
+    id: 'conflicts',
+    kind: 'git',
+    input: { action: 'conflicts', repo, gitDir, epoch: fleetEpoch, branches: candidates.map(({ agent, branch, collected }) => ({ agent, branch, collected })) },
+  });
   const info: AgentsRunInfo = { run, repo, gitDir, base, worktreesDir: runDir, agents };
   if (spec.setup !== undefined) info.setup = spec.setup;
   if (spec.verify !== undefined) info.verify = spec.verify;
@@ -297,7 +327,19 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     operations.push({
       id: 'merge',
       kind: 'git',
-      input: { action: 'merge', repo, gitDir, run, base, into, path, epoch: fleetEpoch, verifyRequired: spec.verify !== undefined, branches: candidates, conflicts: { $ref: 'conflicts', path: 'checked', optional: true } },
+      input: {
+        action: 'merge',
+        repo,
+        gitDir,
+        run,
+        base,
+        into,
+        path,
+        epoch: fleetEpoch,
+        verifyRequired: spec.verify !== undefined,
+        branches: candidates,
+        conflicts: { $ref: 'conflicts', path: 'checked', optional: true },
+      },
     });
   }
   const plan: Plan = { name: agentsPlanName(run, base), policy: { failure: 'continue' }, defaults: { retry: false }, operations };

@@ -65,7 +65,12 @@ function attention(report: AgentsReport): string[] {
   const lines: string[] = [];
   for (const agent of report.agents) {
     for (const flag of agent.flags) {
-      const extra = flag === 'permission-denied' && agent.permissionDenials.length > 0 ? ` (${[...new Set(agent.permissionDenials)].join(', ')})` : flag === 'rate-limited' ? ` (${agent.pauses} pause${agent.pauses === 1 ? '' : 's'}, ${duration(agent.pausedMs)} paused)` : '';
+      const extra =
+        flag === 'permission-denied' && agent.permissionDenials.length > 0
+          ? ` (${[...new Set(agent.permissionDenials)].join(', ')})`
+          : flag === 'rate-limited'
+          ? ` (${agent.pauses} pause${agent.pauses === 1 ? '' : 's'}, ${duration(agent.pausedMs)} paused)`
+          : '';
       lines.push(`${agent.id} ${FLAG_WORDS[flag] ?? flag}${extra}`);
     }
     if (agent.error !== undefined) lines.push(`${agent.id}: ${agent.error.split('\n')[0]}`);
@@ -75,8 +80,14 @@ function attention(report: AgentsReport): string[] {
   if (report.conflicts.error !== undefined) lines.push(`conflict matrix: ${report.conflicts.error}`);
   const merge = report.merge;
   if (merge !== undefined) {
-    if (merge.state === 'succeeded') lines.push(`merged into ${merge.branch}: ${merge.merged.length === 0 ? 'nothing (no clean branch with commits)' : merge.merged.join(', ')} (worktree ${merge.worktree})`);
-    else if (merge.conflict !== undefined) lines.push(`merge into ${merge.branch} stopped at ${merge.conflict.agent} (${merge.conflict.files.join(', ') || 'conflict'}) after ${merge.merged.length === 0 ? 'nothing' : merge.merged.join(', ')}; not tried: ${merge.notTried.join(', ') || 'none'}`);
+    if (merge.state === 'succeeded')
+      lines.push(`merged into ${merge.branch}: ${merge.merged.length === 0 ? 'nothing (no clean branch with commits)' : merge.merged.join(', ')} (worktree ${merge.worktree})`);
+    else if (merge.conflict !== undefined)
+      lines.push(
+        `merge into ${merge.branch} stopped at ${merge.conflict.agent} (${merge.conflict.files.join(', ') || 'conflict'}) after ${
+          merge.merged.length === 0 ? 'nothing' : merge.merged.join(', ')
+        }; not tried: ${merge.notTried.join(', ') || 'none'}`,
+      );
     else lines.push(`merge into ${merge.branch}: ${merge.state}${merge.error === undefined ? '' : `: ${merge.error}`}`);
   }
   return lines;
@@ -100,7 +111,9 @@ const HEADER = ['agent', 'state', 'turns', 'tokens', 'cost', 'time', 'diff', 've
 function totalsLine(report: AgentsReport): string {
   const t = report.totals;
   const spent = t.costed === 0 ? 'no cost reported' : `${cost(t.costUsd)}${t.costed < t.agents ? ` (${t.costed} of ${t.agents} agents report a cost)` : ''}`;
-  return `${t.agents} agents: ${t.succeeded} succeeded, ${t.failed} failed${t.other > 0 ? `, ${t.other} other` : ''} · ${spent} · ${compact(t.tokens)} tokens · ${t.turns} turns · ${t.commits} commits, +${t.added} −${t.deleted}${t.diskBytes > 0 ? ` · ${bytes(t.diskBytes)} on disk` : ''}`;
+  return `${t.agents} agents: ${t.succeeded} succeeded, ${t.failed} failed${t.other > 0 ? `, ${t.other} other` : ''} · ${spent} · ${compact(t.tokens)} tokens · ${t.turns} turns · ${
+    t.commits
+  } commits, +${t.added} −${t.deleted}${t.diskBytes > 0 ? ` · ${bytes(t.diskBytes)} on disk` : ''}`;
 }
 
 /** The report as terminal text. */
@@ -145,7 +158,7 @@ export function renderAgentsMarkdown(report: AgentsReport): string {
 }
 
 function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
 }
 
 /** The report as HTML (a fragment for the report page). */

@@ -12,7 +12,7 @@ import type { ConflictMatrix, ConflictPair } from './conflicts.js';
 import type { MergeOutput } from './merge.js';
 import type { AgentsRunInfo } from './plan.js';
 import { addUsage, totalTokens, zeroUsage, type TokenUsage } from './usage.js';
-import type { WorktreeInfo } from './worktree.js';
+import type { CheckoutInfo } from './worktree.js';
 
 /** A step's state, or `absent` when the plan has no such step. */
 export type StepState = TerminalState | 'absent';
@@ -28,7 +28,7 @@ export interface AgentReport {
   worktree: string;
   /** The agent step's state. */
   state: StepState;
-  steps: { worktree: StepState; setup: StepState; agent: StepState; collect: StepState; verify: StepState };
+  steps: { worktree: StepState; checkout: StepState; setup: StepState; agent: StepState; collect: StepState; verify: StepState };
   /** Why the first step that did not succeed did not. */
   error?: string;
   /** The agent's success was carried over from the journal. */
@@ -52,7 +52,7 @@ export interface AgentReport {
   /** `.worktreeinclude` files copied in. */
   included?: string[];
   /** How long each step's last attempt took (0 for a step that did not run or is absent). */
-  timings: { worktreeMs: number; setupMs: number; agentMs: number; collectMs: number; verifyMs: number };
+  timings: { worktreeMs: number; checkoutMs: number; setupMs: number; agentMs: number; collectMs: number; verifyMs: number };
 }
 
 /** The whole fleet. */
@@ -119,6 +119,7 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
     const out = dataOf<AgentOutput>(agentOp) ?? (agentOp?.resumed === true ? undefined : outcomes?.get(slot.id));
     const steps = {
       worktree: stateOf(result, slot.ops.worktree),
+      checkout: stateOf(result, slot.ops.checkout),
       setup: stateOf(result, slot.ops.setup),
       agent: stateOf(result, slot.ops.agent),
       collect: stateOf(result, slot.ops.collect),
@@ -145,13 +146,14 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
       permissionDenials: out?.permissionDenials ?? [],
       timings: {
         worktreeMs: durationOf(result, slot.ops.worktree),
+        checkoutMs: durationOf(result, slot.ops.checkout),
         setupMs: durationOf(result, slot.ops.setup),
         agentMs: durationOf(result, slot.ops.agent),
         collectMs: durationOf(result, slot.ops.collect),
         verifyMs: durationOf(result, slot.ops.verify),
       },
     };
-    const firstFailure = [slot.ops.worktree, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
+    const firstFailure = [slot.ops.worktree, slot.ops.checkout, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
       .filter((id): id is string => id !== undefined)
       .map((id) => messageOf(result.get(id)))
       .find((message) => message !== undefined);
@@ -175,12 +177,26 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
         if (tail !== '') report.verify.tail = tail;
       }
     }
-    const worktree = dataOf<WorktreeInfo>(result.get(slot.ops.worktree));
-    if (worktree !== undefined && worktree.included.length > 0) report.included = worktree.included;
+    const checkout = dataOf<CheckoutInfo>(result.get(slot.ops.checkout));
+    if (checkout !== undefined && checkout.included.length > 0) report.included = checkout.included;
     return report;
   });
 
-  const totals: AgentsReport['totals'] = { agents: agents.length, succeeded: 0, failed: 0, other: 0, costUsd: 0, costed: 0, usage: zeroUsage(), tokens: 0, turns: 0, commits: 0, added: 0, deleted: 0, diskBytes: 0 };
+  const totals: AgentsReport['totals'] = {
+    agents: agents.length,
+    succeeded: 0,
+    failed: 0,
+    other: 0,
+    costUsd: 0,
+    costed: 0,
+    usage: zeroUsage(),
+    tokens: 0,
+    turns: 0,
+    commits: 0,
+    added: 0,
+    deleted: 0,
+    diskBytes: 0,
+  };
   for (const agent of agents) {
     if (agent.state === 'succeeded') totals.succeeded++;
     else if (agent.state === 'failed') totals.failed++;
@@ -200,7 +216,13 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
 
   const conflictsOp = result.get('conflicts');
   const matrix = dataOf<ConflictMatrix>(conflictsOp);
-  const conflicts: AgentsReport['conflicts'] = { state: conflictsOp?.state ?? 'absent', agents: matrix?.agents ?? [], checked: matrix?.checked ?? 0, apart: matrix?.apart ?? 0, pairs: matrix?.pairs ?? [] };
+  const conflicts: AgentsReport['conflicts'] = {
+    state: conflictsOp?.state ?? 'absent',
+    agents: matrix?.agents ?? [],
+    checked: matrix?.checked ?? 0,
+    apart: matrix?.apart ?? 0,
+    pairs: matrix?.pairs ?? [],
+  };
   const conflictsError = messageOf(conflictsOp);
   if (conflictsError !== undefined) conflicts.error = conflictsError;
 

@@ -39,7 +39,9 @@ export function taskSlug(prompt: string, index: number): string {
 
 function checkId(id: string, path: string): void {
   if (!ID.test(id) || id.length > 64 || id.endsWith('.lock')) {
-    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to be an id of letters, digits, ".", "_" and "-" (at most 64, usable in a branch name), got ${JSON.stringify(id)}`, { path });
+    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to be an id of letters, digits, ".", "_" and "-" (at most 64, usable in a branch name), got ${JSON.stringify(id)}`, {
+      path,
+    });
   }
 }
 
@@ -77,8 +79,10 @@ export function parseTasks(text: string, source: string): AgentTask[] {
         throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to be a string or { "id"?, "prompt" } with a non-empty prompt, got ${JSON.stringify(item)?.slice(0, 80)}`, { path });
       }
       const extra = Object.keys(entry).filter((key) => key !== 'id' && key !== 'prompt');
-      if (extra.length > 0) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to have only "id" and "prompt", got ${extra.map((k) => JSON.stringify(k)).join(', ')}`, { path: `${path}.${extra[0]}` });
-      if (entry.id !== undefined && typeof entry.id !== 'string') throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path}.id to be a string, got ${JSON.stringify(entry.id)}`, { path: `${path}.id` });
+      if (extra.length > 0)
+        throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to have only "id" and "prompt", got ${extra.map((k) => JSON.stringify(k)).join(', ')}`, { path: `${path}.${extra[0]}` });
+      if (entry.id !== undefined && typeof entry.id !== 'string')
+        throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path}.id to be a string, got ${JSON.stringify(entry.id)}`, { path: `${path}.id` });
       const id = entry.id ?? taskSlug(entry.prompt, i);
       checkId(id, `${path}.id`);
       return { id, prompt: entry.prompt };
@@ -100,7 +104,10 @@ export function checkUnique(tasks: readonly AgentTask[], source: string): void {
   const seen = new Map<string, number>();
   tasks.forEach((task, i) => {
     const first = seen.get(task.id);
-    if (first !== undefined) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected task ids to be unique, but ${source}[${first}] and ${source}[${i}] are both ${JSON.stringify(task.id)}`, { path: `${source}[${i}].id` });
+    if (first !== undefined)
+      throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected task ids to be unique, but ${source}[${first}] and ${source}[${i}] are both ${JSON.stringify(task.id)}`, {
+        path: `${source}[${i}].id`,
+      });
     seen.set(task.id, i);
   });
 }
@@ -119,7 +126,9 @@ export function parseAgentChoices(text: string, field = '--agent'): AgentChoice[
     const match = /^([A-Za-z][A-Za-z0-9_-]*)(?::(\d+))?$/.exec(item);
     const count = match?.[2] === undefined ? 1 : Number(match[2]);
     if (match === null || count < 1 || count > 64) {
-      throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${field} to list agents as name or name:count (count 1 to 64), like "claude,codex:2", got ${JSON.stringify(item)}`, { path: field });
+      throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${field} to list agents as name or name:count (count 1 to 64), like "claude,codex:2", got ${JSON.stringify(item)}`, {
+        path: field,
+      });
     }
     const existing = choices.find((c) => c.preset === match[1]);
     if (existing !== undefined) existing.count += count;

@@ -4,8 +4,16 @@
  * Locked, so that nobody's `git worktree prune` drops it while it is away; the lock's reason
  * names the run and the process, which is how `clean` knows a worktree is in use. Adding is
  * idempotent: a worktree already there for the branch (a resumed run) is taken as it is.
- * The base is recorded in the branch's configuration (`branch.<name>.fanoutBase`), so that
- * "commits beyond the base" can be answered later even without the journal.
+ * The base is recorded in the lock's reason, and in the branch's configuration
+ * (`branch.<name>.fanoutBase`, by the collect step: a write to the shared configuration
+ * fewer on the way to the first agents), so that "commits beyond the base" can be answered
+ * later even without the journal.
+ *
+ * Adding and checking out are two steps: `worktree add --no-checkout` writes what the
+ * repository's worktrees share (a branch, the worktree list, the configuration) and is done
+ * one at a time per repository; the checkout writes only the worktree's own files and index,
+ * so the checkouts of a fleet run side by side (sixteen checkouts of a large tree one after
+ * another would hold the last agent back by all of them).
  */
 import { access, cp, mkdir, readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -79,13 +87,20 @@ export interface WorktreeSpec {
   lockReason: string;
 }
 
-/** A worktree ready for an agent. */
+/** A worktree made for an agent (not checked out yet when `created`). */
 export interface WorktreeInfo {
   path: string;
   branch: string;
   base: string;
-  /** False when it was already there (a resumed run). */
+  /** False when it was already there (a resumed run): it is then left as it is. */
   created: boolean;
+}
+
+/** A worktree checked out. */
+export interface CheckoutInfo {
+  path: string;
+  /** False when the worktree was already there and was left as it is. */
+  checkedOut: boolean;
   /** Files copied in because `.worktreeinclude` lists them (paths relative to the repository). */
   included: string[];
   /** Files `.worktreeinclude` matched that were not copied, with why. */
@@ -99,19 +114,23 @@ export interface WorktreeInfo {
  */
 export async function addWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
   const ctx = { ...context, cwd: spec.repo };
-  const lock = ['--lock', '--reason', spec.lockReason];
+  const lock = ['--no-checkout', '--lock', '--reason', spec.lockReason];
   if (!(await exists(spec.path))) {
     await mkdir(dirname(spec.path), { recursive: true });
     const added = await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { okCodes: [0, 128, 255] });
-    if (added.exitCode === 0) return finishWorktree(spec, context);
+    if (added.exitCode === 0) return finishWorktree(spec);
   }
   const entries = await listWorktrees(ctx);
   const holder = entries.find((entry) => entry.branch === spec.branch);
   if (holder !== undefined) {
-    if (holder.path === spec.path && (await exists(spec.path))) {
-      return { path: spec.path, branch: spec.branch, base: spec.base, created: false, included: [], skipped: [] };
-    }
-    throw new AgentsError('FANOUT_WORKTREE_FAILED', `expected branch ${spec.branch} to be free for a worktree at ${spec.path}, but it is checked out at ${holder.path}${holder.prunable === undefined ? '' : ' (a worktree whose directory is gone: "git worktree prune" or "fanout agents clean" frees it)'}`, { path: spec.path });
+    if (holder.path === spec.path && (await exists(spec.path))) return { path: spec.path, branch: spec.branch, base: spec.base, created: false };
+    throw new AgentsError(
+      'FANOUT_WORKTREE_FAILED',
+      `expected branch ${spec.branch} to be free for a worktree at ${spec.path}, but it is checked out at ${holder.path}${
+        holder.prunable === undefined ? '' : ' (a worktree whose directory is gone: "git worktree prune" or "fanout agents clean" frees it)'
+      }`,
+      { path: spec.path },
+    );
   }
   if (await exists(spec.path)) {
     const inside = await readdir(spec.path).catch(() => ['?']);
@@ -123,14 +142,29 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
   } else {
     await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { code: 'FANOUT_WORKTREE_FAILED' });
   }
-  return finishWorktree(spec, context);
+  return finishWorktree(spec);
 }
 
-/** Records the base in the branch's configuration and copies the `.worktreeinclude` files. */
-async function finishWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
-  await git(['config', `branch.${spec.branch}.fanoutBase`, spec.base], { ...context, cwd: spec.repo });
+function finishWorktree(spec: WorktreeSpec): WorktreeInfo {
+  return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
+}
+
+/** Records the base a fanout branch was made from in its configuration (see {@link recordedBase}). */
+export async function recordBase(branch: string, base: string, context: GitContext): Promise<void> {
+  await git(['config', `branch.${branch}.fanoutBase`, base], context);
+}
+
+/**
+ * Checks out a worktree made with `--no-checkout` (its files and its own index, from its
+ * branch), then copies the `.worktreeinclude` files. A worktree that was already there
+ * (`fresh` false: a resumed run, or a run name used again) is left as it is: its files may be
+ * an agent's work.
+ */
+export async function checkoutWorktree(spec: { repo: string; path: string; fresh: boolean }, context: GitContext): Promise<CheckoutInfo> {
+  if (!spec.fresh) return { path: spec.path, checkedOut: false, included: [], skipped: [] };
+  await git(['reset', '--hard', '--quiet'], { ...context, cwd: spec.path });
   const { included, skipped } = await copyIncluded(spec.repo, spec.path, context);
-  return { path: spec.path, branch: spec.branch, base: spec.base, created: true, included, skipped };
+  return { path: spec.path, checkedOut: true, included, skipped };
 }
 
 /**
@@ -172,6 +206,11 @@ export async function copyIncluded(repo: string, target: string, context: GitCon
 export async function recordedBase(branch: string, context: GitContext): Promise<string | undefined> {
   const { stdout, exitCode } = await git(['config', '--get', `branch.${branch}.fanoutBase`], context, { okCodes: [0, 1] });
   return exitCode === 0 ? stdout.trim() : undefined;
+}
+
+/** The base a fanout worktree's lock reason names (`… from <commit> (pid …)`), or undefined. */
+export function baseFromLock(reason: string | undefined): string | undefined {
+  return reason === undefined ? undefined : / from ([0-9a-f]{40,64}) \(pid \d+\)$/.exec(reason)?.[1];
 }
 
 /** Commits on `branch` that `base` does not have. */

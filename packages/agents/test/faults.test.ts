@@ -45,10 +45,19 @@ async function fleet(tasks: Record<string, string>, options: Partial<RunAgentsOp
 }
 
 function notifications(file: string): Record<string, string>[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, string>)
+    : [];
 }
 
-const NOTIFY = ['node', '-e', "require('fs').appendFileSync(process.env.NOTIFY_FILE, JSON.stringify({ event: process.env.FANOUT_EVENT, agent: process.env.FANOUT_AGENT, detail: process.env.FANOUT_DETAIL }) + '\\n')"];
+const NOTIFY = [
+  'node',
+  '-e',
+  "require('fs').appendFileSync(process.env.NOTIFY_FILE, JSON.stringify({ event: process.env.FANOUT_EVENT, agent: process.env.FANOUT_AGENT, detail: process.env.FANOUT_DETAIL }) + '\\n')",
+];
 
 describe('agents that misbehave', () => {
   it('a rate limit pauses the provider until its reset, then the agent finishes, without a failure', async () => {
@@ -107,7 +116,12 @@ describe('agents that misbehave', () => {
     const said = notifications(file);
     expect(said).toContainEqual({ event: 'waiting', agent: 'asks.claude', detail: 'Apply these changes? [y/N]' });
     expect(said).toContainEqual({ event: 'permission-denied', agent: 'denied.claude', detail: 'Bash' });
-    expect(said.filter((n) => n.event === 'finished').map((n) => n.agent).sort()).toEqual(['asks.claude', 'denied.claude']);
+    expect(
+      said
+        .filter((n) => n.event === 'finished')
+        .map((n) => n.agent)
+        .sort(),
+    ).toEqual(['asks.claude', 'denied.claude']);
   });
 
   it('banners and floods are read past; an oversized line is dropped and counted', async () => {

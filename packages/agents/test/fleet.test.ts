@@ -3,7 +3,7 @@
  * temporary repositories: limits, accounting, isolation, the conflict matrix and the merge.
  */
 import type * as ChildProcess from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -34,7 +34,14 @@ describe('a fleet', () => {
       { id: 'none', prompt: 'nothing at all @work 50' },
     ];
     const { report, result } = await runAgents(
-      { repo: world.repo, tasks, agents: [{ preset: 'claude', count: 2 }, { preset: 'codex', count: 1 }] },
+      {
+        repo: world.repo,
+        tasks,
+        agents: [
+          { preset: 'claude', count: 2 },
+          { preset: 'codex', count: 1 },
+        ],
+      },
       { env: world.env, agents: 3, providers: { anthropic: 2 }, killGraceMs: 200 },
     );
     expect(report.agents).toHaveLength(12);
@@ -55,7 +62,12 @@ describe('a fleet', () => {
       const said = reported(world, a.id);
       if (a.preset === 'claude') {
         expect(a.costUsd).toBe(said.cost);
-        expect(a.usage).toEqual({ input: said.usage.input_tokens, output: said.usage.output_tokens, cacheRead: said.usage.cache_read_input_tokens, cacheWrite: said.usage.cache_creation_input_tokens });
+        expect(a.usage).toEqual({
+          input: said.usage.input_tokens,
+          output: said.usage.output_tokens,
+          cacheRead: said.usage.cache_read_input_tokens,
+          cacheWrite: said.usage.cache_creation_input_tokens,
+        });
         expect(a.turns).toBe(said.turns);
         cost += said.cost!;
       } else {
@@ -89,6 +101,29 @@ describe('a fleet', () => {
     expect(list.match(/^locked fanout agents run /gm)).toHaveLength(12);
   });
 
+  it('checks each worktree out, copies the ignored files .worktreeinclude lists (never node_modules), and runs setup first', async () => {
+    writeFileSync(join(world.repo, '.gitignore'), '.env\nnode_modules/\nlocal/\n');
+    writeFileSync(join(world.repo, '.worktreeinclude'), '.env\nlocal/\nnode_modules/\nb.txt\n');
+    world.git(['add', '.gitignore', '.worktreeinclude']);
+    world.git(['commit', '-q', '-m', 'ignore']);
+    writeFileSync(join(world.repo, '.env'), 'TOKEN=local\n');
+    mkdirSync(join(world.repo, 'local'));
+    writeFileSync(join(world.repo, 'local', 'settings.json'), '{}\n');
+    mkdirSync(join(world.repo, 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(world.repo, 'node_modules', 'dep', 'index.js'), '\n');
+    const setup = ['node', '-e', "require('fs').writeFileSync('setup-ran', require('fs').readFileSync('.env'))"];
+    const { report } = await runAgents({ repo: world.repo, tasks: [{ id: 'env', prompt: '@work 10' }], agents: [{ preset: 'claude', count: 1 }], setup }, { env: world.env, killGraceMs: 200 });
+    const only = report.agents[0]!;
+    expect(only.state).toBe('succeeded');
+    expect(only.steps).toMatchObject({ worktree: 'succeeded', checkout: 'succeeded', setup: 'succeeded' });
+    expect(only.included?.sort()).toEqual(['.env', 'local/settings.json']);
+    expect(readFileSync(join(only.worktree, 'a.txt'), 'utf8')).toBe('one\ntwo\nthree\nfour\nfive\n');
+    expect(readFileSync(join(only.worktree, 'setup-ran'), 'utf8')).toBe('TOKEN=local\n');
+    expect(existsSync(join(only.worktree, 'node_modules'))).toBe(false);
+    // What setup wrote is the agent's worktree's, and was committed as a leftover: the ignored files were not.
+    expect(only.diff?.files.map((f) => f.path)).toEqual(['setup-ran']);
+  });
+
   it('never runs anything through a shell: prompts arrive whole, as one argument', async () => {
     const calls: { file: string; args: readonly string[]; shell: unknown }[] = [];
     const original = childProcess.spawn;
@@ -100,7 +135,13 @@ describe('a fleet', () => {
     const hostile = `say "hi"; touch pwned-1 && echo $(touch pwned-2) \`touch pwned-3\` | cat > pwned-4 @write note.txt=$(whoami)'; rm -rf /' @work 20`;
     try {
       const { report } = await runAgents(
-        { repo: world.repo, tasks: tasksFromPrompts([hostile]), agents: [{ preset: 'claude', count: 1 }], setup: ['git', 'status', '--short'], verify: ['node', '-e', 'process.exit(0)', '$(touch pwned-5)'] },
+        {
+          repo: world.repo,
+          tasks: tasksFromPrompts([hostile]),
+          agents: [{ preset: 'claude', count: 1 }],
+          setup: ['git', 'status', '--short'],
+          verify: ['node', '-e', 'process.exit(0)', '$(touch pwned-5)'],
+        },
         { env: world.env, killGraceMs: 200 },
       );
       expect(report.totals.succeeded).toBe(1);

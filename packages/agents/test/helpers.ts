@@ -45,7 +45,12 @@ export function makeWorld(): World {
     GIT_CONFIG_NOSYSTEM: '1',
     LANG: 'C',
   };
-  const git = (args: string[], cwd = repo): string => execFileSync('git', args, { cwd, env: { ...env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com' }, encoding: 'utf8' });
+  const git = (args: string[], cwd = repo): string =>
+    execFileSync('git', args, {
+      cwd,
+      env: { ...env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com' },
+      encoding: 'utf8',
+    });
   git(['init', '-q', '-b', 'main']);
   writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\nfour\nfive\n');
   writeFileSync(join(repo, 'b.txt'), 'bee\n');

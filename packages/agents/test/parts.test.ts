@@ -51,7 +51,7 @@ describe('agent processes', () => {
   it('the prompt on standard input reaches the program whole', async () => {
     const lines: string[] = [];
     const result = await runAgentProcess({
-      launch: { file: process.execPath, args: ['-e', "process.stdin.pipe(process.stdout)"], stdin: `line one\n$(touch x) 'q' "qq"` },
+      launch: { file: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'], stdin: `line one\n$(touch x) 'q' "qq"` },
       cwd: process.cwd(),
       env: {},
       parser: textParser('node'),
@@ -134,16 +134,31 @@ describe('limits and plans', () => {
       );
       expect(plan.policy).toEqual({ failure: 'continue' });
       expect(plan.operations.map((op) => op.id)).toEqual([
-        'worktree:t.claude-1', 'setup:t.claude-1', 'agent:t.claude-1', 'collect:t.claude-1', 'verify:t.claude-1',
-        'worktree:t.claude-2', 'setup:t.claude-2', 'agent:t.claude-2', 'collect:t.claude-2', 'verify:t.claude-2',
-        'conflicts', 'merge',
+        'worktree:t.claude-1',
+        'checkout:t.claude-1',
+        'setup:t.claude-1',
+        'agent:t.claude-1',
+        'collect:t.claude-1',
+        'verify:t.claude-1',
+        'worktree:t.claude-2',
+        'checkout:t.claude-2',
+        'setup:t.claude-2',
+        'agent:t.claude-2',
+        'collect:t.claude-2',
+        'verify:t.claude-2',
+        'conflicts',
+        'merge',
       ]);
       expect(info.agents[0]).toMatchObject({ branch: 'fanout/r1/t.claude-1', provider: 'anthropic' });
       expect(info.agents[0]!.path.startsWith(`${world.home}/.local/share/fanout/worktrees/repo-`)).toBe(true);
       expect(info.base).toBe(world.git(['rev-parse', 'HEAD']).trim());
       await expect(planAgents({ repo: world.repo, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'nope', count: 1 }] }, { env: world.env })).rejects.toThrow(/got "nope"/);
-      await expect(planAgents({ repo: world.repo, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }], worktreesDir: `${world.repo}/wt` }, { env: world.env })).rejects.toThrow(/outside the repository/);
-      await expect(planAgents({ repo: world.root, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }] }, { env: world.env })).rejects.toMatchObject({ code: 'FANOUT_AGENTS_NOT_A_REPOSITORY' });
+      await expect(planAgents({ repo: world.repo, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }], worktreesDir: `${world.repo}/wt` }, { env: world.env })).rejects.toThrow(
+        /outside the repository/,
+      );
+      await expect(planAgents({ repo: world.root, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }] }, { env: world.env })).rejects.toMatchObject({
+        code: 'FANOUT_AGENTS_NOT_A_REPOSITORY',
+      });
     } finally {
       world.dispose();
     }

@@ -29,7 +29,18 @@ const claudeUsage = { input_tokens: 10, output_tokens: 5, cache_read_input_token
 describe('claude', () => {
   it('launches with the prompt as one argument after --, and --resume for a session', () => {
     expect(claudePreset.launch(launchContext)).toEqual({ file: 'claude', args: ['-p', '--output-format', 'stream-json', '--verbose', '--', launchContext.prompt] });
-    expect(claudePreset.launch({ ...launchContext, resumeSession: 's1', extraArgs: ['--model', 'x'] }).args).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--model', 'x', '--resume', 's1', '--', launchContext.prompt]);
+    expect(claudePreset.launch({ ...launchContext, resumeSession: 's1', extraArgs: ['--model', 'x'] }).args).toEqual([
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--model',
+      'x',
+      '--resume',
+      's1',
+      '--',
+      launchContext.prompt,
+    ]);
   });
 
   it('judges success from the result event, with its cost, tokens, turns and session', () => {
@@ -39,12 +50,32 @@ describe('claude', () => {
       { type: 'assistant', message: { id: 'm1', content: [{ type: 'text', text: 'hello' }], usage: claudeUsage }, session_id: 's1' },
       // stream-json repeats a message's usage on its other content blocks: counted once
       { type: 'assistant', message: { id: 'm1', content: [{ type: 'tool_use', name: 'Edit', input: { file_path: 'a.ts' } }], usage: claudeUsage }, session_id: 's1' },
-      { type: 'result', subtype: 'success', is_error: false, result: 'all done', session_id: 's1', total_cost_usd: 0.5, num_turns: 3, duration_api_ms: 42, usage: { input_tokens: 11, output_tokens: 6, cache_read_input_tokens: 100, cache_creation_input_tokens: 20 }, permission_denials: [] },
+      {
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        result: 'all done',
+        session_id: 's1',
+        total_cost_usd: 0.5,
+        num_turns: 3,
+        duration_api_ms: 42,
+        usage: { input_tokens: 11, output_tokens: 6, cache_read_input_tokens: 100, cache_creation_input_tokens: 20 },
+        permission_denials: [],
+      },
     ]);
     expect(events.map((e) => e.type)).toEqual(['text', 'session', 'message', 'usage', 'tool', 'usage', 'usage']);
     expect(events[3]).toEqual({ type: 'usage', usage: { input: 10, output: 5, cacheRead: 100, cacheWrite: 20 } });
     expect(events[5]).toEqual({ type: 'usage', usage: { input: 10, output: 5, cacheRead: 100, cacheWrite: 20 } });
-    expect(verdict).toEqual({ ok: true, usage: { input: 11, output: 6, cacheRead: 100, cacheWrite: 20 }, permissionDenials: [], sessionId: 's1', message: 'all done', costUsd: 0.5, turns: 3, apiDurationMs: 42 });
+    expect(verdict).toEqual({
+      ok: true,
+      usage: { input: 11, output: 6, cacheRead: 100, cacheWrite: 20 },
+      permissionDenials: [],
+      sessionId: 's1',
+      message: 'all done',
+      costUsd: 0.5,
+      turns: 3,
+      apiDurationMs: 42,
+    });
   });
 
   it('fails an exit 0 whose result is an error, and a process that ends without a result', () => {
@@ -56,11 +87,15 @@ describe('claude', () => {
   });
 
   it('reads rate limits from rate_limit_event (epoch seconds) and from a 429 result', () => {
-    const { events, verdict } = feed(claudePreset, [
-      { type: 'rate_limit_event', rate_limit_info: { status: 'allowed_warning', resetsAt: 1767225600 } },
-      { type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt: 1767225600, rateLimitType: 'five_hour' } },
-      { type: 'result', subtype: 'success', is_error: true, result: 'API Error: 429 rate_limit_error' },
-    ], { exitCode: 1, signal: null });
+    const { events, verdict } = feed(
+      claudePreset,
+      [
+        { type: 'rate_limit_event', rate_limit_info: { status: 'allowed_warning', resetsAt: 1767225600 } },
+        { type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt: 1767225600, rateLimitType: 'five_hour' } },
+        { type: 'result', subtype: 'success', is_error: true, result: 'API Error: 429 rate_limit_error' },
+      ],
+      { exitCode: 1, signal: null },
+    );
     expect(events.filter((e) => e.type === 'rate-limit')).toEqual([
       { type: 'rate-limit', status: 'warning', resetsAt: 1767225600000 },
       { type: 'rate-limit', status: 'rejected', resetsAt: 1767225600000, detail: 'five_hour' },
@@ -126,7 +161,11 @@ describe('gemini, opencode, aider and commands', () => {
   });
 
   it('opencode: steps add up their tokens and cost', () => {
-    const step = (cost: number) => ({ type: 'step_finish', sessionID: 'o1', part: { type: 'step-finish', reason: 'stop', cost, tokens: { input: 10, output: 2, reasoning: 1, cache: { read: 3, write: 4 } } } });
+    const step = (cost: number) => ({
+      type: 'step_finish',
+      sessionID: 'o1',
+      part: { type: 'step-finish', reason: 'stop', cost, tokens: { input: 10, output: 2, reasoning: 1, cache: { read: 3, write: 4 } } },
+    });
     const { verdict } = feed(opencodePreset, [{ type: 'text', sessionID: 'o1', part: { type: 'text', text: 'ok' } }, step(0.01), step(0.02)]);
     expect(verdict).toMatchObject({ ok: true, sessionId: 'o1', message: 'ok', usage: { input: 20, output: 6, cacheRead: 6, cacheWrite: 8 }, turns: 2 });
     expect(verdict.costUsd).toBeCloseTo(0.03, 10);

@@ -96,10 +96,17 @@ describe('clean', () => {
     const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
       world.git(['worktree', 'unlock', path('busy')]);
-      world.git(['worktree', 'lock', '--reason', `fanout agents run ${report.run}, busy.codex (pid ${holder.pid})`, path('busy')]);
+      world.git(['worktree', 'lock', '--reason', `fanout agents run ${report.run}, busy.codex from ${report.base} (pid ${holder.pid})`, path('busy')]);
+      // As if the run had been killed before collecting it: the base is known from the lock alone.
+      world.git(['config', '--unset', `branch.${branch('empty')}.fanoutBase`]);
 
       const dry = await cleanAgents({ repo: world.repo, env: world.env, dryRun: true });
-      expect(dry.entries.filter((e) => e.action !== 'kept').map((e) => e.branch).sort()).toEqual([branch('empty'), branch('gone')].sort());
+      expect(
+        dry.entries
+          .filter((e) => e.action !== 'kept')
+          .map((e) => e.branch)
+          .sort(),
+      ).toEqual([branch('empty'), branch('gone')].sort());
       expect(existsSync(path('empty'))).toBe(true);
       expect(world.git(['branch', '--list', branch('empty')])).not.toBe('');
 
@@ -127,6 +134,11 @@ describe('clean', () => {
     expect(again.entries.find((e) => e.branch === branch('busy'))).toMatchObject({ action: 'removed' });
     expect(again.journalOnly.sort()).toEqual([path('empty'), path('gone')].sort());
     expect(again.unknownToJournal).toEqual([]);
-    expect(again.entries.filter((e) => e.action === 'kept').map((e) => e.branch).sort()).toEqual([branch('dirty'), branch('keep')].sort());
+    expect(
+      again.entries
+        .filter((e) => e.action === 'kept')
+        .map((e) => e.branch)
+        .sort(),
+    ).toEqual([branch('dirty'), branch('keep')].sort());
   });
 });

@@ -5,7 +5,10 @@
  * `@fanout/agents`: flags in, its plan and adapters run, its report out.
  */
 import { readFile } from 'node:fs/promises';
+import { createMonitor } from '@fanout/monitor';
+import { monitorOptions } from '@fanout/profiles';
 import {
+  AGENTS_KIND_CLASSES,
   AgentsError,
   agentsLimits,
   agentsReport,
@@ -236,32 +239,47 @@ export async function deployAgents(options: DeployOptions): Promise<number> {
       budget: { tokens: positiveNumber(text(values['budget-tokens']), '--budget-tokens'), usd: positiveNumber(text(values['budget-usd']), '--budget-usd') },
       ...(values['idle-timeout'] === undefined ? {} : { idleMs: duration(text(values['idle-timeout']), '--idle-timeout')! }),
       ...(values['waiting-after'] === undefined ? {} : { waitingMs: duration(text(values['waiting-after']), '--waiting-after')! }),
-      ...(notify === undefined ? {} : { notifier: commandNotifier({ command: splitWords(notify, '--notify'), env: definedEnv(env), onError: (message) => process.stderr.write(`fanout: ${message}\n`) }) }),
+      ...(notify === undefined
+        ? {}
+        : { notifier: commandNotifier({ command: splitWords(notify, '--notify'), env: definedEnv(env), onError: (message) => process.stderr.write(`fanout: ${message}\n`) }) }),
     });
     const flags: RunFlagValues = { ...(values as RunFlagValues), concurrency: undefined };
-    return await runSession({
-      title: `fanout agents ${planned.info.run}`,
-      plan: planned.plan,
-      adapters: adapters.adapters,
-      settings,
-      flags,
-      limits,
-      runId: planned.runId,
-      onRun: (run) => {
-        // Off a terminal, what needs a person is said as it happens (a live view would be
-        // drawn over it; its report says it at the end).
-        if (!quiet && process.stderr.isTTY !== true) run.on((event) => attention(event));
-        // An operation stopped by a timeout or a cancel ends at once; its processes and
-        // figures follow.
-        return async () => {
-          await Promise.all(adapters.shared.running);
-        };
-      },
-      render: (result) => {
-        const report = agentsReport(result, planned.info, adapters.shared.outcomes);
-        return { text: renderAgentsText(report), markdown: renderAgentsMarkdown(report), json: { ...report, budget: adapters.budget.spent, summary: result.summary }, html: renderAgentsHtml(report) };
-      },
-    });
+    // Pressure pauses the agents' kinds by what they use: setup and verify the CPU, checkouts the disk.
+    const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(settings.config), classes: AGENTS_KIND_CLASSES });
+    monitor.start();
+    try {
+      return await runSession({
+        title: `fanout agents ${planned.info.run}`,
+        monitor,
+        plan: planned.plan,
+        adapters: adapters.adapters,
+        settings,
+        flags,
+        limits,
+        runId: planned.runId,
+        onRun: (run) => {
+          // Off a terminal, what needs a person is said as it happens (a live view would be
+          // drawn over it; its report says it at the end).
+          if (!quiet && process.stderr.isTTY !== true) run.on((event) => attention(event));
+          // An operation stopped by a timeout or a cancel ends at once; its processes and
+          // figures follow.
+          return async () => {
+            await Promise.all(adapters.shared.running);
+          };
+        },
+        render: (result) => {
+          const report = agentsReport(result, planned.info, adapters.shared.outcomes);
+          return {
+            text: renderAgentsText(report),
+            markdown: renderAgentsMarkdown(report),
+            json: { ...report, budget: adapters.budget.spent, summary: result.summary },
+            html: renderAgentsHtml(report),
+          };
+        },
+      });
+    } finally {
+      monitor.stop();
+    }
   } catch (error) {
     return asUsage(error);
   }

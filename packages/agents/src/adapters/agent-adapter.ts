@@ -130,8 +130,16 @@ export function agentAdapter(shared: AgentsShared) {
 
 async function runAgent(input: AgentInput, context: AttemptContext, shared: AgentsShared): Promise<AgentOutput> {
   const preset: AgentPreset | undefined = shared.presets[input.preset];
-  if (preset === undefined) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected an agent preset named ${JSON.stringify(input.preset)}, got none (known: ${Object.keys(shared.presets).join(', ')})`, { path: 'preset' });
-  if (!(await exists(input.path))) throw new AgentsError('FANOUT_WORKTREE_MISSING', `expected the worktree of ${input.agent} at ${input.path}, but it is gone (removed since the run that made it?): run without --resume, or remove the journal's record of it`, { path: input.path });
+  if (preset === undefined)
+    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected an agent preset named ${JSON.stringify(input.preset)}, got none (known: ${Object.keys(shared.presets).join(', ')})`, {
+      path: 'preset',
+    });
+  if (!(await exists(input.path)))
+    throw new AgentsError(
+      'FANOUT_WORKTREE_MISSING',
+      `expected the worktree of ${input.agent} at ${input.path}, but it is gone (removed since the run that made it?): run without --resume, or remove the journal's record of it`,
+      { path: input.path },
+    );
   shared.budget.check();
   const signal = AbortSignal.any([context.signal, shared.budget.signal]);
   const progress = (event: AgentProgress['event']): void => context.progress({ agent: input.agent, event } as AgentProgress);
@@ -180,7 +188,15 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
       output.launches++;
       const resumeSession = preset.resumes ? sessionId : undefined;
       progress(resumeSession === undefined ? { type: 'launch', launch: output.launches } : { type: 'launch', launch: output.launches, resumeSession });
-      const launch = preset.launch({ prompt: input.prompt, dir: input.path, extraArgs: input.extraArgs, agent: input.agent, branch: input.branch, task: input.task, ...(resumeSession === undefined ? {} : { resumeSession }) });
+      const launch = preset.launch({
+        prompt: input.prompt,
+        dir: input.path,
+        extraArgs: input.extraArgs,
+        agent: input.agent,
+        branch: input.branch,
+        task: input.task,
+        ...(resumeSession === undefined ? {} : { resumeSession }),
+      });
       // What this process reported so far: its usage events are running totals.
       let seen = zeroUsage();
       let seenCost = 0;
@@ -272,7 +288,12 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
         flag('rate-limited');
         output.pauses++;
         if (output.pauses > shared.maxRateLimitPauses) {
-          failure = new AgentsError('FANOUT_AGENT_RATE_LIMITED', `expected ${input.provider} to accept ${input.agent} again within ${shared.maxRateLimitPauses} rate-limit pauses, but it refused each time (${verdict.rateLimited.detail ?? verdict.reason ?? 'rate limited'})`);
+          failure = new AgentsError(
+            'FANOUT_AGENT_RATE_LIMITED',
+            `expected ${input.provider} to accept ${input.agent} again within ${shared.maxRateLimitPauses} rate-limit pauses, but it refused each time (${
+              verdict.rateLimited.detail ?? verdict.reason ?? 'rate limited'
+            })`,
+          );
           break;
         }
         const until = verdict.rateLimited.resetsAt ?? Date.now() + shared.defaultPauseMs * 2 ** (output.pauses - 1);

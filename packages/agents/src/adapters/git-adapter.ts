@@ -11,7 +11,7 @@ import { collectBranch, type CollectOutput } from '../collect.js';
 import { conflictMatrix, type BranchOf } from '../conflicts.js';
 import { classifyAgentsError } from '../errors.js';
 import { mergeBranches, type MergeOutput } from '../merge.js';
-import { addWorktree } from '../worktree.js';
+import { addWorktree, recordBase } from '../worktree.js';
 import type { AgentsShared } from './context.js';
 
 const common = {
@@ -43,9 +43,7 @@ const collectAction = z
   .strict();
 
 /** A branch whose agent's steps are referenced: null outputs mean the step did not succeed. */
-const candidate = z
-  .object({ agent: z.string().min(1), branch: z.string().min(1), collected: z.unknown().optional(), agentResult: z.unknown().optional(), verified: z.unknown().optional() })
-  .strict();
+const candidate = z.object({ agent: z.string().min(1), branch: z.string().min(1), collected: z.unknown().optional(), agentResult: z.unknown().optional(), verified: z.unknown().optional() }).strict();
 
 const conflictsAction = z.object({ action: z.literal('conflicts'), ...common, epoch: z.string().optional(), branches: z.array(candidate) }).strict();
 
@@ -70,9 +68,9 @@ export const gitInputSchema = z.discriminatedUnion('action', [worktreeAction, co
 
 export type GitInput = z.output<typeof gitInputSchema>;
 
-/** The reason a worktree is locked: read back by `clean` to tell a worktree in use. */
-export function lockReason(run: string, agent: string): string {
-  return `fanout agents run ${run}, ${agent} (pid ${process.pid})`;
+/** The reason a worktree is locked: read back by `clean`, for its base and to tell a worktree in use. */
+export function lockReason(run: string, agent: string, base: string): string {
+  return `fanout agents run ${run}, ${agent} from ${base} (pid ${process.pid})`;
 }
 
 /** Branches with collected commits (the ones worth comparing or merging), with the paths they change. */
@@ -89,15 +87,16 @@ async function runGit(input: GitInput, context: AttemptContext, shared: AgentsSh
   const ctx = { cwd: input.repo, env: shared.env, signal: context.signal };
   switch (input.action) {
     case 'worktree':
-      return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent) }, ctx);
+      return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent, input.base) }, ctx);
     case 'collect':
+      await recordBase(input.branch, input.base, ctx);
       return collectBranch({ branch: input.branch, base: input.base, agent: input.agent }, { ...ctx, cwd: input.path });
     case 'conflicts':
       return conflictMatrix(withCommits(input.branches), ctx);
     case 'merge': {
       const clean = input.branches.filter((b) => b.agentResult !== null && b.agentResult !== undefined && (!input.verifyRequired || (b.verified !== null && b.verified !== undefined)));
       const result: MergeOutput = await mergeBranches(
-        { repo: input.repo, base: input.base, into: input.into, path: input.path, lockReason: lockReason(input.run, 'integration'), branches: withCommits(clean) },
+        { repo: input.repo, base: input.base, into: input.into, path: input.path, lockReason: lockReason(input.run, 'integration', input.base), branches: withCommits(clean) },
         ctx,
       );
       return result;

@@ -2,18 +2,20 @@
  * The adapters of a fleet, sharing one set of pauses, one budget and one notifier, and the
  * pool limits that go with them.
  */
+import { availableParallelism } from 'node:os';
 import type { Adapter, PoolOptions } from '@fanout/scheduler';
 import type { AgentsBudget } from '../budget.js';
 import { AgentsError } from '../errors.js';
 import type { ProviderGates } from '../provider-gates.js';
 import { agentAdapter } from './agent-adapter.js';
+import { checkoutAdapter } from './checkout-adapter.js';
 import { resolveShared, type AgentsAdaptersOptions, type AgentsShared } from './context.js';
 import { gitAdapter } from './git-adapter.js';
 import { setupAdapter, verifyAdapter } from './step-adapters.js';
 
 /** What {@link createAgentsAdapters} returns. */
 export interface AgentsAdapters {
-  /** `git`, `setup`, `agent` and `verify`. */
+  /** `git`, `checkout`, `setup`, `agent` and `verify`. */
   adapters: Adapter[];
   /** The run's rate-limit pauses (listen to them with `gates.on`). */
   gates: ProviderGates;
@@ -33,7 +35,7 @@ export interface AgentsAdapters {
 export function createAgentsAdapters(options: AgentsAdaptersOptions = {}): AgentsAdapters {
   const shared = resolveShared(options);
   return {
-    adapters: [gitAdapter(shared), setupAdapter(shared), agentAdapter(shared), verifyAdapter(shared)],
+    adapters: [gitAdapter(shared), checkoutAdapter(shared), setupAdapter(shared), agentAdapter(shared), verifyAdapter(shared)],
     gates: shared.gates,
     budget: shared.budget,
     shared,
@@ -55,6 +57,14 @@ export interface AgentsLimitsOptions {
   cap?: number;
   /** Agents at once per provider (`{ anthropic: 4 }`). */
   providers?: Readonly<Record<string, number>>;
+  /**
+   * Checkouts at once. A checkout is file-system work in the kernel: more at once than cores
+   * only makes each slower, and holds the first agents back until all of them are done
+   * (sixteen 1,000-file checkouts at once on 2 cores: 5-6 s each, the first agent starting
+   * after 3.7 s).
+   * @default min(agents, the cores available)
+   */
+  checkout?: number;
   /** Setup commands at once. @default agents */
   setup?: number;
   /** Verify commands at once. @default agents */
@@ -66,7 +76,8 @@ export interface AgentsLimitsOptions {
 }
 
 function positive(value: number | undefined, name: string): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${name} to be a positive integer, got ${JSON.stringify(value)}`, { path: name });
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${name} to be a positive integer, got ${JSON.stringify(value)}`, { path: name });
 }
 
 /**
@@ -83,21 +94,42 @@ export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, 
   positive(agents, 'agents');
   positive(cap, 'cap');
   positive(options.setup, 'setup');
+  positive(options.checkout, 'checkout');
   positive(options.verify, 'verify');
   if (agents > cap) {
-    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected at most ${cap} agents at once, got ${agents}: many agents at once have frozen machines (each runs a Node process, language servers, test runners); raise the cap on purpose to go beyond it`, { path: 'agents' });
+    throw new AgentsError(
+      'FANOUT_AGENTS_INPUT_INVALID',
+      `expected at most ${cap} agents at once, got ${agents}: many agents at once have frozen machines (each runs a Node process, language servers, test runners); raise the cap on purpose to go beyond it`,
+      { path: 'agents' },
+    );
   }
   for (const [provider, limit] of Object.entries(options.providers ?? {})) positive(limit, `providers.${provider}`);
   const step = (max: number, timeoutMs: number | undefined): PoolOptions => ({ max, optimal: max, limiter: 'fixed', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return {
     agent: { ...step(agents, options.agentTimeoutMs), ...(options.providers === undefined ? {} : { keyLimits: { ...options.providers } }) },
+    checkout: step(options.checkout ?? Math.min(agents, availableParallelism()), undefined),
     setup: step(options.setup ?? agents, options.stepTimeoutMs),
     verify: step(options.verify ?? agents, options.stepTimeoutMs),
     git: { max: 16, optimal: 16, limiter: 'fixed', keyLimit: 1 },
   };
 }
 
+/**
+ * The resource classes of the agents' kinds, for `@fanout/monitor`'s `classes` option: under
+ * CPU pressure setup and verify commands (installs, builds, test runners) wait, under disk
+ * pressure checkouts do; agents mostly wait on their APIs and go on (memory pressure, which
+ * stops every kind, stops them too).
+ */
+export const AGENTS_KIND_CLASSES: Readonly<Record<string, readonly ('cpu' | 'disk' | 'network' | 'memory')[]>> = {
+  checkout: ['disk'],
+  setup: ['cpu', 'disk'],
+  verify: ['cpu'],
+  agent: [],
+  git: ['disk'],
+};
+
 export { agentAdapter, agentInputSchema, type AgentFlag, type AgentInput, type AgentOutput, type AgentProgress } from './agent-adapter.js';
 export { gitAdapter, gitInputSchema, lockReason, type GitInput } from './git-adapter.js';
+export { checkoutAdapter, checkoutInputSchema, type CheckoutInput } from './checkout-adapter.js';
 export { setupAdapter, verifyAdapter, stepInputSchema, type StepInput, type StepOutput } from './step-adapters.js';
 export type { AgentsAdaptersOptions, AgentsShared } from './context.js';

@@ -63,10 +63,14 @@ async function runStep(step: 'setup' | 'verify', input: StepInput, context: Atte
       context.signal,
     );
   } catch (error) {
-    throw new AgentsError(step === 'setup' ? 'FANOUT_SETUP_FAILED' : 'FANOUT_VERIFY_FAILED', `expected to start the ${step} command ${JSON.stringify(file)} in ${input.path}, but it could not start (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
-      cause: error,
-      path: `${step}[0]`,
-    });
+    throw new AgentsError(
+      step === 'setup' ? 'FANOUT_SETUP_FAILED' : 'FANOUT_VERIFY_FAILED',
+      `expected to start the ${step} command ${JSON.stringify(file)} in ${input.path}, but it could not start (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      {
+        cause: error,
+        path: `${step}[0]`,
+      },
+    );
   }
   if (outcome.aborted) throw context.signal.reason;
   const output: StepOutput = {
@@ -82,10 +86,14 @@ async function runStep(step: 'setup' | 'verify', input: StepInput, context: Atte
   if (outcome.exitCode !== 0) {
     const said = (output.stderrTail.trim() || output.stdoutTail.trim()).slice(-600);
     const got = outcome.signal === null ? `it exited with ${outcome.exitCode}` : `it was ended by ${outcome.signal}`;
-    throw new AgentsError(step === 'setup' ? 'FANOUT_SETUP_FAILED' : 'FANOUT_VERIFY_FAILED', `expected the ${step} command ${JSON.stringify(input.command.join(' '))} to exit with 0 in ${input.path} (${input.agent}), but ${got}${said === '' ? '' : `:\n${said}`}`, {
-      data: output,
-      path: step,
-    });
+    throw new AgentsError(
+      step === 'setup' ? 'FANOUT_SETUP_FAILED' : 'FANOUT_VERIFY_FAILED',
+      `expected the ${step} command ${JSON.stringify(input.command.join(' '))} to exit with 0 in ${input.path} (${input.agent}), but ${got}${said === '' ? '' : `:\n${said}`}`,
+      {
+        data: output,
+        path: step,
+      },
+    );
   }
   return output;
 }

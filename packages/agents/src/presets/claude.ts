@@ -165,7 +165,9 @@ class ClaudeParser implements StreamParser {
       verdict.ok = true;
       return verdict;
     }
-    verdict.reason = `expected a "result" event with subtype "success" and is_error false, got subtype ${JSON.stringify(subtype)}${result.is_error === true ? ' with is_error true' : ''} (${describeExit(exit)}): ${tailOf(text ?? '', 600)}`;
+    verdict.reason = `expected a "result" event with subtype "success" and is_error false, got subtype ${JSON.stringify(subtype)}${
+      result.is_error === true ? ' with is_error true' : ''
+    } (${describeExit(exit)}): ${tailOf(text ?? '', 600)}`;
     if (this.rejected !== undefined) verdict.rateLimited = this.rejected;
     else if (text !== undefined && saysRateLimited(text)) {
       const resetsAt = resetFromText(text, Date.now());

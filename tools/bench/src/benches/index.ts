@@ -1,4 +1,5 @@
 import type { Bench } from '../types.js';
+import { agentsFleet } from './agents.js';
 import { aggregateBenches } from './aggregate.js';
 import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
@@ -26,4 +27,5 @@ export const BENCHES: readonly Bench[] = [
   ...aggregateBenches,
   ...cliBenches,
   ...realTreeBenches,
+  agentsFleet,
 ];
