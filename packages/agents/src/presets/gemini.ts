@@ -103,14 +103,16 @@ class GeminiParser implements StreamParser {
   }
 }
 
-/** Gemini CLI. A resumed run adds `--resume <session>`. */
+/**
+ * Gemini CLI. Its sessions are resumed by their place in a list, not by the id its stream
+ * gives, so a resumed run starts the task again.
+ */
 export const geminiPreset: AgentPreset = {
   name: 'gemini',
   provider: 'google',
-  resumes: true,
+  resumes: false,
   launch(context) {
     const args = ['--output-format', 'stream-json', ...context.extraArgs];
-    if (context.resumeSession !== undefined) args.push('--resume', context.resumeSession);
     // The `=` form: a task that starts with "-" cannot be read as an option.
     args.push(`--prompt=${context.prompt}`);
     return { file: 'gemini', args };
