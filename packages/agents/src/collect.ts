@@ -69,8 +69,10 @@ export async function collectBranch(spec: { branch: string; base: string; agent:
   // The commit and what HEAD names ("HEAD" itself when detached), in one call.
   const [head = '', symbolic = 'HEAD'] = (await git(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], context)).stdout.trim().split('\n');
   const onBranch = symbolic === `refs/heads/${spec.branch}`;
-  const commits = Number((await git(['rev-list', '--count', `${spec.base}..${head}`], context)).stdout.trim());
-  const files = parseNumstat((await git(['diff', '--numstat', '-z', '--no-renames', spec.base, head], context)).stdout);
+  // Still at the base (an agent that changed nothing): nothing to count, two calls fewer.
+  const moved = head !== spec.base;
+  const commits = moved ? Number((await git(['rev-list', '--count', `${spec.base}..${head}`], context)).stdout.trim()) : 0;
+  const files = moved ? parseNumstat((await git(['diff', '--numstat', '-z', '--no-renames', spec.base, head], context)).stdout) : [];
   const output: CollectOutput = {
     branch: spec.branch,
     head,

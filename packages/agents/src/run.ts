@@ -40,7 +40,7 @@ export interface AgentsRunResult {
  */
 export async function runAgents(spec: AgentsSpec, options: RunAgentsOptions = {}): Promise<AgentsRunResult> {
   const previous = options.resume === true && options.journal !== undefined ? await readJournal(options.journal) : undefined;
-  const plan = await planAgents(spec, { ...(previous === undefined ? {} : { previous }), ...(options.env === undefined ? {} : { env: options.env }) });
+  const plan = await planAgents({ wave: options.agents ?? 8, ...spec }, { ...(previous === undefined ? {} : { previous }), ...(options.env === undefined ? {} : { env: options.env }) });
   const adapters = createAgentsAdapters({ ...options, ...(spec.presets === undefined ? {} : { presets: { ...options.presets, ...spec.presets } }) });
   const scheduler = createScheduler({ ...options.scheduler, adapters: adapters.adapters });
   const run = scheduler.run(plan.plan, {

@@ -4,10 +4,9 @@
  * Locked, so that nobody's `git worktree prune` drops it while it is away; the lock's reason
  * names the run and the process, which is how `clean` knows a worktree is in use. Adding is
  * idempotent: a worktree already there for the branch (a resumed run) is taken as it is.
- * The base is recorded in the lock's reason, and in the branch's configuration
- * (`branch.<name>.fanoutBase`, by the collect step: a write to the shared configuration
- * fewer on the way to the first agents), so that "commits beyond the base" can be answered
- * later even without the journal.
+ * The base is recorded in the lock's reason and in the branch's configuration
+ * (`branch.<name>.fanoutBase`), so that "commits beyond the base" can be answered later even
+ * without the journal.
  *
  * Adding and checking out are two steps: `worktree add --no-checkout` writes what the
  * repository's worktrees share (a branch, the worktree list, the configuration) and is done
@@ -118,7 +117,7 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
   if (!(await exists(spec.path))) {
     await mkdir(dirname(spec.path), { recursive: true });
     const added = await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { okCodes: [0, 128, 255] });
-    if (added.exitCode === 0) return finishWorktree(spec);
+    if (added.exitCode === 0) return finishWorktree(spec, context);
   }
   const entries = await listWorktrees(ctx);
   const holder = entries.find((entry) => entry.branch === spec.branch);
@@ -142,10 +141,11 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
   } else {
     await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { code: 'FANOUT_WORKTREE_FAILED' });
   }
-  return finishWorktree(spec);
+  return finishWorktree(spec, context);
 }
 
-function finishWorktree(spec: WorktreeSpec): WorktreeInfo {
+async function finishWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
+  await recordBase(spec.branch, spec.base, { ...context, cwd: spec.repo });
   return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
 }
 

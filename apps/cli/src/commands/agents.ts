@@ -202,6 +202,7 @@ export async function deployAgents(options: DeployOptions): Promise<number> {
     }
     const settings = await loadSettings({ configFile: text(values.config) });
     const env = process.env as Record<string, string | undefined>;
+    const agentsAtOnce = positiveInt(text(values.concurrency), '-j') ?? 8;
     const previous = values.journal !== undefined && (values.resume === true || values['retry-failed'] === true) ? await readJournal(text(values.journal)!) : undefined;
     const planned = await planAgents(
       {
@@ -216,11 +217,12 @@ export async function deployAgents(options: DeployOptions): Promise<number> {
         ...(text(values.setup) === undefined ? {} : { setup: splitWords(text(values.setup)!, '--setup') }),
         ...(text(values.verify) === undefined ? {} : { verify: splitWords(text(values.verify)!, '--verify') }),
         ...(values.merge === true ? { merge: true } : {}),
+        wave: agentsAtOnce,
       },
       { env, ...(previous === undefined ? {} : { previous }) },
     );
     const limits = agentsLimits({
-      agents: positiveInt(text(values.concurrency), '-j') ?? 8,
+      agents: agentsAtOnce,
       cap: positiveInt(text(values.cap), '--cap') ?? 16,
       ...(Object.keys(providers).length === 0 ? {} : { providers }),
       ...(values.timeout === undefined ? {} : { agentTimeoutMs: duration(text(values.timeout), '--timeout')! }),

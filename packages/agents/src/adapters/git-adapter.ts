@@ -11,7 +11,7 @@ import { collectBranch, type CollectOutput } from '../collect.js';
 import { conflictMatrix, type BranchOf } from '../conflicts.js';
 import { classifyAgentsError } from '../errors.js';
 import { mergeBranches, type MergeOutput } from '../merge.js';
-import { addWorktree, recordBase } from '../worktree.js';
+import { addWorktree } from '../worktree.js';
 import type { AgentsShared } from './context.js';
 
 const common = {
@@ -89,7 +89,6 @@ async function runGit(input: GitInput, context: AttemptContext, shared: AgentsSh
     case 'worktree':
       return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent, input.base) }, ctx);
     case 'collect':
-      await recordBase(input.branch, input.base, ctx);
       return collectBranch({ branch: input.branch, base: input.base, agent: input.agent }, { ...ctx, cwd: input.path });
     case 'conflicts':
       return conflictMatrix(withCommits(input.branches), ctx);
