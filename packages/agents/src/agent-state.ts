@@ -5,7 +5,8 @@
  * (Ctrl-C, a crash, `kill -9`) leaves it behind, so `--resume` continues that session rather
  * than starting the task over.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /** What is kept about an agent between runs. */
@@ -17,11 +18,15 @@ export interface AgentState {
   finished: boolean;
 }
 
-/** The worktree's private git directory, from its `.git` file (`gitdir: …`); undefined when it is not a linked worktree. */
-export async function worktreeGitDir(worktree: string): Promise<string | undefined> {
+/**
+ * The worktree's private git directory, from its `.git` file (`gitdir: …`); undefined when it
+ * is not a linked worktree. Read synchronously: a few bytes of a local file, on the way to an
+ * agent's launch, where each hop through the event loop of a busy machine cost milliseconds.
+ */
+export function worktreeGitDir(worktree: string): string | undefined {
   let text: string;
   try {
-    text = await readFile(join(worktree, '.git'), 'utf8');
+    text = readFileSync(join(worktree, '.git'), 'utf8');
   } catch {
     return undefined;
   }
@@ -32,12 +37,12 @@ export async function worktreeGitDir(worktree: string): Promise<string | undefin
 
 const FILE = 'fanout-agent.json';
 
-/** The recorded state of the agent of `worktree`, if any. */
-export async function readAgentState(worktree: string): Promise<AgentState | undefined> {
-  const dir = await worktreeGitDir(worktree);
+/** The recorded state of the agent of `worktree`, if any (read synchronously, see {@link worktreeGitDir}). */
+export function readAgentState(worktree: string): AgentState | undefined {
+  const dir = worktreeGitDir(worktree);
   if (dir === undefined) return undefined;
   try {
-    const state = JSON.parse(await readFile(join(dir, FILE), 'utf8')) as AgentState;
+    const state = JSON.parse(readFileSync(join(dir, FILE), 'utf8')) as AgentState;
     return typeof state === 'object' && state !== null && typeof state.digest === 'string' ? state : undefined;
   } catch {
     return undefined;
@@ -46,7 +51,7 @@ export async function readAgentState(worktree: string): Promise<AgentState | und
 
 /** Records the state (written whole: a temporary file, then a rename). */
 export async function writeAgentState(worktree: string, state: AgentState): Promise<void> {
-  const dir = await worktreeGitDir(worktree);
+  const dir = worktreeGitDir(worktree);
   if (dir === undefined) return;
   const path = join(dir, FILE);
   const temp = `${path}.${process.pid}.tmp`;

@@ -8,7 +8,7 @@
  * timeout (the timeout bounds the agent's whole turn). The worktree's disk use is measured
  * when it ends.
  */
-import { access } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
 import { z } from 'zod';
 import { runAgentProcess } from '../agent-process.js';
@@ -97,15 +97,6 @@ function forProgress(event: AgentEvent): AgentEvent {
   return event;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs agents; built by `createAgentsAdapters`. */
 export function agentAdapter(shared: AgentsShared) {
   return defineAdapter({
@@ -134,7 +125,7 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
     throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected an agent preset named ${JSON.stringify(input.preset)}, got none (known: ${Object.keys(shared.presets).join(', ')})`, {
       path: 'preset',
     });
-  if (!(await exists(input.path)))
+  if (!existsSync(input.path))
     throw new AgentsError(
       'FANOUT_WORKTREE_MISSING',
       `expected the worktree of ${input.agent} at ${input.path}, but it is gone (removed since the run that made it?): run without --resume, or remove the journal's record of it`,
@@ -147,7 +138,7 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
     void shared.notifier?.notify({ event, agent: input.agent, detail, worktree: input.path, branch: input.branch });
   };
 
-  const previous = await readAgentState(input.path);
+  const previous = readAgentState(input.path);
   let sessionId = previous !== undefined && !previous.finished && previous.digest === input.digest ? previous.sessionId : undefined;
   const output: AgentOutput = {
     agent: input.agent,
@@ -179,7 +170,8 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
 
   try {
     for (;;) {
-      const waitedMs = await shared.gates.wait(input.provider, signal);
+      // Not paused (the common case): no hop through the event loop before the launch.
+      const waitedMs = shared.gates.pausedUntil(input.provider) === undefined ? 0 : await shared.gates.wait(input.provider, signal);
       if (waitedMs > 0) {
         output.pausedMs += waitedMs;
         progress({ type: 'resumed', waitedMs });
