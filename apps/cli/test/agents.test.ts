@@ -107,7 +107,7 @@ describe('fanout agents', () => {
   it('says when an agent waits for input, runs --notify, and clean keeps what has commits', async () => {
     const notified = join(root, 'notified.txt');
     const notify = `node -e "require('fs').appendFileSync('${notified}', process.env.FANOUT_EVENT + ' ' + process.env.FANOUT_AGENT + '\\n')"`;
-    const out = await fanout(['agents', '--waiting-after', '200ms', '--idle-timeout', '1s', '--notify', notify, ':::', 'asks @wait-input', 'works @edit a.txt:1=ONE'], { cwd: repo, env });
+    const out = await fanout(['agents', '--waiting-after', '200ms', '--idle-timeout', '4s', '--notify', notify, ':::', 'asks @wait-input', 'works @edit a.txt:1=ONE'], { cwd: repo, env });
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('fanout: 1-asks-wait-input.claude is waiting for input: Apply these changes? [y/N]');
     expect(out.stdout).toContain('1-asks-wait-input.claude waited for input');

@@ -61,7 +61,11 @@ const NOTIFY = [
 
 describe('agents that misbehave', () => {
   it('a rate limit pauses the provider until its reset, then the agent finishes, without a failure', async () => {
-    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 2500 @edit a.txt:1=ONE @work 50', slow: '@work 200', later: '@work 50' }, { agents: 2 });
+    // `slow` ends only once `limited` has been refused, so `later` starts during the pause.
+    const { report, result, gates, progress } = await fleet(
+      { limited: '@ratelimit 2500 @edit a.txt:1=ONE @work 50', slow: '@after-file limited.claude.rejected @work 100', later: '@work 50' },
+      { agents: 2 },
+    );
     expect(result.summary.byState).toMatchObject({ succeeded: result.summary.total, failed: 0 });
     const limited = agent(report, 'limited.claude');
     expect(limited).toMatchObject({ state: 'succeeded', launches: 2, pauses: 1, flags: ['rate-limited'] });
@@ -80,7 +84,9 @@ describe('agents that misbehave', () => {
   });
 
   it('the idle timeout stops the whole process group, grandchildren that ignore SIGTERM included', async () => {
-    const { report, result } = await fleet({ quiet: '@edit a.txt:2=TWO @grandchild @idle' }, { idleMs: 400 });
+    // Long enough for a Node start-up on a loaded machine (over a second has been seen): the
+    // agent must have made its edit before it goes quiet.
+    const { report, result } = await fleet({ quiet: '@edit a.txt:2=TWO @grandchild @idle' }, { idleMs: 3000 });
     const quiet = agent(report, 'quiet.claude');
     expect(quiet.state).toBe('failed');
     expect(quiet.flags).toContain('idle-stopped');
@@ -93,7 +99,7 @@ describe('agents that misbehave', () => {
   });
 
   it('a wall-clock timeout ends it timed-out; its tokens still count', async () => {
-    const { report, result } = await fleet({ endless: '@hang' }, { agentTimeoutMs: 500 });
+    const { report, result } = await fleet({ endless: '@hang' }, { agentTimeoutMs: 3000 });
     const endless = agent(report, 'endless.claude');
     expect(endless.state).toBe('timed-out');
     expect(result.get('agent:endless.claude')!.state).toBe('timed-out');
@@ -105,7 +111,7 @@ describe('agents that misbehave', () => {
   it('an agent waiting for input is flagged and the notify hook runs', async () => {
     const file = join(world.root, 'notified.ndjson');
     const env = { ...world.env, NOTIFY_FILE: file };
-    const { report } = await fleet({ asks: '@wait-input', denied: '@deny @work 20' }, { env, waitingMs: 200, idleMs: 1500, notifier: commandNotifier({ command: NOTIFY, env }) });
+    const { report } = await fleet({ asks: '@wait-input', denied: '@deny @work 20' }, { env, waitingMs: 200, idleMs: 4000, notifier: commandNotifier({ command: NOTIFY, env }) });
     const asks = agent(report, 'asks.claude');
     expect(asks.flags).toEqual(expect.arrayContaining(['waiting-for-input', 'idle-stopped']));
     const denied = agent(report, 'denied.claude');
