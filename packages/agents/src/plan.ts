@@ -15,9 +15,9 @@
  * collected.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { JournalState, OperationSpec, Plan } from '@fanout/scheduler';
 import type { AgentOutput } from './adapters/agent-adapter.js';
 import { stringEnv } from './adapters/context.js';
@@ -138,6 +138,16 @@ export function defaultWorktreesDir(repo: string, env: Readonly<Record<string, s
   return join(data, 'fanout', 'worktrees', `${basename(repo)}-${hash(repo, 8)}`);
 }
 
+/** `path` with its longest existing prefix resolved through symbolic links (the rest as written). */
+async function realpathOfNearest(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(await realpathOfNearest(parent), basename(path));
+  }
+}
+
 /** The repository `dir` is in: its top level and common git directory. */
 export async function findRepository(dir: string, context: Omit<GitContext, 'cwd'>): Promise<{ repo: string; gitDir: string }> {
   let out;
@@ -247,8 +257,8 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
   }
 
   const root = resolve(spec.worktreesDir ?? defaultWorktreesDir(repo, env));
-  await mkdir(join(root, run), { recursive: true });
-  const runDir = join(await realpath(root), run);
+  // Nothing is made yet (a dry run makes nothing): the path is resolved through what exists.
+  const runDir = join(await realpathOfNearest(root), run);
   const inside = relative(repo, runDir);
   if (inside === '' || !(inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside))) {
     throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected the worktrees to go outside the repository ${repo}, got ${runDir}`, { path: 'worktreesDir' });

@@ -311,12 +311,15 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
       throw error;
     }
   }
-  if (shared.diskUsage) output.diskBytes = await diskUsage(input.path);
-
   finish(output, cost, costKnown, sessionId);
   output.ok = failure === undefined;
   if (failure !== undefined) output.reason = failure.message;
-  await writeAgentState(input.path, { agent: input.agent, digest: input.digest, ...(sessionId === undefined ? {} : { sessionId }), finished: output.ok }).catch(() => undefined);
+  // Both at once: the next agent waits for this slot.
+  const [bytes] = await Promise.all([
+    shared.diskUsage ? diskUsage(input.path) : undefined,
+    writeAgentState(input.path, { agent: input.agent, digest: input.digest, ...(sessionId === undefined ? {} : { sessionId }), finished: output.ok }).catch(() => undefined),
+  ]);
+  if (bytes !== undefined) output.diskBytes = bytes;
   shared.outcomes.set(input.agent, output);
   notify('finished', output.ok ? 'succeeded' : `failed: ${tailOf(output.reason ?? '', 300)}`);
   if (failure !== undefined) throw new AgentsError(failure.code, failure.message, { cause: failure.cause, classification: failure.classification, data: output });
