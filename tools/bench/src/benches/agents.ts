@@ -78,7 +78,7 @@ interface FleetReport {
 export const agentsFleet: Bench = {
   name: 'agents-fleet',
   description:
-    '16 fake agents of 2 s each (real processes) at -j 8 and -j 16: fanout agents (a worktree each) vs xargs -P (one directory) vs the ideal; set-up and clean-up per agent (quick: 4 of 0.5 s at -j 2)',
+    '16 fake agents of 2 s each (real processes) at -j 8 and -j 16 on a 20-file repository, and at -j 8 on a 1,000-file one: fanout agents (a worktree each) vs xargs -P (one directory) vs the ideal; set-up and clean-up per agent (quick: 4 of 0.5 s at -j 2)',
   subjects(quick: boolean): Subject[] {
     return fleets(quick).flatMap((fleet) => {
       const params = { agents: fleet.agents, limit: fleet.limit, lifetimeMs: fleet.lifetimeMs, files: fleet.files };
