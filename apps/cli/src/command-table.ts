@@ -26,6 +26,10 @@ export const COMMANDS = {
   },
   profiles: { summary: 'list the built-in profiles, or show one', usage: 'fanout profiles [name]' },
   schema: { summary: 'print the JSON Schemas of plans and configuration', usage: 'fanout schema [plan|config]' },
+  agents: {
+    summary: 'run coding agents on tasks in parallel, each in its own git worktree (and clean up after)',
+    usage: 'fanout agents [tasks-file | -] [--agent claude,codex:2] [flags] [::: task…]  |  fanout agents clean',
+  },
   mcp: { summary: 'serve the tools to coding agents over MCP (stdio): fanout_read, fanout_web, explore…', usage: 'fanout mcp [--allow-write] [--allow-shell] [--config FILE]' },
 } as const satisfies Record<string, CommandInfo>;
 

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
 import type { LoadedConfig } from '@fanout/profiles';
 import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
-import { createScheduler, PlanValidationError, type Adapter, type Plan, type RunResult } from '@fanout/scheduler';
+import { createScheduler, PlanValidationError, type Adapter, type Plan, type PoolOptions, type Run, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
 import { handleInterrupts } from './interrupt.js';
@@ -49,6 +49,14 @@ export interface SessionOptions {
   flags: RunFlagValues;
   /** Watches the machine and the run; by default one from the configured thresholds. */
   monitor?: Monitor;
+  /** Pool limits from the command's own flags, over the configured ones (field by field). */
+  limits?: Record<string, PoolOptions>;
+  /** The scheduler's run id (a command whose plan was built for it, as `fanout agents` does to resume). */
+  runId?: string;
+  /** The command's own rendering of the finished run, instead of the aggregated report. */
+  render?: (result: RunResult) => Promise<Rendered> | Rendered;
+  /** Called with the run as it starts; what it returns is awaited once the run has ended. */
+  onRun?: (run: Run) => (() => void | Promise<void>) | void;
 }
 
 /**
@@ -67,6 +75,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
   if (flags.resume === true && flags['retry-failed'] === true) throw new UsageError('choose one of --resume and --retry-failed');
   const concurrency = positiveInt(flags.concurrency, '--concurrency');
   const configured = schedulerOptions(settings.config);
+  for (const [kind, limit] of Object.entries(options.limits ?? {})) configured.limits = { ...configured.limits, [kind]: { ...configured.limits?.[kind], ...limit } };
   // The monitor pauses and shrinks the kinds whose resource is under pressure (CPU for grep
   // and analyze, the disk for reads…) while the others go on, and feeds the live view.
   const monitor = options.monitor ?? createMonitor({ intervalMs: 500, ...monitorOptions(settings.config) });
@@ -83,6 +92,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
   try {
     run = scheduler.run(options.plan, {
       ...runOptions(settings.config),
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
       ...(flags.journal === undefined ? {} : { journal: { path: flags.journal, mode: flags.resume === true ? 'resume' : flags['retry-failed'] === true ? 'retry-failed' : 'append' } }),
     });
   } catch (error) {
@@ -94,6 +104,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
     throw error;
   }
 
+  const ended = options.onRun?.(run);
   if (options.monitor === undefined) monitor.start(); // its first reading is the baseline
   const unwatch = monitor.watch(run, { concurrency: concurrency ?? configured.concurrency ?? 256 });
   const errPaint = paintFor(process.stderr, flags['no-color'] === true);
@@ -136,7 +147,8 @@ export async function runSession(options: SessionOptions): Promise<number> {
     if (options.monitor === undefined) monitor.stop();
   }
 
-  const rendered = await renderReport(result, options.plan, settings.config);
+  await ended?.();
+  const rendered = options.render === undefined ? await renderReport(result, options.plan, settings.config) : await options.render(result);
   if (recorder !== undefined) {
     const timeline = recorder.timeline();
     if (flags.trace !== undefined) await writeFile(flags.trace, JSON.stringify(toChromeTrace(timeline, options.title)));

@@ -53,6 +53,10 @@ export const METRICS: Record<string, MetricInfo> = {
   operations: { unit: 'ops', better: 'higher' },
   commands: { unit: '', better: 'lower' },
   large_tree: { unit: '', better: 'higher' },
+  setup_ms_per_agent: { unit: 'ms', better: 'lower' },
+  collect_ms_per_agent: { unit: 'ms', better: 'lower' },
+  clean_ms: { unit: 'ms', better: 'lower' },
+  clean_ms_per_agent: { unit: 'ms', better: 'lower' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */

@@ -1,4 +1,5 @@
 import type { Bench } from '../types.js';
+import { agentsFleet } from './agents.js';
 import { aggregateBenches } from './aggregate.js';
 import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
@@ -28,4 +29,5 @@ export const BENCHES: readonly Bench[] = [
   ...cliBenches,
   ...realTreeBenches,
   ...mcpBenches,
+  agentsFleet,
 ];

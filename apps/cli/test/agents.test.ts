@@ -1,0 +1,139 @@
+/**
+ * `fanout agents` and `fanout start --agents` as a user runs them: the built command, a real
+ * repository made with `git init -b main`, HOME isolated, and the fake agent CLI (packages/
+ * agents/test/fixtures) on PATH as `claude` and `codex`. No model, no network.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fanout } from './helpers.js';
+
+const FAKE_AGENT = fileURLToPath(new URL('../../../packages/agents/test/fixtures/fake-agent.mjs', import.meta.url));
+
+let root: string;
+let repo: string;
+let env: Record<string, string>;
+
+function git(args: string[], cwd = repo): string {
+  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'fanout-cli-agents-'));
+  repo = join(root, 'repo');
+  const bin = join(root, 'bin');
+  for (const dir of [repo, bin, join(root, 'home'), join(root, 'state')]) mkdirSync(dir, { recursive: true });
+  chmodSync(FAKE_AGENT, 0o755);
+  symlinkSync(FAKE_AGENT, join(bin, 'claude'));
+  symlinkSync(FAKE_AGENT, join(bin, 'codex'));
+  env = {
+    PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
+    HOME: join(root, 'home'),
+    FAKE_AGENT_STATE: join(root, 'state'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    XDG_CONFIG_HOME: join(root, 'home', '.config'),
+  };
+  git(['init', '-q', '-b', 'main']);
+  writeFileSync(join(repo, 'a.txt'), 'one\ntwo\nthree\n');
+  writeFileSync(join(repo, 'package.json'), '{ "name": "demo", "scripts": { "test": "node -e 0" } }\n');
+  git(['add', '.']);
+  git(['commit', '-q', '-m', 'init']);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('fanout agents', () => {
+  it('runs tasks × agents within -j and prints the report, --json with the summary', async () => {
+    writeFileSync(join(root, 'tasks.txt'), '# two tasks\nfirst @edit a.txt:1=ONE @work 100\nsecond @edit a.txt:1=UNO @work 100\n');
+    const out = await fanout(['agents', join(root, 'tasks.txt'), '--agent', 'claude,codex', '-j', '2', '--verify', 'git diff --quiet HEAD', '--json'], { cwd: repo, env });
+    expect(out.stderr).toMatch(/agent\s+4\s+4\s+0/);
+    expect(out.code).toBe(0);
+    const report = JSON.parse(out.stdout) as {
+      run: string;
+      totals: Record<string, number>;
+      agents: { id: string; verify: { state: string } }[];
+      conflicts: { pairs: { a: string; b: string; files: string[] }[] };
+      summary: { byKind: Record<string, { peakInflight: number }> };
+    };
+    expect(report.totals).toMatchObject({ agents: 4, succeeded: 4, commits: 4, costed: 2 });
+    expect(report.totals.costUsd).toBeCloseTo(0.025, 10);
+    expect(report.summary.byKind.agent!.peakInflight).toBeLessThanOrEqual(2);
+    expect(report.agents.every((a) => a.verify.state === 'succeeded')).toBe(true);
+    // The two tasks edited the same line: every cross pair conflicts, agents of one task do not.
+    expect(report.conflicts.pairs.map((p) => `${p.a} × ${p.b}`).sort()).toEqual([
+      '1-first-edit-a-txt-1-one.claude × 2-second-edit-a-txt-1-uno.claude',
+      '1-first-edit-a-txt-1-one.claude × 2-second-edit-a-txt-1-uno.codex',
+      '1-first-edit-a-txt-1-one.codex × 2-second-edit-a-txt-1-uno.claude',
+      '1-first-edit-a-txt-1-one.codex × 2-second-edit-a-txt-1-uno.codex',
+    ]);
+    expect(git(['status', '--porcelain'])).toBe('');
+    expect(
+      git(['branch', '--list', `fanout/${report.run}/*`])
+        .trim()
+        .split('\n'),
+    ).toHaveLength(4);
+  });
+
+  it('refuses bad usage before anything runs (exit 2)', async () => {
+    const unknown = await fanout(['agents', '--agent', 'nope', ':::', 'x'], { cwd: repo, env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/got "nope".*FANOUT_AGENTS_INPUT_INVALID/);
+    const many = await fanout(['agents', '-j', '20', ':::', 'x'], { cwd: repo, env });
+    expect(many.code).toBe(2);
+    expect(many.stderr).toMatch(/at most 16 agents at once, got 20/);
+    const none = await fanout(['agents'], { cwd: repo, env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/expected tasks/);
+    const outside = await fanout(['agents', ':::', 'x'], { cwd: root, env });
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/FANOUT_AGENTS_NOT_A_REPOSITORY/);
+    expect(git(['branch', '--list', 'fanout/*'])).toBe('');
+  });
+
+  it('resumes from its journal: finished agents are not run again', async () => {
+    const journal = join(root, 'agents.ndjson');
+    const args = (...more: string[]) => ['agents', '--agent', 'claude', '--journal', journal, '-q', ...more, ':::', 'steady @edit a.txt:2=TWO', 'flaky @edit a.txt:3=THREE @crash-once'];
+    const first = await fanout(args(), { cwd: repo, env });
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/2-flaky-edit-a-txt-3-three\.claude\s+failed/);
+    const second = await fanout(args('--resume'), { cwd: repo, env });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/1-steady-edit-a-txt-2-two\.claude\s+succeeded \(resumed\)/);
+    expect(second.stdout).toMatch(/2-flaky-edit-a-txt-3-three\.claude\s+succeeded\s/);
+  });
+
+  it('says when an agent waits for input, runs --notify, and clean keeps what has commits', async () => {
+    const notified = join(root, 'notified.txt');
+    const notify = `node -e "require('fs').appendFileSync('${notified}', process.env.FANOUT_EVENT + ' ' + process.env.FANOUT_AGENT + '\\n')"`;
+    const out = await fanout(['agents', '--waiting-after', '200ms', '--idle-timeout', '4s', '--notify', notify, ':::', 'asks @wait-input', 'works @edit a.txt:1=ONE'], { cwd: repo, env });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('fanout: 1-asks-wait-input.claude is waiting for input: Apply these changes? [y/N]');
+    expect(out.stdout).toContain('1-asks-wait-input.claude waited for input');
+    expect(execFileSync('cat', [notified], { encoding: 'utf8' })).toContain('waiting 1-asks-wait-input.claude');
+
+    const dry = await fanout(['agents', 'clean', '--dry-run'], { cwd: repo, env });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/would be removed {2}fanout\/\S+\/1-asks-wait-input\.claude/);
+    expect(dry.stdout).toMatch(/kept {2}fanout\/\S+\/2-works-edit-a-txt-1-one\.claude .*\(1 commit beyond its base\)/);
+    const cleaned = await fanout(['agents', 'clean'], { cwd: repo, env });
+    expect(cleaned.stdout).toContain('removed 1, kept 1');
+    expect(git(['branch', '--list', 'fanout/*']).trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('fanout start --agents', () => {
+  it('discovers the project, then deploys the agents on it', async () => {
+    const out = await fanout(['start', repo, '--agents', 'codex:2', '-q', ':::', 'tidy @write NOTES.md=notes'], { cwd: root, env });
+    expect(out.code).toBe(0);
+    const discovery = out.stdout.indexOf(`# start ${repo}`);
+    const deployment = out.stdout.indexOf('fanout agents · run');
+    expect(discovery).toBeGreaterThanOrEqual(0);
+    expect(deployment).toBeGreaterThan(discovery);
+    expect(out.stdout).toMatch(/1-tidy-write-notes-md\.codex-1\s+succeeded/);
+    expect(out.stdout).toMatch(/1-tidy-write-notes-md\.codex-2\s+succeeded/);
+    const tasksWithoutAgents = await fanout(['start', repo, ':::', 'x'], { cwd: root, env });
+    expect(tasksWithoutAgents.code).toBe(2);
+  });
+});

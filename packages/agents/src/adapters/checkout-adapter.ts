@@ -1,0 +1,36 @@
+/**
+ * The `checkout` kind: fills an agent's new worktree with its branch's files, then copies the
+ * `.worktreeinclude` files in. It writes only that worktree's files and index, never what the
+ * repository's worktrees share, so checkouts run side by side (see worktree.ts); they are
+ * limited like agents, not serialised like the `git` kind.
+ */
+import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
+import { z } from 'zod';
+import { classifyAgentsError } from '../errors.js';
+import { checkoutWorktree } from '../worktree.js';
+import type { AgentsShared } from './context.js';
+
+/** The input of a `checkout` operation (the plan builder writes it). */
+export const checkoutInputSchema = z
+  .object({
+    agent: z.string().min(1),
+    /** The repository's top-level directory (where `.worktreeinclude` is). */
+    repo: z.string().min(1),
+    path: z.string().min(1),
+    /** Whether the worktree step made the worktree (a reference to its `created`): one already there is left as it is. */
+    fresh: z.boolean(),
+  })
+  .strict();
+
+export type CheckoutInput = z.output<typeof checkoutInputSchema>;
+
+/** Checks worktrees out; built by `createAgentsAdapters`. */
+export function checkoutAdapter(shared: AgentsShared) {
+  return defineAdapter({
+    kind: 'checkout',
+    input: checkoutInputSchema,
+    defaults: { maxConcurrency: 8, optimalConcurrency: 8, idempotent: false },
+    classify: classifyAgentsError,
+    run: (input: CheckoutInput, context: AttemptContext) => checkoutWorktree({ repo: input.repo, path: input.path, fresh: input.fresh }, { cwd: input.path, env: shared.env, signal: context.signal }),
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * The adapters of a fleet, sharing one set of pauses, one budget and one notifier, and the
+ * pool limits that go with them.
+ */
+import { availableParallelism } from 'node:os';
+import type { Adapter, PoolOptions } from '@fanout/scheduler';
+import type { AgentsBudget } from '../budget.js';
+import { AgentsError } from '../errors.js';
+import type { ProviderGates } from '../provider-gates.js';
+import { agentAdapter } from './agent-adapter.js';
+import { checkoutAdapter } from './checkout-adapter.js';
+import { resolveShared, type AgentsAdaptersOptions, type AgentsShared } from './context.js';
+import { gitAdapter } from './git-adapter.js';
+import { setupAdapter, verifyAdapter } from './step-adapters.js';
+
+/** What {@link createAgentsAdapters} returns. */
+export interface AgentsAdapters {
+  /** `git`, `checkout`, `setup`, `agent` and `verify`. */
+  adapters: Adapter[];
+  /** The run's rate-limit pauses (listen to them with `gates.on`). */
+  gates: ProviderGates;
+  /** The run's budget (what was spent: `budget.spent`). */
+  budget: AgentsBudget;
+  /** Every option with its default. */
+  shared: AgentsShared;
+}
+
+/**
+ * The adapters an agents plan needs.
+ *
+ * @example
+ * const { adapters } = createAgentsAdapters({ budget: { usd: 5 }, idleMs: 120_000 });
+ * const scheduler = createScheduler({ adapters });
+ */
+export function createAgentsAdapters(options: AgentsAdaptersOptions = {}): AgentsAdapters {
+  const shared = resolveShared(options);
+  return {
+    adapters: [gitAdapter(shared), checkoutAdapter(shared), setupAdapter(shared), agentAdapter(shared), verifyAdapter(shared)],
+    gates: shared.gates,
+    budget: shared.budget,
+    shared,
+  };
+}
+
+/** Options of {@link agentsLimits}. */
+export interface AgentsLimitsOptions {
+  /**
+   * Agents at once.
+   * @default 8
+   */
+  agents?: number;
+  /**
+   * The most `agents` may be without being raised on purpose: 30 agents at once have frozen
+   * machines, and 10 running tests took ~10 GB.
+   * @default 16
+   */
+  cap?: number;
+  /** Agents at once per provider (`{ anthropic: 4 }`). */
+  providers?: Readonly<Record<string, number>>;
+  /**
+   * Checkouts at once. A checkout is file-system work in the kernel: more at once than cores
+   * only makes each slower, and holds the first agents back until all of them are done
+   * (sixteen 1,000-file checkouts at once on 2 cores: 5-6 s each, the first agent starting
+   * after 3.7 s).
+   * @default min(agents, the cores available)
+   */
+  checkout?: number;
+  /** Setup commands at once. @default agents */
+  setup?: number;
+  /** Verify commands at once. @default agents */
+  verify?: number;
+  /** Each agent's wall-clock limit (its whole turn, rate-limit pauses included). */
+  agentTimeoutMs?: number;
+  /** Each setup and verify command's limit. */
+  stepTimeoutMs?: number;
+}
+
+function positive(value: number | undefined, name: string): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${name} to be a positive integer, got ${JSON.stringify(value)}`, { path: name });
+}
+
+/**
+ * Pool limits for a fleet: fixed limits (an adaptive limiter learns from latency, and an
+ * agent's latency says nothing about load), per-provider sub-limits, git one at a time per
+ * repository (the adapter's key limit).
+ *
+ * @example
+ * scheduler.run(plan, { limits: agentsLimits({ agents: 4, providers: { anthropic: 2 } }) })
+ */
+export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, PoolOptions> {
+  const agents = options.agents ?? 8;
+  const cap = options.cap ?? 16;
+  positive(agents, 'agents');
+  positive(cap, 'cap');
+  positive(options.setup, 'setup');
+  positive(options.checkout, 'checkout');
+  positive(options.verify, 'verify');
+  if (agents > cap) {
+    throw new AgentsError(
+      'FANOUT_AGENTS_INPUT_INVALID',
+      `expected at most ${cap} agents at once, got ${agents}: many agents at once have frozen machines (each runs a Node process, language servers, test runners); raise the cap on purpose to go beyond it`,
+      { path: 'agents' },
+    );
+  }
+  for (const [provider, limit] of Object.entries(options.providers ?? {})) positive(limit, `providers.${provider}`);
+  const step = (max: number, timeoutMs: number | undefined): PoolOptions => ({ max, optimal: max, limiter: 'fixed', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  return {
+    agent: { ...step(agents, options.agentTimeoutMs), ...(options.providers === undefined ? {} : { keyLimits: { ...options.providers } }) },
+    checkout: step(options.checkout ?? Math.min(agents, availableParallelism()), undefined),
+    setup: step(options.setup ?? agents, options.stepTimeoutMs),
+    verify: step(options.verify ?? agents, options.stepTimeoutMs),
+    git: { max: 16, optimal: 16, limiter: 'fixed', keyLimit: 1 },
+  };
+}
+
+/**
+ * The resource classes of the agents' kinds, for `@fanout/monitor`'s `classes` option: under
+ * CPU pressure setup and verify commands (installs, builds, test runners) wait, under disk
+ * pressure checkouts do; agents mostly wait on their APIs and go on (memory pressure, which
+ * stops every kind, stops them too).
+ */
+export const AGENTS_KIND_CLASSES: Readonly<Record<string, readonly ('cpu' | 'disk' | 'network' | 'memory')[]>> = {
+  checkout: ['disk'],
+  setup: ['cpu', 'disk'],
+  verify: ['cpu'],
+  agent: [],
+  git: ['disk'],
+};
+
+export { agentAdapter, agentInputSchema, type AgentFlag, type AgentInput, type AgentOutput, type AgentProgress } from './agent-adapter.js';
+export { gitAdapter, gitInputSchema, lockReason, type GitInput } from './git-adapter.js';
+export { checkoutAdapter, checkoutInputSchema, type CheckoutInput } from './checkout-adapter.js';
+export { setupAdapter, verifyAdapter, stepInputSchema, type StepInput, type StepOutput } from './step-adapters.js';
+export type { AgentsAdaptersOptions, AgentsShared } from './context.js';

@@ -1,0 +1,187 @@
+/**
+ * `fanout agents clean`: removes the worktrees and branches of fleets that hold nothing worth
+ * keeping, and never anything that is. A worktree goes only when its branch has no commit
+ * beyond the base it was made from, nothing uncommitted is in it, and no live fanout process
+ * holds it (the lock's reason names the process). Everything else is kept and said why.
+ * Branches left without a worktree are treated the same way, entries whose directory is gone
+ * are unlocked and pruned, and with a journal, what it recorded is reconciled with what
+ * `git worktree list` says.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { JournalState } from '@fanout/scheduler';
+import { stringEnv } from './adapters/context.js';
+import { git, nulFields, type GitContext } from './git.js';
+import { findRepository } from './plan.js';
+import { baseFromLock, commitsBeyond, listWorktrees, recordedBase, removeWorktree, type WorktreeEntry } from './worktree.js';
+
+/** Options of {@link cleanAgents}. */
+export interface CleanOptions {
+  /** A directory inside the repository. */
+  repo: string;
+  /** Only this run's branches (`fanout/<run>/…`). @default every fanout branch */
+  run?: string;
+  /** Say what would be done, do nothing. */
+  dryRun?: boolean;
+  /** A run's journal (`readJournal`), to reconcile with git's list. */
+  journal?: JournalState;
+  /** @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** One branch (and its worktree), and what became of it. */
+export interface CleanEntry {
+  branch: string;
+  worktree?: string;
+  /** `removed` (worktree and branch), `kept`, or `pruned` (an entry whose directory was gone). */
+  action: 'removed' | 'kept' | 'pruned';
+  why: string;
+  commits?: number;
+}
+
+/** What {@link cleanAgents} did (or, with `dryRun`, would do). */
+export interface CleanReport {
+  repo: string;
+  dryRun: boolean;
+  entries: CleanEntry[];
+  /** Worktrees the journal records that git no longer lists (removed outside fanout). */
+  journalOnly: string[];
+  /** Fanout worktrees git lists that the journal does not know (another run's, or made by hand). */
+  unknownToJournal: string[];
+}
+
+/** The pid a fanout lock reason names, if its process is alive and is Node (fanout). */
+async function liveHolder(reason: string | undefined): Promise<number | undefined> {
+  const match = reason === undefined ? null : /^fanout agents .*\(pid (\d+)\)$/.exec(reason);
+  if (match === null) return undefined;
+  const pid = Number(match[1]);
+  if (pid === process.pid) return undefined; // this process: the caller knows it is done
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: alive, but someone else's — not a fanout of ours; ESRCH: gone.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return /node|fanout/.test(cmdline) ? pid : undefined;
+  } catch {
+    return pid; // no /proc here: alive is all that can be known
+  }
+}
+
+/**
+ * Whether a worktree's directory is gone. Git says so (`prunable`) only of unlocked ones, and
+ * fanout locks its worktrees, so the directory is looked at too.
+ */
+async function missing(entry: WorktreeEntry): Promise<boolean> {
+  if (entry.prunable !== undefined) return true;
+  try {
+    await access(entry.path);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Why a worktree must be kept, or undefined when it may go. */
+async function keepWorktree(entry: WorktreeEntry, gone: boolean, context: GitContext): Promise<{ why: string; commits?: number } | undefined> {
+  const branch = entry.branch!;
+  const holder = await liveHolder(entry.locked);
+  if (holder !== undefined) return { why: `in use by fanout (pid ${holder})` };
+  if (!gone) {
+    const status = await git(['status', '--porcelain', '-z', '--untracked-files=normal'], { ...context, cwd: entry.path }, { okCodes: [0, 128] });
+    if (status.exitCode !== 0) return { why: `git cannot read it: ${status.stderr.trim().slice(0, 200)}` };
+    const dirty = nulFields(status.stdout).length;
+    if (dirty > 0) return { why: `${dirty} uncommitted change${dirty === 1 ? '' : 's'} in it` };
+  }
+  return keepBranch(branch, context, baseFromLock(entry.locked));
+}
+
+/** Why a branch must be kept (commits beyond its base, or no known base), or undefined. */
+async function keepBranch(branch: string, context: GitContext, lockedBase?: string): Promise<{ why: string; commits?: number } | undefined> {
+  const base = (await recordedBase(branch, context)) ?? lockedBase;
+  if (base === undefined) return { why: 'no recorded base (branch.<name>.fanoutBase, or the lock of its worktree): not made by fanout agents, or its configuration was lost' };
+  const commits = await commitsBeyond(base, branch, context).catch(() => undefined);
+  if (commits === undefined) return { why: `its base ${base.slice(0, 10)} cannot be read` };
+  if (commits > 0) return { why: `${commits} commit${commits === 1 ? '' : 's'} beyond its base`, commits };
+  return undefined;
+}
+
+/**
+ * Cleans up after fleets.
+ *
+ * @example
+ * const report = await cleanAgents({ repo: '.', dryRun: true });
+ * for (const entry of report.entries) console.log(entry.action, entry.branch, entry.why);
+ */
+export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
+  const env = stringEnv(options.env ?? process.env);
+  const { repo } = await findRepository(resolve(options.repo), { env });
+  const context: GitContext = { cwd: repo, env };
+  const prefix = options.run === undefined ? 'fanout/' : `fanout/${options.run}/`;
+  const dryRun = options.dryRun === true;
+  const report: CleanReport = { repo, dryRun, entries: [], journalOnly: [], unknownToJournal: [] };
+
+  const worktrees = (await listWorktrees(context)).filter((entry) => entry.branch?.startsWith(prefix) === true);
+  const withWorktree = new Set(worktrees.map((entry) => entry.branch!));
+  // Branches of worktrees whose directory is gone: git holds them as checked out until the
+  // entry is pruned, so they are deleted after the prune.
+  const afterPrune: string[] = [];
+  for (const entry of worktrees) {
+    const branch = entry.branch!;
+    const gone = await missing(entry);
+    const keep = await keepWorktree(entry, gone, context);
+    if (keep !== undefined) {
+      report.entries.push({ branch, worktree: entry.path, action: 'kept', why: keep.why, ...(keep.commits === undefined ? {} : { commits: keep.commits }) });
+      continue;
+    }
+    if (gone) {
+      // Its directory is gone: unlock it so that prune may drop it (prune skips locked ones).
+      if (!dryRun && entry.locked !== undefined) await git(['worktree', 'unlock', entry.path], context);
+      afterPrune.push(branch);
+    } else if (!dryRun) {
+      await removeWorktree(entry.path, context);
+      await git(['branch', '-D', branch], context);
+    }
+    report.entries.push({
+      branch,
+      worktree: entry.path,
+      action: gone ? 'pruned' : 'removed',
+      why: gone ? 'its directory is gone; no commits beyond its base' : 'no commits beyond its base, nothing uncommitted',
+      commits: 0,
+    });
+  }
+
+  // Branches whose worktree is already gone.
+  const refs = nulFields((await git(['for-each-ref', '--format=%(refname:short)%00', `refs/heads/${prefix}`], context)).stdout.replace(/\n/g, ''));
+  for (const branch of refs) {
+    if (branch === '' || withWorktree.has(branch)) continue;
+    const keep = await keepBranch(branch, context);
+    if (keep !== undefined) {
+      report.entries.push({ branch, action: 'kept', why: `${keep.why} (no worktree)`, ...(keep.commits === undefined ? {} : { commits: keep.commits }) });
+      continue;
+    }
+    if (!dryRun) await git(['branch', '-D', branch], context);
+    report.entries.push({ branch, action: 'removed', why: 'no worktree, no commits beyond its base', commits: 0 });
+  }
+  if (!dryRun) {
+    await git(['worktree', 'prune'], context);
+    for (const branch of afterPrune) await git(['branch', '-D', branch], context);
+  }
+
+  if (options.journal !== undefined) {
+    const listed = new Set(worktrees.map((entry) => entry.path));
+    const known = new Set<string>();
+    for (const record of options.journal.values()) {
+      if (record.kind !== 'git' || !record.id.startsWith('worktree:') || record.state !== 'succeeded') continue;
+      const path = (record.output as { path?: unknown; branch?: unknown } | undefined)?.path;
+      const branch = (record.output as { branch?: unknown } | undefined)?.branch;
+      if (typeof path !== 'string' || typeof branch !== 'string' || !branch.startsWith(prefix)) continue;
+      known.add(path);
+      if (!listed.has(path)) report.journalOnly.push(path);
+    }
+    for (const entry of worktrees) if (!known.has(entry.path) && !entry.branch!.endsWith('/integration')) report.unknownToJournal.push(entry.path);
+  }
+  return report;
+}

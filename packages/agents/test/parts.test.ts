@@ -1,0 +1,166 @@
+/** The parts of a fleet on their own: lines, prompts, pauses, budgets, the plan's shape. */
+import { describe, expect, it } from 'vitest';
+import { AgentsBudget, agentsLimits, looksLikePrompt, pathsMeet, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
+import { LineSplitter } from '../src/lines.js';
+import { makeWorld } from './helpers.js';
+
+describe('lines', () => {
+  it('joins lines split across chunks, drops a trailing CR, and drops (and counts) a line past the cap', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter(8, (line) => lines.push(line));
+    for (const chunk of ['ab', 'c\r\nde', 'f\n0123456789', 'abc\nlast']) splitter.push(Buffer.from(chunk));
+    expect(splitter.partial).toBe('last');
+    splitter.end();
+    expect(lines).toEqual(['abc', 'def', 'last']);
+    expect(splitter.oversized).toBe(1);
+  });
+
+  it('keeps a character split between chunks whole', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter(100, (line) => lines.push(line));
+    const bytes = Buffer.from('héllo\n');
+    splitter.push(bytes.subarray(0, 2));
+    splitter.push(bytes.subarray(2));
+    expect(lines).toEqual(['héllo']);
+  });
+});
+
+describe('questions', () => {
+  it('reads questions put to a person, not JSON or statements', () => {
+    for (const text of ['Apply these changes? [y/N] ', 'Continue (y/n)', 'Press Enter to continue', 'Overwrite file? ', '> ']) expect(looksLikePrompt(text)).toBe(true);
+    for (const text of ['{"type":"result","q":"?"}', 'Applied edit to a.ts', '']) expect(looksLikePrompt(text)).toBe(false);
+  });
+});
+
+describe('agent processes', () => {
+  it('a program that is not there is FANOUT_AGENT_SPAWN, naming it', async () => {
+    const run = runAgentProcess({
+      launch: { file: 'no-such-agent-cli', args: [] },
+      cwd: process.cwd(),
+      env: { PATH: '/usr/bin:/bin' },
+      parser: textParser('no-such-agent-cli'),
+      signal: new AbortController().signal,
+      killGraceMs: 100,
+      maxLineBytes: 1024,
+      onEvent: () => undefined,
+      onWaiting: () => undefined,
+    });
+    await expect(run).rejects.toMatchObject({ code: 'FANOUT_AGENT_SPAWN', message: expect.stringContaining('"no-such-agent-cli" was not found') });
+  });
+
+  it('the prompt on standard input reaches the program whole', async () => {
+    const lines: string[] = [];
+    const result = await runAgentProcess({
+      launch: { file: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'], stdin: `line one\n$(touch x) 'q' "qq"` },
+      cwd: process.cwd(),
+      env: {},
+      parser: textParser('node'),
+      signal: new AbortController().signal,
+      killGraceMs: 100,
+      maxLineBytes: 1024,
+      onEvent: (event) => {
+        if (event.type === 'text') lines.push(event.text);
+      },
+      onWaiting: () => undefined,
+    });
+    expect(result.verdict.ok).toBe(true);
+    expect(lines).toEqual(['line one', `$(touch x) 'q' "qq"`]);
+  });
+});
+
+describe('provider pauses', () => {
+  it('holds a provider until its pause ends, extends it, leaves others alone', async () => {
+    let now = 1_000;
+    const gates = new ProviderGates({ now: () => now, random: () => 0 });
+    const seen: string[] = [];
+    gates.on((event) => seen.push(`${event.type} ${event.provider} ${event.until}`));
+    gates.pause('anthropic', 1_050, 'rate limit');
+    gates.pause('anthropic', 1_020, 'earlier: ignored');
+    expect(gates.pausedUntil('anthropic')).toBe(1_050);
+    expect(gates.pausedUntil('openai')).toBeUndefined();
+    expect(await gates.wait('openai', new AbortController().signal)).toBe(0);
+    const waiting = gates.wait('anthropic', new AbortController().signal);
+    now = 1_060; // the clock passes the pause while the waiter sleeps
+    expect(await waiting).toBe(60);
+    expect(seen).toEqual(['paused anthropic 1050', 'resumed anthropic 1050']);
+  });
+
+  it('a waiter stops waiting when aborted', async () => {
+    const gates = new ProviderGates();
+    gates.pause('anthropic', Date.now() + 60_000, 'long');
+    const controller = new AbortController();
+    const waiting = gates.wait('anthropic', controller.signal);
+    controller.abort(new Error('cancelled'));
+    await expect(waiting).rejects.toThrow('cancelled');
+  });
+});
+
+describe('budgets', () => {
+  it('aborts once the tokens or dollars are spent', () => {
+    const budget = new AgentsBudget({ tokens: 100, usd: 1 });
+    budget.charge('a', 60, 0.5);
+    expect(budget.signal.aborted).toBe(false);
+    budget.charge('b', 50, 0);
+    expect(budget.signal.aborted).toBe(true);
+    expect(() => budget.check()).toThrow(expect.objectContaining({ code: 'FANOUT_AGENT_BUDGET', message: expect.stringContaining('110 tokens used of a 100-token budget (last charged by b)') }));
+    expect(budget.spent).toEqual({ tokens: 110, usd: 0.5 });
+    expect(() => new AgentsBudget({ usd: -1 })).toThrow(/positive number/);
+  });
+});
+
+describe('conflict candidates', () => {
+  it('pairs meet on a common file, or a file where the other has a directory', () => {
+    expect(pathsMeet(['src/a.ts'], ['src/a.ts'])).toBe(true);
+    expect(pathsMeet(['lib'], ['lib/x.js'])).toBe(true);
+    expect(pathsMeet(['lib/x.js'], ['lib'])).toBe(true);
+    expect(pathsMeet(['src/a.ts', 'README.md'], ['src/b.ts', 'docs/README.md'])).toBe(false);
+    expect(pathsMeet([], ['a'])).toBe(false);
+  });
+});
+
+describe('limits and plans', () => {
+  it('caps agents at 16 unless raised, and limits per provider', () => {
+    expect(() => agentsLimits({ agents: 17 })).toThrow(/at most 16 agents at once, got 17/);
+    expect(agentsLimits({ agents: 17, cap: 32, providers: { anthropic: 2 } }).agent).toMatchObject({ max: 17, limiter: 'fixed', keyLimits: { anthropic: 2 } });
+    expect(agentsLimits().git).toMatchObject({ keyLimit: 1 });
+  });
+
+  it('lays out a chain per agent, worktrees outside the repository, references for every dependency', async () => {
+    const world = makeWorld();
+    try {
+      const { plan, info } = await planAgents(
+        { repo: world.repo, tasks: [{ id: 't', prompt: 'do' }], agents: [{ preset: 'claude', count: 2 }], setup: ['npm', 'ci'], verify: ['npm', 'test'], merge: true, run: 'r1' },
+        { env: world.env },
+      );
+      expect(plan.policy).toEqual({ failure: 'continue' });
+      expect(plan.operations.map((op) => op.id)).toEqual([
+        'worktree:t.claude-1',
+        'checkout:t.claude-1',
+        'setup:t.claude-1',
+        'agent:t.claude-1',
+        'collect:t.claude-1',
+        'verify:t.claude-1',
+        'worktree:t.claude-2',
+        'checkout:t.claude-2',
+        'setup:t.claude-2',
+        'agent:t.claude-2',
+        'collect:t.claude-2',
+        'verify:t.claude-2',
+        'conflicts',
+        'merge',
+      ]);
+      expect(info.agents[0]).toMatchObject({ branch: 'fanout/r1/t.claude-1', provider: 'anthropic' });
+      expect(info.agents[0]!.path.startsWith(`${world.home}/.local/share/fanout/worktrees/repo-`)).toBe(true);
+      expect(info.base).toBe(world.git(['rev-parse', 'HEAD']).trim());
+      await expect(planAgents({ repo: world.repo, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'nope', count: 1 }] }, { env: world.env })).rejects.toThrow(/got "nope"/);
+      await expect(planAgents({ repo: world.repo, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }], worktreesDir: `${world.repo}/wt` }, { env: world.env })).rejects.toThrow(
+        /outside the repository/,
+      );
+      await expect(planAgents({ repo: world.root, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }] }, { env: world.env })).rejects.toMatchObject({
+        code: 'FANOUT_AGENTS_NOT_A_REPOSITORY',
+      });
+    } finally {
+      world.dispose();
+    }
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * A fleet stopped and started again from its journal, and the cleanup after fleets: what is
+ * finished is not run again, what is not finishes, and nothing with work in it is removed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJournal } from '@fanout/scheduler';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cleanAgents, runAgents, type AgentsReport } from '../src/index.js';
+import { argvOf, launches, makeWorld, type World } from './helpers.js';
+
+let world: World;
+beforeEach(() => {
+  world = makeWorld();
+});
+afterEach(() => world.dispose());
+
+function agent(report: AgentsReport, id: string) {
+  const found = report.agents.find((a) => a.id === id);
+  if (found === undefined) throw new Error(`no agent ${id}`);
+  return found;
+}
+
+describe('resume', () => {
+  it('skips finished agents, continues the session of the one that did not finish, and collects it again', async () => {
+    const journal = join(world.root, 'run.ndjson');
+    const spec = {
+      repo: world.repo,
+      tasks: [
+        { id: 'done', prompt: '@edit a.txt:1=ONE' },
+        { id: 'flaky', prompt: '@edit b.txt:1=BEE @crash-once' },
+      ],
+      agents: [{ preset: 'claude', count: 1 }],
+      verify: ['git', 'diff', '--quiet', 'HEAD'],
+    };
+    const first = await runAgents(spec, { env: world.env, journal, killGraceMs: 200 });
+    expect(agent(first.report, 'done.claude').state).toBe('succeeded');
+    expect(agent(first.report, 'flaky.claude').state).toBe('failed');
+    expect(agent(first.report, 'flaky.claude').diff).toMatchObject({ commits: 1, leftovers: 1 });
+    expect(agent(first.report, 'flaky.claude').steps.verify).toBe('skipped');
+
+    // The journal has each agent's worktree and session id, the failed one's in its error.
+    const records = await readJournal(journal);
+    expect(records.get('worktree:flaky.claude')!.output).toMatchObject({ path: agent(first.report, 'flaky.claude').worktree, branch: `fanout/${first.report.run}/flaky.claude` });
+    expect(records.get('agent:done.claude')!.output).toMatchObject({ sessionId: 'sess-done.claude' });
+    expect(records.get('agent:flaky.claude')!.error).toMatchObject({ code: 'FANOUT_AGENT_FAILED', data: { sessionId: 'sess-flaky.claude' } });
+
+    const second = await runAgents(spec, { env: world.env, journal, resume: true, killGraceMs: 200 });
+    expect(second.report.run).toBe(first.report.run);
+    expect(second.report.base).toBe(first.report.base);
+    const done = agent(second.report, 'done.claude');
+    expect(done).toMatchObject({ state: 'succeeded', resumed: true, sessionId: 'sess-done.claude' });
+    expect(launches(world, 'done.claude')).toBe(1);
+    expect(second.result.get('collect:done.claude')!.resumed).toBe(true);
+    expect(second.result.get('verify:done.claude')!.resumed).toBe(true);
+
+    const flaky = agent(second.report, 'flaky.claude');
+    expect(flaky).toMatchObject({ state: 'succeeded', resumed: false });
+    expect(launches(world, 'flaky.claude')).toBe(2);
+    expect(argvOf(world, 'flaky.claude').resumed).toBe('sess-flaky.claude'); // the session continued
+    expect(second.result.get('collect:flaky.claude')!.resumed).toBeUndefined(); // collected again after it
+    expect(second.result.get('verify:flaky.claude')!.state).toBe('succeeded');
+    expect(second.result.get('conflicts')!.resumed).toBeUndefined();
+    expect(second.report.totals).toMatchObject({ succeeded: 2, failed: 0 });
+
+    // A third resume finds everything finished and runs nothing.
+    const third = await runAgents(spec, { env: world.env, journal, resume: true, killGraceMs: 200 });
+    expect(third.result.summary.resumed).toBe(third.result.summary.total);
+    expect(launches(world, 'flaky.claude')).toBe(2);
+  });
+});
+
+describe('clean', () => {
+  it('removes only worktrees without commits or changes that no live fanout holds, prunes, and reconciles with the journal', async () => {
+    const journal = join(world.root, 'run.ndjson');
+    const { report } = await runAgents(
+      {
+        repo: world.repo,
+        tasks: [
+          { id: 'keep', prompt: '@edit a.txt:1=KEPT' },
+          { id: 'empty', prompt: '@work 10' },
+          { id: 'dirty', prompt: '@work 10' },
+          { id: 'gone', prompt: '@work 10' },
+          { id: 'busy', prompt: '@work 10' },
+        ],
+        agents: [{ preset: 'codex', count: 1 }],
+      },
+      { env: world.env, journal, killGraceMs: 200 },
+    );
+    expect(report.totals.succeeded).toBe(5);
+    const path = (id: string): string => agent(report, `${id}.codex`).worktree;
+    const branch = (id: string): string => agent(report, `${id}.codex`).branch;
+    writeFileSync(join(path('dirty'), 'notes.txt'), 'written after the run\n');
+    rmSync(path('gone'), { recursive: true, force: true });
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      world.git(['worktree', 'unlock', path('busy')]);
+      world.git(['worktree', 'lock', '--reason', `fanout agents run ${report.run}, busy.codex from ${report.base} (pid ${holder.pid})`, path('busy')]);
+      // As if the run had been killed before collecting it: the base is known from the lock alone.
+      world.git(['config', '--unset', `branch.${branch('empty')}.fanoutBase`]);
+
+      const dry = await cleanAgents({ repo: world.repo, env: world.env, dryRun: true });
+      expect(
+        dry.entries
+          .filter((e) => e.action !== 'kept')
+          .map((e) => e.branch)
+          .sort(),
+      ).toEqual([branch('empty'), branch('gone')].sort());
+      expect(existsSync(path('empty'))).toBe(true);
+      expect(world.git(['branch', '--list', branch('empty')])).not.toBe('');
+
+      const cleaned = await cleanAgents({ repo: world.repo, env: world.env });
+      const entry = (id: string) => cleaned.entries.find((e) => e.branch === branch(id));
+      expect(entry('keep')).toMatchObject({ action: 'kept', why: '1 commit beyond its base', commits: 1 });
+      expect(entry('dirty')).toMatchObject({ action: 'kept', why: '1 uncommitted change in it' });
+      expect(entry('busy')).toMatchObject({ action: 'kept', why: `in use by fanout (pid ${holder.pid})` });
+      expect(entry('empty')).toMatchObject({ action: 'removed' });
+      expect(entry('gone')).toMatchObject({ action: 'pruned' });
+      expect(existsSync(path('empty'))).toBe(false);
+      expect(existsSync(path('keep'))).toBe(true);
+      expect(world.git(['branch', '--list', branch('empty'), branch('gone')])).toBe('');
+      expect(world.git(['branch', '--list', branch('keep')])).not.toBe('');
+      const listed = world.git(['worktree', 'list', '--porcelain']);
+      expect(listed).not.toContain(path('gone'));
+      expect(listed).not.toContain(path('empty'));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    await new Promise((resolve) => holder.once('exit', resolve));
+
+    // Its holder gone, the busy worktree goes too; the journal's worktrees git no longer lists are named.
+    const again = await cleanAgents({ repo: world.repo, env: world.env, journal: await readJournal(journal) });
+    expect(again.entries.find((e) => e.branch === branch('busy'))).toMatchObject({ action: 'removed' });
+    expect(again.journalOnly.sort()).toEqual([path('empty'), path('gone')].sort());
+    expect(again.unknownToJournal).toEqual([]);
+    expect(
+      again.entries
+        .filter((e) => e.action === 'kept')
+        .map((e) => e.branch)
+        .sort(),
+    ).toEqual([branch('dirty'), branch('keep')].sort());
+  });
+});
