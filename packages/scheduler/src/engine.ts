@@ -18,7 +18,7 @@ import { RunJournal } from './run-journal.js';
 import type { CpuMeter } from './sequential.js';
 import { RunStateMachine } from './state-machine.js';
 import { stateRecord, summarizeRun, type RunSummary } from './summary.js';
-import type { CompiledPlan } from './validate.js';
+import type { CompiledPlan } from './compile.js';
 
 /** Everything the engine needs, resolved from scheduler and run options. */
 export interface EngineConfig {

@@ -9,7 +9,7 @@ import { Status, STATE_NAMES } from './op-table.js';
 import type { OperationSpec } from './plan.js';
 import { pathSteps, resolveRefs, walk } from './refs.js';
 import type { RunStateMachine } from './state-machine.js';
-import { OpFlag } from './validate.js';
+import { OpFlag } from './compile.js';
 import { inputError } from './zod-issues.js';
 
 /** First child and number of children of each expanded fan-out, for one run. */

@@ -26,7 +26,8 @@ export {
   type PlanPolicy,
   type RetrySpec,
 } from './plan.js';
-export { validatePlan, type CompiledPlan, type PlanLimits, type ValidationResult } from './validate.js';
+export type { CompiledPlan } from './compile.js';
+export { validatePlan, type PlanLimits, type ValidationResult } from './validate.js';
 export { valueAt } from './zod-issues.js';
 export {
   FanoutError,

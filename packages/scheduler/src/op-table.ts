@@ -2,7 +2,7 @@ import type { TerminalState } from './events.js';
 import type { BatchUnit } from './batch.js';
 import type { LockRequest } from './locks.js';
 import type { OperationSpec } from './plan.js';
-import type { CompiledPlan } from './validate.js';
+import type { CompiledPlan } from './compile.js';
 
 /** Where an operation is; terminal states are ≥ `Status.Succeeded`. */
 export const enum Status {

@@ -2,7 +2,7 @@ import type { Classification } from './adapter.js';
 import type { RetrySpec } from './plan.js';
 import type { Pool } from './pool.js';
 import type { RunStateMachine } from './state-machine.js';
-import { OpFlag } from './validate.js';
+import { OpFlag } from './compile.js';
 
 /** A retry spec with every field filled in. */
 export interface RetryPolicy {

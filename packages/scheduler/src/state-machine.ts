@@ -29,7 +29,7 @@ import type { RunJournal } from './run-journal.js';
 import { SequentialEstimate } from './sequential.js';
 import { MAX_FAILURE_RECORDS, type FailureRecord } from './summary.js';
 import { TimerQueue } from './timer-queue.js';
-import { OpFlag, type CompiledPlan } from './validate.js';
+import { OpFlag, type CompiledPlan } from './compile.js';
 import { inputError } from './zod-issues.js';
 
 
