@@ -29,7 +29,7 @@ export type AdapterErrorCode =
   | 'FANOUT_SEARCH_FAILED'
   | 'FANOUT_ANALYZER_FAILED'
   | 'FANOUT_ANALYZER_INVALID'
-  | 'FANOUT_OPTIONS_INVALID'
+  | 'FANOUT_OPTION_INVALID'
   | 'FANOUT_ABORTED';
 
 export interface AdapterErrorOptions extends FanoutErrorOptions {
@@ -41,7 +41,7 @@ export interface AdapterErrorOptions extends FanoutErrorOptions {
  * Base class of every error an adapter of this package throws: a stable `code`, the `path`
  * of the input field concerned (or of the file), the `cause`, and how to treat it.
  */
-export class AdapterError extends FanoutError {
+export class AdapterError extends FanoutError<AdapterErrorCode> {
   override name = 'AdapterError';
   readonly classification: Classification;
 

@@ -8,6 +8,8 @@ import { FanoutError, type Classification, type FanoutErrorOptions } from '@fano
 export type AgentsErrorCode =
   /** A task list, an agent spec, a template or an option is not what was expected. */
   | 'FANOUT_AGENTS_INPUT_INVALID'
+  /** An option of a factory (`agentsLimits`, …) is out of range; `path` names it. */
+  | 'FANOUT_OPTION_INVALID'
   /** The directory is not inside a git repository, or the base does not name a commit. */
   | 'FANOUT_AGENTS_NOT_A_REPOSITORY'
   /** Git is missing or older than what a feature needs (`git merge-tree --write-tree`: 2.38). */
@@ -47,15 +49,13 @@ export interface AgentsErrorOptions extends FanoutErrorOptions {
  * file concerned, the `cause`, how to treat it, and the step's result so far as `data`
  * (an agent that failed still has a session id, tokens and a cost).
  */
-export class AgentsError extends FanoutError {
+export class AgentsError extends FanoutError<AgentsErrorCode> {
   override name = 'AgentsError';
-  override readonly code: AgentsErrorCode;
   readonly classification: Classification;
   readonly data: unknown;
 
   constructor(code: AgentsErrorCode, message: string, options: AgentsErrorOptions = {}) {
     super(code, message, options);
-    this.code = code;
     this.classification = options.classification ?? { class: 'fatal' };
     this.data = options.data;
   }

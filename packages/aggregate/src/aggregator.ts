@@ -1,6 +1,6 @@
 import { type Run, type RunResult, type RunSummary, type SchedulerEvent, type TerminalState } from '@fanout/scheduler';
 import { Collector } from './collector.js';
-import { AggregationError, errorInfo } from './errors.js';
+import { AggregationError, check, errorInfo } from './errors.js';
 import type { Extractor } from './extractor.js';
 import { BUILTIN_EXTRACTORS } from './extractors/index.js';
 import { buildReport, type ReportOptions } from './report.js';
@@ -51,12 +51,6 @@ export interface AggregatorOptions {
   weights?: Partial<Weights>;
 }
 
-function positiveInt(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new AggregationError('FANOUT_AGGREGATE_OPTION_INVALID', `expected ${name} to be a positive integer, got ${String(value)}`, { path: name });
-  return value;
-}
-
 /**
  * Gathers the results of a run into one answer: groups them by type and by operation,
  * deduplicates (normalised URLs, `path:line` for matches, paths for files, normalised
@@ -87,13 +81,13 @@ export class Aggregator {
   constructor(options: AggregatorOptions = {}) {
     const weights: Weights = { ...DEFAULT_WEIGHTS, ...options.weights };
     for (const [name, value] of Object.entries(weights)) {
-      if (typeof value !== 'number' || !(value > 0)) throw new AggregationError('FANOUT_AGGREGATE_OPTION_INVALID', `expected weights.${name} to be a positive number, got ${String(value)}`, { path: `weights.${name}` });
+      check.number(value, `weights.${name}`, undefined, { above: 0 });
     }
     this.#state = new AggregationState(
       weights,
-      positiveInt(options.maxEntries, 100_000, 'maxEntries'),
-      positiveInt(options.maxTextChars, 240, 'maxTextChars'),
-      positiveInt(options.maxListed, 1_000, 'maxListed'),
+      check.integer(options.maxEntries, 'maxEntries', 100_000),
+      check.integer(options.maxTextChars, 'maxTextChars', 240),
+      check.integer(options.maxListed, 'maxListed', 1_000),
     );
     this.#collector = new Collector(this.#state);
     for (const extractor of BUILTIN_EXTRACTORS) this.#extractors.set(extractor.kind, extractor);

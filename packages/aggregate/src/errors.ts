@@ -1,14 +1,14 @@
-import { FanoutError, type FanoutErrorOptions } from '@fanout/scheduler';
+import { describeValue, FanoutError, OptionCheck, type FanoutErrorOptions } from '@fanout/scheduler';
 
 /** Stable error codes of `@fanout/aggregate`. Match on `code`, never on the message. */
-export type AggregateErrorCode = 'FANOUT_AGGREGATE_OPTION_INVALID' | 'FANOUT_AGGREGATE_EXTRACTOR_INVALID' | 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED';
+export type AggregateErrorCode = 'FANOUT_OPTION_INVALID' | 'FANOUT_AGGREGATE_EXTRACTOR_INVALID' | 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED';
 
 /**
  * Base class of the errors of this package (named so as not to shadow the built-in
  * `AggregateError`): a stable `code`, the `path` of the option or output field concerned,
  * and the `cause`.
  */
-export class AggregationError extends FanoutError {
+export class AggregationError extends FanoutError<AggregateErrorCode> {
   override name = 'AggregationError';
 
   constructor(code: AggregateErrorCode, message: string, options: FanoutErrorOptions = {}) {
@@ -25,19 +25,10 @@ export class UnexpectedOutputError extends AggregationError {
 
   /** `path` is where in the output, e.g. `messages[3].data.line_number`. */
   constructor(kind: string, path: string, expected: string, got: unknown) {
-    super('FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', `expected ${expected} at ${path} of a ${kind} output, got ${preview(got)}`, { path });
+    super('FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', `expected ${expected} at ${path} of a ${kind} output, got ${describeValue(got)}`, { path });
   }
 }
 
-/** A short, safe rendering of any value for an error message. */
-export function preview(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value === null || typeof value !== 'object') return String(value);
-  const keys = Object.keys(value);
-  return `an object with ${keys.length === 0 ? 'no keys' : `keys ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', …' : ''}`}`;
-}
 
 /** The code, message and path of any error, its serialised form (events) or a thrown value. */
 export function errorInfo(error: unknown): { code: string | undefined; message: string; path: string | undefined } {
@@ -46,5 +37,8 @@ export function errorInfo(error: unknown): { code: string | undefined; message: 
     return { code: typeof e.code === 'string' ? e.code : undefined, message: e.message, path: typeof e.path === 'string' ? e.path : undefined };
   }
   if (typeof error === 'string') return { code: undefined, message: error, path: undefined };
-  return { code: undefined, message: error === undefined ? 'no reason given' : `threw ${preview(error)}`, path: undefined };
+  return { code: undefined, message: error === undefined ? 'no reason given' : `threw ${describeValue(error)}`, path: undefined };
 }
+
+/** The option checks of this package: `FANOUT_OPTION_INVALID` as an {@link AggregationError}. */
+export const check = new OptionCheck(AggregationError);

@@ -3,7 +3,7 @@ import type { TerminalState } from '@fanout/scheduler';
 import { fitToBudget, type ReportView } from './budget.js';
 import { GROUP_ORDER } from './collector.js';
 import type { Entry, EntryFields } from './entry.js';
-import { AggregationError } from './errors.js';
+import { AggregationError, check } from './errors.js';
 import type { Group } from './group.js';
 import { resolveRealPaths } from './paths.js';
 import { topEntries } from './rank.js';
@@ -65,14 +65,6 @@ const PATH_KEYS: Record<string, (f: EntryFields) => string> = {
   marker: (f) => `${f.path}:${f.line}:${f.column}`,
 };
 
-function checkCount(value: number | undefined, fallback: number, name: string, min = 0): number {
-  if (value === undefined) return fallback;
-  if (!(Number.isInteger(value) || value === Infinity) || value < min) {
-    throw new AggregationError('FANOUT_AGGREGATE_OPTION_INVALID', `expected ${name} to be an integer ≥ ${min}, got ${String(value)}`, { path: name });
-  }
-  return value;
-}
-
 function stripEol(line: string): string {
   const n = line.length;
   if (n > 0 && line.charCodeAt(n - 1) === 10) return n > 1 && line.charCodeAt(n - 2) === 13 ? line.slice(0, n - 2) : line.slice(0, n - 1);
@@ -85,16 +77,16 @@ function round(x: number): number {
 
 /** Builds the report of an aggregation's state (see {@link ReportOptions}). */
 export async function buildReport(state: AggregationState, options: ReportOptions): Promise<Report> {
-  const limit = checkCount(options.limit, 50, 'limit');
-  const spillLimit = Math.max(limit, checkCount(options.spillLimit, 500, 'spillLimit'));
+  const limit = check.integer(options.limit, 'limit', 50, { min: 0, infinite: true });
+  const spillLimit = Math.max(limit, check.integer(options.spillLimit, 'spillLimit', 500, { min: 0, infinite: true }));
   const format = options.format ?? 'markdown';
-  if (format !== 'markdown' && format !== 'json') throw new AggregationError('FANOUT_AGGREGATE_OPTION_INVALID', `expected format "markdown" or "json", got ${JSON.stringify(format)}`, { path: 'format' });
+  if (format !== 'markdown' && format !== 'json') throw new AggregationError('FANOUT_OPTION_INVALID', `expected format "markdown" or "json", got ${JSON.stringify(format)}`, { path: 'format' });
   const budget = options.budget === undefined ? { tokens: 20_000 } : options.budget;
   let limitChars: number | undefined;
   if (budget !== false) {
     const value = budget.tokens ?? budget.chars;
     if (typeof value !== 'number' || !(value >= 0) || (budget.tokens !== undefined && budget.chars !== undefined)) {
-      throw new AggregationError('FANOUT_AGGREGATE_OPTION_INVALID', `expected budget to be { chars: n } or { tokens: n } with n ≥ 0, got ${JSON.stringify(budget)}`, { path: 'budget' });
+      throw new AggregationError('FANOUT_OPTION_INVALID', `expected budget to be { chars: n } or { tokens: n } with n ≥ 0, got ${JSON.stringify(budget)}`, { path: 'budget' });
     }
     limitChars = Math.floor(budget.tokens !== undefined ? budget.tokens * CHARS_PER_TOKEN : value);
   }

@@ -167,7 +167,7 @@ describe('options', () => {
 
   it('refuses bad report options, naming them', async () => {
     const aggregator = new Aggregator();
-    await expect(aggregator.report({ limit: -1 })).rejects.toMatchObject({ code: 'FANOUT_AGGREGATE_OPTION_INVALID', path: 'limit' });
+    await expect(aggregator.report({ limit: -1 })).rejects.toMatchObject({ code: 'FANOUT_OPTION_INVALID', path: 'limit' });
     await expect(aggregator.report({ budget: { chars: -5 } })).rejects.toThrow(/expected budget to be \{ chars: n \} or \{ tokens: n \} with n ≥ 0, got \{"chars":-5\}/);
     await expect(aggregator.report({ format: 'html' as never })).rejects.toMatchObject({ path: 'format' });
   });

@@ -205,7 +205,7 @@ describe('outputs that are not the promised shape', () => {
     ]);
     expect(report.problems.listed).toEqual([
       { op: 'g', kind: 'grep', code: 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', message: 'its output could not be read: expected a line number (ripgrep --json without -n?) at messages[3].data.line_number of a grep output, got undefined', missing: "the rest of g's results (1 read before the problem)" },
-      { op: 's', kind: 'search', code: 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', message: 'its output could not be read: expected an array at results of a search output, got "none"', missing: 'the results of s' },
+      { op: 's', kind: 'search', code: 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', message: 'its output could not be read: expected an array at results of a search output, got the string "none"', missing: 'the results of s' },
     ]);
     expect(entry(report, 'file', '/r/ok.ts').sources).toBe(1);
   });

@@ -42,9 +42,8 @@ export interface McpIssue {
  * @example
  * throw new FanoutMcpError('FANOUT_MCP_RUN_NOT_FOUND', 'expected the handle of a run of this server, got "r-1"', { path: 'handle' });
  */
-export class FanoutMcpError extends FanoutError {
+export class FanoutMcpError extends FanoutError<McpErrorCode> {
   override name = 'FanoutMcpError';
-  declare readonly code: McpErrorCode;
   readonly issues: readonly McpIssue[];
 
   constructor(code: McpErrorCode, message: string, options: FanoutErrorOptions & { issues?: readonly McpIssue[] } = {}) {

@@ -3,8 +3,10 @@
  * that a bad option fails when the server is made, never in the middle of a tool call).
  */
 import type { Config } from '@fanout/profiles';
-import type { Clock, PressureSource } from '@fanout/scheduler';
+import { OptionCheck, type Clock, type PressureSource } from '@fanout/scheduler';
 import { FanoutMcpError } from './errors.js';
+
+const check = new OptionCheck(FanoutMcpError);
 
 /** Default output budget of a result, in tokens (≈ 4 characters each): under the ~25k-token cut of common MCP clients. */
 export const DEFAULT_BUDGET_TOKENS = 20_000;
@@ -68,17 +70,11 @@ export interface ResolvedOptions {
   clock: Clock | undefined;
 }
 
-function positiveInt(value: number | undefined, fallback: number, name: string, min = 1): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) throw new FanoutMcpError('FANOUT_OPTION_INVALID', `expected ${name} to be an integer ≥ ${min}, got ${String(value)}`, { path: name });
-  return value;
-}
-
 /** Fills in the defaults and checks every option, naming the bad one. */
 export function resolveOptions(options: FanoutMcpOptions): ResolvedOptions {
   for (const flag of ['allowWrite', 'allowShell'] as const) {
     const value = options[flag];
-    if (value !== undefined && typeof value !== 'boolean') throw new FanoutMcpError('FANOUT_OPTION_INVALID', `expected ${flag} to be a boolean, got ${JSON.stringify(value)}`, { path: flag });
+    check.boolean(value, flag, false);
   }
   return {
     config: options.config ?? {},
@@ -87,10 +83,10 @@ export function resolveOptions(options: FanoutMcpOptions): ResolvedOptions {
     cwd: options.cwd ?? process.cwd(),
     runsDir: options.runsDir ?? options.config?.output?.spillDir,
     pressure: options.pressure,
-    budgetTokens: positiveInt(options.budgetTokens, DEFAULT_BUDGET_TOKENS, 'budgetTokens', 100),
-    deadlineMs: positiveInt(options.deadlineMs, DEFAULT_DEADLINE_MS, 'deadlineMs', 0),
-    maxOperations: positiveInt(options.maxOperations, DEFAULT_MAX_OPERATIONS, 'maxOperations'),
-    keepRuns: positiveInt(options.keepRuns, 64, 'keepRuns'),
+    budgetTokens: check.integer(options.budgetTokens, 'budgetTokens', DEFAULT_BUDGET_TOKENS, { min: 100 }),
+    deadlineMs: check.integer(options.deadlineMs, 'deadlineMs', DEFAULT_DEADLINE_MS, { min: 0 }),
+    maxOperations: check.integer(options.maxOperations, 'maxOperations', DEFAULT_MAX_OPERATIONS),
+    keepRuns: check.integer(options.keepRuns, 'keepRuns', 64),
     clock: options.clock,
   };
 }

@@ -7,7 +7,7 @@
  * dependencies, cycles, inputs) — each with its path.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
-import { describeValue, valueAt } from '@fanout/scheduler';
+import { describeZodIssues } from '@fanout/scheduler';
 import { z } from 'zod';
 import type { McpIssue } from './errors.js';
 import { KIND_INPUT_SCHEMAS } from './kind-schemas.js';
@@ -129,28 +129,10 @@ export function withCachedJson<T>(schema: z.ZodType<T>): StandardSchemaWithJSON<
 export function argumentIssues(schema: z.ZodType, value: unknown): { data: unknown; issues: McpIssue[] } {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return { data: parsed.data, issues: [] };
-  const issues: McpIssue[] = [];
-  for (const issue of parsed.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: pathOf([...issue.path, key]), code: 'FANOUT_INPUT_INVALID', message: `unknown argument "${key}"` });
-      continue;
-    }
-    const got = valueAt(value, issue.path);
-    const message = issue.code === 'invalid_type' ? `expected ${issue.expected}, got ${describeValue(got)}` : `${issue.message.replace(/^Invalid input: /, '')}; got ${describeValue(got)}`;
-    issues.push({ path: pathOf(issue.path), code: 'FANOUT_INPUT_INVALID', message });
-  }
+  const issues = describeZodIssues(parsed.error, value).map((d): McpIssue => ({ path: d.path, code: 'FANOUT_INPUT_INVALID', message: d.message.replace(/^unknown field/, 'unknown argument') }));
   return { data: undefined, issues };
 }
 
-/** `operations[2].input.paths` from zod's path. */
-export function pathOf(steps: readonly PropertyKey[]): string {
-  let out = '';
-  for (const step of steps) {
-    if (typeof step === 'number') out += `[${step}]`;
-    else out += out === '' ? String(step) : `.${String(step)}`;
-  }
-  return out;
-}
 
 // ─── The batch tools' listed schema ───────────────────────────────────────────────────
 

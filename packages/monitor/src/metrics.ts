@@ -1,5 +1,5 @@
 import { Histogram, type Clock, type Percentiles, type SchedulerEvent } from '@fanout/scheduler';
-import { MonitorError } from './errors.js';
+import { check } from './errors.js';
 import type { Monitor, SignalState } from './monitor.js';
 import { Exposition } from './prometheus.js';
 import type { WatchableRun } from './run-signals.js';
@@ -103,8 +103,8 @@ export class MetricsRecorder {
   constructor(options: MetricsOptions = {}) {
     const resolutionMs = options.resolutionMs ?? 100;
     const maxPoints = options.maxPoints ?? 10_000;
-    if (!(resolutionMs >= 0)) throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected resolutionMs to be ≥ 0, got ${String(resolutionMs)}`, { path: 'resolutionMs' });
-    if (!Number.isInteger(maxPoints) || maxPoints < 1) throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected maxPoints to be a positive integer, got ${String(maxPoints)}`, { path: 'maxPoints' });
+    check.number(resolutionMs, 'resolutionMs', 0, { min: 0 });
+    check.integer(maxPoints, 'maxPoints', 1);
     this.#monitor = options.monitor;
     this.#clock = options.clock ?? performance;
     this.#t0 = this.#clock.now();

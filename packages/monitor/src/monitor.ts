@@ -1,7 +1,7 @@
 import type { Clock, PressureReading, PressureSource, TimerHandle } from '@fanout/scheduler';
 import { KindClasses, RESOURCE_CLASSES, type ResourceClass } from './classes.js';
 import { unrefClock } from './clock.js';
-import { MonitorError } from './errors.js';
+import { check } from './errors.js';
 import { RunSignals, percent, seconds, type KindSignalName, type RunSignalOptions, type WatchableRun, type WatchOptions } from './run-signals.js';
 import type { ResourceSample } from './sample.js';
 import { ResourceSampler, type SamplerOptions } from './sampler.js';
@@ -139,7 +139,7 @@ export class Monitor implements PressureSource {
 
   constructor(options: MonitorOptions = {}) {
     const intervalMs = options.intervalMs ?? 1000;
-    if (!(intervalMs >= 10 && Number.isFinite(intervalMs))) invalid('intervalMs', 'a number of milliseconds ≥ 10', intervalMs);
+    if (!(intervalMs >= 10 && Number.isFinite(intervalMs))) check.invalid('intervalMs', 'a number of milliseconds ≥ 10', intervalMs);
     this.intervalMs = intervalMs;
     this.#clock = options.clock ?? unrefClock;
     this.sampler = options.sampler ?? new ResourceSampler({ ...options, clock: this.#clock });
@@ -151,7 +151,7 @@ export class Monitor implements PressureSource {
     const shrink = {} as Record<ResourceClass, number>;
     for (const c of RESOURCE_CLASSES) {
       const factor = options.shrink?.[c] ?? 0.5;
-      if (!(factor > 0 && factor <= 1)) invalid(`shrink.${c}`, 'a factor in (0, 1]', factor);
+      if (!(factor > 0 && factor <= 1)) check.invalid(`shrink.${c}`, 'a factor in (0, 1]', factor);
       shrink[c] = factor;
     }
     this.#shrink = shrink;
@@ -419,8 +419,4 @@ function callSafely(callback: () => void): void {
     // A listener's bug must neither stop sampling nor crash the process: say it loudly.
     process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'FANOUT_MONITOR_LISTENER' });
   }
-}
-
-function invalid(path: string, expected: string, got: unknown): never {
-  throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected ${path} to be ${expected}, got ${String(got)}`, { path });
 }

@@ -1,5 +1,5 @@
 import type { RunSnapshot, SchedulerEvent } from '@fanout/scheduler';
-import { MonitorError } from './errors.js';
+import { check } from './errors.js';
 import { SustainedSignal, type SignalSpec } from './signal.js';
 import { SlidingWindow } from './sliding-window.js';
 
@@ -113,9 +113,7 @@ export class RunSignals {
 
   watch(run: WatchableRun, options: WatchOptions = {}): () => void {
     const concurrency = options.concurrency ?? 256;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected concurrency to be a positive integer, got ${String(concurrency)}`, { path: 'concurrency' });
-    }
+    check.integer(concurrency, 'concurrency', 1);
     const watched: Watched = { run, concurrency, starts: new Map(), off: () => {} };
     const unwatch = (): void => {
       if (!this.#runs.delete(watched)) return;
@@ -258,9 +256,9 @@ export class RunSignals {
 function resolveRate(spec: Partial<RateSignalSpec> | false | undefined, defaults: Required<RateSignalSpec>, path: string): ResolvedRate | undefined {
   if (spec === false) return undefined;
   const merged = { ...defaults, ...spec };
-  if (!(merged.shrink > 0 && merged.shrink <= 1)) throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected ${path}.shrink to be in (0, 1], got ${String(merged.shrink)}`, { path: `${path}.shrink` });
-  if (!(merged.windowMs > 0)) throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected ${path}.windowMs to be a positive number of milliseconds, got ${String(merged.windowMs)}`, { path: `${path}.windowMs` });
-  if (!(merged.minAttempts >= 1)) throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected ${path}.minAttempts to be ≥ 1, got ${String(merged.minAttempts)}`, { path: `${path}.minAttempts` });
+  check.number(merged.shrink, `${path}.shrink`, 1, { above: 0, max: 1 });
+  check.number(merged.windowMs, `${path}.windowMs`, 1, { above: 0 });
+  check.number(merged.minAttempts, `${path}.minAttempts`, 1, { min: 1 });
   return merged;
 }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '@fanout/scheduler';
 import { unrefClock } from './clock.js';
-import { MonitorError } from './errors.js';
+import { check } from './errors.js';
 import { guarded } from './files.js';
 import type { MissingSignal, ResourceSample, Source, SourceName } from './sample.js';
 import { locateCgroup, type CgroupLocation } from './sources/cgroup.js';
@@ -66,9 +66,7 @@ export class ResourceSampler {
 
   constructor(options: SamplerOptions = {}) {
     const capacity = options.networkCapacity;
-    if (capacity !== undefined && !(capacity > 0 && Number.isFinite(capacity))) {
-      throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected networkCapacity to be a positive number of bytes per second, got ${String(capacity)}`, { path: 'networkCapacity' });
-    }
+    check.number(capacity, 'networkCapacity', undefined, { above: 0 });
     this.platform = options.platform ?? process.platform;
     this.#clock = options.clock ?? unrefClock;
     const probe = options.process ?? nodeProcessProbe;

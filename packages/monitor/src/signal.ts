@@ -1,4 +1,4 @@
-import { MonitorError } from './errors.js';
+import { check } from './errors.js';
 
 /** When a signal turns on and off. */
 export interface SignalSpec {
@@ -44,10 +44,10 @@ export class SustainedSignal {
     const sustainMs = spec.sustainMs ?? 0;
     const release = spec.release ?? threshold;
     const releaseMs = spec.releaseMs ?? sustainMs;
-    if (!Number.isFinite(threshold)) invalid(`${path}.threshold`, 'a finite number', threshold);
-    if (!(sustainMs >= 0)) invalid(`${path}.sustainMs`, 'a number of milliseconds ≥ 0', sustainMs);
-    if (!(releaseMs >= 0)) invalid(`${path}.releaseMs`, 'a number of milliseconds ≥ 0', releaseMs);
-    if (!(release <= threshold)) invalid(`${path}.release`, `a number ≤ the threshold (${threshold})`, release);
+    if (!Number.isFinite(threshold)) check.invalid(`${path}.threshold`, 'a finite number', threshold);
+    if (!(sustainMs >= 0)) check.invalid(`${path}.sustainMs`, 'a number of milliseconds ≥ 0', sustainMs);
+    if (!(releaseMs >= 0)) check.invalid(`${path}.releaseMs`, 'a number of milliseconds ≥ 0', releaseMs);
+    if (!(release <= threshold)) check.invalid(`${path}.release`, `a number ≤ the threshold (${threshold})`, release);
     this.threshold = threshold;
     this.sustainMs = sustainMs;
     this.release = release;
@@ -81,8 +81,4 @@ export class SustainedSignal {
   get changedAt(): number {
     return this.#flippedAt;
   }
-}
-
-function invalid(path: string, expected: string, got: unknown): never {
-  throw new MonitorError('FANOUT_MONITOR_OPTION_INVALID', `expected ${path} to be ${expected}, got ${String(got)}`, { path });
 }

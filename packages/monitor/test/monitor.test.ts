@@ -147,7 +147,7 @@ describe('Monitor as a pressure source', () => {
   });
 
   it('refuses options out of range, naming them', () => {
-    expect(() => createMonitor({ intervalMs: 0 })).toThrow(expect.objectContaining({ code: 'FANOUT_MONITOR_OPTION_INVALID', path: 'intervalMs' }));
+    expect(() => createMonitor({ intervalMs: 0 })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID', path: 'intervalMs' }));
     expect(() => createMonitor({ shrink: { cpu: 1.5 }, eventLoop: false })).toThrow(/expected shrink.cpu to be a factor in \(0, 1\], got 1.5/);
     expect(() => createMonitor({ signals: { cpu: { release: 0.95 } }, eventLoop: false })).toThrow(/signals.cpu.release/);
     expect(() => createMonitor({ runSignals: { failureRate: { shrink: 0 } }, eventLoop: false })).toThrow(/runSignals.failureRate.shrink/);

@@ -64,11 +64,12 @@ describe('processTreeCpuMeter', () => {
   it.runIf(process.platform === 'linux')('sees the CPU of a real child process while it runs', async () => {
     const meter = processTreeCpuMeter({ selfMs: () => 0 });
     const before = meter.now();
-    // A child that computes for a while, then waits to be told to end.
-    const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end); setInterval(() => {}, 1000);'], { stdio: 'ignore' });
+    // A child that computes until it has used 300 ms of CPU (by its own count, so a busy
+    // machine only makes it take longer), then waits to be told to end.
+    const child = spawn(process.execPath, ['-e', 'const used = () => { const u = process.cpuUsage(); return u.user + u.system; }; while (used() < 300_000); setInterval(() => {}, 1000);'], { stdio: 'ignore' });
     try {
       let seen = before;
-      for (let i = 0; i < 100 && seen - before < 200; i++) {
+      for (let i = 0; i < 1000 && seen - before < 200; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         seen = meter.now();
       }

@@ -172,7 +172,7 @@ describe('ResourceSampler where things are missing', () => {
   });
 
   it('refuses a network capacity that is not a positive number', () => {
-    expect(() => new ResourceSampler({ networkCapacity: 0 })).toThrow(expect.objectContaining({ code: 'FANOUT_MONITOR_OPTION_INVALID', path: 'networkCapacity' }));
+    expect(() => new ResourceSampler({ networkCapacity: 0 })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID', path: 'networkCapacity' }));
   });
 });
 

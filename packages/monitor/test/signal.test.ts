@@ -36,7 +36,7 @@ describe('SustainedSignal', () => {
   });
 
   it('refuses a release level above the threshold, and negative times', () => {
-    expect(() => new SustainedSignal({ threshold: 0.5, release: 0.6 }, 'signals.cpu')).toThrow(expect.objectContaining({ code: 'FANOUT_MONITOR_OPTION_INVALID', path: 'signals.cpu.release' }));
+    expect(() => new SustainedSignal({ threshold: 0.5, release: 0.6 }, 'signals.cpu')).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID', path: 'signals.cpu.release' }));
     expect(() => new SustainedSignal({ threshold: 0.5, sustainMs: -1 })).toThrow(/sustainMs to be a number of milliseconds ≥ 0, got -1/);
   });
 

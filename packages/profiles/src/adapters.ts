@@ -27,7 +27,6 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   const want = (kind: Kind): boolean => kinds === undefined || kinds.includes(kind);
   const roots = config.roots ?? [process.cwd()];
   const adapters: Adapter[] = [...PLAN_STEPS];
-  const closers: (() => Promise<void>)[] = [];
   // One scan for glob, grep and analyze: their operations that are ready together list each
   // directory once, and the built-in engine's greps and the analyses walk the tree once and
   // read each file once. fast-glob loads only when a glob runs, so the scan itself costs a
@@ -40,29 +39,26 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   }
   if (want('glob') || want('read') || want('write')) {
     const fs = await import('@fanout/adapters/fs');
-    if (want('glob')) adapters.push(fs.globAdapter({ roots, scan: scan! }) as Adapter);
-    if (want('read')) adapters.push(fs.readAdapter({ roots }) as Adapter);
-    if (want('write')) adapters.push(fs.writeAdapter({ roots }) as Adapter);
+    if (want('glob')) adapters.push(fs.globAdapter({ roots, scan: scan! }));
+    if (want('read')) adapters.push(fs.readAdapter({ roots }));
+    if (want('write')) adapters.push(fs.writeAdapter({ roots }));
   }
   if (want('grep')) {
     // Its own entry point: a command that only greps does not load the glob stack.
     const { grepAdapter } = await import('@fanout/adapters/grep');
     const grep = grepAdapter(config.grep?.engine === undefined ? { roots, scan: scan! } : { roots, engine: config.grep.engine, scan: scan! });
-    adapters.push(grep as Adapter);
-    if ('close' in grep && typeof grep.close === 'function') closers.push(() => Promise.resolve((grep as { close(): unknown }).close()).then(() => undefined));
+    adapters.push(grep);
   }
   if (want('bash')) {
     const shell = await import('@fanout/adapters/shell');
     const bash = shell.bashAdapter(config.shell?.spawner === undefined ? { roots } : { roots, spawner: config.shell.spawner });
-    adapters.push(bash as Adapter);
-    closers.push(() => bash.close());
+    adapters.push(bash);
   }
   if (want('fetch') || want('search')) {
     const web = await import('@fanout/adapters/web');
     if (want('fetch')) {
       const fetch = web.fetchAdapter();
-      adapters.push(fetch as Adapter);
-      closers.push(() => fetch.close());
+      adapters.push(fetch);
     }
     if (want('search')) {
       const search = config.search ?? {};
@@ -74,20 +70,19 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
           tavily: search.tavily === undefined ? undefined : withoutUndefined(search.tavily),
         }),
       );
-      adapters.push(adapter as Adapter);
-      if ('close' in adapter && typeof adapter.close === 'function') closers.push(() => Promise.resolve((adapter as { close(): unknown }).close()).then(() => undefined));
+      adapters.push(adapter);
     }
   }
   if (want('analyze')) {
     const analyze = await import('@fanout/adapters/analyze');
     const adapter = analyze.analyzeAdapter(scan === undefined ? { roots } : { roots, scan });
-    adapters.push(adapter as Adapter);
-    closers.push(() => adapter.close());
+    adapters.push(adapter);
   }
   return {
     adapters,
+    // Every adapter is closed the same way, through the contract's optional close().
     close: async () => {
-      await Promise.all(closers.map((close) => close()));
+      await Promise.all(adapters.map((adapter) => adapter.close?.()));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { delimiter } from 'node:path';
+import { describeZodIssues } from '@fanout/scheduler';
 import type { z } from 'zod';
 import type { ConfigIssue } from './errors.js';
 import { configSchema, type Config } from './schema.js';
@@ -128,12 +129,9 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
     const value = parseValue(text, found.schema, found.keys);
     const checked = found.schema.safeParse(value);
     if (!checked.success) {
-      const first = checked.error.issues[0];
-      issues.push({
-        source: `env ${name}`,
-        key: found.keys.join('.'),
-        message: `${first?.message.replace(/^Invalid input: /, '') ?? 'invalid value'}; got ${JSON.stringify(text)}`,
-      });
+      // Described by the text as written, not as parsed: "many" read as a number is NaN.
+      const first = describeZodIssues(checked.error, text)[0];
+      issues.push({ source: `env ${name}`, key: found.keys.join('.'), message: first?.message ?? `invalid value ${JSON.stringify(text)}` });
       continue;
     }
     setPath(config, found.keys, checked.data);

@@ -1,4 +1,4 @@
-import { FanoutError } from '@fanout/scheduler';
+import { IssuesError } from '@fanout/scheduler';
 
 /** One bad value: where it came from, which key, what was expected and what was found. */
 export interface ConfigIssue {
@@ -10,13 +10,10 @@ export interface ConfigIssue {
 }
 
 /** Thrown when configuration is invalid; lists every problem with its source and key. */
-export class ConfigError extends FanoutError {
+export class ConfigError extends IssuesError<'FANOUT_CONFIG_INVALID', ConfigIssue> {
   override name = 'ConfigError';
-  readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[]) {
-    const lines = issues.map((issue) => `  - ${issue.source}: ${issue.key === '' ? '' : `${issue.key}: `}${issue.message}`);
-    super('FANOUT_CONFIG_INVALID', `The configuration has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);
-    this.issues = issues;
+    super('FANOUT_CONFIG_INVALID', 'The configuration', issues, (issue) => `${issue.source}: ${issue.key === '' ? '' : `${issue.key}: `}${issue.message}`);
   }
 }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { valueAt } from '@fanout/scheduler';
-import type { z } from 'zod';
+import { describeZodIssues } from '@fanout/scheduler';
 import { configFromEnv } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { PROFILES, type Profile } from './profiles.js';
@@ -48,23 +47,12 @@ export function userConfigPath(env: Readonly<Record<string, string | undefined>>
   return home !== undefined && isAbsolute(home) ? join(home, '.config', 'fanout', 'config.json') : undefined;
 }
 
-function describeFound(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-
 /** Validates one layer, turning zod issues into issues naming the source and the key. */
 export function checkLayer(value: unknown, source: string): { config: Config; issues: ConfigIssue[] } {
   const parsed = configSchema.safeParse(value);
   if (parsed.success) return { config: parsed.data, issues: [] };
-  const issues = parsed.error.issues.flatMap((issue: z.core.$ZodIssue): ConfigIssue[] => {
-    const key = issue.path.join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({ source, key: key === '' ? k : `${key}.${k}`, message: 'unknown key' }));
-    }
-    return [{ source, key, message: `${issue.message.replace(/^Invalid input: /, '')}; found ${describeFound(valueAt(value, issue.path))}` }];
-  });
+  // The kit's messages (what was expected, what was got); the key is their path.
+  const issues = describeZodIssues(parsed.error, value).map((d): ConfigIssue => ({ source, key: d.path, message: d.message.replace(/^unknown field "[^"]*"$/, 'unknown key') }));
   return { config: {}, issues };
 }
 

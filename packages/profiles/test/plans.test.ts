@@ -35,7 +35,8 @@ beforeAll(async () => {
   });
   await mkdir(join(root, '.git'));
   configured = await adaptersFromConfig({ roots: [root] });
-});
+  // Loading every adapter family is a few hundred ms alone, far more on a machine running other suites.
+}, 60_000);
 
 afterAll(async () => {
   await configured.close();

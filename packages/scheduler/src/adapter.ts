@@ -100,6 +100,12 @@ export interface Adapter<I = any, O = unknown> {
    */
   readonly batcher?: Batcher;
   readonly defaults?: AdapterDefaults;
+  /**
+   * Releases what the adapter holds (worker threads, connection pools, a shared scan) once the
+   * runs that use it are over. Adapters that hold nothing leave it out; callers close every
+   * adapter the same way, through this method.
+   */
+  close?(): void | Promise<void>;
 }
 
 /**

@@ -4,13 +4,15 @@
  * validate.ts drives it and decides what a valid plan is; this file is the per-operation work.
  */
 import type { Adapter } from './adapter.js';
-import { describeValue, type PlanIssue } from './errors.js';
+import { describeValue } from './diagnostics.js';
+import type { PlanIssue } from './errors.js';
 import { buildGraph, type Graph } from './graph.js';
 import { hashString, IdIndex } from './id-index.js';
 import { MAX_PRIORITY, operationSchema, type OperationSpec, type OutputRef, type Plan } from './plan.js';
 import { escapedExcerpt } from './excerpt.js';
 import { findRefs, MAX_INPUT_DEPTH } from './refs.js';
-import { fromZodIssues, joinPath } from './zod-issues.js';
+import { joinPath } from './diagnostics.js';
+import { fromZodIssues } from './zod-issues.js';
 
 /** A plan that passed validation, compiled into flat arrays for the engine. */
 export interface CompiledPlan {

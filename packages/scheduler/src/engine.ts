@@ -4,7 +4,7 @@
  * The state machine it drives — ready → dispatch → attempt → settle — is in state-machine.ts.
  */
 import type { Clock, TimerHandle } from './clock.js';
-import { FanoutError } from './errors.js';
+import { check, FanoutError, type SchedulerErrorCode } from './errors.js';
 import type { TerminalState } from './events.js';
 import type { JournalMode } from './journal.js';
 import { isTerminal, Status } from './op-table.js';
@@ -92,14 +92,14 @@ export class Engine extends RunStateMachine {
   cancel(reason?: unknown): void {
     if (this.finished) return;
     const message = reason === undefined ? 'the run was cancelled' : `the run was cancelled: ${reason instanceof Error ? reason.message : String(reason)}`;
-    this.#stop('cancel', new FanoutError('FANOUT_CANCELLED', message, { cause: reason }));
+    this.#stop('cancel', new FanoutError<SchedulerErrorCode>('FANOUT_CANCELLED', message, { cause: reason }));
   }
 
   /** Changes a kind's hard limit while running. */
   setLimit(kind: string, max: number): void {
     const pool = this.poolByKind.get(kind);
-    if (pool === undefined) throw new FanoutError('FANOUT_OPTION_INVALID', `expected a kind of this run (${[...this.poolByKind.keys()].join(', ')}), got "${kind}"`);
-    if (!Number.isInteger(max) || max < 1) throw new FanoutError('FANOUT_OPTION_INVALID', `expected a positive integer limit for "${kind}", got ${String(max)}`);
+    if (pool === undefined) throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected a kind of this run (${[...this.poolByKind.keys()].join(', ')}), got "${kind}"`);
+    check.integer(max, `limits.${kind}.max`, 1);
     pool.max = max;
     pool.limiter.setMax?.(max);
     this.limitMaybeChanged(pool, 'set by the user');
@@ -108,7 +108,7 @@ export class Engine extends RunStateMachine {
 
   /** Changes the global cap while running. */
   setGlobalLimit(limit: number): void {
-    if (!Number.isInteger(limit) || limit < 1) throw new FanoutError('FANOUT_OPTION_INVALID', `expected a positive integer global limit, got ${String(limit)}`);
+    check.integer(limit, 'concurrency', 1);
     this.globalLimit = limit;
     this.dispatch();
   }
@@ -116,8 +116,8 @@ export class Engine extends RunStateMachine {
   /** Changes the sub-limit of one key (a host, a provider) of a kind while running. */
   setKeyLimit(kind: string, key: string, limit: number): void {
     const pool = this.poolByKind.get(kind);
-    if (pool === undefined) throw new FanoutError('FANOUT_OPTION_INVALID', `expected a kind of this run, got "${kind}"`);
-    if (!(limit >= 1)) throw new FanoutError('FANOUT_OPTION_INVALID', `expected a key limit ≥ 1, got ${String(limit)}`);
+    if (pool === undefined) throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected a kind of this run, got "${kind}"`);
+    check.number(limit, `keyLimits.${key}`, 1, { min: 1, infinite: true });
     pool.keyLimits.set(key, limit);
     pool.unpark(key, this.ops);
     this.dispatch();
@@ -173,7 +173,7 @@ export class Engine extends RunStateMachine {
     if (config.deadlineMs !== undefined && !this.finished) {
       this.#deadlineHandle = this.clock.setTimeout(() => {
         this.#deadlineHandle = undefined;
-        this.#stop('deadline', new FanoutError('FANOUT_RUN_DEADLINE', `the run deadline of ${config.deadlineMs} ms passed`));
+        this.#stop('deadline', new FanoutError<SchedulerErrorCode>('FANOUT_RUN_DEADLINE', `the run deadline of ${config.deadlineMs} ms passed`));
       }, config.deadlineMs);
     }
 
@@ -283,12 +283,12 @@ export class Engine extends RunStateMachine {
     const policy = this.config.failure;
     if (typeof policy !== 'object' || this.stopping !== undefined) return;
     if (this.failureCount < (policy.failures ?? 1)) return;
-    const error = new FanoutError('FANOUT_HALTED', `the run halted (${policy.halt}) after "${this.ops.ids[i]}" failed`);
+    const error = new FanoutError<SchedulerErrorCode>('FANOUT_HALTED', `the run halted (${policy.halt}) after "${this.ops.ids[i]}" failed`);
     this.#stop(policy.halt === 'now' ? 'halt-now' : 'halt-soon', error);
   }
 
   stopError(): FanoutError {
-    return new FanoutError(this.stopping === 'deadline' ? 'FANOUT_RUN_DEADLINE' : this.stopping === 'cancel' ? 'FANOUT_CANCELLED' : 'FANOUT_HALTED', this.stopReason ?? 'the run stopped');
+    return new FanoutError<SchedulerErrorCode>(this.stopping === 'deadline' ? 'FANOUT_RUN_DEADLINE' : this.stopping === 'cancel' ? 'FANOUT_CANCELLED' : 'FANOUT_HALTED', this.stopReason ?? 'the run stopped');
   }
 
   /** Stops the run: nothing new starts; what is not running ends now; running ones per mode. */

@@ -1,6 +1,17 @@
+/**
+ * The errors of fanout: one base class with a stable `code` (a literal union per package,
+ * checked by the compiler), the `path` of the problem, and the `cause`. Every code, of every
+ * package, is listed with its meaning in docs/error-codes.md.
+ */
+import { describeValue, OptionCheck, type Diagnostic } from './diagnostics.js';
+
 /** Stable error codes of `@fanout/scheduler`. Match on `code`, never on the message. */
 export type SchedulerErrorCode =
   | 'FANOUT_PLAN_INVALID'
+  | 'FANOUT_PLAN_DUPLICATE_ID'
+  | 'FANOUT_PLAN_UNKNOWN_DEPENDENCY'
+  | 'FANOUT_PLAN_UNKNOWN_KIND'
+  | 'FANOUT_PLAN_CYCLE'
   | 'FANOUT_PLAN_TOO_LARGE'
   | 'FANOUT_PLAN_TOO_DEEP'
   | 'FANOUT_INPUT_INVALID'
@@ -27,15 +38,16 @@ export interface FanoutErrorOptions {
 }
 
 /**
- * Base class of every error the scheduler creates. Carries a stable `code`, an optional
- * `path` into the plan, and the `cause`.
+ * Base class of every error fanout creates. Carries a stable `code`, an optional `path` into
+ * the plan, the configuration or the options, and the `cause`. Each package narrows `Code` to
+ * its own union; the scheduler's own errors are `FanoutError<SchedulerErrorCode>`.
  */
-export class FanoutError extends Error {
+export class FanoutError<Code extends string = string> extends Error {
   override name = 'FanoutError';
-  readonly code: string;
+  readonly code: Code;
   readonly path: string | undefined;
 
-  constructor(code: string, message: string, options: FanoutErrorOptions = {}) {
+  constructor(code: Code, message: string, options: FanoutErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.path = options.path;
@@ -47,27 +59,42 @@ export class FanoutError extends Error {
   }
 }
 
+/** The scheduler's own option checks: `FANOUT_OPTION_INVALID` as a `FanoutError`. */
+export const check = new OptionCheck(FanoutError);
+
 /** One problem found while validating a plan. */
-export interface PlanIssue {
-  code: string;
+export interface PlanIssue extends Diagnostic {
+  code: SchedulerErrorCode;
   /** Path in the plan, e.g. `operations[4].input.path`. */
   path: string;
-  message: string;
+}
+
+/**
+ * Base of the errors that list every problem found at once (an invalid plan, an invalid
+ * configuration): the message shows the first 20, `issues` holds all of them.
+ */
+export class IssuesError<Code extends string = string, Item = Diagnostic> extends FanoutError<Code> {
+  override name = 'IssuesError';
+  readonly issues: readonly Item[];
+
+  /** `what` names the document ("The plan"); `line` renders one problem in the message. */
+  constructor(code: Code, what: string, issues: readonly Item[], line: (issue: Item) => string) {
+    const head = issues
+      .slice(0, 20)
+      .map((issue) => `  - ${line(issue)}`)
+      .join('\n');
+    const more = issues.length > 20 ? `\n  … and ${issues.length - 20} more` : '';
+    super(code, `${what} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${head}${more}`);
+    this.issues = issues;
+  }
 }
 
 /** Thrown by `run()` / `validate()` when a plan is invalid; lists every problem found. */
-export class PlanValidationError extends FanoutError {
+export class PlanValidationError extends IssuesError<'FANOUT_PLAN_INVALID', PlanIssue> {
   override name = 'PlanValidationError';
-  readonly issues: readonly PlanIssue[];
 
   constructor(issues: readonly PlanIssue[]) {
-    const head = issues
-      .slice(0, 20)
-      .map((issue) => `  - ${issue.path}: ${issue.message}`)
-      .join('\n');
-    const more = issues.length > 20 ? `\n  … and ${issues.length - 20} more` : '';
-    super('FANOUT_PLAN_INVALID', `The plan has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${head}${more}`);
-    this.issues = issues;
+    super('FANOUT_PLAN_INVALID', 'The plan', issues, (issue) => `${issue.path}: ${issue.message}`);
   }
 }
 
@@ -96,24 +123,4 @@ export function serializeError(error: unknown): SerializedError {
     return out;
   }
   return { name: 'NonError', code: undefined, message: describeValue(error) };
-}
-
-/** A short description of an arbitrary value for messages ("a string", "null", "an array of 3"). */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  switch (typeof value) {
-    case 'string':
-      return value.length > 60 ? `a string (${JSON.stringify(value.slice(0, 57))}…)` : `the string ${JSON.stringify(value)}`;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return `${typeof value} ${String(value)}`;
-    case 'undefined':
-      return 'undefined';
-    case 'function':
-      return 'a function';
-    default:
-      return 'an object';
-  }
 }

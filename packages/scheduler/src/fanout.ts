@@ -4,7 +4,8 @@
  * are appended to the operation table (contiguous, so a parent's are a range) and scheduled
  * like any other operation.
  */
-import { describeValue, FanoutError } from './errors.js';
+import { describeValue } from './diagnostics.js';
+import { FanoutError, type SchedulerErrorCode } from './errors.js';
 import { Status, STATE_NAMES } from './op-table.js';
 import type { OperationSpec } from './plan.js';
 import { pathSteps, resolveRefs, walk } from './refs.js';
@@ -32,7 +33,7 @@ export class FanOut {
       m.settle(
         i,
         Status.Failed,
-        new FanoutError('FANOUT_FOREACH_NOT_LIST', `expected forEach to point to a list, got ${describeValue(items)}`, { path: `operations[${i}].forEach` }),
+        new FanoutError<SchedulerErrorCode>('FANOUT_FOREACH_NOT_LIST', `expected forEach to point to a list, got ${describeValue(items)}`, { path: `operations[${i}].forEach` }),
       );
       return;
     }
@@ -40,7 +41,7 @@ export class FanOut {
       m.settle(
         i,
         Status.Failed,
-        new FanoutError('FANOUT_PLAN_TOO_LARGE', `expected at most ${m.config.maxOperations} operations in the run, but fanning out over ${items.length} items would make ${ops.count + items.length}`, {
+        new FanoutError<SchedulerErrorCode>('FANOUT_PLAN_TOO_LARGE', `expected at most ${m.config.maxOperations} operations in the run, but fanning out over ${items.length} items would make ${ops.count + items.length}`, {
           path: `operations[${i}].forEach`,
         }),
       );
@@ -54,7 +55,7 @@ export class FanOut {
     for (let k = 0; k < items.length; k++) {
       const childId = `${spec.id}[${k}]`;
       if (m.compiled.index.get(childId) >= 0) {
-        m.settle(i, Status.Failed, new FanoutError('FANOUT_PLAN_INVALID', `the fan-out child id "${childId}" is already an operation of the plan; rename one of them`, { path: `operations[${i}].id` }));
+        m.settle(i, Status.Failed, new FanoutError<SchedulerErrorCode>('FANOUT_PLAN_INVALID', `the fan-out child id "${childId}" is already an operation of the plan; rename one of them`, { path: `operations[${i}].id` }));
         return;
       }
     }
@@ -137,7 +138,7 @@ export class FanOut {
       .filter((c) => ops.status[c] !== Status.Succeeded)
       .slice(0, 5)
       .map((c) => `"${ops.ids[c]}" ${STATE_NAMES[ops.status[c]!]}`);
-    const error = new FanoutError(
+    const error = new FanoutError<SchedulerErrorCode>(
       'FANOUT_CHILDREN_FAILED',
       `${failed + other} of ${children.length} children did not succeed: ${names.join(', ')}${failed + other > names.length ? ', …' : ''}`,
     );

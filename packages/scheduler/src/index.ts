@@ -28,11 +28,20 @@ export {
 } from './plan.js';
 export type { CompiledPlan } from './compile.js';
 export { validatePlan, type PlanLimits, type ValidationResult } from './validate.js';
-export { valueAt } from './zod-issues.js';
+export {
+  OptionCheck,
+  describeValue,
+  describeZodIssues,
+  joinPath,
+  valueAt,
+  type Diagnostic,
+  type OptionErrorClass,
+  type RangeOptions,
+} from './diagnostics.js';
 export {
   FanoutError,
+  IssuesError,
   PlanValidationError,
-  describeValue,
   serializeError,
   type FanoutErrorOptions,
   type PlanIssue,

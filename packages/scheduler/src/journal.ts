@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { FanoutError, type SerializedError } from './errors.js';
+import { FanoutError, type SchedulerErrorCode, type SerializedError } from './errors.js';
 import { escapedExcerpt } from './excerpt.js';
 import type { TerminalState } from './events.js';
 
@@ -135,11 +135,11 @@ export async function readJournal(path: string): Promise<JournalState> {
     bytes = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a journal file at ${path}, but it cannot be read: ${(error as Error).message}`, { cause: error, path });
+    throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected a journal file at ${path}, but it cannot be read: ${(error as Error).message}`, { cause: error, path });
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
-    throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON text, one record a line) at ${path}, got binary data (a NUL byte at offset ${nul}, starting ${escapedExcerpt(bytes.subarray(0, 24).toString('latin1'))})`, { path });
+    throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON text, one record a line) at ${path}, got binary data (a NUL byte at offset ${nul}, starting ${escapedExcerpt(bytes.subarray(0, 24).toString('latin1'))})`, { path });
   }
   const text = bytes.toString('utf8');
   const state: JournalState = new Map();
@@ -152,14 +152,14 @@ export async function readJournal(path: string): Promise<JournalState> {
       // The last line, cut short by a crash: what fanout writes begins with RECORD_START.
       const isLast = lines.slice(i + 1).every((rest) => rest.trim() === '');
       if (isLast && (line.startsWith(RECORD_START) || RECORD_START.startsWith(line))) break;
-      throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a JSON record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected a JSON record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a record (a JSON object) on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected a record (a JSON object) on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
     }
     if (record.type === 'op') {
       if (typeof record.id !== 'string' || typeof record.state !== 'string') {
-        throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected "id" and "state" in the operation record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
+        throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected "id" and "state" in the operation record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
       }
       state.set(record.id, record);
     }
@@ -214,7 +214,7 @@ export async function repairJournalTail(handle: FileHandle): Promise<number> {
   // not a journal's, and cutting it could destroy a file named by mistake.
   const text = tail.toString('utf8');
   if (!text.startsWith(RECORD_START) && !RECORD_START.startsWith(text)) {
-    throw new FanoutError('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON records fanout wrote), got a last line that is not one: ${escapedExcerpt(text)}; not appending to it`);
+    throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON records fanout wrote), got a last line that is not one: ${escapedExcerpt(text)}; not appending to it`);
   }
   await handle.truncate(lineStart);
   return size - lineStart;
@@ -287,7 +287,7 @@ export class JournalWriter {
       await handle.close();
     }
     if (this.#error !== undefined) {
-      throw new FanoutError('FANOUT_JOURNAL_IO', `expected to write the journal ${this.#path}, but could not: ${(this.#error as Error).message}`, { cause: this.#error, path: this.#path });
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_IO', `expected to write the journal ${this.#path}, but could not: ${(this.#error as Error).message}`, { cause: this.#error, path: this.#path });
     }
   }
 }

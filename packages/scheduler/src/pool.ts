@@ -1,6 +1,6 @@
 import type { Adapter } from './adapter.js';
 import { IntDeque } from './deque.js';
-import { FanoutError } from './errors.js';
+import { check, FanoutError, type SchedulerErrorCode } from './errors.js';
 import { FixedLimiter, type Limiter, type LimiterFactory, type LimiterSample } from './limiter.js';
 import { AimdLimiter } from './limiters/aimd.js';
 import { GradientLimiter } from './limiters/gradient.js';
@@ -47,7 +47,7 @@ export function createLimiter(choice: LimiterName | LimiterFactory | undefined, 
     case 'gradient':
       return new GradientLimiter(options);
     default:
-      throw new FanoutError('FANOUT_OPTION_INVALID', `expected limiter to be one of adaptive, gradient, aimd, vegas, fixed or a function, got ${JSON.stringify(choice)}`);
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected limiter to be one of adaptive, gradient, aimd, vegas, fixed or a function, got ${JSON.stringify(choice)}`);
   }
 }
 
@@ -93,8 +93,8 @@ export class Pool {
     this.kind = adapter.kind;
     this.adapter = adapter;
     const defaults = adapter.defaults ?? {};
-    const max = positiveInt(options.max ?? defaults.maxConcurrency ?? 16, `limits.${adapter.kind}.max`);
-    const optimal = Math.min(max, positiveInt(options.optimal ?? defaults.optimalConcurrency ?? Math.ceil(max / 2), `limits.${adapter.kind}.optimal`));
+    const max = check.integer(options.max ?? defaults.maxConcurrency ?? 16, `limits.${adapter.kind}.max`, 16);
+    const optimal = Math.min(max, check.integer(options.optimal ?? defaults.optimalConcurrency ?? Math.ceil(max / 2), `limits.${adapter.kind}.optimal`, 1));
     this.max = max;
     this.limiter = createLimiter(options.limiter, max, optimal, random);
     this.limit = Math.min(max, this.limiter.limit);
@@ -156,11 +156,4 @@ export class Pool {
     this.limit = next;
     return true;
   }
-}
-
-export function positiveInt(value: number, path: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new FanoutError('FANOUT_OPTION_INVALID', `expected a positive integer at ${path}, got ${String(value)}`, { path });
-  }
-  return value;
 }

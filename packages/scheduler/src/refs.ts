@@ -1,4 +1,5 @@
-import { describeValue, FanoutError } from './errors.js';
+import { describeValue } from './diagnostics.js';
+import { FanoutError, type SchedulerErrorCode } from './errors.js';
 import { isItemRef, isLiteral, isOutputRef, type ItemRef, type OutputRef } from './plan.js';
 
 /** A reference found in an input, with its path in the plan. */
@@ -102,12 +103,12 @@ export function walk(value: unknown, steps: readonly (string | number)[], descri
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     if (typeof current !== 'object' || current === null) {
-      throw new FanoutError('FANOUT_REF_UNRESOLVED', `expected an object or array at ${where(i)} to take "${step}" from, got ${describeValue(current)}`);
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_REF_UNRESOLVED', `expected an object or array at ${where(i)} to take "${step}" from, got ${describeValue(current)}`);
     }
     const next = (current as Record<string | number, unknown>)[step];
     if (next === undefined && !(step in current)) {
       const keys = Array.isArray(current) ? `an array of ${current.length}` : `keys ${Object.keys(current).slice(0, 10).map((k) => JSON.stringify(k)).join(', ') || '(none)'}`;
-      throw new FanoutError('FANOUT_REF_UNRESOLVED', `expected "${step}" in ${where(i)}, which has ${keys}`);
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_REF_UNRESOLVED', `expected "${step}" in ${where(i)}, which has ${keys}`);
     }
     current = next;
   }
@@ -133,7 +134,7 @@ export function resolveRefs(value: unknown, outputOf: (id: string) => unknown, i
     return walk(output, pathSteps(value.path), `the output of "${value.$ref}"`);
   }
   if (isItemRef(value)) {
-    if (item === undefined) throw new FanoutError('FANOUT_REF_UNRESOLVED', '"$item" is only meaningful in an operation with "forEach"');
+    if (item === undefined) throw new FanoutError<SchedulerErrorCode>('FANOUT_REF_UNRESOLVED', '"$item" is only meaningful in an operation with "forEach"');
     return walk(item.value, value.$item === true ? [] : pathSteps(value.$item), 'the fan-out item');
   }
   if (Array.isArray(value)) {

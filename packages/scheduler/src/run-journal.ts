@@ -4,7 +4,7 @@
  * The engine calls it; the decisions live here so the state machine only asks "may I skip
  * this operation?" and "record this end".
  */
-import { FanoutError, serializeError } from './errors.js';
+import { FanoutError, type SchedulerErrorCode, serializeError } from './errors.js';
 import type { TerminalState } from './events.js';
 import { carryOver, fingerprint, JournalWriter, readJournal, type JournalMode, type JournalOpRecord, type JournalRunRecord, type JournalState } from './journal.js';
 import { Status, type OpTable } from './op-table.js';
@@ -57,7 +57,7 @@ export class RunJournal {
       this.#ops.resumed.add(i);
       return { status: Status.Succeeded, value: decision.output };
     }
-    return { status: Status.Skipped, value: new FanoutError('FANOUT_NOT_RETRIED', decision.why) };
+    return { status: Status.Skipped, value: new FanoutError<SchedulerErrorCode>('FANOUT_NOT_RETRIED', decision.why) };
   }
 
   #fingerprint(i: number): string {

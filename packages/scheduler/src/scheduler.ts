@@ -3,7 +3,7 @@ import type { Adapter } from './adapter.js';
 import { systemClock, type Clock } from './clock.js';
 import { Engine, type RunSnapshot } from './engine.js';
 import type { RunResult } from './result.js';
-import { FanoutError, PlanValidationError } from './errors.js';
+import { check, FanoutError, type SchedulerErrorCode, PlanValidationError } from './errors.js';
 import type { IterateOptions } from './event-hub.js';
 import type { SchedulerEvent } from './events.js';
 import type { JournalMode, JournalOptions } from './journal.js';
@@ -90,9 +90,9 @@ export class Scheduler {
     const list: Iterable<Adapter> = Symbol.iterator in options.adapters ? (options.adapters as Iterable<Adapter>) : Object.values(options.adapters);
     for (const adapter of list) {
       if (typeof adapter?.kind !== 'string' || typeof adapter.run !== 'function' || typeof adapter.input?.safeParse !== 'function') {
-        throw new FanoutError('FANOUT_ADAPTER_INVALID', `expected an adapter with a string kind, a zod input schema and a run function, got ${JSON.stringify(Object.keys(adapter ?? {}))}`);
+        throw new FanoutError<SchedulerErrorCode>('FANOUT_ADAPTER_INVALID', `expected an adapter with a string kind, a zod input schema and a run function, got ${JSON.stringify(Object.keys(adapter ?? {}))}`);
       }
-      if (adapters.has(adapter.kind)) throw new FanoutError('FANOUT_ADAPTER_INVALID', `two adapters have the kind "${adapter.kind}"`);
+      if (adapters.has(adapter.kind)) throw new FanoutError<SchedulerErrorCode>('FANOUT_ADAPTER_INVALID', `two adapters have the kind "${adapter.kind}"`);
       adapters.set(adapter.kind, adapter);
     }
     this.adapters = adapters;
@@ -115,10 +115,10 @@ export class Scheduler {
     const policy = compiled.plan.policy ?? {};
     const failure = options.failure ?? policy.failure ?? 'isolate';
     const checked = failurePolicySchema.safeParse(failure);
-    if (!checked.success) throw new FanoutError('FANOUT_OPTION_INVALID', `expected failure to be "isolate", "continue" or { halt: "now" | "soon" }, got ${JSON.stringify(failure)}`, { path: 'failure' });
+    if (!checked.success) throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected failure to be "isolate", "continue" or { halt: "now" | "soon" }, got ${JSON.stringify(failure)}`, { path: 'failure' });
     const journal = options.journal === undefined ? undefined : typeof options.journal === 'string' ? { path: options.journal, mode: 'append' as JournalMode } : { path: options.journal.path, mode: options.journal.mode ?? 'append' };
     const concurrency = options.concurrency ?? base.concurrency ?? 256;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new FanoutError('FANOUT_OPTION_INVALID', `expected concurrency to be a positive integer, got ${String(concurrency)}`, { path: 'concurrency' });
+    check.integer(concurrency, 'concurrency', 256);
     const limits: Record<string, PoolOptions> = { ...base.limits };
     for (const [kind, limit] of Object.entries(options.limits ?? {})) limits[kind] = { ...limits[kind], ...limit };
 

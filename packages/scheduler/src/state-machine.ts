@@ -14,7 +14,7 @@ import { classifyFailure } from './adapter.js';
 import { BatchIndex, endBatch, startBatch } from './batch.js';
 import type { Clock } from './clock.js';
 import { IntDeque } from './deque.js';
-import { FanoutError, serializeError } from './errors.js';
+import { FanoutError, type SchedulerErrorCode, serializeError } from './errors.js';
 import { EventHub } from './event-hub.js';
 import type { EventInit, SchedulerEvent } from './events.js';
 import { FanOut } from './fanout.js';
@@ -200,7 +200,7 @@ export abstract class RunStateMachine implements AttemptHost {
     const target = this.compiled.index.get(id);
     const status = this.ops.status[target]!;
     if (status !== Status.Succeeded) {
-      throw new FanoutError('FANOUT_DEPENDENCY_FAILED', `needs the output of "${id}", which ended ${STATE_NAMES[status] ?? 'without output'}`);
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_DEPENDENCY_FAILED', `needs the output of "${id}", which ended ${STATE_NAMES[status] ?? 'without output'}`);
     }
     return this.ops.output(target);
   };
@@ -452,7 +452,7 @@ export abstract class RunStateMachine implements AttemptHost {
     if (kind === TimerKind.Attempt && status === Status.Running) {
       const pool = this.poolList[ops.pool[i]!]!;
       const timeoutMs = (ops.flags[i]! & OpFlag.Timeout) !== 0 ? ops.spec(i).timeoutMs : pool.defaultTimeoutMs;
-      const error = new FanoutError('FANOUT_ATTEMPT_TIMEOUT', `attempt ${ops.attempts[i]} of "${ops.ids[i]}" timed out after ${timeoutMs} ms`);
+      const error = new FanoutError<SchedulerErrorCode>('FANOUT_ATTEMPT_TIMEOUT', `attempt ${ops.attempts[i]} of "${ops.ids[i]}" timed out after ${timeoutMs} ms`);
       ops.controllers.get(i)?.abort(error);
       this.attemptFailed(i, ops.generation[i]!, error);
     } else if (kind === TimerKind.Retry && status === Status.RetryWait) {
@@ -460,7 +460,7 @@ export abstract class RunStateMachine implements AttemptHost {
       this.ready(i);
       this.dispatch();
     } else if (kind === TimerKind.QueueDeadline && (status === Status.Queued || status === Status.Locking)) {
-      this.settle(i, Status.TimedOut, new FanoutError('FANOUT_QUEUE_TIMEOUT', `"${ops.ids[i]}" waited ${this.config.queueTimeoutMs} ms without starting`));
+      this.settle(i, Status.TimedOut, new FanoutError<SchedulerErrorCode>('FANOUT_QUEUE_TIMEOUT', `"${ops.ids[i]}" waited ${this.config.queueTimeoutMs} ms without starting`));
       this.dispatch();
     }
   };
@@ -469,7 +469,7 @@ export abstract class RunStateMachine implements AttemptHost {
   signalFor(i: number, generation: number): AbortSignal {
     const ops = this.ops;
     if (ops.generation[i] !== generation || ops.status[i] !== Status.Running) {
-      return AbortSignal.abort(ops.errors.get(i) ?? new FanoutError('FANOUT_CANCELLED', 'the attempt is over'));
+      return AbortSignal.abort(ops.errors.get(i) ?? new FanoutError<SchedulerErrorCode>('FANOUT_CANCELLED', 'the attempt is over'));
     }
     let controller = ops.controllers.get(i);
     if (controller === undefined) {
@@ -605,7 +605,7 @@ export abstract class RunStateMachine implements AttemptHost {
       const d = dependents[k]!;
       if (ops.status[d] !== Status.Pending) continue;
       if (!proceed) {
-        this.settle(d, Status.Skipped, new FanoutError('FANOUT_DEPENDENCY_FAILED', `skipped because "${ops.ids[i]}" ended ${STATE_NAMES[status]}`));
+        this.settle(d, Status.Skipped, new FanoutError<SchedulerErrorCode>('FANOUT_DEPENDENCY_FAILED', `skipped because "${ops.ids[i]}" ended ${STATE_NAMES[status]}`));
       } else if (--ops.depsLeft[d]! === 0) {
         if (this.stopping !== undefined) this.settle(d, Status.Cancelled, this.stopError());
         else this.ready(d);

@@ -4,7 +4,8 @@
  */
 import type { Adapter } from './adapter.js';
 import { PlanCompiler, type CompiledPlan } from './compile.js';
-import { describeValue, type PlanIssue } from './errors.js';
+import { describeValue } from './diagnostics.js';
+import type { PlanIssue } from './errors.js';
 import { planSchema, type OperationSpec, type Plan } from './plan.js';
 import { fromZodIssues } from './zod-issues.js';
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
+import { describeValue } from '@fanout/scheduler/diagnostics';
 import { isBinary } from './binary.js';
 import type { Analyzer, AnalyzerApi, StandardResult, StandardSchemaV1 } from './contract.js';
 import { AnalyzerFailure, messageOf } from './failure.js';
@@ -17,7 +18,7 @@ export async function runModuleAnalyzer(job: ModuleJob, progress: (data: unknown
   const exports = await load(job.module);
   const analyze = exports.default;
   if (typeof analyze !== 'function') {
-    const got = 'default' in exports ? describe(analyze) : 'no default export';
+    const got = 'default' in exports ? describeValue(analyze) : 'no default export';
     throw new AnalyzerFailure('FANOUT_ANALYZER_INVALID', 'module', `expected module ${job.module} to have a default export that is a function (input, api) => result, got ${got}`);
   }
   const options = await validateOptions(exports.optionsSchema, job);
@@ -53,7 +54,7 @@ async function validateOptions(schema: unknown, job: ModuleJob): Promise<unknown
     throw new AnalyzerFailure(
       'FANOUT_ANALYZER_INVALID',
       'module',
-      `expected the optionsSchema export of ${job.module} to be a Standard Schema (a zod, valibot or arktype schema), got ${describe(schema)}`,
+      `expected the optionsSchema export of ${job.module} to be a Standard Schema (a zod, valibot or arktype schema), got ${describeValue(schema)}`,
     );
   }
   let result: StandardResult<unknown>;
@@ -81,13 +82,4 @@ function fieldOf(path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }
     field += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
   }
   return field;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'function') return 'a function without the expected shape';
-  return typeof value === 'string' ? `a string (${JSON.stringify(value)})` : `a ${typeof value} (${String(value)})`;
 }

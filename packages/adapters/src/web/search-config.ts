@@ -1,10 +1,13 @@
-import { FanoutError, type Clock } from '@fanout/scheduler';
+import { OptionCheck, type Clock } from '@fanout/scheduler';
+import { AdapterError } from '../errors.js';
 import { isHttpUrl } from './fetch-input.js';
 import { braveProvider } from './providers/brave.js';
 import { searxngProvider } from './providers/searxng.js';
 import { tavilyProvider } from './providers/tavily.js';
 import { BUILT_IN_PROVIDERS, type BuiltInProvider } from './search-input.js';
 import { SearchError, type SearchProvider } from './search-provider.js';
+
+const check = new OptionCheck(AdapterError, 'searchAdapter');
 
 /**
  * Which providers a search adapter uses and how they are reached. Options win over the
@@ -102,12 +105,12 @@ export function resolveProviders(config: SearchProvidersConfig): ResolvedProvide
     for (const entry of config.providers) {
       if (typeof entry === 'string') {
         if (!(BUILT_IN_PROVIDERS as readonly string[]).includes(entry)) {
-          throw new FanoutError('FANOUT_OPTION_INVALID', `searchAdapter: expected providers to hold ${BUILT_IN_PROVIDERS.join(', ')} or provider objects, got ${JSON.stringify(entry)}`, { path: 'providers' });
+          check.invalid('providers', `${BUILT_IN_PROVIDERS.join(', ')} or provider objects`, entry);
         }
         chain.push(entry);
       } else {
         if (typeof entry?.name !== 'string' || typeof entry.search !== 'function') {
-          throw new FanoutError('FANOUT_OPTION_INVALID', 'searchAdapter: expected a provider object to have a string name and a search function', { path: 'providers' });
+          check.invalid('providers', 'provider objects with a string name and a search function', entry);
         }
         providers.set(entry.name, entry);
         problems.delete(entry.name);

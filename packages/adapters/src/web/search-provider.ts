@@ -1,4 +1,4 @@
-import { valueAt } from '@fanout/scheduler';
+import { describeZodIssues } from '@fanout/scheduler';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { AdapterError, type AdapterErrorCode, type AdapterErrorOptions } from '../errors.js';
@@ -124,21 +124,6 @@ export async function callProvider(call: ProviderCall, context: ProviderContext)
   }
 }
 
-function pathOf(steps: readonly PropertyKey[]): string {
-  let out = '';
-  for (const step of steps) out += typeof step === 'number' ? `[${step}]` : out === '' ? String(step) : `.${String(step)}`;
-  return out === '' ? '(the whole answer)' : out;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}…` : value);
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
-
 /**
  * Parses and validates a provider's JSON answer. An answer that is not JSON, was cut, or does
  * not match the provider's documented format is a `FANOUT_SEARCH_RESPONSE` error naming the
@@ -157,11 +142,10 @@ export function parseAnswer<T>(provider: string, who: string, schema: z.ZodType<
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = pathOf(issue.path);
-  const got = describe(valueAt(json, issue.path));
-  const expected = issue.code === 'invalid_type' ? `${issue.expected}` : issue.message.replace(/^Invalid input: /, '');
-  throw new SearchError('FANOUT_SEARCH_RESPONSE', `${provider}: expected ${field} of the answer to be ${expected}, got ${got} (${parsed.error.issues.length} problem${parsed.error.issues.length === 1 ? '' : 's'} in all)`, {
+  const problems = describeZodIssues(parsed.error, json);
+  const first = problems[0]!;
+  const field = first.path === '' ? '(the whole answer)' : first.path;
+  throw new SearchError('FANOUT_SEARCH_RESPONSE', `${provider}: ${field} of the answer: ${first.message} (${problems.length} problem${problems.length === 1 ? '' : 's'} in all)`, {
     provider,
     field,
     path: 'query',

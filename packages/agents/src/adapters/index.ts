@@ -3,7 +3,7 @@
  * pool limits that go with them.
  */
 import { availableParallelism } from 'node:os';
-import type { Adapter, PoolOptions } from '@fanout/scheduler';
+import { OptionCheck, type Adapter, type PoolOptions } from '@fanout/scheduler';
 import type { AgentsBudget } from '../budget.js';
 import { AgentsError } from '../errors.js';
 import type { ProviderGates } from '../provider-gates.js';
@@ -12,6 +12,8 @@ import { checkoutAdapter } from './checkout-adapter.js';
 import { resolveShared, type AgentsAdaptersOptions, type AgentsShared } from './context.js';
 import { gitAdapter } from './git-adapter.js';
 import { setupAdapter, verifyAdapter } from './step-adapters.js';
+
+const check = new OptionCheck(AgentsError);
 
 /** What {@link createAgentsAdapters} returns. */
 export interface AgentsAdapters {
@@ -75,11 +77,6 @@ export interface AgentsLimitsOptions {
   stepTimeoutMs?: number;
 }
 
-function positive(value: number | undefined, name: string): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1))
-    throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${name} to be a positive integer, got ${JSON.stringify(value)}`, { path: name });
-}
-
 /**
  * Pool limits for a fleet: fixed limits (an adaptive limiter learns from latency, and an
  * agent's latency says nothing about load), per-provider sub-limits, git one at a time per
@@ -91,11 +88,11 @@ function positive(value: number | undefined, name: string): void {
 export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, PoolOptions> {
   const agents = options.agents ?? 8;
   const cap = options.cap ?? 16;
-  positive(agents, 'agents');
-  positive(cap, 'cap');
-  positive(options.setup, 'setup');
-  positive(options.checkout, 'checkout');
-  positive(options.verify, 'verify');
+  check.integer(agents, 'agents');
+  check.integer(cap, 'cap');
+  check.integer(options.setup, 'setup');
+  check.integer(options.checkout, 'checkout');
+  check.integer(options.verify, 'verify');
   if (agents > cap) {
     throw new AgentsError(
       'FANOUT_AGENTS_INPUT_INVALID',
@@ -103,7 +100,7 @@ export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, 
       { path: 'agents' },
     );
   }
-  for (const [provider, limit] of Object.entries(options.providers ?? {})) positive(limit, `providers.${provider}`);
+  for (const [provider, limit] of Object.entries(options.providers ?? {})) check.integer(limit, `providers.${provider}`);
   const step = (max: number, timeoutMs: number | undefined): PoolOptions => ({ max, optimal: max, limiter: 'fixed', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return {
     agent: { ...step(agents, options.agentTimeoutMs), ...(options.providers === undefined ? {} : { keyLimits: { ...options.providers } }) },

@@ -1,6 +1,7 @@
 import { field, show, words } from '../describe.js';
 import type { Extractor } from '../extractor.js';
-import { UnexpectedOutputError, preview } from '../errors.js';
+import { describeValue } from '@fanout/scheduler';
+import { UnexpectedOutputError } from '../errors.js';
 import { list, maybeNum, maybeText, num, record, text } from './shape.js';
 
 type Languages = Record<string, { files: number; lines: number; bytes: number }>;
@@ -45,7 +46,7 @@ export const analyzeExtractor: Extractor = {
       if (o.truncated === true) sink.problem({ code: 'FANOUT_TRUNCATED', message: `stopped at its marker cap after ${markers.length}`, missing: 'markers past the cap' });
       return;
     }
-    sink.item({ type: 'analysis', key: op.id, label: `${analyzer}: ${preview(o.result ?? o)}`, data: { analyzer } });
+    sink.item({ type: 'analysis', key: op.id, label: `${analyzer}: ${describeValue(o.result ?? o)}`, data: { analyzer } });
   },
   describe: (input, output) => words(maybeText(field(output, 'analyzer')) ?? maybeText(field(input, 'analyzer')), show(field(input, 'paths', 'path')) !== undefined && `of ${show(field(input, 'paths', 'path'))}`) || undefined,
   missing(input) {

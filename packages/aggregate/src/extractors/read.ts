@@ -17,7 +17,7 @@ export const readExtractor: Extractor = {
       if (f.ok === false) {
         const error = f.error !== null && typeof f.error === 'object' ? (f.error as Record<string, unknown>) : {};
         sink.problem({
-          code: maybeText(error.code) ?? 'FANOUT_READ_FAILED',
+          code: maybeText(error.code) ?? 'FANOUT_OPERATION_FAILED',
           message: `could not read ${path}: ${maybeText(error.message) ?? 'no reason given'}`,
           missing: `the contents of ${path}`,
         });

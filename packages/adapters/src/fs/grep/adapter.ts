@@ -87,7 +87,7 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
   if (options.inlineBudgetMs !== undefined) own.inlineBudgetMs = options.inlineBudgetMs;
   if (options.workerScript !== undefined) own.workerScript = options.workerScript;
   if (options.scan !== undefined && Object.keys(own).length > 0) {
-    throw new AdapterError('FANOUT_OPTIONS_INVALID', `expected ${Object.keys(own).join(', ')} on the fsScan given as scan, got them on the grep adapter`, { path: Object.keys(own)[0]! });
+    throw new AdapterError('FANOUT_OPTION_INVALID', `expected ${Object.keys(own).join(', ')} on the fsScan given as scan, got them on the grep adapter`, { path: Object.keys(own)[0]! });
   }
   const { roots, scan } = scanOf(options, own);
   const { engine, rg } = chooseEngine(options.engine ?? 'auto', options.rgPath);

@@ -138,7 +138,7 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
       if (!sameRoots(adapterRoots, roots)) {
         throw new AdapterError('FANOUT_PATH_INVALID', `expected the ${kind} adapter to have the roots of its scan (${roots.paths.join(', ')}), got ${adapterRoots.paths.join(', ')}`, { path: 'roots' });
       }
-      if (handlers.has(kind)) throw new AdapterError('FANOUT_OPTIONS_INVALID', `expected one ${kind} adapter per scan, got a second one: create another fsScan() for it`, { path: 'scan' });
+      if (handlers.has(kind)) throw new AdapterError('FANOUT_OPTION_INVALID', `expected one ${kind} adapter per scan, got a second one: create another fsScan() for it`, { path: 'scan' });
       handlers.set(kind, handler);
     },
   };
@@ -148,7 +148,7 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
 /** Registers an adapter with `scan`, which must come from {@link fsScan}. */
 export function register(scan: FsScan, kind: string, handler: ScanHandler, roots: AllowedRoots): void {
   const internals = scan as Partial<ScanInternals>;
-  if (typeof internals[registerWithScan] !== 'function') throw new AdapterError('FANOUT_OPTIONS_INVALID', 'expected scan to come from fsScan(), got another object', { path: 'scan' });
+  if (typeof internals[registerWithScan] !== 'function') throw new AdapterError('FANOUT_OPTION_INVALID', 'expected scan to come from fsScan(), got another object', { path: 'scan' });
   internals[registerWithScan](kind, handler, roots);
 }
 
@@ -208,7 +208,7 @@ async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<s
     const handler = handlers.get(member.kind);
     const settle: Settle = { resolve: (output) => member.resolve(output), reject: (error) => member.reject(error) };
     if (handler === undefined) {
-      member.reject(new AdapterError('FANOUT_OPTIONS_INVALID', `expected a ${member.kind} adapter created with this scan, got an operation of a kind it does not know`, { path: 'scan' }));
+      member.reject(new AdapterError('FANOUT_OPTION_INVALID', `expected a ${member.kind} adapter created with this scan, got an operation of a kind it does not know`, { path: 'scan' }));
     } else if (handler.mode === 'listing') {
       handler.run(member.input, member.context, shared).then(settle.resolve, settle.reject);
     } else {

@@ -204,10 +204,10 @@ describe('fsScan', () => {
   it('takes one adapter of each kind, with its own roots, and the thread options on itself', () => {
     const scan = fsScan({ roots: [tree.dir] });
     grepAdapter({ scan });
-    expect(() => grepAdapter({ scan })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTIONS_INVALID', path: 'scan' }));
+    expect(() => grepAdapter({ scan })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID', path: 'scan' }));
     expect(() => globAdapter({ scan, roots: [tree.path('a')] })).toThrow(expect.objectContaining({ code: 'FANOUT_PATH_INVALID', path: 'roots' }));
-    expect(() => grepAdapter({ scan: fsScan({ roots: [tree.dir] }), threads: 0 })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTIONS_INVALID', path: 'threads' }));
-    expect(() => grepAdapter({ scan: {} as FsScan })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTIONS_INVALID' }));
+    expect(() => grepAdapter({ scan: fsScan({ roots: [tree.dir] }), threads: 0 })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID', path: 'threads' }));
+    expect(() => grepAdapter({ scan: {} as FsScan })).toThrow(expect.objectContaining({ code: 'FANOUT_OPTION_INVALID' }));
     expect(globAdapter({ scan: fsScan({ roots: [tree.dir] }) }).batcher).toBeDefined();
   });
 
