@@ -1,7 +1,7 @@
 /**
  * The diagnostics kit every package shares, so that every message reads the same way: what was
  * expected, what was got, and where. One value describer, one way to turn zod issues into
- * messages, one set of option checks, and the base of the errors that list several problems.
+ * messages, and one set of option checks (the errors that list several problems build on IssuesError, in errors.ts).
  */
 import type { z } from 'zod';
 import type { FanoutErrorOptions } from './errors.js';
