@@ -53,7 +53,11 @@ Run:
   -h, --help           this help`;
 
 /** Parses `argv` for a command; unknown flags and bad values are usage errors naming them. */
-export function parse<T extends Options>(argv: string[], options: T, allowPositionals = true): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true; args: string[] }>>['values']; positionals: string[] } {
+export function parse<T extends Options>(
+  argv: string[],
+  options: T,
+  allowPositionals = true,
+): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true; args: string[] }>>['values']; positionals: string[] } {
   try {
     const parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
     return { values: parsed.values, positionals: parsed.positionals };

@@ -50,7 +50,16 @@ describe('fanout', () => {
 
   it('validates a plan: every problem with its path, exit 2; a valid plan, exit 0', async () => {
     const bad = join(dir, 'bad.json');
-    await writeFile(bad, JSON.stringify({ operations: [{ id: 'a', kind: 'grep', input: {} }, { id: 'a', kind: 'nope' }, { id: 'c', kind: 'glob', input: { patterns: ['*'] }, after: ['z'] }] }));
+    await writeFile(
+      bad,
+      JSON.stringify({
+        operations: [
+          { id: 'a', kind: 'grep', input: {} },
+          { id: 'a', kind: 'nope' },
+          { id: 'c', kind: 'glob', input: { patterns: ['*'] }, after: ['z'] },
+        ],
+      }),
+    );
     const result = await fanout(['validate', bad]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('operations[1].id: duplicate id "a"');

@@ -51,7 +51,13 @@ describe('exec jobs, as GNU parallel builds them', () => {
   });
 
   it('makes every combination of the groups, in order, numbered from 1', () => {
-    const jobs = buildJobs(['echo', '{1}-{2}'], [['a', 'b'], ['1', '2']]);
+    const jobs = buildJobs(
+      ['echo', '{1}-{2}'],
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    );
     expect(jobs.map((j) => [j.seq, j.display])).toEqual([
       [1, 'echo a-1'],
       [2, 'echo a-2'],

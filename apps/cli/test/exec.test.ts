@@ -148,10 +148,10 @@ describe('fanout exec', () => {
     expect(entries[0]).toBe('Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand');
     const rows = entries.slice(1).map((l) => l.split('\t'));
     expect(rows.map((r) => [r[0], r[5], r[6], r[8]]).sort()).toEqual([
-      ['1', '2', '0', "echo 1; test 1 -lt 3"],
-      ['2', '2', '0', "echo 2; test 2 -lt 3"],
-      ['3', '2', '1', "echo 3; test 3 -lt 3"],
-      ['4', '2', '1', "echo 4; test 4 -lt 3"],
+      ['1', '2', '0', 'echo 1; test 1 -lt 3'],
+      ['2', '2', '0', 'echo 2; test 2 -lt 3'],
+      ['3', '2', '1', 'echo 3; test 3 -lt 3'],
+      ['4', '2', '1', 'echo 4; test 4 -lt 3'],
     ]);
     expect(rows.every((r) => Number(r[2]) > 1.7e9 && Number(r[3]) >= 0)).toBe(true);
 

@@ -55,7 +55,12 @@ describe('journals', () => {
     const work = join(dir, 'torn');
     await mkdir(work, { recursive: true });
     await writeFile(join(work, 'a.txt'), 'a\n');
-    const plan = { operations: [{ id: 'ok', kind: 'read', input: { path: 'a.txt' } }, { id: 'missing', kind: 'read', input: { path: 'b.txt' } }] };
+    const plan = {
+      operations: [
+        { id: 'ok', kind: 'read', input: { path: 'a.txt' } },
+        { id: 'missing', kind: 'read', input: { path: 'b.txt' } },
+      ],
+    };
     await writeFile(join(work, 'plan.json'), JSON.stringify(plan));
     expect((await fanout(['run', 'plan.json', '--journal', 'j.ndjson', '-q'], { cwd: work })).code).toBe(1);
     await appendFile(join(work, 'j.ndjson'), '{"type":"op","runId":"x","id":"missing","kind":"read","sta');
@@ -91,7 +96,10 @@ describe('journals', () => {
     const resumed = await fanout(['run', 'plan.json', '--journal', 'j.ndjson', '--resume', '--ndjson'], { cwd: work });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout.split('\n')[0]!)).toMatchObject({ type: 'run-started', resumed: 1 });
-    const finished = resumed.stdout.split('\n').filter((line) => line.includes('"op-finished"')).map((line) => JSON.parse(line) as { id: string; state: string });
+    const finished = resumed.stdout
+      .split('\n')
+      .filter((line) => line.includes('"op-finished"'))
+      .map((line) => JSON.parse(line) as { id: string; state: string });
     expect(finished.map((event) => `${event.id}:${event.state}`).sort()).toEqual(['quick:succeeded', 'slow-0:succeeded', 'slow-1:succeeded', 'slow-2:succeeded']);
   }, 60_000);
 

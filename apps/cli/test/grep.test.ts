@@ -25,7 +25,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sorted = (text: string) => text.split('\n').filter((l) => l !== '').sort();
+const sorted = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 
 /** The same search with ripgrep, for a side-by-side check. */
 function rg(args: string[], cwd = dir): { code: number | null; stdout: string } {
@@ -46,157 +50,175 @@ const ENGINES = [
   { engine: 'ripgrep', skip: !RG, name: `ripgrep engine${RG ? '' : ' (skipped: ripgrep is not installed)'}` },
 ];
 
-for (const { engine, skip, name } of ENGINES) describe.skipIf(skip)(`fanout grep, ${name}`, () => {
-  const grep = (args: string[], options: Parameters<typeof fanout>[1] = {}) => fanout(['grep', '--engine', engine, ...args], { cwd: dir, ...options });
+for (const { engine, skip, name } of ENGINES)
+  describe.skipIf(skip)(`fanout grep, ${name}`, () => {
+    const grep = (args: string[], options: Parameters<typeof fanout>[1] = {}) => fanout(['grep', '--engine', engine, ...args], { cwd: dir, ...options });
 
-  const cases: Array<[string, string[], string[]]> = [
-    ['plain, with line numbers', ['-n', 'helper'], ['src/app.ts:1:import { helper } from "./util/helper";', 'src/app.ts:3:export const app = helper(1);', 'src/app.ts:4:const helperish = 2;', 'src/notes.md:1:a helper line', 'src/notes.md:5:another helper', 'src/util/helper.ts:1:export function helper(n: number) {']],
-    ['-i', ['-n', '-i', 'todo'], ['src/app.ts:2:// TODO: wire the Helper', 'src/util/helper.ts:4:// todo later']],
-    ['-w', ['-w', '-c', 'helper'], ['src/app.ts:2', 'src/notes.md:2', 'src/util/helper.ts:1']],
-    ['-F', ['-F', '-n', '(regex) chars [here]'], ['src/notes.md:6:(regex) chars [here]']],
-    ['-l', ['-l', 'helper', 'src'], ['src/app.ts', 'src/notes.md', 'src/util/helper.ts']],
-    ['--glob', ['-l', '--glob', '*.ts', 'helper'], ['src/app.ts', 'src/util/helper.ts']],
-    ['--glob !', ['-l', '-g', '!*.md', 'helper'], ['src/app.ts', 'src/util/helper.ts']],
-    ['one file, no name', ['-n', 'return', 'src/util/helper.ts'], ['2:  return n + 1;']],
-    ['./ as typed', ['-l', 'later', './src'], ['./src/util/helper.ts']],
-  ];
-  for (const [name, args, expected] of cases) {
-    it(`${name}: ${args.join(' ')}`, async () => {
-      const out = await grep(args);
-      expect(out.code).toBe(0);
-      expect(sorted(out.stdout)).toEqual(expected);
-      if (RG) expect(sorted(rg(args).stdout)).toEqual(expected); // ripgrep prints the same lines
-    });
-  }
-
-  it('-C N prints context lines and "--" between groups that do not touch, like ripgrep', async () => {
-    const args = ['-n', '-C', '1', 'helper', 'src/notes.md'];
-    const out = await grep(args);
-    expect(out.stdout).toBe('1:a helper line\n2-plain\n--\n4-plain\n5:another helper\n6-(regex) chars [here]\n');
-    if (RG) expect(rg(args).stdout).toBe(out.stdout);
-  });
-
-  it('--json prints ripgrep’s messages: begin, match, end per file, then a summary', async () => {
-    const out = await grep(['--json', 'return', 'src/util/helper.ts']);
-    expect(out.code).toBe(0);
-    const messages = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
-    expect(messages.map((m) => m.type)).toEqual(['begin', 'match', 'end', 'summary']);
-    expect(messages[1]!.data).toEqual({
-      path: { text: 'src/util/helper.ts' },
-      lines: { text: '  return n + 1;\n' },
-      line_number: 2,
-      absolute_offset: 36,
-      submatches: [{ match: { text: 'return' }, start: 2, end: 8 }],
-    });
-    if (RG) {
-      const theirs = rg(['--json', 'return', 'src/util/helper.ts']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
-      expect(theirs.map((m) => m.type)).toEqual(messages.map((m) => m.type));
-      expect(theirs[0]).toEqual(messages[0]);
-      expect(theirs[1]).toEqual(messages[1]);
-    }
-  });
-
-  it('exits 1 when nothing matched, 2 on a bad pattern or flag, with the reason', async () => {
-    const none = await grep(['no-such-text-anywhere']);
-    expect(none).toMatchObject({ code: 1, stdout: '' });
-    const bad = await grep(['(unclosed']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/expected pattern to be a valid regular expression, got "\(unclosed"/);
-    const flag = await grep(['-C', 'two', 'x']);
-    expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/expected --context to be a whole number, got "two"/);
-    const missing = await grep([]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/expected a pattern/);
-  });
-
-  it('honours .gitignore unless --no-ignore', async () => {
-    expect(sorted((await grep(['-l', 'helper\\(\\)'])).stdout)).toEqual([]);
-    expect(sorted((await grep(['-l', '--no-ignore', 'helper\\(\\)'])).stdout)).toEqual(['build/out.js']);
-  });
-
-  describe('what ripgrep prints, byte for byte', () => {
-    let files: string;
-    beforeAll(async () => {
-      files = await mkdtemp(join(tmpdir(), 'fanout-grep-bytes-'));
-      await mkdir(join(files, 'build'));
-      await mkdir(join(files, '.git'));
-      await writeFile(join(files, '.gitignore'), 'build/\n');
-      await writeFile(join(files, 'build/out.js'), 'needle built\n');
-      await writeFile(join(files, 'crlf.txt'), 'one needle\r\ntwo\r\nthree needle\r\n');
-      await writeFile(join(files, 'latin1.txt'), Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from(' needle\n')]));
-      await writeFile(join(files, 'bin.dat'), Buffer.concat([Buffer.from('needle'), Buffer.from([0]), Buffer.from('world\nneedle again\n')]));
-      await writeFile(join(files, 'catastrophic.txt'), `${'a'.repeat(40)}b\n`);
-      // A 10 MB line, and a 10 MB file without a line feed.
-      await writeFile(join(files, 'long.txt'), `${'x'.repeat(10 * 1024 * 1024)}needle\nshort needle\n`);
-      await writeFile(join(files, 'no-newline.txt'), `${'y'.repeat(10 * 1024 * 1024)}needle`);
-    });
-    afterAll(async () => {
-      await rm(files, { recursive: true, force: true });
-    });
-
-    /** fanout's output as bytes, with the paths of ripgrep's order (`--sort path`). */
-    async function bytesOf(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, 'grep', '--engine', engine, ...args], { cwd: files, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-        const out: Buffer[] = [];
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-        child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+    const cases: Array<[string, string[], string[]]> = [
+      [
+        'plain, with line numbers',
+        ['-n', 'helper'],
+        [
+          'src/app.ts:1:import { helper } from "./util/helper";',
+          'src/app.ts:3:export const app = helper(1);',
+          'src/app.ts:4:const helperish = 2;',
+          'src/notes.md:1:a helper line',
+          'src/notes.md:5:another helper',
+          'src/util/helper.ts:1:export function helper(n: number) {',
+        ],
+      ],
+      ['-i', ['-n', '-i', 'todo'], ['src/app.ts:2:// TODO: wire the Helper', 'src/util/helper.ts:4:// todo later']],
+      ['-w', ['-w', '-c', 'helper'], ['src/app.ts:2', 'src/notes.md:2', 'src/util/helper.ts:1']],
+      ['-F', ['-F', '-n', '(regex) chars [here]'], ['src/notes.md:6:(regex) chars [here]']],
+      ['-l', ['-l', 'helper', 'src'], ['src/app.ts', 'src/notes.md', 'src/util/helper.ts']],
+      ['--glob', ['-l', '--glob', '*.ts', 'helper'], ['src/app.ts', 'src/util/helper.ts']],
+      ['--glob !', ['-l', '-g', '!*.md', 'helper'], ['src/app.ts', 'src/util/helper.ts']],
+      ['one file, no name', ['-n', 'return', 'src/util/helper.ts'], ['2:  return n + 1;']],
+      ['./ as typed', ['-l', 'later', './src'], ['./src/util/helper.ts']],
+    ];
+    for (const [name, args, expected] of cases) {
+      it(`${name}: ${args.join(' ')}`, async () => {
+        const out = await grep(args);
+        expect(out.code).toBe(0);
+        expect(sorted(out.stdout)).toEqual(expected);
+        if (RG) expect(sorted(rg(args).stdout)).toEqual(expected); // ripgrep prints the same lines
       });
     }
 
-    it('keeps the \\r of CRLF lines and bytes that are not UTF-8, and names a binary file instead of printing it', async () => {
-      const args = ['needle', 'bin.dat', 'crlf.txt', 'latin1.txt'];
-      const out = await bytesOf(args);
+    it('-C N prints context lines and "--" between groups that do not touch, like ripgrep', async () => {
+      const args = ['-n', '-C', '1', 'helper', 'src/notes.md'];
+      const out = await grep(args);
+      expect(out.stdout).toBe('1:a helper line\n2-plain\n--\n4-plain\n5:another helper\n6-(regex) chars [here]\n');
+      if (RG) expect(rg(args).stdout).toBe(out.stdout);
+    });
+
+    it('--json prints ripgrep’s messages: begin, match, end per file, then a summary', async () => {
+      const out = await grep(['--json', 'return', 'src/util/helper.ts']);
       expect(out.code).toBe(0);
-      expect(out.stdout).toEqual(
-        Buffer.concat([
-          Buffer.from('bin.dat: binary file matches (found "\\0" byte around offset 6)\ncrlf.txt:one needle\r\ncrlf.txt:three needle\r\nlatin1.txt:caf'),
-          Buffer.from([0xe9]),
-          Buffer.from(' needle\n'),
-        ]),
-      );
-      if (RG) expect(out.stdout).toEqual(rgBytes(args, files).stdout);
-      // Counts and --json search the binary file as text, as ripgrep does.
-      const count = await bytesOf(['-c', 'needle', 'bin.dat']);
-      expect(count.stdout.toString()).toBe('2\n');
-      if (RG) expect(count.stdout).toEqual(rgBytes(['-c', 'needle', 'bin.dat'], files).stdout);
-    });
-
-    it('searches an ignored directory named on the command line, as ripgrep does', async () => {
-      const out = await bytesOf(['-l', 'needle', 'build']);
-      expect(out.stdout.toString()).toBe('build/out.js\n');
-      if (RG) expect(out.stdout).toEqual(rgBytes(['-l', 'needle', 'build'], files).stdout);
-      const walked = await bytesOf(['-l', 'needle']);
-      expect(walked.stdout.toString()).not.toContain('build/');
-    });
-
-    it('ends at once on a catastrophic pattern (forty a and a b, (a+)+$)', async () => {
-      // Unbounded backtracking would run into the helper's 60 s bound (the grep timeout is 2 min).
-      const out = await bytesOf(['(a+)+$', 'catastrophic.txt']);
-      expect(out).toMatchObject({ code: 1, stderr: '' });
-      expect(out.stdout.length).toBe(0);
-      const found = await bytesOf(['-c', '(a+)+b$', 'catastrophic.txt']);
-      expect(found.stdout.toString()).toBe('1\n');
-    });
-
-    it('prints a 10 MB line and a 10 MB file without a line feed as ripgrep does, within a bounded heap', async () => {
-      // 256 MB of heap: ten million matches of x on one line must not be held as objects.
-      const bounded = { NODE_OPTIONS: '--max-old-space-size=256' };
-      for (const args of [['needle', 'long.txt', 'no-newline.txt'], ['-c', 'x', 'long.txt'], ['x', 'long.txt']]) {
-        const out = await bytesOf(args, bounded);
-        expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(0);
-        expect(out.stderr).toBe('');
-        if (RG) expect(out.stdout.equals(rgBytes(args, files).stdout), args.join(' ')).toBe(true);
+      const messages = out.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
+      expect(messages.map((m) => m.type)).toEqual(['begin', 'match', 'end', 'summary']);
+      expect(messages[1]!.data).toEqual({
+        path: { text: 'src/util/helper.ts' },
+        lines: { text: '  return n + 1;\n' },
+        line_number: 2,
+        absolute_offset: 36,
+        submatches: [{ match: { text: 'return' }, start: 2, end: 8 }],
+      });
+      if (RG) {
+        const theirs = rg(['--json', 'return', 'src/util/helper.ts'])
+          .stdout.trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
+        expect(theirs.map((m) => m.type)).toEqual(messages.map((m) => m.type));
+        expect(theirs[0]).toEqual(messages[0]);
+        expect(theirs[1]).toEqual(messages[1]);
       }
-      const line = await bytesOf(['-n', 'short', 'long.txt'], bounded);
-      expect(line.stdout.toString()).toBe('2:short needle\n');
-    }, 120_000);
+    });
+
+    it('exits 1 when nothing matched, 2 on a bad pattern or flag, with the reason', async () => {
+      const none = await grep(['no-such-text-anywhere']);
+      expect(none).toMatchObject({ code: 1, stdout: '' });
+      const bad = await grep(['(unclosed']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/expected pattern to be a valid regular expression, got "\(unclosed"/);
+      const flag = await grep(['-C', 'two', 'x']);
+      expect(flag.code).toBe(2);
+      expect(flag.stderr).toMatch(/expected --context to be a whole number, got "two"/);
+      const missing = await grep([]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/expected a pattern/);
+    });
+
+    it('honours .gitignore unless --no-ignore', async () => {
+      expect(sorted((await grep(['-l', 'helper\\(\\)'])).stdout)).toEqual([]);
+      expect(sorted((await grep(['-l', '--no-ignore', 'helper\\(\\)'])).stdout)).toEqual(['build/out.js']);
+    });
+
+    describe('what ripgrep prints, byte for byte', () => {
+      let files: string;
+      beforeAll(async () => {
+        files = await mkdtemp(join(tmpdir(), 'fanout-grep-bytes-'));
+        await mkdir(join(files, 'build'));
+        await mkdir(join(files, '.git'));
+        await writeFile(join(files, '.gitignore'), 'build/\n');
+        await writeFile(join(files, 'build/out.js'), 'needle built\n');
+        await writeFile(join(files, 'crlf.txt'), 'one needle\r\ntwo\r\nthree needle\r\n');
+        await writeFile(join(files, 'latin1.txt'), Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9]), Buffer.from(' needle\n')]));
+        await writeFile(join(files, 'bin.dat'), Buffer.concat([Buffer.from('needle'), Buffer.from([0]), Buffer.from('world\nneedle again\n')]));
+        await writeFile(join(files, 'catastrophic.txt'), `${'a'.repeat(40)}b\n`);
+        // A 10 MB line, and a 10 MB file without a line feed.
+        await writeFile(join(files, 'long.txt'), `${'x'.repeat(10 * 1024 * 1024)}needle\nshort needle\n`);
+        await writeFile(join(files, 'no-newline.txt'), `${'y'.repeat(10 * 1024 * 1024)}needle`);
+      });
+      afterAll(async () => {
+        await rm(files, { recursive: true, force: true });
+      });
+
+      /** fanout's output as bytes, with the paths of ripgrep's order (`--sort path`). */
+      async function bytesOf(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+        return new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [BIN, 'grep', '--engine', engine, ...args], { cwd: files, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+          const out: Buffer[] = [];
+          let stderr = '';
+          child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+          child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+        });
+      }
+
+      it('keeps the \\r of CRLF lines and bytes that are not UTF-8, and names a binary file instead of printing it', async () => {
+        const args = ['needle', 'bin.dat', 'crlf.txt', 'latin1.txt'];
+        const out = await bytesOf(args);
+        expect(out.code).toBe(0);
+        expect(out.stdout).toEqual(
+          Buffer.concat([Buffer.from('bin.dat: binary file matches (found "\\0" byte around offset 6)\ncrlf.txt:one needle\r\ncrlf.txt:three needle\r\nlatin1.txt:caf'), Buffer.from([0xe9]), Buffer.from(' needle\n')]),
+        );
+        if (RG) expect(out.stdout).toEqual(rgBytes(args, files).stdout);
+        // Counts and --json search the binary file as text, as ripgrep does.
+        const count = await bytesOf(['-c', 'needle', 'bin.dat']);
+        expect(count.stdout.toString()).toBe('2\n');
+        if (RG) expect(count.stdout).toEqual(rgBytes(['-c', 'needle', 'bin.dat'], files).stdout);
+      });
+
+      it('searches an ignored directory named on the command line, as ripgrep does', async () => {
+        const out = await bytesOf(['-l', 'needle', 'build']);
+        expect(out.stdout.toString()).toBe('build/out.js\n');
+        if (RG) expect(out.stdout).toEqual(rgBytes(['-l', 'needle', 'build'], files).stdout);
+        const walked = await bytesOf(['-l', 'needle']);
+        expect(walked.stdout.toString()).not.toContain('build/');
+      });
+
+      it('ends at once on a catastrophic pattern (forty a and a b, (a+)+$)', async () => {
+        // Unbounded backtracking would run into the helper's 60 s bound (the grep timeout is 2 min).
+        const out = await bytesOf(['(a+)+$', 'catastrophic.txt']);
+        expect(out).toMatchObject({ code: 1, stderr: '' });
+        expect(out.stdout.length).toBe(0);
+        const found = await bytesOf(['-c', '(a+)+b$', 'catastrophic.txt']);
+        expect(found.stdout.toString()).toBe('1\n');
+      });
+
+      it('prints a 10 MB line and a 10 MB file without a line feed as ripgrep does, within a bounded heap', async () => {
+        // 256 MB of heap: ten million matches of x on one line must not be held as objects.
+        const bounded = { NODE_OPTIONS: '--max-old-space-size=256' };
+        for (const args of [
+          ['needle', 'long.txt', 'no-newline.txt'],
+          ['-c', 'x', 'long.txt'],
+          ['x', 'long.txt'],
+        ]) {
+          const out = await bytesOf(args, bounded);
+          expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(0);
+          expect(out.stderr).toBe('');
+          if (RG) expect(out.stdout.equals(rgBytes(args, files).stdout), args.join(' ')).toBe(true);
+        }
+        const line = await bytesOf(['-n', 'short', 'long.txt'], bounded);
+        expect(line.stdout.toString()).toBe('2:short needle\n');
+      }, 120_000);
+    });
   });
-});
 
 describe.skipIf(!RG)(`fanout grep prints each result once, even when the search fails halfway${RG ? '' : ' (skipped: ripgrep is not installed)'}`, () => {
   let tree: string;
@@ -230,7 +252,11 @@ describe.skipIf(!RG)(`fanout grep prints each result once, even when the search 
   }
 
   it('reports a failed attempt once, with its error, and never prints its lines again', async () => {
-    const child = spawn(process.execPath, [BIN, 'grep', '--engine', 'ripgrep', '-n', '\\b\\w{3,}\\s\\w{3,}\\s\\w{3,}\\s\\w{3,}\\s\\w{90}'], { cwd: tree, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'grep', '--engine', 'ripgrep', '-n', '\\b\\w{3,}\\s\\w{3,}\\s\\w{3,}\\s\\w{3,}\\s\\w{90}'], {
+      cwd: tree,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));

@@ -15,10 +15,7 @@ beforeAll(async () => {
   await writeFile(
     join(dir, 'plan.json'),
     JSON.stringify({
-      operations: [
-        { id: 'list', kind: 'glob', input: { pattern: '*' } },
-        ...Array.from({ length: 3 }, (_, i) => ({ id: `nap-${i}`, kind: 'bash', input: { command: ['sleep', '0.8'] } })),
-      ],
+      operations: [{ id: 'list', kind: 'glob', input: { pattern: '*' } }, ...Array.from({ length: 3 }, (_, i) => ({ id: `nap-${i}`, kind: 'bash', input: { command: ['sleep', '0.8'] } }))],
     }),
   );
 });

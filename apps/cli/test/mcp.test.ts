@@ -94,9 +94,25 @@ describe('fanout mcp over stdio, with the official client', () => {
       expect(served.client.getServerCapabilities()).toMatchObject({ tools: {} });
 
       await expect(served.client.callTool({ name: 'fanout_run', arguments: { operations: [{ id: 'b', kind: 'bash', input: { command: ['true'] } }] } })).rejects.toThrow(/fanout_run/);
-      const refused = await served.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'w', kind: 'write', input: { path: 'x.txt', content: 'x' } }, { id: 'b', kind: 'bash', input: { command: ['true'] } }] } });
+      const refused = await served.client.callTool({
+        name: 'fanout_read',
+        arguments: {
+          operations: [
+            { id: 'w', kind: 'write', input: { path: 'x.txt', content: 'x' } },
+            { id: 'b', kind: 'bash', input: { command: ['true'] } },
+          ],
+        },
+      });
       expect(refused.isError).toBe(true);
-      expect(refused.structuredContent).toMatchObject({ error: { code: 'FANOUT_PLAN_INVALID', issues: [{ path: 'operations[0].kind', code: 'FANOUT_MCP_KIND_NOT_ALLOWED' }, { path: 'operations[1].kind', code: 'FANOUT_MCP_KIND_NOT_ALLOWED' }] } });
+      expect(refused.structuredContent).toMatchObject({
+        error: {
+          code: 'FANOUT_PLAN_INVALID',
+          issues: [
+            { path: 'operations[0].kind', code: 'FANOUT_MCP_KIND_NOT_ALLOWED' },
+            { path: 'operations[1].kind', code: 'FANOUT_MCP_KIND_NOT_ALLOWED' },
+          ],
+        },
+      });
       expect(JSON.stringify(refused.content)).toMatch(/--allow-write.*--allow-shell/);
     } finally {
       await served.client.close();
@@ -141,7 +157,13 @@ describe('fanout mcp over stdio, with the official client', () => {
       const c = runContent(
         await served.client.callTool({
           name: 'fanout_read',
-          arguments: { operations: [{ id: 'etc', kind: 'read', input: { path: '/etc/hostname' } }, { id: 'up', kind: 'grep', input: { pattern: 'root', paths: ['../../etc'] } }, { id: 'ok', kind: 'read', input: { path: 'README.md' } }] },
+          arguments: {
+            operations: [
+              { id: 'etc', kind: 'read', input: { path: '/etc/hostname' } },
+              { id: 'up', kind: 'grep', input: { pattern: 'root', paths: ['../../etc'] } },
+              { id: 'ok', kind: 'read', input: { path: 'README.md' } },
+            ],
+          },
         }),
       );
       expect(c.operations.map((op) => [op.id, op.state, op.error?.code])).toEqual([
@@ -159,7 +181,13 @@ describe('fanout mcp over stdio, with the official client', () => {
     try {
       const result = await served.client.callTool({
         name: 'fanout_read',
-        arguments: { operations: [{ id: 'a', kind: 'glob', input: { pattern: 7 } }, { id: 'b', kind: 'read', input: {}, after: ['a', 'ghost'] }, { id: 'c', kind: 'grep', input: { pattern: 'x' }, after: ['c'] }] },
+        arguments: {
+          operations: [
+            { id: 'a', kind: 'glob', input: { pattern: 7 } },
+            { id: 'b', kind: 'read', input: {}, after: ['a', 'ghost'] },
+            { id: 'c', kind: 'grep', input: { pattern: 'x' }, after: ['c'] },
+          ],
+        },
       });
       expect(result.isError).toBe(true);
       const issues = (result.structuredContent as { error: { issues: { path: string }[] } }).error.issues.map((issue) => issue.path);
@@ -173,7 +201,17 @@ describe('fanout mcp over stdio, with the official client', () => {
   it('cuts a result larger than the budget and spills all of it to the run directory', async () => {
     const served = await serve(['--budget-tokens', '1500']);
     try {
-      const c = runContent(await served.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'all', kind: 'read', input: { paths: Array.from({ length: 50 }, (_, i) => `src/mod${Math.floor(i / 5)}/file${i % 5}.ts`) } }, { id: 'todo', kind: 'grep', input: { pattern: 'TODO' } }] } }));
+      const c = runContent(
+        await served.client.callTool({
+          name: 'fanout_read',
+          arguments: {
+            operations: [
+              { id: 'all', kind: 'read', input: { paths: Array.from({ length: 50 }, (_, i) => `src/mod${Math.floor(i / 5)}/file${i % 5}.ts`) } },
+              { id: 'todo', kind: 'grep', input: { pattern: 'TODO' } },
+            ],
+          },
+        }),
+      );
       expect(JSON.stringify(c).length).toBeLessThanOrEqual(1500 * 4);
       expect(c.cut).toMatchObject({ text: true });
       expect(c.text).toContain('## Cut to the output budget');
@@ -193,7 +231,11 @@ describe('fanout mcp over stdio, with the official client', () => {
       const { tools } = await served.client.listTools();
       expect(tools.find((tool) => tool.name === 'fanout_run')!.annotations).toMatchObject({ destructiveHint: true });
       // Each command leaves a grandchild that ignores TERM: only a process-group KILL stops it.
-      const operations = Array.from({ length: 4 }, (_, i) => ({ id: `sleep${i}`, kind: 'bash', input: { script: `trap '' TERM; (trap '' TERM; sleep 60) & echo $! > pids/${i}.child; echo $$ > pids/${i}.shell; wait`, shell: true } }));
+      const operations = Array.from({ length: 4 }, (_, i) => ({
+        id: `sleep${i}`,
+        kind: 'bash',
+        input: { script: `trap '' TERM; (trap '' TERM; sleep 60) & echo $! > pids/${i}.child; echo $$ > pids/${i}.shell; wait`, shell: true },
+      }));
       const aborter = new AbortController();
       const call = served.client.callTool({ name: 'fanout_run', arguments: { operations } }, { signal: aborter.signal });
       call.catch(() => undefined);
@@ -215,7 +257,12 @@ describe('fanout mcp over stdio, with the official client', () => {
       expect(await eventually(() => started.every((pid) => !alive(pid)), 15_000)).toBe(true);
 
       // A run left going when the client goes: closing stdin stops the server, and the run's processes with it.
-      const handle = runContent(await served.client.callTool({ name: 'fanout_run', arguments: { deadlineMs: 0, operations: [{ id: 'last', kind: 'bash', input: { script: `(trap '' TERM; sleep 60) & echo $! > pids/last; wait`, shell: true } }] } })).handle;
+      const handle = runContent(
+        await served.client.callTool({
+          name: 'fanout_run',
+          arguments: { deadlineMs: 0, operations: [{ id: 'last', kind: 'bash', input: { script: `(trap '' TERM; sleep 60) & echo $! > pids/last; wait`, shell: true } }] },
+        }),
+      ).handle;
       expect(handle).toMatch(/^run-/);
       expect(await eventually(async () => (await readFile(join(pids, 'last'), 'utf8').catch(() => '')).trim() !== '', 20_000)).toBe(true);
       const last = Number((await readFile(join(pids, 'last'), 'utf8')).trim());

@@ -15,7 +15,7 @@ const PROJECT: Record<string, string> = {
   '.git/HEAD': 'ref: refs/heads/main\n',
   'src/index.ts': "import { add } from './math';\nexport default function main() { return add(1, 2); }\n// TODO: read the arguments\n",
   'src/math.ts': 'export function add(a: number, b: number) {\n  return a + b; // FIXME: overflow\n}\n',
-  'src/util/strings.ts': "export const shout = (s: string) => s.toUpperCase();\nexport const env = process.env.DEMO_MODE;\n",
+  'src/util/strings.ts': 'export const shout = (s: string) => s.toUpperCase();\nexport const env = process.env.DEMO_MODE;\n',
   'test/math.test.ts': "import { add } from '../src/math';\ndescribe('add', () => { it('adds', () => {}); });\n",
 };
 

@@ -27,7 +27,12 @@ beforeAll(async () => {
   );
   await writeFile(
     join(dir, 'failing.json'),
-    JSON.stringify({ operations: [{ id: 'ok', kind: 'glob', input: { pattern: '*' } }, { id: 'missing', kind: 'read', input: { path: 'nope.txt' } }] }),
+    JSON.stringify({
+      operations: [
+        { id: 'ok', kind: 'glob', input: { pattern: '*' } },
+        { id: 'missing', kind: 'read', input: { path: 'nope.txt' } },
+      ],
+    }),
   );
 });
 
@@ -64,7 +69,12 @@ describe('fanout run', () => {
     expect(events[0]!.type).toBe('run-started');
     expect(events.at(-1)!.type).toBe('run-finished');
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
-    expect(events.filter((e) => e.type === 'op-finished').map((e) => e.id).sort()).toEqual(['first', 'sources', 'todo']);
+    expect(
+      events
+        .filter((e) => e.type === 'op-finished')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(['first', 'sources', 'todo']);
   });
 
   it('--trace writes Chrome trace events: a slice per attempt on its pool’s lanes, counters', async () => {
@@ -90,7 +100,15 @@ describe('fanout run', () => {
   });
 
   it('exits 2 on a bad plan, every problem with its path', async () => {
-    const result = await fanout(['run', '-'], { cwd: dir, input: JSON.stringify({ operations: [{ id: 'x', kind: 'glob', input: {} }, { id: 'x', kind: 'glob', input: { pattern: '*' } }] }) });
+    const result = await fanout(['run', '-'], {
+      cwd: dir,
+      input: JSON.stringify({
+        operations: [
+          { id: 'x', kind: 'glob', input: {} },
+          { id: 'x', kind: 'glob', input: { pattern: '*' } },
+        ],
+      }),
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('operations[0].input.pattern');
     expect(result.stderr).toContain('operations[1].id: duplicate id "x"');
@@ -113,10 +131,7 @@ describe('fanout run', () => {
     await writeFile(
       plan,
       JSON.stringify({
-        operations: [
-          { id: 'quick', kind: 'glob', input: { pattern: '*' } },
-          ...Array.from({ length: 4 }, (_, i) => ({ id: `slow-${i}`, kind: 'bash', input: { command: ['sleep', '30'] }, after: ['quick'] })),
-        ],
+        operations: [{ id: 'quick', kind: 'glob', input: { pattern: '*' } }, ...Array.from({ length: 4 }, (_, i) => ({ id: `slow-${i}`, kind: 'bash', input: { command: ['sleep', '30'] }, after: ['quick'] }))],
       }),
     );
     const child = spawn(process.execPath, [BIN, 'run', plan, '--journal', journal], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
@@ -135,7 +150,12 @@ describe('fanout run', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { type: string; id?: string; state?: string });
-    expect(records.filter((r) => r.type === 'op').map((r) => `${r.id}:${r.state}`).sort()).toEqual(['quick:succeeded', 'slow-0:cancelled', 'slow-1:cancelled', 'slow-2:cancelled', 'slow-3:cancelled']);
+    expect(
+      records
+        .filter((r) => r.type === 'op')
+        .map((r) => `${r.id}:${r.state}`)
+        .sort(),
+    ).toEqual(['quick:succeeded', 'slow-0:cancelled', 'slow-1:cancelled', 'slow-2:cancelled', 'slow-3:cancelled']);
     expect(records.at(-1)!.type).toBe('end');
   });
 });

@@ -68,8 +68,8 @@ function spawnFailure(error: unknown, file: string): AgentsError {
     code === 'ENOENT'
       ? `${JSON.stringify(file)} was not found (install it, put it on PATH, or give a --command template)`
       : code === 'EACCES'
-      ? `${JSON.stringify(file)} is not executable`
-      : `${JSON.stringify(file)} could not be started: ${(error as Error | undefined)?.message ?? String(error)}`;
+        ? `${JSON.stringify(file)} is not executable`
+        : `${JSON.stringify(file)} could not be started: ${(error as Error | undefined)?.message ?? String(error)}`;
   const transient = code === 'EAGAIN' || code === 'EMFILE' || code === 'ENFILE' || code === 'ENOMEM';
   return new AgentsError('FANOUT_AGENT_SPAWN', `expected to start the agent program, but ${what}`, { cause: error, classification: { class: transient ? 'retryable' : 'fatal' } });
 }

@@ -69,9 +69,7 @@ export async function git(args: readonly string[], context: GitContext, options:
     const said = (result.stderr.trim() || result.stdout.trim()).slice(-800);
     throw new AgentsError(
       options.code ?? 'FANOUT_GIT_FAILED',
-      `expected git ${args.join(' ')} (in ${context.cwd}) to succeed, but it ${outcome.signal === null ? `exited with ${exitCode}` : `was ended by ${outcome.signal}`}${
-        said === '' ? '' : `: ${said}`
-      }`,
+      `expected git ${args.join(' ')} (in ${context.cwd}) to succeed, but it ${outcome.signal === null ? `exited with ${exitCode}` : `was ended by ${outcome.signal}`}${said === '' ? '' : `: ${said}`}`,
       {
         data: result,
       },

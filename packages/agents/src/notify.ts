@@ -62,8 +62,7 @@ export function commandNotifier(options: CommandNotifierOptions): Notifier {
           },
           controller.signal,
         );
-        if (outcome.exitCode !== 0)
-          options.onError?.(`the --notify command ${file} ${outcome.aborted ? 'timed out' : `exited with ${outcome.exitCode ?? outcome.signal}`}: ${outcome.stderr.tail().trim().slice(-300)}`);
+        if (outcome.exitCode !== 0) options.onError?.(`the --notify command ${file} ${outcome.aborted ? 'timed out' : `exited with ${outcome.exitCode ?? outcome.signal}`}: ${outcome.stderr.tail().trim().slice(-300)}`);
       } catch (error) {
         options.onError?.(`the --notify command ${file} could not start: ${(error as Error).message}`);
       } finally {

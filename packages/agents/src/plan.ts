@@ -191,11 +191,7 @@ function slots(spec: AgentsSpec, run: string, runDir: string, presets: Readonly<
     for (const choice of spec.agents) {
       const preset = presets[choice.preset];
       if (preset === undefined) {
-        throw new AgentsError(
-          'FANOUT_AGENTS_INPUT_INVALID',
-          `expected --agent to name a preset (${Object.keys(presets).join(', ')}, or command with --command), got ${JSON.stringify(choice.preset)}`,
-          { path: 'agents' },
-        );
+        throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected --agent to name a preset (${Object.keys(presets).join(', ')}, or command with --command), got ${JSON.stringify(choice.preset)}`, { path: 'agents' });
       }
       for (let k = 1; k <= choice.count; k++) {
         const id = choice.count === 1 ? `${task.id}.${choice.preset}` : `${task.id}.${choice.preset}-${k}`;

@@ -69,8 +69,8 @@ function attention(report: AgentsReport): string[] {
         flag === 'permission-denied' && agent.permissionDenials.length > 0
           ? ` (${[...new Set(agent.permissionDenials)].join(', ')})`
           : flag === 'rate-limited'
-          ? ` (${agent.pauses} pause${agent.pauses === 1 ? '' : 's'}, ${duration(agent.pausedMs)} paused)`
-          : '';
+            ? ` (${agent.pauses} pause${agent.pauses === 1 ? '' : 's'}, ${duration(agent.pausedMs)} paused)`
+            : '';
       lines.push(`${agent.id} ${FLAG_WORDS[flag] ?? flag}${extra}`);
     }
     if (agent.error !== undefined) lines.push(`${agent.id}: ${agent.error.split('\n')[0]}`);
@@ -80,8 +80,7 @@ function attention(report: AgentsReport): string[] {
   if (report.conflicts.error !== undefined) lines.push(`conflict matrix: ${report.conflicts.error}`);
   const merge = report.merge;
   if (merge !== undefined) {
-    if (merge.state === 'succeeded')
-      lines.push(`merged into ${merge.branch}: ${merge.merged.length === 0 ? 'nothing (no clean branch with commits)' : merge.merged.join(', ')} (worktree ${merge.worktree})`);
+    if (merge.state === 'succeeded') lines.push(`merged into ${merge.branch}: ${merge.merged.length === 0 ? 'nothing (no clean branch with commits)' : merge.merged.join(', ')} (worktree ${merge.worktree})`);
     else if (merge.conflict !== undefined)
       lines.push(
         `merge into ${merge.branch} stopped at ${merge.conflict.agent} (${merge.conflict.files.join(', ') || 'conflict'}) after ${
@@ -158,7 +157,7 @@ export function renderAgentsMarkdown(report: AgentsReport): string {
 }
 
 function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** The report as HTML (a fragment for the report page). */

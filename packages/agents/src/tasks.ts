@@ -79,10 +79,8 @@ export function parseTasks(text: string, source: string): AgentTask[] {
         throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to be a string or { "id"?, "prompt" } with a non-empty prompt, got ${JSON.stringify(item)?.slice(0, 80)}`, { path });
       }
       const extra = Object.keys(entry).filter((key) => key !== 'id' && key !== 'prompt');
-      if (extra.length > 0)
-        throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to have only "id" and "prompt", got ${extra.map((k) => JSON.stringify(k)).join(', ')}`, { path: `${path}.${extra[0]}` });
-      if (entry.id !== undefined && typeof entry.id !== 'string')
-        throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path}.id to be a string, got ${JSON.stringify(entry.id)}`, { path: `${path}.id` });
+      if (extra.length > 0) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path} to have only "id" and "prompt", got ${extra.map((k) => JSON.stringify(k)).join(', ')}`, { path: `${path}.${extra[0]}` });
+      if (entry.id !== undefined && typeof entry.id !== 'string') throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected ${path}.id to be a string, got ${JSON.stringify(entry.id)}`, { path: `${path}.id` });
       const id = entry.id ?? taskSlug(entry.prompt, i);
       checkId(id, `${path}.id`);
       return { id, prompt: entry.prompt };

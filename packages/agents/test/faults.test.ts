@@ -53,19 +53,12 @@ function notifications(file: string): Record<string, string>[] {
     : [];
 }
 
-const NOTIFY = [
-  'node',
-  '-e',
-  "require('fs').appendFileSync(process.env.NOTIFY_FILE, JSON.stringify({ event: process.env.FANOUT_EVENT, agent: process.env.FANOUT_AGENT, detail: process.env.FANOUT_DETAIL }) + '\\n')",
-];
+const NOTIFY = ['node', '-e', "require('fs').appendFileSync(process.env.NOTIFY_FILE, JSON.stringify({ event: process.env.FANOUT_EVENT, agent: process.env.FANOUT_AGENT, detail: process.env.FANOUT_DETAIL }) + '\\n')"];
 
 describe('agents that misbehave', () => {
   it('a rate limit pauses the provider until its reset, then the agent finishes, without a failure', async () => {
     // `slow` ends only once `limited` has been refused, so `later` starts during the pause.
-    const { report, result, gates, progress } = await fleet(
-      { limited: '@ratelimit 2500 @edit a.txt:1=ONE @work 50', slow: '@after-file limited.claude.rejected @work 100', later: '@work 50' },
-      { agents: 2 },
-    );
+    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 2500 @edit a.txt:1=ONE @work 50', slow: '@after-file limited.claude.rejected @work 100', later: '@work 50' }, { agents: 2 });
     expect(result.summary.byState).toMatchObject({ succeeded: result.summary.total, failed: 0 });
     const limited = agent(report, 'limited.claude');
     expect(limited).toMatchObject({ state: 'succeeded', launches: 2, pauses: 1, flags: ['rate-limited'] });

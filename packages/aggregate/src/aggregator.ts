@@ -83,17 +83,14 @@ export class Aggregator {
     for (const [name, value] of Object.entries(weights)) {
       check.number(value, `weights.${name}`, undefined, { above: 0 });
     }
-    this.#state = new AggregationState(
-      weights,
-      check.integer(options.maxEntries, 'maxEntries', 100_000),
-      check.integer(options.maxTextChars, 'maxTextChars', 240),
-      check.integer(options.maxListed, 'maxListed', 1_000),
-    );
+    this.#state = new AggregationState(weights, check.integer(options.maxEntries, 'maxEntries', 100_000), check.integer(options.maxTextChars, 'maxTextChars', 240), check.integer(options.maxListed, 'maxListed', 1_000));
     this.#collector = new Collector(this.#state);
     for (const extractor of BUILTIN_EXTRACTORS) this.#extractors.set(extractor.kind, extractor);
     (options.extractors ?? []).forEach((extractor, i) => {
       if (typeof extractor?.kind !== 'string' || typeof extractor.extract !== 'function') {
-        throw new AggregationError('FANOUT_AGGREGATE_EXTRACTOR_INVALID', `expected an extractor { kind: string, extract(output, sink, op) } at extractors[${i}], got ${JSON.stringify(Object.keys(extractor ?? {}))}`, { path: `extractors[${i}]` });
+        throw new AggregationError('FANOUT_AGGREGATE_EXTRACTOR_INVALID', `expected an extractor { kind: string, extract(output, sink, op) } at extractors[${i}], got ${JSON.stringify(Object.keys(extractor ?? {}))}`, {
+          path: `extractors[${i}]`,
+        });
       }
       this.#extractors.set(extractor.kind, extractor);
     });
@@ -142,7 +139,11 @@ export class Aggregator {
         extractor.extract(op.output, this.#collector, { id: op.id, kind: op.kind, input, ...itemOf(op.id, op.parent) });
       } catch (error) {
         const e = errorInfo(error);
-        this.#collector.problem({ code: e.code ?? 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', message: `its output could not be read: ${e.message}`, missing: record.items === 0 ? `the results of ${op.id}` : `the rest of ${op.id}'s results (${record.items} read before the problem)` });
+        this.#collector.problem({
+          code: e.code ?? 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED',
+          message: `its output could not be read: ${e.message}`,
+          missing: record.items === 0 ? `the results of ${op.id}` : `the rest of ${op.id}'s results (${record.items} read before the problem)`,
+        });
       }
       return this;
     }

@@ -29,7 +29,6 @@ export class UnexpectedOutputError extends AggregationError {
   }
 }
 
-
 /** The code, message and path of any error, its serialised form (events) or a thrown value. */
 export function errorInfo(error: unknown): { code: string | undefined; message: string; path: string | undefined } {
   if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {

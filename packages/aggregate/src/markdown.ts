@@ -43,7 +43,14 @@ function link(title: string, url: string): string {
 function block(text: string): string[] {
   let fence = '```';
   while (text.includes(fence)) fence += '`';
-  return [`   ${fence}`, ...text.replace(/\s+$/, '').split('\n').map((l) => `   ${l}`), `   ${fence}`];
+  return [
+    `   ${fence}`,
+    ...text
+      .replace(/\s+$/, '')
+      .split('\n')
+      .map((l) => `   ${l}`),
+    `   ${fence}`,
+  ];
 }
 
 function bytes(count: number): string {
@@ -63,7 +70,9 @@ function entryLine(group: ReportGroup, e: ReportEntry): string[] {
     case 'domain':
       return [`${e.rank}. ${code(e.domain ?? e.key)} · ${plural(e.count ?? 0, 'URL')} ${why}`];
     case 'file':
-      return [`${e.rank}. ${code(e.path ?? e.key)}${e.count !== undefined && e.count > 0 ? ` · ${plural(e.count, 'match', 'matches')}` : ''}${e.markers !== undefined && e.markers > 0 ? ` · ${plural(e.markers, 'marker')}` : ''}${e.bytes !== undefined ? ` · ${bytes(e.bytes)}` : ''} ${why}`];
+      return [
+        `${e.rank}. ${code(e.path ?? e.key)}${e.count !== undefined && e.count > 0 ? ` · ${plural(e.count, 'match', 'matches')}` : ''}${e.markers !== undefined && e.markers > 0 ? ` · ${plural(e.markers, 'marker')}` : ''}${e.bytes !== undefined ? ` · ${bytes(e.bytes)}` : ''} ${why}`,
+      ];
     case 'match':
       return [`${e.rank}. ${code(`${e.path}:${e.line}${e.column !== undefined ? `:${e.column}` : ''}`)} ${code(e.text ?? '')} ${why}`];
     case 'marker':

@@ -16,7 +16,17 @@ describe('correlation and ranking', () => {
     const report = await reportOf(
       [
         ok('list', 'glob', { files: ['/r/a.ts', '/r/b.ts', '/r/c.ts'], count: 3, truncated: false }),
-        ok('todo', 'grep', grepOutput([...rgFile('/r/a.ts', [[1, 'TODO one'], [5, 'TODO two']]), ...rgFile('/r/c.ts', [[2, 'TODO'] ])])),
+        ok(
+          'todo',
+          'grep',
+          grepOutput([
+            ...rgFile('/r/a.ts', [
+              [1, 'TODO one'],
+              [5, 'TODO two'],
+            ]),
+            ...rgFile('/r/c.ts', [[2, 'TODO']]),
+          ]),
+        ),
         ok('exports', 'grep', grepOutput(rgFile('/r/a.ts', [[1, 'export TODO one']]))),
         ok('read', 'read', { files: [{ path: '/r/a.ts', ok: true, text: '…', encoding: 'utf8', bytes: 40, binary: false, truncated: false }] }),
       ],

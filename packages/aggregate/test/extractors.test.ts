@@ -29,7 +29,10 @@ describe('grep', () => {
   it('reads real ripgrep --json output: lines, columns from byte offsets, files', async (ctx) => {
     if (rg === undefined) ctx.skip(); // ripgrep is only the source of a real fixture here
     const { stdout } = await run('rg', ['--json', 'TODO', join(dir, 'src')]).catch((e: { stdout: string }) => e);
-    const messages = stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    const messages = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
     const report = await reportOf([ok('g1', 'grep', grepOutput(messages))]);
     const matches = group(report, 'match');
     expect(matches.distinct).toBe(3);
@@ -44,7 +47,10 @@ describe('grep', () => {
     const path = Buffer.from('/repo/bad\xff.txt', 'latin1');
     const messages = [
       { type: 'begin', data: { path: { bytes: path.toString('base64') } } },
-      { type: 'match', data: { path: { bytes: path.toString('base64') }, lines: { bytes: Buffer.from('TODO x\r\n').toString('base64') }, line_number: 7, absolute_offset: 0, submatches: [{ match: { text: 'TODO' }, start: 0, end: 4 }] } },
+      {
+        type: 'match',
+        data: { path: { bytes: path.toString('base64') }, lines: { bytes: Buffer.from('TODO x\r\n').toString('base64') }, line_number: 7, absolute_offset: 0, submatches: [{ match: { text: 'TODO' }, start: 0, end: 4 }] },
+      },
       { type: 'end', data: { path: { bytes: path.toString('base64') }, stats: { matches: 1, matched_lines: 1 } } },
     ];
     const report = await reportOf([ok('g', 'grep', grepOutput(messages))]);
@@ -159,7 +165,16 @@ describe('search and fetch', () => {
     const report = await reportOf(
       [
         ok('s', 'search', { query: 'q', provider: 'brave', results: results('brave', ['https://a.io/x']), tried: ['brave'] }),
-        ok('f', 'fetch', { url: 'https://www.a.io/x', status: 200, headers: {}, redirects: ['https://a.io/x?utm_medium=1'], contentType: 'text/html; charset=utf-8', bytes: 60, truncated: false, text: '<html><head><title>Rate &amp; limits</title></head></html>' }),
+        ok('f', 'fetch', {
+          url: 'https://www.a.io/x',
+          status: 200,
+          headers: {},
+          redirects: ['https://a.io/x?utm_medium=1'],
+          contentType: 'text/html; charset=utf-8',
+          bytes: 60,
+          truncated: false,
+          text: '<html><head><title>Rate &amp; limits</title></head></html>',
+        }),
       ],
       { plan },
     );
@@ -176,9 +191,7 @@ describe('search and fetch', () => {
 
 describe('bash and analyze', () => {
   it('lists commands with their output', async () => {
-    const report = await reportOf([
-      ok('b', 'bash', { exitCode: 1, signal: null, stdout: 'one\ntwo\n', stderr: '', durationMs: 3, truncated: { stdout: true, stderr: false }, command: ['grep', '-c', 'x y', 'f'] }),
-    ]);
+    const report = await reportOf([ok('b', 'bash', { exitCode: 1, signal: null, stdout: 'one\ntwo\n', stderr: '', durationMs: 3, truncated: { stdout: true, stderr: false }, command: ['grep', '-c', 'x y', 'f'] })]);
     expect(entry(report, 'command', 'grep -c "x y" f')).toMatchObject({ exitCode: 1, stdout: 'one\ntwo\n', truncated: true });
     expect(report.notes.listed).toEqual(['b: `grep -c "x y" f` exited with 1, accepted as a success']);
     expect(report.problems.listed[0]).toMatchObject({ code: 'FANOUT_TRUNCATED', missing: 'the end of the output of `grep -c "x y" f`' });
@@ -204,7 +217,13 @@ describe('outputs that are not the promised shape', () => {
       ok('list', 'glob', { files: ['/r/ok.ts'], count: 1, truncated: false }),
     ]);
     expect(report.problems.listed).toEqual([
-      { op: 'g', kind: 'grep', code: 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', message: 'its output could not be read: expected a line number (ripgrep --json without -n?) at messages[3].data.line_number of a grep output, got undefined', missing: "the rest of g's results (1 read before the problem)" },
+      {
+        op: 'g',
+        kind: 'grep',
+        code: 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED',
+        message: 'its output could not be read: expected a line number (ripgrep --json without -n?) at messages[3].data.line_number of a grep output, got undefined',
+        missing: "the rest of g's results (1 read before the problem)",
+      },
       { op: 's', kind: 'search', code: 'FANOUT_AGGREGATE_OUTPUT_UNEXPECTED', message: 'its output could not be read: expected an array at results of a search output, got the string "none"', missing: 'the results of s' },
     ]);
     expect(entry(report, 'file', '/r/ok.ts').sources).toBe(1);
@@ -213,7 +232,12 @@ describe('outputs that are not the promised shape', () => {
   it('notes kinds it has no extractor for, and takes custom extractors', async () => {
     const report = await reportOf(
       [
-        ok('x', 'ctags', { symbols: [{ name: 'run', path: '/r/a.ts' }, { name: 'run', path: '/r/a.ts' }] }),
+        ok('x', 'ctags', {
+          symbols: [
+            { name: 'run', path: '/r/a.ts' },
+            { name: 'run', path: '/r/a.ts' },
+          ],
+        }),
         ok('y', 'unknown-kind', { anything: true }),
       ],
       {
@@ -236,6 +260,10 @@ describe('outputs that are not the promised shape', () => {
     const report = await reportOf([ok('x', 'odd', {})], {
       extractors: [{ kind: 'odd', extract: (_output, sink) => sink.item({ type: 'match', key: 'a:1', label: 'a' }) }],
     });
-    expect(report.problems.listed[0]).toMatchObject({ op: 'x', code: 'FANOUT_AGGREGATE_EXTRACTOR_INVALID', message: 'its output could not be read: expected a custom item type, got the built-in "match" (use the sink\'s match() instead)' });
+    expect(report.problems.listed[0]).toMatchObject({
+      op: 'x',
+      code: 'FANOUT_AGGREGATE_EXTRACTOR_INVALID',
+      message: 'its output could not be read: expected a custom item type, got the built-in "match" (use the sink\'s match() instead)',
+    });
   });
 });

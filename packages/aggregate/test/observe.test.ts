@@ -89,7 +89,12 @@ function checkReport(report: Report): void {
   // URLs: /guide and /api agree across both searches (tracking, fragment, case, slash
   // removed) and the fetch of brave's results; /missing answered 404.
   const urls = group(report, 'url');
-  expect(urls.entries.slice(0, 2).map((e) => e.key).sort()).toEqual([`${base}/api`, `${base}/guide`]);
+  expect(
+    urls.entries
+      .slice(0, 2)
+      .map((e) => e.key)
+      .sort(),
+  ).toEqual([`${base}/api`, `${base}/guide`]);
   expect(entry(report, 'url', `${base}/guide`)).toMatchObject({ sources: 3, title: 'Guide', status: 200, providers: ['brave', 'searxng'] });
   expect(entry(report, 'query', 'rate limiting')).toMatchObject({ sources: 2, count: 5 });
   // Failures beside the partial results, with what is missing.

@@ -21,7 +21,12 @@ function busy(): Aggregator {
   });
   aggregator.add(ok('list', 'glob', { files: Array.from({ length: 40 }, (_, i) => `/r/src/f${i}.ts`), count: 40, truncated: false }));
   for (let g = 0; g < 4; g++) {
-    const messages = Array.from({ length: 10 }, (_, f) => rgFile(`/r/src/f${f * 4 + g}.ts`, Array.from({ length: 10 }, (_, l) => [l + 1, `line ${l + 1} has a | pipe and \`ticks\` TODO`] as [number, string]))).flat();
+    const messages = Array.from({ length: 10 }, (_, f) =>
+      rgFile(
+        `/r/src/f${f * 4 + g}.ts`,
+        Array.from({ length: 10 }, (_, l) => [l + 1, `line ${l + 1} has a | pipe and \`ticks\` TODO`] as [number, string]),
+      ),
+    ).flat();
     aggregator.add(ok(`g${g}`, 'grep', grepOutput(messages)));
   }
   for (let s = 0; s < 3; s++) {
@@ -98,7 +103,11 @@ describe('the output budget', () => {
     const matches = group(report, 'match');
     expect(matches.entries.length).toBeGreaterThan(0);
     expect(matches.entries.length).toBeLessThan(group(full, 'match').entries.length);
-    expect(matches.entries.map((e) => e.key)).toEqual(group(full, 'match').entries.slice(0, matches.entries.length).map((e) => e.key));
+    expect(matches.entries.map((e) => e.key)).toEqual(
+      group(full, 'match')
+        .entries.slice(0, matches.entries.length)
+        .map((e) => e.key),
+    );
     expect(report.failures.listed).toHaveLength(1);
     // The spill file is the whole report, referenced with its size.
     const spill = report.spill!;

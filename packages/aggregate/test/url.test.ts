@@ -49,10 +49,7 @@ describe('normalizeUrl', () => {
     fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('.')),
     fc.constantFrom('127.0.0.1', '0x7f.1', 'xn--bcher-kva.example', 'EXAMPLE.com.', '1.2.3', 'a.0x10'),
   );
-  const segment = fc.oneof(
-    fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@%-]{0,8}$/),
-    fc.constantFrom('.', '..', '%2e', '.%2E', '.well-known', 'a b', 'ü', '{x}', '^', '|', '"', '`', 'a\\b'),
-  );
+  const segment = fc.oneof(fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@%-]{0,8}$/), fc.constantFrom('.', '..', '%2e', '.%2E', '.well-known', 'a b', 'ü', '{x}', '^', '|', '"', '`', 'a\\b'));
   const pair = fc.oneof(
     fc.tuple(fc.stringMatching(/^[a-z_]{1,6}$/), fc.stringMatching(/^[A-Za-z0-9%+/?:@-]{0,6}$/)).map(([k, v]) => `${k}=${v}`),
     fc.constantFrom('utm_source=news', 'fbclid=abc', 'gclid=1', 'flag', '', "q='x'", 'a=[1]', 'x=y|z'),

@@ -52,7 +52,10 @@ class RootedAdapters {
     if (family !== 'local') return adaptersFromConfig(this.#config, kinds);
     // `read` also reaches the runs' directory (the spilled reports), so a model can page
     // through what did not fit with the same tool; nothing else may.
-    const configured = await adaptersFromConfig(this.#config, kinds.filter((kind) => kind !== 'read'));
+    const configured = await adaptersFromConfig(
+      this.#config,
+      kinds.filter((kind) => kind !== 'read'),
+    );
     const { readAdapter } = await import('@fanout/adapters/fs');
     return { adapters: [...configured.adapters, readAdapter({ roots: this.#readRoots }) as Adapter], close: configured.close };
   }

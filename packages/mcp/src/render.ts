@@ -150,7 +150,10 @@ export class Paths {
   /** Free text with every `/root/…` made relative. */
   text(text: string): string {
     if (!text.includes(this.root)) return text;
-    return text.split(this.#prefix).join('').replace(new RegExp(`${escapeRegExp(this.root)}(?![\\w.-])`, 'g'), '.');
+    return text
+      .split(this.#prefix)
+      .join('')
+      .replace(new RegExp(`${escapeRegExp(this.root)}(?![\\w.-])`, 'g'), '.');
   }
 }
 
@@ -199,7 +202,12 @@ export function failures(input: RenderInput, paths: Paths, view: TextView): stri
     out.push(`- ${code(x.op)} ${x.kind} ${x.state} ${x.code}${x.path === undefined ? '' : ` at ${x.path}`}: ${paths.text(x.message)} — missing: ${paths.text(x.missing)}`);
   }
   const moreFailures = f.total - listed.length;
-  if (moreFailures > 0) out.push(`- … ${plural(moreFailures, 'more failure')} (by code: ${Object.entries(f.byCode).map(([c, k]) => `${c} ${n(k)}`).join(', ')})`);
+  if (moreFailures > 0)
+    out.push(
+      `- … ${plural(moreFailures, 'more failure')} (by code: ${Object.entries(f.byCode)
+        .map(([c, k]) => `${c} ${n(k)}`)
+        .join(', ')})`,
+    );
   const problems = p.listed.slice(0, Math.max(0, view.problems - listed.length));
   if (problems.length > 0) out.push('Inside operations that succeeded:');
   for (const x of problems) out.push(`- ${code(x.op)} ${x.kind} ${x.code}: ${paths.text(x.message)}${x.missing === undefined ? '' : ` — missing: ${paths.text(x.missing)}`}`);
@@ -242,7 +250,11 @@ function renderEntry(group: ReportGroup, e: ReportEntry, paths: Paths): string[]
   const ev = evidence(e);
   switch (group.type) {
     case 'file': {
-      const facts = [e.count !== undefined && e.count > 0 ? plural(e.count, 'match', 'matches') : undefined, e.markers ? plural(e.markers, 'marker') : undefined, e.bytes !== undefined ? bytes(e.bytes) : undefined].filter(Boolean);
+      const facts = [
+        e.count !== undefined && e.count > 0 ? plural(e.count, 'match', 'matches') : undefined,
+        e.markers ? plural(e.markers, 'marker') : undefined,
+        e.bytes !== undefined ? bytes(e.bytes) : undefined,
+      ].filter(Boolean);
       return [`- ${paths.rel(e.path ?? e.key)}${facts.length > 0 ? ` · ${facts.join(' · ')}` : ''} ${ev}`];
     }
     case 'match':
@@ -345,7 +357,13 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
         }
       }
     } else if (op.kind === 'fetch' && typeof o.text === 'string') {
-      heads.push({ title: `${String(o.url)} (${op.id}) HTTP ${String(o.status)}${typeof o.contentType === 'string' ? ` ${o.contentType}` : ''}`, text: o.text, ops: [op.id], firstLine: 1, more: 'the page is whole in the results file' });
+      heads.push({
+        title: `${String(o.url)} (${op.id}) HTTP ${String(o.status)}${typeof o.contentType === 'string' ? ` ${o.contentType}` : ''}`,
+        text: o.text,
+        ops: [op.id],
+        firstLine: 1,
+        more: 'the page is whole in the results file',
+      });
     } else if (op.kind === 'bash') {
       const out = [typeof o.stdout === 'string' ? o.stdout : '', typeof o.stderr === 'string' && o.stderr.trim() !== '' ? `--- stderr ---\n${o.stderr}` : ''].filter((part) => part !== '').join('\n');
       if (out.trim() !== '') heads.push({ title: `output of ${op.id} (exit ${String(o.exitCode ?? o.signal)})`, text: out, ops: [op.id], firstLine: 1, more: 'the output is whole in the results file' });
@@ -376,7 +394,10 @@ export function headsSection(heads: readonly Head[], view: TextView, title = 'Co
   const elsewhere = input?.outputsShown === undefined ? [] : input.operations.filter((op) => input.outputsShown!.has(op.id) && (op.kind === 'read' || op.kind === 'fetch' || op.kind === 'bash')).map((op) => op.id);
   if (heads.length === 0 && elsewhere.length === 0) return [];
   const out = [`## ${title}`];
-  if (elsewhere.length > 0) out.push(`(What ${elsewhere.slice(0, 20).join(', ')}${elsewhere.length > 20 ? `, … ${elsewhere.length - 20} more` : ''} returned is whole in ${elsewhere.length === 1 ? 'its entry' : 'their entries'}' output, not repeated here.)`);
+  if (elsewhere.length > 0)
+    out.push(
+      `(What ${elsewhere.slice(0, 20).join(', ')}${elsewhere.length > 20 ? `, … ${elsewhere.length - 20} more` : ''} returned is whole in ${elsewhere.length === 1 ? 'its entry' : 'their entries'}' output, not repeated here.)`,
+    );
   for (const h of heads.slice(0, view.heads)) {
     const all = h.lines ?? [];
     const shown = all.length <= view.headLines ? all : all.slice(0, view.headLines);
@@ -395,7 +416,8 @@ export function cutNotice(input: RenderInput, view: TextView, heads: readonly He
   if (spill === undefined) return [];
   const parts: string[] = [];
   for (const g of input.report.groups) if (g.held > view.entries) parts.push(`${n(view.entries)} of ${n(g.held)} ${g.title.toLowerCase()}`);
-  if (heads.length > 0 && (heads.length > view.heads || view.headLines < longestHead(heads))) parts.push(`${n(Math.min(view.heads, heads.length))} of ${n(heads.length)} contents at most ${plural(view.headLines, 'line')} each`);
+  if (heads.length > 0 && (heads.length > view.heads || view.headLines < longestHead(heads)))
+    parts.push(`${n(Math.min(view.heads, heads.length))} of ${n(heads.length)} contents at most ${plural(view.headLines, 'line')} each`);
   if (input.report.operations.total > view.operations) parts.push(`${n(view.operations)} of ${n(input.report.operations.total)} operations`);
   return [
     '## Cut to the output budget',

@@ -76,10 +76,7 @@ export class RootsResolver {
     if (answer !== undefined) {
       const { roots, skipped } = rootsFromList(answer);
       const note = skipped.length > 0 ? `client roots that are not local directories were left out: ${skipped.join(', ')}` : undefined;
-      this.#client =
-        roots.length > 0
-          ? { roots, source: 'client', ...(note === undefined ? {} : { note }) }
-          : { roots: [this.#cwd], source: 'working directory', note: note ?? 'the client listed no roots' };
+      this.#client = roots.length > 0 ? { roots, source: 'client', ...(note === undefined ? {} : { note }) } : { roots: [this.#cwd], source: 'working directory', note: note ?? 'the client listed no roots' };
       return this.#client;
     }
     if (this.#clientHasRoots(ctx)) return inputRequired({ inputRequests: { [ROOTS_INPUT]: inputRequired.listRoots() } });

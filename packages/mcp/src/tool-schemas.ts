@@ -133,7 +133,6 @@ export function argumentIssues(schema: z.ZodType, value: unknown): { data: unkno
   return { data: undefined, issues };
 }
 
-
 // ─── The batch tools' listed schema ───────────────────────────────────────────────────
 
 const REFERENCE = {

@@ -67,7 +67,18 @@ describe('over Streamable HTTP, a server per request on one runtime', () => {
       expect(tools.find((tool) => tool.name === 'fanout_read')?.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: false });
       const fifo = gate(join(elsewhere, `slow-${era}.fifo`));
       const before = made;
-      const started = content(await client.callTool({ name: 'fanout_read', arguments: { deadlineMs: 0, operations: [{ id: 'now', kind: 'read', input: { path: 'cwd.txt' } }, { id: 'slow', kind: 'read', input: { path: `slow-${era}.fifo`, fifo: true } }] } }));
+      const started = content(
+        await client.callTool({
+          name: 'fanout_read',
+          arguments: {
+            deadlineMs: 0,
+            operations: [
+              { id: 'now', kind: 'read', input: { path: 'cwd.txt' } },
+              { id: 'slow', kind: 'read', input: { path: `slow-${era}.fifo`, fifo: true } },
+            ],
+          },
+        }),
+      );
       expect(started).toMatchObject({ done: false, root: elsewhere });
       await release(fifo);
       const done = content(await client.callTool({ name: 'fanout_status', arguments: { handle: started.handle } }));
@@ -78,7 +89,7 @@ describe('over Streamable HTTP, a server per request on one runtime', () => {
     }
   });
 
-  it("asks a 2026-07-28 client for its roots in the call itself (input_required), and uses them", async () => {
+  it('asks a 2026-07-28 client for its roots in the call itself (input_required), and uses them', async () => {
     const client = new Client({ name: 'http-test', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } }, versionNegotiation: { mode: { pin: '2026-07-28' } } });
     let asked = 0;
     client.setRequestHandler('roots/list', async () => {

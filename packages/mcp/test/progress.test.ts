@@ -7,11 +7,15 @@ function setup() {
   const clock = new ManualClock(1000);
   const sent: (ProgressUpdate & { at: number })[] = [];
   const counts = { settled: 0, total: 10 };
-  const reporter = new ProgressReporter((update) => sent.push({ ...update, at: clock.now() }), {
-    settled: () => counts.settled,
-    total: () => counts.total,
-    message: () => `${counts.settled}/${counts.total} done`,
-  }, { clock });
+  const reporter = new ProgressReporter(
+    (update) => sent.push({ ...update, at: clock.now() }),
+    {
+      settled: () => counts.settled,
+      total: () => counts.total,
+      message: () => `${counts.settled}/${counts.total} done`,
+    },
+    { clock },
+  );
   return { clock, sent, counts, reporter };
 }
 

@@ -36,7 +36,17 @@ describe('roots: the configuration, else the client, else the working directory'
     const { client, asked } = clientWithRoots(() => current);
     const mcp = await connect({ cwd: elsewhere }, client);
     try {
-      const first = content(await mcp.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'r', kind: 'read', input: { path: 'in-project.txt' } }, { id: 'out', kind: 'read', input: { path: join(elsewhere, 'cwd.txt') } }] } }));
+      const first = content(
+        await mcp.client.callTool({
+          name: 'fanout_read',
+          arguments: {
+            operations: [
+              { id: 'r', kind: 'read', input: { path: 'in-project.txt' } },
+              { id: 'out', kind: 'read', input: { path: join(elsewhere, 'cwd.txt') } },
+            ],
+          },
+        }),
+      );
       expect(first).toMatchObject({ root: project, roots: [project] });
       expect(first.operations[0]).toMatchObject({ state: 'succeeded', output: { files: [{ text: 'project\n' }] } });
       expect(first.operations[1]).toMatchObject({ state: 'failed', error: { code: 'FANOUT_PATH_OUTSIDE_ROOT' } });
@@ -58,7 +68,17 @@ describe('roots: the configuration, else the client, else the working directory'
     const { client, asked } = clientWithRoots(() => [other]);
     const mcp = await connect({ config: { roots: [project] }, cwd: elsewhere }, client);
     try {
-      const c = content(await mcp.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'r', kind: 'read', input: { path: 'in-project.txt' } }, { id: 'o', kind: 'read', input: { path: join(other, 'in-other.txt') } }] } }));
+      const c = content(
+        await mcp.client.callTool({
+          name: 'fanout_read',
+          arguments: {
+            operations: [
+              { id: 'r', kind: 'read', input: { path: 'in-project.txt' } },
+              { id: 'o', kind: 'read', input: { path: join(other, 'in-other.txt') } },
+            ],
+          },
+        }),
+      );
       expect(c.root).toBe(project);
       expect(c.operations.map((op) => op.state)).toEqual(['succeeded', 'failed']);
       expect(c.text).toContain('roots from the configuration');
@@ -80,7 +100,10 @@ describe('roots: the configuration, else the client, else the working directory'
   });
 
   it('keeps only local directories of what a client lists, and says what it left out', () => {
-    expect(rootsFromList({ roots: [{ uri: 'file:///srv/app' }, { uri: 'https://example.com/repo' }, { uri: 'file:///srv/app' }, { name: 'no uri' }] })).toEqual({ roots: ['/srv/app'], skipped: ['https://example.com/repo'] });
+    expect(rootsFromList({ roots: [{ uri: 'file:///srv/app' }, { uri: 'https://example.com/repo' }, { uri: 'file:///srv/app' }, { name: 'no uri' }] })).toEqual({
+      roots: ['/srv/app'],
+      skipped: ['https://example.com/repo'],
+    });
     expect(rootsFromList(undefined)).toEqual({ roots: [], skipped: [] });
   });
 });

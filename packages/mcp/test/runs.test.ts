@@ -57,7 +57,13 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
     const started = content(
       await mcp.client.callTool({
         name: 'fanout_read',
-        arguments: { deadlineMs: 0, operations: [{ id: 'quick', kind: 'read', input: { path: 'b.txt' } }, { id: 'slow', kind: 'read', input: { path: 'slow-2.fifo', fifo: true } }] },
+        arguments: {
+          deadlineMs: 0,
+          operations: [
+            { id: 'quick', kind: 'read', input: { path: 'b.txt' } },
+            { id: 'slow', kind: 'read', input: { path: 'slow-2.fifo', fifo: true } },
+          ],
+        },
       }),
     );
     await until(() => true, 'a turn');
@@ -79,7 +85,16 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
     const progress: number[] = [];
     const aborter = new AbortController();
     const call = mcp.client.callTool(
-      { name: 'fanout_read', arguments: { name: 'to be cancelled', operations: [{ id: 'slow', kind: 'read', input: { path: 'slow-3.fifo', fifo: true } }, { id: 'next', kind: 'read', input: { path: 'a.txt' }, after: ['slow'] }] } },
+      {
+        name: 'fanout_read',
+        arguments: {
+          name: 'to be cancelled',
+          operations: [
+            { id: 'slow', kind: 'read', input: { path: 'slow-3.fifo', fifo: true } },
+            { id: 'next', kind: 'read', input: { path: 'a.txt' }, after: ['slow'] },
+          ],
+        },
+      },
       { signal: aborter.signal, onprogress: (p) => progress.push(p.progress) },
     );
     await until(() => progress.length > 0, 'a first progress notification');
@@ -99,7 +114,15 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
     const fifo = gate(join(root, 'slow-4.fifo'));
     const seen: { progress: number; total?: number | undefined; message?: string | undefined }[] = [];
     const call = mcp.client.callTool(
-      { name: 'fanout_read', arguments: { operations: [{ id: 'one', kind: 'read', input: { path: 'a.txt' } }, { id: 'slow', kind: 'read', input: { path: 'slow-4.fifo', fifo: true } }] } },
+      {
+        name: 'fanout_read',
+        arguments: {
+          operations: [
+            { id: 'one', kind: 'read', input: { path: 'a.txt' } },
+            { id: 'slow', kind: 'read', input: { path: 'slow-4.fifo', fifo: true } },
+          ],
+        },
+      },
       { onprogress: (p) => seen.push(p) },
     );
     await until(() => seen.some((p) => p.progress >= 1), 'progress after the first operation ended');

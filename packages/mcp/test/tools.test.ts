@@ -46,7 +46,17 @@ describe('fanout_run, fanout_web and the explore tools', () => {
       const kinds = (run.inputSchema.properties as { operations: { items: { anyOf: { title: string }[] } } }).operations.items.anyOf.map((item) => item.title);
       expect(kinds).toEqual(['glob', 'grep', 'read', 'analyze', 'fetch', 'search', 'write']);
 
-      const wrote = content(await mcp.client.callTool({ name: 'fanout_run', arguments: { operations: [{ id: 'w', kind: 'write', input: { path: 'out/notes.md', content: 'written\n', mkdirp: true } }, { id: 'r', kind: 'read', input: { path: 'out/notes.md' }, after: ['w'] }] } }));
+      const wrote = content(
+        await mcp.client.callTool({
+          name: 'fanout_run',
+          arguments: {
+            operations: [
+              { id: 'w', kind: 'write', input: { path: 'out/notes.md', content: 'written\n', mkdirp: true } },
+              { id: 'r', kind: 'read', input: { path: 'out/notes.md' }, after: ['w'] },
+            ],
+          },
+        }),
+      );
       expect(wrote.operations.map((op) => op.state)).toEqual(['succeeded', 'succeeded']);
       expect(await readFile(join(root, 'out/notes.md'), 'utf8')).toBe('written\n');
 
@@ -62,7 +72,15 @@ describe('fanout_run, fanout_web and the explore tools', () => {
   it('runs commands with --allow-shell, inside the roots, their output in the report', async () => {
     const mcp = await connect({ config: { roots: [root] }, allowShell: true });
     try {
-      const result = await mcp.client.callTool({ name: 'fanout_run', arguments: { operations: [{ id: 'pwd', kind: 'bash', input: { command: ['pwd'] } }, { id: 'out', kind: 'bash', input: { command: ['pwd'], cwd: '..' } }] } });
+      const result = await mcp.client.callTool({
+        name: 'fanout_run',
+        arguments: {
+          operations: [
+            { id: 'pwd', kind: 'bash', input: { command: ['pwd'] } },
+            { id: 'out', kind: 'bash', input: { command: ['pwd'], cwd: '..' } },
+          ],
+        },
+      });
       const c = content(result);
       expect(c.operations[0]).toMatchObject({ state: 'succeeded', output: { exitCode: 0, stdout: `${root}\n` } });
       expect(c.operations[1]).toMatchObject({ state: 'failed', error: { code: 'FANOUT_PATH_OUTSIDE_ROOT' } });
@@ -75,7 +93,15 @@ describe('fanout_run, fanout_web and the explore tools', () => {
   it('fetches with fanout_web: pages and their heads, a 404 as a problem beside them', async () => {
     const mcp = await connect({ config: { roots: [root] } });
     try {
-      const result = await mcp.client.callTool({ name: 'fanout_web', arguments: { operations: [{ id: 'page', kind: 'fetch', input: { url: `${base}/page`, as: 'text' } }, { id: 'lost', kind: 'fetch', input: { url: `${base}/missing`, as: 'text' } }] } });
+      const result = await mcp.client.callTool({
+        name: 'fanout_web',
+        arguments: {
+          operations: [
+            { id: 'page', kind: 'fetch', input: { url: `${base}/page`, as: 'text' } },
+            { id: 'lost', kind: 'fetch', input: { url: `${base}/missing`, as: 'text' } },
+          ],
+        },
+      });
       const c = content(result);
       expect(c.operations[0]).toMatchObject({ state: 'succeeded', output: { status: 200 } });
       expect(c.text).toMatch(new RegExp(`- Local page — ${base}/page \\(HTTP 200\\) ← page`));

@@ -189,7 +189,11 @@ export class MetricsRecorder {
     }
     out.family('fanout_attempt_duration_seconds', 'summary', 'Latency of attempts, per kind (HDR-style histogram, ≤ 1.6% error).');
     for (const [kind, k] of kinds) {
-      for (const [q, v] of [['0.5', k.latency.p50], ['0.95', k.latency.p95], ['0.99', k.latency.p99]] as const) {
+      for (const [q, v] of [
+        ['0.5', k.latency.p50],
+        ['0.95', k.latency.p95],
+        ['0.99', k.latency.p99],
+      ] as const) {
         out.sample('fanout_attempt_duration_seconds', { kind, quantile: q }, v / 1000);
       }
       out.sample('fanout_attempt_duration_seconds_sum', { kind }, (k.latency.mean * k.latency.count) / 1000);

@@ -156,7 +156,13 @@ export class RunSignals {
           transitions.push(
             state.failureRate.active
               ? { signal: 'failureRate', kind, active: true, value: state.failureRate.value, shrink: spec.shrink, reason: `${kind} failure rate ${rate} > ${percent(spec.threshold)} over ${seconds(spec.windowMs)}` }
-              : { signal: 'failureRate', kind, active: false, value: state.failureRate.value, reason: `${kind} failure rate ${Number.isNaN(state.failureRate.value) ? 'unknown' : rate} < ${percent(spec.release)} over ${seconds(spec.windowMs)}` },
+              : {
+                  signal: 'failureRate',
+                  kind,
+                  active: false,
+                  value: state.failureRate.value,
+                  reason: `${kind} failure rate ${Number.isNaN(state.failureRate.value) ? 'unknown' : rate} < ${percent(spec.release)} over ${seconds(spec.windowMs)}`,
+                },
           );
         }
       }

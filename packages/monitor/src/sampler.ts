@@ -85,11 +85,7 @@ export class ResourceSampler {
     const root = linux ? procRoot : undefined;
     this.#sources.push(['cpu', new CpuSource(root, cgroup, probe)], ['memory', new MemorySource(root, cgroup, probe)]);
     if (linux) {
-      this.#sources.push(
-        ['disk', new DiskSource(procRoot, options.disks)],
-        ['network', new NetworkSource(procRoot, capacity, options.interfaces)],
-        ['pressureStall', new PressureStallSource(procRoot, cgroup)],
-      );
+      this.#sources.push(['disk', new DiskSource(procRoot, options.disks)], ['network', new NetworkSource(procRoot, capacity, options.interfaces)], ['pressureStall', new PressureStallSource(procRoot, cgroup)]);
     }
     if (options.eventLoop !== false) {
       this.#eventLoop = options.eventLoop ?? nodeEventLoopProbe();

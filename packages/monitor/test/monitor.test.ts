@@ -217,7 +217,12 @@ describe('Monitor wired into a scheduler (injected clock)', () => {
 
   it('cuts an adaptive pool on a high failure rate, and on a mean response over 5 s', async () => {
     const { clock, monitor, events } = setup({ intervalMs: 100, runSignals: { failureRate: { windowMs: 1000, minAttempts: 10 }, meanResponse: { windowMs: 20_000, minAttempts: 3 } } });
-    const scheduler = createScheduler({ adapters: [timed('flaky', clock, { maxConcurrency: 8, optimalConcurrency: 8 }), timed('slow', clock, { maxConcurrency: 8, optimalConcurrency: 8 })], clock, random: () => 0.5, pressure: monitor });
+    const scheduler = createScheduler({
+      adapters: [timed('flaky', clock, { maxConcurrency: 8, optimalConcurrency: 8 }), timed('slow', clock, { maxConcurrency: 8, optimalConcurrency: 8 })],
+      clock,
+      random: () => 0.5,
+      pressure: monitor,
+    });
     const run = scheduler.run({ operations: [...ops('flaky', 300, (i) => ({ ms: 20, fail: i % 3 === 0 })), ...ops('slow', 16, () => ({ ms: 6000 }))] }, { retry: { attempts: 1 } });
     monitor.watch(run);
     const changes: string[] = [];
@@ -230,7 +235,13 @@ describe('Monitor wired into a scheduler (injected clock)', () => {
 
   it('shrinks a pool that starves another of the global cap, and lets the other take the capacity', async () => {
     const { clock, monitor, events } = setup({ intervalMs: 100, runSignals: { contention: { sustainMs: 200 } } });
-    const scheduler = createScheduler({ adapters: [timed('hog', clock, { maxConcurrency: 8, optimalConcurrency: 8 }), timed('small', clock, { maxConcurrency: 4, optimalConcurrency: 4 })], clock, random: () => 0.5, pressure: monitor, concurrency: 8 });
+    const scheduler = createScheduler({
+      adapters: [timed('hog', clock, { maxConcurrency: 8, optimalConcurrency: 8 }), timed('small', clock, { maxConcurrency: 4, optimalConcurrency: 4 })],
+      clock,
+      random: () => 0.5,
+      pressure: monitor,
+      concurrency: 8,
+    });
     const run = scheduler.run({ operations: [...ops('hog', 200, () => ({ ms: 100 })), ...ops('small', 40, () => ({ ms: 100 }))] });
     monitor.watch(run, { concurrency: 8 });
     const log: SchedulerEvent[] = [];

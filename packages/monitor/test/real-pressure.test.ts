@@ -50,14 +50,21 @@ describe.runIf(process.platform === 'linux')('real CPU pressure', () => {
     monitor.on((event) => {
       if (event.type === 'sample' && event.sample.cpu !== undefined) cpu.push(event.sample.cpu.utilisation);
     });
-    const recent = () => cpu.slice(-10).map((u) => `${Math.round(u * 100)}%`).join(' ');
+    const recent = () =>
+      cpu
+        .slice(-10)
+        .map((u) => `${Math.round(u * 100)}%`)
+        .join(' ');
     // AIMD for the CPU pool: no probes of its own, so the pressure cut always shows as a limit change.
-    const run = scheduler.run({
-      operations: [
-        ...Array.from({ length: 20_000 }, (_, i) => ({ id: `g${i}`, kind: 'grep', input: { ms: 50 } })),
-        ...Array.from({ length: 20_000 }, (_, i) => ({ id: `f${i}`, kind: 'fetch', input: { path: `/${i}` } })),
-      ],
-    }, { limits: { grep: { limiter: 'aimd' } } });
+    const run = scheduler.run(
+      {
+        operations: [
+          ...Array.from({ length: 20_000 }, (_, i) => ({ id: `g${i}`, kind: 'grep', input: { ms: 50 } })),
+          ...Array.from({ length: 20_000 }, (_, i) => ({ id: `f${i}`, kind: 'fetch', input: { path: `/${i}` } })),
+        ],
+      },
+      { limits: { grep: { limiter: 'aimd' } } },
+    );
     const events: SchedulerEvent[] = [];
     run.on((event) => {
       if (event.type !== 'op-queued' && event.type !== 'op-started' && !(event.type === 'op-finished' && event.kind === 'grep')) events.push(event);
@@ -95,7 +102,9 @@ describe.runIf(process.platform === 'linux')('real CPU pressure', () => {
       expect(grepStarted).toBe(grepAtPause);
       expect(fetchDone).toBeGreaterThan(fetchAtPause + 10);
       // The cut comes with the pause, in the same reading.
-      const cut = events.find((e, i): e is Extract<SchedulerEvent, { type: 'limit-changed' }> => i >= before && e.type === 'limit-changed' && e.kind === 'grep' && e.reason === (paused.type === 'pressure-changed' && paused.reason));
+      const cut = events.find(
+        (e, i): e is Extract<SchedulerEvent, { type: 'limit-changed' }> => i >= before && e.type === 'limit-changed' && e.kind === 'grep' && e.reason === (paused.type === 'pressure-changed' && paused.reason),
+      );
       expect(cut).toBeDefined();
       expect(cut!.to).toBeLessThan(cut!.from);
 
@@ -105,11 +114,7 @@ describe.runIf(process.platform === 'linux')('real CPU pressure', () => {
         throw new Error(`${error.message} (last CPU samples: ${recent()}; it waits for 0.4 s under 80%)`);
       });
       const resumed = pressure(true, after)!;
-      await waitFor(
-        () => events.some((e) => e.type === 'limit-changed' && e.kind === 'grep' && e.seq > resumed.seq && e.to > cut!.to),
-        20_000,
-        'the CPU pool’s limit to grow back',
-      );
+      await waitFor(() => events.some((e) => e.type === 'limit-changed' && e.kind === 'grep' && e.seq > resumed.seq && e.to > cut!.to), 20_000, 'the CPU pool’s limit to grow back');
       expect(grepStarted).toBeGreaterThan(grepAtPause);
     } finally {
       for (const spinner of spinners) spinner.kill('SIGKILL');

@@ -77,27 +77,23 @@ describe('SustainedSignal', () => {
 describe('SlidingWindow', () => {
   it('totals what happened in the last window, sliding by tenths', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 10, max: 20_000 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.boolean(), fc.integer({ min: 0, max: 10_000 })), { maxLength: 300 }),
-        (windowMs, steps) => {
-          const window = new SlidingWindow(windowMs);
-          const bucketMs = windowMs / 10;
-          const seen: { slot: number; failed: boolean; latency: number }[] = [];
-          let now = 0;
-          for (const [dt, failed, latency] of steps) {
-            now += dt;
-            window.add(now, failed, latency);
-            seen.push({ slot: Math.floor(now / bucketMs), failed, latency });
-            const current = Math.floor(now / bucketMs);
-            const inWindow = seen.filter((s) => s.slot > current - 10);
-            const totals = window.totals(now);
-            expect(totals.attempts).toBe(inWindow.length);
-            expect(totals.failures).toBe(inWindow.filter((s) => s.failed).length);
-            expect(totals.latencyMs).toBe(inWindow.reduce((sum, s) => sum + s.latency, 0));
-          }
-        },
-      ),
+      fc.property(fc.integer({ min: 10, max: 20_000 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.boolean(), fc.integer({ min: 0, max: 10_000 })), { maxLength: 300 }), (windowMs, steps) => {
+        const window = new SlidingWindow(windowMs);
+        const bucketMs = windowMs / 10;
+        const seen: { slot: number; failed: boolean; latency: number }[] = [];
+        let now = 0;
+        for (const [dt, failed, latency] of steps) {
+          now += dt;
+          window.add(now, failed, latency);
+          seen.push({ slot: Math.floor(now / bucketMs), failed, latency });
+          const current = Math.floor(now / bucketMs);
+          const inWindow = seen.filter((s) => s.slot > current - 10);
+          const totals = window.totals(now);
+          expect(totals.attempts).toBe(inWindow.length);
+          expect(totals.failures).toBe(inWindow.filter((s) => s.failed).length);
+          expect(totals.latencyMs).toBe(inWindow.reduce((sum, s) => sum + s.latency, 0));
+        }
+      }),
     );
   });
 });

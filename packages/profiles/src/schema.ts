@@ -53,9 +53,18 @@ export const searchSchema = z
       .min(1)
       .describe('Providers to try, in order (a fallback chain)')
       .optional(),
-    searxng: z.object({ url: z.url().describe('Base URL of a SearXNG instance with JSON output enabled') }).strict().optional(),
-    brave: z.object({ apiKey: z.string().min(1), url: z.url().optional() }).strict().optional(),
-    tavily: z.object({ apiKey: z.string().min(1), url: z.url().optional() }).strict().optional(),
+    searxng: z
+      .object({ url: z.url().describe('Base URL of a SearXNG instance with JSON output enabled') })
+      .strict()
+      .optional(),
+    brave: z
+      .object({ apiKey: z.string().min(1), url: z.url().optional() })
+      .strict()
+      .optional(),
+    tavily: z
+      .object({ apiKey: z.string().min(1), url: z.url().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -102,7 +111,10 @@ export const configSchema = z
       .strict()
       .optional(),
     roots: z.array(z.string().min(1)).min(1).describe('Directories operations may touch (default: the working directory)').optional(),
-    network: z.object({ capacityMbps: z.number().positive().describe('Link capacity the network threshold is a share of') }).strict().optional(),
+    network: z
+      .object({ capacityMbps: z.number().positive().describe('Link capacity the network threshold is a share of') })
+      .strict()
+      .optional(),
   })
   .strict();
 

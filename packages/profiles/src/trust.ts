@@ -34,7 +34,8 @@ const UNTRUSTED_OUTPUT_KEYS = new Set(['budgetChars', 'budgetTokens']);
 /** Keys of `search` an untrusted file may set (the order of the providers you configured; not their endpoints or keys). */
 const UNTRUSTED_SEARCH_KEYS = new Set(['providers']);
 
-const WHY = 'a configuration file found by searching upward is untrusted: it may narrow what fanout touches, never widen it (name the file with --config or FANOUT_CONFIG, or put the setting in your user configuration, to trust it)';
+const WHY =
+  'a configuration file found by searching upward is untrusted: it may narrow what fanout touches, never widen it (name the file with --config or FANOUT_CONFIG, or put the setting in your user configuration, to trust it)';
 
 /** What an untrusted layer keeps, and what it had to give up. */
 export interface TrustedPart {

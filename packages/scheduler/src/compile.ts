@@ -100,11 +100,7 @@ export class PlanCompiler {
         this.hashes[i] = hashString(this.ids[i]!);
         return;
       }
-      shape =
-        (op.locks === undefined ? 0 : OpFlag.Locks) |
-        (op.timeoutMs === undefined ? 0 : OpFlag.Timeout) |
-        (op.retry === undefined ? 0 : OpFlag.Retry) |
-        (op.forEach === undefined ? 0 : OpFlag.ForEach);
+      shape = (op.locks === undefined ? 0 : OpFlag.Locks) | (op.timeoutMs === undefined ? 0 : OpFlag.Timeout) | (op.retry === undefined ? 0 : OpFlag.Retry) | (op.forEach === undefined ? 0 : OpFlag.ForEach);
     }
     this.#valid[i] = 1;
     const id = op.id;

@@ -235,7 +235,14 @@ export class Engine extends RunStateMachine {
       this.#reject(journalError);
       return;
     }
-    this.#resolve(resultView(this.ops, this.compiled.index, this.poolList.map((p) => p.kind), summary));
+    this.#resolve(
+      resultView(
+        this.ops,
+        this.compiled.index,
+        this.poolList.map((p) => p.kind),
+        summary,
+      ),
+    );
   }
 
   /** A bug or an I/O failure outside any operation (reading the journal): end the run. */

@@ -104,17 +104,7 @@ export interface RunFinishedEvent extends EventBase {
 }
 
 /** The one ordered stream of a run. */
-export type SchedulerEvent =
-  | RunStartedEvent
-  | OpQueuedEvent
-  | OpStartedEvent
-  | OpProgressEvent
-  | OpRetryingEvent
-  | OpExpandedEvent
-  | OpFinishedEvent
-  | LimitChangedEvent
-  | PressureChangedEvent
-  | RunFinishedEvent;
+export type SchedulerEvent = RunStartedEvent | OpQueuedEvent | OpStartedEvent | OpProgressEvent | OpRetryingEvent | OpExpandedEvent | OpFinishedEvent | LimitChangedEvent | PressureChangedEvent | RunFinishedEvent;
 
 /** Distributes `Omit` over a union. */
 export type EventInit<E> = E extends EventBase ? Omit<E, 'seq' | 'time'> : never;

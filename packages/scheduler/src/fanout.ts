@@ -30,20 +30,20 @@ export class FanOut {
       return;
     }
     if (!Array.isArray(items)) {
-      m.settle(
-        i,
-        Status.Failed,
-        new FanoutError<SchedulerErrorCode>('FANOUT_FOREACH_NOT_LIST', `expected forEach to point to a list, got ${describeValue(items)}`, { path: `operations[${i}].forEach` }),
-      );
+      m.settle(i, Status.Failed, new FanoutError<SchedulerErrorCode>('FANOUT_FOREACH_NOT_LIST', `expected forEach to point to a list, got ${describeValue(items)}`, { path: `operations[${i}].forEach` }));
       return;
     }
     if (ops.count + items.length > m.config.maxOperations) {
       m.settle(
         i,
         Status.Failed,
-        new FanoutError<SchedulerErrorCode>('FANOUT_PLAN_TOO_LARGE', `expected at most ${m.config.maxOperations} operations in the run, but fanning out over ${items.length} items would make ${ops.count + items.length}`, {
-          path: `operations[${i}].forEach`,
-        }),
+        new FanoutError<SchedulerErrorCode>(
+          'FANOUT_PLAN_TOO_LARGE',
+          `expected at most ${m.config.maxOperations} operations in the run, but fanning out over ${items.length} items would make ${ops.count + items.length}`,
+          {
+            path: `operations[${i}].forEach`,
+          },
+        ),
       );
       return;
     }
@@ -55,7 +55,11 @@ export class FanOut {
     for (let k = 0; k < items.length; k++) {
       const childId = `${spec.id}[${k}]`;
       if (m.compiled.index.get(childId) >= 0) {
-        m.settle(i, Status.Failed, new FanoutError<SchedulerErrorCode>('FANOUT_PLAN_INVALID', `the fan-out child id "${childId}" is already an operation of the plan; rename one of them`, { path: `operations[${i}].id` }));
+        m.settle(
+          i,
+          Status.Failed,
+          new FanoutError<SchedulerErrorCode>('FANOUT_PLAN_INVALID', `the fan-out child id "${childId}" is already an operation of the plan; rename one of them`, { path: `operations[${i}].id` }),
+        );
         return;
       }
     }
@@ -131,17 +135,18 @@ export class FanOut {
       else if (s !== Status.Succeeded) other++;
     }
     if (failed === 0 && other === 0) {
-      m.settle(parent, Status.Succeeded, children.map((c) => ops.output(c)));
+      m.settle(
+        parent,
+        Status.Succeeded,
+        children.map((c) => ops.output(c)),
+      );
       return;
     }
     const names = children
       .filter((c) => ops.status[c] !== Status.Succeeded)
       .slice(0, 5)
       .map((c) => `"${ops.ids[c]}" ${STATE_NAMES[ops.status[c]!]}`);
-    const error = new FanoutError<SchedulerErrorCode>(
-      'FANOUT_CHILDREN_FAILED',
-      `${failed + other} of ${children.length} children did not succeed: ${names.join(', ')}${failed + other > names.length ? ', …' : ''}`,
-    );
+    const error = new FanoutError<SchedulerErrorCode>('FANOUT_CHILDREN_FAILED', `${failed + other} of ${children.length} children did not succeed: ${names.join(', ')}${failed + other > names.length ? ', …' : ''}`);
     m.settle(parent, failed > 0 ? Status.Failed : Status.Cancelled, error);
   }
 }

@@ -90,9 +90,7 @@ export function carryOver(record: JournalOpRecord | undefined, fingerprint: stri
   const matches = record !== undefined && record.fingerprint === fingerprint;
   if (matches && record.state === 'succeeded' && record.outputNotSerializable !== true) return { resume: true, output: record.output };
   if (mode !== 'retry-failed') return undefined;
-  const failure =
-    record !== undefined &&
-    (record.state === 'failed' || record.state === 'timed-out' || (record.state === 'skipped' && record.error?.code === 'FANOUT_DEPENDENCY_FAILED'));
+  const failure = record !== undefined && (record.state === 'failed' || record.state === 'timed-out' || (record.state === 'skipped' && record.error?.code === 'FANOUT_DEPENDENCY_FAILED'));
   if (failure) return undefined;
   return {
     resume: false,
@@ -139,7 +137,11 @@ export async function readJournal(path: string): Promise<JournalState> {
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
-    throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected a journal (NDJSON text, one record a line) at ${path}, got binary data (a NUL byte at offset ${nul}, starting ${escapedExcerpt(bytes.subarray(0, 24).toString('latin1'))})`, { path });
+    throw new FanoutError<SchedulerErrorCode>(
+      'FANOUT_JOURNAL_INVALID',
+      `expected a journal (NDJSON text, one record a line) at ${path}, got binary data (a NUL byte at offset ${nul}, starting ${escapedExcerpt(bytes.subarray(0, 24).toString('latin1'))})`,
+      { path },
+    );
   }
   const text = bytes.toString('utf8');
   const state: JournalState = new Map();
@@ -159,7 +161,9 @@ export async function readJournal(path: string): Promise<JournalState> {
     }
     if (record.type === 'op') {
       if (typeof record.id !== 'string' || typeof record.state !== 'string') {
-        throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected "id" and "state" in the operation record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, { path: `${path}:${i + 1}` });
+        throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_INVALID', `expected "id" and "state" in the operation record on line ${i + 1} of the journal ${path}, got ${escapedExcerpt(line)}`, {
+          path: `${path}:${i + 1}`,
+        });
       }
       state.set(record.id, record);
     }

@@ -123,13 +123,11 @@ export class SampleWindow {
     if (sample.outcome === 'drop') {
       this.#dropped = true;
       this.#drops++;
-    }
-    else {
+    } else {
       this.#latencySum += sample.latencyMs;
       this.#latencyCount++;
     }
-    const due =
-      this.#count >= this.#maxSamples || (this.#count >= this.#minSamples && (sample.now - this.#start >= this.#windowMs || this.#drops * 2 > this.#count));
+    const due = this.#count >= this.#maxSamples || (this.#count >= this.#minSamples && (sample.now - this.#start >= this.#windowMs || this.#drops * 2 > this.#count));
     if (!due) return undefined;
     const summary: WindowSummary = {
       meanLatencyMs: this.#latencyCount === 0 ? 0 : this.#latencySum / this.#latencyCount,

@@ -142,10 +142,7 @@ export const outputRefSchema = z
   .strict()
   .describe('A value taken from the output of the operation named by $ref');
 
-export const lockSpecSchema = z.union([
-  z.string().min(1),
-  z.object({ key: z.string().min(1), mode: z.enum(['read', 'write']).optional() }).strict(),
-]);
+export const lockSpecSchema = z.union([z.string().min(1), z.object({ key: z.string().min(1), mode: z.enum(['read', 'write']).optional() }).strict()]);
 
 export const retrySpecSchema = z.union([
   z.literal(false),
@@ -165,7 +162,10 @@ export const retrySpecSchema = z.union([
 export const MAX_PRIORITY = 1e9;
 
 const prioritySchema = z.number().int().min(-MAX_PRIORITY).max(MAX_PRIORITY);
-const timeoutSchema = z.number().positive().max(2 ** 31 - 1);
+const timeoutSchema = z
+  .number()
+  .positive()
+  .max(2 ** 31 - 1);
 
 export const operationSchema = z
   .object({
@@ -181,10 +181,7 @@ export const operationSchema = z
   })
   .strict();
 
-export const failurePolicySchema = z.union([
-  z.enum(['isolate', 'continue']),
-  z.object({ halt: z.enum(['now', 'soon']), failures: z.number().int().min(1).optional() }).strict(),
-]);
+export const failurePolicySchema = z.union([z.enum(['isolate', 'continue']), z.object({ halt: z.enum(['now', 'soon']), failures: z.number().int().min(1).optional() }).strict()]);
 
 export const planPolicySchema = z
   .object({
@@ -200,10 +197,7 @@ export const planSchema = z
     $schema: z.string().optional(),
     name: z.string().optional(),
     operations: z.array(z.unknown()),
-    defaults: z
-      .object({ priority: prioritySchema.optional(), timeoutMs: timeoutSchema.optional(), retry: retrySpecSchema.optional() })
-      .strict()
-      .optional(),
+    defaults: z.object({ priority: prioritySchema.optional(), timeoutMs: timeoutSchema.optional(), retry: retrySpecSchema.optional() }).strict().optional(),
     policy: planPolicySchema.optional(),
   })
   .strict();

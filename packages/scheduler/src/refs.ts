@@ -32,13 +32,7 @@ interface Frame {
  * stack, so any depth is safe; containers nested deeper than `maxDepth` are not entered, and
  * `tooDeep` is called with the path of the first one.
  */
-export function findRefs(
-  value: unknown,
-  path: string | (() => string),
-  visit: (found: FoundRef) => void,
-  tooDeep?: (path: string) => void,
-  maxDepth: number = MAX_INPUT_DEPTH,
-): boolean {
+export function findRefs(value: unknown, path: string | (() => string), visit: (found: FoundRef) => void, tooDeep?: (path: string) => void, maxDepth: number = MAX_INPUT_DEPTH): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const segments: (string | number)[] = [];
   const pathHere = (): string => {
@@ -98,7 +92,11 @@ export function pathSteps(path: string | readonly (string | number)[] | undefine
  */
 export function walk(value: unknown, steps: readonly (string | number)[], describe: string): unknown {
   // Where step i is taken from, for messages only (a path that resolves builds no string).
-  const where = (i: number): string => `${describe}${steps.slice(0, i).map((s) => `.${s}`).join('')}`;
+  const where = (i: number): string =>
+    `${describe}${steps
+      .slice(0, i)
+      .map((s) => `.${s}`)
+      .join('')}`;
   let current = value;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
@@ -107,7 +105,14 @@ export function walk(value: unknown, steps: readonly (string | number)[], descri
     }
     const next = (current as Record<string | number, unknown>)[step];
     if (next === undefined && !(step in current)) {
-      const keys = Array.isArray(current) ? `an array of ${current.length}` : `keys ${Object.keys(current).slice(0, 10).map((k) => JSON.stringify(k)).join(', ') || '(none)'}`;
+      const keys = Array.isArray(current)
+        ? `an array of ${current.length}`
+        : `keys ${
+            Object.keys(current)
+              .slice(0, 10)
+              .map((k) => JSON.stringify(k))
+              .join(', ') || '(none)'
+          }`;
       throw new FanoutError<SchedulerErrorCode>('FANOUT_REF_UNRESOLVED', `expected "${step}" in ${where(i)}, which has ${keys}`);
     }
     current = next;

@@ -115,8 +115,10 @@ export class Scheduler {
     const policy = compiled.plan.policy ?? {};
     const failure = options.failure ?? policy.failure ?? 'isolate';
     const checked = failurePolicySchema.safeParse(failure);
-    if (!checked.success) throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected failure to be "isolate", "continue" or { halt: "now" | "soon" }, got ${JSON.stringify(failure)}`, { path: 'failure' });
-    const journal = options.journal === undefined ? undefined : typeof options.journal === 'string' ? { path: options.journal, mode: 'append' as JournalMode } : { path: options.journal.path, mode: options.journal.mode ?? 'append' };
+    if (!checked.success)
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected failure to be "isolate", "continue" or { halt: "now" | "soon" }, got ${JSON.stringify(failure)}`, { path: 'failure' });
+    const journal =
+      options.journal === undefined ? undefined : typeof options.journal === 'string' ? { path: options.journal, mode: 'append' as JournalMode } : { path: options.journal.path, mode: options.journal.mode ?? 'append' };
     const concurrency = options.concurrency ?? base.concurrency ?? 256;
     check.integer(concurrency, 'concurrency', 256);
     const limits: Record<string, PoolOptions> = { ...base.limits };

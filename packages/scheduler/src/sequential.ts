@@ -127,10 +127,7 @@ export class SequentialEstimate {
       const machine = meter.machine?.();
       const used = cpu - this.#cpuAtStart;
       const span = now - this.#stretchStart;
-      const busy =
-        used >= BUSY_SHARE * meter.cores * span ||
-        loop - this.#loopAtStart >= LOOP_BUSY_SHARE * span ||
-        (machine !== undefined && machine.busyMs - this.#machineAtStart >= BUSY_SHARE * machine.cores * span);
+      const busy = used >= BUSY_SHARE * meter.cores * span || loop - this.#loopAtStart >= LOOP_BUSY_SHARE * span || (machine !== undefined && machine.busyMs - this.#machineAtStart >= BUSY_SHARE * machine.cores * span);
       // Busy: the units computing in this stretch slowed each other down; alone, they would
       // have needed the CPU time they used (at least the stretch itself: one unit at a time
       // still takes that long), not the sum of their stretched wall times.

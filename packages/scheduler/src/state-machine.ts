@@ -32,7 +32,6 @@ import { TimerQueue } from './timer-queue.js';
 import { OpFlag, type CompiledPlan } from './compile.js';
 import { inputError } from './zod-issues.js';
 
-
 /** The state machine of one run; `Engine` adds its start, end and controls. */
 export abstract class RunStateMachine implements AttemptHost {
   readonly hub = new EventHub<SchedulerEvent>();

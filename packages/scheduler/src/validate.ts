@@ -9,7 +9,6 @@ import type { PlanIssue } from './errors.js';
 import { planSchema, type OperationSpec, type Plan } from './plan.js';
 import { fromZodIssues } from './zod-issues.js';
 
-
 /** Limits on what a plan may hold. */
 export interface PlanLimits {
   /**

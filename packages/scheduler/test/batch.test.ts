@@ -113,12 +113,7 @@ describe('batches: operations that share their work', () => {
     const clock = new ManualClock();
     const { adapters, batches } = sharingAdapters(clock, { glob: {}, grep: { max: 1 } }, { share: true });
     const plan = {
-      operations: [
-        op('busy', 'grep', { group: 'x', ms: 50 }),
-        op('g1', 'glob', { group: 'tree', ms: 10 }),
-        op('r1', 'grep', { group: 'tree', ms: 10 }),
-        op('g2', 'glob', { group: 'tree', ms: 10 }),
-      ],
+      operations: [op('busy', 'grep', { group: 'x', ms: 50 }), op('g1', 'glob', { group: 'tree', ms: 10 }), op('r1', 'grep', { group: 'tree', ms: 10 }), op('g2', 'glob', { group: 'tree', ms: 10 })],
     };
     const { result } = await runPlan(clock, adapters, plan, { limits: { glob: { limiter: 'fixed' }, grep: { limiter: 'fixed' } } });
     // grep's only slot is held by "busy": r1 waits for a later batch.

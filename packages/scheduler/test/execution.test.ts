@@ -24,10 +24,7 @@ describe('execution', () => {
 
   it('caps each pool at its limit and all pools at the global cap', async () => {
     const h = harness({ work: { maxConcurrency: 3 }, other: { maxConcurrency: 10 } }, { concurrency: 5, limits: { work: { limiter: 'fixed' }, other: { limiter: 'fixed' } } });
-    const operations = [
-      ...Array.from({ length: 10 }, (_, i) => op(`w${i}`, { ok: 10 })),
-      ...Array.from({ length: 10 }, (_, i) => ({ ...op(`o${i}`, { ok: 10 }), kind: 'other' })),
-    ];
+    const operations = [...Array.from({ length: 10 }, (_, i) => op(`w${i}`, { ok: 10 })), ...Array.from({ length: 10 }, (_, i) => ({ ...op(`o${i}`, { ok: 10 }), kind: 'other' }))];
     const result = await h.run({ operations });
     expect(h.trace.peak.get('work')).toBe(3);
     expect(result.summary.peakInflight).toBe(5);
@@ -123,10 +120,7 @@ describe('execution', () => {
   it('fails a fan-out child whose item makes its input invalid, and the parent with it', async () => {
     const h = harness();
     const result = await h.run({
-      operations: [
-        op('find', { ok: 5, value: [[{ ok: 1 }], 'oops'] }),
-        { id: 'each', kind: 'work', input: { steps: { $item: true } }, forEach: { $ref: 'find' } },
-      ],
+      operations: [op('find', { ok: 5, value: [[{ ok: 1 }], 'oops'] }), { id: 'each', kind: 'work', input: { steps: { $item: true } }, forEach: { $ref: 'find' } }],
     });
     expect(result.get('each[0]')!.state).toBe('succeeded');
     expect(result.get('each[1]')!.state).toBe('failed');

@@ -7,13 +7,7 @@ describe('failure policies', () => {
   it('isolate (default): a failure never cancels siblings; dependents are skipped with the reason', async () => {
     const h = harness({ work: { maxConcurrency: 8 } }, { limits: { work: { limiter: 'fixed' } } });
     const result = await h.run({
-      operations: [
-        op('bad', fatal),
-        op('sibling', { ok: 50 }),
-        op('child', { ok: 1 }, { after: ['bad'] }),
-        op('grandchild', { ok: 1 }, { after: ['child'] }),
-        op('unrelated', { ok: 1 }, { after: ['sibling'] }),
-      ],
+      operations: [op('bad', fatal), op('sibling', { ok: 50 }), op('child', { ok: 1 }, { after: ['bad'] }), op('grandchild', { ok: 1 }, { after: ['child'] }), op('unrelated', { ok: 1 }, { after: ['sibling'] })],
     });
     expect(result.get('bad')!.state).toBe('failed');
     expect(result.get('sibling')!.state).toBe('succeeded');
@@ -35,11 +29,7 @@ describe('failure policies', () => {
     const h = harness();
     const result = await h.run(
       {
-        operations: [
-          op('bad', fatal),
-          op('after-bad', { ok: 1 }, { after: ['bad'] }),
-          { id: 'needs-output', kind: 'work', input: { steps: [{ ok: 1 }], tag: { $ref: 'bad' } } },
-        ],
+        operations: [op('bad', fatal), op('after-bad', { ok: 1 }, { after: ['bad'] }), { id: 'needs-output', kind: 'work', input: { steps: [{ ok: 1 }], tag: { $ref: 'bad' } } }],
       },
       { failure: 'continue' },
     );
@@ -50,10 +40,7 @@ describe('failure policies', () => {
 
   it('halt now: cancels what runs (signals aborted) and starts nothing new', async () => {
     const h = harness({ work: { maxConcurrency: 2 } }, { limits: { work: { limiter: 'fixed' } } });
-    const result = await h.run(
-      { operations: [op('bad', fatal), op('long', { ok: 100 }), op('queued', { ok: 1 }), op('dependent', { ok: 1 }, { after: ['long'] })] },
-      { failure: { halt: 'now' } },
-    );
+    const result = await h.run({ operations: [op('bad', fatal), op('long', { ok: 100 }), op('queued', { ok: 1 }), op('dependent', { ok: 1 }, { after: ['long'] })] }, { failure: { halt: 'now' } });
     expect(result.get('bad')!.state).toBe('failed');
     expect(result.get('long')!.state).toBe('cancelled');
     expect(h.trace.aborted.get('long')).toMatchObject({ code: 'FANOUT_HALTED' });
@@ -65,10 +52,7 @@ describe('failure policies', () => {
 
   it('halt soon: lets what runs finish, starts nothing new', async () => {
     const h = harness({ work: { maxConcurrency: 2 } }, { limits: { work: { limiter: 'fixed' } } });
-    const result = await h.run(
-      { operations: [op('bad', fatal), op('long', { ok: 100 }), op('queued', { ok: 1 })] },
-      { failure: { halt: 'soon' } },
-    );
+    const result = await h.run({ operations: [op('bad', fatal), op('long', { ok: 100 }), op('queued', { ok: 1 })] }, { failure: { halt: 'soon' } });
     expect(result.get('long')!.state).toBe('succeeded');
     expect(result.get('queued')!.state).toBe('cancelled');
     expect(h.trace.calls.has('queued')).toBe(false);
@@ -77,10 +61,7 @@ describe('failure policies', () => {
 
   it('halts only after the given number of failures', async () => {
     const h = harness({ work: { maxConcurrency: 1 } }, { limits: { work: { limiter: 'fixed' } } });
-    const result = await h.run(
-      { operations: [op('f1', fatal), op('f2', fatal), op('ok', { ok: 1 }), op('f3', fatal), op('never', { ok: 1 })] },
-      { failure: { halt: 'soon', failures: 3 } },
-    );
+    const result = await h.run({ operations: [op('f1', fatal), op('f2', fatal), op('ok', { ok: 1 }), op('f3', fatal), op('never', { ok: 1 })] }, { failure: { halt: 'soon', failures: 3 } });
     expect([...spans(h.trace).keys()]).toEqual(['f1', 'f2', 'ok', 'f3']);
     expect(result.get('never')!.state).toBe('cancelled');
   });
@@ -102,7 +83,17 @@ describe('optional references', () => {
         operations: [
           op('good', { ok: 1, value: 'g' }),
           op('bad', { fail: 1, error: 'fatal' }),
-          { id: 'gather', kind: 'work', input: { steps: [{ ok: 1 }], tag: [{ $ref: 'good', optional: true }, { $ref: 'bad', optional: true }] } },
+          {
+            id: 'gather',
+            kind: 'work',
+            input: {
+              steps: [{ ok: 1 }],
+              tag: [
+                { $ref: 'good', optional: true },
+                { $ref: 'bad', optional: true },
+              ],
+            },
+          },
         ],
       },
       { failure: 'continue' },

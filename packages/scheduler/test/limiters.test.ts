@@ -159,33 +159,27 @@ describe('GradientLimiter', () => {
     // A service with `knee` workers answering in `base` ms and as many queue places: latency is
     // flat up to the knee, grows beyond it, and work beyond 2 × knee is refused (a drop).
     fc.assert(
-      fc.property(
-        fc.integer({ min: 2, max: 80 }),
-        fc.integer({ min: 1, max: 200 }),
-        fc.integer({ min: 5, max: 100 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (knee, initial, base, seed) => {
-          let state = seed;
-          const random = () => (state = (state * 9301 + 0.49297) % 1);
-          const limiter = new GradientLimiter({ initial, max: 200, probeWindows: 20, random });
-          const clock = { now: 0 };
-          const service = (k: number): Omit<LimiterSample, 'now'> => {
-            const inflight = limiter.limit;
-            if (inflight > 2 * knee && k < (20 * (inflight - 2 * knee)) / inflight) return { latencyMs: 1, inflight, outcome: 'drop' };
-            return { latencyMs: base * Math.min(2, Math.max(1, inflight / knee)), inflight, outcome: 'ok' };
-          };
-          for (let w = 0; w < 260; w++) {
-            for (let k = 0; k < 20; k++) {
-              clock.now += 30;
-              limiter.onSample({ ...service(k), now: clock.now });
-            }
-            if (w >= 60 && !limiter.probing) {
-              expect(limiter.limit).toBeGreaterThanOrEqual(knee);
-              expect(limiter.limit).toBeLessThanOrEqual(2 * knee);
-            }
+      fc.property(fc.integer({ min: 2, max: 80 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 5, max: 100 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (knee, initial, base, seed) => {
+        let state = seed;
+        const random = () => (state = (state * 9301 + 0.49297) % 1);
+        const limiter = new GradientLimiter({ initial, max: 200, probeWindows: 20, random });
+        const clock = { now: 0 };
+        const service = (k: number): Omit<LimiterSample, 'now'> => {
+          const inflight = limiter.limit;
+          if (inflight > 2 * knee && k < (20 * (inflight - 2 * knee)) / inflight) return { latencyMs: 1, inflight, outcome: 'drop' };
+          return { latencyMs: base * Math.min(2, Math.max(1, inflight / knee)), inflight, outcome: 'ok' };
+        };
+        for (let w = 0; w < 260; w++) {
+          for (let k = 0; k < 20; k++) {
+            clock.now += 30;
+            limiter.onSample({ ...service(k), now: clock.now });
           }
-        },
-      ),
+          if (w >= 60 && !limiter.probing) {
+            expect(limiter.limit).toBeGreaterThanOrEqual(knee);
+            expect(limiter.limit).toBeLessThanOrEqual(2 * knee);
+          }
+        }
+      }),
       { numRuns: 60 },
     );
   });

@@ -59,12 +59,7 @@ describe('locks in a run', () => {
   it('never overlaps two writes to one key, and holds no slot while waiting', async () => {
     const h = harness({ work: { maxConcurrency: 4 } }, { limits: { work: { limiter: 'fixed' } } });
     await h.run({
-      operations: [
-        op('w1', { ok: 10 }, { locks: ['file:/a'] }),
-        op('w2', { ok: 10 }, { locks: ['file:/a'] }),
-        op('w3', { ok: 10 }, { locks: [{ key: 'file:/a', mode: 'write' }] }),
-        op('free', { ok: 10 }),
-      ],
+      operations: [op('w1', { ok: 10 }, { locks: ['file:/a'] }), op('w2', { ok: 10 }, { locks: ['file:/a'] }), op('w3', { ok: 10 }, { locks: [{ key: 'file:/a', mode: 'write' }] }), op('free', { ok: 10 })],
     });
     const s = spans(h.trace);
     expect(s.get('w1')).toEqual([{ start: 0, end: 10 }]);

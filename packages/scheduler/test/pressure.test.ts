@@ -28,10 +28,7 @@ describe('pressure', () => {
   it('pauses admission of one kind while the others keep going, and resumes it', async () => {
     const pressure = manualPressure();
     const h = harness({ cpu: { maxConcurrency: 2 }, net: { maxConcurrency: 2 } }, { pressure: pressure.source, limits: { cpu: { limiter: 'fixed' }, net: { limiter: 'fixed' } } });
-    const operations = [
-      ...Array.from({ length: 4 }, (_, i) => ({ ...op(`c${i}`, { ok: 10 }), kind: 'cpu' })),
-      ...Array.from({ length: 4 }, (_, i) => ({ ...op(`n${i}`, { ok: 10 }), kind: 'net' })),
-    ];
+    const operations = [...Array.from({ length: 4 }, (_, i) => ({ ...op(`c${i}`, { ok: 10 }), kind: 'cpu' })), ...Array.from({ length: 4 }, (_, i) => ({ ...op(`n${i}`, { ok: 10 }), kind: 'net' }))];
     const run = h.scheduler.run({ operations });
     const events: string[] = [];
     run.on((e) => {

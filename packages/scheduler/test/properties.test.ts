@@ -91,7 +91,10 @@ async function execute(scenario: Scenario) {
   const changes = [...scenario.limitChanges].sort((x, y) => x.at - y.at);
   let cancelledAt: number | undefined;
   let settled = false;
-  void run.result.then(() => (settled = true), () => (settled = true));
+  void run.result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   // Drive the clock by hand so that limit changes and the cancel land at their times.
   for (;;) {
     await flush();
@@ -184,27 +187,24 @@ describe('scheduler invariants (fast-check)', () => {
     try {
       let n = 0;
       await fc.assert(
-        fc.asyncProperty(
-          fc.array(fc.record({ fails: fc.boolean(), deps: fc.array(fc.nat(), { maxLength: 2 }) }), { minLength: 1, maxLength: 20 }),
-          async (ops) => {
-            const path = join(dir, `journal-${n++}.ndjson`);
-            const plan = (failing: boolean) => ({
-              operations: ops.map((o, i) => ({
-                id: `op${i}`,
-                kind: 'work',
-                input: { steps: [failing && o.fails ? { fail: 1, error: 'fatal' } : { ok: 1 }] },
-                after: i === 0 ? [] : [...new Set(o.deps.map((d) => `op${d % i}`))],
-              })),
-            });
-            // Both runs see the same plan: what failed fails again, what succeeded must not rerun.
-            const first = await harness().run(plan(true), { journal: path });
-            const succeeded = new Set([...first.operations()].filter((r) => r.state === 'succeeded').map((r) => r.id));
-            const h2 = harness();
-            const second = await h2.run(plan(true), { journal: { path, mode: 'resume' } });
-            for (const id of h2.trace.calls.keys()) expect(succeeded.has(id)).toBe(false);
-            for (const id of succeeded) expect(second.get(id)).toMatchObject({ state: 'succeeded', resumed: true });
-          },
-        ),
+        fc.asyncProperty(fc.array(fc.record({ fails: fc.boolean(), deps: fc.array(fc.nat(), { maxLength: 2 }) }), { minLength: 1, maxLength: 20 }), async (ops) => {
+          const path = join(dir, `journal-${n++}.ndjson`);
+          const plan = (failing: boolean) => ({
+            operations: ops.map((o, i) => ({
+              id: `op${i}`,
+              kind: 'work',
+              input: { steps: [failing && o.fails ? { fail: 1, error: 'fatal' } : { ok: 1 }] },
+              after: i === 0 ? [] : [...new Set(o.deps.map((d) => `op${d % i}`))],
+            })),
+          });
+          // Both runs see the same plan: what failed fails again, what succeeded must not rerun.
+          const first = await harness().run(plan(true), { journal: path });
+          const succeeded = new Set([...first.operations()].filter((r) => r.state === 'succeeded').map((r) => r.id));
+          const h2 = harness();
+          const second = await h2.run(plan(true), { journal: { path, mode: 'resume' } });
+          for (const id of h2.trace.calls.keys()) expect(succeeded.has(id)).toBe(false);
+          for (const id of succeeded) expect(second.get(id)).toMatchObject({ state: 'succeeded', resumed: true });
+        }),
         { numRuns: 40 },
       );
     } finally {

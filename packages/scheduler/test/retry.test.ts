@@ -85,10 +85,7 @@ describe('retries', () => {
 
   it('stops retrying once the run stops', async () => {
     const h = harness({ work: { maxConcurrency: 4 } });
-    const result = await h.run(
-      { operations: [op('bad', { fail: 1, error: 'fatal' }), op('flaky', [{ fail: 5, error: 'retryable' }, { ok: 1 }])] },
-      { failure: { halt: 'soon' } },
-    );
+    const result = await h.run({ operations: [op('bad', { fail: 1, error: 'fatal' }), op('flaky', [{ fail: 5, error: 'retryable' }, { ok: 1 }])] }, { failure: { halt: 'soon' } });
     expect(result.get('flaky')).toMatchObject({ state: 'failed', attempts: 1 });
   });
 });

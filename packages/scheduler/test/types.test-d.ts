@@ -49,7 +49,12 @@ defineAdapter({
 expectTypeOf<Adapter['close']>().toEqualTypeOf<(() => void | Promise<void>) | undefined>();
 
 // Plans: ids, kinds and inputs; dependencies by id.
-const plan: Plan = { operations: [{ id: 'a', kind: 'upper', input: { text: 'x' } }, { id: 'b', kind: 'upper', input: { text: 'y' }, after: ['a'] }] };
+const plan: Plan = {
+  operations: [
+    { id: 'a', kind: 'upper', input: { text: 'x' } },
+    { id: 'b', kind: 'upper', input: { text: 'y' }, after: ['a'] },
+  ],
+};
 expectTypeOf(plan.operations).toEqualTypeOf<readonly OperationSpec[]>();
 // @ts-expect-error an operation needs an id
 const noId: Plan = { operations: [{ kind: 'upper', input: {} }] };

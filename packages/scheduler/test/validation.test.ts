@@ -134,7 +134,12 @@ describe('validatePlan', () => {
     // The input, "nested", 997 objects and the innermost {}: 1,000 levels.
     const deep = JSON.parse(`${'{"a":'.repeat(997)}{}${'}'.repeat(997)}`) as unknown;
     const echo = defineAdapter({ kind: 'echo', input: z.unknown(), run: () => 'ok' });
-    const plan = { operations: [{ id: 'deep', kind: 'echo', input: { nested: deep } }, { id: 'next', kind: 'echo', input: { prev: { $ref: 'deep' }, nested: deep } }] };
+    const plan = {
+      operations: [
+        { id: 'deep', kind: 'echo', input: { nested: deep } },
+        { id: 'next', kind: 'echo', input: { prev: { $ref: 'deep' }, nested: deep } },
+      ],
+    };
     expect(validatePlan(plan, new Map([['echo', echo]])).ok).toBe(true);
     const result = await createScheduler({ adapters: [echo] }).execute(plan);
     expect(result.ok).toBe(true);
@@ -176,9 +181,7 @@ describe('validatePlan', () => {
   it('refuses plans over the size limit before looking at their operations', () => {
     const operations = Array.from({ length: 11 }, (_, i) => ({ id: `op${i}`, kind: 'read', input: { path: 'x' } }));
     const issues = issuesOf({ operations }, 10);
-    expect(issues).toEqual([
-      { code: 'FANOUT_PLAN_TOO_LARGE', path: 'operations', message: 'expected at most 10 operations, got 11; split the plan or raise maxOperations' },
-    ]);
+    expect(issues).toEqual([{ code: 'FANOUT_PLAN_TOO_LARGE', path: 'operations', message: 'expected at most 10 operations, got 11; split the plan or raise maxOperations' }]);
   });
 
   it('explains a plan that is not a plan', () => {
@@ -203,7 +206,13 @@ describe('validatePlan', () => {
     let ran = 0;
     const counted = defineAdapter({ kind: 'read', input: z.object({ path: z.string() }), run: () => ran++ });
     const scheduler = createScheduler({ adapters: [counted] });
-    const attempt = () => scheduler.run({ operations: [{ id: 'a', kind: 'read', input: { path: 'x' } }, { id: 'b', kind: 'read', input: {} }] });
+    const attempt = () =>
+      scheduler.run({
+        operations: [
+          { id: 'a', kind: 'read', input: { path: 'x' } },
+          { id: 'b', kind: 'read', input: {} },
+        ],
+      });
     expect(attempt).toThrow(PlanValidationError);
     try {
       attempt();

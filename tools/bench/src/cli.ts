@@ -58,7 +58,12 @@ for (const bench of selected) {
 }
 
 console.log('\ngoals (same run):');
-for (const bench of selected) for (const line of bench.goals?.(all.filter((r) => r.bench === bench.name), all) ?? []) console.log(`  ${line}`);
+for (const bench of selected)
+  for (const line of bench.goals?.(
+    all.filter((r) => r.bench === bench.name),
+    all,
+  ) ?? [])
+    console.log(`  ${line}`);
 if (quick) console.log('  (quick mode: small sizes, a smoke test that the benchmarks run; the figures are not the goals’)');
 
 if (args.values.json !== undefined) {

@@ -9,9 +9,7 @@ export function median(values: readonly number[]): number {
 
 /** The row of `subject` (and params, when given) for `metric`. */
 export function find(rows: readonly Row[], bench: string, subject: string, metric: string, params?: Record<string, unknown>): Row | undefined {
-  return rows.find(
-    (row) => row.bench === bench && row.subject === subject && row.metric === metric && (params === undefined || JSON.stringify(row.params ?? {}) === JSON.stringify(params)),
-  );
+  return rows.find((row) => row.bench === bench && row.subject === subject && row.metric === metric && (params === undefined || JSON.stringify(row.params ?? {}) === JSON.stringify(params)));
 }
 
 /** How many times better fanout is than `row` (> 1: fanout is better), for the metric's direction. */

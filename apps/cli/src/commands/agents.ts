@@ -241,9 +241,7 @@ export async function deployAgents(options: DeployOptions): Promise<number> {
       budget: { tokens: positiveNumber(text(values['budget-tokens']), '--budget-tokens'), usd: positiveNumber(text(values['budget-usd']), '--budget-usd') },
       ...(values['idle-timeout'] === undefined ? {} : { idleMs: duration(text(values['idle-timeout']), '--idle-timeout')! }),
       ...(values['waiting-after'] === undefined ? {} : { waitingMs: duration(text(values['waiting-after']), '--waiting-after')! }),
-      ...(notify === undefined
-        ? {}
-        : { notifier: commandNotifier({ command: splitWords(notify, '--notify'), env: definedEnv(env), onError: (message) => process.stderr.write(`fanout: ${message}\n`) }) }),
+      ...(notify === undefined ? {} : { notifier: commandNotifier({ command: splitWords(notify, '--notify'), env: definedEnv(env), onError: (message) => process.stderr.write(`fanout: ${message}\n`) }) }),
     });
     const flags: RunFlagValues = { ...(values as RunFlagValues), concurrency: undefined };
     // Pressure pauses the agents' kinds by what they use: setup and verify the CPU, checkouts the disk.

@@ -216,14 +216,22 @@ export async function run(argv: string[]): Promise<number> {
     const job = bySeq.get(event.id);
     if (job === undefined) return;
     const data = (event.state === 'succeeded' ? event.output : (event.error as SerializedError | undefined)?.data) as Partial<JobOutput> | undefined;
-    const output: JobOutput = { stdout: data?.stdout ?? '', stderr: data?.stderr ?? (event.state === 'succeeded' ? '' : `fanout exec: ${job.display}: ${event.error?.message ?? event.state}\n`), exitCode: data?.exitCode ?? null, signal: data?.signal ?? null };
+    const output: JobOutput = {
+      stdout: data?.stdout ?? '',
+      stderr: data?.stderr ?? (event.state === 'succeeded' ? '' : `fanout exec: ${job.display}: ${event.error?.message ?? event.state}\n`),
+      exitCode: data?.exitCode ?? null,
+      signal: data?.signal ?? null,
+    };
     // A job cut off (Ctrl-C, --halt now) did not run to its end: like GNU parallel, the log
     // leaves it out, so that --resume runs it again.
     if (values.joblog !== undefined && event.attempts > 0 && event.state !== 'cancelled') {
       const start = started.get(event.id) ?? Date.now();
       const exitValue = output.exitCode ?? (event.state === 'succeeded' ? 0 : -1);
       journal.push(
-        appendFile(values.joblog, `${joblogLine({ seq: job.seq, startTime: start / 1000, runtime: event.durationMs / 1000, exitValue, signal: SIGNALS[output.signal ?? ''] ?? 0, command: job.display }, Buffer.byteLength(output.stdout))}\n`),
+        appendFile(
+          values.joblog,
+          `${joblogLine({ seq: job.seq, startTime: start / 1000, runtime: event.durationMs / 1000, exitValue, signal: SIGNALS[output.signal ?? ''] ?? 0, command: job.display }, Buffer.byteLength(output.stdout))}\n`,
+        ),
       );
     }
     if (values['keep-order'] !== true) {

@@ -39,7 +39,11 @@ export async function run(argv: string[]): Promise<number> {
   const settings = await loadSettings({ configFile: values.config, overrides: { profile: 'explore-web' } });
   const search = settings.config.search ?? {};
   const env = process.env;
-  const configured = search.searxng !== undefined || search.brave !== undefined || search.tavily !== undefined || [env.SEARXNG_URL, env.BRAVE_API_KEY, env.FANOUT_BRAVE_API_KEY, env.TAVILY_API_KEY].some((v) => v !== undefined && v !== '');
+  const configured =
+    search.searxng !== undefined ||
+    search.brave !== undefined ||
+    search.tavily !== undefined ||
+    [env.SEARXNG_URL, env.BRAVE_API_KEY, env.FANOUT_BRAVE_API_KEY, env.TAVILY_API_KEY].some((v) => v !== undefined && v !== '');
   if (!configured) throw new UsageError(NOT_CONFIGURED);
   const plan = exploreWeb(topic, { depth });
   const adapters = await adaptersFromConfig(settings.config, ['search', 'fetch']);

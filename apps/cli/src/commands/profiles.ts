@@ -23,7 +23,11 @@ export async function run(argv: string[]): Promise<number> {
     if (values.json === true) await writeOut(`${JSON.stringify(PROFILES, null, 2)}\n`);
     else {
       const width = Math.max(...Object.keys(PROFILES).map((n) => n.length));
-      await writeOut(`${Object.values(PROFILES).map((p) => `${p.name.padEnd(width)}  ${p.description}`).join('\n')}\n`);
+      await writeOut(
+        `${Object.values(PROFILES)
+          .map((p) => `${p.name.padEnd(width)}  ${p.description}`)
+          .join('\n')}\n`,
+      );
     }
     return EXIT.ok;
   }
@@ -36,11 +40,16 @@ export async function run(argv: string[]): Promise<number> {
   const lines = [`${profile.name}: ${profile.description}`, '', 'limits (max / optimal):'];
   for (const [kind, limit] of Object.entries(profile.config.limits ?? {})) lines.push(`  ${kind.padEnd(8)} ${limit.max ?? '-'} / ${limit.optimal ?? '-'}`);
   const t = profile.config.thresholds ?? {};
-  lines.push('', `thresholds: cpu ${(t.cpu ?? 0) * 100}%, memory ${(t.memory ?? 0) * 100}%, network ${(t.network ?? 0) * 100}%, disk ${(t.disk ?? 0) * 100}%, failure rate ${(t.failureRate ?? 0) * 100}%, slow response ${ms(t.slowResponseMs ?? 0)}`);
+  lines.push(
+    '',
+    `thresholds: cpu ${(t.cpu ?? 0) * 100}%, memory ${(t.memory ?? 0) * 100}%, network ${(t.network ?? 0) * 100}%, disk ${(t.disk ?? 0) * 100}%, failure rate ${(t.failureRate ?? 0) * 100}%, slow response ${ms(t.slowResponseMs ?? 0)}`,
+  );
   if (profile.sizes.length > 0) {
     lines.push('', 'sizes:');
     for (const size of profile.sizes) {
-      const ops = Object.entries(size.operations).map(([kind, n]) => `${n} ${kind}`).join(', ');
+      const ops = Object.entries(size.operations)
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(', ');
       lines.push(`  ${size.name.padEnd(14)} ${size.description}${ops ? `: ${ops}` : ''}${size.targetMs === undefined ? '' : ` (original target < ${ms(size.targetMs)})`}`);
     }
   }

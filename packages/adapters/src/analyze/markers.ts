@@ -17,9 +17,7 @@ export const MAX_MARKER_TEXT = 500;
 /** What `markers` found in one file. */
 export type MarkersFileOutcome =
   /** `more`: the file holds more markers than the `limit` it was scanned with. */
-  | { status: 'scanned'; markers: Marker[]; more: boolean }
-  | { status: 'binary' }
-  | { status: 'skipped'; reason: string };
+  { status: 'scanned'; markers: Marker[]; more: boolean } | { status: 'binary' } | { status: 'skipped'; reason: string };
 
 /** The reason a file over {@link MAX_MARKER_FILE_BYTES} is passed over. */
 export function tooLargeForMarkers(size: number): string {

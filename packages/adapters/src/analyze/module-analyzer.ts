@@ -51,11 +51,7 @@ async function load(path: string): Promise<Record<string, unknown>> {
 async function validateOptions(schema: unknown, job: ModuleJob): Promise<unknown> {
   if (schema === undefined) return job.options;
   if (!isStandardSchema(schema)) {
-    throw new AnalyzerFailure(
-      'FANOUT_ANALYZER_INVALID',
-      'module',
-      `expected the optionsSchema export of ${job.module} to be a Standard Schema (a zod, valibot or arktype schema), got ${describeValue(schema)}`,
-    );
+    throw new AnalyzerFailure('FANOUT_ANALYZER_INVALID', 'module', `expected the optionsSchema export of ${job.module} to be a Standard Schema (a zod, valibot or arktype schema), got ${describeValue(schema)}`);
   }
   let result: StandardResult<unknown>;
   try {

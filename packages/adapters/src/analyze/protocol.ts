@@ -28,8 +28,4 @@ export interface WorkerFailure {
 }
 
 /** Worker → main thread. */
-export type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'progress'; id: number; data: unknown }
-  | { type: 'done'; id: number; value: unknown }
-  | { type: 'failed'; id: number; failure: WorkerFailure };
+export type WorkerMessage = { type: 'ready' } | { type: 'progress'; id: number; data: unknown } | { type: 'done'; id: number; value: unknown } | { type: 'failed'; id: number; failure: WorkerFailure };

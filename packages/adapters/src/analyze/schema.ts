@@ -36,7 +36,12 @@ export function analyzeInputSchema(defaults: AnalyzeInputDefaults = {}) {
     /** Skip what `.gitignore` files exclude. @default true */
     gitignore: z.boolean().default(true),
     /** Most files analysed; more sets `truncated`. @default 100000 */
-    maxFiles: z.number().int().min(1).max(ANALYZE_LIMITS.maxFiles).default(defaults.maxFiles ?? 100_000),
+    maxFiles: z
+      .number()
+      .int()
+      .min(1)
+      .max(ANALYZE_LIMITS.maxFiles)
+      .default(defaults.maxFiles ?? 100_000),
   };
   return z.discriminatedUnion('analyzer', [
     z.strictObject({ analyzer: z.literal('stats'), ...discovery }),
@@ -44,9 +49,17 @@ export function analyzeInputSchema(defaults: AnalyzeInputDefaults = {}) {
       analyzer: z.literal('markers'),
       ...discovery,
       /** Which markers to look for. @default all of MARKER_KINDS */
-      kinds: z.array(z.enum(MARKER_KINDS)).min(1).default([...MARKER_KINDS]),
+      kinds: z
+        .array(z.enum(MARKER_KINDS))
+        .min(1)
+        .default([...MARKER_KINDS]),
       /** Most markers reported; more sets `truncated`. @default 1000 */
-      maxMarkers: z.number().int().min(1).max(ANALYZE_LIMITS.maxMarkers).default(defaults.maxMarkers ?? 1000),
+      maxMarkers: z
+        .number()
+        .int()
+        .min(1)
+        .max(ANALYZE_LIMITS.maxMarkers)
+        .default(defaults.maxMarkers ?? 1000),
     }),
     z.strictObject({
       analyzer: z.literal('module'),

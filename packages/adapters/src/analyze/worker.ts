@@ -27,9 +27,7 @@ async function handle({ id, job }: TaskMessage): Promise<void> {
     value = await perform(job, (data) => post({ type: 'progress', id, data }));
   } catch (error) {
     const failure: WorkerFailure =
-      error instanceof AnalyzerFailure
-        ? error.toFailure()
-        : { code: 'FANOUT_ANALYZER_FAILED', field, message: `the ${job.analyzer} analysis failed: ${messageOf(error)}`, cause: describeCause(error) };
+      error instanceof AnalyzerFailure ? error.toFailure() : { code: 'FANOUT_ANALYZER_FAILED', field, message: `the ${job.analyzer} analysis failed: ${messageOf(error)}`, cause: describeCause(error) };
     post({ type: 'failed', id, failure });
     return;
   }

@@ -159,4 +159,3 @@ function isIgnored(checks: readonly { matcher: WalkIgnore; dir: string; kept: bo
   }
   return false;
 }
-

@@ -50,7 +50,7 @@ const parsed = new Map<string, { template: Ignore; joined: ReturnType<typeof joi
  * directories (see {@link WalkIgnore}).
  */
 export function walkIgnore(text: string, options: Options, alone = false): WalkIgnore {
-  const key = `${options.ignorecase ?? options.ignoreCase ?? true ? 'i' : 's'}${options.allowRelativePaths === true ? 'r' : 'p'}\0${text}`;
+  const key = `${(options.ignorecase ?? options.ignoreCase ?? true) ? 'i' : 's'}${options.allowRelativePaths === true ? 'r' : 'p'}\0${text}`;
   let entry = parsed.get(key);
   if (entry === undefined) {
     const template = ignore(options).add(text);

@@ -80,7 +80,11 @@ export async function readOneFile(roots: AllowedRoots, asked: string, field: str
     if (stats.isDirectory()) throw new AdapterError('FANOUT_IS_DIRECTORY', `expected ${field} (${path}) to be a file, got a directory`, { path: field });
     if (stats.isFIFO()) {
       if (!request.fifo) {
-        throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file, got a FIFO (a named pipe waits for a writer, maybe for ever; set "fifo": true to read it anyway, up to the timeout)`, { path: field });
+        throw new AdapterError(
+          'FANOUT_SPECIAL_FILE',
+          `expected ${field} (${path}) to be a regular file, got a FIFO (a named pipe waits for a writer, maybe for ever; set "fifo": true to read it anyway, up to the timeout)`,
+          { path: field },
+        );
       }
       if (request.range?.kind === 'tail') {
         throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file for "tail" (it is read from its end), got a FIFO`, { path: field });
@@ -166,7 +170,8 @@ async function stream(fd: number, start: number, end: number, collector: LineCol
 
 async function readFifo(fd: number, path: string, request: ReadRequest, signal: AbortSignal): Promise<ReadOne> {
   const { encoding, range, capBytes } = request;
-  const window: LineWindow = range === undefined ? { from: 1, to: Infinity } : range.kind === 'head' ? { from: 1, to: range.count } : range.kind === 'span' ? { from: range.from, to: range.to } : { from: 1, to: Infinity };
+  const window: LineWindow =
+    range === undefined ? { from: 1, to: Infinity } : range.kind === 'head' ? { from: 1, to: range.count } : range.kind === 'span' ? { from: range.from, to: range.to } : { from: 1, to: Infinity };
   const collector = new LineCollector(window, capBytes, newlineUnit(encoding));
   const head: Buffer[] = [];
   let headBytes = 0;

@@ -60,7 +60,11 @@ export const readInputSchema = z
     } else if (input.path !== undefined && input.paths !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['paths'], message: 'expected "path" or "paths", got both' });
     }
-    const ranges = [input.head === undefined ? undefined : 'head', input.tail === undefined ? undefined : 'tail', input.from === undefined && input.to === undefined ? undefined : input.from === undefined ? 'to' : 'from'].filter((name) => name !== undefined);
+    const ranges = [
+      input.head === undefined ? undefined : 'head',
+      input.tail === undefined ? undefined : 'tail',
+      input.from === undefined && input.to === undefined ? undefined : input.from === undefined ? 'to' : 'from',
+    ].filter((name) => name !== undefined);
     if (ranges.length > 1) {
       ctx.addIssue({ code: 'custom', path: [ranges[1]!], message: `expected one line range (head, tail, or from/to), got ${ranges.join(' and ')}` });
     }

@@ -26,11 +26,7 @@ export class ProcessError extends AdapterError {
   readonly stdoutTail: string;
   readonly stderrTail: string;
 
-  constructor(
-    code: 'FANOUT_PROCESS_FAILED' | 'FANOUT_ABORTED',
-    message: string,
-    details: { result: BashOutput; stdoutTail: string; stderrTail: string; field: string; cause?: unknown; classification: Classification },
-  ) {
+  constructor(code: 'FANOUT_PROCESS_FAILED' | 'FANOUT_ABORTED', message: string, details: { result: BashOutput; stdoutTail: string; stderrTail: string; field: string; cause?: unknown; classification: Classification }) {
     super(code, message, { path: details.field, cause: details.cause, classification: details.classification });
     this.result = details.result;
     this.stdoutTail = details.stdoutTail;
@@ -85,7 +81,11 @@ export function spawnError(error: unknown, field: string, program: string, path:
   switch (code) {
     case 'ENOENT': {
       const where = program.includes('/') ? 'a path to an existing program' : `a program on PATH (${path ?? 'PATH is not set'})`;
-      return new AdapterError('FANOUT_PROCESS_SPAWN', `expected ${field} to be ${where}, got ${JSON.stringify(program)}, which was not found (ENOENT: no such file, or the interpreter its #! line names is missing)`, options);
+      return new AdapterError(
+        'FANOUT_PROCESS_SPAWN',
+        `expected ${field} to be ${where}, got ${JSON.stringify(program)}, which was not found (ENOENT: no such file, or the interpreter its #! line names is missing)`,
+        options,
+      );
     }
     case 'EACCES':
       return new AdapterError('FANOUT_PROCESS_SPAWN', `expected ${field} to be an executable file, got ${JSON.stringify(program)}, which cannot be executed (EACCES: not executable, or a directory)`, options);

@@ -237,9 +237,13 @@ export class SpawnServer {
           group?.stop(graceMs);
           const what = `${JSON.stringify([spec.file, ...spec.args])}${group === undefined ? '' : ` (process group ${group.pgid}, now stopped)`}`;
           reject(
-            new AdapterError('FANOUT_PROCESS_SPAWN', `expected the spawn server's bash worker (pid ${worker?.pid}) to report the end of ${what}, but the worker ${describeEnd(end)} first; the next command starts a new worker`, {
-              classification: { class: 'retryable' },
-            }),
+            new AdapterError(
+              'FANOUT_PROCESS_SPAWN',
+              `expected the spawn server's bash worker (pid ${worker?.pid}) to report the end of ${what}, but the worker ${describeEnd(end)} first; the next command starts a new worker`,
+              {
+                classification: { class: 'retryable' },
+              },
+            ),
           );
         },
         close() {

@@ -31,7 +31,11 @@ const headersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx
   }
 });
 
-const positiveMs = z.number().int().positive().max(24 * 3600 * 1000);
+const positiveMs = z
+  .number()
+  .int()
+  .positive()
+  .max(24 * 3600 * 1000);
 
 /**
  * Input of a fetch operation.
@@ -57,7 +61,12 @@ export const fetchInputSchema = z
      */
     as: z.enum(['text', 'json', 'bytes']).optional(),
     /** Most decoded body bytes to keep. @default the adapter's maxBytes (10 MiB) */
-    maxBytes: z.number().int().positive().max(512 * 1024 * 1024).optional(),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(512 * 1024 * 1024)
+      .optional(),
     /** `follow` redirects (up to `maxRedirects`), or return the 3xx answer as it is (`manual`). @default "follow" */
     redirect: z.enum(['follow', 'manual']).optional(),
     /** @default the adapter's maxRedirects (20) */

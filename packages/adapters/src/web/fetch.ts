@@ -178,11 +178,15 @@ export function fetchAdapter(options: FetchAdapterOptions = {}): FetchAdapter {
       if (status >= 400) return hop.method === 'HEAD' ? NO_BODY : ERROR_BODY;
       const declared = Number(responseHeaders['content-length']);
       if (as === 'json' && responseHeaders['content-encoding'] === undefined && declared > cap) {
-        return new HttpError('FANOUT_HTTP_BODY_TOO_LARGE', `expected a JSON body of at most ${cap} bytes (maxBytes) from ${hop.url.href}, got Content-Length ${declared}: a cut JSON document cannot be parsed; raise maxBytes or ask for as: "text"`, {
-          path: 'maxBytes',
-          url: hop.url.href,
-          status,
-        });
+        return new HttpError(
+          'FANOUT_HTTP_BODY_TOO_LARGE',
+          `expected a JSON body of at most ${cap} bytes (maxBytes) from ${hop.url.href}, got Content-Length ${declared}: a cut JSON document cannot be parsed; raise maxBytes or ask for as: "text"`,
+          {
+            path: 'maxBytes',
+            url: hop.url.href,
+            status,
+          },
+        );
       }
       return { keep: cap };
     };

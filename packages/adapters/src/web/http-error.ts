@@ -74,10 +74,7 @@ export function headerText(value: string | string[] | undefined): string | undef
  * (or `retryAfterMs`, from other headers) as the floor of the wait. Other 5xx are
  * `retryable`; 4xx are `fatal` (sending the same request again cannot help).
  */
-export function statusError(
-  response: { status: number; headers: Record<string, string | string[] | undefined>; snippet?: string | undefined; retryAfterMs?: number | undefined },
-  context: FailureContext,
-): HttpError {
+export function statusError(response: { status: number; headers: Record<string, string | string[] | undefined>; snippet?: string | undefined; retryAfterMs?: number | undefined }, context: FailureContext): HttpError {
   const { status } = response;
   const who = context.who ?? safeHost(context.url);
   const retryAfterMs = response.retryAfterMs ?? parseRetryAfter(headerText(response.headers['retry-after']));

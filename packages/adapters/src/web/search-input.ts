@@ -33,7 +33,10 @@ export function searchInputSchema(providerNames: readonly [string, ...string[]])
     /** No results from these domains (and their subdomains). */
     excludeDomains: z.array(domainSchema).max(50).optional(),
     /** Language of the results, e.g. `en` or `fr-FR`. */
-    language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'expected a language tag such as "en" or "fr-FR"' }).optional(),
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'expected a language tag such as "en" or "fr-FR"' })
+      .optional(),
     /** Only results published within this range. */
     timeRange: z.enum(['day', 'week', 'month', 'year']).optional(),
     /** @default the provider's own default */

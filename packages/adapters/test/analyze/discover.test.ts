@@ -114,7 +114,14 @@ describe('analyze file discovery', () => {
 
   it('walks wide directories in order past the listing window', async () => {
     const names = Array.from({ length: 80 }, (_, i) => `d${String(i).padStart(2, '0')}`);
-    const wide = await makeTree(Object.fromEntries(names.flatMap((name) => [[`${name}/f.txt`, 'x'], [`${name}/sub/g.txt`, 'x']])));
+    const wide = await makeTree(
+      Object.fromEntries(
+        names.flatMap((name) => [
+          [`${name}/f.txt`, 'x'],
+          [`${name}/sub/g.txt`, 'x'],
+        ]),
+      ),
+    );
     try {
       const found = await discoverFiles({ paths: [wide.root], hidden: false, nodeModules: false, gitignore: true, maxFiles: 1000 }, AllowedRoots.of([wide.root]), signal);
       expect(found.files).toEqual(names.flatMap((name) => [wide.path(name, 'f.txt'), wide.path(name, 'sub', 'g.txt')]));
@@ -131,7 +138,11 @@ describe('analyze file discovery', () => {
   });
 
   it('refuses a path that does not exist, naming the field', async () => {
-    await expect(find({ paths: ['a.ts', 'nope'] })).rejects.toMatchObject({ code: 'FANOUT_NOT_FOUND', path: 'paths[1]', message: expect.stringContaining('expected paths[1] to name an existing file or directory, got "nope"') });
+    await expect(find({ paths: ['a.ts', 'nope'] })).rejects.toMatchObject({
+      code: 'FANOUT_NOT_FOUND',
+      path: 'paths[1]',
+      message: expect.stringContaining('expected paths[1] to name an existing file or directory, got "nope"'),
+    });
   });
 
   it('stops when aborted', async () => {

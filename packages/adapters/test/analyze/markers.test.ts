@@ -7,13 +7,7 @@ let worker: CompiledWorker;
 let tree: Tree;
 let adapter: AnalyzeAdapter;
 
-const code = [
-  '// TODO: first',
-  'const x = 1; /* FIXME(bob) later */',
-  'TODOS and todo and XXXL and _HACK are not markers',
-  '  HACK  ',
-  'two: TODO a XXX b',
-].join('\r\n');
+const code = ['// TODO: first', 'const x = 1; /* FIXME(bob) later */', 'TODOS and todo and XXXL and _HACK are not markers', '  HACK  ', 'two: TODO a XXX b'].join('\r\n');
 
 beforeAll(async () => {
   worker = await compileWorker();

@@ -46,7 +46,7 @@ const FIXTURE: Record<string, Entry> = {
   'sub/é.txt': 'needle été\n',
   'Zed.txt': 'needle upper\n',
   'link.txt': { link: 'a.txt' },
-  'linkdir': { link: 'sub' },
+  linkdir: { link: 'sub' },
 };
 
 const FIXTURE_CASES: GrepInputSpec[] = [
@@ -58,7 +58,7 @@ const FIXTURE_CASES: GrepInputSpec[] = [
   { pattern: '^needle' },
   { pattern: 'e\\s' },
   { pattern: '[^a-z ]+' },
-  { pattern: '' , maxMatches: 50 },
+  { pattern: '', maxMatches: 50 },
   { pattern: 'needle', maxCount: 1, after: 2 },
   { pattern: 'needle', maxMatches: 7 },
   { pattern: 'needle', maxMatches: 7, mode: 'count' },

@@ -28,14 +28,43 @@ function spans(source: string, flags: string, text: string): [number, number][] 
 }
 
 describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
-  const atoms = ['a', 'b', 'A', 'k', 's', 'é', '\\u212A', '.', '\\w', '\\W', '\\d', '\\s', '\\S', '[a-c]', '[^ab]', '[[:upper:]]', '[[:^alpha:]]', '\\pL', '\\p{Greek}', '[a-z&&[^aeiou]]', '[\\w--\\d]', '\\x41', ' ', '-', '_', '\\b', '\\B', '^', '$', '\\.'];
+  const atoms = [
+    'a',
+    'b',
+    'A',
+    'k',
+    's',
+    'é',
+    '\\u212A',
+    '.',
+    '\\w',
+    '\\W',
+    '\\d',
+    '\\s',
+    '\\S',
+    '[a-c]',
+    '[^ab]',
+    '[[:upper:]]',
+    '[[:^alpha:]]',
+    '\\pL',
+    '\\p{Greek}',
+    '[a-z&&[^aeiou]]',
+    '[\\w--\\d]',
+    '\\x41',
+    ' ',
+    '-',
+    '_',
+    '\\b',
+    '\\B',
+    '^',
+    '$',
+    '\\.',
+  ];
   const piece = fc.oneof(
     fc.constantFrom(...atoms),
     fc.tuple(fc.constantFrom(...atoms.slice(0, 20)), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '*?', '+?')).map(([atom, quantifier]) => atom + quantifier),
   );
-  const patternArb = fc.array(piece, { minLength: 1, maxLength: 5 }).chain((pieces) =>
-    fc.constantFrom(pieces.join(''), `(?:${pieces.join('')})+`, `${pieces.slice(0, 2).join('')}|${pieces.slice(2).join('')}`),
-  );
+  const patternArb = fc.array(piece, { minLength: 1, maxLength: 5 }).chain((pieces) => fc.constantFrom(pieces.join(''), `(?:${pieces.join('')})+`, `${pieces.slice(0, 2).join('')}|${pieces.slice(2).join('')}`));
   const textArb = fc.string({ unit: fc.constantFrom('a', 'b', 'A', 'K', 'k', 'S', 's', 'x', '_', '1', ' ', '-', '.', '\t', '\r', '\n', 'Z'), maxLength: 40 });
 
   it('matches exactly what the v-mode translation matches, on any ASCII text (property)', () => {

@@ -45,7 +45,10 @@ describe('ripgrep engine: the command line', () => {
   });
 
   it('passes the engine’s own case decision and each option by name', () => {
-    const args = ripgrepArgs(input({ smartCase: true, word: true, fixedStrings: true, hidden: true, ignore: false, requireGit: false, maxCount: 3, context: 2, mode: 'content' }), true, { kind: 'files', paths: ['/r/a', '/r/b'] });
+    const args = ripgrepArgs(input({ smartCase: true, word: true, fixedStrings: true, hidden: true, ignore: false, requireGit: false, maxCount: 3, context: 2, mode: 'content' }), true, {
+      kind: 'files',
+      paths: ['/r/a', '/r/b'],
+    });
     expect(args).toEqual(expect.arrayContaining(['--ignore-case', '--word-regexp', '--fixed-strings', '--hidden', '--no-ignore', '--no-require-git', '--max-count=3', '--before-context=2', '--after-context=2']));
     expect(args.slice(-2)).toEqual(['/r/a', '/r/b']);
     expect(ripgrepArgs(input({ mode: 'files', maxCount: 9 }), false, { kind: 'directory', path: '/r' })).toContain('--max-count=1');

@@ -19,7 +19,34 @@ function random(seed: number): () => number {
   };
 }
 
-const WORDS = ['function', 'interface', 'Interface', 'INTERFACE', 'foo', 'foobar', 'the', 'The', 'a.b', 'axb', 'été', 'Été', 'naïve', 'straße', '\u212Aelvin', 'kelvin', '東京', '😀', 'x', 'return', 'const', '_foo', 'foo_bar', 'AB', 'ABC', 'déjà'];
+const WORDS = [
+  'function',
+  'interface',
+  'Interface',
+  'INTERFACE',
+  'foo',
+  'foobar',
+  'the',
+  'The',
+  'a.b',
+  'axb',
+  'été',
+  'Été',
+  'naïve',
+  'straße',
+  '\u212Aelvin',
+  'kelvin',
+  '東京',
+  '😀',
+  'x',
+  'return',
+  'const',
+  '_foo',
+  'foo_bar',
+  'AB',
+  'ABC',
+  'déjà',
+];
 const SPACES = [' ', ' ', ' ', '  ', '\t', '\u00a0', '\u3000'];
 
 function corpus(seed: number): Record<string, Entry> {
@@ -75,55 +102,63 @@ const ENGINES = [
   { name: 'ripgrep engine', options: { engine: 'ripgrep' as const, ...(RG === undefined ? {} : { rgPath: RG }) } },
 ];
 
-for (const engine of ENGINES) describe.skipIf(rg === undefined)(`grep against ripgrep on a generated corpus, ${engine.name}`, () => {
-  let tree: Tree;
-  let worker: CompiledGrepWorker;
-  beforeAll(async () => {
-    tree = await makeTree(corpus(20260704));
-    worker = await compileGrepWorker();
-  });
-  afterAll(async () => {
-    await tree?.cleanup();
-    await worker?.cleanup();
-  });
+for (const engine of ENGINES)
+  describe.skipIf(rg === undefined)(`grep against ripgrep on a generated corpus, ${engine.name}`, () => {
+    let tree: Tree;
+    let worker: CompiledGrepWorker;
+    beforeAll(async () => {
+      tree = await makeTree(corpus(20260704));
+      worker = await compileGrepWorker();
+    });
+    afterAll(async () => {
+      await tree?.cleanup();
+      await worker?.cleanup();
+    });
 
-  const relative = (path: string) => path.slice(tree.dir.length + 1);
+    const relative = (path: string) => path.slice(tree.dir.length + 1);
 
-  it.each(CASES)('counts the same lines and matches per file: $name', async ({ args, input }) => {
-    const lines = await ripgrep(['-c', ...args], tree.dir);
-    const matches = await ripgrep(['--count-matches', ...args], tree.dir);
-    const parse = (text: string) => new Map(text.trim().split('\n').filter(Boolean).map((row) => [row.slice(0, row.lastIndexOf(':')), Number(row.slice(row.lastIndexOf(':') + 1))]));
-    const { output, state } = await grep({ ...input, mode: 'count' }, { roots: [tree.dir], workerScript: worker.script, ...engine.options });
-    expect(state).toBe('succeeded');
-    const ours = new Map([...countsOf(output)].map(([path, n]) => [relative(path), n]));
-    expect(ours).toEqual(parse(lines));
-    const oursMatches = new Map(ofType(output, 'end').map((end) => [relative((end.data.path as { text: string }).text), end.data.stats.matches]));
-    expect(oursMatches).toEqual(parse(matches));
-  });
+    it.each(CASES)('counts the same lines and matches per file: $name', async ({ args, input }) => {
+      const lines = await ripgrep(['-c', ...args], tree.dir);
+      const matches = await ripgrep(['--count-matches', ...args], tree.dir);
+      const parse = (text: string) =>
+        new Map(
+          text
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((row) => [row.slice(0, row.lastIndexOf(':')), Number(row.slice(row.lastIndexOf(':') + 1))]),
+        );
+      const { output, state } = await grep({ ...input, mode: 'count' }, { roots: [tree.dir], workerScript: worker.script, ...engine.options });
+      expect(state).toBe('succeeded');
+      const ours = new Map([...countsOf(output)].map(([path, n]) => [relative(path), n]));
+      expect(ours).toEqual(parse(lines));
+      const oursMatches = new Map(ofType(output, 'end').map((end) => [relative((end.data.path as { text: string }).text), end.data.stats.matches]));
+      expect(oursMatches).toEqual(parse(matches));
+    });
 
-  it.each(CASES.slice(0, 11))('prints the same JSON match and context lines: $name', async ({ args, input }) => {
-    // Text files only: on a file with a late NUL byte ripgrep prints what it matched before
-    // the buffer that holds it, where we (like `rg -c`) drop the file.
-    const scope = ['-g', '!bin/'];
-    const theirs = (await ripgrep(['--json', '--sort', 'path', '-C', '1', ...scope, ...args], tree.dir))
-      .trim()
-      .split('\n')
-      .map((row) => JSON.parse(row) as RipgrepMessage);
-    const { output } = await grep({ ...input, context: 1, exclude: ['bin/'], maxMatches: 1_000_000, maxOutputBytes: 1e9 }, { roots: [tree.dir], workerScript: worker.script, ...engine.options });
-    const byFile = (messages: readonly RipgrepMessage[], path: (text: string) => string) => {
-      const files = new Map<string, unknown[]>();
-      for (const message of messages) {
-        if (message.type !== 'match' && message.type !== 'context') continue;
-        const file = path((message.data.path as { text: string }).text);
-        const { lines, line_number, absolute_offset, submatches } = message.data;
-        // ripgrep lists every submatch; fanout the first SUBMATCH_LIMIT (long.txt has more).
-        files.set(file, [...(files.get(file) ?? []), { type: message.type, lines, line_number, absolute_offset, submatches: submatches.slice(0, SUBMATCH_LIMIT) }]);
-      }
-      return files;
-    };
-    expect(byFile(output.messages, relative)).toEqual(byFile(theirs, (path) => path));
-    // In the same order as `rg --sort path`: the walk order of both engines.
-    const order = (messages: readonly RipgrepMessage[], path: (text: string) => string) => messages.filter((m) => m.type === 'begin').map((m) => path((m.data.path as { text: string }).text));
-    expect(order(output.messages, relative)).toEqual(order(theirs, (path) => path));
+    it.each(CASES.slice(0, 11))('prints the same JSON match and context lines: $name', async ({ args, input }) => {
+      // Text files only: on a file with a late NUL byte ripgrep prints what it matched before
+      // the buffer that holds it, where we (like `rg -c`) drop the file.
+      const scope = ['-g', '!bin/'];
+      const theirs = (await ripgrep(['--json', '--sort', 'path', '-C', '1', ...scope, ...args], tree.dir))
+        .trim()
+        .split('\n')
+        .map((row) => JSON.parse(row) as RipgrepMessage);
+      const { output } = await grep({ ...input, context: 1, exclude: ['bin/'], maxMatches: 1_000_000, maxOutputBytes: 1e9 }, { roots: [tree.dir], workerScript: worker.script, ...engine.options });
+      const byFile = (messages: readonly RipgrepMessage[], path: (text: string) => string) => {
+        const files = new Map<string, unknown[]>();
+        for (const message of messages) {
+          if (message.type !== 'match' && message.type !== 'context') continue;
+          const file = path((message.data.path as { text: string }).text);
+          const { lines, line_number, absolute_offset, submatches } = message.data;
+          // ripgrep lists every submatch; fanout the first SUBMATCH_LIMIT (long.txt has more).
+          files.set(file, [...(files.get(file) ?? []), { type: message.type, lines, line_number, absolute_offset, submatches: submatches.slice(0, SUBMATCH_LIMIT) }]);
+        }
+        return files;
+      };
+      expect(byFile(output.messages, relative)).toEqual(byFile(theirs, (path) => path));
+      // In the same order as `rg --sort path`: the walk order of both engines.
+      const order = (messages: readonly RipgrepMessage[], path: (text: string) => string) => messages.filter((m) => m.type === 'begin').map((m) => path((m.data.path as { text: string }).text));
+      expect(order(output.messages, relative)).toEqual(order(theirs, (path) => path));
+    });
   });
-});

@@ -61,15 +61,20 @@ describe('LineCollector', () => {
 
   it('finds UTF-16 newlines only at even offsets, even when a chunk splits a code unit', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', '\n', '\u0a00', '\u0a0a', 'ऊ', '😀'), { maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 4 }), fc.integer({ min: 1, max: 8 }), (parts, sizes, from) => {
-        const content = parts.join('');
-        const collector = new LineCollector({ from, to: Infinity }, Number.MAX_SAFE_INTEGER, 2);
-        for (const chunk of chunked(Buffer.from(content, 'utf16le'), sizes)) collector.push(chunk);
-        const kept = collector.finish(true);
-        const lines = referenceLines(content);
-        expect(kept.bytes.toString('utf16le')).toBe(lines.slice(from - 1).join(''));
-        expect(kept.total).toBe(lines.length);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', '\n', '\u0a00', '\u0a0a', 'ऊ', '😀'), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 4 }),
+        fc.integer({ min: 1, max: 8 }),
+        (parts, sizes, from) => {
+          const content = parts.join('');
+          const collector = new LineCollector({ from, to: Infinity }, Number.MAX_SAFE_INTEGER, 2);
+          for (const chunk of chunked(Buffer.from(content, 'utf16le'), sizes)) collector.push(chunk);
+          const kept = collector.finish(true);
+          const lines = referenceLines(content);
+          expect(kept.bytes.toString('utf16le')).toBe(lines.slice(from - 1).join(''));
+          expect(kept.total).toBe(lines.length);
+        },
+      ),
     );
   });
 });

@@ -181,7 +181,12 @@ describe('a directory swapped for a symlink to the outside during a run', () => 
     expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('OUTSIDE\n');
     // Every write reported as done is really inside: in the directory, or in one a write made
     // while it was missing (moved aside by the swapper).
-    const homes = [sub, ...readdirSync(root).filter((name) => name.startsWith('.stray-')).map((name) => join(root, name))];
+    const homes = [
+      sub,
+      ...readdirSync(root)
+        .filter((name) => name.startsWith('.stray-'))
+        .map((name) => join(root, name)),
+    ];
     const missing = reported.filter((path) => !homes.some((home) => existsSync(join(home, path.slice('sub/'.length)))));
     expect(missing, 'writes reported done but not found inside').toEqual([]);
     expect(tally.unexpected).toEqual([]);

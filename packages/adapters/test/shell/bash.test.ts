@@ -89,11 +89,7 @@ describe.runIf(onLinux)('bash: the input and the options', () => {
   it('takes no lock unless the input declares some', () => {
     const adapter = adapters.direct;
     expect(adapter.locks!(adapter.input.parse({ command: ['true'] }))).toEqual([]);
-    expect(adapter.locks!(adapter.input.parse({ command: ['true'], locks: ['file:/a', { key: 'file:/b', mode: 'read' }, { key: 'file:/c' }] }))).toEqual([
-      'file:/a',
-      { key: 'file:/b', mode: 'read' },
-      { key: 'file:/c' },
-    ]);
+    expect(adapter.locks!(adapter.input.parse({ command: ['true'], locks: ['file:/a', { key: 'file:/b', mode: 'read' }, { key: 'file:/c' }] }))).toEqual(['file:/a', { key: 'file:/b', mode: 'read' }, { key: 'file:/c' }]);
   });
 });
 
@@ -163,7 +159,11 @@ describe.runIf(onLinux)('bash', () => {
       });
 
       it('says when cwd does not exist or is a file', async () => {
-        await expect(run({ command: ['pwd'], cwd: 'missing' }, adapter())).rejects.toMatchObject({ code: 'FANOUT_NOT_FOUND', path: 'cwd', message: expect.stringMatching(/expected cwd to be an existing directory, got "missing"/) });
+        await expect(run({ command: ['pwd'], cwd: 'missing' }, adapter())).rejects.toMatchObject({
+          code: 'FANOUT_NOT_FOUND',
+          path: 'cwd',
+          message: expect.stringMatching(/expected cwd to be an existing directory, got "missing"/),
+        });
         await expect(run({ command: ['pwd'], cwd: 'file.txt' }, adapter())).rejects.toMatchObject({ code: 'FANOUT_NOT_DIRECTORY', path: 'cwd' });
       });
     });
@@ -294,7 +294,9 @@ describe.runIf(onLinux)('bash', () => {
         await expect(run({ command: ['fanout-no-such-program', 'x'] }, adapter())).rejects.toMatchObject({
           code: 'FANOUT_PROCESS_SPAWN',
           path: 'command[0]',
-          message: expect.stringMatching(/^expected command\[0\] to be a program on PATH \(.*\), got "fanout-no-such-program", which was not found \(ENOENT: no such file, or the interpreter its #! line names is missing\)$/),
+          message: expect.stringMatching(
+            /^expected command\[0\] to be a program on PATH \(.*\), got "fanout-no-such-program", which was not found \(ENOENT: no such file, or the interpreter its #! line names is missing\)$/,
+          ),
         });
         await expect(run({ command: ['./not-executable.sh'] }, adapter())).rejects.toMatchObject({ code: 'FANOUT_PROCESS_SPAWN', path: 'command[0]', message: expect.stringMatching(/EACCES/) });
         await expect(run({ command: ['./file.txt/x'] }, adapter())).rejects.toMatchObject({ code: 'FANOUT_PROCESS_SPAWN', path: 'command[0]', message: expect.stringMatching(/ENOTDIR/) });

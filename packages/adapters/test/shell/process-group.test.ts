@@ -98,7 +98,6 @@ describe.runIf(onLinux).each(SPAWNERS)('bash (%s spawner): the whole process gro
     expect(op.output).toMatchObject({ exitCode: 0, stdout: 'started\n' });
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
   });
-
 });
 
 describe.runIf(onLinux)('ProcessGroup', () => {

@@ -179,7 +179,11 @@ describe.runIf(onLinux)('bash (server spawner): failures of the server', () => {
     expect(error).toMatchObject({
       code: 'FANOUT_PROCESS_SPAWN',
       classification: { class: 'retryable' },
-      message: expect.stringMatching(new RegExp(`^expected the spawn server's bash worker \\(pid ${worker}\\) to report the end of \\["bash","-c",.*\\] \\(process group ${leader}, now stopped\\), but the worker was killed by SIGKILL first; the next command starts a new worker$`)),
+      message: expect.stringMatching(
+        new RegExp(
+          `^expected the spawn server's bash worker \\(pid ${worker}\\) to report the end of \\["bash","-c",.*\\] \\(process group ${leader}, now stopped\\), but the worker was killed by SIGKILL first; the next command starts a new worker$`,
+        ),
+      ),
     });
     expect(adapter.classify!(error)).toEqual({ class: 'retryable' });
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
@@ -194,7 +198,10 @@ describe.runIf(onLinux)('bash (server spawner): failures of the server', () => {
     expect((await run(adapter, { command: ['cat'], stdin: 'first' })).stdout).toBe('first');
     const [dir] = (await spooled()).filter((each) => !before.has(each));
     expect(dir).toBeDefined();
-    for (const input of [{ command: ['cat'], stdin: 'with stdin' }, { script: 'echo $PPID; echo without stdin', shell: '/bin/sh' }]) {
+    for (const input of [
+      { command: ['cat'], stdin: 'with stdin' },
+      { script: 'echo $PPID; echo without stdin', shell: '/bin/sh' },
+    ]) {
       await rm(join(spool, dir!), { recursive: true, force: true });
       const output = await run(adapter, input);
       expect(output).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/with(out)? stdin\n?$/) });

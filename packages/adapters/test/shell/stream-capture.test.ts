@@ -8,19 +8,17 @@ import { OutputFile } from '../../src/shell/output-file.js';
 import { StreamCapture, TAIL_BYTES } from '../../src/shell/stream-capture.js';
 
 /** UTF-8 text cut into chunks at arbitrary byte offsets (inside characters too), as pipes do. */
-const chunkedText = fc
-  .tuple(fc.string({ unit: 'binary', maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 20 }), fc.integer({ min: 1, max: 3 }))
-  .map(([text, cuts, repeat]) => {
-    const bytes = Buffer.from(text.repeat(repeat));
-    const offsets = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
-    const chunks: Buffer[] = [];
-    let from = 0;
-    for (const offset of [...offsets, bytes.length]) {
-      chunks.push(bytes.subarray(from, offset));
-      from = offset;
-    }
-    return { text: bytes.toString('utf8'), bytes, chunks };
-  });
+const chunkedText = fc.tuple(fc.string({ unit: 'binary', maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 20 }), fc.integer({ min: 1, max: 3 })).map(([text, cuts, repeat]) => {
+  const bytes = Buffer.from(text.repeat(repeat));
+  const offsets = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (const offset of [...offsets, bytes.length]) {
+    chunks.push(bytes.subarray(from, offset));
+    from = offset;
+  }
+  return { text: bytes.toString('utf8'), bytes, chunks };
+});
 
 describe('StreamCapture', () => {
   it('keeps the head up to the cap, the last bytes as the tail, and counts everything', () => {

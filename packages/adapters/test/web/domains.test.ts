@@ -35,7 +35,7 @@ describe('domains', () => {
 
 describe('plain text of provider snippets', () => {
   it('removes markup and decodes character references', () => {
-    expect(plainText('<strong>Node.js</strong> &amp; undici&#39;s &#x201C;pool&#x201D;\n\t  fast')).toBe('Node.js & undici\'s “pool” fast');
+    expect(plainText('<strong>Node.js</strong> &amp; undici&#39;s &#x201C;pool&#x201D;\n\t  fast')).toBe("Node.js & undici's “pool” fast");
     expect(plainText('&unknown; &#0;')).toBe('&unknown; &#0;');
   });
 

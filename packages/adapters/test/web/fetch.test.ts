@@ -424,7 +424,7 @@ describe('fetch: failures and how they are classified', () => {
     expect(['drop', 'retryable']).toContain(error.classification.class);
   });
 
-  it('maps undici\'s connect timeout to FANOUT_HTTP_TIMEOUT, a drop', () => {
+  it("maps undici's connect timeout to FANOUT_HTTP_TIMEOUT, a drop", () => {
     // A connect timeout cannot be provoked on 127.0.0.1 (the kernel answers at once), so the
     // mapping is checked on undici's own error class.
     const error = networkError(new undiciErrors.ConnectTimeoutError(), { url: 'http://10.0.0.1/', maxRetryAfterMs: 1000 }, { connectMs: 10_000, headersMs: 1, bodyMs: 1 });

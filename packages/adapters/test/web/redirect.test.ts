@@ -20,7 +20,9 @@ describe('followRedirect (WHATWG Fetch rules)', () => {
         const names = Object.keys(next.headers).map((name) => name.toLowerCase());
         const credentials = ['authorization', 'cookie', 'proxy-authorization'];
         if (new URL(from).origin !== new URL(to).origin) return credentials.every((name) => !names.includes(name));
-        return Object.keys(h).filter((name) => credentials.includes(name.toLowerCase())).every((name) => next.headers[name] === h[name]);
+        return Object.keys(h)
+          .filter((name) => credentials.includes(name.toLowerCase()))
+          .every((name) => next.headers[name] === h[name]);
       }),
     );
   });

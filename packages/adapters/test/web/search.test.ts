@@ -98,7 +98,15 @@ function searxng(request: SeenRequest, response: ServerResponse, url: URL): void
     answer.results[1]!.url = 42;
     return json(response, 200, answer);
   }
-  if (q === 'captcha') return json(response, 200, { ...(searxngAnswer(q) as object), results: [], unresponsive_engines: [['google', 'CAPTCHA'], ['bing', 'timeout']] });
+  if (q === 'captcha')
+    return json(response, 200, {
+      ...(searxngAnswer(q) as object),
+      results: [],
+      unresponsive_engines: [
+        ['google', 'CAPTCHA'],
+        ['bing', 'timeout'],
+      ],
+    });
   if (q === 'many') {
     const results = Array.from({ length: 40 }, (_, i) => ({ url: `https://example.com/${i}`, title: `r${i}`, content: '', engine: 'bing' }));
     return json(response, 200, { query: q, results });
@@ -222,7 +230,15 @@ describe('search: providers, normalised to one shape', () => {
     expect(output.results).toEqual([{ title: 'Tavily one', url: 'https://one.example.com/', snippet: 'First "result"', score: 0.91, rank: 1, provider: 'tavily', publishedDate: '2025-03-10T08:00:00.000Z' }]);
     const { request } = lastRequest('/tavily/search');
     expect(request.headers.authorization).toBe(`Bearer ${TAVILY_KEY}`);
-    expect(JSON.parse(request.body)).toEqual({ query: 'pools', max_results: 2, search_depth: 'basic', topic: 'general', include_domains: ['example.com', 'example.org'], exclude_domains: ['two.example.org'], time_range: 'day' });
+    expect(JSON.parse(request.body)).toEqual({
+      query: 'pools',
+      max_results: 2,
+      search_depth: 'basic',
+      topic: 'general',
+      include_domains: ['example.com', 'example.org'],
+      exclude_domains: ['two.example.org'],
+      time_range: 'day',
+    });
   });
 
   it('Tavily pages: page p asks for p × maxResults and returns that page', async () => {
@@ -369,10 +385,7 @@ describe('search: rate limits', () => {
     const adapter = adapterWith({ providers: ['brave'], clock });
     let attempts = 0;
     const counted = { ...adapter, run: (input: Parameters<typeof adapter.run>[0], context: Parameters<typeof adapter.run>[1]) => (attempts++, adapter.run(input, context)) };
-    const run = createScheduler({ adapters: [counted], clock, random: () => 0.5 }).run(
-      { operations: [{ id: 'q', kind: 'search', input: { query: 'limited' } }] },
-      { limits: { search: { limiter: recording } } },
-    );
+    const run = createScheduler({ adapters: [counted], clock, random: () => 0.5 }).run({ operations: [{ id: 'q', kind: 'search', input: { query: 'limited' } }] }, { limits: { search: { limiter: recording } } });
     let delay: number | undefined;
     run.on((event) => {
       if (event.type === 'op-retrying') delay = event.delayMs;

@@ -282,9 +282,7 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
         if (output.pauses > shared.maxRateLimitPauses) {
           failure = new AgentsError(
             'FANOUT_AGENT_RATE_LIMITED',
-            `expected ${input.provider} to accept ${input.agent} again within ${shared.maxRateLimitPauses} rate-limit pauses, but it refused each time (${
-              verdict.rateLimited.detail ?? verdict.reason ?? 'rate limited'
-            })`,
+            `expected ${input.provider} to accept ${input.agent} again within ${shared.maxRateLimitPauses} rate-limit pauses, but it refused each time (${verdict.rateLimited.detail ?? verdict.reason ?? 'rate limited'})`,
           );
           break;
         }

@@ -96,8 +96,8 @@ export function resolveShared(options: AgentsAdaptersOptions): AgentsShared {
     gates: options.gates ?? new ProviderGates(),
     notifier: options.notifier,
     // 0 turns a watch off.
-    idleMs: options.idleMs === 0 ? undefined : options.idleMs ?? 600_000,
-    waitingMs: options.waitingMs === 0 ? undefined : options.waitingMs ?? 30_000,
+    idleMs: options.idleMs === 0 ? undefined : (options.idleMs ?? 600_000),
+    waitingMs: options.waitingMs === 0 ? undefined : (options.waitingMs ?? 30_000),
     maxRateLimitPauses: options.maxRateLimitPauses ?? 5,
     defaultPauseMs: options.defaultPauseMs ?? 60_000,
     killGraceMs: options.killGraceMs ?? 5_000,

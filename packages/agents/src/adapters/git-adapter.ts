@@ -22,9 +22,7 @@ const common = {
 };
 
 /** Creates an agent's worktree. */
-const worktreeAction = z
-  .object({ action: z.literal('worktree'), ...common, run: z.string().min(1), agent: z.string().min(1), path: z.string().min(1), branch: z.string().min(1), base: z.string().min(1) })
-  .strict();
+const worktreeAction = z.object({ action: z.literal('worktree'), ...common, run: z.string().min(1), agent: z.string().min(1), path: z.string().min(1), branch: z.string().min(1), base: z.string().min(1) }).strict();
 
 /** Commits what an agent left and measures its branch. */
 const collectAction = z

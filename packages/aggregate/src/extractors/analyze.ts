@@ -48,7 +48,8 @@ export const analyzeExtractor: Extractor = {
     }
     sink.item({ type: 'analysis', key: op.id, label: `${analyzer}: ${describeValue(o.result ?? o)}`, data: { analyzer } });
   },
-  describe: (input, output) => words(maybeText(field(output, 'analyzer')) ?? maybeText(field(input, 'analyzer')), show(field(input, 'paths', 'path')) !== undefined && `of ${show(field(input, 'paths', 'path'))}`) || undefined,
+  describe: (input, output) =>
+    words(maybeText(field(output, 'analyzer')) ?? maybeText(field(input, 'analyzer')), show(field(input, 'paths', 'path')) !== undefined && `of ${show(field(input, 'paths', 'path'))}`) || undefined,
   missing(input) {
     const analyzer = maybeText(field(input, 'analyzer'));
     const paths = show(field(input, 'paths', 'path'));

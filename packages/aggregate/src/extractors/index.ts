@@ -11,13 +11,4 @@ import { writeExtractor } from './write.js';
 export { analyzeExtractor, bashExtractor, fetchExtractor, globExtractor, grepExtractor, readExtractor, searchExtractor, writeExtractor };
 
 /** One extractor per adapter kind of `@fanout/adapters`, written against its output contract. */
-export const BUILTIN_EXTRACTORS: readonly Extractor[] = [
-  globExtractor,
-  readExtractor,
-  writeExtractor,
-  grepExtractor,
-  bashExtractor,
-  fetchExtractor,
-  searchExtractor,
-  analyzeExtractor,
-];
+export const BUILTIN_EXTRACTORS: readonly Extractor[] = [globExtractor, readExtractor, writeExtractor, grepExtractor, bashExtractor, fetchExtractor, searchExtractor, analyzeExtractor];

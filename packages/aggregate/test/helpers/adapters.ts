@@ -114,6 +114,15 @@ export const fetchAdapter = defineAdapter({
   run: async ({ url }, ctx) => {
     const response = await fetch(url, { signal: ctx.signal });
     const text = await response.text();
-    return { url: response.url, status: response.status, headers: Object.fromEntries(response.headers), redirects: response.redirected ? [url] : [], contentType: response.headers.get('content-type') ?? undefined, bytes: Buffer.byteLength(text), truncated: false, text };
+    return {
+      url: response.url,
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      redirects: response.redirected ? [url] : [],
+      contentType: response.headers.get('content-type') ?? undefined,
+      bytes: Buffer.byteLength(text),
+      truncated: false,
+      text,
+    };
   },
 });

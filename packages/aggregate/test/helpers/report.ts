@@ -15,7 +15,12 @@ export function group(report: Report, type: string): ReportGroup {
 
 export function entry(report: Report, type: string, key: string): ReportEntry {
   const found = group(report, type).entries.find((e) => e.key === key);
-  if (found === undefined) throw new Error(`expected "${key}" in ${type}, got ${group(report, type).entries.map((e) => e.key).join(', ')}`);
+  if (found === undefined)
+    throw new Error(
+      `expected "${key}" in ${type}, got ${group(report, type)
+        .entries.map((e) => e.key)
+        .join(', ')}`,
+    );
   return found;
 }
 
@@ -35,7 +40,13 @@ export function rgFile(path: string, lines: [number, string, number?][]): unknow
     { type: 'begin', data: { path: { text: path } } },
     ...lines.map(([line, text, start]) => ({
       type: 'match',
-      data: { path: { text: path }, lines: { text: `${text}\n` }, line_number: line, absolute_offset: 0, submatches: [{ match: { text: text.slice(start ?? 0, (start ?? 0) + 4) }, start: start ?? 0, end: (start ?? 0) + 4 }] },
+      data: {
+        path: { text: path },
+        lines: { text: `${text}\n` },
+        line_number: line,
+        absolute_offset: 0,
+        submatches: [{ match: { text: text.slice(start ?? 0, (start ?? 0) + 4) }, start: start ?? 0, end: (start ?? 0) + 4 }],
+      },
     })),
     { type: 'end', data: { path: { text: path }, binary_offset: null, stats: { matches: lines.length, matched_lines: lines.length } } },
   ];

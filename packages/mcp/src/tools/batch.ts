@@ -73,7 +73,12 @@ function kindRefusal(runtime: FanoutMcpRuntime, tool: BatchTool, kind: unknown):
 }
 
 /** Every problem of a batch request: its arguments, the kinds, and the plan as the scheduler sees it. */
-async function checkBatch(runtime: FanoutMcpRuntime, tool: BatchTool, args: unknown, roots: readonly string[]): Promise<{ plan: Plan; data: { failure?: 'isolate' | 'continue'; budgetTokens?: number; deadlineMs?: number }; adapters: Awaited<ReturnType<FanoutMcpRuntime['adapters']['adapters']>> }> {
+async function checkBatch(
+  runtime: FanoutMcpRuntime,
+  tool: BatchTool,
+  args: unknown,
+  roots: readonly string[],
+): Promise<{ plan: Plan; data: { failure?: 'isolate' | 'continue'; budgetTokens?: number; deadlineMs?: number }; adapters: Awaited<ReturnType<FanoutMcpRuntime['adapters']['adapters']>> }> {
   const schema = batchArgsSchema(runtime.options.maxOperations);
   const { data, issues } = argumentIssues(schema, args);
   const operations = (args as { operations?: unknown } | undefined)?.operations;

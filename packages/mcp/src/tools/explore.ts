@@ -141,6 +141,10 @@ async function requireSearchProvider(runtime: FanoutMcpRuntime): Promise<void> {
   });
   if (resolved.chain.length === 0) {
     const error = notConfiguredError();
-    throw new FanoutMcpError('FANOUT_SEARCH_NOT_CONFIGURED', `${error.message.replace(/ Options go to searchAdapter\(\{ … \}\)\.$/, '')} (in the server's configuration: "search" in fanout.config.json, or the environment of the server)`, { path: 'topic' });
+    throw new FanoutMcpError(
+      'FANOUT_SEARCH_NOT_CONFIGURED',
+      `${error.message.replace(/ Options go to searchAdapter\(\{ … \}\)\.$/, '')} (in the server's configuration: "search" in fanout.config.json, or the environment of the server)`,
+      { path: 'topic' },
+    );
   }
 }

@@ -18,7 +18,7 @@ export function registerHandleTools(server: McpServer, runtime: FanoutMcpRuntime
     {
       title: 'Where a run stands (waits for it)',
       description:
-        'The state of a run started by another fanout tool that answered before it ended (done: false, with a handle): waits for it to end, at most deadlineMs, then answers like the tool did — every operation\'s entry and the report so far. Cancelling this call does not stop the run.',
+        "The state of a run started by another fanout tool that answered before it ended (done: false, with a handle): waits for it to end, at most deadlineMs, then answers like the tool did — every operation's entry and the report so far. Cancelling this call does not stop the run.",
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(statusArgs)),
       outputSchema: runResultOutput(),
       annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
@@ -45,7 +45,7 @@ export function registerHandleTools(server: McpServer, runtime: FanoutMcpRuntime
     {
       title: 'Stop a run',
       description:
-        'Stops a run started by another fanout tool: operations not ended end cancelled (commands\' process groups are killed; writes are atomic, so no file is left half-written) and the answer is the run as it ends — what finished keeps its results.',
+        "Stops a run started by another fanout tool: operations not ended end cancelled (commands' process groups are killed; writes are atomic, so no file is left half-written) and the answer is the run as it ends — what finished keeps its results.",
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(cancelArgs)),
       outputSchema: runResultOutput(),
       annotations: { readOnlyHint: false, openWorldHint: false, destructiveHint: false, idempotentHint: true },

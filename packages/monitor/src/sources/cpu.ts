@@ -171,4 +171,3 @@ export class CpuSource implements Source<CpuReading> {
 export function clamp01(value: number): number {
   return value < 0 ? 0 : value > 1 ? 1 : value;
 }
-

@@ -22,7 +22,14 @@ export function parseNetDev(text: string, path: string): InterfaceCounters[] {
   for (const line of lines.slice(2)) {
     if (line.trim() === '') continue;
     const colon = line.indexOf(':');
-    const counts = colon < 0 ? [] : line.slice(colon + 1).trim().split(/\s+/).map(toCount);
+    const counts =
+      colon < 0
+        ? []
+        : line
+            .slice(colon + 1)
+            .trim()
+            .split(/\s+/)
+            .map(toCount);
     if (colon < 0 || counts.length < 16 || counts.some(Number.isNaN)) malformed(path, '"<interface>: " and 16 counters', line);
     interfaces.push({ name: line.slice(0, colon).trim(), receiveBytes: counts[0]!, transmitBytes: counts[8]! });
   }

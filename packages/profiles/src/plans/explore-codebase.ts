@@ -153,10 +153,7 @@ export type FileCounter = (root: string, limit: number) => Promise<number>;
  * @example
  * const { plan, size } = await exploreCodebase('.', { countFiles });
  */
-export async function exploreCodebase(
-  root: string,
-  options: ExploreCodebaseOptions & { countFiles?: FileCounter } = {},
-): Promise<{ plan: Plan; size: ProfileSize; files: number | undefined }> {
+export async function exploreCodebase(root: string, options: ExploreCodebaseOptions & { countFiles?: FileCounter } = {}): Promise<{ plan: Plan; size: ProfileSize; files: number | undefined }> {
   let size: ProfileSize | undefined;
   let files: number | undefined;
   if (options.size !== undefined) {

@@ -71,7 +71,7 @@ export class VegasLimiter implements Limiter {
   }
 
   #nextProbe(): number {
-    return Math.max(1, Math.ceil((0.5 + this.#random() / 2) * this.#probeMultiplier * this.limit / 10));
+    return Math.max(1, Math.ceil(((0.5 + this.#random() / 2) * this.#probeMultiplier * this.limit) / 10));
   }
 
   #set(value: number, reason: string): void {

@@ -149,8 +149,7 @@ export const agentsFleet: Bench = {
             xargs === undefined ? '' : `; xargs -P ${xargs.value.toFixed(0)} ms, ${(xargs.value / ideal.value).toFixed(2)}×`
           })`,
       );
-      if (setup !== undefined && clean !== undefined)
-        lines.push(`(per agent: worktree set-up ${setup.value.toFixed(0)} ms, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`);
+      if (setup !== undefined && clean !== undefined) lines.push(`(per agent: worktree set-up ${setup.value.toFixed(0)} ms, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`);
     }
     return lines;
   },

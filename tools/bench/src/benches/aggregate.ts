@@ -133,7 +133,13 @@ export function mixedRun(total: number, seed: number): FinishedOperation[] {
     ops.push({ id: `glob-${g}`, kind: 'glob', state: 'succeeded', output: { files: list, count: list.length, truncated: false } });
   }
   for (let s = 0; s < per(0.1, 50); s++) {
-    const results = Array.from({ length: 50 }, (_, r) => ({ title: `Result ${r}`, url: variant(urls[pick(urls.length)]!), snippet: 'How to bound concurrency when fanning out requests…', rank: r + 1, provider: s % 2 === 0 ? 'brave' : 'searxng' }));
+    const results = Array.from({ length: 50 }, (_, r) => ({
+      title: `Result ${r}`,
+      url: variant(urls[pick(urls.length)]!),
+      snippet: 'How to bound concurrency when fanning out requests…',
+      rank: r + 1,
+      provider: s % 2 === 0 ? 'brave' : 'searxng',
+    }));
     ops.push({ id: `search-${s}`, kind: 'search', state: 'succeeded', output: { query: `query ${s % 150}`, provider: s % 2 === 0 ? 'brave' : 'searxng', results, tried: ['brave'] } });
   }
   for (let r = 0; r < per(0.05, 250); r++) {
@@ -175,7 +181,8 @@ async function withSpillDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
 
 export const aggregate100k: Bench = {
   name: 'aggregate-100k',
-  description: '100,000 results of 295 operations (60% grep matches, 20% glob files, 10% search results, 5% read, 5% markers) deduplicated, correlated, ranked and reported within the default budget (quick: 10,000); anchor: hand-written WHATWG URL + Map + sort',
+  description:
+    '100,000 results of 295 operations (60% grep matches, 20% glob files, 10% search results, 5% read, 5% markers) deduplicated, correlated, ranked and reported within the default budget (quick: 10,000); anchor: hand-written WHATWG URL + Map + sort',
   subjects: (quick: boolean) => [
     { name: 'fanout', params: { results: quick ? 10_000 : 100_000 } },
     { name: 'naive', params: { results: quick ? 10_000 : 100_000 } },
@@ -185,11 +192,14 @@ export const aggregate100k: Bench = {
     const ops = mixedRun(total, 42);
     const n = countResults(ops);
     return withSpillDir(async (dir) => {
-      const once = subject.name === 'fanout' ? (list: FinishedOperation[]) => fanoutAggregate(list, dir) : async (list: FinishedOperation[]) => {
-        const naive = new NaiveAggregation();
-        for (const op of list) naive.add(op);
-        return naive.report().length;
-      };
+      const once =
+        subject.name === 'fanout'
+          ? (list: FinishedOperation[]) => fanoutAggregate(list, dir)
+          : async (list: FinishedOperation[]) => {
+              const naive = new NaiveAggregation();
+              for (const op of list) naive.add(op);
+              return naive.report().length;
+            };
       if (subject.name !== 'fanout' && subject.name !== 'naive') throw new Error(`unknown subject ${subject.name}`);
       // Warm up like the scheduler benchmarks: three runs of a tenth of the work.
       collectGarbage();
@@ -226,7 +236,12 @@ export function grepOp(index: number, random: () => number): FinishedOperation {
     return `/repo/src/dir${file % 97}/file${file}.ts`;
   };
   const messages = rgMessages(nextPath, MATCHES_PER_OP, 25, 5_000, random);
-  return { id: `grep-${index}`, kind: 'grep', state: 'succeeded', output: { messages, stats: { files: 0, filesWithMatches: 0, matches: MATCHES_PER_OP, matchedLines: MATCHES_PER_OP, bytesSearched: 0 }, truncated: false } };
+  return {
+    id: `grep-${index}`,
+    kind: 'grep',
+    state: 'succeeded',
+    output: { messages, stats: { files: 0, filesWithMatches: 0, matches: MATCHES_PER_OP, matchedLines: MATCHES_PER_OP, bytesSearched: 0 }, truncated: false },
+  };
 }
 
 /** Stream sizes: the anchor runs the first two; fanout all three (the third shows the plateau). */

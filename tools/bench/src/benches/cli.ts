@@ -82,7 +82,8 @@ export const cliExec: Bench = {
     const xargs = find(rows, 'cli-exec', 'xargs', 'wall_ms');
     if (xargs !== undefined) lines.push(`(fanout exec vs xargs -P, the floor of a process per job: ${(ours.value / xargs.value).toFixed(2)}× its wall time)`);
     const direct = rows.find((row) => row.bench === 'cli-exec' && row.subject === 'fanout' && row.metric === 'wall_ms' && row.params?.spawner === 'direct');
-    if (direct !== undefined) lines.push(`(fanout exec with the spawn server vs Node spawning each job: ${(ours.value / direct.value).toFixed(2)}× its wall time, ${ours.value.toFixed(0)} vs ${direct.value.toFixed(0)} ms)`);
+    if (direct !== undefined)
+      lines.push(`(fanout exec with the spawn server vs Node spawning each job: ${(ours.value / direct.value).toFixed(2)}× its wall time, ${ours.value.toFixed(0)} vs ${direct.value.toFixed(0)} ms)`);
     return lines;
   },
 };
@@ -142,14 +143,23 @@ function generatedFile(i: number, total: number): { path: string; text: string }
         text: `import { helper } from '../util/helper.js';\nimport { compute${peer}_0 } from '../../../pkg${peer % 25}/src/m${Math.floor(peer / 25) % 20}/module${peer}.js';\n\n${body.join('\n')}\n\nexport default compute${peer}_0;\n`,
       };
     case 'js':
-      return { path: join('packages', pkg, 'lib', dir, `module${i}.js`), text: `'use strict';\nconst { helper } = require('../util/helper.js');\n\n${body.join('\n').replace(/: number/g, '').replace(/export /g, '')}\nmodule.exports = { compute${i}_0 };\n` };
+      return {
+        path: join('packages', pkg, 'lib', dir, `module${i}.js`),
+        text: `'use strict';\nconst { helper } = require('../util/helper.js');\n\n${body
+          .join('\n')
+          .replace(/: number/g, '')
+          .replace(/export /g, '')}\nmodule.exports = { compute${i}_0 };\n`,
+      };
     case 'test':
       return {
         path: join('packages', pkg, 'test', dir, `module${i}.test.ts`),
         text: `import { describe, expect, it } from 'vitest';\nimport { compute${i}_0 } from '../../src/${dir}/module${i}.js';\n\ndescribe('module ${i}', () => {\n  it('computes', () => {\n    expect(compute${i}_0(1)).toBeGreaterThan(0);\n  });\n});\n`,
       };
     case 'json':
-      return { path: join('packages', pkg, 'config', dir, `settings${i}.json`), text: `${JSON.stringify({ name: `settings-${i}`, version: `1.${i % 10}.0`, limits: { max: i % 64, optimal: i % 16 }, tags: ['generated', pkg, dir] }, null, 2)}\n` };
+      return {
+        path: join('packages', pkg, 'config', dir, `settings${i}.json`),
+        text: `${JSON.stringify({ name: `settings-${i}`, version: `1.${i % 10}.0`, limits: { max: i % 64, optimal: i % 16 }, tags: ['generated', pkg, dir] }, null, 2)}\n`,
+      };
     case 'md':
       return { path: join('packages', pkg, 'docs', dir, `note${i}.md`), text: `# Note ${i}\n\nHow item ${i} of ${pkg} works, and why compute${i}_0 scales its input.\n\n- part one\n- part two\n` };
   }

@@ -74,12 +74,7 @@ export const grepCli: Bench = {
     const subjects: Subject[] = [{ name: 'fanout', params: { command: 'version' } }];
     for (const tree of trees(quick)) {
       const params = { tree: tree.name, dir: tree.dir, noIgnore: tree.noIgnore };
-      subjects.push(
-        { name: 'fanout', params: { ...params, engine: 'auto' } },
-        { name: 'fanout', params: { ...params, engine: 'builtin' } },
-        { name: 'ripgrep', params, ...rg },
-        { name: 'grep', params, ...gnu },
-      );
+      subjects.push({ name: 'fanout', params: { ...params, engine: 'auto' } }, { name: 'fanout', params: { ...params, engine: 'builtin' } }, { name: 'ripgrep', params, ...rg }, { name: 'grep', params, ...gnu });
     }
     return subjects;
   },

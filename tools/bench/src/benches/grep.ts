@@ -140,7 +140,8 @@ function grepBench(name: PatternName): Bench {
       if (ours !== undefined && theirs !== undefined) lines.push(`goal: ${bench} ×${copies}: as many matching lines as ripgrep (${ours} vs ${theirs}) — ${check(ours === theirs)}`);
       const speed = at('fanout', 'mb_per_s', { start: 'warm' });
       const gnu = at('grep', 'mb_per_s');
-      if (speed !== undefined && gnu !== undefined) lines.push(`goal: ${bench} ×${copies}: at least GNU grep's throughput: ${speed.toFixed(0)} vs ${gnu.toFixed(0)} MB/s (${(speed / gnu).toFixed(2)}×) — ${check(speed >= gnu)}`);
+      if (speed !== undefined && gnu !== undefined)
+        lines.push(`goal: ${bench} ×${copies}: at least GNU grep's throughput: ${speed.toFixed(0)} vs ${gnu.toFixed(0)} MB/s (${(speed / gnu).toFixed(2)}×) — ${check(speed >= gnu)}`);
       const wall = at('fanout', 'wall_ms', { start: 'warm' });
       const rg = at('ripgrep', 'wall_ms');
       if (wall !== undefined && rg !== undefined) lines.push(`goal: ${bench} ×${copies}: within 4× of ripgrep's wall time: ${(wall / rg).toFixed(2)}× — ${check(wall <= 4 * rg)}`);

@@ -224,13 +224,17 @@ export const mcpBatch: Bench = {
     const sequential = of(SEQUENTIAL, 'batch');
     if (batchRow !== undefined && sequential !== undefined) {
       const ratio = sequential.value / batchRow.value;
-      lines.push(`goal: ${String(batchRow.params?.operations)} operations as 2 batch calls ≥ 10× faster than one call each (${batchRow.value.toFixed(0)} ms vs ${sequential.value.toFixed(0)} ms): ${ratio.toFixed(1)}× — ${check(ratio >= 10)}`);
+      lines.push(
+        `goal: ${String(batchRow.params?.operations)} operations as 2 batch calls ≥ 10× faster than one call each (${batchRow.value.toFixed(0)} ms vs ${sequential.value.toFixed(0)} ms): ${ratio.toFixed(1)}× — ${check(ratio >= 10)}`,
+      );
     }
     const read = of('fanout', 'read');
     const reference = of(REFERENCE, 'read');
     if (read !== undefined && reference !== undefined) {
       const ratio = reference.value / read.value;
-      lines.push(`goal: fanout_read of ${String(read.params?.files)} files no slower than read_multiple_files (${read.value.toFixed(0)} ms vs ${reference.value.toFixed(0)} ms): ${ratio.toFixed(2)}× — ${check(ratio >= 1)}`);
+      lines.push(
+        `goal: fanout_read of ${String(read.params?.files)} files no slower than read_multiple_files (${read.value.toFixed(0)} ms vs ${reference.value.toFixed(0)} ms): ${ratio.toFixed(2)}× — ${check(ratio >= 1)}`,
+      );
     }
     const started = of('fanout', 'start');
     if (started !== undefined) {

@@ -180,9 +180,12 @@ export const adaptiveKnee: Bench = {
   },
   goals(rows: Row[]): string[] {
     const ours = (metric: string) => find(rows, 'adaptive-knee', 'adaptive', metric)?.value;
-    const fixed = FIXED.map((c) => ({ c, ops: find(rows, 'adaptive-knee', `fixed-${c}`, 'ops_per_s')?.value, p99: find(rows, 'adaptive-knee', `fixed-${c}`, 'p99_ms')?.value, errors: find(rows, 'adaptive-knee', `fixed-${c}`, 'error_rate')?.value })).filter(
-      (f): f is { c: number; ops: number; p99: number; errors: number } => f.ops !== undefined && f.p99 !== undefined && f.errors !== undefined,
-    );
+    const fixed = FIXED.map((c) => ({
+      c,
+      ops: find(rows, 'adaptive-knee', `fixed-${c}`, 'ops_per_s')?.value,
+      p99: find(rows, 'adaptive-knee', `fixed-${c}`, 'p99_ms')?.value,
+      errors: find(rows, 'adaptive-knee', `fixed-${c}`, 'error_rate')?.value,
+    })).filter((f): f is { c: number; ops: number; p99: number; errors: number } => f.ops !== undefined && f.p99 !== undefined && f.errors !== undefined);
     const ops = ours('ops_per_s');
     const p99 = ours('p99_ms');
     const errors = ours('error_rate');
@@ -221,7 +224,11 @@ export const adaptiveShift: Bench = {
   subjects: (quick) =>
     quick
       ? [{ name: 'adaptive', params: { direction: 'down' } }]
-      : [{ name: 'adaptive', params: { direction: 'up' } }, { name: 'adaptive', params: { direction: 'down' } }, { name: 'gradient-no-drops', params: { direction: 'down' } }],
+      : [
+          { name: 'adaptive', params: { direction: 'up' } },
+          { name: 'adaptive', params: { direction: 'down' } },
+          { name: 'gradient-no-drops', params: { direction: 'down' } },
+        ],
   async run(subject: Subject, quick: boolean): Promise<Measurement> {
     const direction = subject.params!.direction as 'up' | 'down';
     const [settle, high, low] = quick ? [1000, 1500, 1500] : [8000, 10_000, 10_000];
@@ -267,7 +274,9 @@ export const adaptiveShift: Bench = {
       const blind = direction === 'down' && rows.some((r) => r.bench === 'adaptive-shift' && r.subject === 'gradient-no-drops') ? find(rows, 'adaptive-shift', 'gradient-no-drops', 'follow_s', { direction }) : undefined;
       const baseline = blind === undefined ? '' : ` (gradient-no-drops: ${blind.value.toFixed(2)} s)`;
       const missing = direction === 'down' && blind === undefined && rows.some((r) => r.subject === 'gradient-no-drops') ? ' (gradient-no-drops: did not follow within the phase)' : '';
-      return [`goal: the limit follows the knee ${direction} within 5 s: ${follow === undefined ? 'did not follow within the phase' : `${follow.toFixed(2)} s`}${baseline}${missing} — ${check(follow !== undefined && follow <= 5)}`];
+      return [
+        `goal: the limit follows the knee ${direction} within 5 s: ${follow === undefined ? 'did not follow within the phase' : `${follow.toFixed(2)} s`}${baseline}${missing} — ${check(follow !== undefined && follow <= 5)}`,
+      ];
     });
   },
 };

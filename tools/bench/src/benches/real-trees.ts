@@ -149,7 +149,9 @@ export const exploreReal: Bench = {
       }
       if (j1 !== undefined && estimate !== undefined) {
         const off = estimate.value / j1.value - 1;
-        lines.push(`goal: ${tree.tree}: the parallel run's one-at-a-time estimate within 25% of a -j 1 run (${estimate.value.toFixed(0)} vs ${j1.value.toFixed(0)} ms): ${off >= 0 ? '+' : ''}${(off * 100).toFixed(0)}% — ${check(Math.abs(off) <= 0.25)}`);
+        lines.push(
+          `goal: ${tree.tree}: the parallel run's one-at-a-time estimate within 25% of a -j 1 run (${estimate.value.toFixed(0)} vs ${j1.value.toFixed(0)} ms): ${off >= 0 ? '+' : ''}${(off * 100).toFixed(0)}% — ${check(Math.abs(off) <= 0.25)}`,
+        );
       }
       // "large" is the profile's size for more than 10,000 files (the goal names a 27,000-file repository).
       if (find(rows, 'explore-real', 'fanout', 'large_tree', params)?.value === 1) {
@@ -213,7 +215,9 @@ export const estimateIo: Bench = {
     const j1 = find(rows, 'estimate-io', 'fanout -j 1', 'run_ms');
     if (estimate === undefined || j1 === undefined) return [];
     const off = estimate.value / j1.value - 1;
-    return [`goal: I/O-bound plan: the parallel run's one-at-a-time estimate within 25% of a -j 1 run (${estimate.value.toFixed(0)} vs ${j1.value.toFixed(0)} ms): ${off >= 0 ? '+' : ''}${(off * 100).toFixed(0)}% — ${check(Math.abs(off) <= 0.25)}`];
+    return [
+      `goal: I/O-bound plan: the parallel run's one-at-a-time estimate within 25% of a -j 1 run (${estimate.value.toFixed(0)} vs ${j1.value.toFixed(0)} ms): ${off >= 0 ? '+' : ''}${(off * 100).toFixed(0)}% — ${check(Math.abs(off) <= 0.25)}`,
+    ];
   },
 };
 

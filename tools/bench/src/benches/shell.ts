@@ -58,9 +58,7 @@ async function prepare(subject: Subject, n: number): Promise<() => Promise<void>
       const { execa } = await import('execa');
       const tuned = subject.params?.options === 'tuned';
       // What the adapter would need from execa at best (see src/shell/bash-adapter.ts in @fanout/adapters).
-      const options = tuned
-        ? ({ buffer: false, stripFinalNewline: false, extendEnv: false, env: { PATH: process.env.PATH ?? '' }, cleanup: false, detached: true, stdin: 'ignore', reject: false } as const)
-        : {};
+      const options = tuned ? ({ buffer: false, stripFinalNewline: false, extendEnv: false, env: { PATH: process.env.PATH ?? '' }, cleanup: false, detached: true, stdin: 'ignore', reject: false } as const) : {};
       const once = async (): Promise<void> => {
         const child = execa(PROGRAM, options);
         if (tuned) {

@@ -95,7 +95,10 @@ export function markUnusable(path: string, reason: string): void {
 export function checkRipgrepVersion(path: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile(path, ['--version'], { timeout: 5000, env: { ...process.env, RIPGREP_CONFIG_PATH: '' } }, (error, stdout) => {
-      const first = String(stdout ?? '').split('\n')[0]?.trim() ?? '';
+      const first =
+        String(stdout ?? '')
+          .split('\n')[0]
+          ?.trim() ?? '';
       const version = /^ripgrep (\d+)\.(\d+)/.exec(first);
       if (error !== null && version === null) {
         resolve(`${path} did not answer --version (${error.message.split('\n')[0]})`);

@@ -98,7 +98,11 @@ function propertyName(pattern: string, raw: string, at: number): { name: string;
   const eq = name.search(/[=:]/);
   const candidates: string[] = [];
   if (eq >= 0) {
-    const key = name.slice(0, eq).trim().toLowerCase().replace(/[\s_-]/g, '');
+    const key = name
+      .slice(0, eq)
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]/g, '');
     const value = name.slice(eq + 1).trim();
     const keys: Record<string, string> = { sc: 'Script', script: 'Script', scx: 'Script_Extensions', scriptextensions: 'Script_Extensions', gc: 'General_Category', generalcategory: 'General_Category' };
     const full = keys[key];

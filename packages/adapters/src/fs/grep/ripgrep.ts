@@ -368,4 +368,3 @@ class RipgrepSearch {
     throw new AdapterError('FANOUT_RIPGREP_FAILED', `expected ripgrep (${this.#env.rg}) to search, got exit ${code}: ${said}`, {});
   }
 }
-

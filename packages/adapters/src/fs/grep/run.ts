@@ -105,9 +105,7 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
   return {
     consumer: { member, spec: { type: 'grep', config }, hint: () => member.remainingLines, stalled: (path) => member.tooSlow(path) },
     targets: targets.map((target) =>
-      target.isDir
-        ? { type: 'dir', path: target.path, rules, lens: () => new GrepLens(walk), state: (lens) => (lens as GrepLens).startState(target) }
-        : { type: 'file', path: target.path, open: target.real },
+      target.isDir ? { type: 'dir', path: target.path, rules, lens: () => new GrepLens(walk), state: (lens) => (lens as GrepLens).startState(target) } : { type: 'file', path: target.path, open: target.real },
     ),
   };
 }

@@ -38,7 +38,9 @@ export const grepInputSchema = z
     /** Follow symlinks (`-L`); their targets must stay inside the allowed roots. @default false */
     followSymlinks: z.boolean().default(false),
     /** Skip files larger than this many bytes (`--max-filesize`). @default 134217728 (128 MiB) */
-    maxFileSize: count('maxFileSize').min(0, 'expected maxFileSize to be at least 0').default(128 * 1024 * 1024),
+    maxFileSize: count('maxFileSize')
+      .min(0, 'expected maxFileSize to be at least 0')
+      .default(128 * 1024 * 1024),
     /** Stop each file after this many matching lines (`-m`). */
     maxCount: count('maxCount').min(1, 'expected maxCount to be at least 1').optional(),
     /**
@@ -50,7 +52,9 @@ export const grepInputSchema = z
      * Stop once the reported lines (and paths) reach this many bytes, and say `truncated`.
      * @default 4194304 (4 MiB)
      */
-    maxOutputBytes: count('maxOutputBytes').min(1, 'expected maxOutputBytes to be at least 1').default(4 * 1024 * 1024),
+    maxOutputBytes: count('maxOutputBytes')
+      .min(1, 'expected maxOutputBytes to be at least 1')
+      .default(4 * 1024 * 1024),
     /** Lines of context before each match (`-B`); defaults to `context`. */
     before: count('before').min(0, 'expected before to be at least 0').max(10_000, 'expected before to be at most 10000').optional(),
     /** Lines of context after each match (`-A`); defaults to `context`. */

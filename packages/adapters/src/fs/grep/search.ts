@@ -416,8 +416,7 @@ export function searchBuffer(buffer: Buffer, matcher: Matcher, mode: SearchMode,
   const maxLines = mode === 'files' ? Math.min(1, limits.maxLines) : limits.maxLines;
   if (mode !== 'content') {
     const perLine = mode === 'count' && limits.lineMatches ? [] : undefined;
-    const { lines, matches, limited } =
-      matcher.literal === undefined ? regexCount(buffer, matcher, maxLines, perLine, limits.clock) : literalCount(buffer, matcher.literal, maxLines, perLine);
+    const { lines, matches, limited } = matcher.literal === undefined ? regexCount(buffer, matcher, maxLines, perLine, limits.clock) : literalCount(buffer, matcher.literal, maxLines, perLine);
     return { matchedLines: lines, matches, messages: [], sizes: [], lineMatches: perLine, limited };
   }
   const builder = new ContentBuilder(buffer, path, limits.before, limits.after);

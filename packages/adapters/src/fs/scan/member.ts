@@ -14,9 +14,7 @@ import type { StreamItem, WalkMember } from './walker.js';
 import type { ConsumerOutcome } from './work.js';
 
 /** An item of the operation's own order. */
-export type Ordered =
-  | { kind: 'file'; path: string; outcome: ConsumerOutcome | undefined }
-  | { kind: 'error'; item: Extract<StreamItem, { kind: 'error' | 'list-error' }>; target: number };
+export type Ordered = { kind: 'file'; path: string; outcome: ConsumerOutcome | undefined } | { kind: 'error'; item: Extract<StreamItem, { kind: 'error' | 'list-error' }>; target: number };
 
 interface Stream {
   items: (StreamItem | undefined)[];

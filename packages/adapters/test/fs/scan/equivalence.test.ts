@@ -81,9 +81,21 @@ const grepInput = fc.record(
 );
 
 const analyzeInput = fc.oneof(
-  fc.record({ analyzer: fc.constant('stats' as const), paths, hidden: fc.boolean(), nodeModules: fc.boolean(), gitignore: fc.boolean(), maxFiles: maybe(fc.constantFrom(1, 3, 7)) }, { requiredKeys: ['analyzer', 'paths'] }),
   fc.record(
-    { analyzer: fc.constant('markers' as const), paths, hidden: fc.boolean(), nodeModules: fc.boolean(), gitignore: fc.boolean(), maxFiles: maybe(fc.constantFrom(1, 3, 7)), maxMarkers: maybe(fc.constantFrom(1, 2, 5)), kinds: maybe(fc.constantFrom(['TODO'], ['FIXME', 'XXX'])) },
+    { analyzer: fc.constant('stats' as const), paths, hidden: fc.boolean(), nodeModules: fc.boolean(), gitignore: fc.boolean(), maxFiles: maybe(fc.constantFrom(1, 3, 7)) },
+    { requiredKeys: ['analyzer', 'paths'] },
+  ),
+  fc.record(
+    {
+      analyzer: fc.constant('markers' as const),
+      paths,
+      hidden: fc.boolean(),
+      nodeModules: fc.boolean(),
+      gitignore: fc.boolean(),
+      maxFiles: maybe(fc.constantFrom(1, 3, 7)),
+      maxMarkers: maybe(fc.constantFrom(1, 2, 5)),
+      kinds: maybe(fc.constantFrom(['TODO'], ['FIXME', 'XXX'])),
+    },
     { requiredKeys: ['analyzer', 'paths'] },
   ),
 );
@@ -162,7 +174,10 @@ describe('the shared scan: alone and in company, the same outputs (property)', (
             const result: Result = { progress: [] };
             await new Promise<void>((done) => {
               const { resolve, reject } = settle(result, done);
-              (adapters[kind].run as (input: unknown, context: ReturnType<typeof attemptContext>) => Promise<unknown>)(input, attemptContext(undefined, (data) => record(result, data))).then(resolve, reject);
+              (adapters[kind].run as (input: unknown, context: ReturnType<typeof attemptContext>) => Promise<unknown>)(
+                input,
+                attemptContext(undefined, (data) => record(result, data)),
+              ).then(resolve, reject);
             });
             alone.push(result);
           }
