@@ -75,6 +75,6 @@ describe('fanout', () => {
     await writeFile(join(dir, 'fanout.config.json'), JSON.stringify({ concurrency: 'many' }));
     const result = await fanout(['validate', '-'], { cwd: dir, input: '{"operations":[]}' });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`${join(dir, 'fanout.config.json')}: concurrency: expected number, received string; found "many"`);
+    expect(result.stderr).toContain(`${join(dir, 'fanout.config.json')}: concurrency: expected number, got the string "many"`);
   });
 });

@@ -103,7 +103,7 @@ export class MetricsRecorder {
   constructor(options: MetricsOptions = {}) {
     const resolutionMs = options.resolutionMs ?? 100;
     const maxPoints = options.maxPoints ?? 10_000;
-    check.number(resolutionMs, 'resolutionMs', 0, { min: 0 });
+    check.number(resolutionMs, 'resolutionMs', 0, { min: 0, unit: 'milliseconds' });
     check.integer(maxPoints, 'maxPoints', 1);
     this.#monitor = options.monitor;
     this.#clock = options.clock ?? performance;

@@ -112,6 +112,8 @@ export interface RangeOptions {
   max?: number;
   /** Whether `Infinity` is accepted (for "no limit"). @default false */
   infinite?: boolean;
+  /** What the number counts, for the message: `'milliseconds'` reads "a number of milliseconds ≥ 0". */
+  unit?: string;
 }
 
 /**
@@ -167,9 +169,10 @@ export class OptionCheck {
 }
 
 function numberText(min: number, range: RangeOptions): string {
-  if (range.above === undefined) return `a number ${rangeText(min, range.max)}`;
+  const of = range.unit === undefined ? '' : ` of ${range.unit}`;
+  if (range.above === undefined) return `a number${of} ${rangeText(min, range.max)}`;
   const upTo = range.max === undefined ? '' : ` up to ${range.max}`;
-  return range.above === 0 ? `a positive number${upTo}` : `a number > ${range.above}${upTo}`;
+  return range.above === 0 ? `a positive number${of}${upTo}` : `a number${of} > ${range.above}${upTo}`;
 }
 
 function rangeText(min: number, max: number | undefined): string {

@@ -178,7 +178,7 @@ export function bashAdapter(options: BashAdapterOptions = {}): BashAdapter {
   positive(maxBytes.stdout, 'maxOutputBytes.stdout');
   positive(maxBytes.stderr, 'maxOutputBytes.stderr');
   const killGraceMs = options.killGraceMs ?? 2000;
-  check.number(killGraceMs, 'killGraceMs', 0, { min: 0 });
+  check.number(killGraceMs, 'killGraceMs', 0, { min: 0, unit: 'milliseconds' });
   const timeoutMs = options.timeoutMs ?? 120_000;
   positive(timeoutMs, 'timeoutMs');
   const defaultShell = options.defaultShell ?? '/bin/sh';

@@ -145,7 +145,7 @@ export function parseAnswer<T>(provider: string, who: string, schema: z.ZodType<
   const problems = describeZodIssues(parsed.error, json);
   const first = problems[0]!;
   const field = first.path === '' ? '(the whole answer)' : first.path;
-  throw new SearchError('FANOUT_SEARCH_RESPONSE', `${provider}: ${field} of the answer: ${first.message} (${problems.length} problem${problems.length === 1 ? '' : 's'} in all)`, {
+  throw new SearchError('FANOUT_SEARCH_RESPONSE', `${provider}: ${field} of the answer: ${first.message}${problems.length === 1 ? '' : ` (and ${problems.length - 1} more problem${problems.length === 2 ? '' : 's'})`}`, {
     provider,
     field,
     path: 'query',

@@ -83,7 +83,7 @@ describe.runIf(onLinux)('bash: the input and the options', () => {
   it('refuses bad options', () => {
     expect(() => bashAdapter({ roots: [root], maxOutputBytes: 0 })).toThrow(/expected maxOutputBytes.stdout to be a positive integer, got 0/);
     expect(() => bashAdapter({ roots: [root], killGraceMs: -1 })).toThrow(/expected killGraceMs to be a number of milliseconds ≥ 0, got -1/);
-    expect(() => bashAdapter({ roots: [root], spawner: 'fork' as 'server' })).toThrow(/expected spawner to be "direct" or "server", got "fork"/);
+    expect(() => bashAdapter({ roots: [root], spawner: 'fork' as 'server' })).toThrow(/expected spawner to be "direct" or "server", got the string "fork"/);
   });
 
   it('takes no lock unless the input declares some', () => {
