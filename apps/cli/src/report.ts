@@ -1,11 +1,7 @@
 import { aggregate, renderMarkdown, type Report } from '@fanout/aggregate';
 import { outputBudgetChars, STEP_EXTRACTORS, type Config } from '@fanout/profiles';
-import type { Plan, RunResult } from '@fanout/scheduler';
+import { escapeHtml, type Plan, type RunResult } from '@fanout/scheduler';
 import type { Rendered } from './session.js';
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** The report's groups as HTML tables (for the HTML page). */
 function reportHtml(report: Report): string {
@@ -14,9 +10,9 @@ function reportHtml(report: Report): string {
     .map((group) => {
       const rows = group.entries
         .slice(0, 25)
-        .map((e) => `<tr><td>${e.rank}</td><td>${escape(e.label ?? e.key)}</td><td>${e.confidence.toFixed(2)}</td><td>${escape(e.explanation)}</td></tr>`)
+        .map((e) => `<tr><td>${e.rank}</td><td>${escapeHtml(e.label ?? e.key)}</td><td>${e.confidence.toFixed(2)}</td><td>${escapeHtml(e.explanation)}</td></tr>`)
         .join('');
-      return `<h3>${escape(group.title)}</h3><table><tr><th>#</th><th>result</th><th>confidence</th><th>why</th></tr>${rows}</table>`;
+      return `<h3>${escapeHtml(group.title)}</h3><table><tr><th>#</th><th>result</th><th>confidence</th><th>why</th></tr>${rows}</table>`;
     })
     .join('');
 }

@@ -31,7 +31,7 @@ let flakyHits = 0;
 
 // Said while the file is collected: vitest runs no hook of a file whose tests are all skipped.
 if (!hasChromium) {
-  console.warn(`html-report.test.ts: SKIPPED — ${CHROMIUM} is missing, so the HTML report cannot be opened in a browser. ` + 'Install it with "apt-get install -y chromium" (Debian; as root) to run these tests.');
+  console.warn(`html-report.test.ts: SKIPPED — ${CHROMIUM} is missing, so the HTML report cannot be opened in a browser. Install it with "apt-get install -y chromium" (Debian; as root) to run these tests.`);
 }
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@
  * verify), what needs attention (flags, failures, conflicts, the merge), the totals and each
  * agent's final message — as terminal text, as Markdown, and as HTML for the report page.
  */
+import { escapeHtml } from '@fanout/scheduler';
 import type { AgentReport, AgentsReport } from './report.js';
 
 /** 12.3k, 4.5M. */
@@ -156,17 +157,13 @@ export function renderAgentsMarkdown(report: AgentsReport): string {
   return out.join('\n');
 }
 
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 /** The report as HTML (a fragment for the report page). */
 export function renderAgentsHtml(report: AgentsReport): string {
-  const head = `<tr>${HEADER.map((h) => `<th>${escape(h)}</th>`).join('')}</tr>`;
+  const head = `<tr>${HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = rows(report)
-    .map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`)
+    .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
     .join('');
   const notes = attention(report);
-  const list = notes.length === 0 ? '' : `<h3>Needs attention</h3><ul>${notes.map((note) => `<li>${escape(note)}</li>`).join('')}</ul>`;
-  return `<h3>Agents: run ${escape(report.run)}</h3><table>${head}${body}</table><p>${escape(totalsLine(report))}</p>${list}`;
+  const list = notes.length === 0 ? '' : `<h3>Needs attention</h3><ul>${notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>`;
+  return `<h3>Agents: run ${escapeHtml(report.run)}</h3><table>${head}${body}</table><p>${escapeHtml(totalsLine(report))}</p>${list}`;
 }

@@ -180,7 +180,7 @@ export async function copyIncluded(repo: string, target: string, context: GitCon
   const ctx = { ...context, cwd: repo };
   const matched = nulFields((await git(['ls-files', '-z', '--others', '--ignored', `--exclude-from=${list}`], ctx)).stdout);
   if (matched.length === 0) return { included: [], skipped: [] };
-  const ignored = new Set(nulFields((await git(['check-ignore', '-z', '--stdin'], ctx, { okCodes: [0, 1], input: matched.join('\0') + '\0' })).stdout));
+  const ignored = new Set(nulFields((await git(['check-ignore', '-z', '--stdin'], ctx, { okCodes: [0, 1], input: `${matched.join('\0')}\0` })).stdout));
   const included: string[] = [];
   const skipped: string[] = [];
   for (const path of matched) {

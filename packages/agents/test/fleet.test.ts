@@ -94,7 +94,7 @@ describe('a fleet', () => {
     // Each worktree is outside the repository, on its own branch, locked by this run.
     const list = world.git(['worktree', 'list', '--porcelain']);
     for (const a of report.agents) {
-      expect(a.worktree.startsWith(world.repo + '/')).toBe(false);
+      expect(a.worktree.startsWith(`${world.repo}/`)).toBe(false);
       expect(list).toContain(`worktree ${a.worktree}\n`);
       expect(a.diskBytes).toBeGreaterThan(0);
     }

@@ -1,4 +1,4 @@
-import { type Run, type RunResult, type RunSummary, type SchedulerEvent, type TerminalState } from '@fanout/scheduler';
+import type { Run, RunResult, RunSummary, SchedulerEvent, TerminalState } from '@fanout/scheduler';
 import { Collector } from './collector.js';
 import { AggregationError, check, errorInfo } from './errors.js';
 import type { Extractor } from './extractor.js';

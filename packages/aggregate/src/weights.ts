@@ -57,7 +57,7 @@ export const MAX_WEIGHT = 0.95;
 /** A weight clamped into (0, MAX_WEIGHT]; anything not a positive number becomes a tiny one. */
 export function clampWeight(weight: number): number {
   if (!(weight > 0)) return 0.001;
-  return weight > MAX_WEIGHT ? MAX_WEIGHT : weight;
+  return Math.min(weight, MAX_WEIGHT);
 }
 
 /** The weight of a search result at `rank` (from 1). */

@@ -6,7 +6,7 @@
  */
 import { Aggregator } from '@fanout/aggregate';
 import { STEP_EXTRACTORS } from '@fanout/profiles';
-import { type Clock, type Plan, type Run, type RunResult, type SchedulerEvent } from '@fanout/scheduler';
+import type { Clock, Plan, Run, RunResult, SchedulerEvent } from '@fanout/scheduler';
 import { FanoutMcpError } from './errors.js';
 import type { OperationEntry, TextRenderer } from './render.js';
 import type { CallRoots } from './roots.js';

@@ -185,7 +185,9 @@ export class MetricsRecorder {
     out.family('fanout_operations_total', 'counter', 'Operations that ended, per kind and terminal state.');
     for (const [kind, k] of kinds) {
       const counts = [k.succeeded, k.failed, k.timedOut, k.cancelled, k.skipped];
-      STATES.forEach((state, i) => out.sample('fanout_operations_total', { kind, state }, counts[i]!));
+      STATES.forEach((state, i) => {
+        out.sample('fanout_operations_total', { kind, state }, counts[i]!);
+      });
     }
     out.family('fanout_attempt_duration_seconds', 'summary', 'Latency of attempts, per kind (HDR-style histogram, ≤ 1.6% error).');
     for (const [kind, k] of kinds) {

@@ -258,7 +258,7 @@ export class Monitor implements PressureSource {
 
     const classChanged = new Set<ResourceClass>();
     for (const [name, signal] of this.#signals) {
-      if (!signal.update(valueOf(name, sample), now)) continue;
+      if (!signal.update(signalValue(name, sample), now)) continue;
       const reason = describe(name, signal);
       this.#signalReasons.set(name, reason);
       const resourceClass = SIGNAL_CLASS[name];
@@ -378,7 +378,7 @@ export function createMonitor(options?: MonitorOptions): Monitor {
   return new Monitor(options);
 }
 
-function valueOf(name: MachineSignalName, sample: ResourceSample): number | undefined {
+function signalValue(name: MachineSignalName, sample: ResourceSample): number | undefined {
   switch (name) {
     case 'cpu':
       return sample.cpu?.utilisation;

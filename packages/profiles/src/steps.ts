@@ -59,7 +59,9 @@ export const rankFilesAdapter: Adapter<z.output<typeof rankFilesInput>, RankFile
     // Never an empty group: each becomes a read operation, and a read needs a file (an empty
     // or tiny tree has fewer files than groups).
     const split: string[][] = Array.from({ length: Math.min(groups, files.length) }, () => []);
-    files.forEach((file, i) => split[i % split.length]!.push(file));
+    files.forEach((file, i) => {
+      split[i % split.length]!.push(file);
+    });
     return { files, groups: split, scores: ranked };
   },
 });

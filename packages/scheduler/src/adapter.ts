@@ -82,9 +82,11 @@ export interface AttemptContext {
  *   run: ({ ms }, { signal }) => setTimeout(ms, undefined, { signal }),
  * });
  */
+// biome-ignore lint/suspicious/noExplicitAny: a map of adapters holds every input type; `unknown` would make run() uncallable there.
 export interface Adapter<I = any, O = unknown> {
   readonly kind: string;
   /** zod schema of the input; what it outputs is what `run` receives. */
+  // biome-ignore lint/suspicious/noExplicitAny: the schema's input side (before transforms) is whatever the plan holds.
   readonly input: z.ZodType<I, any>;
   run(input: I, context: AttemptContext): O | PromiseLike<O>;
   /** @default {@link defaultClassify} */

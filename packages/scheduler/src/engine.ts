@@ -150,7 +150,9 @@ export class Engine extends RunStateMachine {
     this.t0 = this.clock.now();
     this.sequential.begin(this.t0);
     this.#startedAt = new Date().toISOString();
-    this.poolList.forEach((pool, p) => (pool.stats.total = this.compiled.kindCounts[p]!));
+    this.poolList.forEach((pool, p) => {
+      pool.stats.total = this.compiled.kindCounts[p]!;
+    });
 
     const carried = this.journal?.carryOver(this.planCount) ?? [];
     if (this.hub.active) {

@@ -1,8 +1,15 @@
 /**
- * Excerpts of untrusted input for error messages: short, and escaped so that a binary file or
- * a hostile plan never writes raw bytes (terminal escapes, bidirectional overrides) or a
- * megabyte-long line to the terminal.
+ * Untrusted text made safe to show: excerpts for error messages, short and escaped so that a
+ * binary file or a hostile plan never writes raw bytes (terminal escapes, bidirectional
+ * overrides) or a megabyte-long line to the terminal; and HTML escaping for the report pages.
  */
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text escaped for an HTML element or a quoted attribute. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!);
+}
 
 /** Most characters an excerpt shows. */
 const EXCERPT_CHARS = 60;

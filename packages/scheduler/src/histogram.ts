@@ -71,7 +71,7 @@ export class Histogram {
     const counts = this.#counts;
     for (let i = 0; i < BUCKETS; i++) {
       seen += counts[i]!;
-      if (seen >= rank) return Math.min(this.#max, Math.max(this.#min, valueOf(i) / 1000));
+      if (seen >= rank) return Math.min(this.#max, Math.max(this.#min, bucketMiddle(i) / 1000));
     }
     return this.#max;
   }
@@ -104,7 +104,7 @@ function bucketOf(micros: number): number {
 }
 
 /** The middle of bucket `index`, in microseconds. */
-function valueOf(index: number): number {
+function bucketMiddle(index: number): number {
   if (index < LINEAR) return index;
   const shift = Math.floor((index - LINEAR) / SUB) + 1;
   const sub = ((index - LINEAR) % SUB) + SUB;

@@ -84,7 +84,7 @@ export type { PressureReading, PressureSource } from './pressure.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
 export { Histogram, type Percentiles } from './histogram.js';
 export { backoffDelay, type RetryBudgetSpec } from './retry.js';
-export { escapedExcerpt } from './excerpt.js';
+export { escapedExcerpt, escapeHtml } from './excerpt.js';
 export {
   readJournal,
   repairJournalTail,

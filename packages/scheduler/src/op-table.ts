@@ -5,6 +5,7 @@ import type { OperationSpec } from './plan.js';
 import type { CompiledPlan } from './compile.js';
 
 /** Where an operation is; terminal states are ≥ `Status.Succeeded`. */
+// biome-ignore lint/suspicious/noConstEnum: inlined as numbers on the hot path; never exported from the package.
 export const enum Status {
   Pending = 0,
   Locking = 1,
@@ -31,6 +32,7 @@ export const STATE_NAMES: Readonly<Record<number, TerminalState>> = {
 };
 
 /** What the one timer slot of an operation is armed for. */
+// biome-ignore lint/suspicious/noConstEnum: inlined as numbers on the hot path; never exported from the package.
 export const enum TimerKind {
   None = 0,
   QueueDeadline = 1,

@@ -1,5 +1,5 @@
 import type { Adapter } from './adapter.js';
-import { IntDeque } from './deque.js';
+import type { IntDeque } from './deque.js';
 import { check, FanoutError, type SchedulerErrorCode } from './errors.js';
 import { FixedLimiter, type Limiter, type LimiterFactory, type LimiterSample } from './limiter.js';
 import { AimdLimiter } from './limiters/aimd.js';

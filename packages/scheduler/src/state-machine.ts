@@ -641,7 +641,7 @@ export abstract class RunStateMachine implements AttemptHost {
   /** Clock time, from the stamp of the current synchronous stretch when there is one. */
   time(): number {
     const stamp = this.stamp;
-    return stamp === stamp ? stamp : this.clock.now();
+    return Number.isNaN(stamp) ? this.clock.now() : stamp;
   }
 
   emit(init: EventInit<SchedulerEvent>): void {

@@ -112,7 +112,12 @@ describe('IssuesError', () => {
     expect(error.code).toBe('FANOUT_CONFIG_INVALID');
     expect(error.issues).toEqual(issues);
     expect(error.message).toBe('The thing has 2 problems:\n  - a: expected x, got y\n  - b[0]: expected z, got w');
-    const many = new ListError('FANOUT_CONFIG_INVALID', 'The thing', Array.from({ length: 23 }, (_, i) => ({ path: `p${i}`, message: 'm' })), (issue) => issue.path);
+    const many = new ListError(
+      'FANOUT_CONFIG_INVALID',
+      'The thing',
+      Array.from({ length: 23 }, (_, i) => ({ path: `p${i}`, message: 'm' })),
+      (issue) => issue.path,
+    );
     expect(many.message.split('\n')).toHaveLength(22);
     expect(many.message).toMatch(/… and 3 more$/);
   });

@@ -1,4 +1,4 @@
-import type { RunSummary } from '@fanout/scheduler';
+import { escapeHtml, type RunSummary } from '@fanout/scheduler';
 import { formatMs, sequentialNote } from './summary.js';
 import type { Point, Timeline } from './timeline.js';
 
@@ -10,10 +10,6 @@ const OUTCOME_COLORS: Record<string, string> = {
   skipped: '#95a5a6',
   retried: '#e1a100',
 };
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function steps(points: readonly Point[], x: (t: number) => number, y: (v: number) => number, endTime: number): string {
   if (points.length === 0) return '';
@@ -40,11 +36,11 @@ function timelineSvg(timeline: Timeline, width: number): string {
   for (const kind of timeline.kinds) {
     const slices = timeline.slices.filter((s) => s.kind === kind);
     const lanes = Math.max(1, ...slices.map((s) => s.lane + 1));
-    parts.push(`<text x="0" y="${y + 10}" class="kind">${escape(kind)}</text>`);
+    parts.push(`<text x="0" y="${y + 10}" class="kind">${escapeHtml(kind)}</text>`);
     for (const s of slices) {
       const w = Math.max(0.6, x(s.end) - x(s.start));
       parts.push(
-        `<rect class="bar" data-id="${escape(s.id)}" data-kind="${escape(kind)}" data-outcome="${s.outcome}" x="${x(s.start).toFixed(2)}" y="${y + s.lane * laneHeight}" width="${w.toFixed(2)}" height="${laneHeight - 1}" fill="${OUTCOME_COLORS[s.outcome] ?? '#555'}"><title>${escape(s.id)} · attempt ${s.attempt} · ${formatMs(s.end - s.start)} · ${s.outcome}</title></rect>`,
+        `<rect class="bar" data-id="${escapeHtml(s.id)}" data-kind="${escapeHtml(kind)}" data-outcome="${s.outcome}" x="${x(s.start).toFixed(2)}" y="${y + s.lane * laneHeight}" width="${w.toFixed(2)}" height="${laneHeight - 1}" fill="${OUTCOME_COLORS[s.outcome] ?? '#555'}"><title>${escapeHtml(s.id)} · attempt ${s.attempt} · ${formatMs(s.end - s.start)} · ${s.outcome}</title></rect>`,
       );
     }
     y += lanes * laneHeight + gap;
@@ -67,8 +63,8 @@ function concurrencySvg(timeline: Timeline, width: number): string {
     const x = (t: number): number => 40 + (t / end) * (width - 50);
     const y = (v: number): number => 6 + (1 - v / top) * (h - 12);
     charts.push(
-      `<figure><figcaption>${escape(kind)}: in flight (solid) against the limit (dashed), peak ${Math.max(0, ...inflight.map((p) => p.value))} of ${top}</figcaption>` +
-        `<svg viewBox="0 0 ${width} ${h}" width="100%" class="concurrency" data-kind="${escape(kind)}"><text x="0" y="12" class="tick">${top}</text><text x="0" y="${h - 4}" class="tick">0</text>` +
+      `<figure><figcaption>${escapeHtml(kind)}: in flight (solid) against the limit (dashed), peak ${Math.max(0, ...inflight.map((p) => p.value))} of ${top}</figcaption>` +
+        `<svg viewBox="0 0 ${width} ${h}" width="100%" class="concurrency" data-kind="${escapeHtml(kind)}"><text x="0" y="12" class="tick">${top}</text><text x="0" y="${h - 4}" class="tick">0</text>` +
         `<polyline class="limit" points="${steps(limit, x, y, end)}"/><polyline class="inflight" points="${steps(inflight, x, y, end)}"/></svg></figure>`,
     );
   }
@@ -121,14 +117,14 @@ export function renderHtmlReport(input: { title: string; summary: RunSummary; ti
     resourcesSvg(timeline, width) +
     (timeline.pressure.length === 0
       ? '<p class="quiet">No pool was paused by resource pressure during the run.</p>'
-      : `<ul class="pressure">${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escape(p.kind)} ${p.admit ? 'resumed' : `paused: ${escape(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`);
+      : `<ul class="pressure">${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escapeHtml(p.kind)} ${p.admit ? 'resumed' : `paused: ${escapeHtml(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`);
   const failures = summary.failures
     .slice(0, 50)
-    .map((f) => `<tr><td>${escape(f.id)}</td><td>${escape(f.kind)}</td><td>${f.state}</td><td>${escape(f.error?.message ?? '')}</td></tr>`)
+    .map((f) => `<tr><td>${escapeHtml(f.id)}</td><td>${escapeHtml(f.kind)}</td><td>${f.state}</td><td>${escapeHtml(f.error?.message ?? '')}</td></tr>`)
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(input.title)}</title>
+<title>${escapeHtml(input.title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1160px}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
@@ -139,11 +135,11 @@ figure{margin:8px 0}figcaption{font-size:12px;color:#555}
 table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 .quiet{color:#777}.results{overflow:auto}
 </style></head><body>
-<h1>${escape(input.title)}</h1>
+<h1>${escapeHtml(input.title)}</h1>
 <p>${states}</p>
 <div class="facts">
 <div><b>${formatMs(summary.wallMs)}</b>wall time</div>
-<div title="${escape(sequentialNote(summary))}"><b>${formatMs(summary.sequentialMs)}</b>one at a time (estimated)</div>
+<div title="${escapeHtml(sequentialNote(summary))}"><b>${formatMs(summary.sequentialMs)}</b>one at a time (estimated)</div>
 <div><b>${summary.speedup.toFixed(1)}×</b>speedup</div>
 <div><b>${summary.total}</b>operations</div>
 <div><b>${summary.peakInflight}</b>peak in flight</div>

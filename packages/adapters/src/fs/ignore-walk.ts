@@ -160,7 +160,7 @@ interface Joined {
 const NOTHING: Joined = { anchored: undefined, floating: undefined };
 
 function matches(joined: Joined, text: string): boolean {
-  return (joined.anchored !== undefined && joined.anchored.test(text)) || (joined.floating !== undefined && joined.floating.test(text));
+  return (joined.anchored?.test(text) ?? false) || (joined.floating?.test(text) ?? false);
 }
 
 function joinSources(sources: readonly string[], flags: string, basename: boolean): Joined {

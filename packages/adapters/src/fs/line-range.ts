@@ -131,7 +131,7 @@ export class LineCollector {
       return;
     }
     const length = end - start;
-    const take = length <= room ? length : room;
+    const take = Math.min(length, room);
     this.#kept.push(chunk.subarray(start, start + take));
     this.#keptBytes += take;
     this.#lastLine = this.#line;

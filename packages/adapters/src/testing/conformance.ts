@@ -117,7 +117,7 @@ export function conformanceCases<I>(subject: ConformanceSubject<I>): Conformance
             assert.equal(op.state, 'failed', `expected the input to be refused, got ${op.state}`);
             const error = op.error as { code?: unknown; path?: unknown; message?: unknown };
             assert.equal(typeof error.code, 'string', 'the error has a stable code');
-            const named = String(error.path ?? '') + ' ' + String(error.message ?? '');
+            const named = `${String(error.path ?? '')} ${String(error.message ?? '')}`;
             assert.ok(named.includes(bad.field.split('.').at(-1)!), `expected the error to name ${bad.field}, got ${named}`);
             return;
           }

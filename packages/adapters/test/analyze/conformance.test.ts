@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { type AnalyzeAdapter, type AnalyzeInput, type MarkersOutput } from '../../src/analyze/index.js';
+import type { AnalyzeAdapter, AnalyzeInput, MarkersOutput } from '../../src/analyze/index.js';
 import { describeConformance } from '../helpers/conformance.js';
 import { compileWorker, type CompiledWorker } from './compiled-worker.js';
 import { builtInAdapter, makeTree, spinningAnalyzer, type Tree } from './fixtures.js';

@@ -10,7 +10,7 @@ import { grepInputSchema } from '../../src/fs/grep/schema.js';
  * before earlier files were merged). The output must not depend on it.
  */
 describe('grep collector: a cut that does not depend on the hint', () => {
-  const text = Buffer.from(['one', 'needle a', 'needle b', 'two', 'needle c', 'three', 'four'].join('\n') + '\n');
+  const text = Buffer.from(`${['one', 'needle a', 'needle b', 'two', 'needle c', 'three', 'four'].join('\n')}\n`);
 
   function cut(before: number, after: number, maxMatches: number, hint: number) {
     const input = grepInputSchema.parse({ pattern: 'needle', before, after });

@@ -169,5 +169,5 @@ export class CpuSource implements Source<CpuReading> {
 
 /** Clamps a share to [0, 1] (counters sampled a moment apart can overshoot a little). */
 export function clamp01(value: number): number {
-  return value < 0 ? 0 : value > 1 ? 1 : value;
+  return Math.max(0, Math.min(value, 1));
 }

@@ -82,7 +82,9 @@ export async function partitionTree(root: string, groups: number): Promise<strin
   }
   if (groups <= 1 || names.length <= 1) return [['.']];
   const parts: string[][] = Array.from({ length: Math.min(groups, names.length) }, () => []);
-  names.forEach((name, i) => parts[i % parts.length]!.push(name));
+  names.forEach((name, i) => {
+    parts[i % parts.length]!.push(name);
+  });
   return parts;
 }
 

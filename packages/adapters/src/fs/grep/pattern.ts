@@ -268,11 +268,11 @@ class Translator {
     const ch = this.#chars[this.#pos]!;
     switch (ch) {
       case '\\': {
-        const escape = this.#escape(false);
-        this.#pos = escape.end;
-        if (escape.cp !== undefined) this.#literalAtom(escape.cp);
-        else if (escape.operand !== undefined) this.#otherAtom(`[${escape.operand}--[${EXCLUDED}]]`);
-        else this.#otherAtom(escape.atom!);
+        const parsed = this.#escape(false);
+        this.#pos = parsed.end;
+        if (parsed.cp !== undefined) this.#literalAtom(parsed.cp);
+        else if (parsed.operand !== undefined) this.#otherAtom(`[${parsed.operand}--[${EXCLUDED}]]`);
+        else this.#otherAtom(parsed.atom!);
         return;
       }
       case '.':
@@ -532,10 +532,10 @@ class Translator {
   #classChar(): { cp?: number; operand?: string } {
     const ch = this.#peek()!;
     if (ch === '\\') {
-      const escape = this.#escape(true);
-      this.#pos = escape.end;
-      if (escape.cp !== undefined) return { cp: escape.cp };
-      return { operand: escape.operand! };
+      const parsed = this.#escape(true);
+      this.#pos = parsed.end;
+      if (parsed.cp !== undefined) return { cp: parsed.cp };
+      return { operand: parsed.operand! };
     }
     this.#pos++;
     return { cp: ch.codePointAt(0)! };

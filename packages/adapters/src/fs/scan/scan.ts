@@ -79,6 +79,7 @@ export interface BatchShared {
 }
 
 /** How the scan runs one kind of operation; an adapter registers it when it is given the scan. */
+// biome-ignore lint/suspicious/noExplicitAny: the scan's registry holds handlers of every input type, as a map of adapters does.
 export type ScanHandler<I = any> =
   /** Operations that walk on their own, sharing the batch's listings (glob). */
   | { mode: 'listing'; batched(input: I): boolean; run(input: I, context: AttemptContext, shared: BatchShared): Promise<unknown> }
