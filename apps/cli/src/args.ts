@@ -75,7 +75,7 @@ export function positiveInt(value: string | undefined, flag: string): number | u
   return n;
 }
 
-/** A non-negative duration flag ("500ms", "30s", "2m", or plain milliseconds). */
+/** A non-negative duration flag: "500ms", "30s", "2m", "1h", or a bare number, which is seconds (as GNU parallel's --timeout reads it). */
 export function duration(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());

@@ -5,7 +5,7 @@ export type ResourceClass = 'cpu' | 'memory' | 'network' | 'disk';
 export const RESOURCE_CLASSES: readonly ResourceClass[] = ['cpu', 'memory', 'network', 'disk'];
 
 /**
- * The classes of the built-in adapter kinds, after the design's table: grep, analyze and bash
+ * The classes of the built-in adapter kinds, by what each spends most: grep, analyze and bash
  * burn CPU; fetch and search use the network; read, write and glob the disk. Every kind also
  * uses memory, which is why memory pressure stops everything.
  */

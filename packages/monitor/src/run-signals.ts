@@ -35,7 +35,7 @@ export interface RunSignalOptions {
 }
 
 /**
- * The defaults, after the design's table: failure rate over 10 %, mean response over 5 s. The
+ * The defaults (the profiles' thresholds, profiles/src/profiles.ts): failure rate over 10 %, mean response over 5 s. The
  * sliding window already smooths them, so they need no sustained time of their own.
  */
 export const DEFAULT_RUN_SIGNALS = {

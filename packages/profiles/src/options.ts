@@ -62,8 +62,9 @@ export interface ConfiguredMonitorOptions {
 
 /**
  * Turns the configured thresholds into monitor options. Each signal turns off a little below
- * its threshold, as the design's table has it (CPU 90 % on, 80 % off): 10 points below for
- * CPU, network and disk, 5 for memory, half the failure rate, 80 % of the response time.
+ * its threshold, so a signal hovering at the threshold does not flap (CPU: on at 90 %, off at
+ * 80 %): 10 points below for CPU, network and disk, 5 for memory (whose headroom is smaller),
+ * half the failure rate, 80 % of the response time.
  */
 export function monitorOptions(config: Config): ConfiguredMonitorOptions {
   const t = config.thresholds;

@@ -4,9 +4,9 @@ import type { Config } from './schema.js';
 export interface ProfileSize {
   name: string;
   description: string;
-  /** Operations per kind (the original framework's numbers). */
+  /** Operations per kind a task of this size deserves (the sizes `fanout profiles` lists). */
   operations: Partial<Record<'glob' | 'grep' | 'read' | 'search', number>>;
-  /** The original framework's time target for this size, in milliseconds. */
+  /** The wall time a task of this size should stay under, in milliseconds (`fanout profiles` shows it; the benchmarks check it). */
   targetMs?: number;
   /** For explore-codebase: the size applies to trees of at most this many files. */
   maxFiles?: number;
@@ -20,7 +20,12 @@ export interface Profile {
   sizes: readonly ProfileSize[];
 }
 
-/** Per-kind limits from the original framework (the design's table). */
+/**
+ * Per-kind limits: the adaptive limiter starts at `optimal` and may grow to `max`. File kinds
+ * go highest (the kernel's page cache answers most of them); search lower, as remote APIs
+ * rate-limit; analyze at half the file kinds, as it is CPU-bound; bash lowest, as each one is a
+ * process with its own memory.
+ */
 const LIMITS: NonNullable<Config['limits']> = {
   search: { max: 32, optimal: 16 },
   glob: { max: 48, optimal: 24 },
@@ -31,7 +36,11 @@ const LIMITS: NonNullable<Config['limits']> = {
   analyze: { max: 24, optimal: 12 },
 };
 
-/** Resource thresholds and reactions from the original framework (the design's table). */
+/**
+ * Resource thresholds: CPU over 90 %, memory over 85 %, network over 80 % and disk over 75 % of
+ * capacity (sustained) slow the kinds that use them; over 10 % failures or a mean response over
+ * 5 s shrink the limits. The reactions are in @fanout/monitor (classes.ts, run-signals.ts).
+ */
 const THRESHOLDS: NonNullable<Config['thresholds']> = {
   cpu: 0.9,
   memory: 0.85,
@@ -61,7 +70,7 @@ const MINUTE = 60_000;
 export const PROFILES: Readonly<Record<string, Profile>> = {
   default: {
     name: 'default',
-    description: 'The original framework’s limits and thresholds, for any plan.',
+    description: 'The default per-kind limits and resource thresholds, for any plan.',
     config: BASE,
     sizes: [],
   },

@@ -17,7 +17,7 @@ export const kindLimitSchema = z
   })
   .strict();
 
-/** Resource thresholds (the design's table). */
+/** Resource thresholds, as shares of capacity (0–1) and a response time; the defaults are in profiles.ts. */
 export const thresholdsSchema = z
   .object({
     cpu: ratio.describe('CPU busy share, sustained, that pauses CPU-heavy kinds').optional(),

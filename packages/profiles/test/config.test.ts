@@ -23,7 +23,7 @@ async function errorOf(promise: Promise<unknown>): Promise<ConfigError> {
 }
 
 describe('built-in profiles', () => {
-  it('carry the original framework’s numbers', () => {
+  it('carry the default limits, thresholds and sizes', () => {
     expect(PROFILES.default!.config.limits).toMatchObject({
       search: { max: 32, optimal: 16 },
       grep: { max: 48, optimal: 24 },

@@ -3,7 +3,7 @@
  * npm run bench -- [names...] [--quick] [--json FILE] [--runs N]
  *
  * Runs fanout and its anchors side by side in one invocation, prints medians with same-run
- * ratios and the issue's goals, and writes JSON rows with --json.
+ * ratios and the goals (tools/bench/README.md), and writes JSON rows with --json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

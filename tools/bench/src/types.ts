@@ -66,6 +66,6 @@ export interface Bench {
   subjects(quick: boolean): Subject[];
   /** Runs in the child process; returns the figures of one run. */
   run(subject: Subject, quick: boolean): Promise<Measurement>;
-  /** Lines that compare the medians with the goal of the issue, e.g. "fanout ≥ fastq: 1.3× ✔". */
+  /** Lines that compare the medians with the bench's goal, e.g. "fanout ≥ fastq: 1.3× ✔". */
   goals?(rows: Row[], all: Row[]): string[];
 }

@@ -4,8 +4,8 @@ import { writeOut } from '../io.js';
 
 const HELP = `Usage: fanout profiles [name] [--json]
 
-Lists the built-in profiles, or shows one: its limits, thresholds and sizes (with the
-original framework's operation counts and time targets).`;
+Lists the built-in profiles, or shows one: its limits, thresholds and sizes (with each
+size's operation counts and time target).`;
 
 function ms(value: number): string {
   return value >= 60_000 ? `${value / 60_000} min` : `${value / 1000} s`;

@@ -33,8 +33,8 @@ export function scanOf(options: FsAdapterOptions & { scan?: FsScan | undefined }
 }
 
 /**
- * The pool sizes of the file operations (glob, grep, read, write), from the design's table:
- * at most 48 at once, the adaptive limiter starting at 24.
+ * The pool sizes of the file operations (glob, grep, read, write): at most 48 at once, the
+ * adaptive limiter starting at 24 — the same as the profiles' limits (profiles/src/profiles.ts).
  */
 export const FILE_OPERATION_DEFAULTS = { maxConcurrency: 48, optimalConcurrency: 24 } as const satisfies AdapterDefaults;
 

@@ -14,8 +14,8 @@ import { SpawnServer } from './spawn-server.js';
 const check = new OptionCheck(AdapterError, 'bashAdapter');
 
 /*
- * Why node:child_process and not execa 9 (the issue asked for execa; the goal of at most 1.5×
- * raw spawn decided). Measured on 2 shared cores, Node 20.20: 400 × /usr/bin/true, 16 at a
+ * Why node:child_process and not execa 9 (execa was the first choice; the goal of at most
+ * 1.5× raw spawn, tools/bench's shell-spawn, decided). Measured on 2 shared cores, Node 20.20: 400 × /usr/bin/true, 16 at a
  * time, in one process, medians of 5–7 interleaved rounds; CPU of the Node process per spawn
  * (the fork happens in it; wall time follows but is much noisier on a shared machine):
  *

@@ -62,7 +62,7 @@ export interface ExploreCodebaseOptions {
 
 /**
  * Splits the top-level entries of a tree into `groups` sets of paths, so each search runs as
- * `groups` operations over a part of the tree (the way the framework fans a search out).
+ * `groups` operations over a part of the tree, so one search keeps several workers busy.
  */
 export async function partitionTree(root: string, groups: number): Promise<string[][]> {
   let names: string[];

@@ -14,7 +14,7 @@ const TEMPLATES: Record<(typeof WEB_CATEGORIES)[number]['name'], readonly string
   community: ['{t} discussion', '{t} forum', '{t} stack overflow'],
 };
 
-/** How many searches each category gets at each depth (comprehensive: the framework's batches). */
+/** How many searches each category gets at each depth (comprehensive: WEB_CATEGORIES' counts, 32 in all). */
 function perCategory(depth: 'simple' | 'complex' | 'comprehensive'): Map<string, number> {
   const counts = new Map<string, number>();
   for (const category of WEB_CATEGORIES) {
@@ -36,7 +36,7 @@ export interface ExploreWebOptions {
 }
 
 /**
- * The query matrix for a topic across the framework's categories, sized 8 / 16 / 32, with
+ * The query matrix for a topic across WEB_CATEGORIES (profiles.ts), sized 8 / 16 / 32, with
  * duplicate queries removed (after normalising them) before anything runs.
  */
 export function webQueries(topic: string, depth: 'simple' | 'complex' | 'comprehensive'): { category: string; query: string }[] {
@@ -61,7 +61,7 @@ export function exploreWeb(topic: string, options: ExploreWebOptions = {}): Plan
   const operations: OperationSpec[] = queries.map(({ category, query }, i) => ({
     id: `search-${i + 1}`,
     kind: 'search',
-    // Categories in the framework's batch order: primary first.
+    // Categories in WEB_CATEGORIES' order: primary first, then the most specific.
     priority: WEB_CATEGORIES.length - WEB_CATEGORIES.findIndex((c) => c.name === category),
     input: { query, maxResults: options.resultsPerSearch ?? 10 },
   }));

@@ -220,7 +220,7 @@ export const aggregate100k: Bench = {
     if (ours === undefined) return [];
     const results = (ours.params?.results as number | undefined) ?? 0;
     return [
-      `goal: 100,000 results aggregated in under 200 ms: ${results.toLocaleString('en-US')} in ${ours.value.toFixed(0)} ms — ${results === 100_000 ? check(ours.value < 200) : 'quick size, not the goal'} (the original framework asks under 1 s)`,
+      `goal: 100,000 results aggregated in under 200 ms: ${results.toLocaleString('en-US')} in ${ours.value.toFixed(0)} ms — ${results === 100_000 ? check(ours.value < 200) : 'quick size, not the goal'} (a second is where a person waiting starts to notice)`,
       ...(naive === undefined ? [] : [`fanout vs the hand-written aggregation (which neither correlates nor explains): ${(naive.value / ours.value).toFixed(2)}×`]),
     ];
   },

@@ -245,7 +245,7 @@ export const explore10k: Bench = {
     const params = ours.params as ReturnType<typeof exploreTree> | undefined;
     const what = params === undefined ? '' : ` (${params.files.toLocaleString('en')} files, ${params.tree})`;
     return [
-      `goal: explore-codebase under ${GOAL_MS / 1000} s wall${what}, against the original framework's 3 min: ${(ours.value / 1000).toFixed(2)} s${speedup === undefined ? '' : `, speedup ${speedup.value.toFixed(1)}×`} — ${check(ours.value < GOAL_MS)}`,
+      `goal: explore-codebase under ${GOAL_MS / 1000} s wall${what}, against the explore profile's target of 3 min: ${(ours.value / 1000).toFixed(2)} s${speedup === undefined ? '' : `, speedup ${speedup.value.toFixed(1)}×`} — ${check(ours.value < GOAL_MS)}`,
     ];
   },
 };

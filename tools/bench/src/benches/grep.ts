@@ -47,7 +47,7 @@ async function sizeOf(dir: string): Promise<number> {
   return bytes;
 }
 
-/** The two patterns of the issue: a literal, and a case-insensitive regular expression. */
+/** Two patterns: a literal, and a case-insensitive regular expression (the two paths of the engine). */
 const PATTERNS = {
   literal: { pattern: 'function', ignoreCase: false },
   regex: { pattern: 'interface\\s+\\w+', ignoreCase: true },
