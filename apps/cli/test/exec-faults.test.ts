@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,5 +134,55 @@ describe('fanout exec: a second Ctrl-C', () => {
     running.child.kill('SIGINT');
     expect(await running.closed).toEqual({ code: 130, signal: null });
     expect(await eventually(() => sleepers(sleep).length === 0, 10_000)).toBe(true);
+  });
+});
+
+describe('a detached daemon (setsid) started by a job', () => {
+  /**
+   * bash starts `sleep <marker>` in a session of its own (out of reach of the job's process
+   * group, holding its stdout and stderr), waits until it is there, says so and exits 0.
+   */
+  const daemon = (sleep: string): string => `setsid sleep ${sleep} & until [ "$(cut -d" " -f6 /proc/$!/stat)" = "$!" ]; do sleep 0.01; done; echo started`;
+
+  /**
+   * Starts fanout and waits for whichever comes first: its exit, or the daemon's end. fanout
+   * must exit first, with the daemon still running: before the fix it waited for the daemon.
+   */
+  async function exitsBeforeTheDaemon(args: string[], sleep: string) {
+    const running = start(args, { cwd: dir });
+    const exited = once(running.child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+    // Whether the daemon ever ran, then whether it is gone: it ends only by its sleep or our kill.
+    let seen = false;
+    let over = false;
+    const gone = (async () => {
+      while (!over) {
+        const alive = sleepers(sleep).length > 0;
+        if (alive) seen = true;
+        else if (seen) return 'the daemon ended first';
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return 'stopped';
+    })();
+    const first = await Promise.race([exited, gone]);
+    over = true;
+    expect(first, `fanout waited for the daemon\nstderr: ${running.stderr()}`).not.toBe('the daemon ended first');
+    expect(sleepers(sleep), 'the daemon runs on after fanout exits').toHaveLength(1);
+    return { ...(first as { code: number | null; signal: NodeJS.Signals | null }), stdout: running.stdout(), stderr: running.stderr() };
+  }
+
+  it('fanout exec exits as soon as the job does, the job succeeded (bash exited 0), the daemon left running', async () => {
+    const sleep = marker(40);
+    // One job at -j 1: forked by Node (the direct spawner), where the pipes were waited for.
+    const result = await exitsBeforeTheDaemon(['exec', '-j', '1', '--timeout', '20s', `${daemon(sleep)} {}`, ':::', 'a'], sleep);
+    expect(result).toMatchObject({ code: 0, signal: null, stdout: 'started a\n' });
+    expect(result.stderr).toMatch(/1\/1 jobs succeeded/);
+  });
+
+  it('fanout run exits as soon as the bash operation does, succeeded, the daemon left running', async () => {
+    const sleep = marker(40);
+    await writeFile(join(dir, 'plan.json'), JSON.stringify({ operations: [{ id: 'daemon', kind: 'bash', input: { script: daemon(sleep), shell: 'bash' }, timeoutMs: 20_000 }] }));
+    const result = await exitsBeforeTheDaemon(['run', 'plan.json', '--ndjson'], sleep);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/"type":"op-finished","id":"daemon","kind":"bash","state":"succeeded"/);
   });
 });

@@ -155,7 +155,9 @@ function stdinBytes(stdin: BashInput['stdin']): Uint8Array | undefined {
  *   and dropped (the child never blocks on a full pipe), and `truncated` says so.
  * - **Stopping**: a timeout or an abort sends SIGTERM to the whole group, then SIGKILL after
  *   `killGraceMs`. When the command exits, whatever it left running in its group is stopped
- *   the same way: an operation leaves nothing behind.
+ *   the same way: an operation leaves nothing behind. A daemon that left the group (`setsid`)
+ *   is out of reach: the result does not wait for it (its pipes are cut 200 ms after the
+ *   command's exit, `PIPE_GRACE_MS`), and the command's exit code decides.
  * - **Failure**: an exit code outside `okExitCodes` (default `[0]`) or an end by someone
  *   else's signal fails with a {@link ProcessError} (`FANOUT_PROCESS_FAILED`, fatal) that
  *   carries the result and the tails of both streams; a stop by us is `FANOUT_ABORTED`; a

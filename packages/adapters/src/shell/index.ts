@@ -13,6 +13,6 @@ export { ProcessError } from './process-error.js';
 // child in its own process group stopped TERM-then-KILL, a whole run to its end with capped
 // output, and the explicit environment.
 export { GroupStopper, ProcessGroup, killLiveGroups, type GroupSpawnOptions } from './process-group.js';
-export { runProcess, type ProcessOutcome, type ProcessSpec } from './run-process.js';
+export { PIPE_GRACE_MS, runProcess, type ProcessOutcome, type ProcessSpec } from './run-process.js';
 export { StreamCapture, TAIL_BYTES, utf8Tail, type CapturedStream } from './stream-capture.js';
 export { buildEnvironment, type EnvironmentSources } from './environment.js';

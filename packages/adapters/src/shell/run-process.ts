@@ -1,7 +1,29 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { ProcessGroup } from './process-group.js';
 import { StreamCapture, type CapturedStream } from './stream-capture.js';
 
 function ignore(): void {}
+
+/**
+ * How long the output pipes may stay open once the leader has exited. What it left in its
+ * group is stopped then (TERM), and that closes the pipes at once; what still holds them past
+ * this is out of the group's reach (a daemon that called `setsid`) or ignores the TERM until
+ * the KILL. Waiting for it would keep the operation, and Node with it, alive until the daemon
+ * ends (`setsid sleep 8 &` held a 1.4 s run's process for 8.4 s and its operation timed out
+ * though bash exited 0): after this grace our ends of the pipes are destroyed, and what is
+ * written to them later is lost (EPIPE for the writer).
+ */
+export const PIPE_GRACE_MS = 200;
+
+/** Destroys our ends of a child's pipes, so that its 'close' comes and they keep nothing alive. */
+function cutPipes(child: ChildProcess): void {
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    if (stream === null || stream.destroyed) continue;
+    (stream as Socket).unref?.();
+    stream.destroy();
+  }
+}
 
 /** Everything needed to run one process, already checked. */
 export interface ProcessSpec {
@@ -33,8 +55,10 @@ export interface ProcessOutcome {
  * read and dropped (never left in the pipe: a child writing to a full pipe would block
  * forever). When `signal` aborts, the group gets SIGTERM, then SIGKILL after the grace
  * period; the promise settles once the leader has exited and the pipes are closed, which is
- * when nothing holding them is left. Rejects only when the process could not be started
- * (the `errno` error: ENOENT, EACCES, ENOTDIR, EAGAIN).
+ * when nothing holding them is left, or {@link PIPE_GRACE_MS} after the leader's exit, when
+ * our ends of the pipes are cut: how the process ended is the leader's exit, whatever it left
+ * running outside its group. Rejects only when the process could not be started (the `errno`
+ * error: ENOENT, EACCES, ENOTDIR, EAGAIN).
  */
 export function runProcess(spec: ProcessSpec, signal: AbortSignal): Promise<ProcessOutcome> {
   return new Promise<ProcessOutcome>((resolve, reject) => {
@@ -74,9 +98,19 @@ export function runProcess(spec: ProcessSpec, signal: AbortSignal): Promise<Proc
       reject(error);
     });
     // The leader is gone; what it left in the group (background jobs) is stopped too, or it
-    // would keep the pipes open and 'close' would never come.
-    child.once('exit', () => group.stop(spec.killGraceMs));
+    // would keep the pipes open and 'close' would never come. What the group's signals cannot
+    // reach (a daemon in a session of its own) gets the pipes' grace, then loses them.
+    let pipeTimer: NodeJS.Timeout | undefined;
+    child.once('exit', () => {
+      group.stop(spec.killGraceMs);
+      // The cut waits for the check phase: a timer fires before the loop polls, and a loop
+      // blocked past the grace would otherwise drop output the leader wrote before it exited,
+      // still unread in the pipe; the poll in between reads it.
+      pipeTimer = setTimeout(() => setImmediate(cutPipes, child), PIPE_GRACE_MS);
+      pipeTimer.unref();
+    });
     child.once('close', (code: number | null, exitSignal: NodeJS.Signals | null) => {
+      clearTimeout(pipeTimer);
       if (failed) return;
       signal.removeEventListener('abort', onAbort);
       group.settled();

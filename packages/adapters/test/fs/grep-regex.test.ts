@@ -1,6 +1,9 @@
+import { createScheduler } from '@fanout/scheduler';
+import { flush, ManualClock } from '@fanout/scheduler/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grepWorkerCounts } from '../../src/fs/grep/index.js';
+import { GREP_TIMEOUT_MS, grepAdapter, grepWorkerCounts } from '../../src/fs/grep/index.js';
+import { eventually } from '../../src/testing/index.js';
 import { compilePattern, type PatternOptions } from '../../src/fs/grep/pattern.js';
 import { runsInLinearTime } from '../../src/fs/grep/regex-engine.js';
 import { compileMatcher, searchBuffer } from '../../src/fs/grep/search.js';
@@ -156,6 +159,27 @@ describe('the time budget of a regular expression (FANOUT_REGEX_TOO_SLOW)', () =
     expect(error!.message).toContain('"(é+)+b"');
     expect(error!.message).toContain(tree.path('forever/a.txt'));
     expect(error!.message).toMatch(/fixedStrings|ripgrep/);
+    await expect.poll(() => grepWorkerCounts().busy, { timeout: 5000 }).toBe(0);
+  });
+
+  it('a grep in a plan without timeoutMs still has a timeout: GREP_TIMEOUT_MS ends it, and its thread, whatever the budget', async () => {
+    // The scheduler's clock is a manual one: the plan's timeout is reached at once, long
+    // before the budget (10 s of real time by default) would end the search.
+    const clock = new ManualClock();
+    const adapter = grepAdapter({ roots: [tree.dir], workerScript: worker.script, engine: 'builtin' });
+    const run = createScheduler({ adapters: [adapter], clock }).run({ operations: [{ id: 'runaway', kind: 'grep', input: { pattern: '(é+)+b', paths: ['forever'] } }] });
+    // The match attempt that never ends is running in a worker thread.
+    expect(await eventually(() => grepWorkerCounts().busy === 1, 20_000)).toBe(true);
+    clock.advance(GREP_TIMEOUT_MS - 1);
+    await flush();
+    expect(run.snapshot().settled).toBe(0);
+    clock.advance(1);
+    // What follows the timeout (the attempt's settling) runs on the same clock.
+    const op = (await clock.runUntil(run.result)).get('runaway')!;
+    expect(op.state).toBe('timed-out');
+    // Each attempt (a timeout is retried, grep being idempotent) ended at the same default.
+    expect(op.error).toMatchObject({ code: 'FANOUT_ATTEMPT_TIMEOUT', message: `attempt ${op.attempts} of "runaway" timed out after ${GREP_TIMEOUT_MS} ms` });
+    expect(GREP_TIMEOUT_MS).toBe(120_000);
     await expect.poll(() => grepWorkerCounts().busy, { timeout: 5000 }).toBe(0);
   });
 

@@ -83,8 +83,9 @@ describe.runIf(onLinux).each(SPAWNERS)('bash (%s spawner): the whole process gro
     expect(failure.result.stdout).toBe('ready\n');
     expect(failure.result.signal).toBe('SIGKILL'); // bash ignored the TERM
     expect(failure.message).toMatch(/stopped script .* process group \(enough\)/);
-    // The promise settles when the pipes close, that is when all that held them is gone.
-    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    // The promise settles when the pipes close, that is when all that held them is exiting:
+    // a process closes its files before it is a zombie, so its end is waited for, not assumed.
+    expect(await eventually(() => pids.every((pid) => !isRunning(pid)))).toBe(true);
   });
 
   it('stops what a command left running in the background when it exits, instead of waiting for it', async () => {
@@ -98,7 +99,26 @@ describe.runIf(onLinux).each(SPAWNERS)('bash (%s spawner): the whole process gro
     expect(op.output).toMatchObject({ exitCode: 0, stdout: 'started\n' });
     expect(await eventually(() => markedProcesses(marker).length === 0)).toBe(true);
   });
+
+  it('does not wait for a daemon that left the group (setsid): bash exited 0, so the command succeeded', async () => {
+    const marker = newMarker();
+    const result = await createScheduler({ adapters: [adapter()] }).execute({
+      // The daemon holds stdout and stderr and is out of the group's reach. bash waits until
+      // it has its own session (else the group's TERM could still reach it), then exits.
+      operations: [{ id: 'op', kind: 'bash', input: { script: DAEMON, shell: 'bash', env: { FANOUT_TEST_MARK: marker } }, timeoutMs: 20_000, retry: false }],
+    });
+    const op = result.get('op')!;
+    expect(op.state, String(op.error)).toBe('succeeded');
+    expect(op.output).toMatchObject({ exitCode: 0, signal: null, stdout: 'started\n' });
+    // The result came while the daemon still ran: nothing waited for its end.
+    const [daemon] = markedProcesses(marker);
+    expect(daemon).toBeDefined();
+    expect(groupOf(daemon!)).not.toBe(groupOf(process.pid));
+  });
 });
+
+/** bash starts `sleep 300` in a session of its own, waits until it is there, says so and exits. */
+const DAEMON = 'setsid sleep 300 & until [ "$(cut -d" " -f6 /proc/$!/stat)" = "$!" ]; do sleep 0.01; done; echo started';
 
 describe.runIf(onLinux)('ProcessGroup', () => {
   it('kills the groups still alive when Node exits (cleanup)', async () => {
