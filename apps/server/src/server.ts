@@ -6,7 +6,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { createFanoutMcpRuntime, createFanoutMcpServer } from '@fanout/mcp';
 import { createMonitor, MetricsRecorder } from '@fanout/monitor';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { adaptersFromConfig, loadConfig, monitorOptions, PROFILES, schedulerOptions, type Config } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { Hono, type Context } from 'hono';
@@ -72,6 +74,14 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   const origins = new Set(options.allowOrigins.map((o) => o.toLowerCase()));
   let closing = false;
   const policy = { scheduler, roots: config.roots!, allowWrite: options.allowWrite, allowShell: options.allowShell, maxOperations: options.maxOperations };
+
+  // The MCP tools over Streamable HTTP: one runtime (runs, handles, adapters) shared by the
+  // per-request servers the handler makes; same roots, same allowed kinds, same monitor.
+  const mcpRuntime = createFanoutMcpRuntime({ config, allowWrite: options.allowWrite, allowShell: options.allowShell, pressure: monitor, cwd, maxOperations: options.maxOperations });
+  const mcp = createMcpHandler(() => createFanoutMcpServer({ runtime: mcpRuntime }).server, {
+    maxRequestBodySize: options.maxBodyBytes,
+    onerror: (error) => process.stderr.write(`fanout-server: mcp: ${error.message}\n`),
+  });
 
   const app = new Hono<Env>();
   app.onError((error, c) => {
@@ -179,6 +189,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     });
   });
 
+  app.all('/mcp', (c) => mcp.fetch(c.req.raw));
+
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
     s.once('error', reject);
@@ -199,6 +211,7 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
       // SSE streams of runs that ended have ended; idle keep-alive sockets go now.
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await stopped;
+      await Promise.allSettled([mcp.close(), mcpRuntime.close()]);
       monitor.stop();
       await adapters.close();
     },
