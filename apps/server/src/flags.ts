@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_OPTIONS, type ServerOptions } from './options.js';
+import { ADDRESS_CLASSES, DEFAULT_OPTIONS, type AddressClass, type ServerOptions } from './options.js';
 
 /** A bad flag: printed with the usage line, exit code 2. */
 export class UsageError extends Error {
@@ -29,6 +29,8 @@ Server-Sent Events at /v1/runs/:id/events), reach the MCP tools (POST /mcp), scr
                          are the only ones a run may touch
       --allow-write      let plans use the write kind (off by default)
       --allow-shell      let plans use the bash kind (off by default)
+      --allow-addresses L  address classes fetch may reach: loopback, private, link-local,
+                         metadata, comma-separated (default: none, or the configuration's)
       --allow-host H     also answer for this Host header (repeatable)
       --allow-origin O   also accept requests from pages of this origin (repeatable)
       --max-body N       largest request body in bytes (default ${DEFAULT_OPTIONS.maxBodyBytes})
@@ -75,6 +77,7 @@ export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<P
         'allow-shell': { type: 'boolean' },
         'allow-host': { type: 'string', multiple: true },
         'allow-origin': { type: 'string', multiple: true },
+        'allow-addresses': { type: 'string' },
         'max-body': { type: 'string' },
         'max-runs': { type: 'string' },
         'max-queued': { type: 'string' },
@@ -116,6 +119,16 @@ export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<P
   for (const origin of values['allow-origin'] ?? []) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`expected --allow-origin to be an origin like https://example.com (no path), got ${JSON.stringify(origin)}`);
   }
+  let allowAddresses: AddressClass[] | undefined;
+  if (values['allow-addresses'] !== undefined) {
+    const names = values['allow-addresses']
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '' && name !== 'none');
+    const bad = names.find((name) => !(ADDRESS_CLASSES as readonly string[]).includes(name));
+    if (bad !== undefined) throw new UsageError(`expected --allow-addresses to list ${ADDRESS_CLASSES.join(', ')} (or none), got ${JSON.stringify(bad)}`);
+    allowAddresses = names as AddressClass[];
+  }
   const grace = duration(values.grace, '--grace');
   const options: ServerOptions = {
     ...DEFAULT_OPTIONS,
@@ -126,6 +139,7 @@ export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<P
     ...(values.config === undefined ? {} : { configFile: resolve(cwd, values.config) }),
     allowWrite: values['allow-write'] === true,
     allowShell: values['allow-shell'] === true,
+    ...(allowAddresses === undefined ? {} : { allowAddresses }),
     allowHosts: values['allow-host'] ?? [],
     allowOrigins: values['allow-origin'] ?? [],
     maxBodyBytes: positiveInt(values['max-body'], '--max-body') ?? DEFAULT_OPTIONS.maxBodyBytes,

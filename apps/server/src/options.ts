@@ -1,5 +1,9 @@
 /** The server's options, and their defaults. */
 
+/** Address classes `fetch` may be allowed to reach (see `fetch.allowAddresses` in the configuration). */
+export const ADDRESS_CLASSES = ['loopback', 'private', 'link-local', 'metadata'] as const;
+export type AddressClass = (typeof ADDRESS_CLASSES)[number];
+
 /** Options of {@link startServer}; the command line fills them (flags.ts). */
 export interface ServerOptions {
   /** @default "127.0.0.1" */
@@ -16,6 +20,11 @@ export interface ServerOptions {
   allowWrite: boolean;
   /** Let plans use `bash`. @default false */
   allowShell: boolean;
+  /**
+   * Address classes `fetch` may reach (SSRF). Over the configuration's `fetch.allowAddresses`.
+   * @default the configuration's, else none
+   */
+  allowAddresses?: readonly AddressClass[];
   /** More `Host` names this server answers for. */
   allowHosts: readonly string[];
   /** More origins whose pages may call the API. */

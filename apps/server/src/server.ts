@@ -60,7 +60,9 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   }
   const loaded = await loadConfig({ cwd, ...(options.configFile === undefined ? {} : { configFile: options.configFile }) });
   // Roots come from the configuration only, never from a request (nor an MCP client's roots).
-  const config: Config = { ...loaded.config, roots: loaded.config.roots ?? [cwd] };
+  // fetch reaches no loopback, private, link-local or metadata address unless allowed (SSRF).
+  const allowAddresses = options.allowAddresses ?? loaded.config.fetch?.allowAddresses ?? [];
+  const config: Config = { ...loaded.config, roots: loaded.config.roots ?? [cwd], fetch: { ...loaded.config.fetch, allowAddresses: [...allowAddresses] } };
   const kinds = KINDS.filter((kind) => (kind !== 'write' || options.allowWrite) && (kind !== 'bash' || options.allowShell));
   const adapters = await adaptersFromConfig(config, kinds);
   const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(config) });
