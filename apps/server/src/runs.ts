@@ -107,6 +107,13 @@ export class RunManager {
     return this.#entries.get(id)?.meta;
   }
 
+  /** The run's events so far (JSON texts, in order). */
+  async events(id: string): Promise<readonly string[]> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) throw notFound(id);
+    return entry.events ?? (await this.store.readEvents(id));
+  }
+
   report(id: string): Promise<StoredReport | undefined> {
     return this.store.readReport(id);
   }

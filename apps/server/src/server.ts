@@ -20,6 +20,8 @@ import { RunManager } from './runs.js';
 import { allowedHosts, checkHostAndOrigin, isLoopbackHost, Tokens } from './security.js';
 import { isRunId, RunStore } from './store.js';
 import { planFromBody } from './submit.js';
+import { DASHBOARD_CSP, dashboardPage } from './dashboard.js';
+import { renderRunView } from './view.js';
 
 /** A started server. */
 export interface FanoutServer {
@@ -107,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     }),
   );
 
+  app.get('/', (c) => c.html(dashboardPage(), 200, { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => (closing ? c.json({ ready: false, reason: 'shutting down' }, 503) : c.json({ ready: true, runs: runs.size, going: runs.active, queued: runs.queued })));
   app.get('/metrics', (c) => {
@@ -154,6 +157,11 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     const live = runs.snapshot(meta.id);
     const report = meta.state === 'succeeded' || meta.state === 'failed' || meta.state === 'cancelled' ? await runs.report(meta.id) : undefined;
     return c.json({ ...meta, links: links(meta.id), ...(live === undefined ? {} : { live }), ...(report === undefined ? {} : { summary: report.summary, report: report.report, markdown: report.markdown }) });
+  });
+  app.get('/v1/runs/:id/view', async (c) => {
+    const meta = runOf(c.req.param('id'));
+    const [events, plan, report] = await Promise.all([runs.events(meta.id), store.readPlan(meta.id).catch(() => undefined), runs.report(meta.id)]);
+    return c.html(renderRunView(meta, events, plan, report), 200, { 'content-security-policy': DASHBOARD_CSP });
   });
   app.delete('/v1/runs/:id', async (c) => {
     const meta = await runs.cancel(runOf(c.req.param('id')).id);
