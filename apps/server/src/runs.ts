@@ -145,7 +145,7 @@ export class RunManager {
   /** Stores a validated plan as a new run and queues it. */
   async submit(plan: Plan, principal: string, title: string): Promise<RunMeta> {
     this.checkRoom(principal);
-    const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 0 };
+    const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
     await this.store.create(meta, plan);
     const entry: Entry = { meta, events: [], subscribers: new Set() };
     this.#entries.set(meta.id, entry);
@@ -165,7 +165,7 @@ export class RunManager {
     }
     this.checkRoom(entry.meta.principal);
     entry.events = await this.store.readEvents(id);
-    entry.meta = { ...entry.meta, state: 'queued' };
+    entry.meta = { ...entry.meta, state: 'queued', starts: entry.meta.starts + 1 };
     delete entry.meta.finishedAt;
     delete entry.meta.error;
     entry.cancelled = false;
@@ -264,8 +264,9 @@ export class RunManager {
       throw error;
     }
     entry.run = run;
-    entry.meta = { ...entry.meta, state: 'running', startedAt: new Date().toISOString(), starts: entry.meta.starts + 1 };
-    const wrote = this.store.writeMeta(entry.meta);
+    // Not written now: on disk a queued run and a running one both mean "interrupted" to the
+    // next process; the file is written again when the run ends.
+    entry.meta = { ...entry.meta, state: 'running', startedAt: new Date().toISOString() };
     const unwatch = this.monitor.watch(run, { concurrency: this.config.concurrency ?? 256 });
     this.metrics.attach(run);
     // The machine while the run goes, on the run's time axis, for the dashboard's pressure chart.
@@ -290,7 +291,6 @@ export class RunManager {
     } finally {
       unsample();
       unwatch();
-      await wrote;
       await new Promise<void>((resolve) => stream.end(resolve));
     }
     await this.store.writeReport(id, await buildReport(result, plan, this.config));

@@ -69,7 +69,9 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   const adapters = await adaptersFromConfig(config, kinds);
   const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(config) });
   const metrics = new MetricsRecorder({ monitor });
-  const scheduler = createScheduler({ adapters: adapters.adapters, ...schedulerOptions(config), maxOperations: options.maxOperations, pressure: monitor });
+  // No CPU meter: runs share this process, so one run's CPU cannot be told from another's (and
+  // reading it at every attempt was the largest cost of a small run under load).
+  const scheduler = createScheduler({ adapters: adapters.adapters, ...schedulerOptions(config), maxOperations: options.maxOperations, pressure: monitor, cpu: false });
   const store = new RunStore(options.dataDir);
   const runs = new RunManager(store, scheduler, config, monitor, metrics, { maxRunsPerPrincipal: options.maxRunsPerToken, maxQueuedPerPrincipal: options.maxQueuedPerToken });
   await runs.load();

@@ -27,7 +27,7 @@ export interface RunMeta {
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
-  /** How many times it was started (1, then one more per resume). */
+  /** How many times it was submitted to run: 1, then one more per resume (counted when queued, so that a kill does not lose it). */
   starts: number;
   /** Counts by terminal state, once it is over. */
   byState?: Record<TerminalState, number>;
