@@ -32,6 +32,8 @@ interface Entry {
   events: string[] | undefined;
   subscribers: Set<Subscriber>;
   run?: Run;
+  /** The plan while it waits to start (read back from disk for a resume). */
+  plan?: Plan;
   mode?: 'append' | 'resume';
   cancelled?: boolean;
   settled?: Promise<void>;
@@ -147,7 +149,7 @@ export class RunManager {
     this.checkRoom(principal);
     const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
     await this.store.create(meta, plan);
-    const entry: Entry = { meta, events: [], subscribers: new Set() };
+    const entry: Entry = { meta, events: [], subscribers: new Set(), plan };
     this.#entries.set(meta.id, entry);
     this.#order.unshift(meta.id);
     entry.mode = 'append';
@@ -242,7 +244,8 @@ export class RunManager {
 
   async #execute(entry: Entry): Promise<void> {
     const id = entry.meta.id;
-    const plan = await this.store.readPlan(id);
+    const plan = entry.plan ?? (await this.store.readPlan(id));
+    delete entry.plan;
     const stream: WriteStream = createWriteStream(this.store.eventsPath(id), { flags: 'a' });
     const events = (entry.events ??= []);
     const emit = (data: string): void => {

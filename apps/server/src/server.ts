@@ -196,7 +196,13 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
         stop();
         finish();
       });
+      // A comment now and then, so that proxies and clients do not take a quiet run for a dead connection.
+      const keepAlive = setInterval(() => {
+        chain = chain.then(() => stream.write(': keep-alive\n\n')).then(() => undefined);
+      }, 15_000);
+      keepAlive.unref();
       await over;
+      clearInterval(keepAlive);
       stop();
     });
   });

@@ -87,8 +87,8 @@ export class RunStore {
 
   async create(meta: RunMeta, plan: Plan): Promise<void> {
     await mkdir(this.dir(meta.id), { recursive: true });
-    await writeFile(this.planPath(meta.id), JSON.stringify(plan));
-    await this.writeMeta(meta);
+    // A directory without a readable meta.json is not listed: a kill between the two loses nothing accepted.
+    await Promise.all([writeFile(this.planPath(meta.id), JSON.stringify(plan)), this.writeMeta(meta)]);
   }
 
   /** Replaces `meta.json` atomically (a temp file, then rename): a kill leaves the old or the new one. */
