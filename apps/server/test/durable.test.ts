@@ -89,6 +89,25 @@ describe('durable runs', () => {
     expect(JSON.parse(runStarts[1]!.data).resumed).toBe(3);
   });
 
+  it('resumes a live event stream with Last-Event-ID: nothing missed, nothing twice', async () => {
+    const served = await serve();
+    const { body } = await api(served.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
+    // Disconnect after the first four events, while the run is still going.
+    const first = await readEvents(served.url, body.id, { until: (e) => e.id === '4' });
+    expect(first.map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+    await untilGated(served.url, body.id);
+    const rest = readEvents(served.url, body.id, { lastEventId: '4' });
+    await writeFile(join(temp.dir, 'gate'), '');
+    const after = await rest;
+    const ids = after.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+    expect(ids[0]).toBe(5);
+    expect(ids).toEqual(ids.map((_, i) => i + 5));
+    expect(after.at(-1)).toMatchObject({ event: 'end', data: JSON.stringify({ state: 'succeeded' }) });
+    // The whole stream, read again, is the two parts end to end.
+    const all = await readEvents(served.url, body.id);
+    expect(all.filter((e) => e.id !== undefined).map((e) => e.data)).toEqual([...first, ...after].filter((e) => e.id !== undefined).map((e) => e.data));
+  });
+
   it('cancels a running run on DELETE, and a restart lists it cancelled', async () => {
     const first = await serve();
     const { body } = await api(first.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
