@@ -2,8 +2,9 @@
  * `fanout serve`: starts `fanout-server` (@fanout/server) as a child process with the same
  * flags, standard streams and exit code. A child rather than an import: the server's HTTP
  * stack stays out of the commands bundle every other command compiles at start-up, and the
- * server runs as the ES module it is built as. Signals are passed on, so Ctrl-C and SIGTERM
- * stop it gracefully.
+ * server runs as the ES module it is built as. SIGTERM is passed on; Ctrl-C reaches the
+ * server from the terminal itself (it is in the same process group), so it is not passed on
+ * again: a second SIGINT would make the server exit at once instead of stopping gracefully.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -17,9 +18,10 @@ function serverBin(): string {
 
 export async function run(argv: string[]): Promise<number> {
   const child = spawn(process.execPath, [serverBin(), ...argv], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  const onInt = forward('SIGINT');
-  const onTerm = forward('SIGTERM');
+  const onInt = (): void => undefined; // the server got it too, and stops gracefully
+  const onTerm = (): void => {
+    child.kill('SIGTERM');
+  };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   return new Promise<number>((resolve, reject) => {
