@@ -291,12 +291,18 @@ export class RunManager {
     let result: RunResult;
     try {
       result = await run.result;
-    } finally {
+    } catch (error) {
       unsample();
       unwatch();
       await new Promise<void>((resolve) => stream.end(resolve));
+      throw error;
     }
-    await this.store.writeReport(id, await buildReport(result, plan, this.config));
+    unsample();
+    unwatch();
+    // The events file closes while the report is built and written; both before the state
+    // says the run is over.
+    const closed = new Promise<void>((resolve) => stream.end(resolve));
+    await Promise.all([closed, buildReport(result, plan, this.config).then((report) => this.store.writeReport(id, report))]);
     entry.meta.byState = result.summary.byState;
     await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed');
   }

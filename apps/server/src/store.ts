@@ -102,10 +102,12 @@ export class RunStore {
     return JSON.parse(await readFile(this.planPath(id), 'utf8')) as Plan;
   }
 
+  /**
+   * Writes `report.json` in place: it is read only once `meta.json` says the run is over, and
+   * that is written after it, so a kill midway leaves a run listed interrupted, not a torn report.
+   */
   async writeReport(id: string, report: StoredReport): Promise<void> {
-    const path = join(this.dir(id), 'report.json');
-    await writeFile(`${path}.tmp`, JSON.stringify(report));
-    await rename(`${path}.tmp`, path);
+    await writeFile(join(this.dir(id), 'report.json'), JSON.stringify(report));
   }
 
   async readReport(id: string): Promise<StoredReport | undefined> {
