@@ -30,6 +30,10 @@ export const COMMANDS = {
     summary: 'run coding agents on tasks in parallel, each in its own git worktree (and clean up after)',
     usage: 'fanout agents [tasks-file | -] [--agent claude,codex:2] [flags] [::: task…]  |  fanout agents clean',
   },
+  serve: {
+    summary: 'serve fanout over HTTP: runs API, live dashboard, MCP over HTTP, metrics (fanout-server)',
+    usage: 'fanout serve [--host H] [--port N] [--data-dir DIR] [--token-file FILE] [flags]',
+  },
   mcp: { summary: 'serve the tools to coding agents over MCP (stdio): fanout_read, fanout_web, explore…', usage: 'fanout mcp [--allow-write] [--allow-shell] [--config FILE]' },
 } as const satisfies Record<string, CommandInfo>;
 

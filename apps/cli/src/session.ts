@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
+import { renderHtmlReport, TimelineRecorder, toChromeTrace } from '@fanout/monitor/report';
 import type { LoadedConfig } from '@fanout/profiles';
 import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type PoolOptions, type Run, type RunResult } from '@fanout/scheduler';
@@ -7,11 +8,9 @@ import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
 import { handleInterrupts } from './interrupt.js';
 import { writeOut } from './io.js';
-import { renderHtmlReport } from './output/html.js';
 import { checkOutputPaths } from './output/paths.js';
 import { Progress } from './output/progress.js';
 import { renderSummary } from './output/summary.js';
-import { TimelineRecorder, toChromeTrace } from './output/timeline.js';
 import { renderReport } from './report.js';
 
 /** The flags every plan-running command shares (see `RUN_FLAGS`). */

@@ -24,6 +24,8 @@ export type AdapterErrorCode =
   | 'FANOUT_HTTP_BODY_TOO_LARGE'
   | 'FANOUT_HTTP_NETWORK'
   | 'FANOUT_HTTP_DECODE'
+  /** fetch: the URL, a redirect or a DNS answer leads to a loopback, private, link-local or metadata address the policy does not allow. */
+  | 'FANOUT_HTTP_ADDRESS_REFUSED'
   | 'FANOUT_SEARCH_NOT_CONFIGURED'
   | 'FANOUT_SEARCH_RESPONSE'
   | 'FANOUT_SEARCH_FAILED'

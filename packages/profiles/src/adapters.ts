@@ -57,7 +57,8 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]
   if (want('fetch') || want('search')) {
     const web = await import('@fanout/adapters/web');
     if (want('fetch')) {
-      const fetch = web.fetchAdapter();
+      const allowAddresses = config.fetch?.allowAddresses;
+      const fetch = web.fetchAdapter(allowAddresses === undefined ? {} : { allowAddresses });
       adapters.push(fetch);
     }
     if (want('search')) {

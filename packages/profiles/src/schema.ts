@@ -90,6 +90,17 @@ export const configSchema = z
       .optional(),
     output: outputSchema.optional(),
     search: searchSchema.optional(),
+    fetch: z
+      .object({
+        allowAddresses: z
+          .array(z.enum(['loopback', 'private', 'link-local', 'metadata']))
+          .describe(
+            "Address classes fetch may reach, checked on the URL, after DNS resolution and on every redirect (SSRF): 'loopback' (127/8, ::1), 'private' (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), 'link-local' (169.254/16, fe80::/10), 'metadata' (cloud metadata endpoints). Default ['loopback'] for the CLI and the MCP server, none for fanout-server. Only a trusted configuration may set it",
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     shell: z
       .object({
         spawner: z

@@ -22,6 +22,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   profiles: () => import('./profiles.js'),
   schema: () => import('./schema.js'),
   mcp: () => import('./mcp.js'),
+  serve: () => import('./serve.js'),
   agents: () => import('./agents.js'),
 };
 

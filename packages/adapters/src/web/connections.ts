@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { guardedLookup, type AddressClass } from './addresses.js';
 
 /** How an adapter's connections are made. */
 export interface ConnectionOptions {
@@ -9,6 +10,8 @@ export interface ConnectionOptions {
   bodyTimeoutMs: number;
   /** A dispatcher of your own (a `ProxyAgent`, a `MockAgent`); the adapter then owns none. */
   dispatcher?: Dispatcher | undefined;
+  /** Address classes connections may reach (checked after DNS resolution); all when undefined. */
+  allowedAddresses?: ReadonlySet<AddressClass> | undefined;
 }
 
 /**
@@ -29,7 +32,7 @@ export class Connections {
     if (this.#options.dispatcher !== undefined) return this.#options.dispatcher;
     this.#agent ??= new Agent({
       connections: this.#options.connectionsPerOrigin,
-      connect: { timeout: this.#options.connectTimeoutMs },
+      connect: this.#options.allowedAddresses === undefined ? { timeout: this.#options.connectTimeoutMs } : { timeout: this.#options.connectTimeoutMs, lookup: guardedLookup(this.#options.allowedAddresses) },
       headersTimeout: this.#options.headersTimeoutMs,
       bodyTimeout: this.#options.bodyTimeoutMs,
     });

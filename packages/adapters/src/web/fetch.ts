@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { classifyAdapterError } from '../errors.js';
 import { ACCEPT_ENCODING } from './content-coding.js';
 import { exchange, type BodyPlan, type ExchangeProgress, type ResponseHeaders } from './exchange.js';
+import { DEFAULT_ALLOWED_ADDRESSES, refuseAddress, type AddressClass } from './addresses.js';
 import { Connections } from './connections.js';
 import { fetchInputSchema, IDEMPOTENT_METHODS, isHttpUrl, type FetchInput, type FetchOutput } from './fetch-input.js';
 import { positiveOption } from './options.js';
@@ -68,6 +69,13 @@ export interface FetchAdapterOptions {
   userAgent?: string;
   /** Requests go through this dispatcher (a `ProxyAgent`…) instead of the adapter's own pools. */
   dispatcher?: Dispatcher;
+  /**
+   * Address classes requests may reach, checked on IP literals and after DNS resolution, for
+   * every redirect hop (SSRF). `metadata` endpoints are refused unless named. With a
+   * `dispatcher` of your own, only IP literals are checked.
+   * @default ["loopback"]
+   */
+  allowAddresses?: readonly AddressClass[];
 }
 
 /** The fetch adapter: an {@link Adapter} that owns its connection pools. */
@@ -103,6 +111,14 @@ function flatten(headers: ResponseHeaders): Record<string, string> {
     if (value !== undefined) out[name] = value;
   }
   return out;
+}
+
+/** The address refusal a connection failed with, however undici wrapped it. */
+function refusalIn(error: unknown): HttpError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof HttpError && e.code === 'FANOUT_HTTP_ADDRESS_REFUSED') return e;
+  }
+  return undefined;
 }
 
 /**
@@ -141,12 +157,14 @@ export function fetchAdapter(options: FetchAdapterOptions = {}): FetchAdapter {
   const maxRedirects = Math.floor(positive('maxRedirects', options.maxRedirects, FETCH_DEFAULTS.maxRedirects, true));
   const maxRetryAfterMs = positive('maxRetryAfterMs', options.maxRetryAfterMs, FETCH_DEFAULTS.maxRetryAfterMs, true);
   const userAgent = options.userAgent ?? FETCH_DEFAULTS.userAgent;
+  const allowed = new Set(options.allowAddresses ?? DEFAULT_ALLOWED_ADDRESSES);
   const connections = new Connections({
     connectionsPerOrigin: positive('connectionsPerOrigin', options.connectionsPerOrigin, maxConcurrency),
     connectTimeoutMs: timeouts.connectMs,
     headersTimeoutMs: timeouts.headersMs,
     bodyTimeoutMs: timeouts.bodyMs,
     dispatcher: options.dispatcher,
+    allowedAddresses: allowed,
   });
 
   async function run(input: FetchInput, context: AttemptContext): Promise<FetchOutput> {
@@ -193,6 +211,9 @@ export function fetchAdapter(options: FetchAdapterOptions = {}): FetchAdapter {
 
     for (;;) {
       const url = hop.url.href;
+      // An IP literal is connected to without a lookup: check it here, on every hop.
+      const literal = refuseAddress(hop.url.hostname.replace(/^\[|\]$/g, ''), hop.url.hostname, allowed, url);
+      if (literal !== undefined) throw literal;
       const failure = (): FailureContext => ({ url, idempotent, maxRetryAfterMs });
       const progress: ExchangeProgress = { responded: false, bytes: 0 };
       let response;
@@ -204,6 +225,8 @@ export function fetchAdapter(options: FetchAdapterOptions = {}): FetchAdapter {
         );
       } catch (error) {
         if (signal.aborted) throw signal.reason;
+        const refused = refusalIn(error);
+        if (refused !== undefined) throw refused;
         throw networkError(error, failure(), attemptTimeouts, progress.responded ? progress.bytes : undefined);
       }
       const status = response.status;

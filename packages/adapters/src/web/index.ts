@@ -4,6 +4,7 @@
  * @module
  */
 export { fetchAdapter, FETCH_DEFAULTS, type FetchAdapter, type FetchAdapterOptions } from './fetch.js';
+export { addressClass, DEFAULT_ALLOWED_ADDRESSES, type AddressClass } from './addresses.js';
 export { fetchInputSchema, httpUrlSchema, FETCH_METHODS, type FetchInput, type FetchOutput } from './fetch-input.js';
 export { searchAdapter, SEARCH_DEFAULTS, type SearchAdapter, type SearchAdapterOptions } from './search.js';
 export {

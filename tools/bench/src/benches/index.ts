@@ -11,6 +11,7 @@ import { realTreeBenches } from './real-trees.js';
 import { schedulerDag } from './scheduler-dag.js';
 import { schedulerIo } from './scheduler-io.js';
 import { schedulerNoop } from './scheduler-noop.js';
+import { serverBenches } from './server.js';
 import { shellBenches } from './shell.js';
 import { webBenches } from './web.js';
 
@@ -29,5 +30,6 @@ export const BENCHES: readonly Bench[] = [
   ...cliBenches,
   ...realTreeBenches,
   ...mcpBenches,
+  ...serverBenches,
   agentsFleet,
 ];

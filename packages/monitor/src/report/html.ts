@@ -1,5 +1,10 @@
+/**
+ * The HTML report of a run: one self-contained page (inline CSS and SVG, no script, no
+ * external asset). Its sections are exported too, so that a live view (the server's
+ * dashboard) draws a run with the same code.
+ */
 import { escapeHtml, type RunSummary } from '@fanout/scheduler';
-import { formatMs, sequentialNote } from './summary.js';
+import { formatMs, sequentialNote } from './format.js';
 import type { Point, Timeline } from './timeline.js';
 
 const OUTCOME_COLORS: Record<string, string> = {
@@ -101,32 +106,8 @@ function resourcesSvg(timeline: Timeline, width: number): string {
   );
 }
 
-/**
- * One self-contained HTML page (inline CSS and SVG, no script, no external asset): the
- * summary, a timeline with one bar per attempt, in flight against the limit per kind, the
- * resource pressure, and the aggregated results (as given, already rendered).
- */
-export function renderHtmlReport(input: { title: string; summary: RunSummary; timeline: Timeline; resultsHtml?: string }): string {
-  const { summary, timeline } = input;
-  const width = 1100;
-  const states = Object.entries(summary.byState)
-    .filter(([, n]) => n > 0)
-    .map(([state, n]) => `<span class="state" style="color:${OUTCOME_COLORS[state] ?? '#333'}">${n} ${state}</span>`)
-    .join(' · ');
-  const pressure =
-    resourcesSvg(timeline, width) +
-    (timeline.pressure.length === 0
-      ? '<p class="quiet">No pool was paused by resource pressure during the run.</p>'
-      : `<ul class="pressure">${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escapeHtml(p.kind)} ${p.admit ? 'resumed' : `paused: ${escapeHtml(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`);
-  const failures = summary.failures
-    .slice(0, 50)
-    .map((f) => `<tr><td>${escapeHtml(f.id)}</td><td>${escapeHtml(f.kind)}</td><td>${f.state}</td><td>${escapeHtml(f.error?.message ?? '')}</td></tr>`)
-    .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(input.title)}</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1160px}
+/** The report's style sheet (the dashboard uses it too). */
+export const REPORT_CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1160px}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
 .facts{display:flex;gap:28px;flex-wrap:wrap;margin:12px 0}.facts div{min-width:120px}.facts b{display:block;font-size:20px}
 .kind{font-size:11px;fill:#333}.tick{font-size:10px;fill:#777}
@@ -134,24 +115,67 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
 figure{margin:8px 0}figcaption{font-size:12px;color:#555}
 table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 .quiet{color:#777}.results{overflow:auto}
-</style></head><body>
-<h1>${escapeHtml(input.title)}</h1>
-<p>${states}</p>
+`;
+
+/**
+ * The sections every view of a run draws from its timeline: the attempts, in flight against
+ * the limit per kind, and the resource pressure.
+ */
+export function renderTimelineSections(timeline: Timeline, width = 1100): string {
+  const pressure =
+    resourcesSvg(timeline, width) +
+    (timeline.pressure.length === 0
+      ? '<p class="quiet">No pool was paused by resource pressure during the run.</p>'
+      : `<ul class="pressure">${timeline.pressure.map((p) => `<li>${formatMs(p.time)} · ${escapeHtml(p.kind)} ${p.admit ? 'resumed' : `paused: ${escapeHtml(p.reason ?? 'pressure')}`}</li>`).join('')}</ul>`);
+  return `<h2>Timeline</h2>
+<p class="quiet">One bar per attempt, by kind; green succeeded, red failed, orange timed out, yellow retried, grey cancelled.</p>
+${timelineSvg(timeline, width)}
+<h2>In flight against the limit</h2>
+${concurrencySvg(timeline, width)}
+<h2>Resource pressure</h2>
+${pressure}`;
+}
+
+/** The facts of a finished run: counts by state, wall time, the sequential estimate, speedup. */
+export function renderSummaryFacts(summary: RunSummary): string {
+  const states = Object.entries(summary.byState)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `<span class="state" style="color:${OUTCOME_COLORS[state] ?? '#333'}">${n} ${state}</span>`)
+    .join(' · ');
+  return `<p>${states}</p>
 <div class="facts">
 <div><b>${formatMs(summary.wallMs)}</b>wall time</div>
 <div title="${escapeHtml(sequentialNote(summary))}"><b>${formatMs(summary.sequentialMs)}</b>one at a time (estimated)</div>
 <div><b>${summary.speedup.toFixed(1)}×</b>speedup</div>
 <div><b>${summary.total}</b>operations</div>
 <div><b>${summary.peakInflight}</b>peak in flight</div>
-</div>
-<h2>Timeline</h2>
-<p class="quiet">One bar per attempt, by kind; green succeeded, red failed, orange timed out, yellow retried, grey cancelled.</p>
-${timelineSvg(timeline, width)}
-<h2>In flight against the limit</h2>
-${concurrencySvg(timeline, width)}
-<h2>Resource pressure</h2>
-${pressure}
-${failures === '' ? '' : `<h2>Did not succeed</h2><table><tr><th>operation</th><th>kind</th><th>state</th><th>why</th></tr>${failures}</table>`}
+</div>`;
+}
+
+/** The operations that did not succeed, with why (the first 50). */
+export function renderFailures(summary: RunSummary): string {
+  const failures = summary.failures
+    .slice(0, 50)
+    .map((f) => `<tr><td>${escapeHtml(f.id)}</td><td>${escapeHtml(f.kind)}</td><td>${f.state}</td><td>${escapeHtml(f.error?.message ?? '')}</td></tr>`)
+    .join('');
+  return failures === '' ? '' : `<h2>Did not succeed</h2><table><tr><th>operation</th><th>kind</th><th>state</th><th>why</th></tr>${failures}</table>`;
+}
+
+/**
+ * One self-contained HTML page (inline CSS and SVG, no script, no external asset): the
+ * summary, a timeline with one bar per attempt, in flight against the limit per kind, the
+ * resource pressure, and the aggregated results (as given, already rendered).
+ */
+export function renderHtmlReport(input: { title: string; summary: RunSummary; timeline: Timeline; resultsHtml?: string }): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(input.title)}</title>
+<style>
+${REPORT_CSS}</style></head><body>
+<h1>${escapeHtml(input.title)}</h1>
+${renderSummaryFacts(input.summary)}
+${renderTimelineSections(input.timeline)}
+${renderFailures(input.summary)}
 ${input.resultsHtml === undefined ? '' : `<h2>Results</h2><div class="results">${input.resultsHtml}</div>`}
 </body></html>
 `;

@@ -1,3 +1,7 @@
+/**
+ * A run's timeline, recorded from its events: attempts as slices on lanes, limits, in flight,
+ * pressure and the machine, for the HTML report, the server's dashboard and Chrome traces.
+ */
 import type { Run, SchedulerEvent, TerminalState } from '@fanout/scheduler';
 
 /** One attempt of one operation, as drawn on a timeline. */
@@ -52,8 +56,14 @@ export class TimelineRecorder {
   readonly #resources: ResourcePoint[] = [];
   #wallMs = 0;
 
-  constructor(run: Run) {
-    run.on((event) => this.#onEvent(event));
+  /** Records `run`'s events as they come; without one, feed events to {@link record} (a stored stream replayed). */
+  constructor(run?: Pick<Run, 'on'>) {
+    run?.on((event) => this.#onEvent(event));
+  }
+
+  /** Records one event (of a stream kept elsewhere, in order). */
+  record(event: SchedulerEvent): void {
+    this.#onEvent(event);
   }
 
   #lane(kind: string): number {

@@ -1,0 +1,237 @@
+/**
+ * The server: configuration and adapters as every fanout command loads them, one scheduler
+ * and one monitor shared by every run, the routes of the API on Hono, served by
+ * `@hono/node-server`. Every request passes the Host, Origin and token checks first
+ * (security.ts); errors answer `{ error: { code, message, issues? } }`.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { createFanoutMcpRuntime, createFanoutMcpServer } from '@fanout/mcp';
+import { createMonitor, MetricsRecorder } from '@fanout/monitor';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import { adaptersFromConfig, loadConfig, monitorOptions, PROFILES, schedulerOptions, type Config } from '@fanout/profiles';
+import { createScheduler } from '@fanout/scheduler';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { streamSSE } from 'hono/streaming';
+import { ServerError } from './errors.js';
+import type { ServerOptions } from './options.js';
+import { RunManager } from './runs.js';
+import { allowedHosts, checkHostAndOrigin, isLoopbackHost, Tokens } from './security.js';
+import { isRunId, RunStore } from './store.js';
+import { planFromBody } from './submit.js';
+import { DASHBOARD_CSP, dashboardPage } from './dashboard.js';
+import { renderRunView } from './view.js';
+
+/** A started server. */
+export interface FanoutServer {
+  /** `http://host:port` it answers on. */
+  url: string;
+  port: number;
+  runs: RunManager;
+  /** Stops accepting, lets runs finish within the grace period, cancels the rest, releases everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+type Env = { Variables: { principal: string } };
+
+const KINDS = ['glob', 'read', 'write', 'grep', 'bash', 'fetch', 'search', 'analyze'] as const;
+
+function errorResponse(c: Context, error: ServerError): Response {
+  if (error.retryAfter !== undefined) c.header('Retry-After', String(error.retryAfter));
+  return c.json(error.body(), error.status as 400);
+}
+
+/** Reads a JSON body; what does not parse is FANOUT_INPUT_INVALID. */
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ServerError('FANOUT_INPUT_INVALID', `expected a JSON body, got text that does not parse: ${(error as Error).message}`, {
+      issues: [{ path: '', code: 'FANOUT_INPUT_INVALID', message: (error as Error).message }],
+    });
+  }
+}
+
+/** Starts a server with these options; resolves once it listens. */
+export async function startServer(options: ServerOptions): Promise<FanoutServer> {
+  const cwd = options.cwd ?? process.cwd();
+  if (!isLoopbackHost(options.host) && options.tokens.length === 0) {
+    throw new ServerError('FANOUT_SERVER_TOKEN_REQUIRED', `expected --token-file when listening off loopback, got --host ${options.host} without one: anyone who reaches it could run plans`);
+  }
+  const loaded = await loadConfig({ cwd, ...(options.configFile === undefined ? {} : { configFile: options.configFile }) });
+  // Roots come from the configuration only, never from a request (nor an MCP client's roots).
+  // fetch reaches no loopback, private, link-local or metadata address unless allowed (SSRF).
+  const allowAddresses = options.allowAddresses ?? loaded.config.fetch?.allowAddresses ?? [];
+  const config: Config = { ...loaded.config, roots: loaded.config.roots ?? [cwd], fetch: { ...loaded.config.fetch, allowAddresses: [...allowAddresses] } };
+  const kinds = KINDS.filter((kind) => (kind !== 'write' || options.allowWrite) && (kind !== 'bash' || options.allowShell));
+  const adapters = await adaptersFromConfig(config, kinds);
+  const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(config) });
+  const metrics = new MetricsRecorder({ monitor });
+  // No CPU meter: runs share this process, so one run's CPU cannot be told from another's (and
+  // reading it at every attempt was the largest cost of a small run under load).
+  const scheduler = createScheduler({ adapters: adapters.adapters, ...schedulerOptions(config), maxOperations: options.maxOperations, pressure: monitor, cpu: false });
+  const store = new RunStore(options.dataDir);
+  const runs = new RunManager(store, scheduler, config, monitor, metrics, { maxRunsPerPrincipal: options.maxRunsPerToken, maxQueuedPerPrincipal: options.maxQueuedPerToken });
+  await runs.load();
+  const tokens = new Tokens(options.tokens);
+  let hosts = new Set<string>();
+  const origins = new Set(options.allowOrigins.map((o) => o.toLowerCase()));
+  let closing = false;
+  const policy = { scheduler, roots: config.roots!, allowWrite: options.allowWrite, allowShell: options.allowShell, maxOperations: options.maxOperations };
+
+  // The MCP tools over Streamable HTTP: one runtime (runs, handles, adapters) shared by the
+  // per-request servers the handler makes; same roots, same allowed kinds, same monitor.
+  const mcpRuntime = createFanoutMcpRuntime({ config, allowWrite: options.allowWrite, allowShell: options.allowShell, pressure: monitor, cwd, maxOperations: options.maxOperations });
+  const mcp = createMcpHandler(() => createFanoutMcpServer({ runtime: mcpRuntime }).server, {
+    maxRequestBodySize: options.maxBodyBytes,
+    onerror: (error) => process.stderr.write(`fanout-server: mcp: ${error.message}\n`),
+  });
+
+  const app = new Hono<Env>();
+  app.onError((error, c) => {
+    if (error instanceof ServerError) return errorResponse(c, error);
+    process.stderr.write(`fanout-server: ${c.req.method} ${c.req.path}: ${(error as Error).stack ?? String(error)}\n`);
+    return c.json({ error: { code: 'FANOUT_SERVER_INTERNAL', message: `the server failed on ${c.req.method} ${c.req.path}: ${(error as Error).message}` } }, 500);
+  });
+  app.notFound((c) => errorResponse(c, new ServerError('FANOUT_SERVER_NOT_FOUND', `expected a route of the API (see GET /v1/profiles, /v1/runs, /metrics), got ${c.req.method} ${c.req.path}`)));
+
+  app.use(async (c, next) => {
+    checkHostAndOrigin({ host: c.req.header('host'), origin: c.req.header('origin') }, hosts, origins);
+    // Probes and the dashboard's page (which holds no data) need no token.
+    const open = c.req.method === 'GET' && (c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/');
+    c.set('principal', open ? 'probe' : tokens.principal(c.req.header('authorization')));
+    await next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: (c) => errorResponse(c, new ServerError('FANOUT_SERVER_BODY_TOO_LARGE', `expected a request body of at most ${options.maxBodyBytes} bytes (--max-body), got more`)),
+    }),
+  );
+
+  app.get('/', (c) => c.html(dashboardPage(), 200, { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }));
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', (c) => (closing ? c.json({ ready: false, reason: 'shutting down' }, 503) : c.json({ ready: true, runs: runs.size, going: runs.active, queued: runs.queued })));
+  app.get('/metrics', (c) => {
+    const lines = [
+      '# HELP fanout_server_runs Runs the server knows, by state.',
+      '# TYPE fanout_server_runs gauge',
+      `fanout_server_runs{state="going"} ${runs.active}`,
+      `fanout_server_runs{state="queued"} ${runs.queued}`,
+      `fanout_server_runs{state="all"} ${runs.size}`,
+    ];
+    return c.body(`${metrics.prometheus()}${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+  app.get('/v1/profiles', (c) =>
+    c.json({
+      profiles: Object.values(PROFILES).map((p) => ({ name: p.name, description: p.description, sizes: p.sizes.map((s) => ({ name: s.name, description: s.description, operations: s.operations })) })),
+    }),
+  );
+
+  const links = (id: string): Record<string, string> => ({ self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events`, dashboard: `/#run=${id}` });
+
+  app.post('/v1/runs', async (c) => {
+    if (closing) throw new ServerError('FANOUT_SERVER_SHUTTING_DOWN', 'expected a server that takes new runs, got one shutting down', { retryAfter: 5 });
+    const principal = c.get('principal');
+    runs.checkRoom(principal); // before the plan is built: a full queue costs nothing more
+    const { plan, title } = await planFromBody(await jsonBody(c), policy);
+    const meta = await runs.submit(plan, principal, title);
+    return c.json({ id: meta.id, state: meta.state, links: links(meta.id) }, 202);
+  });
+  app.get('/v1/runs', (c) => {
+    const raw = c.req.query('limit') ?? '50';
+    const limit = Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      throw new ServerError('FANOUT_INPUT_INVALID', `expected limit to be an integer from 1 to 500, got ${JSON.stringify(raw)}`, { issues: [{ path: 'limit', code: 'FANOUT_INPUT_INVALID', message: 'expected 1–500' }] });
+    const cursor = c.req.query('cursor');
+    const page = runs.list(limit, cursor);
+    return c.json({ runs: page.runs.map((meta) => ({ ...meta, links: links(meta.id) })), ...(page.next === undefined ? {} : { next: `/v1/runs?limit=${limit}&cursor=${page.next}` }) });
+  });
+  const runOf = (id: string) => {
+    const meta = isRunId(id) ? runs.get(id) : undefined;
+    if (meta === undefined) throw new ServerError('FANOUT_SERVER_NOT_FOUND', `expected the id of a run of this server, got ${JSON.stringify(id)}`);
+    return meta;
+  };
+  app.get('/v1/runs/:id', async (c) => {
+    const meta = runOf(c.req.param('id'));
+    const live = runs.snapshot(meta.id);
+    const report = meta.state === 'succeeded' || meta.state === 'failed' || meta.state === 'cancelled' ? await runs.report(meta.id) : undefined;
+    return c.json({ ...meta, links: links(meta.id), ...(live === undefined ? {} : { live }), ...(report === undefined ? {} : { summary: report.summary, report: report.report, markdown: report.markdown }) });
+  });
+  app.get('/v1/runs/:id/view', async (c) => {
+    const meta = runOf(c.req.param('id'));
+    const [events, plan, report] = await Promise.all([runs.events(meta.id), store.readPlan(meta.id).catch(() => undefined), runs.report(meta.id)]);
+    return c.html(renderRunView(meta, events, plan, report), 200, { 'content-security-policy': DASHBOARD_CSP });
+  });
+  app.delete('/v1/runs/:id', async (c) => {
+    const meta = await runs.cancel(runOf(c.req.param('id')).id);
+    return c.json({ id: meta.id, state: meta.state, links: links(meta.id) }, 202);
+  });
+  app.post('/v1/runs/:id/resume', async (c) => {
+    if (closing) throw new ServerError('FANOUT_SERVER_SHUTTING_DOWN', 'expected a server that takes new runs, got one shutting down', { retryAfter: 5 });
+    const meta = await runs.resume(runOf(c.req.param('id')).id);
+    return c.json({ id: meta.id, state: meta.state, links: links(meta.id) }, 202);
+  });
+  app.get('/v1/runs/:id/events', async (c) => {
+    const meta = runOf(c.req.param('id'));
+    const header = c.req.header('last-event-id') ?? c.req.query('after');
+    const after = header === undefined ? 0 : Number(header);
+    if (!Number.isInteger(after) || after < 0) throw new ServerError('FANOUT_INPUT_INVALID', `expected Last-Event-ID to be an event id (a whole number), got ${JSON.stringify(header)}`);
+    return streamSSE(c, async (stream) => {
+      // Writes are chained so that events go out in order whatever the socket's pace.
+      let chain = Promise.resolve();
+      let finish!: () => void;
+      const over = new Promise<void>((resolve) => (finish = resolve));
+      const stop = await runs.subscribe(meta.id, after, {
+        event: (id, data) => {
+          chain = chain.then(() => stream.writeSSE({ id: String(id), event: 'event', data }));
+        },
+        end: (state) => {
+          chain = chain.then(() => stream.writeSSE({ event: 'end', data: JSON.stringify({ state }) })).then(finish, finish);
+        },
+      });
+      stream.onAbort(() => {
+        stop();
+        finish();
+      });
+      // A comment now and then, so that proxies and clients do not take a quiet run for a dead connection.
+      const keepAlive = setInterval(() => {
+        chain = chain.then(() => stream.write(': keep-alive\n\n')).then(() => undefined);
+      }, 15_000);
+      keepAlive.unref();
+      await over;
+      clearInterval(keepAlive);
+      stop();
+    });
+  });
+
+  app.all('/mcp', (c) => mcp.fetch(c.req.raw));
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(options.host, port, options.allowHosts);
+  const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  return {
+    url: `http://${shown}:${port}`,
+    port,
+    runs,
+    close: async (graceMs = options.graceMs) => {
+      if (closing) return;
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await runs.close(graceMs);
+      // SSE streams of runs that ended have ended; idle keep-alive sockets go now.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await stopped;
+      await Promise.allSettled([mcp.close(), mcpRuntime.close()]);
+      monitor.stop();
+      await adapters.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Runs survive the server: after `kill -9` every run is listed with its true state, and an
+ * interrupted one resumes from its journal without running again what succeeded. Real
+ * child processes: the server, and the commands its plan runs.
+ */
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { api, readEvents, startServer, tempDir, type Served } from './helpers.js';
+
+let temp: { dir: string; remove: () => Promise<void> };
+const servers: Served[] = [];
+
+beforeEach(async () => {
+  temp = await tempDir();
+});
+
+afterEach(async () => {
+  // The gate lets any command still waiting end.
+  await writeFile(join(temp.dir, 'gate'), '');
+  for (const served of servers.splice(0)) if (served.child.exitCode === null && served.child.signalCode === null) await served.stop();
+  await temp.remove();
+});
+
+async function serve(args: string[] = []): Promise<Served> {
+  const served = await startServer(['--allow-shell', '--data-dir', join(temp.dir, 'data'), ...args], temp.dir);
+  servers.push(served);
+  return served;
+}
+
+/** Three commands that succeed at once, three that wait for `gate` (each logs every start). */
+function gatedPlan(): unknown {
+  const fast = [1, 2, 3].map((i) => ({ id: `fast-${i}`, kind: 'bash', input: { command: ['sh', '-c', `echo fast-${i} >> ran.log`], cwd: temp.dir } }));
+  const slow = [1, 2, 3].map((i) => ({
+    id: `slow-${i}`,
+    kind: 'bash',
+    input: { command: ['sh', '-c', `echo slow-${i} >> ran.log; while [ ! -f gate ]; do sleep 0.02; done`], cwd: temp.dir },
+    timeoutMs: 60_000,
+  }));
+  return { name: 'gated', operations: [...fast, ...slow] };
+}
+
+/** Reads the run's events until its three fast commands succeeded and its three slow ones are going. */
+async function untilGated(url: string, id: string): Promise<void> {
+  let succeeded = 0;
+  let started = 0;
+  await readEvents(url, id, {
+    until: (event) => {
+      if (event.event !== 'event') return false;
+      const data = JSON.parse(event.data);
+      if (data.type === 'op-finished' && data.state === 'succeeded') succeeded++;
+      if (data.type === 'op-started' && data.id.startsWith('slow')) started++;
+      return succeeded === 3 && started === 3;
+    },
+  });
+}
+
+describe('durable runs', () => {
+  it('lists a run interrupted by kill -9 as interrupted, and resumes it without rerunning its successes', async () => {
+    const first = await serve();
+    const posted = await api(first.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
+    expect(posted.status).toBe(202);
+    const id: string = posted.body.id;
+    await untilGated(first.url, id);
+    // The journal is written as operations end; let the last success reach it.
+    const journal = join(temp.dir, 'data', 'runs', id, 'journal.ndjson');
+    for (let i = 0; i < 200 && (await readFile(journal, 'utf8')).split('\n').filter((l) => l.includes('"state":"succeeded"')).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+
+    const second = await serve();
+    const listed = await api(second.url, '/v1/runs');
+    expect(listed.body.runs).toEqual([expect.objectContaining({ id, state: 'interrupted', operations: 6 })]);
+    await writeFile(join(temp.dir, 'gate'), '');
+    const resumed = await api(second.url, `/v1/runs/${id}/resume`, { method: 'POST' });
+    expect(resumed.status).toBe(202);
+    const events = await readEvents(second.url, id);
+    expect(JSON.parse(events.at(-1)!.data)).toEqual({ state: 'succeeded' });
+    const run = await api(second.url, `/v1/runs/${id}`);
+    expect(run.body).toMatchObject({ state: 'succeeded', starts: 2 });
+    expect(run.body.summary.resumed).toBe(3);
+    const log = (await readFile(join(temp.dir, 'ran.log'), 'utf8')).trim().split('\n');
+    // Each fast command ran once; the slow ones were started again by the resume.
+    for (const i of [1, 2, 3]) expect(log.filter((line) => line === `fast-${i}`)).toHaveLength(1);
+    for (const i of [1, 2, 3]) expect(log.filter((line) => line === `slow-${i}`).length).toBe(2);
+    // The stream holds both starts' events, ids going on from where the first stopped.
+    const runStarts = events.filter((e) => e.event === 'event' && JSON.parse(e.data).type === 'run-started');
+    expect(runStarts).toHaveLength(2);
+    expect(JSON.parse(runStarts[1]!.data).resumed).toBe(3);
+  });
+
+  it('resumes a live event stream with Last-Event-ID: nothing missed, nothing twice', async () => {
+    const served = await serve();
+    const { body } = await api(served.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
+    // Disconnect after the first four events, while the run is still going.
+    const first = await readEvents(served.url, body.id, { until: (e) => e.id === '4' });
+    expect(first.map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+    await untilGated(served.url, body.id);
+    const rest = readEvents(served.url, body.id, { lastEventId: '4' });
+    await writeFile(join(temp.dir, 'gate'), '');
+    const after = await rest;
+    const ids = after.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+    expect(ids[0]).toBe(5);
+    expect(ids).toEqual(ids.map((_, i) => i + 5));
+    expect(after.at(-1)).toMatchObject({ event: 'end', data: JSON.stringify({ state: 'succeeded' }) });
+    // The whole stream, read again, is the two parts end to end.
+    const all = await readEvents(served.url, body.id);
+    expect(all.filter((e) => e.id !== undefined).map((e) => e.data)).toEqual([...first, ...after].filter((e) => e.id !== undefined).map((e) => e.data));
+  });
+
+  it('cancels a running run on DELETE, and a restart lists it cancelled', async () => {
+    const first = await serve();
+    const { body } = await api(first.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
+    await untilGated(first.url, body.id);
+    const cancelled = await api(first.url, `/v1/runs/${body.id}`, { method: 'DELETE' });
+    expect(cancelled.status).toBe(202);
+    const events = await readEvents(first.url, body.id);
+    expect(JSON.parse(events.at(-1)!.data)).toEqual({ state: 'cancelled' });
+    await first.stop();
+    const second = await serve();
+    const run = await api(second.url, `/v1/runs/${body.id}`);
+    expect(run.body.state).toBe('cancelled');
+    expect(run.body.summary.byState.cancelled).toBe(3);
+  });
+
+  it('on SIGTERM lets runs go on for the grace period, then cancels them with a complete journal', async () => {
+    const first = await serve(['--grace', '100ms']);
+    const { body } = await api(first.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
+    await untilGated(first.url, body.id);
+    const exit = await first.stop();
+    expect(exit.code).toBe(0);
+    const journal = (await readFile(join(temp.dir, 'data', 'runs', body.id, 'journal.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(journal.filter((r) => r.type === 'op')).toHaveLength(6);
+    expect(journal.at(-1)).toMatchObject({ type: 'end', byState: { succeeded: 3, cancelled: 3 } });
+    const meta = JSON.parse(await readFile(join(temp.dir, 'data', 'runs', body.id, 'meta.json'), 'utf8'));
+    expect(meta.state).toBe('cancelled');
+    await access(join(temp.dir, 'data', 'runs', body.id, 'report.json'));
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * `server-load` and `server-sse`: fanout-server (apps/server, the built bin in a child
+ * process) under load on loopback, from a hand-rolled client on undici (one Pool; no
+ * autocannon: a run is a POST and then its event stream to the end, which a fixed-request
+ * load generator does not model).
+ *
+ * - `server-load`: near no-op plans (one `read` of a 6-byte file) from 100 concurrent clients,
+ *   each submitting its next run when the last one's stream ended: the latency of a run from
+ *   the POST to the end of its events. Anchor, side by side: the same plans run by the library
+ *   in one process (`scheduler.execute`, same adapters, same 100 at once). The difference of
+ *   the p99s is what the server adds (HTTP, the run's files in the data directory, SSE).
+ * - `server-sse`: 1,000 subscribers to one run's events (the run waits for a gate file while
+ *   they connect): the server's peak RSS (VmHWM) and the subscribers that did not see the
+ *   run's end.
+ *
+ * Goals (issue 12): the server adds ≤ 5 ms p99 to a no-op run; 1,000 subscribers held with
+ * RSS < 300 MB; 0 errors.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { adaptersFromConfig } from '@fanout/profiles';
+import { createScheduler } from '@fanout/scheduler';
+import { Pool } from 'undici';
+import { check, find } from '../stats.js';
+import type { Bench, Measurement, Row, Subject } from '../types.js';
+
+const SERVER = fileURLToPath(new URL('../../../../apps/server/dist/main.js', import.meta.url));
+const CLIENTS = 100;
+
+/** Runs per measurement: at 100 clients, and one client at a time (the latency a run gains with nothing else going). */
+function runs(quick: boolean, clients: number): number {
+  if (clients === 1) return quick ? 20 : 200;
+  return quick ? 100 : 1_000;
+}
+
+function subscribers(quick: boolean): number {
+  return quick ? 50 : 1_000;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+interface Served {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the built server in `cwd` on a free loopback port. */
+function serve(cwd: string, args: string[]): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER, '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match !== null)
+        resolve({
+          url: match[1]!,
+          child,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+    });
+    child.once('exit', (code) => reject(new Error(`fanout-server exited ${code} before listening: ${err.slice(-400)}`)));
+  });
+}
+
+/** The server's peak resident set (VmHWM), in MB. */
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+/** `count` runs, `clients` at a time, each timed by `once`; latency percentiles and failures. */
+async function load(count: number, clients: number, once: () => Promise<boolean>): Promise<Measurement> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < count) {
+        next++;
+        const t0 = performance.now();
+        const ok = await once().catch(() => false);
+        latencies.push(performance.now() - t0);
+        if (!ok) failed++;
+      }
+    }),
+  );
+  const wall = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  return { p50_ms: percentile(latencies, 0.5), p99_ms: percentile(latencies, 0.99), wall_ms: wall, ops_per_s: (count / wall) * 1000, error_rate: failed / count };
+}
+
+async function serverLoad(subject: Subject, quick: boolean): Promise<Measurement> {
+  const dir = await mkdtemp(join(tmpdir(), 'fanout-bench-server-'));
+  await writeFile(join(dir, 'tiny.txt'), 'tiny\n');
+  const plan = { operations: [{ id: 'a', kind: 'read', input: { path: 'tiny.txt' } }] };
+  const clients = Number(subject.params?.clients ?? CLIENTS);
+  const count = runs(quick, clients);
+  try {
+    if (subject.name === 'library') {
+      const configured = await adaptersFromConfig({ roots: [dir] }, ['read']);
+      const scheduler = createScheduler({ adapters: configured.adapters });
+      try {
+        await load(CLIENTS, clients, async () => (await scheduler.execute(plan)).ok); // warm-up
+        return await load(count, clients, async () => (await scheduler.execute(plan)).ok);
+      } finally {
+        await configured.close();
+      }
+    }
+    const served = await serve(dir, ['--max-runs', String(CLIENTS), '--max-queued', String(CLIENTS)]);
+    const pool = new Pool(served.url, { connections: CLIENTS * 2 });
+    const body = JSON.stringify(plan);
+    const once = async (): Promise<boolean> => {
+      const posted = await pool.request({ path: '/v1/runs', method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const answer = (await posted.body.json()) as { id?: string };
+      if (posted.statusCode !== 202 || answer.id === undefined) return false;
+      const events = await pool.request({ path: `/v1/runs/${answer.id}/events`, method: 'GET' });
+      const text = await events.body.text();
+      return text.includes('event: end\ndata: {"state":"succeeded"}');
+    };
+    try {
+      await load(CLIENTS, clients, once); // warm-up
+      const figures = await load(count, clients, once);
+      return { ...figures, rss_mb: await peakRssMb(served.child.pid!) };
+    } finally {
+      await pool.close();
+      await served.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function serverSse(quick: boolean): Promise<Measurement> {
+  const dir = await mkdtemp(join(tmpdir(), 'fanout-bench-sse-'));
+  const count = subscribers(quick);
+  const served = await serve(dir, ['--allow-shell']);
+  const pool = new Pool(served.url, { connections: count + 10, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  try {
+    const plan = { operations: [{ id: 'gate', kind: 'bash', input: { command: ['sh', '-c', 'while [ ! -f gate ]; do sleep 0.02; done'], cwd: dir } }] };
+    const posted = await pool.request({ path: '/v1/runs', method: 'POST', body: JSON.stringify(plan), headers: { 'content-type': 'application/json' } });
+    const { id } = (await posted.body.json()) as { id: string };
+    let connected = 0;
+    let allConnected!: () => void;
+    const ready = new Promise<void>((resolve) => (allConnected = resolve));
+    const subscriber = async (): Promise<boolean> => {
+      const response = await pool.request({ path: `/v1/runs/${id}/events`, method: 'GET' });
+      let seen = '';
+      let counted = false;
+      for await (const chunk of response.body) {
+        seen += chunk.toString();
+        if (!counted && seen.includes('op-started')) {
+          counted = true;
+          if (++connected === count) allConnected();
+        }
+      }
+      return seen.includes('event: end\ndata: {"state":"succeeded"}');
+    };
+    const all = Promise.all(Array.from({ length: count }, () => subscriber().catch(() => false)));
+    await ready;
+    const held = await peakRssMb(served.child.pid!);
+    const start = performance.now();
+    await writeFile(join(dir, 'gate'), '');
+    const outcomes = await all;
+    const wall = performance.now() - start;
+    const errors = outcomes.filter((ok) => !ok).length;
+    return { rss_mb: Math.max(held, await peakRssMb(served.child.pid!)), error_rate: errors / count, wall_ms: wall, operations: count };
+  } finally {
+    await pool.close();
+    await served.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const serverLoadBench: Bench = {
+  name: 'server-load',
+  description: `near no-op plans (one read) from ${CLIENTS} concurrent clients: POST → end of the event stream, against the library running them in-process`,
+  subjects: () =>
+    [1, CLIENTS].flatMap((clients) => [
+      { name: 'fanout-server', params: { clients } },
+      { name: 'library', params: { clients } },
+    ]),
+  run: (subject, quick) => serverLoad(subject, quick),
+  goals(rows: Row[]): string[] {
+    return [1, CLIENTS].flatMap((clients) => {
+      const server = find(rows, 'server-load', 'fanout-server', 'p99_ms', { clients });
+      const library = find(rows, 'server-load', 'library', 'p99_ms', { clients });
+      const errors = find(rows, 'server-load', 'fanout-server', 'error_rate', { clients });
+      if (server === undefined || library === undefined) return [];
+      const added = server.value - library.value;
+      return [
+        `goal: the server adds ≤ 5 ms p99 to a no-op run (${clients} client${clients === 1 ? '' : 's'}): ${added.toFixed(1)} ms (${server.value.toFixed(1)} vs ${library.value.toFixed(1)} in-process) — ${check(added <= 5)}`,
+        `goal: 0 errors (${clients} client${clients === 1 ? '' : 's'}): ${((errors?.value ?? 0) * 100).toFixed(2)}% — ${check((errors?.value ?? 1) === 0)}`,
+      ];
+    });
+  },
+};
+
+export const serverSseBench: Bench = {
+  name: 'server-sse',
+  description: '1,000 SSE subscribers to one run: the server’s peak RSS, subscribers that missed the end',
+  subjects: (quick) => [{ name: 'fanout-server', params: { subscribers: subscribers(quick) } }],
+  run: (_subject, quick) => serverSse(quick),
+  goals(rows: Row[]): string[] {
+    const subscribersParam = rows.find((r) => r.bench === 'server-sse')?.params;
+    const rss = find(rows, 'server-sse', 'fanout-server', 'rss_mb', subscribersParam);
+    const errors = find(rows, 'server-sse', 'fanout-server', 'error_rate', subscribersParam);
+    if (rss === undefined) return [];
+    return [
+      `goal: ${String(subscribersParam?.subscribers)} subscribers held with RSS < 300 MB: ${rss.value.toFixed(0)} MB — ${check(rss.value < 300)}`,
+      `goal: 0 errors: ${((errors?.value ?? 0) * 100).toFixed(2)}% — ${check((errors?.value ?? 1) === 0)}`,
+    ];
+  },
+};
+
+export const serverBenches: readonly Bench[] = [serverLoadBench, serverSseBench];
