@@ -141,9 +141,15 @@ export function lineKinds(text: string, language: string): LineKinds {
     let stop = text.indexOf('\n', start);
     if (stop === -1) stop = end;
     const line = text.slice(start, stop);
+    const first = start === 0;
     start = stop + 1;
     if (SPACE.test(line)) {
       counts.blank++;
+      continue;
+    }
+    // cloc counts a `#!` first line as code, whatever the language's comments.
+    if (first && line.startsWith('#!')) {
+      counts.code++;
       continue;
     }
     let code = false;
