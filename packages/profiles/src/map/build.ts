@@ -76,6 +76,8 @@ export interface CodebaseMap {
   problems: { id: string; state: string }[];
 }
 
+/** Languages whose imports the map analyzer reads: the nodes of the import graph. */
+const GRAPH_LANGUAGES = new Set(['TypeScript', 'JavaScript', 'Python', 'Go', 'Rust', 'Java', 'Kotlin', 'Scala', 'C', 'C++', 'Ruby']);
 const TEST_FRAMEWORKS = ['vitest', 'jest', 'mocha', 'ava', 'tap', 'uvu', '@playwright/test', 'cypress', 'jasmine', 'karma'];
 const TEST_PATH = /(^|\/)(tests?|__tests__|spec)\/|(\.|_)(test|spec)\.[^/]+$|(^|\/)test_[^/]+\.py$|_test\.go$/;
 
@@ -294,7 +296,7 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
   const entryOps = [...M, ...ids((id) => id.startsWith('search-entry-points') || id === 'discover-entry-points')];
 
   // ── Key files ─────────────────────────────────────────────────────────────────────
-  const code = facts.filter((f) => f.imports.length > 0 || f.symbols.length > 0);
+  const code = facts.filter((f) => GRAPH_LANGUAGES.has(f.language));
   const edges = importEdges(
     code.map((f) => ({ path: f.rel, language: f.language, imports: f.imports })),
     { npmPackages, crates, goModules },

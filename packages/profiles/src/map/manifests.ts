@@ -149,8 +149,10 @@ export function firstParagraph(text: string): string | undefined {
   const lines = text.split(/\r?\n/);
   let paragraph: string[] = [];
   let fence = false;
-  for (const raw of lines) {
+  for (const [i, raw] of lines.entries()) {
     const line = raw.trim();
+    // A setext heading: the line above `===` or `---` is a title, not prose.
+    if (/^(=+|-+)$/.test(lines[i + 1]?.trim() ?? '') && line !== '') continue;
     if (line.startsWith('```')) {
       fence = !fence;
       continue;

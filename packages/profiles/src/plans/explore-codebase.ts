@@ -57,10 +57,10 @@ export const SEARCHES: readonly { id: string; pattern: string; ignoreCase?: bool
 export const EXPORT_SEARCHES: Readonly<Record<string, { id: string; pattern: string; include: string[] }>> = {
   TypeScript: {
     id: 'exports-js',
-    pattern: String.raw`^\s*export\s+(default\s+)?(declare\s+)?(async\s+)?(function|class|abstract\s+class|const|let|interface|type|enum|namespace)|^\s*module\.exports`,
+    pattern: String.raw`^\s*export\s+(default\s+)?(declare\s+)?(async\s+)?(function|class|abstract\s+class|const|let|interface|type|enum|namespace)\b|^\s*module\.exports\b`,
     include: ['*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}'],
   },
-  Rust: { id: 'exports-rust', pattern: String.raw`^\s*pub(\([^)]*\))?\s+(async\s+)?(unsafe\s+)?(fn|struct|enum|trait|type|const|static|mod|use|union)|^\s*#\[macro_export\]`, include: ['*.rs'] },
+  Rust: { id: 'exports-rust', pattern: String.raw`^\s*pub(\([^)]*\))?\s+(async\s+)?(unsafe\s+)?(fn|struct|enum|trait|type|const|static|mod|use|union)\b|^\s*#\[macro_export\]`, include: ['*.rs'] },
   Go: { id: 'exports-go', pattern: String.raw`^(func\s+(\([^)]*\)\s*)?|type\s+|var\s+|const\s+)[A-Z]\w*`, include: ['*.go'] },
   Python: { id: 'exports-python', pattern: String.raw`^(__all__\s*[:=]|(async\s+)?def\s+[A-Za-z]\w*\s*\(|class\s+[A-Za-z]\w*)`, include: ['*.py', '*.pyi'] },
   Java: { id: 'exports-jvm', pattern: String.raw`^\s*public\s+((abstract|final|static|sealed)\s+)*(class|interface|enum|record)\s+\w+`, include: ['*.java', '*.kt', '*.scala'] },
