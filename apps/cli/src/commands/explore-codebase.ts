@@ -68,7 +68,8 @@ export async function run(argv: string[]): Promise<number> {
                 plan.operations.map((op) => result.get(op.id) ?? { id: op.id, kind: op.kind, state: 'pending' }),
               );
               const rendered = renderCodebaseMap(codebase, { budgetTokens });
-              return { text: rendered.text, markdown: rendered.text, json: { ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
+              const html = `<pre class="codebase-map">${rendered.text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))}</pre>`;
+              return { text: rendered.text, markdown: rendered.text, html, json: { ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
             },
           }
         : {}),

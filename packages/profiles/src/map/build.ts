@@ -72,6 +72,8 @@ export interface CodebaseMap {
   configuration: { env: { name: string; files: string[] }[]; files: string[]; ops: Ops };
   markers: { counts: Record<string, number>; total: number; truncated: boolean; top: { path: string; count: number }[]; examples: { path: string; line: number; kind: string; text: string }[]; ops: Ops };
   heads: { items: { path: string; lines: string[] }[]; ops: Ops };
+  /** Matches of the user's own patterns (`--pattern`), by operation. */
+  patterns: { id: string; matches: { path: string; line: number; text: string }[]; total: number }[];
   /** Operations that failed or were skipped: the map may miss what they would have found. */
   problems: { id: string; state: string }[];
 }
@@ -447,6 +449,15 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
       ops: ids((id) => id === 'analyze-markers' || id.startsWith('search-markers')),
     },
     heads: { items: heads, ops: M },
+    patterns: ops
+      .filter((o) => o.state === 'succeeded' && o.id.startsWith('search-user-'))
+      .map((o) => {
+        type Message = { type: string; data?: { path?: { text?: string }; line_number?: number; lines?: { text?: string } } };
+        const matches = ((o.output as { messages?: Message[] } | undefined)?.messages ?? [])
+          .filter((m) => m.type === 'match' && m.data?.path?.text !== undefined)
+          .map((m) => ({ path: rel(m.data!.path!.text!), line: m.data!.line_number ?? 0, text: (m.data!.lines?.text ?? '').trim().slice(0, 120) }));
+        return { id: o.id, matches, total: (o.output as { stats?: { matchedLines?: number } } | undefined)?.stats?.matchedLines ?? matches.length };
+      }),
     problems: ops.filter((o) => o.state !== 'succeeded').map((o) => ({ id: o.id, state: o.state })),
   };
 }

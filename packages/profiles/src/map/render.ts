@@ -48,6 +48,7 @@ const CAPS = {
   markerExamples: 6,
   heads: 6,
   headLines: 30,
+  patternMatches: 20,
 } as const;
 
 type View = { -readonly [K in keyof typeof CAPS]: number };
@@ -183,6 +184,11 @@ function render(map: CodebaseMap, view: View, omitted: string[]): string {
         .join(', ')}`,
     );
     for (const x of cut(m.examples, view.markerExamples, 'marker examples')) out.push(`- ${x.path}:${x.line} ${x.text}`);
+  }
+
+  for (const pattern of map.patterns) {
+    out.push('', `## Your pattern [${pattern.id}]`, '', `${n(pattern.total)} matching lines`);
+    for (const match of cut(pattern.matches, view.patternMatches, `${pattern.id} matches`)) out.push(`- ${match.path}:${match.line} ${match.text}`);
   }
 
   const h = map.heads;
