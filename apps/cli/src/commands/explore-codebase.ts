@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { adaptersFromConfig, buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, exploreCodebase, renderCodebaseMap } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { EXIT, parse, positiveInt, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
+import { renderReport } from '../report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 
@@ -62,14 +63,18 @@ export async function run(argv: string[]): Promise<number> {
       ...(map
         ? {
             // The map replaces the aggregated report: the same renderer as the MCP tool's.
-            render: (result) => {
+            render: async (result) => {
               const codebase = buildCodebaseMap(
                 dir,
                 plan.operations.map((op) => result.get(op.id) ?? { id: op.id, kind: op.kind, state: 'pending' }),
               );
               const rendered = renderCodebaseMap(codebase, { budgetTokens });
               const html = `<pre class="codebase-map">${rendered.text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))}</pre>`;
-              return { text: rendered.text, markdown: rendered.text, html, json: { ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
+              // --json keeps everything: the whole map, what the text left out, and the run's
+              // accounting from the aggregated report (title, run, totals, failures).
+              const report = values.json === true ? (await renderReport(result, plan, config)).report : undefined;
+              const accounting = report === undefined ? {} : { title: report.title, run: report.run, totals: report.totals, failures: report.failures };
+              return { text: rendered.text, markdown: rendered.text, html, json: { ...accounting, ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
             },
           }
         : {}),
