@@ -11,7 +11,7 @@
  */
 import { basename } from 'node:path';
 import { BINARY_SNIFF_BYTES } from './binary.js';
-import { languageOf } from './languages.js';
+import { languageOf, OTHER_LANGUAGE } from './languages.js';
 import { lineKinds } from './line-kinds.js';
 
 /** Files larger than this are counted (lines) but not outlined. */
@@ -147,8 +147,8 @@ const RUST: Rules = {
   imports: [/^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+((?:::)?[\w]+(?:::[\w]+)*)/gm, /^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;/gm, /^\s*extern\s+crate\s+(\w+)/gm],
   symbols: [
     {
-      re: /^(pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:const\s+(?=fn))?(?:unsafe\s+)?(?:extern\s+"[^"]*"\s+)?(fn|struct|enum|trait|type|const|static|mod|union|macro_rules!)\s*([A-Za-z_]\w*)/gm,
-      kind: (m) => m[2]!.replace('!', ''),
+      re: /^(pub(?:\([^)]*\))?\s+)?(?:async\s+)?(?:const\s+(?=fn))?(?:unsafe\s+)?(?:extern\s+"[^"]*"\s+)?(fn\s|struct\s|enum\s|trait\s|type\s|const\s|static\s|mod\s|union\s|macro_rules!)\s*([A-Za-z_]\w*)/gm,
+      kind: (m) => m[2]!.replace('!', '').trim(),
       name: (m) => m[3]!,
       exported: (m) => m[1] !== undefined,
     },
@@ -207,6 +207,26 @@ const RULES: Readonly<Record<string, Rules>> = {
   Shell: SHELL,
 };
 
+const INTERPRETERS: Readonly<Record<string, string>> = {
+  sh: 'Shell',
+  bash: 'Shell',
+  zsh: 'Shell',
+  dash: 'Shell',
+  ksh: 'Shell',
+  fish: 'Shell',
+  python: 'Python',
+  python3: 'Python',
+  ruby: 'Ruby',
+  node: 'JavaScript',
+  perl: 'Perl',
+};
+
+/** The language of a script without an extension, from its `#!` line (as cloc and Linguist do). */
+function interpreterLanguage(text: string): string | undefined {
+  const m = /^#!\s*(?:\S*\/)?(?:env\s+(?:-\S+\s+)*)?([a-z]+)/.exec(text);
+  return m === null ? undefined : INTERPRETERS[m[1]!];
+}
+
 function signatureAt(text: string, index: number): string {
   let stop = text.indexOf('\n', index);
   if (stop === -1) stop = text.length;
@@ -241,7 +261,7 @@ function count(re: RegExp | undefined, text: string): number {
 export function factsOf(path: string, bytes: Buffer, size: number): MapFileOutcome {
   if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return { status: 'binary', bytes: size };
   const text = bytes.toString('utf8');
-  const language = languageOf(path);
+  const language = languageOf(path) === OTHER_LANGUAGE ? (interpreterLanguage(text) ?? OTHER_LANGUAGE) : languageOf(path);
   const kinds = lineKinds(text, language);
   const facts: FileFacts = { path, language, bytes: bytes.length, ...kinds, imports: [], symbols: [], env: [], main: text.startsWith('#!'), tests: 0 };
   if (bytes.length <= MAX_MANIFEST_BYTES && isManifest(path)) facts.text = text;

@@ -133,6 +133,13 @@ describe('factsOf', () => {
     expect(rs.tests).toBe(1);
   });
 
+  it('names a script without an extension by its #! line; a word starting with a keyword is no Rust item', () => {
+    expect(facts('/r/ci/install', '#!/usr/bin/env bash\necho hi\n').language).toBe('Shell');
+    expect(facts('/r/bin/tool', '#!/usr/bin/python3\nprint(1)\n').language).toBe('Python');
+    expect(facts('/r/LICENSE', 'MIT\n').language).toBe('Other');
+    expect(facts('/r/src/lib.rs', '/*!\nmodeled after grep\n*/\nmod real;\n').symbols.map((s) => s.name)).toEqual(['real']);
+  });
+
   it('keeps the text of manifests and READMEs, not of sources; a binary file is only counted', () => {
     expect(facts('/r/Cargo.toml', '[package]\nname = "x"\n').text).toBe('[package]\nname = "x"\n');
     expect(facts('/r/README.md', '# x\n').text).toBe('# x\n');

@@ -168,7 +168,7 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
     ).map((dir) => {
       const pkg = cargos.find((c) => c.dir === dir)?.toml.get('package');
       const version = tomlString(pkg?.get('version'));
-      const desc = tomlString(pkg?.get('description'));
+      const desc = tomlString(pkg?.get('description')) || undefined;
       return { name: tomlString(pkg?.get('name')) ?? dir, path: dir, ...(version === undefined ? {} : { version }), ...(desc === undefined ? {} : { description: desc }) };
     });
     workspaces.push({ kind: 'cargo', manifest: rootCargo!.path, members });
