@@ -4,10 +4,10 @@
  * symbols with their signatures (its outline), the environment variables it reads, whether it
  * has a `main`, how many tests it holds, and the text of manifests (package.json, Cargo.toml,
  * go.mod, pyproject.toml…) for the main thread to parse. Imports and symbols come from regular
- * expressions per language (one line each, top level only): tree-sitter WASM would be exact,
- * but its grammars weigh megabytes and load in hundreds of milliseconds — more than a whole
- * exploration of a mid-size repository. Like `stats.ts`, it imports nothing heavy: it runs in
- * the scan's worker threads.
+ * expressions per language (one line each, top level only), not tree-sitter: its WASM grammars
+ * would be more exact but are a dependency and a load time of their own (not measured here);
+ * these need neither. Like `stats.ts`, it imports nothing heavy: it runs in the scan's worker
+ * threads.
  */
 import { basename } from 'node:path';
 import { BINARY_SNIFF_BYTES } from './binary.js';
