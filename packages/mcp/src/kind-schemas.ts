@@ -99,6 +99,19 @@ export const KIND_INPUT_SCHEMAS: Readonly<Record<string, Record<string, unknown>
       {
         type: 'object',
         properties: {
+          analyzer: { type: 'string', const: 'map' },
+          paths: { default: ['.'], minItems: 1, type: 'array', items: { type: 'string' } },
+          hidden: { default: false, type: 'boolean' },
+          nodeModules: { default: false, type: 'boolean' },
+          gitignore: { default: true, type: 'boolean' },
+          maxFiles: { default: 100000, type: 'integer', minimum: 1 },
+        },
+        required: ['analyzer'],
+        additionalProperties: false,
+      },
+      {
+        type: 'object',
+        properties: {
           analyzer: { type: 'string', const: 'module' },
           paths: { default: ['.'], minItems: 1, type: 'array', items: { type: 'string' } },
           hidden: { default: false, type: 'boolean' },
