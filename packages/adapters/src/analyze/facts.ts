@@ -260,13 +260,16 @@ function count(re: RegExp | undefined, text: string): number {
  */
 export function factsOf(path: string, bytes: Buffer, size: number): MapFileOutcome {
   if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return { status: 'binary', bytes: size };
-  const text = bytes.toString('utf8');
-  const language = languageOf(path) === OTHER_LANGUAGE ? (interpreterLanguage(text) ?? OTHER_LANGUAGE) : languageOf(path);
-  const kinds = lineKinds(text, language);
-  const facts: FileFacts = { path, language, bytes: bytes.length, ...kinds, imports: [], symbols: [], env: [], main: text.startsWith('#!'), tests: 0 };
-  if (bytes.length <= MAX_MANIFEST_BYTES && isManifest(path)) facts.text = text;
+  const shebang = bytes[0] === 0x23 && bytes[1] === 0x21;
+  const named = languageOf(path);
+  const language = named === OTHER_LANGUAGE && shebang ? (interpreterLanguage(bytes.subarray(0, 128).toString('latin1')) ?? OTHER_LANGUAGE) : named;
+  // Line kinds straight from the bytes: a large file is never decoded.
+  const kinds = lineKinds(bytes, language);
+  const facts: FileFacts = { path, language, bytes: bytes.length, ...kinds, imports: [], symbols: [], env: [], main: shebang, tests: 0 };
+  if (bytes.length <= MAX_MANIFEST_BYTES && isManifest(path)) facts.text = bytes.toString('utf8');
   const rules = RULES[language];
   if (rules === undefined || bytes.length > MAX_OUTLINE_BYTES) return { status: 'facts', facts };
+  const text = facts.text ?? bytes.toString('utf8');
 
   const imports = new Set<string>();
   for (const re of rules.imports) {

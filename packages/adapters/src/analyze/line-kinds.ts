@@ -106,107 +106,143 @@ export interface LineKinds {
   code: number;
 }
 
-const SPACE = /^\s*$/;
-
-const SPECIAL = new WeakMap<Syntax, Uint8Array>();
-
-/** The ASCII characters that may start a comment marker or a string, as a lookup table. */
-function specialOf(syntax: Syntax): Uint8Array {
-  let table = SPECIAL.get(syntax);
-  if (table === undefined) {
-    table = new Uint8Array(128);
-    for (const opener of [...syntax.line, ...syntax.blocks.map(([open]) => open), ...syntax.quotes]) table[opener.charCodeAt(0)] = 1;
-    if (syntax.docstrings === true) table[34] = table[39] = 1;
-    SPECIAL.set(syntax, table);
-  }
-  return table;
+/** A syntax compiled to bytes, for the scan over a file's bytes. */
+interface Compiled {
+  /** ASCII bytes that may start a marker or a string. */
+  special: Uint8Array;
+  line: Uint8Array[];
+  opens: Uint8Array[];
+  closes: Uint8Array[];
+  quotes: Uint8Array;
+  docstrings: boolean;
+  /** Nothing can span lines: past the first code on a line, the line is decided. */
+  lineOnly: boolean;
 }
 
+const COMPILED = new WeakMap<Syntax, Compiled>();
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+function compile(syntax: Syntax): Compiled {
+  let compiled = COMPILED.get(syntax);
+  if (compiled === undefined) {
+    const special = new Uint8Array(256);
+    for (const opener of [...syntax.line, ...syntax.blocks.map(([open]) => open), ...syntax.quotes]) special[opener.charCodeAt(0)] = 1;
+    if (syntax.docstrings === true) special[34] = special[39] = 1;
+    compiled = {
+      special,
+      line: syntax.line.map(ascii),
+      opens: syntax.blocks.map(([open]) => ascii(open)),
+      closes: syntax.blocks.map(([, close]) => ascii(close)),
+      quotes: ascii(syntax.quotes),
+      docstrings: syntax.docstrings === true,
+      lineOnly: syntax.blocks.length === 0 && syntax.docstrings !== true,
+    };
+    COMPILED.set(syntax, compiled);
+  }
+  return compiled;
+}
+
+/** Whether `what` is at `i` in `bytes`, before `end`. */
+function at(bytes: Uint8Array, i: number, end: number, what: Uint8Array): boolean {
+  if (i + what.length > end) return false;
+  for (let k = 0; k < what.length; k++) if (bytes[i + k] !== what[k]) return false;
+  return true;
+}
+
+/** Where `what` starts in `bytes` from `i`, ending before `end`, or -1. */
+function find(bytes: Uint8Array, i: number, end: number, what: Uint8Array): number {
+  const first = what[0]!;
+  for (let j = bytes.indexOf(first, i); j !== -1 && j + what.length <= end; j = bytes.indexOf(first, j + 1)) if (at(bytes, j, end, what)) return j;
+  return -1;
+}
+
+const DOUBLE3 = ascii('"""');
+const SINGLE3 = ascii("'''");
+
 /**
- * Counts the line kinds of `text`, a file of `language`. Lines end at `\n`; a last line
- * without one counts. Unknown languages: every non-blank line is code.
+ * Counts the line kinds of a file of `language`, from its text or its bytes (UTF-8: every
+ * marker is ASCII, so the bytes need no decoding). Lines end at `\n`; a last line without
+ * one counts. Unknown languages: every non-blank line is code.
  *
  * @example
  * lineKinds('// a\n\nlet x = 1; /* b *\/\n', 'TypeScript'); // { blank: 1, comment: 1, code: 1 }
  */
-export function lineKinds(text: string, language: string): LineKinds {
-  const syntax = SYNTAX[language] ?? NONE;
-  const special = specialOf(syntax);
-  const noBlocks = syntax.blocks.length === 0 && syntax.docstrings !== true;
+export function lineKinds(text: string | Uint8Array, language: string): LineKinds {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  const c = compile(SYNTAX[language] ?? NONE);
   const counts: LineKinds = { blank: 0, comment: 0, code: 0 };
-  let close: string | undefined; // the closer of the block comment (or docstring) we are in
+  let close: Uint8Array | undefined; // the closer of the block comment (or docstring) we are in
+  const end = bytes.length;
   let start = 0;
-  const end = text.length;
   while (start < end) {
-    let stop = text.indexOf('\n', start);
+    let stop = bytes.indexOf(10, start);
     if (stop === -1) stop = end;
-    const line = text.slice(start, stop);
     const first = start === 0;
+    let i = start;
     start = stop + 1;
-    if (SPACE.test(line)) {
+    // White space as JavaScript's \s sees it in ASCII: \t \n \v \f \r and space.
+    while (i < stop && (bytes[i] === 32 || (bytes[i]! >= 9 && bytes[i]! <= 13))) i++;
+    if (i === stop) {
       counts.blank++;
       continue;
     }
     // cloc counts a `#!` first line as code, whatever the language's comments.
-    if (first && line.startsWith('#!')) {
+    if (first && i === 0 && bytes[0] === 35 && bytes[1] === 33) {
       counts.code++;
       continue;
     }
     let code = false;
     let comment = false;
-    let i = 0;
-    const length = line.length;
-    while (i < length) {
+    while (i < stop) {
       if (close !== undefined) {
         comment = true;
-        const at = line.indexOf(close, i);
-        if (at === -1) {
-          i = length;
-          break;
-        }
-        i = at + close.length;
+        const found = find(bytes, i, stop, close);
+        if (found === -1) break;
+        i = found + close.length;
         close = undefined;
         continue;
       }
-      const c = line.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 13) {
+      const b = bytes[i]!;
+      if (b === 32 || b === 9 || b === 13) {
         i++;
         continue;
       }
-      if (c >= 128 || !special[c]) {
+      if (c.special[b] === 0) {
         code = true;
+        if (c.lineOnly) break; // nothing later on the line can change its kind
         i++;
         continue;
       }
-      if (code && noBlocks) break; // past code, only a block opener could matter
-      if (syntax.docstrings === true && !code && (line.startsWith('"""', i) || line.startsWith("'''", i))) {
-        const quote = line.slice(i, i + 3);
+      if (c.docstrings && !code && (at(bytes, i, stop, DOUBLE3) || at(bytes, i, stop, SINGLE3))) {
+        const quote = b === 34 ? DOUBLE3 : SINGLE3;
         comment = true;
-        const at = line.indexOf(quote, i + 3);
-        if (at === -1) {
+        const found = find(bytes, i + 3, stop, quote);
+        if (found === -1) {
           close = quote;
-          i = length;
-        } else i = at + 3;
+          break;
+        }
+        i = found + 3;
         continue;
       }
-      const lineOpener = syntax.line.find((opener) => line.startsWith(opener, i));
-      if (lineOpener !== undefined) {
+      let lineComment = false;
+      for (const opener of c.line) if (at(bytes, i, stop, opener)) lineComment = true;
+      if (lineComment) {
         comment = true;
         break;
       }
-      const block = syntax.blocks.find(([open]) => line.startsWith(open, i));
-      if (block !== undefined) {
+      let block = -1;
+      for (let k = 0; k < c.opens.length && block === -1; k++) if (at(bytes, i, stop, c.opens[k]!)) block = k;
+      if (block !== -1) {
         comment = true;
-        close = block[1];
-        i += block[0].length;
+        close = c.closes[block]!;
+        i += c.opens[block]!.length;
         continue;
       }
       code = true;
-      if (syntax.quotes.includes(line[i]!)) {
+      if (c.quotes.includes(b)) {
         // Skip a one-line string; an unclosed quote runs to the end of the line.
-        const quote = line[i]!;
         let j = i + 1;
-        while (j < length && line[j] !== quote) j += line[j] === '\\' ? 2 : 1;
+        while (j < stop && bytes[j] !== b) j += bytes[j] === 92 ? 2 : 1;
         i = j + 1;
         continue;
       }
