@@ -9,7 +9,11 @@
  *   map's overhead is fanout ÷ this;
  * - `cloc` — `cloc --json --skip-uniqueness --list-file` over exactly the files the map
  *   counted (found first, untimed, with the map analysis in this process), so both count the
- *   same tree: wall time, and the map's counts' distance from cloc's per line kind.
+ *   same tree: wall time, and the map's counts' distance from cloc's per line kind;
+ * - `cloc --strip-str-comments` — the same with cloc's own workaround for comment markers
+ *   inside strings (without it, cloc takes the `/*` of `"/*\n!/dir"` for a block comment and
+ *   counts the next thousand lines of ripgrep's tests as comments; the map skips strings).
+ *   The counting goal is measured against this one.
  *
  * Goals (issue 17): counts within 2% of cloc; text ≤ 8,000 tokens; the map ≤ 20% over the
  * exploration's wall time without it.
@@ -42,6 +46,7 @@ const CLOC_NAMES: Readonly<Record<string, string>> = {
   zsh: 'Shell',
   fish: 'Shell',
   'C/C++ Header': 'C',
+  'Fish Shell': 'Shell',
 };
 
 /** Per-language totals of cloc's `--json`, under the map's names. */
@@ -105,17 +110,19 @@ export const exploreMap: Bench = {
       { name: 'fanout', params: { ...t } },
       { name: 'fanout --no-map', params: { ...t } },
       { name: 'cloc', params: { ...t }, ...(cloc === undefined ? { skip: 'cloc is not installed (apt-get install cloc)' } : {}) },
+      { name: 'cloc --strip-str-comments', params: { ...t }, ...(cloc === undefined ? { skip: 'cloc is not installed (apt-get install cloc)' } : {}) },
     ]);
   },
   async run(subject: Subject, quick: boolean): Promise<Measurement> {
     const { path } = subject.params as unknown as Tree;
-    if (subject.name === 'cloc') {
+    if (subject.name.startsWith('cloc')) {
       const { files, languages } = await mapFiles(path);
       const dir = mkdtempSync(join(tmpdir(), 'fanout-bench-cloc-'));
       try {
         const list = join(dir, 'files.txt');
         writeFileSync(list, `${files.join('\n')}\n`);
-        const runs = await repeat(quick, () => timed('cloc', ['--json', '--quiet', '--skip-uniqueness', `--list-file=${list}`]));
+        const strip = subject.name.endsWith('--strip-str-comments') ? ['--strip-str-comments'] : [];
+        const runs = await repeat(quick, () => timed('cloc', ['--json', '--quiet', '--skip-uniqueness', ...strip, `--list-file=${list}`]));
         const middle = [...runs].sort((a, b) => a.wallMs - b.wallMs)[runs.length >> 1]!;
         return { wall_ms: middle.wallMs, ...distances(languages, clocTotals(middle.stdout)) };
       } finally {
@@ -143,9 +150,10 @@ export const exploreMap: Bench = {
       const bare = at('fanout --no-map', 'wall_ms');
       const cloc = at('cloc', 'wall_ms');
       const tokens = at('fanout', 'tokens');
-      const code = at('cloc', 'code_diff_pct');
-      const worst = at('cloc', 'worst_language_code_diff_pct');
-      const kinds = ['files', 'blank', 'comment', 'code'].map((k) => `${k} ${at('cloc', `${k}_diff_pct`)?.toFixed(2) ?? '?'}%`).join(', ');
+      const strip = 'cloc --strip-str-comments';
+      const code = at(strip, 'code_diff_pct');
+      const worst = at(strip, 'worst_language_code_diff_pct');
+      const kinds = (subject: string): string => ['files', 'blank', 'comment', 'code'].map((k) => `${k} ${at(subject, `${k}_diff_pct`)?.toFixed(2) ?? '?'}%`).join(', ');
       if (map !== undefined && bare !== undefined)
         lines.push(`goal: ${tree}: the map ≤ 20% over the exploration without it: ${map.toFixed(0)} ms vs ${bare.toFixed(0)} ms = +${((map / bare - 1) * 100).toFixed(1)}% — ${check(map <= bare * 1.2)}`);
       if (map !== undefined && cloc !== undefined)
