@@ -149,6 +149,7 @@ export const exploreMap: Bench = {
       const map = at('fanout', 'wall_ms');
       const bare = at('fanout --no-map', 'wall_ms');
       const cloc = at('cloc', 'wall_ms');
+      const clocStrip = at('cloc --strip-str-comments', 'wall_ms');
       const tokens = at('fanout', 'tokens');
       const strip = 'cloc --strip-str-comments';
       const code = at(strip, 'code_diff_pct');
@@ -157,12 +158,16 @@ export const exploreMap: Bench = {
       if (map !== undefined && bare !== undefined)
         lines.push(`goal: ${tree}: the map ≤ 20% over the exploration without it: ${map.toFixed(0)} ms vs ${bare.toFixed(0)} ms = +${((map / bare - 1) * 100).toFixed(1)}% — ${check(map <= bare * 1.2)}`);
       if (map !== undefined && cloc !== undefined)
-        lines.push(`      ${tree}: whole exploration with the map ${map.toFixed(0)} ms vs cloc over the same files ${cloc.toFixed(0)} ms = ${(map / cloc).toFixed(2)}× cloc's time`);
-      if (tokens !== undefined) lines.push(`goal: ${tree}: text ≤ 8,000 tokens: ${tokens} — ${check(tokens <= 8000)}`);
-      if (code !== undefined)
         lines.push(
-          `goal: ${tree}: line counts within 2% of cloc (same files, languages both name): ${kinds}; worst language's code ${worst?.toFixed(2) ?? '?'}% — ${check(['files', 'blank', 'comment', 'code'].every((k) => (at('cloc', `${k}_diff_pct`) ?? 100) <= 2))}`,
+          `      ${tree}: whole exploration with the map ${map.toFixed(0)} ms vs cloc over the same files ${cloc.toFixed(0)} ms = ${(map / cloc).toFixed(2)}× cloc's time${clocStrip === undefined ? '' : ` (cloc --strip-str-comments: ${clocStrip.toFixed(0)} ms)`}`,
         );
+      if (tokens !== undefined) lines.push(`goal: ${tree}: text ≤ 8,000 tokens: ${tokens} — ${check(tokens <= 8000)}`);
+      if (code !== undefined) {
+        lines.push(
+          `goal: ${tree}: line counts within 2% of cloc --strip-str-comments (same files, languages both name): ${kinds(strip)}; worst language's code ${worst?.toFixed(2) ?? '?'}% — ${check(['files', 'blank', 'comment', 'code'].every((k) => (at(strip, `${k}_diff_pct`) ?? 100) <= 2))}`,
+        );
+        lines.push(`      ${tree}: against plain cloc (it takes comment markers inside strings for comments): ${kinds('cloc')}`);
+      }
     }
     return lines;
   },
