@@ -156,6 +156,24 @@ function find(bytes: Uint8Array, i: number, end: number, what: Uint8Array): numb
   return -1;
 }
 
+/**
+ * Whether a block-comment opener occurs in `bytes` between `i` and `end`. `next` keeps, per
+ * opener, where its first byte next occurs at or after the last `i` asked (-1: nowhere): `i`
+ * only grows through a file, so the whole file is searched once, not once per line.
+ */
+function opensBlock(bytes: Uint8Array, i: number, end: number, c: Compiled, next: Int32Array): boolean {
+  for (let k = 0; k < c.opens.length; k++) {
+    const open = c.opens[k]!;
+    let j = next[k]!;
+    if (j === -1) continue;
+    if (j < i) j = bytes.indexOf(open[0]!, i);
+    while (j !== -1 && j < end && !at(bytes, j, end, open)) j = bytes.indexOf(open[0]!, j + 1);
+    next[k] = j;
+    if (j !== -1 && j < end) return true;
+  }
+  return false;
+}
+
 const DOUBLE3 = ascii('"""');
 const SINGLE3 = ascii("'''");
 
@@ -171,6 +189,7 @@ export function lineKinds(text: string | Uint8Array, language: string): LineKind
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
   const c = compile(SYNTAX[language] ?? NONE);
   const counts: LineKinds = { blank: 0, comment: 0, code: 0 };
+  const next = new Int32Array(c.opens.length); // 0: not searched yet (any i ≥ 0 searches)
   let close: Uint8Array | undefined; // the closer of the block comment (or docstring) we are in
   const end = bytes.length;
   let start = 0;
@@ -209,7 +228,9 @@ export function lineKinds(text: string | Uint8Array, language: string): LineKind
       }
       if (c.special[b] === 0) {
         code = true;
-        if (c.lineOnly) break; // nothing later on the line can change its kind
+        // Past code, only a block comment opened and left open can matter to the next lines:
+        // with no opener in the rest of the line (found natively), the line is decided.
+        if (c.lineOnly || !opensBlock(bytes, i, stop, c, next)) break;
         i++;
         continue;
       }
