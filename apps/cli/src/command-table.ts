@@ -15,7 +15,7 @@ export const COMMANDS = {
   validate: { summary: 'check a plan, reporting every problem with its path', usage: 'fanout validate <plan.json | ->' },
   'explore-codebase': {
     summary: 'explore a codebase in parallel and print what it found (alias: explore)',
-    usage: 'fanout explore-codebase [dir] [--size small|medium|large] [--pattern P]… [flags]',
+    usage: 'fanout explore-codebase [dir] [--size small|medium|large] [--pattern P]… [--budget N] [--no-map] [flags]',
   },
   'explore-web': { summary: 'search the web on a topic across providers and categories', usage: 'fanout explore-web <topic> [--depth simple|complex|comprehensive] [flags]' },
   start: { summary: 'discover a project: structure, context, complexity, all at once', usage: 'fanout start [dir] [flags]' },

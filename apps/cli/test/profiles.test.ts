@@ -38,10 +38,38 @@ afterAll(async () => {
 });
 
 describe('fanout explore-codebase', () => {
-  it('sizes the tree by counting, runs the profile and prints the report with the speedup', async () => {
+  it('sizes the tree by counting, runs the profile and prints the codebase map with the speedup', async () => {
     const out = await fanout(['explore-codebase', root]);
     expect(out.code).toBe(0);
     expect(out.stderr).toMatch(new RegExp(`exploring ${root}: 6 files, size small \\(\\d+ operations planned\\)`));
+    expect(out.stdout).toMatch(/^# \S+ — codebase map$/m);
+    expect(out.stdout).toMatch(/^## Languages \[analyze-map, analyze-languages\]$/m);
+    expect(out.stdout).toMatch(/^- src\/index\.ts:3 TODO/m);
+    expect(out.stdout).not.toContain(root);
+    expect(Math.ceil(out.stdout.length / 4)).toBeLessThanOrEqual(8000);
+    expect(out.stderr).toMatch(/wall time +\d+/);
+    expect(out.stderr).toMatch(/speedup +[\d.]+×/);
+    expect(out.stderr).not.toMatch(/failed \d*[1-9]/);
+  });
+
+  it('--budget bounds the text and says what it left out; --json has the whole map', async () => {
+    const small = await fanout(['explore-codebase', root, '--budget', '300', '-q']);
+    expect(small.code).toBe(0);
+    expect(small.stdout.length).toBeLessThanOrEqual(1200 + 1);
+    expect(small.stdout).toMatch(/^## Left out \(budget 300 tokens; --json has everything\)$/m);
+    const json = await fanout(['explore-codebase', root, '--budget', '300', '--json']);
+    const map = JSON.parse(json.stdout) as { languages: { rows: { language: string }[] }; text: { budgetTokens: number; omitted: string[] } };
+    expect(map.languages.rows.map((r) => r.language)).toContain('TypeScript');
+    expect(map.text.budgetTokens).toBe(300);
+    expect(map.text.omitted.length).toBeGreaterThan(0);
+    const bad = await fanout(['explore-codebase', root, '--budget', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/expected --budget to be a positive integer, got "lots"/);
+  });
+
+  it('--no-map prints the aggregated report, as before the map', async () => {
+    const out = await fanout(['explore-codebase', root, '--no-map']);
+    expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^# explore-codebase \(small\)/);
     expect(out.stdout).toContain(`\`${join(root, 'src/index.ts')}\``);
     expect(out.stdout).toMatch(/\*\*TODO\*\* .*src\/index\.ts:3:4/);
@@ -53,7 +81,7 @@ describe('fanout explore-codebase', () => {
   });
 
   it('explore is its alias; --json prints the report; --size and --pattern are honoured', async () => {
-    const out = await fanout(['explore', root, '--json', '--size', 'medium', '--pattern', 'toUpperCase']);
+    const out = await fanout(['explore', root, '--json', '--no-map', '--size', 'medium', '--pattern', 'toUpperCase']);
     expect(out.code).toBe(0);
     const report = JSON.parse(out.stdout) as ReportJson;
     expect(report.title).toMatch(/explore-codebase \(medium\)/);
@@ -62,6 +90,10 @@ describe('fanout explore-codebase', () => {
     expect(report.operations.listed.every((o) => o.state === 'succeeded')).toBe(true);
     const matches = report.groups.find((g) => g.type === 'match')!;
     expect(matches.entries.map((e) => e.key)).toContain(`${join(root, 'src/util/strings.ts')}:1`);
+    // With the map, the pattern's matches have a section of their own.
+    const mapped = await fanout(['explore', root, '-q', '--pattern', 'toUpperCase']);
+    expect(mapped.stdout).toMatch(/^## Your pattern \[search-user-1\]$/m);
+    expect(mapped.stdout).toMatch(/^- src\/util\/strings\.ts:1 /m);
   });
 
   it('refuses a bad --size, two directories, and a directory that does not exist, with exit 2', async () => {

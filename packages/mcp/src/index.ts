@@ -5,7 +5,7 @@ export { DEFAULT_BUDGET_TOKENS, DEFAULT_DEADLINE_MS, DEFAULT_MAX_OPERATIONS, typ
 export { FanoutMcpError, type McpErrorCode, type McpIssue } from './errors.js';
 export { runResultSchema, operationEntrySchema, type RunResultContent } from './result-schema.js';
 export { renderRunText, type OperationEntry, type RenderInput, type SpillPaths, type TextRenderer, type TextView } from './render.js';
-export { renderExploreCodebaseText } from './render-explore.js';
+export { codebaseMapRenderer, renderExploreCodebaseText } from './render-explore.js';
 export type { ExploreRenderers } from './tools/explore.js';
 export { ProgressReporter, type ProgressOptions, type ProgressSource, type ProgressUpdate } from './progress.js';
 export { rootsFromList, type CallRoots, type RootsSource } from './roots.js';

@@ -1,10 +1,11 @@
 /**
- * The text of `fanout_explore_codebase`: one function, so that a codebase map can take its
- * place (pass `renderers.exploreCodebase`) without touching how the run, the budget or the
- * result work. Today it is the run's report ordered for orientation: files ranked across the
- * searches first, then markers and statistics, then the heads of the highest-ranked files;
- * the operations list (the patterns searched) comes last, since nobody asked for them.
+ * The text of `fanout_explore_codebase`: the codebase map (`@fanout/profiles`'
+ * `buildCodebaseMap` and `renderCodebaseMap`, the renderer `fanout explore-codebase` prints
+ * with) when the run has the map's analysis, else the run's report ordered for orientation:
+ * files ranked across the searches first, then markers and statistics, then the heads of the
+ * highest-ranked files; the operations list (the patterns searched) comes last.
  */
+import { buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, renderCodebaseMap } from '@fanout/profiles';
 import { cutNotice, collectHeads, failures, groups, header, headsSection, operationsList, Paths, type TextRenderer } from './render.js';
 
 const ORDER = ['file', 'stats', 'marker', 'match'] as const;
@@ -25,3 +26,21 @@ export const renderExploreCodebaseText: TextRenderer = (input, view, spill) => {
     .trimEnd()
     .concat('\n');
 };
+
+/**
+ * The codebase map of a run over `dir` as the tool's text. The result's budget fitting hands
+ * a smaller view when the whole does not fit: the map's own budget shrinks with it (the
+ * share of the report's entries the view keeps), from {@link DEFAULT_MAP_BUDGET_TOKENS}.
+ */
+export function codebaseMapRenderer(dir: string): TextRenderer {
+  return (input, view, spill) => {
+    if (!input.operations.some((op) => op.id === 'analyze-map')) return renderExploreCodebaseText(input, view, spill);
+    const full = Math.max(0, ...input.report.groups.map((g) => g.entries.length));
+    const share = full === 0 ? 1 : Math.min(1, view.entries / full);
+    const map = buildCodebaseMap(dir, input.operations);
+    const rendered = renderCodebaseMap(map, { budgetTokens: Math.max(200, Math.round(DEFAULT_MAP_BUDGET_TOKENS * share)) });
+    const paths = new Paths(input.roots);
+    const status = input.done ? '' : `\n(still running: ${input.pending.length} operations pending; handle ${input.handle})\n`;
+    return `${rendered.text}${status}${spill === undefined ? '' : `\nFull results: ${paths.rel(spill.results)}\n`}`;
+  };
+}

@@ -6,8 +6,9 @@ import { generate } from '../scripts/kind-schemas.mjs';
 describe('the kinds’ input schemas the tools list', () => {
   it('are generated from the adapters’ own schemas and up to date (else: npm run generate -w @fanout/mcp)', async () => {
     const fresh = (await generate()) as string;
-    const { readFile } = await import('node:fs/promises');
-    expect(await readFile(new URL('../src/kind-schemas.ts', import.meta.url), 'utf8')).toBe(fresh);
+    // Compared as data: the workspace's formatter lays the committed file out its own way.
+    const literal = fresh.slice(fresh.indexOf('= {') + 2, fresh.lastIndexOf('}') + 1).replace(/,\s*}$/, '}');
+    expect(KIND_INPUT_SCHEMAS).toEqual(JSON.parse(literal));
   });
 
   it('list every field of each kind', () => {

@@ -112,17 +112,20 @@ describe('fanout_run, fanout_web and the explore tools', () => {
     }
   });
 
-  it('explores a codebase with the profile, files ranked across its searches, text from a renderer that can be replaced', async () => {
+  it('explores a codebase with the profile and answers with the codebase map, text from a renderer that can be replaced', async () => {
     const mcp = await connect({ config: { roots: [root] } });
     try {
       const c = content(await mcp.client.callTool({ name: 'fanout_explore_codebase', arguments: {} }));
       expect(c.done).toBe(true);
       expect(c.summary.succeeded).toBe(c.summary.operations);
-      expect(c.operations.map((op) => op.id)).toEqual(expect.arrayContaining(['discover-source', 'search-markers', 'rank', 'read-top', 'analyze-languages']));
-      expect(c.text).toMatch(/^# explore-codebase \. \(small\)/);
-      expect(c.text).toMatch(/^- src\/index\.ts · .*← .*search-/m);
-      expect(c.text).toContain('## Highest-ranked files (heads)');
-      expect(c.text).toMatch(/TODO src\/index\.ts:2:6: TODO: parse the arguments/);
+      expect(c.operations.map((op) => op.id)).toEqual(expect.arrayContaining(['discover-source', 'search-markers', 'rank', 'read-top', 'analyze-languages', 'analyze-map']));
+      // The same renderer as the CLI's: the map's sections, each naming its operations.
+      expect(c.text).toMatch(/^# \S+ — codebase map/);
+      expect(c.text).toMatch(/^## Languages \[analyze-map, analyze-languages\]$/m);
+      expect(c.text).toMatch(/^\| TypeScript \| \d+ \| \d+ \| \d+ \| \d+ \|$/m);
+      expect(c.text).toMatch(/^## Markers \[.*analyze-markers.*\]$/m);
+      expect(c.text).toMatch(/^- src\/index\.ts:2 TODO: parse the arguments$/m);
+      expect(c.text).not.toContain(root);
     } finally {
       await mcp.close();
     }

@@ -10,3 +10,6 @@ export { rankFilesAdapter, agreeUrlsAdapter, PLAN_STEPS, STEP_EXTRACTORS, type A
 export { exploreCodebase, exploreCodebasePlan, partitionTree, SEARCHES, type ExploreCodebaseOptions, type FileCounter } from './plans/explore-codebase.js';
 export { exploreWeb, webQueries, type ExploreWebOptions } from './plans/explore-web.js';
 export { startPlan } from './plans/start.js';
+export { EXPORT_SEARCHES } from './plans/explore-codebase.js';
+export { buildCodebaseMap, type CodebaseMap, type EntryPoint, type KeyFile, type LanguageRow, type MapOperation, type Workspace } from './map/build.js';
+export { renderCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, type RenderedMap, type RenderMapOptions } from './map/render.js';

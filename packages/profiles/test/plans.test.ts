@@ -131,7 +131,7 @@ describe('exploreCodebase', () => {
     expect(files).toBe(8);
     expect(size.name).toBe('small');
     const kinds = plan.operations.map((op) => op.kind);
-    expect(kinds.filter((k) => k === 'glob')).toHaveLength(4);
+    expect(kinds.filter((k) => k === 'glob')).toHaveLength(5); // the profile's 4 and the map's CI glob
     expect(kinds.filter((k) => k === 'grep')).toHaveLength(7); // the profile's 6 and the user's
     const result = await createScheduler({ adapters: configured.adapters }).execute(plan);
     expect(result.summary.byState.failed).toBe(0);
@@ -177,10 +177,15 @@ describe('exploreCodebase', () => {
   it('plans the sizes with the profile’s numbers', () => {
     const parts = [['a'], ['b'], ['c'], ['d']];
     for (const size of PROFILES['explore-codebase']!.sizes) {
-      const plan = exploreCodebasePlan(root, size, parts);
+      const plan = exploreCodebasePlan(root, size, parts, { map: false });
       const count = (kind: string) => plan.operations.filter((op) => op.kind === kind).length;
       expect([count('glob'), count('grep')]).toEqual([size.operations.glob, size.operations.grep]);
       expect(validatePlan(plan, new Map(configured.adapters.map((a) => [a.kind, a]))).ok).toBe(true);
+      // The map adds its analysis, and the CI glob where the size has none.
+      const mapped = exploreCodebasePlan(root, size, parts);
+      const added = mapped.operations.map((op) => op.id).filter((id) => !plan.operations.some((op) => op.id === id));
+      expect(added).toEqual(plan.operations.some((op) => op.id === 'discover-ci') ? ['analyze-map'] : ['analyze-map', 'discover-ci']);
+      expect(validatePlan(mapped, new Map(configured.adapters.map((a) => [a.kind, a]))).ok).toBe(true);
     }
   });
 

@@ -57,6 +57,14 @@ export const METRICS: Record<string, MetricInfo> = {
   collect_ms_per_agent: { unit: 'ms', better: 'lower' },
   clean_ms: { unit: 'ms', better: 'lower' },
   clean_ms_per_agent: { unit: 'ms', better: 'lower' },
+  tokens: { unit: 'tokens', better: 'lower' },
+  code_lines: { unit: 'lines', better: 'higher' },
+  cloc_code_lines: { unit: 'lines', better: 'higher' },
+  files_diff_pct: { unit: '%', better: 'lower' },
+  blank_diff_pct: { unit: '%', better: 'lower' },
+  comment_diff_pct: { unit: '%', better: 'lower' },
+  code_diff_pct: { unit: '%', better: 'lower' },
+  worst_language_code_diff_pct: { unit: '%', better: 'lower' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */

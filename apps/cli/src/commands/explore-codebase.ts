@@ -1,25 +1,34 @@
 import { resolve } from 'node:path';
-import { adaptersFromConfig, exploreCodebase } from '@fanout/profiles';
+import { adaptersFromConfig, buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, exploreCodebase, renderCodebaseMap } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
-import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
+import { EXIT, parse, positiveInt, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
+import { renderReport } from '../report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 
-const HELP = `Usage: fanout explore-codebase [dir] [--size small|medium|large] [--pattern REGEX]... [flags]
+const HELP = `Usage: fanout explore-codebase [dir] [--size small|medium|large] [--pattern REGEX]... [--budget N] [flags]
        fanout explore [dir] …
 
-Explores a codebase in parallel: discovery globs, searches for entry points, exports, TODO
-markers, tests, configuration and imports (and your --pattern), a ranking of the files they
-found, reads of the highest-ranked, and language and marker analyses. The size comes from
-counting the files first (small < 1,000, medium ≤ 10,000, large) unless --size names it.
-Prints the aggregated report; the summary (with the speedup) goes to stderr.
+Explores a codebase in parallel: discovery globs, searches for entry points, exports (each
+language its own way), TODO markers, tests, configuration and imports (and your --pattern), a
+ranking of the files they found, reads of the highest-ranked, language and marker analyses,
+and the map analysis (line kinds, imports, outlines, manifests). The size comes from counting
+the files first (small < 1,000, medium ≤ 10,000, large) unless --size names it.
+
+Prints the codebase map: overview, languages (files, blank, comment, code), structure,
+entry points, key files ranked by the import graph with their outlines, tests / build / CI,
+configuration, markers and heads, each section naming the operations it comes from, within
+--budget tokens. --json prints the whole map and what the text left out. The summary (with
+the speedup) goes to stderr.
 
       --size S         small, medium or large
       --pattern REGEX  also search for REGEX (repeatable)
+      --budget N       most tokens (≈ characters / 4) of the text report (default ${DEFAULT_MAP_BUDGET_TOKENS})
+      --no-map         no map analysis: print the aggregated report instead (as before the map)
 ${RUN_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...RUN_FLAGS, size: { type: 'string' }, pattern: { type: 'string', multiple: true } });
+  const { values, positionals } = parse(argv, { ...RUN_FLAGS, size: { type: 'string' }, pattern: { type: 'string', multiple: true }, budget: { type: 'string' }, 'no-map': { type: 'boolean' } });
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`);
     return EXIT.ok;
@@ -27,19 +36,21 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`expected at most one directory, got ${positionals.length}`);
   const size = values.size;
   if (size !== undefined && size !== 'small' && size !== 'medium' && size !== 'large') throw new UsageError(`expected --size small, medium or large, got ${JSON.stringify(size)}`);
+  const budgetTokens = positiveInt(values.budget, '--budget') ?? DEFAULT_MAP_BUDGET_TOKENS;
+  const map = values['no-map'] !== true;
   const dir = resolve(positionals[0] ?? '.');
   // The directory explored is the allowed root unless the configuration names roots.
   const settings = await loadSettings({ configFile: values.config, overrides: { profile: 'explore-codebase' } });
   const config = { ...settings.config, roots: settings.config.roots ?? [dir] };
   const configured = await adaptersFromConfig(config, ['glob', 'grep', 'read', 'analyze']);
   try {
-    const countFiles = async (root: string, limit: number): Promise<number> => {
+    const countFiles = async (root: string, limit: number): Promise<{ count: number; files: string[] }> => {
       const result = await createScheduler({ adapters: configured.adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
       const op = result.get('count')!;
       if (op.state !== 'succeeded') throw new UsageError(`cannot count the files of ${root}: ${(op.error as Error | undefined)?.message ?? op.state}`);
-      return (op.output as { count: number }).count;
+      return op.output as { count: number; files: string[] };
     };
-    const { plan, size: chosen, files } = await exploreCodebase(dir, { ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
+    const { plan, size: chosen, files } = await exploreCodebase(dir, { map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
     if (values.quiet !== true && values.ndjson !== true) {
       process.stderr.write(`exploring ${dir}: ${files === undefined ? '' : `${files > 10_000 ? 'more than 10,000' : files} files, `}size ${chosen.name} (${plan.operations.length} operations planned)\n`);
     }
@@ -49,6 +60,24 @@ export async function run(argv: string[]): Promise<number> {
       adapters: configured.adapters,
       settings: { ...settings, config },
       flags: values,
+      ...(map
+        ? {
+            // The map replaces the aggregated report: the same renderer as the MCP tool's.
+            render: async (result) => {
+              const codebase = buildCodebaseMap(
+                dir,
+                plan.operations.map((op) => result.get(op.id) ?? { id: op.id, kind: op.kind, state: 'pending' }),
+              );
+              const rendered = renderCodebaseMap(codebase, { budgetTokens });
+              const html = `<pre class="codebase-map">${rendered.text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))}</pre>`;
+              // --json keeps everything: the whole map, what the text left out, and the run's
+              // accounting from the aggregated report (title, run, totals, failures).
+              const report = values.json === true ? (await renderReport(result, plan, config)).report : undefined;
+              const accounting = report === undefined ? {} : { title: report.title, run: report.run, totals: report.totals, failures: report.failures };
+              return { text: rendered.text, markdown: rendered.text, html, json: { ...accounting, ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
+            },
+          }
+        : {}),
     });
   } finally {
     await configured.close();

@@ -1,5 +1,5 @@
 /**
- * The built-in analyses as members of a scan pass: `stats` and `markers` take their files in
+ * The built-in analyses as members of a scan pass: `stats`, `markers` and `map` take their files in
  * tree order from the shared walk, their per-file outcomes from the shared reads (see
  * `fs/scan/work.ts`), and add them up here, on the main thread. Progress is reported every
  * {@link PROGRESS_EVERY} files: `{ analyzer, done }` (and `markers` for the markers found).
@@ -10,7 +10,9 @@ import { targetPaths, type Prepared } from '../fs/scan/prepared.js';
 import type { BatchShared } from '../fs/scan/scan.js';
 import { analyzeTargets, DiscoveryMember } from './discover.js';
 import { MarkersTally, type MarkersFileOutcome } from './markers.js';
-import type { MarkersOutput, StatsOutput } from './output.js';
+import type { MapFileOutcome } from './facts.js';
+import { MapTally } from './map.js';
+import type { MapOutput, MarkersOutput, StatsOutput } from './output.js';
 import type { AnalyzeInput } from './schema.js';
 import { PROGRESS_EVERY, StatsTally, type StatsFileOutcome } from './stats.js';
 
@@ -19,6 +21,10 @@ export async function prepareAnalyze(input: Exclude<AnalyzeInput, { analyzer: 'm
   context.signal.throwIfAborted();
   const targets = await analyzeTargets(input, shared.roots, shared.listings);
   context.signal.throwIfAborted();
+  if (input.analyzer === 'map') {
+    const member = new MapMember(targetPaths(targets), input.maxFiles, context, settle);
+    return { consumer: { member, spec: { type: 'map' }, hint: () => 0 }, targets };
+  }
   if (input.analyzer === 'stats') {
     const member = new StatsMember(targetPaths(targets), input.maxFiles, context, settle);
     return { consumer: { member, spec: { type: 'stats' }, hint: () => 0 }, targets };
@@ -39,6 +45,22 @@ class StatsMember extends DiscoveryMember {
   protected finish(): void {
     const result = this.#tally.result();
     const output: StatsOutput = { ...result, skipped: [...this.skipped, ...result.skipped], truncated: this.truncated };
+    this.resolve(output);
+  }
+}
+
+class MapMember extends DiscoveryMember {
+  readonly #tally = new MapTally();
+
+  protected file(path: string, outcome: unknown): void {
+    this.#tally.add(path, outcome as MapFileOutcome);
+    const done = this.#tally.files;
+    if (done % PROGRESS_EVERY === 0) this.context.progress({ analyzer: 'map', done });
+  }
+
+  protected finish(): void {
+    const result = this.#tally.result();
+    const output: MapOutput = { ...result, skipped: [...this.skipped, ...result.skipped], truncated: this.truncated };
     this.resolve(output);
   }
 }

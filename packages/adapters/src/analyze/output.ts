@@ -1,3 +1,5 @@
+import type { FileFacts } from './facts.js';
+
 /** The markers the `markers` analyzer finds, upper case, as whole words. */
 export const MARKER_KINDS = ['TODO', 'FIXME', 'HACK', 'XXX'] as const;
 
@@ -87,5 +89,31 @@ export interface ModuleOutput {
   result: unknown;
 }
 
+/** Files and blank / comment / code lines of one language, as `cloc` reports them. */
+export interface LanguageLines {
+  files: number;
+  blank: number;
+  comment: number;
+  code: number;
+  bytes: number;
+}
+
+/**
+ * Output of `analyzer: 'map'`: the facts of every text file (see `FileFacts`: line kinds,
+ * imports, outline, environment variables, `main`, tests, manifests' text) in tree order, and
+ * the line kinds added up per language.
+ */
+export interface MapOutput {
+  analyzer: 'map';
+  files: FileFacts[];
+  /** By language name (see `languageOf`), keys in alphabetical order. */
+  languages: Record<string, LanguageLines>;
+  /** Files with a NUL byte in their first 8000 bytes: counted apart. */
+  binary: { files: number; bytes: number };
+  skipped: SkippedFile[];
+  /** True when discovery stopped at `maxFiles`. */
+  truncated: boolean;
+}
+
 /** What an analysis produces, by `analyzer`. */
-export type AnalyzeOutput = StatsOutput | MarkersOutput | ModuleOutput;
+export type AnalyzeOutput = StatsOutput | MarkersOutput | ModuleOutput | MapOutput;

@@ -17,6 +17,8 @@ export const ANALYZE_LIMITS = { maxFiles: 10_000_000, maxMarkers: 1_000_000, pat
  *
  * - `{ analyzer: 'stats' }`: files, lines and bytes per language.
  * - `{ analyzer: 'markers', kinds?, maxMarkers? }`: TODO / FIXME / HACK / XXX with positions.
+ * - `{ analyzer: 'map' }`: per file, blank / comment / code lines, imports, top-level symbols,
+ *   environment variables read, `main`, tests, and the text of manifests (see `FileFacts`).
  * - `{ analyzer: 'module', module, options? }`: the default export of an ES module (inside
  *   the allowed roots) run over the files, in a worker; `options` is handed to it.
  *
@@ -61,6 +63,7 @@ export function analyzeInputSchema(defaults: AnalyzeInputDefaults = {}) {
         .max(ANALYZE_LIMITS.maxMarkers)
         .default(defaults.maxMarkers ?? 1000),
     }),
+    z.strictObject({ analyzer: z.literal('map'), ...discovery }),
     z.strictObject({
       analyzer: z.literal('module'),
       ...discovery,

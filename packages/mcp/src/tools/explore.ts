@@ -11,7 +11,7 @@ import { exploreCodebase, exploreWeb } from '@fanout/profiles';
 import { createScheduler, type Adapter } from '@fanout/scheduler';
 import { answer, errorResult, startRun } from '../call.js';
 import { FanoutMcpError, invalidRequest } from '../errors.js';
-import { renderExploreCodebaseText } from '../render-explore.js';
+import { codebaseMapRenderer } from '../render-explore.js';
 import { Paths, renderRunText, type TextRenderer } from '../render.js';
 import type { RootsResolver } from '../roots.js';
 import type { FanoutMcpRuntime } from '../runtime.js';
@@ -19,19 +19,19 @@ import { argumentIssues, exploreCodebaseArgs, exploreWebArgs, jsonOf, listedOnly
 
 /** Renderers of the explore tools' text (a codebase map can replace the default). */
 export interface ExploreRenderers {
-  /** @default renderExploreCodebaseText */
+  /** @default the codebase map of the explored directory (see `codebaseMapRenderer`) */
   exploreCodebase?: TextRenderer;
   /** @default renderRunText */
   exploreWeb?: TextRenderer;
 }
 
-/** Counts files under `root` (up to `limit`) with a glob operation, as the CLI does. */
-function fileCounter(adapters: Adapter[]): (root: string, limit: number) => Promise<number> {
+/** Counts files under `root` (up to `limit`) with a glob operation, as the CLI does; the paths say which languages to search. */
+function fileCounter(adapters: Adapter[]): (root: string, limit: number) => Promise<{ count: number; files: string[] }> {
   return async (root, limit) => {
     const result = await createScheduler({ adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
     const op = result.get('count')!;
     if (op.state !== 'succeeded') throw (op.error as Error | undefined) ?? new Error(`could not count the files of ${root}: ${op.state}`);
-    return (op.output as { count: number }).count;
+    return op.output as { count: number; files: string[] };
   };
 }
 
@@ -42,7 +42,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
     {
       title: 'Explore a codebase in one call',
       description:
-        'Explore a codebase the way the explore-codebase profile does, all in one parallel run: discovery globs (sources, configuration, docs, tests…), searches for entry points, exports, TODO markers, tests, configuration and imports (plus your patterns), a ranking of the files they found, reads of the highest-ranked files, and language and marker statistics. The size (12, 24 or 52 operations) comes from counting the files. Answers with files ranked across the searches (each with the ids of the operations that found it), markers, statistics and the heads of the top files, within budgetTokens. Use it first in an unfamiliar repository; use fanout_read for targeted batches.',
+        'Explore a codebase the way the explore-codebase profile does, all in one parallel run: discovery globs (sources, configuration, docs, tests…), searches for entry points, exports, TODO markers, tests, configuration and imports (plus your patterns), a ranking of the files they found, reads of the highest-ranked files, and language and marker statistics. The size (12, 24 or 52 operations) comes from counting the files. Answers with a codebase map: overview, languages (files, blank, comment, code), structure (workspaces and packages from the manifests), entry points, key files ranked by the import graph with their outlines, tests / build / CI, configuration, markers and heads, each section naming the operations it comes from, within budgetTokens. Use it first in an unfamiliar repository; use fanout_read for targeted batches.',
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(exploreCodebaseArgs)),
       outputSchema: runResultOutput(),
       annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
@@ -72,7 +72,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
           plan,
           roots: callRoots,
           adapters,
-          renderer: renderers.exploreCodebase ?? renderExploreCodebaseText,
+          renderer: renderers.exploreCodebase ?? codebaseMapRenderer(dir),
         });
         return await answer(runtime, record, ctx, {
           deadlineMs: parsed.deadlineMs ?? runtime.options.deadlineMs,

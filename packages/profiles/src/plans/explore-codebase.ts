@@ -48,6 +48,27 @@ export const SEARCHES: readonly { id: string; pattern: string; ignoreCase?: bool
   { id: 'imports', pattern: String.raw`^\s*(import\s.+\sfrom\s|import\s+['"]|from\s+\S+\s+import\s|const\s+\w+\s*=\s*require\(|use\s+[a-z_]+::)` },
 ];
 
+/**
+ * The `exports` search per language: what a module exposes is spelt differently in each, and
+ * a search for all spellings in every file fills its cap with noise (`def` in Rust comments,
+ * `export` in shell scripts). With the languages of the tree known, the plan searches each
+ * present language for its own spelling, in its own files only.
+ */
+export const EXPORT_SEARCHES: Readonly<Record<string, { id: string; pattern: string; include: string[] }>> = {
+  TypeScript: {
+    id: 'exports-js',
+    pattern: String.raw`^\s*export\s+(default\s+)?(declare\s+)?(async\s+)?(function|class|abstract\s+class|const|let|interface|type|enum|namespace)\b|^\s*module\.exports\b`,
+    include: ['*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}'],
+  },
+  Rust: { id: 'exports-rust', pattern: String.raw`^\s*pub(\([^)]*\))?\s+(async\s+)?(unsafe\s+)?(fn|struct|enum|trait|type|const|static|mod|use|union)\b|^\s*#\[macro_export\]`, include: ['*.rs'] },
+  Go: { id: 'exports-go', pattern: String.raw`^(func\s+(\([^)]*\)\s*)?|type\s+|var\s+|const\s+)[A-Z]\w*`, include: ['*.go'] },
+  Python: { id: 'exports-python', pattern: String.raw`^(__all__\s*[:=]|(async\s+)?def\s+[A-Za-z]\w*\s*\(|class\s+[A-Za-z]\w*)`, include: ['*.py', '*.pyi'] },
+  Java: { id: 'exports-jvm', pattern: String.raw`^\s*public\s+((abstract|final|static|sealed)\s+)*(class|interface|enum|record)\s+\w+`, include: ['*.java', '*.kt', '*.scala'] },
+  Ruby: { id: 'exports-ruby', pattern: String.raw`^\s*(class|module)\s+[A-Z]\w*|^\s*def\s+(self\.)?\w+`, include: ['*.rb'] },
+};
+// JavaScript shares TypeScript's search; Kotlin and Scala share Java's.
+const EXPORT_ALIASES: Readonly<Record<string, string>> = { JavaScript: 'TypeScript', Kotlin: 'Java', Scala: 'Java' };
+
 /** Options of {@link exploreCodebasePlan}. */
 export interface ExploreCodebaseOptions {
   /** The size to plan for; counted from the tree when absent (see {@link exploreCodebase}). */
@@ -58,6 +79,16 @@ export interface ExploreCodebaseOptions {
   readLines?: number;
   /** Files chosen for reading, per read operation. @default 5 */
   filesPerRead?: number;
+  /**
+   * Add the codebase map's operations (`analyze-map`: line kinds, imports, outlines,
+   * manifests; `discover-ci`), which `buildCodebaseMap` turns into the report. @default true
+   */
+  map?: boolean;
+  /**
+   * The languages of the tree (names as `languageOf` gives them). When known, the `exports`
+   * search becomes one per language present (see {@link EXPORT_SEARCHES}).
+   */
+  languages?: readonly string[];
 }
 
 /**
@@ -82,9 +113,7 @@ export async function partitionTree(root: string, groups: number): Promise<strin
   }
   if (groups <= 1 || names.length <= 1) return [['.']];
   const parts: string[][] = Array.from({ length: Math.min(groups, names.length) }, () => []);
-  names.forEach((name, i) => {
-    parts[i % parts.length]!.push(name);
-  });
+  for (const [i, name] of names.entries()) parts[i % parts.length]!.push(name);
   return parts;
 }
 
@@ -112,11 +141,17 @@ export function exploreCodebasePlan(root: string, size: ProfileSize, parts: read
   }
 
   // Searches: every pattern over every part of the tree, as many as the size allows.
-  const patterns = [...SEARCHES.map((s) => ({ id: s.id, pattern: s.pattern })), ...(options.patterns ?? []).map((pattern, i) => ({ id: `user-${i + 1}`, pattern }))];
+  const patterns: { id: string; pattern: string; include?: string[] }[] = [];
+  for (const search of SEARCHES) {
+    const perLanguage = search.id === 'exports' ? exportSearchesFor(options.languages) : undefined;
+    if (perLanguage === undefined) patterns.push({ id: search.id, pattern: search.pattern });
+    else patterns.push(...perLanguage);
+  }
+  patterns.push(...(options.patterns ?? []).map((pattern, i) => ({ id: `user-${i + 1}`, pattern })));
   const perPattern = Math.max(1, Math.floor(greps / Math.max(1, Math.min(patterns.length, greps))));
   const groups = parts.slice(0, perPattern);
   const searchIds: string[] = [];
-  for (const { id, pattern } of patterns) {
+  for (const { id, pattern, include } of patterns) {
     groups.forEach((paths, g) => {
       const searchId = groups.length === 1 ? `search-${id}` : `search-${id}-${g + 1}`;
       searchIds.push(searchId);
@@ -124,7 +159,7 @@ export function exploreCodebasePlan(root: string, size: ProfileSize, parts: read
         id: searchId,
         kind: 'grep',
         priority: 1,
-        input: { pattern, paths: paths.map((p) => resolve(cwd, p)), maxCount: 20, maxMatches: 400, maxOutputBytes: 512 * 1024 },
+        input: { pattern, paths: paths.map((p) => resolve(cwd, p)), maxCount: 20, maxMatches: 400, maxOutputBytes: 512 * 1024, ...(include === undefined ? {} : { include }) },
       });
     });
   }
@@ -141,12 +176,39 @@ export function exploreCodebasePlan(root: string, size: ProfileSize, parts: read
   });
   operations.push({ id: 'analyze-languages', kind: 'analyze', priority: 1, input: { analyzer: 'stats', paths: [cwd] } });
   operations.push({ id: 'analyze-markers', kind: 'analyze', priority: 1, input: { analyzer: 'markers', paths: [cwd], maxMarkers: 200 } });
+  if (options.map !== false) {
+    // The map reads every file once more in the same scan pass as the statistics and the
+    // searches (one walk, one read per file, shared), and looks at CI files the globs above
+    // may not have (they are hidden).
+    operations.push({ id: 'analyze-map', kind: 'analyze', priority: 1, input: { analyzer: 'map', paths: [cwd] } });
+    if (!operations.some((op) => op.id === 'discover-ci')) {
+      const ci = DISCOVERIES.find((d) => d.id === 'ci')!;
+      operations.push({ id: 'discover-ci', kind: 'glob', priority: 2, input: { patterns: ci.patterns, cwd, maxResults: 20_000, dot: true } });
+    }
+  }
   // Searches that failed must not hold the reading back: the ranking takes what there is.
   return { name: `explore-codebase (${size.name}) ${cwd}`, operations, policy: { failure: 'continue' } };
 }
 
-/** Counts up to `limit` files under `root` (the caller's way: a glob operation, or a walk). */
-export type FileCounter = (root: string, limit: number) => Promise<number>;
+/** The per-language `exports` searches for `languages`, or undefined when no language of them has one. */
+function exportSearchesFor(languages: readonly string[] | undefined): { id: string; pattern: string; include: string[] }[] | undefined {
+  if (languages === undefined) return undefined;
+  const chosen = new Set<string>();
+  for (const language of languages) {
+    const key = EXPORT_ALIASES[language] ?? language;
+    if (EXPORT_SEARCHES[key] !== undefined) chosen.add(key);
+  }
+  if (chosen.size === 0) return undefined;
+  return Object.keys(EXPORT_SEARCHES)
+    .filter((key) => chosen.has(key))
+    .map((key) => EXPORT_SEARCHES[key]!);
+}
+
+/**
+ * Counts up to `limit` files under `root` (the caller's way: a glob operation, or a walk);
+ * returning the paths too lets the plan search each language present its own way.
+ */
+export type FileCounter = (root: string, limit: number) => Promise<number | { count: number; files: readonly string[] }>;
 
 /**
  * Plans an exploration of `root`: the size is the one named, or else chosen by counting the
@@ -163,7 +225,12 @@ export async function exploreCodebase(root: string, options: ExploreCodebaseOpti
     if (size === undefined) throw new RangeError(`expected size small, medium or large, got ${JSON.stringify(options.size)}`);
   } else {
     if (options.countFiles === undefined) throw new TypeError('expected a size, or countFiles to choose one by counting the files');
-    files = await options.countFiles(root, 10_001);
+    const counted = await options.countFiles(root, 10_001);
+    files = typeof counted === 'number' ? counted : counted.count;
+    if (typeof counted !== 'number' && options.languages === undefined) {
+      const { languageOf } = await import('@fanout/adapters/analyze');
+      options = { ...options, languages: [...new Set(counted.files.map((f) => languageOf(f)))] };
+    }
     size = codebaseSize(files);
   }
   const greps = size.operations.grep ?? 6;

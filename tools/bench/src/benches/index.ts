@@ -5,6 +5,7 @@ import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
 import { grepCliBenches } from './grep-cli.js';
+import { mapBenches } from './map.js';
 import { mcpBenches } from './mcp.js';
 import { monitorBenches } from './monitor.js';
 import { realTreeBenches } from './real-trees.js';
@@ -29,6 +30,7 @@ export const BENCHES: readonly Bench[] = [
   ...aggregateBenches,
   ...cliBenches,
   ...realTreeBenches,
+  ...mapBenches,
   ...mcpBenches,
   ...serverBenches,
   agentsFleet,

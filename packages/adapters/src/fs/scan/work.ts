@@ -11,14 +11,15 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { markerPattern, markersInFile, MAX_MARKER_FILE_BYTES, tooLargeForMarkers, type MarkerPattern, type MarkersFileOutcome } from '../../analyze/markers.js';
 import type { MarkerKind } from '../../analyze/output.js';
+import { factsOf, MAX_MAP_FILE_BYTES, type MapFileOutcome } from '../../analyze/facts.js';
 import { countFile, countFileInChunks, type StatsFileOutcome } from '../../analyze/stats.js';
 import { FileSearcher, type FileOutcome, type FileSearchConfig, type FileTask } from '../grep/file.js';
 
 /** What one consumer of a pass does with each file it is given. */
-export type ConsumerSpec = { type: 'grep'; config: FileSearchConfig } | { type: 'stats' } | { type: 'markers'; kinds: MarkerKind[] };
+export type ConsumerSpec = { type: 'grep'; config: FileSearchConfig } | { type: 'stats' } | { type: 'markers'; kinds: MarkerKind[] } | { type: 'map' };
 
 /** One consumer's outcome for one file, by the consumer's type. */
-export type ConsumerOutcome = FileOutcome | StatsFileOutcome | MarkersFileOutcome;
+export type ConsumerOutcome = FileOutcome | StatsFileOutcome | MarkersFileOutcome | MapFileOutcome;
 
 /** One file of a pass, and which consumers want it. */
 export interface ScanTask {
@@ -149,6 +150,27 @@ class MarkersConsumer implements Consumer {
   }
 }
 
+class MapConsumer implements Consumer {
+  need(size: number): Need {
+    return size > MAX_MAP_FILE_BYTES ? Need.None : Need.Whole;
+  }
+  unread(_task: FileTask, size: number): ConsumerOutcome {
+    return { status: 'skipped', reason: `${size} bytes, more than the map reads (${MAX_MAP_FILE_BYTES})` };
+  }
+  bytes(task: FileTask, bytes: Buffer, size: number): ConsumerOutcome {
+    return factsOf(task.path, bytes, size);
+  }
+  chunks(): ConsumerOutcome {
+    throw new Error('expected map to read whole files');
+  }
+  notRegular(): ConsumerOutcome {
+    return { status: 'skipped', reason: 'not a regular file' };
+  }
+  failed(_task: FileTask, error: unknown): ConsumerOutcome {
+    return { status: 'skipped', reason: messageOf(error) };
+  }
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -174,6 +196,8 @@ function consumerOf(spec: ConsumerSpec, place: number, count: number): Consumer 
       return new StatsConsumer();
     case 'markers':
       return new MarkersConsumer(spec.kinds);
+    case 'map':
+      return new MapConsumer();
   }
 }
 
