@@ -11,7 +11,7 @@ import { writeOut } from './io.js';
 import { checkOutputPaths } from './output/paths.js';
 import { Progress } from './output/progress.js';
 import { renderSummary } from './output/summary.js';
-import { renderReport } from './report.js';
+import { renderReport, type Rendered } from './output/report.js';
 
 /** The flags every plan-running command shares (see `RUN_FLAGS`). */
 export interface RunFlagValues {
@@ -26,18 +26,6 @@ export interface RunFlagValues {
   'retry-failed'?: boolean | undefined;
   concurrency?: string | undefined;
   'no-color'?: boolean | undefined;
-}
-
-/** What a command prints once its run is over, in each format it supports. */
-export interface Rendered {
-  /** For a person at a terminal (stdout). */
-  text?: string;
-  /** `--json`. */
-  json?: unknown;
-  /** `--markdown`. */
-  markdown?: string;
-  /** The results section of the HTML report. */
-  html?: string;
 }
 
 export interface SessionOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildJobs, joblogLine, parseHalt, parseJoblog, shellQuote, splitTemplate } from '../src/exec-jobs.js';
+import { buildJobs, joblogLine, parseHalt, parseJoblog, shellQuote, splitTemplate } from '../src/commands/exec-jobs.js';
 
 describe('exec jobs, as GNU parallel builds them', () => {
   it('splits the command from the ::: groups and the :::: files, each file a group', () => {

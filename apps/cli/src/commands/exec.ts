@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { bashAdapter } from '@fanout/adapters/shell';
 import { createScheduler, type OperationSpec, type SerializedError } from '@fanout/scheduler';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
-import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type ArgumentSource, type Job } from '../exec-jobs.js';
+import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type ArgumentSource, type Job } from './exec-jobs.js';
 import { handleInterrupts } from '../interrupt.js';
 import { loadSettings } from '../settings.js';
 

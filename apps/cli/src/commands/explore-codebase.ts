@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { adaptersFromConfig, buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, exploreCodebase, renderCodebaseMap } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { EXIT, parse, positiveInt, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { renderReport } from '../report.js';
+import { renderReport } from '../output/report.js';
 import { runSession } from '../session.js';
 import { loadSettings } from '../settings.js';
 

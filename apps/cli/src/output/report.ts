@@ -1,7 +1,22 @@
+/**
+ * What a command prints once its run is over: the Rendered shape every command fills, and the
+ * default rendering — the aggregated report as text, Markdown, JSON and the HTML page's tables.
+ */
 import { aggregate, renderMarkdown, type Report } from '@fanout/aggregate';
 import { outputBudgetChars, STEP_EXTRACTORS, type Config } from '@fanout/profiles';
 import { escapeHtml, type Plan, type RunResult } from '@fanout/scheduler';
-import type { Rendered } from './session.js';
+
+/** What a command prints once its run is over, in each format it supports. */
+export interface Rendered {
+  /** For a person at a terminal (stdout). */
+  text?: string;
+  /** `--json`. */
+  json?: unknown;
+  /** `--markdown`. */
+  markdown?: string;
+  /** The results section of the HTML report. */
+  html?: string;
+}
 
 /** The report's groups as HTML tables (for the HTML page). */
 function reportHtml(report: Report): string {
