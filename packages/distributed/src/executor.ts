@@ -3,6 +3,7 @@
  * keys and defaults) but whose attempts run on BullMQ workers. The scheduler keeps the DAG,
  * references, retries, cancellation and the journal; each attempt becomes one job.
  */
+import { randomUUID } from 'node:crypto';
 import { type Adapter, type AttemptContext, type Classification, defaultClassify, type Run } from '@fanout/scheduler';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -101,6 +102,7 @@ export class DistributedExecutor {
   readonly #connectTimeoutMs: number;
   readonly #onWarning: (message: string) => void;
   readonly #kinds = new Map<string, KindState>();
+  readonly #runId = randomUUID();
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -202,7 +204,10 @@ export class DistributedExecutor {
   async #dispatch(kind: string, input: unknown, context: AttemptContext): Promise<unknown> {
     if (this.#closed) throw new DistributedError('FANOUT_CANCELLED', `the executor is closed; "${context.id}" was not sent`);
     const signal = context.signal;
-    const { id: opId, runId, attempt, idempotent } = context;
+    const { id: opId, attempt } = context;
+    // A context from the scheduler has both; one made to call the adapter directly may not.
+    const runId = context.runId ?? this.#runId;
+    const idempotent = context.idempotent ?? this.#local.get(kind)?.defaults?.idempotent ?? false;
     await this.ready();
     const state = this.#kind(kind);
     await state.ready;

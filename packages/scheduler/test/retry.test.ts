@@ -53,7 +53,7 @@ describe('retries', () => {
   });
 
   it("tells each attempt its run id and whether it may run again (the adapter's idempotence, or a forced retry)", async () => {
-    const seen = new Map<string, { runId: string; idempotent: boolean }>();
+    const seen = new Map<string, { runId: string | undefined; idempotent: boolean | undefined }>();
     const record = (kind: string, idempotent: boolean) =>
       defineAdapter({
         kind,
