@@ -30,6 +30,10 @@ export const COMMANDS = {
     summary: 'run coding agents on tasks in parallel, each in its own git worktree (and clean up after)',
     usage: 'fanout agents [tasks-file | -] [--agent claude,codex:2] [flags] [::: task…]  |  fanout agents clean',
   },
+  worker: {
+    summary: "run operations handed out over Redis (fanout run --redis), with this machine's adapters",
+    usage: 'fanout worker --redis URL [--kinds glob,grep,…] [--concurrency N] [--grace D]',
+  },
   mcp: { summary: 'serve the tools to coding agents over MCP (stdio): fanout_read, fanout_web, explore…', usage: 'fanout mcp [--allow-write] [--allow-shell] [--config FILE]' },
 } as const satisfies Record<string, CommandInfo>;
 

@@ -2,4 +2,4 @@ export { createExecutor, DistributedExecutor, type ExecutorOptions, type RateLim
 export { FanoutWorker, startWorker, type WorkerOptions, type WorkerStats } from './worker.js';
 export { DistributedError, RemoteError, type DistributedErrorCode } from './errors.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, jobIdOf, LOCK_DURATION_MS, MAX_STALLED_COUNT, queueName, STALLED_INTERVAL_MS, type Envelope, type JobData } from './protocol.js';
-export { connectionOptions } from './redis.js';
+export { clearPrefix, connectionOptions } from './redis.js';

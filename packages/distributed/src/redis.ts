@@ -33,3 +33,26 @@ export function forBullmq(options: RedisOptions): ConnectionOptions {
 export function describeRedis(options: RedisOptions): string {
   return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}/${options.db ?? 0}`;
 }
+
+/**
+ * Deletes every key under a prefix: the queues, jobs and events of one deployment (or of one
+ * test). Workers and executors of that prefix should be closed first.
+ */
+export async function clearPrefix(redis: string | RedisOptions, prefix: string): Promise<number> {
+  if (typeof prefix !== 'string' || prefix === '') check.invalid('prefix', 'a non-empty string', prefix);
+  const client = new Redis({ ...connectionOptions(redis), lazyConnect: true });
+  client.on('error', () => {});
+  let deleted = 0;
+  try {
+    await client.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  return deleted;
+}

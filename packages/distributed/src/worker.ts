@@ -7,7 +7,7 @@ import { type Adapter, type AttemptContext, type Classification, defaultClassify
 import { type Job, WaitingError, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DistributedError } from './errors.js';
-import { check, connectionOptions, forBullmq } from './redis.js';
+import { check, connectionOptions, describeRedis, forBullmq } from './redis.js';
 import { cancelChannel, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, type Envelope, type JobData, LOCK_DURATION_MS, MAX_STALLED_COUNT, queueName, STALLED_INTERVAL_MS } from './protocol.js';
 
 export interface WorkerOptions {
@@ -33,6 +33,8 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   /** How often workers look for jobs whose lock expired. @default 1000 */
   stalledIntervalMs?: number;
+  /** How long connecting to Redis may take before `ready` fails with `FANOUT_REDIS_UNAVAILABLE`. @default 5000 */
+  connectTimeoutMs?: number;
   /** Called with errors of the connection or of BullMQ that no job owns. */
   onError?: (error: Error) => void;
 }
@@ -105,7 +107,15 @@ export class FanoutWorker {
       for (const worker of this.#workers) worker.cancelJob(jobId, 'cancelled by the executor');
     });
     const subscribed = this.#subscriber.subscribe(cancelChannel(prefix));
-    this.ready = Promise.all([...this.#workers.map((w) => w.waitUntilReady()), subscribed]).then(() => undefined);
+    const connectTimeoutMs = check.integer(options.connectTimeoutMs, 'connectTimeoutMs', 5_000);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(connection)} within ${connectTimeoutMs} ms, got no answer`, { retryable: false })),
+        connectTimeoutMs,
+      );
+    });
+    this.ready = Promise.race([Promise.all([...this.#workers.map((w) => w.waitUntilReady()), subscribed]).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
     this.ready.catch(() => {});
   }
 
@@ -211,7 +221,8 @@ export class FanoutWorker {
         for (const worker of this.#workers) worker.cancelAllJobs('the worker is shutting down');
       }
       await closing;
-      await this.#subscriber.quit().catch(() => {});
+      if (this.#subscriber.status === 'ready') await this.#subscriber.quit().catch(() => {});
+      else this.#subscriber.disconnect();
     })();
     return this.#closed;
   }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { clearPrefix } from '../src/index.js';
 
 /** The Redis the tests use: `.ci/run` exports FANOUT_TEST_REDIS_URL when it starts one. */
 export const REDIS_URL = process.env.FANOUT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,17 +16,7 @@ export function testPrefix(): { prefix: string; cleanup(): Promise<void> } {
   return {
     prefix,
     async cleanup() {
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
+      await clearPrefix(REDIS_URL, prefix);
     },
   };
 }

@@ -23,6 +23,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   schema: () => import('./schema.js'),
   mcp: () => import('./mcp.js'),
   agents: () => import('./agents.js'),
+  worker: () => import('./worker.js'),
 };
 
 /**
