@@ -57,6 +57,8 @@ export const METRICS: Record<string, MetricInfo> = {
   collect_ms_per_agent: { unit: 'ms', better: 'lower' },
   clean_ms: { unit: 'ms', better: 'lower' },
   clean_ms_per_agent: { unit: 'ms', better: 'lower' },
+  recovery_ms: { unit: 'ms', better: 'lower' },
+  end_after_kill_ms: { unit: 'ms', better: 'lower' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */
