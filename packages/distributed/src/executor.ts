@@ -174,6 +174,10 @@ export class DistributedExecutor {
     const events = new QueueEvents(name, { connection: forBullmq(this.#connection), prefix: this.prefix });
     queue.on('error', () => {});
     events.on('error', () => {});
+    // Every attempt waiting on its job listens on both (BullMQ's waitUntilFinished): as many
+    // listeners as attempts in flight, not a leak.
+    queue.setMaxListeners(0);
+    events.setMaxListeners(0);
     const rate = this.#rates[kind];
     const ready = (async () => {
       await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
