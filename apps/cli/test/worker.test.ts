@@ -4,7 +4,7 @@
  * prefix of its own, deleted afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearPrefix } from '@fanout/distributed';
@@ -81,6 +81,31 @@ describe('fanout worker and fanout run --redis', () => {
       ),
     );
     expect(done.reduce((a, b) => a + b, 0)).toBe(5);
+  }, 90_000);
+
+  it('after kill -9 of fanout run, --resume finds the attempts it had queued instead of running them twice', async () => {
+    const resumePrefix = `${prefix}-resume`;
+    const worker = start(['worker', '--redis', REDIS_URL, '--redis-prefix', resumePrefix, '--kinds', 'bash'], { cwd: dir });
+    workers.push(worker);
+    expect(await eventually(() => worker.stderr().includes('serving'), 30_000)).toBe(true);
+    // Commands with an effect (not idempotent): each appends its id to effects.log, then waits.
+    const ids = ['c1', 'c2', 'c3'];
+    await writeFile(join(dir, 'effects.json'), JSON.stringify({ operations: ids.map((id) => ({ id, kind: 'bash', input: { command: ['sh', '-c', `echo ${id} >> effects.log; sleep 2`] } })) }));
+    const args = ['run', 'effects.json', '--redis', REDIS_URL, '--redis-prefix', resumePrefix, '--journal', 'effects.ndjson', '--json'];
+    const first = start(args, { cwd: dir });
+    const effects = async (): Promise<string[]> => (await readFile(join(dir, 'effects.log'), 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+    expect(await eventually(async () => (await effects()).length === ids.length, 30_000)).toBe(true);
+    first.child.kill('SIGKILL');
+    await first.closed;
+    const resumed = await fanout([...args, '--resume'], { cwd: dir });
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as { totals: { byState: Record<string, number> } };
+    expect(report.totals.byState.succeeded).toBe(ids.length);
+    // Each command ran once: the resumed run found the jobs the killed one had queued.
+    expect((await effects()).sort()).toEqual(ids);
+    worker.child.kill('SIGTERM');
+    expect(await worker.closed).toEqual({ code: 0, signal: null });
+    await clearPrefix(REDIS_URL, resumePrefix);
   }, 90_000);
 
   it('refuses a worker without --redis, and a run whose Redis does not answer', async () => {
