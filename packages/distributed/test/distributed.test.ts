@@ -182,6 +182,34 @@ describe('@fanout/distributed against a real Redis', () => {
     expect(worker.output()).toMatch(/closed .*"completed":1/);
   });
 
+  it('after its grace period, a stopping worker hands idempotent attempts back and reports the others FANOUT_WORKER_LOST', async () => {
+    const { prefix, dir } = setup();
+    const first = workerChild(await startWorkerChild(prefix, 4, 100));
+    const executor = executorFor(prefix);
+    const run = createScheduler({ adapters: executor.adapters }).run({
+      operations: [
+        { id: 'pure', kind: 'sum', input: { dir, values: [5], ms: 2000 } },
+        { id: 'effect', kind: 'effect', input: { dir, label: 'e', ms: 2000 } },
+      ],
+    });
+    await until(() => starts(dir).length === 2);
+    const second = workerChild(await startWorkerChild(prefix, 4));
+    first.child.kill('SIGTERM');
+    const result = await run.result;
+    expect(result.get('pure')).toMatchObject({ state: 'succeeded', attempts: 1, output: { sum: 5 } });
+    expect(serializeError(result.get('effect')!.error)).toMatchObject({ code: 'FANOUT_WORKER_LOST' });
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(first.output()).toMatch(/"handedBack":1/);
+    // The idempotent one started on both workers and ran to its end once; the effect never ended.
+    expect(starts(dir).map((s) => [s.id, s.pid])).toEqual([
+      ...starts(dir)
+        .slice(0, 2)
+        .map((s) => [s.id, first.child.pid]),
+      ['pure', second.child.pid],
+    ]);
+    expect(runCounts(dir)).toEqual({ pure: 1 });
+  }, 60_000);
+
   it('refuses an executor whose Redis does not answer, with FANOUT_REDIS_UNAVAILABLE', async () => {
     const executor = createExecutor({ redis: 'redis://127.0.0.1:1', adapters, connectTimeoutMs: 2000 });
     cleanups.push(() => executor.close());
