@@ -61,6 +61,7 @@ export interface WorkerInfo {
 interface Pending {
   kind: string;
   jobId: string;
+  data: JobData;
   fail(error: Error): void;
 }
 
@@ -71,6 +72,7 @@ interface KindState {
   pending: Map<string, Pending>;
   timer: NodeJS.Timeout | undefined;
   noWorkerSince: number | undefined;
+  checking: boolean;
 }
 
 /** Classifications of errors rebuilt from workers' envelopes. */
@@ -185,7 +187,7 @@ export class DistributedExecutor {
       if (rate !== undefined) await queue.setGlobalRateLimit(rate.max, rate.durationMs);
     })();
     ready.catch(() => {});
-    state = { queue, events, ready, pending: new Map(), timer: undefined, noWorkerSince: undefined };
+    state = { queue, events, ready, pending: new Map(), timer: undefined, noWorkerSince: undefined, checking: false };
     this.#kinds.set(kind, state);
     return state;
   }
@@ -220,7 +222,7 @@ export class DistributedExecutor {
     const data: JobData = { runId, opId, kind, attempt, input, idempotent, maxOutputBytes: this.#maxOutputBytes };
     // A job with this id already queued (the same attempt sent again) is not queued twice:
     // BullMQ returns the existing job, and its outcome is this attempt's.
-    const job = await state.queue.add(kind, data, { jobId, attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+    const job = await this.#add(state, data, jobId);
     return new Promise<unknown>((resolve, reject) => {
       let done = false;
       const finish = (): boolean => {
@@ -239,6 +241,7 @@ export class DistributedExecutor {
       state.pending.set(jobId, {
         kind,
         jobId,
+        data,
         fail: (error) => {
           if (finish()) reject(error);
         },
@@ -272,6 +275,41 @@ export class DistributedExecutor {
     });
   }
 
+  #add(state: KindState, data: JobData, jobId: string) {
+    return state.queue.add(data.kind, data, { jobId, attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+  }
+
+  /**
+   * Looks for attempts whose job is gone from Redis (a Redis restarted without its data, keys
+   * flushed or evicted): an idempotent one is queued again under the same id, the others end
+   * `FANOUT_JOB_LOST` (their effect may have happened). Nothing waits forever on a lost job.
+   */
+  async #checkLost(kind: string, state: KindState): Promise<void> {
+    let requeued = false;
+    for (const pending of [...state.pending.values()]) {
+      const status = await state.queue.getJobState(pending.jobId);
+      if (status !== 'unknown' || !state.pending.has(pending.jobId)) continue;
+      if (pending.data.idempotent) {
+        await this.#add(state, pending.data, pending.jobId);
+        requeued = true;
+        continue;
+      }
+      pending.fail(
+        new DistributedError(
+          'FANOUT_JOB_LOST',
+          `the job of "${pending.data.opId}" (attempt ${pending.data.attempt}) is gone from Redis at ${describeRedis(this.#connection)} (restarted without its data, flushed, or keys evicted); it is not idempotent, so it is not queued again: its effect may or may not have happened`,
+          { retryable: false },
+        ),
+      );
+    }
+    // The queue's settings went with its keys.
+    if (requeued) {
+      await state.queue.setGlobalConcurrency(this.#limits.get(kind) ?? 16);
+      const rate = this.#rates[kind];
+      if (rate !== undefined) await state.queue.setGlobalRateLimit(rate.max, rate.durationMs);
+    }
+  }
+
   /** Asks the workers to abort an attempt, and takes it off the queue if it has not started. */
   async #cancel(state: KindState, jobId: string): Promise<void> {
     try {
@@ -282,7 +320,10 @@ export class DistributedExecutor {
     }
   }
 
-  /** While attempts of a kind wait, counts its workers; none for `noWorkerTimeoutMs` fails them. */
+  /**
+   * While attempts of a kind wait: looks for jobs lost with Redis, and counts the kind's
+   * workers; none for `noWorkerTimeoutMs` fails the attempts.
+   */
   #watch(kind: string, state: KindState): void {
     if (state.timer !== undefined) return;
     const tick = async (): Promise<void> => {
@@ -292,11 +333,16 @@ export class DistributedExecutor {
         state.noWorkerSince = undefined;
         return;
       }
+      if (state.checking) return;
+      state.checking = true;
       let count: number;
       try {
+        await this.#checkLost(kind, state);
         count = await state.queue.getWorkersCount();
       } catch {
         return;
+      } finally {
+        state.checking = false;
       }
       if (count > 0) {
         state.noWorkerSince = undefined;

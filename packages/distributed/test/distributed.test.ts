@@ -2,7 +2,7 @@ import { createScheduler, type RunResult, serializeError } from '@fanout/schedul
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, type DistributedExecutor, startWorker } from '../src/index.js';
 import { adapters } from './fixtures/adapters.mjs';
-import { REDIS_URL, removeDir, runCounts, startWorkerChild, starts, tempDir, testPrefix, until, type WorkerChild } from './helpers.js';
+import { freePort, HAS_REDIS_SERVER, REDIS_URL, removeDir, startRedisServer, runCounts, startWorkerChild, starts, tempDir, testPrefix, until, type WorkerChild } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -209,6 +209,52 @@ describe('@fanout/distributed against a real Redis', () => {
     ]);
     expect(runCounts(dir)).toEqual({ pure: 1 });
   }, 60_000);
+
+  it.skipIf(!HAS_REDIS_SERVER)(
+    'after Redis restarts without its data mid-run: idempotent attempts are queued again, the others end FANOUT_JOB_LOST, nothing waits forever',
+    async () => {
+      const dir = tempDir();
+      cleanups.push(() => removeDir(dir));
+      const port = await freePort();
+      const url = `redis://127.0.0.1:${port}`;
+      let redis = await startRedisServer(port);
+      cleanups.push(() => redis.stop());
+      const worker = workerChild(await startWorkerChild('restart', 8, 30_000, url));
+      const executor = createExecutor({ redis: url, prefix: 'restart', adapters, workerCheckIntervalMs: 100 });
+      cleanups.push(() => executor.close());
+      await executor.ready();
+      const run = createScheduler({ adapters: executor.adapters }).run({
+        operations: [
+          { id: 'p1', kind: 'sum', input: { dir, values: [1], ms: 1000 } },
+          { id: 'p2', kind: 'sum', input: { dir, values: [2], ms: 1000 } },
+          { id: 'e1', kind: 'effect', input: { dir, label: 'e1', ms: 1000 } },
+          {
+            id: 'after',
+            kind: 'sum',
+            input: {
+              dir,
+              values: [
+                { $ref: 'p1', path: 'sum' },
+                { $ref: 'p2', path: 'sum' },
+              ],
+            },
+          },
+        ],
+      });
+      await until(() => starts(dir).length === 3);
+      await redis.stop();
+      redis = await startRedisServer(port);
+      const result = await run.result;
+      expect(result.get('p1')).toMatchObject({ state: 'succeeded', output: { sum: 1 } });
+      expect(result.get('p2')).toMatchObject({ state: 'succeeded', output: { sum: 2 } });
+      expect(result.get('after')).toMatchObject({ state: 'succeeded', output: { sum: 3 } });
+      expect(serializeError(result.get('e1')!.error)).toMatchObject({ code: 'FANOUT_JOB_LOST' });
+      // The idempotent ones started again on the same worker once Redis was back.
+      const again = starts(dir).filter((s) => s.pid === worker.child.pid && (s.id === 'p1' || s.id === 'p2'));
+      expect(again).toHaveLength(4);
+    },
+    60_000,
+  );
 
   it('refuses an executor whose Redis does not answer, with FANOUT_REDIS_UNAVAILABLE', async () => {
     const executor = createExecutor({ redis: 'redis://127.0.0.1:1', adapters, connectTimeoutMs: 2000 });

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,8 +65,8 @@ export interface WorkerChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startWorkerChild(prefix: string, concurrency = 4, graceMs = 30_000): Promise<WorkerChild> {
-  const child = spawn(process.execPath, [WORKER, REDIS_URL, prefix, String(concurrency), String(graceMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startWorkerChild(prefix: string, concurrency = 4, graceMs = 30_000, url = REDIS_URL): Promise<WorkerChild> {
+  const child = spawn(process.execPath, [WORKER, url, prefix, String(concurrency), String(graceMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk) => {
@@ -91,4 +92,38 @@ export async function startWorkerChild(prefix: string, concurrency = 4, graceMs 
 /** Resolves once `condition` holds, looking every `everyMs` (for conditions on files other processes write). */
 export async function until(condition: () => boolean, everyMs = 20): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, everyMs));
+}
+
+/** Whether Debian's redis-server is on this machine (for the tests that restart a Redis of their own). */
+export const HAS_REDIS_SERVER = spawnSync('redis-server', ['--version']).status === 0;
+
+/** A redis-server of a test's own on `port`, keeping nothing on disk; resolves once it answers. */
+export async function startRedisServer(port: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  for (;;) {
+    const reply = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim();
+    if (reply === 'PONG') break;
+    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
