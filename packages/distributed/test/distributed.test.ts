@@ -1,4 +1,5 @@
 import { createScheduler, type RunResult, serializeError } from '@fanout/scheduler';
+import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, type DistributedExecutor, startWorker } from '../src/index.js';
 import { adapters } from './fixtures/adapters.mjs';
@@ -255,6 +256,26 @@ describe('@fanout/distributed against a real Redis', () => {
     },
     60_000,
   );
+
+  it("sets each kind's limit and rate across workers, and follows the run's limit changes", async () => {
+    const { prefix, dir } = setup();
+    const worker = startWorker({ redis: REDIS_URL, prefix, adapters, kinds: ['sum'], concurrency: 2 });
+    cleanups.push(() => worker.close());
+    await worker.ready;
+    const executor = executorFor(prefix, { limits: { sum: 5 }, rates: { sum: { max: 100, durationMs: 1000 } } });
+    const run = createScheduler({ adapters: executor.adapters }).run({ operations: [{ id: 'slow', kind: 'sum', input: { dir, values: [1], ms: 300 } }] });
+    executor.follow(run);
+    await until(() => starts(dir).length === 1);
+    const queue = new Queue('sum', { connection: { url: REDIS_URL }, prefix });
+    cleanups.push(() => queue.close());
+    expect(await queue.getGlobalConcurrency()).toBe(5);
+    expect(await queue.getGlobalRateLimit()).toMatchObject({ max: 100, duration: 1000 });
+    run.setLimit('sum', 3);
+    await (async () => {
+      while ((await queue.getGlobalConcurrency()) !== 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    })();
+    expect((await run.result).ok).toBe(true);
+  });
 
   it('refuses an executor whose Redis does not answer, with FANOUT_REDIS_UNAVAILABLE', async () => {
     const executor = createExecutor({ redis: 'redis://127.0.0.1:1', adapters, connectTimeoutMs: 2000 });
