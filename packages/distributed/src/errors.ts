@@ -1,7 +1,15 @@
 import { FanoutError, type SerializedError } from '@fanout/scheduler';
 
 /** Stable error codes of `@fanout/distributed`. Match on `code`, never on the message. */
-export type DistributedErrorCode = 'FANOUT_WORKER_LOST' | 'FANOUT_NO_WORKER' | 'FANOUT_OUTPUT_TOO_LARGE' | 'FANOUT_REDIS_UNAVAILABLE' | 'FANOUT_JOB_LOST' | 'FANOUT_OPTION_INVALID' | 'FANOUT_CANCELLED' | 'FANOUT_OPERATION_FAILED';
+export type DistributedErrorCode =
+  | 'FANOUT_WORKER_LOST'
+  | 'FANOUT_NO_WORKER'
+  | 'FANOUT_OUTPUT_TOO_LARGE'
+  | 'FANOUT_REDIS_UNAVAILABLE'
+  | 'FANOUT_JOB_LOST'
+  | 'FANOUT_OPTION_INVALID'
+  | 'FANOUT_CANCELLED'
+  | 'FANOUT_OPERATION_FAILED';
 
 /** An error of this package. */
 export class DistributedError extends FanoutError<DistributedErrorCode> {

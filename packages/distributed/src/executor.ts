@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Adapter, type AttemptContext, type Classification, defaultClassify, type Run } from '@fanout/scheduler';
-import { Queue, QueueEvents } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DistributedError, RemoteError } from './errors.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, type Envelope, cancelChannel, type JobData, jobIdOf, KEEP_FINISHED, queueName } from './protocol.js';
@@ -62,12 +62,17 @@ interface Pending {
   kind: string;
   jobId: string;
   data: JobData;
+  /** Whether its job has been queued (the lost-job check skips it until then). */
+  added: boolean;
   fail(error: Error): void;
+  /** The job's return value (an {@link Envelope}, parsed or not). */
+  completed(value: unknown): void;
+  failed(reason: string): void;
 }
 
 interface KindState {
   queue: Queue;
-  events: QueueEvents;
+  events: QueueEvents | undefined;
   ready: Promise<void>;
   pending: Map<string, Pending>;
   timer: NodeJS.Timeout | undefined;
@@ -167,29 +172,52 @@ export class DistributedExecutor {
     return this.#ready;
   }
 
-  /** The queue, events and limits of a kind, made on its first attempt. */
+  /**
+   * The queue, events and limits of a kind, made on its first attempt. One listener per event
+   * type serves every attempt of the kind (a map lookup by job id), and the events are read
+   * from the stream's last entry at the time: nothing that happens to a job queued afterwards
+   * can be missed, so no attempt needs to ask Redis whether its job already ended.
+   */
   #kind(kind: string): KindState {
-    let state = this.#kinds.get(kind);
-    if (state !== undefined) return state;
+    const known = this.#kinds.get(kind);
+    if (known !== undefined) return known;
     const name = queueName(kind);
     const queue = new Queue(name, { connection: forBullmq(this.#connection), prefix: this.prefix });
-    const events = new QueueEvents(name, { connection: forBullmq(this.#connection), prefix: this.prefix });
     queue.on('error', () => {});
-    events.on('error', () => {});
-    // Every attempt waiting on its job listens on both (BullMQ's waitUntilFinished): as many
-    // listeners as attempts in flight, not a leak.
-    queue.setMaxListeners(0);
-    events.setMaxListeners(0);
     const rate = this.#rates[kind];
-    const ready = (async () => {
-      await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const made: KindState = { queue, events: undefined, ready: Promise.resolve(), pending: new Map(), timer: undefined, noWorkerSince: undefined, checking: false };
+    made.ready = (async () => {
+      await queue.waitUntilReady();
+      const last = (await this.#client.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      const events = new QueueEvents(name, { connection: forBullmq(this.#connection), prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+      events.on('error', () => {});
+      events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => made.pending.get(jobId)?.completed(returnvalue));
+      events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => made.pending.get(jobId)?.failed(failedReason));
+      // The attempt was queued before (an executor restarted, a run resumed): its job may have ended already.
+      events.on('duplicated', ({ jobId }: { jobId: string }) => {
+        if (made.pending.has(jobId)) void this.#ended(made, jobId);
+      });
+      made.events = events;
+      await events.waitUntilReady();
       await queue.setGlobalConcurrency(this.#limits.get(kind) ?? 16);
       if (rate !== undefined) await queue.setGlobalRateLimit(rate.max, rate.durationMs);
     })();
-    ready.catch(() => {});
-    state = { queue, events, ready, pending: new Map(), timer: undefined, noWorkerSince: undefined, checking: false };
-    this.#kinds.set(kind, state);
-    return state;
+    made.ready.catch(() => {});
+    this.#kinds.set(kind, made);
+    return made;
+  }
+
+  /** Settles the attempt of a job that had ended before this executor listened. */
+  async #ended(state: KindState, jobId: string): Promise<void> {
+    try {
+      const job = await Job.fromId(state.queue, jobId);
+      if (job === undefined) return; // gone: the lost-job check queues it again or reports it
+      const status = await job.getState();
+      if (status === 'completed') state.pending.get(jobId)?.completed(job.returnvalue);
+      else if (status === 'failed') state.pending.get(jobId)?.failed(job.failedReason ?? 'failed');
+    } catch {
+      // Redis away: the lost-job check looks again.
+    }
   }
 
   #remote(local: Adapter): Adapter {
@@ -220,9 +248,6 @@ export class DistributedExecutor {
     signal.throwIfAborted();
     const jobId = jobIdOf(runId, opId, attempt);
     const data: JobData = { runId, opId, kind, attempt, input, idempotent, maxOutputBytes: this.#maxOutputBytes };
-    // A job with this id already queued (the same attempt sent again) is not queued twice:
-    // BullMQ returns the existing job, and its outcome is this attempt's.
-    const job = await this.#add(state, data, jobId);
     return new Promise<unknown>((resolve, reject) => {
       let done = false;
       const finish = (): boolean => {
@@ -238,17 +263,15 @@ export class DistributedExecutor {
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      state.pending.set(jobId, {
+      const pending: Pending = {
         kind,
         jobId,
         data,
+        added: false,
         fail: (error) => {
           if (finish()) reject(error);
         },
-      });
-      this.#watch(kind, state);
-      job.waitUntilFinished(state.events).then(
-        (value: unknown) => {
+        completed: (value) => {
           if (!finish()) return;
           const envelope = (typeof value === 'string' ? JSON.parse(value) : value) as Envelope;
           if (envelope.ok) resolve(envelope.output);
@@ -258,9 +281,8 @@ export class DistributedExecutor {
             reject(error);
           }
         },
-        (error: Error) => {
+        failed: (reason) => {
           if (!finish()) return;
-          const reason = error?.message ?? String(error);
           if (/stalled/i.test(reason)) {
             reject(
               new DistributedError(
@@ -269,9 +291,22 @@ export class DistributedExecutor {
                 { retryable: idempotent },
               ),
             );
-          } else reject(new DistributedError('FANOUT_OPERATION_FAILED', `the job of "${opId}" (attempt ${attempt}) failed on its worker: ${reason}`, { cause: error }));
+          } else reject(new DistributedError('FANOUT_OPERATION_FAILED', `the job of "${opId}" (attempt ${attempt}) failed on its worker: ${reason}`));
+        },
+      };
+      state.pending.set(jobId, pending);
+      // Queued once it is listened for. A job with this id already queued (the same attempt
+      // sent again) is not queued twice: BullMQ keeps the existing job, and says so with a
+      // "duplicated" event; its outcome is this attempt's.
+      this.#add(state, data, jobId).then(
+        () => {
+          pending.added = true;
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
         },
       );
+      this.#watch(kind, state);
     });
   }
 
@@ -287,6 +322,7 @@ export class DistributedExecutor {
   async #checkLost(kind: string, state: KindState): Promise<void> {
     let requeued = false;
     for (const pending of [...state.pending.values()]) {
+      if (!pending.added) continue;
       const status = await state.queue.getJobState(pending.jobId);
       if (status !== 'unknown' || !state.pending.has(pending.jobId)) continue;
       if (pending.data.idempotent) {
@@ -401,7 +437,7 @@ export class DistributedExecutor {
       clearInterval(state.timer);
       for (const pending of [...state.pending.values()]) pending.fail(new DistributedError('FANOUT_CANCELLED', `the executor was closed while "${pending.jobId}" was running`));
     }
-    await Promise.all([...this.#kinds.values()].flatMap((state) => [state.queue.close(), state.events.close()]));
+    await Promise.all([...this.#kinds.values()].flatMap((state) => [state.queue.close(), state.events?.close()]));
     await this.#client.quit().catch(() => this.#client.disconnect());
   }
 }

@@ -139,6 +139,11 @@ describe('@fanout/distributed against a real Redis', () => {
     expect(outcome(a)).toEqual(outcome(b));
     expect(a.ok).toBe(true);
     expect(runCounts(dir)).toEqual({ x: 1, y: 1, z: 1 });
+    // Sent again after they ended (a resumed run): the outcomes are found, nothing runs.
+    const three = executorFor(prefix);
+    const c = await createScheduler({ adapters: three.adapters }).execute(ops, { runId: 'twice' });
+    expect(outcome(c)).toEqual(outcome(a));
+    expect(runCounts(dir)).toEqual({ x: 1, y: 1, z: 1 });
     // Another run id is another job.
     await createScheduler({ adapters: one.adapters }).execute(ops, { runId: 'other' });
     expect(runCounts(dir)).toEqual({ x: 2, y: 2, z: 2 });
