@@ -41,6 +41,7 @@ afterAll(async () => {
   for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((w) => w.closed));
   await clearPrefix(REDIS_URL, prefix);
+  await clearPrefix(REDIS_URL, `${prefix}-resume`);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -105,7 +106,6 @@ describe('fanout worker and fanout run --redis', () => {
     expect((await effects()).sort()).toEqual(ids);
     worker.child.kill('SIGTERM');
     expect(await worker.closed).toEqual({ code: 0, signal: null });
-    await clearPrefix(REDIS_URL, resumePrefix);
   }, 90_000);
 
   it('refuses a worker without --redis, and a run whose Redis does not answer', async () => {
