@@ -107,6 +107,11 @@ const commands = await build({
   entryPoints: { commands: 'src/commands/index.ts' },
   entryNames: '[name]-[hash]',
   plugins: [workerNames, bundledRequire, zodEnglishOnly],
+  // BullMQ and ioredis (~1 MB, with msgpackr, Lua scripts and cron-parser) are needed only by
+  // \`fanout worker\` and \`--redis\`: left out of the bundle, they are required from node_modules
+  // when @fanout/distributed's module is first initialised, and every other command does not
+  // pay for them at start-up.
+  external: ['bullmq', 'ioredis'],
   metafile: true,
 });
 const [bundlePath, bundleOutput] = Object.entries(commands.metafile.outputs).find(([path, output]) => output.entryPoint !== undefined && path.endsWith('.js')) ?? [];

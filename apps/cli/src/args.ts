@@ -32,6 +32,8 @@ export const RUN_FLAGS = {
   'retry-failed': { type: 'boolean' },
   config: { type: 'string' },
   concurrency: { type: 'string', short: 'j' },
+  redis: { type: 'string' },
+  'redis-prefix': { type: 'string' },
   'no-color': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
@@ -48,6 +50,9 @@ Run:
       --resume         with --journal: skip what already succeeded
       --retry-failed   with --journal: rerun only what failed
   -j, --concurrency N  most operations in flight at once
+      --redis URL      run the operations on the workers connected to this Redis
+                       ("fanout worker --redis URL" on each machine) instead of here
+      --redis-prefix P key prefix of the queues (default: fanout)
       --config FILE    configuration file (default: fanout.config.json found upward)
       --no-color       no colours (NO_COLOR is respected too)
   -h, --help           this help`;

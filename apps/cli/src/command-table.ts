@@ -34,6 +34,10 @@ export const COMMANDS = {
     summary: 'serve fanout over HTTP: runs API, live dashboard, MCP over HTTP, metrics (fanout-server)',
     usage: 'fanout serve [--host H] [--port N] [--data-dir DIR] [--token-file FILE] [flags]',
   },
+  worker: {
+    summary: "run operations handed out over Redis (fanout run --redis), with this machine's adapters",
+    usage: 'fanout worker --redis URL [--kinds glob,grep,…] [--concurrency N] [--grace D]',
+  },
   mcp: { summary: 'serve the tools to coding agents over MCP (stdio): fanout_read, fanout_web, explore…', usage: 'fanout mcp [--allow-write] [--allow-shell] [--config FILE]' },
 } as const satisfies Record<string, CommandInfo>;
 

@@ -79,6 +79,6 @@ main(process.argv.slice(2)).then(
     const code = (error as { code?: unknown }).code;
     const named = typeof code === 'string' ? ` (${code})` : '';
     process.stderr.write(`fanout: ${(error as Error)?.message ?? String(error)}${named}\n`);
-    process.exitCode = code === 'FANOUT_CONFIG_INVALID' || code === 'FANOUT_PLAN_INVALID' || code === 'FANOUT_JOURNAL_INVALID' ? EXIT.usage : EXIT.failed;
+    process.exitCode = code === 'FANOUT_CONFIG_INVALID' || code === 'FANOUT_PLAN_INVALID' || code === 'FANOUT_JOURNAL_INVALID' || code === 'FANOUT_REDIS_UNAVAILABLE' ? EXIT.usage : EXIT.failed;
   },
 );

@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { DistributedExecutor } from '@fanout/distributed';
 import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
 import { renderHtmlReport, TimelineRecorder, toChromeTrace } from '@fanout/monitor/report';
 import type { LoadedConfig } from '@fanout/profiles';
-import { monitorOptions, runOptions, schedulerOptions } from '@fanout/profiles';
+import { monitorOptions, PLAN_STEPS, runOptions, schedulerOptions } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type PoolOptions, type Run, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
@@ -25,6 +26,8 @@ export interface RunFlagValues {
   resume?: boolean | undefined;
   'retry-failed'?: boolean | undefined;
   concurrency?: string | undefined;
+  redis?: string | undefined;
+  'redis-prefix'?: string | undefined;
   'no-color'?: boolean | undefined;
 }
 
@@ -66,23 +69,28 @@ export async function runSession(options: SessionOptions): Promise<number> {
   // The monitor pauses and shrinks the kinds whose resource is under pressure (CPU for grep
   // and analyze, the disk for reads…) while the others go on, and feeds the live view.
   const monitor = options.monitor ?? createMonitor({ intervalMs: 500, ...monitorOptions(settings.config) });
+  // With --redis, the tools' operations run on workers: this machine's pressure says nothing
+  // about theirs, so it gates nothing; the plan steps (pure computations) stay here.
+  const distributed = flags.redis === undefined ? undefined : await distribute(flags.redis, flags['redis-prefix'], options.adapters, configured.limits, options.plan, flags.resume === true ? flags.journal : undefined);
   const scheduler = createScheduler({
-    adapters: options.adapters,
+    adapters: distributed?.adapters ?? options.adapters,
     ...configured,
     ...(concurrency === undefined ? {} : { concurrency }),
-    pressure: monitor,
+    ...(distributed === undefined ? { pressure: monitor } : {}),
     // The summary's one-at-a-time estimate counts CPU used by the commands a run starts too.
     cpu: processTreeCpuMeter(),
   });
 
   let run;
+  const runId = options.runId ?? distributed?.runId;
   try {
     run = scheduler.run(options.plan, {
       ...runOptions(settings.config),
-      ...(options.runId === undefined ? {} : { runId: options.runId }),
+      ...(runId === undefined ? {} : { runId }),
       ...(flags.journal === undefined ? {} : { journal: { path: flags.journal, mode: flags.resume === true ? 'resume' : flags['retry-failed'] === true ? 'retry-failed' : 'append' } }),
     });
   } catch (error) {
+    await distributed?.executor.close();
     if (error instanceof PlanValidationError) {
       process.stderr.write(`invalid plan: ${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}\n`);
       for (const issue of error.issues) process.stderr.write(`  ${issue.path || '(plan)'}: ${issue.message} [${issue.code}]\n`);
@@ -92,8 +100,9 @@ export async function runSession(options: SessionOptions): Promise<number> {
   }
 
   const ended = options.onRun?.(run);
+  const unfollow = distributed?.executor.follow(run);
   if (options.monitor === undefined) monitor.start(); // its first reading is the baseline
-  const unwatch = monitor.watch(run, { concurrency: concurrency ?? configured.concurrency ?? 256 });
+  const unwatch = distributed === undefined ? monitor.watch(run, { concurrency: concurrency ?? configured.concurrency ?? 256 }) : () => {};
   const errPaint = paintFor(process.stderr, flags['no-color'] === true);
   const recorder = flags.trace !== undefined || flags.report !== undefined ? new TimelineRecorder(run) : undefined;
   let stopRecording = (): void => undefined;
@@ -132,6 +141,8 @@ export async function runSession(options: SessionOptions): Promise<number> {
     if (recorder !== undefined && monitor.running) monitor.tick();
     stopRecording();
     if (options.monitor === undefined) monitor.stop();
+    unfollow?.();
+    await distributed?.executor.close();
   }
 
   await ended?.();
@@ -154,4 +165,68 @@ export async function runSession(options: SessionOptions): Promise<number> {
   }
   if (interrupts.interrupted) return EXIT.interrupted;
   return result.ok ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * `--redis URL`: the tools' adapters replaced by an executor's, which hand each attempt to the
+ * workers on that Redis. The run id of a resumed run is the journal's, so that an attempt the
+ * interrupted run had queued is found again (same job id) instead of queued twice. Says on
+ * stderr how many workers serve each kind of the plan.
+ */
+async function distribute(
+  redis: string,
+  prefix: string | undefined,
+  adapters: Adapter[],
+  limits: Record<string, PoolOptions> | undefined,
+  plan: Plan,
+  resumeJournal: string | undefined,
+): Promise<{ executor: DistributedExecutor; adapters: Adapter[]; runId: string | undefined }> {
+  const { createExecutor } = await import('@fanout/distributed');
+  const steps = new Set(PLAN_STEPS.map((step) => step.kind));
+  const remote = adapters.filter((adapter) => !steps.has(adapter.kind));
+  const local = adapters.filter((adapter) => steps.has(adapter.kind));
+  const globalLimits: Record<string, number> = {};
+  for (const [kind, limit] of Object.entries(limits ?? {})) if (limit.max !== undefined) globalLimits[kind] = limit.max;
+  const executor = createExecutor({
+    redis,
+    ...(prefix === undefined ? {} : { prefix }),
+    adapters: remote,
+    limits: globalLimits,
+    onWarning: (message) => process.stderr.write(`fanout: ${message}\n`),
+  });
+  try {
+    await executor.ready();
+    const kinds = [...new Set((Array.isArray(plan?.operations) ? plan.operations : []).map((op) => op?.kind).filter((kind): kind is string => remote.some((a) => a.kind === kind)))];
+    const workers = await executor.workers(kinds);
+    const counts = kinds.map((kind) => `${kind} ${workers.filter((w) => w.kind === kind).length}`);
+    const missing = kinds.filter((kind) => !workers.some((w) => w.kind === kind));
+    process.stderr.write(`fanout: workers on ${redis}: ${counts.join(', ') || 'no kind of this plan runs remotely'}\n`);
+    if (missing.length > 0)
+      process.stderr.write(`fanout: no worker serves ${missing.join(', ')} yet: start one with "fanout worker --redis ${redis} --kinds ${missing.join(',')}" (operations fail FANOUT_NO_WORKER after 15 s)\n`);
+    return { executor, adapters: [...executor.adapters, ...local], runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal) };
+  } catch (error) {
+    await executor.close();
+    throw error;
+  }
+}
+
+/** The run id of the last run recorded in a journal, if any. */
+async function journalRunId(path: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let runId: string | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{"type":"run"')) continue;
+    try {
+      const record = JSON.parse(line) as { runId?: unknown };
+      if (typeof record.runId === 'string') runId = record.runId;
+    } catch {
+      // A torn last line; the journal reader repairs it.
+    }
+  }
+  return runId;
 }

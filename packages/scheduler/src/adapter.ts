@@ -57,6 +57,17 @@ export interface AdapterDefaults {
 export interface AttemptContext {
   readonly id: string;
   readonly kind: string;
+  /**
+   * The run this attempt belongs to (`RunOptions.runId`). The scheduler always sets it; a
+   * context made to call an adapter directly may leave it out.
+   */
+  readonly runId?: string;
+  /**
+   * Whether running this operation again is harmless: its adapter declares it idempotent, or
+   * its retry policy forces retries. An executor that hands attempts to other processes uses it
+   * to decide whether an attempt lost with its process may run again. The scheduler always sets it.
+   */
+  readonly idempotent?: boolean;
   /** 1 for the first attempt. */
   readonly attempt: number;
   /**

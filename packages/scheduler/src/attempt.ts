@@ -5,6 +5,8 @@ export interface AttemptHost {
   settled(context: Attempt, ok: boolean, value: unknown): void;
   idOf(index: number): string;
   kindOf(index: number): string;
+  readonly runId: string;
+  idempotentOf(index: number): boolean;
   signalFor(index: number, generation: number): AbortSignal;
   progress(index: number, generation: number, data: unknown): void;
 }
@@ -36,6 +38,14 @@ export class Attempt implements AttemptContext {
 
   get kind(): string {
     return this.#engine.kindOf(this.index);
+  }
+
+  get runId(): string {
+    return this.#engine.runId;
+  }
+
+  get idempotent(): boolean {
+    return this.#engine.idempotentOf(this.index);
   }
 
   get signal(): AbortSignal {

@@ -492,6 +492,17 @@ export abstract class RunStateMachine implements AttemptHost {
     return this.poolList[this.ops.pool[i]!]!.kind;
   }
 
+  get runId(): string {
+    return this.config.runId;
+  }
+
+  idempotentOf(i: number): boolean {
+    const ops = this.ops;
+    if (this.poolList[ops.pool[i]!]!.idempotent) return true;
+    const policy = (ops.flags[i]! & OpFlag.Retry) !== 0 ? resolveRetry(ops.spec(i).retry, this.defaultRetry) : this.defaultRetry;
+    return policy.force;
+  }
+
   // ─── Settling ───────────────────────────────────────────────────────────────────────────
 
   /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../src/index.js';
+import { z } from 'zod';
+import { backoffDelay, createScheduler, defineAdapter } from '../src/index.js';
 import { DEFAULT_RETRY, RetryBudget } from '../src/retry.js';
 import { harness, op, spans } from './helpers.js';
 
@@ -49,6 +50,33 @@ describe('retries', () => {
     });
     expect(result.get('once')).toMatchObject({ state: 'failed', attempts: 1 });
     expect(result.get('forced')).toMatchObject({ state: 'succeeded', attempts: 2 });
+  });
+
+  it("tells each attempt its run id and whether it may run again (the adapter's idempotence, or a forced retry)", async () => {
+    const seen = new Map<string, { runId: string | undefined; idempotent: boolean | undefined }>();
+    const record = (kind: string, idempotent: boolean) =>
+      defineAdapter({
+        kind,
+        input: z.object({}),
+        defaults: { idempotent },
+        run: (_input, ctx) => void seen.set(ctx.id, { runId: ctx.runId, idempotent: ctx.idempotent }),
+      });
+    const scheduler = createScheduler({ adapters: [record('pure', true), record('effect', false)] });
+    await scheduler.execute(
+      {
+        operations: [
+          { id: 'p', kind: 'pure', input: {} },
+          { id: 'e', kind: 'effect', input: {} },
+          { id: 'forced', kind: 'effect', input: {}, retry: { force: true } },
+        ],
+      },
+      { runId: 'run-7' },
+    );
+    expect(Object.fromEntries(seen)).toEqual({
+      p: { runId: 'run-7', idempotent: true },
+      e: { runId: 'run-7', idempotent: false },
+      forced: { runId: 'run-7', idempotent: true },
+    });
   });
 
   it('honours Retry-After as the least delay', async () => {

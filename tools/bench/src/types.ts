@@ -65,6 +65,8 @@ export const METRICS: Record<string, MetricInfo> = {
   comment_diff_pct: { unit: '%', better: 'lower' },
   code_diff_pct: { unit: '%', better: 'lower' },
   worst_language_code_diff_pct: { unit: '%', better: 'lower' },
+  recovery_ms: { unit: 'ms', better: 'lower' },
+  end_after_kill_ms: { unit: 'ms', better: 'lower' },
 };
 
 /** A benchmark: its subjects and how to run one of them in a child process. */

@@ -83,11 +83,14 @@ Control:
                             FANOUT_WORKTREE, FANOUT_BRANCH in its environment)
       --dry-run             print the agents, branches and worktrees, run nothing
 
-${RUN_FLAGS_HELP.replace(/ {2}-j, --concurrency N {2}most operations in flight at once\n/, '')}`;
+${RUN_FLAGS_HELP.replace(/ {2}-j, --concurrency N {2}most operations in flight at once\n/, '').replace(/ {6}--redis URL[\s\S]*?--redis-prefix P[^\n]*\n/, '')}`;
+
+// Agents work in this machine's git worktrees: they do not run on workers (--redis).
+const { redis: _redis, 'redis-prefix': _redisPrefix, ...LOCAL_RUN_FLAGS } = RUN_FLAGS;
 
 /** The flags of `fanout agents`, the run flags included (-j means agents at once here). */
 export const AGENTS_FLAGS = {
-  ...RUN_FLAGS,
+  ...LOCAL_RUN_FLAGS,
   agent: { type: 'string' },
   command: { type: 'string' },
   dialect: { type: 'string' },

@@ -24,6 +24,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   mcp: () => import('./mcp.js'),
   serve: () => import('./serve.js'),
   agents: () => import('./agents.js'),
+  worker: () => import('./worker.js'),
 };
 
 /**

@@ -1,6 +1,7 @@
 import type { Bench } from '../types.js';
 import { agentsFleet } from './agents.js';
 import { aggregateBenches } from './aggregate.js';
+import { distributedScale } from './distributed.js';
 import { cliBenches } from './cli.js';
 import { fsBenches } from './fs.js';
 import { grepBenches } from './grep.js';
@@ -34,4 +35,5 @@ export const BENCHES: readonly Bench[] = [
   ...mcpBenches,
   ...serverBenches,
   agentsFleet,
+  distributedScale,
 ];

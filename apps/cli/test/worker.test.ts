@@ -1,0 +1,122 @@
+/**
+ * `fanout worker` and `fanout run --redis` against the real Redis (FANOUT_TEST_REDIS_URL, which
+ * .ci/run sets when it starts one; else the machine's 127.0.0.1:6379), each test under a key
+ * prefix of its own, deleted afterwards.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clearPrefix } from '@fanout/distributed';
+import { eventually } from '@fanout/adapters/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fanout, type Started, start } from './helpers.js';
+
+const REDIS_URL = process.env.FANOUT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `fanout-cli-test-${randomUUID()}`;
+let dir: string;
+const workers: Started[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fanout-cli-worker-'));
+  await mkdir(join(dir, 'src', 'deep'), { recursive: true });
+  for (let i = 0; i < 6; i++) await writeFile(join(dir, 'src', `m${i}.ts`), `export const m${i} = ${i}; // TODO item ${i}\n`);
+  await writeFile(join(dir, 'src', 'deep', 'x.ts'), 'export const x = 1;\n');
+  await writeFile(
+    join(dir, 'plan.json'),
+    JSON.stringify({
+      name: 'distributed plan',
+      operations: [
+        { id: 'sources', kind: 'glob', input: { pattern: 'src/**/*.ts' } },
+        { id: 'todo', kind: 'grep', input: { pattern: 'TODO', paths: ['src'] } },
+        { id: 'heads', kind: 'read', input: { paths: { $ref: 'sources', path: 'files' }, head: 1 } },
+        { id: 'count', kind: 'bash', input: { command: ['ls', 'src'] }, after: ['todo'] },
+        { id: 'missing', kind: 'read', input: { path: 'nope.txt' } },
+      ],
+    }),
+  );
+});
+
+afterAll(async () => {
+  for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  await Promise.all(workers.map((w) => w.closed));
+  await clearPrefix(REDIS_URL, prefix);
+  await clearPrefix(REDIS_URL, `${prefix}-resume`);
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The report without what depends on timing or on the run's id. */
+function stable(json: string): unknown {
+  const report = JSON.parse(json) as Record<string, unknown>;
+  delete report.createdAt;
+  delete report.run;
+  return JSON.parse(JSON.stringify(report, (key, value) => (key === 'durationMs' ? undefined : value)));
+}
+
+describe('fanout worker and fanout run --redis', () => {
+  it('runs a plan on 2 worker processes with the report of a run here, and the workers stop on SIGTERM', async () => {
+    for (const kinds of [[], ['--kinds', 'glob,grep,read,bash']]) {
+      const worker = start(['worker', '--redis', REDIS_URL, '--redis-prefix', prefix, ...kinds], { cwd: dir });
+      workers.push(worker);
+      expect(await eventually(() => worker.stderr().includes('serving'), 30_000)).toBe(true);
+    }
+    const remote = await fanout(['run', 'plan.json', '--redis', REDIS_URL, '--redis-prefix', prefix, '--json'], { cwd: dir });
+    const here = await fanout(['run', 'plan.json', '--json'], { cwd: dir });
+    expect(remote.code).toBe(1); // "missing" fails, both ways
+    expect(here.code).toBe(1);
+    expect(remote.stderr).toContain('workers on');
+    expect(remote.stderr).toMatch(/glob 2, grep 2, read 2, bash 2/);
+    expect(stable(remote.stdout)).toEqual(stable(here.stdout));
+
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    for (const worker of workers) {
+      expect(await worker.closed).toEqual({ code: 0, signal: null });
+      expect(worker.stderr()).toMatch(/stopped; \d+ succeeded/);
+    }
+    const done = workers.map((w) =>
+      Number(
+        /stopped; (\d+) succeeded, (\d+) failed/
+          .exec(w.stderr())!
+          .slice(1)
+          .reduce((a, b) => a + Number(b), 0),
+      ),
+    );
+    expect(done.reduce((a, b) => a + b, 0)).toBe(5);
+  }, 90_000);
+
+  it('after kill -9 of fanout run, --resume finds the attempts it had queued instead of running them twice', async () => {
+    const resumePrefix = `${prefix}-resume`;
+    const worker = start(['worker', '--redis', REDIS_URL, '--redis-prefix', resumePrefix, '--kinds', 'bash'], { cwd: dir });
+    workers.push(worker);
+    expect(await eventually(() => worker.stderr().includes('serving'), 30_000)).toBe(true);
+    // Commands with an effect (not idempotent): each appends its id to effects.log, then waits.
+    const ids = ['c1', 'c2', 'c3'];
+    await writeFile(join(dir, 'effects.json'), JSON.stringify({ operations: ids.map((id) => ({ id, kind: 'bash', input: { command: ['sh', '-c', `echo ${id} >> effects.log; sleep 2`] } })) }));
+    const args = ['run', 'effects.json', '--redis', REDIS_URL, '--redis-prefix', resumePrefix, '--journal', 'effects.ndjson', '--json'];
+    const first = start(args, { cwd: dir });
+    const effects = async (): Promise<string[]> => (await readFile(join(dir, 'effects.log'), 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+    expect(await eventually(async () => (await effects()).length === ids.length, 30_000)).toBe(true);
+    first.child.kill('SIGKILL');
+    await first.closed;
+    const resumed = await fanout([...args, '--resume'], { cwd: dir });
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout) as { totals: { byState: Record<string, number> } };
+    expect(report.totals.byState.succeeded).toBe(ids.length);
+    // Each command ran once: the resumed run found the jobs the killed one had queued.
+    expect((await effects()).sort()).toEqual(ids);
+    worker.child.kill('SIGTERM');
+    expect(await worker.closed).toEqual({ code: 0, signal: null });
+  }, 90_000);
+
+  it('refuses a worker without --redis, and a run whose Redis does not answer', async () => {
+    const usage = await fanout(['worker'], { cwd: dir });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('expected --redis URL');
+    const badKind = await fanout(['worker', '--redis', REDIS_URL, '--kinds', 'glob,nope'], { cwd: dir });
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toContain('"nope"');
+    const away = await fanout(['run', 'plan.json', '--redis', 'redis://127.0.0.1:1', '--json'], { cwd: dir });
+    expect(away.code).toBe(2);
+    expect(away.stderr).toContain('FANOUT_REDIS_UNAVAILABLE');
+  }, 60_000);
+});

@@ -1,0 +1,448 @@
+/**
+ * The executor: adapters that look like the local ones to the scheduler (same schema, locks,
+ * keys and defaults) but whose attempts run on BullMQ workers. The scheduler keeps the DAG,
+ * references, retries, cancellation and the journal; each attempt becomes one job.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Adapter, type AttemptContext, type Classification, defaultClassify, type Run } from '@fanout/scheduler';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { DistributedError, RemoteError } from './errors.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, type Envelope, cancelChannel, type JobData, jobIdOf, KEEP_FINISHED, queueName } from './protocol.js';
+import { check, connectionOptions, describeRedis, forBullmq } from './redis.js';
+
+/** A rate limit of a kind across every worker: at most `max` attempts started per `durationMs`. */
+export interface RateLimit {
+  max: number;
+  durationMs: number;
+}
+
+export interface ExecutorOptions {
+  /** `redis://host:port/db` or ioredis options. */
+  redis: string | RedisOptions;
+  /** Key prefix of the queues; executors and workers of one deployment share it. @default "fanout" */
+  prefix?: string;
+  /**
+   * The adapters of the kinds to run remotely, as the executor's side knows them: their
+   * schemas check plans before anything is queued, their locks and keys feed the scheduler.
+   * Workers run their own instances of the same kinds.
+   */
+  adapters: Iterable<Adapter> | Record<string, Adapter>;
+  /**
+   * Most attempts of a kind running at once across every worker (BullMQ's global concurrency
+   * of the kind's queue). `follow(run)` keeps it in step with the run's adaptive limit.
+   * @default each adapter's maxConcurrency, else 16
+   */
+  limits?: Record<string, number>;
+  /** Rate limits per kind across every worker. */
+  rates?: Record<string, RateLimit>;
+  /** Most bytes of an outcome sent back through Redis. @default 4 MiB */
+  maxOutputBytes?: number;
+  /**
+   * An attempt whose kind has had no worker connected for this long ends `FANOUT_NO_WORKER`
+   * instead of waiting silently. @default 15000
+   */
+  noWorkerTimeoutMs?: number;
+  /** How often the workers of a kind with attempts waiting are counted. @default 1000 */
+  workerCheckIntervalMs?: number;
+  /** How long connecting to Redis may take before `ready()` fails. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Called with what deserves a warning (Redis may evict keys). */
+  onWarning?: (message: string) => void;
+}
+
+/** A worker connected to a kind's queue. */
+export interface WorkerInfo {
+  kind: string;
+  name: string;
+  addr: string;
+}
+
+interface Pending {
+  kind: string;
+  jobId: string;
+  data: JobData;
+  /** Whether its job has been queued (the lost-job check skips it until then). */
+  added: boolean;
+  fail(error: Error): void;
+  /** The job's return value (an {@link Envelope}, parsed or not). */
+  completed(value: unknown): void;
+  failed(reason: string): void;
+}
+
+interface KindState {
+  queue: Queue;
+  events: QueueEvents | undefined;
+  ready: Promise<void>;
+  pending: Map<string, Pending>;
+  timer: NodeJS.Timeout | undefined;
+  noWorkerSince: number | undefined;
+  checking: boolean;
+}
+
+/** Classifications of errors rebuilt from workers' envelopes. */
+const remoteClass = new WeakMap<object, Classification>();
+
+/**
+ * Runs attempts on BullMQ workers. Give `executor.adapters` to `createScheduler`, and the
+ * run's id to `run()` (job ids are derived from it).
+ *
+ * @example
+ * const executor = createExecutor({ redis: 'redis://127.0.0.1:6379', adapters: fsAdapters() });
+ * await executor.ready();
+ * const scheduler = createScheduler({ adapters: executor.adapters });
+ * const result = await scheduler.execute(plan);
+ * await executor.close();
+ */
+export class DistributedExecutor {
+  /** Adapters for the scheduler: each attempt of their kinds becomes a job. */
+  readonly adapters: readonly Adapter[];
+  readonly prefix: string;
+  readonly #connection: RedisOptions;
+  readonly #client: Redis;
+  readonly #local: Map<string, Adapter>;
+  readonly #limits: Map<string, number>;
+  readonly #rates: Record<string, RateLimit>;
+  readonly #maxOutputBytes: number;
+  readonly #noWorkerTimeoutMs: number;
+  readonly #checkMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #onWarning: (message: string) => void;
+  readonly #kinds = new Map<string, KindState>();
+  readonly #runId = randomUUID();
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: ExecutorOptions) {
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    if (typeof this.prefix !== 'string' || this.prefix === '') check.invalid('prefix', 'a non-empty string', this.prefix);
+    this.#connection = connectionOptions(options.redis);
+    this.#maxOutputBytes = check.integer(options.maxOutputBytes, 'maxOutputBytes', DEFAULT_MAX_OUTPUT_BYTES);
+    this.#noWorkerTimeoutMs = check.integer(options.noWorkerTimeoutMs, 'noWorkerTimeoutMs', 15_000, { min: 0 });
+    this.#checkMs = check.integer(options.workerCheckIntervalMs, 'workerCheckIntervalMs', 1_000);
+    this.#connectTimeoutMs = check.integer(options.connectTimeoutMs, 'connectTimeoutMs', 5_000);
+    this.#onWarning = options.onWarning ?? (() => {});
+    const local = new Map<string, Adapter>();
+    const list: Iterable<Adapter> = Symbol.iterator in options.adapters ? (options.adapters as Iterable<Adapter>) : Object.values(options.adapters);
+    for (const adapter of list) local.set(adapter.kind, adapter);
+    this.#local = local;
+    this.#limits = new Map();
+    for (const [kind, adapter] of local) this.#limits.set(kind, check.integer(options.limits?.[kind], `limits.${kind}`, adapter.defaults?.maxConcurrency ?? 16));
+    this.#rates = {};
+    for (const [kind, rate] of Object.entries(options.rates ?? {})) {
+      this.#rates[kind] = { max: check.integer(rate?.max, `rates.${kind}.max`, 1), durationMs: check.integer(rate?.durationMs, `rates.${kind}.durationMs`, 1000) };
+    }
+    this.#client = new Redis({ ...this.#connection, lazyConnect: true, connectionName: 'fanout-executor', maxRetriesPerRequest: null });
+    this.#client.on('error', () => {});
+    this.adapters = [...local.values()].map((adapter) => this.#remote(adapter));
+  }
+
+  /**
+   * Connects to Redis and checks it: fails with `FANOUT_REDIS_UNAVAILABLE` when it does not
+   * answer, warns when its `maxmemory-policy` may evict queue keys.
+   */
+  ready(): Promise<void> {
+    this.#ready ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(this.#connection)} within ${this.#connectTimeoutMs} ms, got no answer`, { retryable: false })),
+          this.#connectTimeoutMs,
+        );
+      });
+      try {
+        await Promise.race([this.#client.connect().then(() => this.#client.ping()), timeout]);
+      } catch (error) {
+        this.#client.disconnect();
+        if (error instanceof DistributedError) throw error;
+        throw new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(this.#connection)}, got ${(error as Error).message}`, { cause: error, retryable: false });
+      } finally {
+        clearTimeout(timer);
+      }
+      try {
+        const reply = (await this.#client.config('GET', 'maxmemory-policy')) as string[];
+        const policy = reply[1];
+        if (policy !== undefined && policy !== 'noeviction') {
+          this.#onWarning(`Redis at ${describeRedis(this.#connection)} has maxmemory-policy "${policy}": it may evict queue keys and lose jobs; set it to "noeviction"`);
+        }
+      } catch {
+        // CONFIG may be disabled (managed Redis); nothing to check then.
+      }
+    })();
+    return this.#ready;
+  }
+
+  /**
+   * The queue, events and limits of a kind, made on its first attempt. One listener per event
+   * type serves every attempt of the kind (a map lookup by job id), and the events are read
+   * from the stream's last entry at the time: nothing that happens to a job queued afterwards
+   * can be missed, so no attempt needs to ask Redis whether its job already ended.
+   */
+  #kind(kind: string): KindState {
+    const known = this.#kinds.get(kind);
+    if (known !== undefined) return known;
+    const name = queueName(kind);
+    const queue = new Queue(name, { connection: forBullmq(this.#connection), prefix: this.prefix });
+    queue.on('error', () => {});
+    const rate = this.#rates[kind];
+    const made: KindState = { queue, events: undefined, ready: Promise.resolve(), pending: new Map(), timer: undefined, noWorkerSince: undefined, checking: false };
+    made.ready = (async () => {
+      await queue.waitUntilReady();
+      const last = (await this.#client.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      const events = new QueueEvents(name, { connection: forBullmq(this.#connection), prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
+      events.on('error', () => {});
+      events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => made.pending.get(jobId)?.completed(returnvalue));
+      events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => made.pending.get(jobId)?.failed(failedReason));
+      // The attempt was queued before (an executor restarted, a run resumed): its job may have ended already.
+      events.on('duplicated', ({ jobId }: { jobId: string }) => {
+        if (made.pending.has(jobId)) void this.#ended(made, jobId);
+      });
+      made.events = events;
+      await events.waitUntilReady();
+      await queue.setGlobalConcurrency(this.#limits.get(kind) ?? 16);
+      if (rate !== undefined) await queue.setGlobalRateLimit(rate.max, rate.durationMs);
+    })();
+    made.ready.catch(() => {});
+    this.#kinds.set(kind, made);
+    return made;
+  }
+
+  /** Settles the attempt of a job that had ended before this executor listened. */
+  async #ended(state: KindState, jobId: string): Promise<void> {
+    try {
+      const job = await Job.fromId(state.queue, jobId);
+      if (job === undefined) return; // gone: the lost-job check queues it again or reports it
+      const status = await job.getState();
+      if (status === 'completed') state.pending.get(jobId)?.completed(job.returnvalue);
+      else if (status === 'failed') state.pending.get(jobId)?.failed(job.failedReason ?? 'failed');
+    } catch {
+      // Redis away: the lost-job check looks again.
+    }
+  }
+
+  #remote(local: Adapter): Adapter {
+    const kind = local.kind;
+    const remote: Adapter = {
+      kind,
+      input: local.input,
+      // Attempts wait on other machines: the summary's sequential estimate counts their wall time.
+      defaults: { ...local.defaults, waits: true },
+      classify: (error: unknown) => (typeof error === 'object' && error !== null ? remoteClass.get(error) : undefined) ?? defaultClassify(error),
+      run: (input: unknown, context: AttemptContext) => this.#dispatch(kind, input, context),
+    };
+    if (local.locks !== undefined) Object.assign(remote, { locks: local.locks.bind(local) });
+    if (local.key !== undefined) Object.assign(remote, { key: local.key.bind(local) });
+    return remote;
+  }
+
+  async #dispatch(kind: string, input: unknown, context: AttemptContext): Promise<unknown> {
+    if (this.#closed) throw new DistributedError('FANOUT_CANCELLED', `the executor is closed; "${context.id}" was not sent`);
+    const signal = context.signal;
+    const { id: opId, attempt } = context;
+    // A context from the scheduler has both; one made to call the adapter directly may not.
+    const runId = context.runId ?? this.#runId;
+    const idempotent = context.idempotent ?? this.#local.get(kind)?.defaults?.idempotent ?? false;
+    await this.ready();
+    const state = this.#kind(kind);
+    await state.ready;
+    signal.throwIfAborted();
+    const jobId = jobIdOf(runId, opId, attempt);
+    const data: JobData = { runId, opId, kind, attempt, input, idempotent, maxOutputBytes: this.#maxOutputBytes };
+    return new Promise<unknown>((resolve, reject) => {
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        state.pending.delete(jobId);
+        return true;
+      };
+      const onAbort = (): void => {
+        if (!finish()) return;
+        void this.#cancel(state, jobId);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const pending: Pending = {
+        kind,
+        jobId,
+        data,
+        added: false,
+        fail: (error) => {
+          if (finish()) reject(error);
+        },
+        completed: (value) => {
+          if (!finish()) return;
+          const envelope = (typeof value === 'string' ? JSON.parse(value) : value) as Envelope;
+          if (envelope.ok) resolve(envelope.output);
+          else {
+            const error = new RemoteError(envelope.error, envelope.worker);
+            remoteClass.set(error, envelope.classification);
+            reject(error);
+          }
+        },
+        failed: (reason) => {
+          if (!finish()) return;
+          if (/stalled/i.test(reason)) {
+            reject(
+              new DistributedError(
+                'FANOUT_WORKER_LOST',
+                `"${opId}" (attempt ${attempt}) was lost with its workers more than once (${reason})${idempotent ? '' : '; it is not idempotent, so it is not run again: its effect may or may not have happened'}`,
+                { retryable: idempotent },
+              ),
+            );
+          } else reject(new DistributedError('FANOUT_OPERATION_FAILED', `the job of "${opId}" (attempt ${attempt}) failed on its worker: ${reason}`));
+        },
+      };
+      state.pending.set(jobId, pending);
+      // Queued once it is listened for. A job with this id already queued (the same attempt
+      // sent again) is not queued twice: BullMQ keeps the existing job, and says so with a
+      // "duplicated" event; its outcome is this attempt's.
+      this.#add(state, data, jobId).then(
+        () => {
+          pending.added = true;
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
+        },
+      );
+      this.#watch(kind, state);
+    });
+  }
+
+  #add(state: KindState, data: JobData, jobId: string) {
+    return state.queue.add(data.kind, data, { jobId, attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+  }
+
+  /**
+   * Looks for attempts whose job is gone from Redis (a Redis restarted without its data, keys
+   * flushed or evicted): an idempotent one is queued again under the same id, the others end
+   * `FANOUT_JOB_LOST` (their effect may have happened). Nothing waits forever on a lost job.
+   */
+  async #checkLost(kind: string, state: KindState): Promise<void> {
+    let requeued = false;
+    for (const pending of [...state.pending.values()]) {
+      if (!pending.added) continue;
+      const status = await state.queue.getJobState(pending.jobId);
+      if (status !== 'unknown' || !state.pending.has(pending.jobId)) continue;
+      if (pending.data.idempotent) {
+        await this.#add(state, pending.data, pending.jobId);
+        requeued = true;
+        continue;
+      }
+      pending.fail(
+        new DistributedError(
+          'FANOUT_JOB_LOST',
+          `the job of "${pending.data.opId}" (attempt ${pending.data.attempt}) is gone from Redis at ${describeRedis(this.#connection)} (restarted without its data, flushed, or keys evicted); it is not idempotent, so it is not queued again: its effect may or may not have happened`,
+          { retryable: false },
+        ),
+      );
+    }
+    // The queue's settings went with its keys.
+    if (requeued) {
+      await state.queue.setGlobalConcurrency(this.#limits.get(kind) ?? 16);
+      const rate = this.#rates[kind];
+      if (rate !== undefined) await state.queue.setGlobalRateLimit(rate.max, rate.durationMs);
+    }
+  }
+
+  /** Asks the workers to abort an attempt, and takes it off the queue if it has not started. */
+  async #cancel(state: KindState, jobId: string): Promise<void> {
+    try {
+      await this.#client.publish(cancelChannel(this.prefix), jobId);
+      await state.queue.remove(jobId);
+    } catch {
+      // Gone already, or Redis away: the attempt has ended for the scheduler either way.
+    }
+  }
+
+  /**
+   * While attempts of a kind wait: looks for jobs lost with Redis, and counts the kind's
+   * workers; none for `noWorkerTimeoutMs` fails the attempts.
+   */
+  #watch(kind: string, state: KindState): void {
+    if (state.timer !== undefined) return;
+    const tick = async (): Promise<void> => {
+      if (state.pending.size === 0 || this.#closed) {
+        clearInterval(state.timer);
+        state.timer = undefined;
+        state.noWorkerSince = undefined;
+        return;
+      }
+      if (state.checking) return;
+      state.checking = true;
+      let count: number;
+      try {
+        await this.#checkLost(kind, state);
+        count = await state.queue.getWorkersCount();
+      } catch {
+        return;
+      } finally {
+        state.checking = false;
+      }
+      if (count > 0) {
+        state.noWorkerSince = undefined;
+        return;
+      }
+      const now = Date.now();
+      state.noWorkerSince ??= now;
+      if (now - state.noWorkerSince < this.#noWorkerTimeoutMs) return;
+      for (const pending of [...state.pending.values()]) {
+        const removed = await state.queue.remove(pending.jobId).catch(() => 0);
+        if (removed === 0 && (await state.queue.getJobState(pending.jobId).catch(() => 'unknown')) === 'active') continue;
+        pending.fail(
+          new DistributedError(
+            'FANOUT_NO_WORKER',
+            `no worker serves kind "${kind}" on ${describeRedis(this.#connection)} (prefix "${this.prefix}") for ${this.#noWorkerTimeoutMs} ms; start one with \`fanout worker --redis URL --kinds ${kind}\``,
+            { retryable: false },
+          ),
+        );
+      }
+    };
+    state.timer = setInterval(() => void tick(), this.#checkMs);
+    state.timer.unref();
+    void tick();
+  }
+
+  /**
+   * Keeps each kind's limit across workers in step with the run's adaptive limit. Returns an
+   * unsubscribe (the run's end also ends it).
+   */
+  follow(run: Run): () => void {
+    return run.on((event) => {
+      if (event.type !== 'limit-changed') return;
+      const state = this.#kinds.get(event.kind);
+      if (state === undefined) return;
+      this.#limits.set(event.kind, event.to);
+      state.ready.then(() => state.queue.setGlobalConcurrency(Math.max(1, event.to))).catch(() => {});
+    });
+  }
+
+  /** The workers connected to the queues of the given kinds (default: every kind of this executor). */
+  async workers(kinds: readonly string[] = [...this.#local.keys()]): Promise<WorkerInfo[]> {
+    await this.ready();
+    const out: WorkerInfo[] = [];
+    for (const kind of kinds) {
+      const queue = this.#kind(kind).queue;
+      for (const worker of await queue.getWorkers()) out.push({ kind, name: String(worker.rawname ?? worker.name ?? ''), addr: String(worker.addr ?? '') });
+    }
+    return out;
+  }
+
+  /** Stops sending; attempts still waiting are cancelled. Closes the connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const state of this.#kinds.values()) {
+      clearInterval(state.timer);
+      for (const pending of [...state.pending.values()]) pending.fail(new DistributedError('FANOUT_CANCELLED', `the executor was closed while "${pending.jobId}" was running`));
+    }
+    await Promise.all([...this.#kinds.values()].flatMap((state) => [state.queue.close(), state.events?.close()]));
+    await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+}
+
+/** Creates a {@link DistributedExecutor}. */
+export function createExecutor(options: ExecutorOptions): DistributedExecutor {
+  return new DistributedExecutor(options);
+}

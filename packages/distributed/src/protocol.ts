@@ -1,0 +1,63 @@
+/**
+ * What the executor and the workers agree on: queue names, job ids, job data, the envelope a
+ * worker sends back, and the BullMQ settings both sides use.
+ */
+import type { Classification, SerializedError } from '@fanout/scheduler';
+
+/** The data of one job: one attempt of one operation. */
+export interface JobData {
+  runId: string;
+  /** The operation's id in its plan (`id[3]` for a fan-out child). */
+  opId: string;
+  kind: string;
+  /** The attempt number the scheduler gave it (1 for the first). */
+  attempt: number;
+  /** The input, already checked by the adapter's schema on the executor's side. */
+  input: unknown;
+  /** Whether the attempt may run again when its worker is lost. */
+  idempotent: boolean;
+  /** Most bytes of the serialised envelope sent back. */
+  maxOutputBytes: number;
+}
+
+/** What a worker sends back as the job's return value: an output, or an error and what it means. */
+export type Envelope = { ok: true; output: unknown; worker: string } | { ok: false; error: SerializedError; classification: Classification; worker: string };
+
+/** The key prefix of every queue when none is given. */
+export const DEFAULT_PREFIX = 'fanout';
+
+/** Most bytes of an operation's output that go back through Redis. @default 4 MiB */
+export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Lock settings of every worker. A worker renews the lock of each job it holds every
+ * `lockDuration / 2`; a job whose lock expired is found by the next stalled check (every
+ * `stalledInterval`) and handed to another worker. With BullMQ's defaults (30 s and 30 s) a job
+ * lost with its worker waits up to a minute; these bring it to a few seconds.
+ */
+export const LOCK_DURATION_MS = 5_000;
+export const STALLED_INTERVAL_MS = 1_000;
+/** Stalls after which BullMQ fails the job instead of handing it to another worker. */
+export const MAX_STALLED_COUNT = 2;
+
+/** Completed and failed jobs kept for re-sent attempts to find (bounded by age and count). */
+export const KEEP_FINISHED = { age: 3_600, count: 10_000 };
+
+/** The pub/sub channel on which executors ask workers to abort an attempt (by job id). */
+export function cancelChannel(prefix: string): string {
+  return `${prefix}:fanout:cancel`;
+}
+
+/** The queue of a kind (BullMQ refuses `:` in queue names, so it is percent-encoded). */
+export function queueName(kind: string): string {
+  return encodeURIComponent(kind);
+}
+
+/**
+ * The job id of one attempt: run id, attempt and operation id, so the same attempt sent twice
+ * (a re-sent message, an executor restarted with the same run id) is one job. BullMQ refuses `:`
+ * in custom ids and ids that are integers; the operation id is percent-encoded.
+ */
+export function jobIdOf(runId: string, opId: string, attempt: number): string {
+  return `${encodeURIComponent(runId)}.${attempt}.${encodeURIComponent(opId)}`;
+}

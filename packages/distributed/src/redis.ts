@@ -1,0 +1,58 @@
+import { OptionCheck } from '@fanout/scheduler';
+import type { ConnectionOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { DistributedError } from './errors.js';
+
+/** This package's option checks: `FANOUT_OPTION_INVALID` as a `DistributedError`. */
+export const check = new OptionCheck(DistributedError);
+
+/**
+ * ioredis options from a `redis://` URL or options, with what BullMQ's blocking connections
+ * need (no per-request retry limit). A URL is parsed by ioredis itself, without connecting.
+ */
+export function connectionOptions(redis: string | RedisOptions, path = 'redis'): RedisOptions {
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\/./.test(redis)) check.invalid(path, 'a redis:// or rediss:// URL', redis);
+    const probe = new Redis(redis, { lazyConnect: true });
+    const { host, port, db, username, password, tls, family } = probe.options;
+    probe.disconnect();
+    const out: RedisOptions = { maxRetriesPerRequest: null };
+    for (const [key, value] of Object.entries({ host, port, db, username, password, tls, family })) if (value !== undefined && value !== '') (out as Record<string, unknown>)[key] = value;
+    return out;
+  }
+  if (typeof redis !== 'object' || redis === null) check.invalid(path, 'a redis:// URL or ioredis options', redis);
+  return { ...redis, maxRetriesPerRequest: null };
+}
+
+/** The options as BullMQ's types want them (ioredis's, under exactOptionalPropertyTypes). */
+export function forBullmq(options: RedisOptions): ConnectionOptions {
+  return options as ConnectionOptions;
+}
+
+/** Where a connection points, for messages (no password). */
+export function describeRedis(options: RedisOptions): string {
+  return `redis://${options.host ?? '127.0.0.1'}:${options.port ?? 6379}/${options.db ?? 0}`;
+}
+
+/**
+ * Deletes every key under a prefix: the queues, jobs and events of one deployment (or of one
+ * test). Workers and executors of that prefix should be closed first.
+ */
+export async function clearPrefix(redis: string | RedisOptions, prefix: string): Promise<number> {
+  if (typeof prefix !== 'string' || prefix === '') check.invalid('prefix', 'a non-empty string', prefix);
+  const client = new Redis({ ...connectionOptions(redis), lazyConnect: true });
+  client.on('error', () => {});
+  let deleted = 0;
+  try {
+    await client.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+  return deleted;
+}

@@ -1,0 +1,236 @@
+/**
+ * distributed-scale: the same plans in-process and on 1, 2 and 4 worker processes over Redis
+ * (@fanout/distributed), and the time a kill -9 of a worker costs.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clearPrefix, createExecutor } from '@fanout/distributed';
+import { type Adapter, createScheduler, type OperationSpec, type PoolOptions } from '@fanout/scheduler';
+import { benchAdapters, FETCH_LIMIT } from '../distributed-adapters.js';
+import { check, find } from '../stats.js';
+import type { Bench, Measurement, Row, Subject } from '../types.js';
+import { idealFetchMs, startServer } from './web.js';
+
+const REDIS_URL = process.env.FANOUT_BENCH_REDIS_URL ?? process.env.FANOUT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const WORKER = fileURLToPath(new URL('../distributed-worker.js', import.meta.url));
+const WORKER_COUNTS = [1, 2, 4];
+const SPIN_ROUNDS = 1_000;
+/** Each worker's own concurrency per kind; the limit across workers is the executor's. */
+const PER_WORKER = { fetch: FETCH_LIMIT, spin: 1, noop: 64, hold: 8 };
+const HOLD_MS = 6_000;
+
+type PlanName = 'io' | 'cpu' | 'noop' | 'burst';
+
+function sizes(quick: boolean): Record<PlanName, number> {
+  return quick ? { io: 200, cpu: 20, noop: 50, burst: 200 } : { io: 2_000, cpu: 200, noop: 300, burst: 2_000 };
+}
+
+function redisAnswers(): string | undefined {
+  try {
+    const reply = execFileSync('redis-cli', ['-u', REDIS_URL, 'ping'], { encoding: 'utf8', timeout: 3_000 }).trim();
+    return reply === 'PONG' ? undefined : `redis-cli ping ${REDIS_URL} answered ${JSON.stringify(reply)}`;
+  } catch (error) {
+    return `no Redis answers at ${REDIS_URL} (set FANOUT_BENCH_REDIS_URL): ${(error as Error).message.split('\n')[0]}`;
+  }
+}
+
+interface Workers {
+  children: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+async function startWorkers(count: number, prefix: string): Promise<Workers> {
+  const children = await Promise.all(Array.from({ length: count }, () => startWorker(prefix)));
+  return {
+    children,
+    async stop() {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+function startWorker(prefix: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [WORKER, REDIS_URL, prefix, JSON.stringify(PER_WORKER)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('ready\n')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`distributed-scale: a worker exited with ${code} before it was ready`)));
+  });
+}
+
+function planOf(name: PlanName, n: number, origin: string, path = '/'): { operations: OperationSpec[] } {
+  return {
+    operations: Array.from({ length: n }, (_, i): OperationSpec => {
+      if (name === 'io') return { id: `f${i}`, kind: 'fetch', input: { url: `${origin}${path}${i}` } };
+      if (name === 'cpu') return { id: `s${i}`, kind: 'spin', input: { rounds: SPIN_ROUNDS } };
+      // All at once: the hand-off's cost per operation when it is pipelined.
+      if (name === 'burst') return { id: `b${i}`, kind: 'noop', input: { i } };
+      // One after another: the hand-off's latency, not its throughput.
+      return { id: `n${i}`, kind: 'noop', input: { i }, ...(i === 0 ? {} : { after: [`n${i - 1}`] }) };
+    }),
+  };
+}
+
+/** Runs a plan in-process (workers 0) or on `workers` worker processes; returns its wall time. */
+async function runPlan(name: PlanName, workers: number, quick: boolean): Promise<Measurement> {
+  const n = sizes(quick)[name];
+  const server = name === 'io' ? await startServer() : undefined;
+  const prefix = `fanout-bench-${randomUUID()}`;
+  const local = benchAdapters();
+  const pool = workers === 0 ? undefined : await startWorkers(workers, prefix);
+  const limit: Record<PlanName, number> = { io: FETCH_LIMIT, cpu: Math.max(1, workers), noop: 1, burst: 64 };
+  const kind = { io: 'fetch', cpu: 'spin', noop: 'noop', burst: 'noop' }[name];
+  const limits: Record<string, PoolOptions> = { [kind]: { limiter: 'fixed', max: limit[name], ...(name === 'io' ? { keyLimit: FETCH_LIMIT } : {}) } };
+  const executor = workers === 0 ? undefined : createExecutor({ redis: REDIS_URL, prefix, adapters: local, limits: { [kind]: limit[name] } });
+  try {
+    await executor?.ready();
+    const scheduler = createScheduler({ adapters: (executor?.adapters ?? local) as Adapter[] });
+    const origin = server?.origin ?? '';
+    // Warm-up alike for both sides: code optimised, connections (HTTP and Redis) open.
+    for (let round = 0; round < 3; round++) {
+      const warm = await scheduler.execute(planOf(name, name === 'io' ? (quick ? 100 : 500) : Math.min(n, 20), origin, '/warm/'), { limits });
+      if (!warm.ok) throw new Error(`distributed-scale: the ${name} warm-up failed`);
+    }
+    const start = performance.now();
+    const result = await scheduler.execute(planOf(name, n, origin), { limits });
+    const wall = performance.now() - start;
+    if (!result.ok) throw new Error(`distributed-scale: the ${name} plan failed: ${JSON.stringify([...result.operations()].find((op) => op.state !== 'succeeded'))}`);
+    return { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
+  } finally {
+    await executor?.close();
+    await pool?.stop();
+    await Promise.all(local.map((adapter) => adapter.close?.()));
+    await server?.stop();
+    await clearPrefix(REDIS_URL, prefix);
+  }
+}
+
+/**
+ * kill -9 of a worker holding 8 idempotent operations of 6 s: the time from the kill to the
+ * last of them starting again on the other worker, and to the end of the run.
+ */
+async function recovery(): Promise<Measurement> {
+  const prefix = `fanout-bench-${randomUUID()}`;
+  const dir = mkdtempSync(join(tmpdir(), 'fanout-bench-recovery-'));
+  const local = benchAdapters();
+  const first = await startWorkers(1, prefix);
+  const executor = createExecutor({ redis: REDIS_URL, prefix, adapters: local });
+  let second: Workers | undefined;
+  try {
+    await executor.ready();
+    const scheduler = createScheduler({ adapters: executor.adapters as Adapter[] });
+    const ops = 8;
+    const run = scheduler.run({ operations: Array.from({ length: ops }, (_, i) => ({ id: `h${i}`, kind: 'hold', input: { ms: HOLD_MS, dir } })) });
+    const startsOf = (): string[][] => {
+      try {
+        return readFileSync(join(dir, 'starts'), 'utf8')
+          .trim()
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.split(' '));
+      } catch {
+        return [];
+      }
+    };
+    while (startsOf().length < ops) await new Promise((resolve) => setTimeout(resolve, 10));
+    second = await startWorkers(1, prefix);
+    const victim = first.children[0]!;
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    if (Math.max(...startsOf().map(([, , at]) => Number(at))) + HOLD_MS <= killedAt) throw new Error('distributed-scale: the second worker started after the operations had ended; nothing to recover');
+    const result = await run.result;
+    const endedAt = Date.now();
+    if (!result.ok) throw new Error('distributed-scale: the recovery run failed');
+    const restarts = startsOf().filter(([, pid]) => Number(pid) === second!.children[0]!.pid);
+    if (restarts.length !== ops) throw new Error(`distributed-scale: expected ${ops} restarts on the second worker, got ${restarts.length}`);
+    const lastRestart = Math.max(...restarts.map(([, , at]) => Number(at)));
+    return { recovery_ms: lastRestart - killedAt, end_after_kill_ms: endedAt - killedAt };
+  } finally {
+    await executor.close();
+    await first.stop();
+    await second?.stop();
+    await Promise.all(local.map((adapter) => adapter.close?.()));
+    await clearPrefix(REDIS_URL, prefix);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const distributedScale: Bench = {
+  name: 'distributed-scale',
+  description: `in-process vs 1, 2 and 4 worker processes over Redis (${REDIS_URL}): 2,000 fetches of a 50 ms loopback server at a limit of ${FETCH_LIMIT}; 200 CPU-bound operations (~20 ms of SHA-256 each); 300 chained no-ops (the hand-off's latency) and 2,000 at once (its cost when pipelined); recovery after kill -9 (quick: 200, 20, 50, 200)`,
+  subjects() {
+    const skip = redisAnswers();
+    const subjects: Subject[] = [];
+    for (const plan of ['io', 'cpu'] as const) {
+      subjects.push({ name: 'in-process', params: { plan, workers: 0 } });
+      for (const workers of WORKER_COUNTS) subjects.push({ name: 'workers', params: { plan, workers } });
+    }
+    subjects.push({ name: 'in-process', params: { plan: 'noop', workers: 0 } }, { name: 'workers', params: { plan: 'noop', workers: 1 } });
+    subjects.push({ name: 'in-process', params: { plan: 'burst', workers: 0 } }, { name: 'workers', params: { plan: 'burst', workers: 1 } }, { name: 'workers', params: { plan: 'burst', workers: 2 } });
+    subjects.push({ name: 'workers', params: { plan: 'recovery', workers: 2 } });
+    return skip === undefined ? subjects : subjects.map((subject) => ({ ...subject, skip }));
+  },
+  async run(subject: Subject, quick: boolean): Promise<Measurement> {
+    const { plan, workers } = subject.params as { plan: PlanName | 'recovery'; workers: number };
+    if (plan === 'recovery') return recovery();
+    return runPlan(plan, workers, quick);
+  },
+  goals(rows: Row[]): string[] {
+    const lines: string[] = [];
+    const wall = (plan: string, workers: number): number | undefined => find(rows, 'distributed-scale', workers === 0 ? 'in-process' : 'workers', 'wall_ms', { plan, workers })?.value;
+    const ioInProcess = wall('io', 0);
+    if (ioInProcess !== undefined) {
+      const n = find(rows, 'distributed-scale', 'in-process', 'operations', { plan: 'io', workers: 0 })?.value ?? 0;
+      const ideal = idealFetchMs(n, FETCH_LIMIT);
+      lines.push(`io: ideal ⌈${n} / ${FETCH_LIMIT}⌉ × 50 ms = ${ideal} ms; in-process ${(ioInProcess / ideal).toFixed(3)}× ideal`);
+      for (const workers of WORKER_COUNTS) {
+        const w = wall('io', workers);
+        if (w !== undefined)
+          lines.push(`goal: io on ${workers} worker${workers === 1 ? '' : 's'} within 10% of ideal: ${(w / ideal).toFixed(3)}× ideal (${((w / ideal - 1) * 100).toFixed(1)}%) — ${check(w <= ideal * 1.1)}`);
+      }
+    }
+    const cpuInProcess = wall('cpu', 0);
+    if (cpuInProcess !== undefined) {
+      const cores = cpus().length;
+      for (const workers of WORKER_COUNTS) {
+        const w = wall('cpu', workers);
+        if (w === undefined) continue;
+        const ideal = cpuInProcess / Math.min(workers, cores);
+        lines.push(`cpu on ${workers} worker${workers === 1 ? '' : 's'}: ${(cpuInProcess / w).toFixed(2)}× in-process; ideal ${Math.min(workers, cores)}× (${cores} cores) — ${(w / ideal).toFixed(2)}× the ideal time`);
+      }
+    }
+    const noopHere = find(rows, 'distributed-scale', 'in-process', 'ms_per_op', { plan: 'noop', workers: 0 })?.value;
+    const noopThere = find(rows, 'distributed-scale', 'workers', 'ms_per_op', { plan: 'noop', workers: 1 })?.value;
+    if (noopHere !== undefined && noopThere !== undefined) {
+      const overhead = noopThere - noopHere;
+      lines.push(`hand-off latency (chained no-ops, 1 worker, one at a time): +${overhead.toFixed(2)} ms per operation over in-process`);
+    }
+    const burstHere = find(rows, 'distributed-scale', 'in-process', 'ms_per_op', { plan: 'burst', workers: 0 })?.value;
+    for (const workers of [1, 2]) {
+      const burstThere = find(rows, 'distributed-scale', 'workers', 'ms_per_op', { plan: 'burst', workers })?.value;
+      if (burstHere !== undefined && burstThere !== undefined) {
+        const overhead = burstThere - burstHere;
+        lines.push(`goal: hand-off overhead ≤ 2 ms per operation (no-ops, 64 in flight, ${workers} worker${workers === 1 ? '' : 's'}): ${overhead.toFixed(2)} ms — ${check(overhead <= 2)}`);
+      }
+    }
+    const recovered = find(rows, 'distributed-scale', 'workers', 'recovery_ms', { plan: 'recovery', workers: 2 })?.value;
+    if (recovered !== undefined) lines.push(`goal: recovery after kill -9 ≤ 10 s: ${(recovered / 1000).toFixed(1)} s to the last restart — ${check(recovered <= 10_000)}`);
+    return lines;
+  },
+};
