@@ -2,8 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { DistributedExecutor } from '@fanout/distributed';
 import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
 import { renderHtmlReport, TimelineRecorder, toChromeTrace } from '@fanout/monitor/report';
-import type { LoadedConfig } from '@fanout/profiles';
-import { monitorOptions, PLAN_STEPS, runOptions, schedulerOptions } from '@fanout/profiles';
+import { adaptersFromConfig, monitorOptions, PLAN_STEPS, runOptions, schedulerOptions, type BuiltinKind, type Config, type LoadedConfig } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type PoolOptions, type Run, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
 import { paintFor } from './color.js';
@@ -47,6 +46,34 @@ export interface SessionOptions {
   render?: (result: RunResult) => Promise<Rendered> | Rendered;
   /** Called with the run as it starts; what it returns is awaited once the run has ended. */
   onRun?: (run: Run) => (() => void | Promise<void>) | void;
+}
+
+/** What a plan-running command builds once its adapters are open. */
+export type PlannedSession = Pick<SessionOptions, 'title' | 'plan'> & Partial<Pick<SessionOptions, 'render' | 'flags'>>;
+
+/**
+ * The skeleton of every plan-running command (run, start, explore-codebase, explore-web): the
+ * directory it works on becomes the allowed root unless the configuration names roots, the
+ * adapters of the kinds it needs are opened, the plan is built (with them, when it must look
+ * at the tree first), run as a session, and the adapters are closed whatever happens.
+ */
+export async function runPlanCommand(command: {
+  settings: LoadedConfig;
+  flags: RunFlagValues;
+  /** The directory explored: the allowed root unless the configuration names roots. */
+  root?: string;
+  /** The kinds the plan uses (all when undefined). */
+  kinds?: readonly BuiltinKind[];
+  build(context: { adapters: Adapter[]; config: Config }): PlannedSession | Promise<PlannedSession>;
+}): Promise<number> {
+  const config = command.root === undefined ? command.settings.config : { ...command.settings.config, roots: command.settings.config.roots ?? [command.root] };
+  const configured = await adaptersFromConfig(config, command.kinds);
+  try {
+    const planned = await command.build({ adapters: configured.adapters, config });
+    return await runSession({ flags: command.flags, ...planned, adapters: configured.adapters, settings: { ...command.settings, config } });
+  } finally {
+    await configured.close();
+  }
 }
 
 /**

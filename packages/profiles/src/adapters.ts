@@ -10,7 +10,8 @@ export interface ConfiguredAdapters {
   close(): Promise<void>;
 }
 
-type Kind = 'glob' | 'read' | 'write' | 'grep' | 'bash' | 'fetch' | 'search' | 'analyze';
+/** The built-in kinds adaptersFromConfig can open. */
+export type BuiltinKind = 'glob' | 'read' | 'write' | 'grep' | 'bash' | 'fetch' | 'search' | 'analyze';
 
 /**
  * Builds the built-in adapters from configuration: the allowed roots for everything that
@@ -23,8 +24,8 @@ type Kind = 'glob' | 'read' | 'write' | 'grep' | 'bash' | 'fetch' | 'search' | '
  * @example
  * const { adapters, close } = await adaptersFromConfig(config, ['grep']);
  */
-export async function adaptersFromConfig(config: Config, kinds?: readonly Kind[]): Promise<ConfiguredAdapters> {
-  const want = (kind: Kind): boolean => kinds === undefined || kinds.includes(kind);
+export async function adaptersFromConfig(config: Config, kinds?: readonly BuiltinKind[]): Promise<ConfiguredAdapters> {
+  const want = (kind: BuiltinKind): boolean => kinds === undefined || kinds.includes(kind);
   const roots = config.roots ?? [process.cwd()];
   const adapters: Adapter[] = [...PLAN_STEPS];
   // One scan for glob, grep and analyze: their operations that are ready together list each

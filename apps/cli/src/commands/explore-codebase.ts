@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { adaptersFromConfig, buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, exploreCodebase, renderCodebaseMap } from '@fanout/profiles';
-import { createScheduler } from '@fanout/scheduler';
+import { buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, exploreCodebase, renderCodebaseMap } from '@fanout/profiles';
+import { createScheduler, escapeHtml } from '@fanout/scheduler';
 import { EXIT, parse, positiveInt, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
 import { renderReport } from '../output/report.js';
-import { runSession } from '../session.js';
+import { runPlanCommand } from '../session.js';
 import { loadSettings } from '../settings.js';
 
 const HELP = `Usage: fanout explore-codebase [dir] [--size small|medium|large] [--pattern REGEX]... [--budget N] [flags]
@@ -41,45 +41,44 @@ export async function run(argv: string[]): Promise<number> {
   const dir = resolve(positionals[0] ?? '.');
   // The directory explored is the allowed root unless the configuration names roots.
   const settings = await loadSettings({ configFile: values.config, overrides: { profile: 'explore-codebase' } });
-  const config = { ...settings.config, roots: settings.config.roots ?? [dir] };
-  const configured = await adaptersFromConfig(config, ['glob', 'grep', 'read', 'analyze']);
-  try {
-    const countFiles = async (root: string, limit: number): Promise<{ count: number; files: string[] }> => {
-      const result = await createScheduler({ adapters: configured.adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
-      const op = result.get('count')!;
-      if (op.state !== 'succeeded') throw new UsageError(`cannot count the files of ${root}: ${(op.error as Error | undefined)?.message ?? op.state}`);
-      return op.output as { count: number; files: string[] };
-    };
-    const { plan, size: chosen, files } = await exploreCodebase(dir, { map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
-    if (values.quiet !== true && values.ndjson !== true) {
-      process.stderr.write(`exploring ${dir}: ${files === undefined ? '' : `${files > 10_000 ? 'more than 10,000' : files} files, `}size ${chosen.name} (${plan.operations.length} operations planned)\n`);
-    }
-    return await runSession({
-      title: plan.name ?? `explore-codebase ${dir}`,
-      plan,
-      adapters: configured.adapters,
-      settings: { ...settings, config },
-      flags: values,
-      ...(map
-        ? {
-            // The map replaces the aggregated report: the same renderer as the MCP tool's.
-            render: async (result) => {
-              const codebase = buildCodebaseMap(
-                dir,
-                plan.operations.map((op) => result.get(op.id) ?? { id: op.id, kind: op.kind, state: 'pending' }),
-              );
-              const rendered = renderCodebaseMap(codebase, { budgetTokens });
-              const html = `<pre class="codebase-map">${rendered.text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'))}</pre>`;
-              // --json keeps everything: the whole map, what the text left out, and the run's
-              // accounting from the aggregated report (title, run, totals, failures).
-              const report = values.json === true ? (await renderReport(result, plan, config)).report : undefined;
-              const accounting = report === undefined ? {} : { title: report.title, run: report.run, totals: report.totals, failures: report.failures };
-              return { text: rendered.text, markdown: rendered.text, html, json: { ...accounting, ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
-            },
-          }
-        : {}),
-    });
-  } finally {
-    await configured.close();
-  }
+  return runPlanCommand({
+    settings,
+    flags: values,
+    root: dir,
+    kinds: ['glob', 'grep', 'read', 'analyze'],
+    build: async ({ adapters, config }) => {
+      const countFiles = async (root: string, limit: number): Promise<{ count: number; files: string[] }> => {
+        const result = await createScheduler({ adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
+        const op = result.get('count')!;
+        if (op.state !== 'succeeded') throw new UsageError(`cannot count the files of ${root}: ${(op.error as Error | undefined)?.message ?? op.state}`);
+        return op.output as { count: number; files: string[] };
+      };
+      const { plan, size: chosen, files } = await exploreCodebase(dir, { map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
+      if (values.quiet !== true && values.ndjson !== true) {
+        process.stderr.write(`exploring ${dir}: ${files === undefined ? '' : `${files > 10_000 ? 'more than 10,000' : files} files, `}size ${chosen.name} (${plan.operations.length} operations planned)\n`);
+      }
+      return {
+        title: plan.name ?? `explore-codebase ${dir}`,
+        plan,
+        ...(map
+          ? {
+              // The map replaces the aggregated report: the same renderer as the MCP tool's.
+              render: async (result) => {
+                const codebase = buildCodebaseMap(
+                  dir,
+                  plan.operations.map((op) => result.get(op.id) ?? { id: op.id, kind: op.kind, state: 'pending' }),
+                );
+                const rendered = renderCodebaseMap(codebase, { budgetTokens });
+                const html = `<pre class="codebase-map">${escapeHtml(rendered.text)}</pre>`;
+                // --json keeps everything: the whole map, what the text left out, and the run's
+                // accounting from the aggregated report (title, run, totals, failures).
+                const report = values.json === true ? (await renderReport(result, plan, config)).report : undefined;
+                const accounting = report === undefined ? {} : { title: report.title, run: report.run, totals: report.totals, failures: report.failures };
+                return { text: rendered.text, markdown: rendered.text, html, json: { ...accounting, ...codebase, text: { budgetTokens, tokens: rendered.tokens, omitted: rendered.omitted } } };
+              },
+            }
+          : {}),
+      };
+    },
+  });
 }

@@ -1,6 +1,6 @@
-import { adaptersFromConfig, exploreWeb } from '@fanout/profiles';
+import { exploreWeb } from '@fanout/profiles';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { runSession } from '../session.js';
+import { runPlanCommand } from '../session.js';
 import { loadSettings } from '../settings.js';
 
 const HELP = `Usage: fanout explore-web <topic> [--depth simple|complex|comprehensive] [flags]
@@ -46,16 +46,5 @@ export async function run(argv: string[]): Promise<number> {
     [env.SEARXNG_URL, env.BRAVE_API_KEY, env.FANOUT_BRAVE_API_KEY, env.TAVILY_API_KEY].some((v) => v !== undefined && v !== '');
   if (!configured) throw new UsageError(NOT_CONFIGURED);
   const plan = exploreWeb(topic, { depth });
-  const adapters = await adaptersFromConfig(settings.config, ['search', 'fetch']);
-  try {
-    return await runSession({
-      title: plan.name ?? `explore-web ${topic}`,
-      plan,
-      adapters: adapters.adapters,
-      settings,
-      flags: values,
-    });
-  } finally {
-    await adapters.close();
-  }
+  return runPlanCommand({ settings, flags: values, kinds: ['search', 'fetch'], build: () => ({ title: plan.name ?? `explore-web ${topic}`, plan }) });
 }

@@ -1,8 +1,7 @@
-import { adaptersFromConfig } from '@fanout/profiles';
 import type { Plan } from '@fanout/scheduler';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
 import { readJsonInput } from '../io.js';
-import { runSession } from '../session.js';
+import { runPlanCommand } from '../session.js';
 import { loadSettings } from '../settings.js';
 
 const HELP = `Usage: fanout run <plan.json | -> [flags]
@@ -22,16 +21,5 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`expected one plan file (or - for standard input), got ${positionals.length}`);
   const plan = (await readJsonInput(positionals[0]!, 'plan')) as Plan;
   const settings = await loadSettings({ configFile: values.config });
-  const configured = await adaptersFromConfig(settings.config);
-  try {
-    return await runSession({
-      title: plan?.name ?? `fanout run ${positionals[0]}`,
-      plan,
-      adapters: configured.adapters,
-      settings,
-      flags: values,
-    });
-  } finally {
-    await configured.close();
-  }
+  return runPlanCommand({ settings, flags: values, build: () => ({ title: plan?.name ?? `fanout run ${positionals[0]}`, plan }) });
 }

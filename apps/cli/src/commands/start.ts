@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { adaptersFromConfig, startPlan } from '@fanout/profiles';
+import { startPlan } from '@fanout/profiles';
 import { EXIT, parse, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
-import { runSession } from '../session.js';
+import { runPlanCommand } from '../session.js';
 import { loadSettings } from '../settings.js';
 import { AGENTS_FLAGS, deployAgents, readTasks } from './agents.js';
 
@@ -36,22 +36,15 @@ export async function run(argv: string[]): Promise<number> {
   // Read before anything runs: bad tasks are a usage error, not a failure after discovery.
   const tasks = values.agents === undefined ? undefined : await readTasks(values.tasks, after);
   const settings = await loadSettings({ configFile: values.config, overrides: { profile: 'start' } });
-  const config = { ...settings.config, roots: settings.config.roots ?? [dir] };
   const plan = startPlan(dir);
-  const configured = await adaptersFromConfig(config, ['glob', 'grep', 'read', 'analyze']);
-  let discovered: number;
-  try {
-    discovered = await runSession({
-      title: plan.name ?? `start ${dir}`,
-      plan,
-      adapters: configured.adapters,
-      settings: { ...settings, config },
-      // -j is the agents' when there are agents to deploy.
-      flags: tasks === undefined ? values : { ...values, concurrency: undefined },
-    });
-  } finally {
-    await configured.close();
-  }
+  const discovered = await runPlanCommand({
+    settings,
+    // -j is the agents' when there are agents to deploy.
+    flags: tasks === undefined ? values : { ...values, concurrency: undefined },
+    root: dir,
+    kinds: ['glob', 'grep', 'read', 'analyze'],
+    build: () => ({ title: plan.name ?? `start ${dir}`, plan }),
+  });
   if (tasks === undefined || discovered === EXIT.interrupted) return discovered;
   const deployed = await deployAgents({ values: { ...values, agent: values.agents }, tasks, repo: dir });
   return Math.max(discovered, deployed);
