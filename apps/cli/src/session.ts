@@ -102,7 +102,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
   const scheduler = createScheduler({
     adapters: distributed?.adapters ?? options.adapters,
     ...configured,
-    ...(concurrency === undefined ? {} : { concurrency }),
+    concurrency: concurrency ?? configured.concurrency,
     ...(distributed === undefined ? { pressure: monitor } : {}),
     // The summary's one-at-a-time estimate counts CPU used by the commands a run starts too.
     cpu: processTreeCpuMeter(),
@@ -113,8 +113,8 @@ export async function runSession(options: SessionOptions): Promise<number> {
   try {
     run = scheduler.run(options.plan, {
       ...runOptions(settings.config),
-      ...(runId === undefined ? {} : { runId }),
-      ...(flags.journal === undefined ? {} : { journal: { path: flags.journal, mode: flags.resume === true ? 'resume' : flags['retry-failed'] === true ? 'retry-failed' : 'append' } }),
+      runId,
+      journal: flags.journal === undefined ? undefined : { path: flags.journal, mode: flags.resume === true ? 'resume' : flags['retry-failed'] === true ? 'retry-failed' : 'append' },
     });
   } catch (error) {
     await distributed?.executor.close();
@@ -178,7 +178,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
     const timeline = recorder.timeline();
     if (flags.trace !== undefined) await writeFile(flags.trace, JSON.stringify(toChromeTrace(timeline, options.title)));
     if (flags.report !== undefined) {
-      await writeFile(flags.report, renderHtmlReport({ title: options.title, summary: result.summary, timeline, ...(rendered.html === undefined ? {} : { resultsHtml: rendered.html }) }));
+      await writeFile(flags.report, renderHtmlReport({ title: options.title, summary: result.summary, timeline, resultsHtml: rendered.html }));
     }
   }
   if (flags.json === true) await writeOut(`${JSON.stringify(rendered.json ?? { summary: result.summary }, null, 2)}\n`);
@@ -216,7 +216,7 @@ async function distribute(
   for (const [kind, limit] of Object.entries(limits ?? {})) if (limit.max !== undefined) globalLimits[kind] = limit.max;
   const executor = createExecutor({
     redis,
-    ...(prefix === undefined ? {} : { prefix }),
+    prefix,
     adapters: remote,
     limits: globalLimits,
     onWarning: (message) => process.stderr.write(`fanout: ${message}\n`),

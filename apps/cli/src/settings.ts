@@ -6,10 +6,7 @@ import { loadConfig, type Config, type LoadedConfig } from '@fanout/profiles';
  * are said on stderr, once each, so that nobody wonders why they do not apply.
  */
 export async function loadSettings(options: { configFile?: string | undefined; overrides?: Config }): Promise<LoadedConfig> {
-  const loaded = await loadConfig({
-    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
-    ...(options.overrides === undefined ? {} : { overrides: options.overrides }),
-  });
+  const loaded = await loadConfig({ configFile: options.configFile, overrides: options.overrides });
   for (const issue of loaded.refused) process.stderr.write(`fanout: ${issue.source}: ${issue.key}: ${issue.message}\n`);
   return loaded;
 }

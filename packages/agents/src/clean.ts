@@ -20,11 +20,11 @@ export interface CleanOptions {
   /** A directory inside the repository. */
   repo: string;
   /** Only this run's branches (`fanout/<run>/…`). @default every fanout branch */
-  run?: string;
+  run?: string | undefined;
   /** Say what would be done, do nothing. */
   dryRun?: boolean;
   /** A run's journal (`readJournal`), to reconcile with git's list. */
-  journal?: JournalState;
+  journal?: JournalState | undefined;
   /** @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }

@@ -38,18 +38,18 @@ export interface AgentsSpec {
    * What every branch starts from (a branch, tag or commit), resolved to a commit once.
    * @default "HEAD"
    */
-  base?: string;
+  base?: string | undefined;
   /** The run's name: branches are `fanout/<run>/<agent>`. @default the UTC time, `20261206-140322` */
-  run?: string;
+  run?: string | undefined;
   /**
    * Where the worktrees go (`<dir>/<run>/<agent>`); must be outside the repository.
    * @default `$XDG_DATA_HOME/fanout/worktrees/<repo>-<hash>` (`~/.local/share/…`)
    */
-  worktreesDir?: string;
+  worktreesDir?: string | undefined;
   /** A command run in each worktree before its agent (argv). */
-  setup?: readonly string[];
+  setup?: readonly string[] | undefined;
   /** A command run in each worktree after its work is committed (argv). */
-  verify?: readonly string[];
+  verify?: readonly string[] | undefined;
   /** Merge the clean branches into `fanout/<run>/integration`. */
   merge?: boolean;
   /**
@@ -74,7 +74,7 @@ export interface PlanAgentsOptions {
    * records as succeeded are carried over with their collect and verify, and the steps after
    * an agent that runs again are run again too.
    */
-  previous?: JournalState;
+  previous?: JournalState | undefined;
   /** The scheduler's run id for this run (pass it on to `run`). @default a random UUID */
   runId?: string;
   /** The environment git runs with. @default process.env */

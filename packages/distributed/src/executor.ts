@@ -21,7 +21,7 @@ export interface ExecutorOptions {
   /** `redis://host:port/db` or ioredis options. */
   redis: string | RedisOptions;
   /** Key prefix of the queues; executors and workers of one deployment share it. @default "fanout" */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * The adapters of the kinds to run remotely, as the executor's side knows them: their
    * schemas check plans before anything is queued, their locks and keys feed the scheduler.

@@ -14,7 +14,7 @@ export interface WorkerOptions {
   /** `redis://host:port/db` or ioredis options. */
   redis: string | RedisOptions;
   /** Key prefix of the queues; executors and workers of one deployment share it. @default "fanout" */
-  prefix?: string;
+  prefix?: string | undefined;
   /** The adapters this worker runs, with this machine's roots and configuration. */
   adapters: Iterable<Adapter> | Record<string, Adapter>;
   /** The kinds it serves. @default every adapter's kind */
@@ -24,7 +24,7 @@ export interface WorkerOptions {
    * the executor's to set). A number for every kind, or one per kind.
    * @default each adapter's maxConcurrency, else 16
    */
-  concurrency?: number | Record<string, number>;
+  concurrency?: number | Record<string, number> | undefined;
   /** Most bytes of an outcome sent back through Redis (the executor's own cap also applies). @default 4 MiB */
   maxOutputBytes?: number;
   /** Names this worker in the executor's results and in Redis's client list. @default host:pid */

@@ -42,9 +42,9 @@ export interface FanoutMcpOptions {
   /** Watches the machine; pauses kinds whose resource is under pressure (`@fanout/monitor`'s `createMonitor()`). */
   pressure?: PressureSource;
   /** Default output budget in tokens; each call may set its own `budgetTokens`. @default 20000 */
-  budgetTokens?: number;
+  budgetTokens?: number | undefined;
   /** Default time a call waits for its run; each call may set its own `deadlineMs`. @default 50000 */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
   /** Most operations one call may hold. @default 10000 */
   maxOperations?: number;
   /** Finished runs kept for `fanout_status` (the oldest are forgotten first). @default 64 */

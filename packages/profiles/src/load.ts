@@ -14,9 +14,9 @@ export interface LoadConfigOptions {
   /** Environment to read `FANOUT_*` variables from. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
   /** A config file to use instead of searching (also `FANOUT_CONFIG`). */
-  configFile?: string;
+  configFile?: string | undefined;
   /** Options passed in (CLI flags, API): the highest precedence. */
-  overrides?: Config;
+  overrides?: Config | undefined;
   /**
    * The user's own configuration, trusted like a file named with `configFile`; `false` for
    * none. A missing file is no error.

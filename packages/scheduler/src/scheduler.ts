@@ -27,7 +27,7 @@ export interface SchedulerOptions {
    * Most attempts in flight at once over all kinds.
    * @default 256
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** Pool limits per kind; adapters' defaults fill the gaps. */
   limits?: Record<string, PoolOptions>;
   /** @default 1_000_000 */
@@ -64,11 +64,11 @@ export interface RunOptions {
   retry?: RetrySpec;
   retryBudget?: RetryBudgetSpec | number;
   /** Append-only NDJSON journal of terminal states; a path means mode "append". */
-  journal?: string | JournalOptions;
+  journal?: string | JournalOptions | undefined;
   /** Called for every event (attached before the run starts). */
   onEvent?: (event: SchedulerEvent) => void;
   /** @default a random UUID */
-  runId?: string;
+  runId?: string | undefined;
 }
 
 /**

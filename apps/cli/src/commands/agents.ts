@@ -214,22 +214,22 @@ export async function deployAgents(options: DeployOptions): Promise<number> {
         agents: choices,
         presets,
         presetArgs,
-        ...(text(values.base) === undefined ? {} : { base: text(values.base)! }),
-        ...(text(values.run) === undefined ? {} : { run: text(values.run)! }),
-        ...(text(values.worktrees) === undefined ? {} : { worktreesDir: text(values.worktrees)! }),
-        ...(text(values.setup) === undefined ? {} : { setup: splitWords(text(values.setup)!, '--setup') }),
-        ...(text(values.verify) === undefined ? {} : { verify: splitWords(text(values.verify)!, '--verify') }),
+        base: text(values.base),
+        run: text(values.run),
+        worktreesDir: text(values.worktrees),
+        setup: text(values.setup) === undefined ? undefined : splitWords(text(values.setup)!, '--setup'),
+        verify: text(values.verify) === undefined ? undefined : splitWords(text(values.verify)!, '--verify'),
         ...(values.merge === true ? { merge: true } : {}),
         wave: agentsAtOnce,
       },
-      { env, ...(previous === undefined ? {} : { previous }) },
+      { env, previous },
     );
     const limits = agentsLimits({
       agents: agentsAtOnce,
       cap: positiveInt(text(values.cap), '--cap') ?? 16,
       ...(Object.keys(providers).length === 0 ? {} : { providers }),
-      ...(values.timeout === undefined ? {} : { agentTimeoutMs: duration(text(values.timeout), '--timeout')! }),
-      ...(values['step-timeout'] === undefined ? {} : { stepTimeoutMs: duration(text(values['step-timeout']), '--step-timeout')! }),
+      agentTimeoutMs: duration(text(values.timeout), '--timeout'),
+      stepTimeoutMs: duration(text(values['step-timeout']), '--step-timeout'),
     });
     if (values['dry-run'] === true) {
       const lines = planned.info.agents.map((a) => `${a.id}\t${a.preset}\t${a.branch}\t${a.path}`);
@@ -242,9 +242,9 @@ export async function deployAgents(options: DeployOptions): Promise<number> {
       env,
       presets,
       budget: { tokens: positiveNumber(text(values['budget-tokens']), '--budget-tokens'), usd: positiveNumber(text(values['budget-usd']), '--budget-usd') },
-      ...(values['idle-timeout'] === undefined ? {} : { idleMs: duration(text(values['idle-timeout']), '--idle-timeout')! }),
-      ...(values['waiting-after'] === undefined ? {} : { waitingMs: duration(text(values['waiting-after']), '--waiting-after')! }),
-      ...(notify === undefined ? {} : { notifier: commandNotifier({ command: splitWords(notify, '--notify'), env: definedEnv(env), onError: (message) => process.stderr.write(`fanout: ${message}\n`) }) }),
+      idleMs: duration(text(values['idle-timeout']), '--idle-timeout'),
+      waitingMs: duration(text(values['waiting-after']), '--waiting-after'),
+      notifier: notify === undefined ? undefined : commandNotifier({ command: splitWords(notify, '--notify'), env: definedEnv(env), onError: (message) => process.stderr.write(`fanout: ${message}\n`) }),
     });
     const flags: RunFlagValues = { ...(values as RunFlagValues), concurrency: undefined };
     // Pressure pauses the agents' kinds by what they use: setup and verify the CPU, checkouts the disk.
@@ -333,9 +333,9 @@ async function clean(argv: string[]): Promise<number> {
   try {
     const report = await cleanAgents({
       repo: values.repo ?? process.cwd(),
-      ...(values.run === undefined ? {} : { run: values.run }),
+      run: values.run,
       ...(values['dry-run'] === true ? { dryRun: true } : {}),
-      ...(values.journal === undefined ? {} : { journal: await readJournal(values.journal) }),
+      journal: values.journal === undefined ? undefined : await readJournal(values.journal),
     });
     await writeOut(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderClean(report));
     return EXIT.ok;

@@ -153,10 +153,10 @@ export async function run(argv: string[]): Promise<number> {
     // modes have no match cap by default; setting one would make them keep each line's count.)
     ...(mode === 'content' ? { maxMatches: 1_000_000_000 } : {}),
     maxOutputBytes: 1024 * 1024 * 1024,
-    ...(maxCount === undefined ? {} : { maxCount }),
-    ...(context === undefined ? {} : { context }),
-    ...(after === undefined ? {} : { after }),
-    ...(before === undefined ? {} : { before }),
+    maxCount,
+    context,
+    after,
+    before,
   };
   const settings = await loadSettings({ configFile: values.config });
   const config = { ...settings.config, roots: settings.config.roots ?? [process.cwd()] };

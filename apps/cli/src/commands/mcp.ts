@@ -51,8 +51,8 @@ export async function run(argv: string[]): Promise<number> {
     allowWrite: values['allow-write'] === true,
     allowShell: values['allow-shell'] === true,
     pressure: monitor,
-    ...(budgetTokens === undefined ? {} : { budgetTokens }),
-    ...(deadlineMs === undefined ? {} : { deadlineMs: Math.round(deadlineMs) }),
+    budgetTokens,
+    deadlineMs: deadlineMs === undefined ? undefined : Math.round(deadlineMs),
   });
   // One server per connection era the client picks (the SDK may make a second to probe); all share the runtime.
   const handle = serveStdio(() => createFanoutMcpServer({ runtime }).server, { onerror: (error) => process.stderr.write(`fanout mcp: ${error.message}\n`) });

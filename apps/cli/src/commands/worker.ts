@@ -57,10 +57,10 @@ export async function run(argv: string[]): Promise<number> {
   const { startWorker } = await import('@fanout/distributed');
   const worker = startWorker({
     redis: values.redis,
-    ...(values['redis-prefix'] === undefined ? {} : { prefix: values['redis-prefix'] }),
+    prefix: values['redis-prefix'],
     adapters: tools,
     kinds,
-    ...(concurrency === undefined ? {} : { concurrency }),
+    concurrency,
     onError: (error) => process.stderr.write(`fanout worker: ${error.message}\n`),
   });
   try {

@@ -25,18 +25,18 @@ export interface AgentsAdaptersOptions {
   /** Shared rate-limit pauses. @default new ones */
   gates?: ProviderGates;
   /** Told when an agent waits for input, is refused a permission, is rate-limited or ends. */
-  notifier?: Notifier;
+  notifier?: Notifier | undefined;
   /**
    * Stop an agent that prints nothing for this long; 0 never does.
    * @default 600_000 (10 minutes)
    */
-  idleMs?: number;
+  idleMs?: number | undefined;
   /**
    * Flag an agent as waiting for input after this long without output following a question;
    * 0 never does.
    * @default 30_000
    */
-  waitingMs?: number;
+  waitingMs?: number | undefined;
   /**
    * Rate-limit pauses an agent may go through before it fails with `FANOUT_AGENT_RATE_LIMITED`.
    * @default 5

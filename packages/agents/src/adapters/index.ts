@@ -72,9 +72,9 @@ export interface AgentsLimitsOptions {
   /** Verify commands at once. @default agents */
   verify?: number;
   /** Each agent's wall-clock limit (its whole turn, rate-limit pauses included). */
-  agentTimeoutMs?: number;
+  agentTimeoutMs?: number | undefined;
   /** Each setup and verify command's limit. */
-  stepTimeoutMs?: number;
+  stepTimeoutMs?: number | undefined;
 }
 
 /**

@@ -166,7 +166,7 @@ export function renderFailures(summary: RunSummary): string {
  * summary, a timeline with one bar per attempt, in flight against the limit per kind, the
  * resource pressure, and the aggregated results (as given, already rendered).
  */
-export function renderHtmlReport(input: { title: string; summary: RunSummary; timeline: Timeline; resultsHtml?: string }): string {
+export function renderHtmlReport(input: { title: string; summary: RunSummary; timeline: Timeline; resultsHtml?: string | undefined }): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(input.title)}</title>
