@@ -1,5 +1,5 @@
 /**
- * `fanout worker` and `fanout run --redis` against the real Redis (FANOUT_TEST_REDIS_URL, which
+ * `fanout worker` and `fanout run --redis` against the real Redis (TEST_REDIS_URL, which
  * .ci/run sets when it starts one; else the machine's 127.0.0.1:6379), each test under a key
  * prefix of its own, deleted afterwards.
  */
@@ -12,7 +12,7 @@ import { eventually } from '@fanout/adapters/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fanout, type Started, start } from './helpers.js';
 
-const REDIS_URL = process.env.FANOUT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `fanout-cli-test-${randomUUID()}`;
 let dir: string;
 const workers: Started[] = [];

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearPrefix } from '../src/index.js';
 
-/** The Redis the tests use: `.ci/run` exports FANOUT_TEST_REDIS_URL when it starts one. */
-export const REDIS_URL = process.env.FANOUT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The Redis the tests use: `.ci/run` exports TEST_REDIS_URL when it starts one. */
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const WORKER = join(import.meta.dirname, 'fixtures', 'worker.mjs');
 

@@ -15,7 +15,7 @@ import { check, find } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
 import { idealFetchMs, startServer } from './web.js';
 
-const REDIS_URL = process.env.FANOUT_BENCH_REDIS_URL ?? process.env.FANOUT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORKER = fileURLToPath(new URL('../distributed-worker.js', import.meta.url));
 const WORKER_COUNTS = [1, 2, 4];
 const SPIN_ROUNDS = 1_000;
@@ -34,7 +34,7 @@ function redisAnswers(): string | undefined {
     const reply = execFileSync('redis-cli', ['-u', REDIS_URL, 'ping'], { encoding: 'utf8', timeout: 3_000 }).trim();
     return reply === 'PONG' ? undefined : `redis-cli ping ${REDIS_URL} answered ${JSON.stringify(reply)}`;
   } catch (error) {
-    return `no Redis answers at ${REDIS_URL} (set FANOUT_BENCH_REDIS_URL): ${(error as Error).message.split('\n')[0]}`;
+    return `no Redis answers at ${REDIS_URL} (set BENCH_REDIS_URL): ${(error as Error).message.split('\n')[0]}`;
   }
 }
 
