@@ -117,6 +117,7 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
     inlineBudgetMs: options.inlineBudgetMs ?? 25,
     threadStartMs: options.threadStartMs ?? 40,
     workerScript: script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script),
+    roots: roots.realPaths,
   };
   const counters: ScanCounters = { batches: 0, directoriesListed: 0, filesRead: 0, bytesRead: 0 };
   env.counters = counters;
@@ -202,7 +203,7 @@ class PlainLens extends Lens {
 }
 
 async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<string, ScanHandler>, env: PassEnvironment, roots: AllowedRoots): Promise<void> {
-  const shared: BatchShared = { roots, listings: new Listings(MAX_SHARED_ENTRIES, env.counters) };
+  const shared: BatchShared = { roots, listings: new Listings(MAX_SHARED_ENTRIES, env.counters, env.roots) };
   const preparing: Promise<Prepared | undefined>[] = [];
   for (const member of members) {
     const handler = handlers.get(member.kind);

@@ -13,6 +13,7 @@ import { markerPattern, markersInFile, MAX_MARKER_FILE_BYTES, tooLargeForMarkers
 import type { MarkerKind } from '../../analyze/output.js';
 import { countFile, countFileInChunks, type StatsFileOutcome } from '../../analyze/stats.js';
 import { FileSearcher, type FileOutcome, type FileSearchConfig, type FileTask } from '../grep/file.js';
+import { checkOpened } from './opened.js';
 
 /** What one consumer of a pass does with each file it is given. */
 export type ConsumerSpec = { type: 'grep'; config: FileSearchConfig } | { type: 'stats' } | { type: 'markers'; kinds: MarkerKind[] };
@@ -180,6 +181,7 @@ function consumerOf(spec: ConsumerSpec, place: number, count: number): Consumer 
 /** The per-file work of one pass: its consumers, compiled once (per thread). */
 export class FileWork {
   readonly #consumers: Consumer[];
+  readonly #roots: readonly string[];
   #buffer = Buffer.allocUnsafe(1024 * 1024);
   #chunk: Buffer | undefined;
   /** Files read so far (opened and read, whole or in chunks, for some consumer). */
@@ -187,8 +189,10 @@ export class FileWork {
   /** Bytes read so far (what makes a worker thread "warm"). */
   bytesRead = 0;
 
-  constructor(specs: readonly ConsumerSpec[]) {
+  /** `roots`: the allowed roots' real paths, which every file opened must be inside (checked on its descriptor). */
+  constructor(specs: readonly ConsumerSpec[], roots: readonly string[]) {
     this.#consumers = specs.map((spec, place) => consumerOf(spec, place, specs.length));
+    this.#roots = roots;
   }
 
   /**
@@ -217,6 +221,9 @@ export class FileWork {
     }
     const started = performance.now();
     try {
+      // What was opened, not only the path the walk checked: a directory on the way swapped
+      // for a symlink to the outside fails the file with the escape code (`opened.ts`).
+      checkOpened(fd, open, this.#roots);
       const stat = fstatSync(fd);
       if (!stat.isFile()) return consumers.map((consumer) => consumer.notRegular(file));
       const size = stat.size;
