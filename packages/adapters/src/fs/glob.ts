@@ -159,7 +159,17 @@ export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput
     baseReaddir: baseFs.readdir as Readdir | undefined,
     ignoreCase: process.platform === 'win32' || process.platform === 'darwin',
   };
-  register(scan, 'glob', { mode: 'listing', batched: () => true, run: (input: GlobInput, ctx, shared) => runGlob(input, ctx, settings, shared) }, roots);
+  register(
+    scan,
+    'glob',
+    {
+      mode: 'listing',
+      batched: () => true,
+      run: (input: GlobInput, ctx, shared) => runGlob(input, ctx, settings, shared),
+      trees: (input: GlobInput) => globTrees(input, roots.base),
+    },
+    roots,
+  );
   return {
     kind: 'glob',
     input: globInputSchema,
@@ -287,6 +297,16 @@ async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSett
   const output: GlobOutput = { files, count: files.length, truncated };
   if (errors.length > 0) output.errors = errors;
   return output;
+}
+
+/**
+ * The directory a glob walks under: its `cwd`. Undefined (any tree) when a pattern may climb
+ * out of it (`../x/*`, `/abs/*`, or a brace that could hide either).
+ */
+function globTrees(input: GlobInput, base: string): string[] | undefined {
+  const patterns = [...(input.patterns ?? [input.pattern!]), ...(input.ignore ?? [])];
+  if (patterns.some((pattern) => /^!?(\/|\.\.|\{)/.test(pattern) || pattern.includes('/..') || pattern.includes('{..') || pattern.includes(',..'))) return undefined;
+  return [resolve(base, input.cwd ?? '.')];
 }
 
 async function checkedCwd(roots: AllowedRoots, asked: string | undefined): Promise<string> {

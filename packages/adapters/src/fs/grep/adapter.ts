@@ -1,4 +1,5 @@
-import { defaultClassify, defineAdapter, type Adapter } from '@fanout/scheduler';
+import { resolve } from 'node:path';
+import { defaultClassify, defineAdapter, type Adapter, type AttemptContext } from '@fanout/scheduler';
 import { AdapterError, classifyAdapterError } from '../../errors.js';
 import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from '../fs-options.js';
 import { register, type FsScan, type FsScanOptions } from '../scan/scan.js';
@@ -94,9 +95,25 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
   const regexBudgetMs = options.regexBudgetMs ?? REGEX_BUDGET_MS;
   const env: GrepEnvironment = { roots, regexBudgetMs, scan };
   // The built-in engine's greps are batched (one walk, one read, one pass with the scan's
-  // other operations); the ripgrep engine's run alone, in their own process.
+  // other operations); the ripgrep engine's run alone, in their own process. `auto` with an
+  // `rg` is both: batched, a grep joins the pass when another operation of its batch is over
+  // the same tree (one walk and one read for all of them beats one more process reading it
+  // all again), and runs `rg` when nothing of its batch shares its tree (a lone grep). Its
+  // output is the same either way, down to its stats: it reports those both engines know.
   const builtin = rg === undefined || engine === 'builtin';
-  register(scan, 'grep', { mode: 'pass', batched: () => builtin, prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs) }, roots);
+  const auto = rg !== undefined && engine === 'auto';
+  register(
+    scan,
+    'grep',
+    {
+      mode: 'pass',
+      batched: () => builtin || auto,
+      prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs, auto),
+      ...(auto ? { alone: (input: GrepInput, ctx: AttemptContext) => runRipgrep(input, ctx, { ...env, rg, engine: 'auto' }) } : {}),
+      trees: (input: GrepInput) => input.paths.map((path) => resolve(roots.base, path)),
+    },
+    roots,
+  );
   return defineAdapter({
     kind: 'grep',
     input: grepInputSchema,
