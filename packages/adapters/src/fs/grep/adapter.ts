@@ -7,6 +7,7 @@ import type { GrepOutput } from './output.js';
 import { chooseEngine, type GrepEngineName } from './engine.js';
 import { REGEX_BUDGET_MS } from './regex-budget.js';
 import { runRipgrep } from './ripgrep.js';
+import { overlapping } from '../scan/member.js';
 import { prepareGrep, runGrep, type GrepEnvironment } from './run.js';
 import { grepInputSchema, type GrepInput } from './schema.js';
 
@@ -109,7 +110,12 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
       mode: 'pass',
       batched: () => builtin || auto,
       prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs, auto),
-      ...(auto ? { alone: (input: GrepInput, ctx: AttemptContext) => runRipgrep(input, ctx, { ...env, rg, engine: 'auto' }) } : {}),
+      // Paths one inside another (`['.', 'a/f.bin']`) stay in the pass: which of them a file is
+      // taken under (walked, or named) decides how it is searched, and separate rg runs cannot
+      // tell (a named binary file matches, a walked one is skipped).
+      ...(auto
+        ? { alone: (input: GrepInput, ctx: AttemptContext) => (overlapping(input.paths.map((path) => resolve(roots.base, path))) ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine: 'auto' })) }
+        : {}),
       trees: (input: GrepInput) => input.paths.map((path) => resolve(roots.base, path)),
     },
     roots,

@@ -87,7 +87,8 @@ export type ScanHandler<I = any> =
     | {
         mode: 'pass';
         batched(input: I): boolean;
-        prepare(input: I, context: AttemptContext, settle: Settle, shared: BatchShared): Promise<Prepared>;
+        /** Resolves undefined when it settled the operation itself (it could not join the pass). */
+        prepare(input: I, context: AttemptContext, settle: Settle, shared: BatchShared): Promise<Prepared | undefined>;
         /**
          * How the operation runs when no other operation of its batch is over the same tree
          * (there is nothing to share): grep with `engine: "auto"` runs `rg` then. Undefined: the
