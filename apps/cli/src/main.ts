@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { EXIT } from './args.js';
 import { COMMANDS, commandNamed, type CommandName } from './command-table.js';
 import { loadBundle } from './code-cache.js';
@@ -57,6 +58,17 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const bundle = fileURLToPath(new URL(`./${__FANOUT_COMMANDS_BUNDLE__}`, import.meta.url));
+  // The grep engine sets these V8 flags when it loads (its linear-time regex fallback, see
+  // `regex-engine.ts` in @fanout/adapters). V8 checks a code cache against the flags in force:
+  // set after the bundle was compiled, they made the cache written at exit (with them) never
+  // match the next start (without them), so every run compiled the bundle and wrote a cache
+  // again (about 150 ms of a short `fanout grep`). Set before it, every run has them.
+  try {
+    setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+    setFlagsFromString('--enable-experimental-regexp-engine');
+  } catch {
+    // A runtime without them: the grep engine copes, and the cache is only an optimisation.
+  }
   const { exports } = loadBundle<CommandsBundle>(bundle, name);
   return exports.runCommand(name, rest);
 }

@@ -101,4 +101,17 @@ describe('the V8 code cache of the commands bundle', () => {
     writeFileSync(join(dir, 'plain-file'), '');
     expect(await fanout(['exec', 'echo', ':::', 'd'], { env: { NODE_COMPILE_CACHE: join(dir, 'plain-file', 'x') } })).toMatchObject({ code: 0, stdout: 'd\n' });
   });
+  it('a second fanout grep starts from the cache the first wrote (the V8 flags of the grep engine are set before the bundle is compiled)', async () => {
+    const dir = temporary();
+    const cache = join(dir, 'cache');
+    writeFileSync(join(dir, 'a.txt'), 'needle\n');
+    const env = { NODE_COMPILE_CACHE: cache };
+    expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0 });
+    const [name] = readdirSync(cache);
+    expect(name).toMatch(/^commands-\w+\.grep\.v\d+/);
+    const first = readFileSync(join(cache, name!));
+    expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0 });
+    // Accepted: not written again (a rejected cache is replaced at exit, with other bytes).
+    expect(readFileSync(join(cache, name!)).equals(first)).toBe(true);
+  });
 });

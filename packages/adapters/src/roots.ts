@@ -98,6 +98,11 @@ export class AllowedRoots {
     return this.#roots.map((root) => root.lexical);
   }
 
+  /** The roots' real paths (symlinks resolved; as configured while a root does not exist), what opened descriptors are checked against. */
+  get realPaths(): string[] {
+    return this.#roots.map((root) => root.real);
+  }
+
   /** Where relative paths are resolved from: the first root. */
   get base(): string {
     return this.#roots[0]!.lexical;

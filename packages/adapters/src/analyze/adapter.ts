@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { defaultClassify, type Adapter, type AttemptContext } from '@fanout/scheduler';
 import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
 import { scanOf } from '../fs/fs-options.js';
@@ -109,6 +110,7 @@ export function analyzeAdapter(options: AnalyzeAdapterOptions = {}): AnalyzeAdap
       mode: 'pass',
       batched: (input: AnalyzeInput) => input.analyzer !== 'module',
       prepare: (input: AnalyzeInput, context, settle, shared) => prepareAnalyze(input as Exclude<AnalyzeInput, { analyzer: 'module' }>, context, settle, shared),
+      trees: (input: AnalyzeInput) => input.paths.map((path) => resolve(roots.base, path)),
     },
     roots,
   );

@@ -208,7 +208,7 @@ export class ListMember extends DiscoveryMember {
  */
 export async function discoverFiles(input: DiscoveryInput, roots: AllowedRoots, signal: AbortSignal): Promise<Discovery> {
   signal.throwIfAborted();
-  const listings = new Listings();
+  const listings = new Listings(undefined, undefined, roots.realPaths);
   const targets = await analyzeTargets(input, roots, listings);
   signal.throwIfAborted();
   return new Promise<Discovery>((resolve, reject) => {
@@ -228,6 +228,6 @@ export async function discoverFiles(input: DiscoveryInput, roots: AllowedRoots, 
     const member = new ListMember(targetPaths(targets), input.maxFiles, context, settle);
     const { consumers, starts } = assemble([{ consumer: { member, spec: undefined, hint: () => 0 }, targets }]);
     // Listing needs no thread: nothing is read.
-    new Pass({ threads: 0, inlineBudgetMs: 0, threadStartMs: 0, workerScript: GREP_WORKER_SCRIPT }, listings, consumers, starts).run().catch(settle.reject);
+    new Pass({ threads: 0, inlineBudgetMs: 0, threadStartMs: 0, workerScript: GREP_WORKER_SCRIPT, roots: roots.realPaths }, listings, consumers, starts).run().catch(settle.reject);
   });
 }

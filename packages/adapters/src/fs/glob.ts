@@ -6,7 +6,11 @@ import { z } from 'zod';
 import { AdapterError, classifyAdapterError, fromFsError } from '../errors.js';
 import type { AllowedRoots } from '../roots.js';
 import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from './fs-options.js';
+import type { GitignoreFilter } from './gitignore.js';
+import { fastGlobFilters, prepareGlobPass } from './glob-pass.js';
 import { loadFastGlob, walkGlob } from './glob-walk.js';
+import type { Settle } from './scan/member.js';
+import type { Prepared } from './scan/prepared.js';
 import type { Readdir, ReaddirCallback } from './scan/listings.js';
 import { register, runAlone, type BatchShared, type FsScan } from './scan/scan.js';
 
@@ -159,7 +163,18 @@ export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput
     baseReaddir: baseFs.readdir as Readdir | undefined,
     ignoreCase: process.platform === 'win32' || process.platform === 'darwin',
   };
-  register(scan, 'glob', { mode: 'listing', batched: () => true, run: (input: GlobInput, ctx, shared) => runGlob(input, ctx, settings, shared) }, roots);
+  const trees = (input: GlobInput): string[] | undefined => globTrees(input, roots.base);
+  // With node:fs, a glob is a member of the batch's pass (one walk for every glob, grep and
+  // analysis of the batch, see `glob-pass.ts`); with an `fs` of its own, it walks that on its
+  // own, through the batch's listings of it.
+  register(
+    scan,
+    'glob',
+    settings.baseReaddir === undefined
+      ? { mode: 'pass', batched: () => true, prepare: (input: GlobInput, ctx, settle, shared) => prepareGlob(input, ctx, settle, settings, shared), trees }
+      : { mode: 'listing', batched: () => true, run: (input: GlobInput, ctx, shared) => runGlob(input, ctx, settings, shared), trees },
+    roots,
+  );
   return {
     kind: 'glob',
     input: globInputSchema,
@@ -173,19 +188,78 @@ export function globAdapter(options: GlobAdapterOptions = {}): Adapter<GlobInput
   };
 }
 
-/** One glob, with the listings and `.gitignore` filter of its batch. */
-async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSettings, shared: BatchShared): Promise<GlobOutput> {
-  const { roots, baseFs } = settings;
-  const fastGlob = await loadFastGlob();
+/** A glob checked and turned into fast-glob's tasks. */
+interface GlobPlan {
+  cwd: string;
+  patterns: string[];
+  tasks: fg.Task[];
+  /** fast-glob's options (its `fs` is the walk's own business). */
+  options: fg.Options;
+  filter: GitignoreFilter | undefined;
+}
+
+/** Checks a glob's `cwd` and the directory each of its patterns starts from, and makes fast-glob's tasks. */
+async function planGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSettings, shared: BatchShared, fastGlob: typeof fg): Promise<GlobPlan> {
+  const { roots } = settings;
   const signal = ctx.signal;
   const single = input.patterns === undefined;
   const patterns = input.patterns ?? [input.pattern!];
   const cwd = await checkedCwd(roots, input.cwd);
   signal.throwIfAborted();
+  const filter = input.gitignore === false ? undefined : shared.listings.gitignore(roots.paths, settings.ignoreCase);
+  const options: fg.Options = {
+    cwd,
+    dot: input.dot ?? false,
+    ignore: input.ignore ?? [],
+    onlyFiles: (input.type ?? 'files') === 'files',
+    onlyDirectories: input.type === 'directories',
+    followSymbolicLinks: false,
+    caseSensitiveMatch: input.caseSensitive ?? true,
+    suppressErrors: true,
+    unique: true,
+    concurrency: settings.walkConcurrency,
+    ...(input.maxDepth === undefined ? {} : { deep: input.maxDepth + 1 }),
+  };
+  // Every directory a walk starts from must be inside the roots (a pattern may climb out).
+  const tasks = fastGlob.generateTasks(patterns, options);
+  // One walk meets each path once: only several tasks (patterns from different directories)
+  // can list a path twice. fast-glob's `unique` keeps every path listed in a set to check,
+  // which cost more than the matching (400 ms of 16 globs over a 27,000-file tree).
+  options.unique = tasks.length > 1;
+  for (const task of tasks) {
+    const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
+    const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;
+    const start = resolve(cwd, task.base);
+    await roots.check(start, field);
+    filter?.prepareSync(start);
+  }
+  signal.throwIfAborted();
+  return { cwd, patterns, tasks, options, filter };
+}
+
+/** One glob as a member of its batch's pass (see `glob-pass.ts`). */
+async function prepareGlob(input: GlobInput, ctx: AttemptContext, settle: Settle, settings: GlobSettings, shared: BatchShared): Promise<Prepared | undefined> {
+  const fastGlob = await loadFastGlob();
+  const filters = fastGlobFilters();
+  if (filters === undefined) {
+    // A fast-glob whose internals moved: the glob walks on its own, over the batch's listings.
+    runGlob(input, ctx, settings, shared).then(settle.resolve, settle.reject);
+    return undefined;
+  }
+  const plan = await planGlob(input, ctx, settings, shared, fastGlob);
+  const max = input.maxResults ?? settings.defaultMax;
+  return prepareGlobPass({ cwd: plan.cwd, tasks: plan.tasks, options: plan.options, filter: plan.filter, max, sort: input.sort ?? true }, filters, shared.listings, ctx, settle);
+}
+
+/** One glob walking on its own (fast-glob's walk), with the listings and `.gitignore` filter of its batch. */
+async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSettings, shared: BatchShared): Promise<GlobOutput> {
+  const { baseFs } = settings;
+  const fastGlob = await loadFastGlob();
+  const signal = ctx.signal;
+  const { cwd, patterns, tasks, options, filter } = await planGlob(input, ctx, settings, shared, fastGlob);
 
   let stopped = false;
   const errors: GlobWalkError[] = [];
-  const filter = input.gitignore === false ? undefined : shared.listings.gitignore(roots.paths, settings.ignoreCase);
   const list = shared.listings.readdir(settings.baseReaddir);
   // fast-glob calls readdir(path, { withFileTypes: true }, callback) for each directory.
   const readdir = (path: string, readOptions: { withFileTypes: true }, callback: ReaddirCallback): void => {
@@ -215,35 +289,7 @@ async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSett
       }
     });
   };
-  const globOptions: fg.Options = {
-    cwd,
-    dot: input.dot ?? false,
-    ignore: input.ignore ?? [],
-    onlyFiles: (input.type ?? 'files') === 'files',
-    onlyDirectories: input.type === 'directories',
-    followSymbolicLinks: false,
-    caseSensitiveMatch: input.caseSensitive ?? true,
-    suppressErrors: true,
-    unique: true,
-    concurrency: settings.walkConcurrency,
-    fs: { ...baseFs, readdir: readdir as never },
-    ...(input.maxDepth === undefined ? {} : { deep: input.maxDepth + 1 }),
-  };
-
-  // Every directory a walk starts from must be inside the roots (a pattern may climb out).
-  const tasks = fastGlob.generateTasks(patterns, globOptions);
-  // One walk meets each path once: only several tasks (patterns from different directories)
-  // can list a path twice. fast-glob's `unique` keeps every path listed in a set to check,
-  // which cost more than the matching (400 ms of 16 globs over a 27,000-file tree).
-  globOptions.unique = tasks.length > 1;
-  for (const task of tasks) {
-    const index = patterns.findIndex((pattern) => task.positive.includes(pattern));
-    const field = single ? 'pattern' : index === -1 ? 'patterns' : `patterns[${index}]`;
-    const start = resolve(cwd, task.base);
-    await roots.check(start, field);
-    filter?.prepareSync(start);
-  }
-  signal.throwIfAborted();
+  const globOptions: fg.Options = { ...options, fs: { ...baseFs, readdir: readdir as never } };
 
   const max = input.maxResults ?? settings.defaultMax;
   // Entries stay as fast-glob gives them until the end: sorting the short relative names
@@ -287,6 +333,16 @@ async function runGlob(input: GlobInput, ctx: AttemptContext, settings: GlobSett
   const output: GlobOutput = { files, count: files.length, truncated };
   if (errors.length > 0) output.errors = errors;
   return output;
+}
+
+/**
+ * The directory a glob walks under: its `cwd`. Undefined (any tree) when a pattern may climb
+ * out of it (`../x/*`, `/abs/*`, or a brace that could hide either).
+ */
+function globTrees(input: GlobInput, base: string): string[] | undefined {
+  const patterns = [...(input.patterns ?? [input.pattern!]), ...(input.ignore ?? [])];
+  if (patterns.some((pattern) => /^!?(\/|\.\.|\{)/.test(pattern) || pattern.includes('/..') || pattern.includes('{..') || pattern.includes(',..'))) return undefined;
+  return [resolve(base, input.cwd ?? '.')];
 }
 
 async function checkedCwd(roots: AllowedRoots, asked: string | undefined): Promise<string> {

@@ -246,3 +246,40 @@ describe('glob against git', () => {
     );
   });
 });
+
+describe('glob in the shared walk (node:fs) against fast-glob walking on its own (an fs of its own)', () => {
+  // Without an `fs` of its own, a glob is a member of the scan's pass and walks through its
+  // lens; with one, fast-glob walks. fast-glob's filters decide in both: the listings must agree.
+  const shared = globAdapter({ roots: [root] });
+  const own = globAdapter({ roots: [root], fs: { readdir: nodeReaddir as never } });
+  const pattern = fc.constantFrom('**', '*', 'src/**/*.ts', '**/*.log', 'src/*', '**/top-only.txt', 'src/index.ts', 'README.md', '{src,docs}/**', '**/d/**', '!**/*.md', 'src/deep/**/c.ts', '**/.*', 'src/link-out/*');
+  const input = fc.record(
+    {
+      patterns: fc.uniqueArray(pattern, { minLength: 1, maxLength: 3 }),
+      dot: fc.boolean(),
+      gitignore: fc.boolean(),
+      type: fc.constantFrom('files', 'directories', 'all'),
+      maxDepth: fc.option(fc.constantFrom(0, 1, 2), { nil: undefined }),
+      caseSensitive: fc.boolean(),
+      cwd: fc.constantFrom('.', 'src'),
+      ignore: fc.constantFrom(['slow-mount/**'], ['slow-mount/**', '**/deep/**'], ['slow-mount', 'src/generated']),
+    },
+    { requiredKeys: ['patterns'] },
+  );
+
+  it('lists the same paths, whatever the patterns and options', async () => {
+    await fc.assert(
+      fc.asyncProperty(input, async (spec) => {
+        const outcome = (run: Promise<GlobOutput>) =>
+          run.then(
+            (output) => ({ output }),
+            (error: { code?: string; message: string }) => ({ error: [error.code, error.message] }),
+          );
+        const a = await outcome(Promise.resolve(shared.run(shared.input.parse(spec), attemptContext())));
+        const b = await outcome(Promise.resolve(own.run(own.input.parse(spec), attemptContext())));
+        expect(a).toEqual(b);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -63,7 +63,7 @@ function trees(quick: boolean): Tree[] {
  * same profile code, the files counted by the same glob), so its listings and searches can be
  * replayed with ripgrep.
  */
-async function explorePlan(dir: string): Promise<Plan> {
+export async function explorePlan(dir: string): Promise<Plan> {
   const configured = await adaptersFromConfig({ roots: [dir] }, ['glob']);
   try {
     const countFiles = async (root: string, limit: number): Promise<number> => {
@@ -81,7 +81,7 @@ async function explorePlan(dir: string): Promise<Plan> {
  * another: each glob operation a `rg --files -g …` in its directory, each search a
  * `rg -n -m <maxCount> -e <pattern> <paths>` (fanout's patterns are ripgrep syntax).
  */
-function ripgrepCommands(plan: Plan): { args: string[]; cwd: string }[] {
+export function ripgrepCommands(plan: Plan): { args: string[]; cwd: string }[] {
   const commands: { args: string[]; cwd: string }[] = [];
   for (const op of plan.operations) {
     const input = op.input as Record<string, unknown>;

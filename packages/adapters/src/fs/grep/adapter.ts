@@ -1,4 +1,5 @@
-import { defaultClassify, defineAdapter, type Adapter } from '@fanout/scheduler';
+import { resolve } from 'node:path';
+import { defaultClassify, defineAdapter, type Adapter, type AttemptContext } from '@fanout/scheduler';
 import { AdapterError, classifyAdapterError } from '../../errors.js';
 import { FILE_OPERATION_DEFAULTS, scanOf, type FsAdapterOptions } from '../fs-options.js';
 import { register, type FsScan, type FsScanOptions } from '../scan/scan.js';
@@ -6,6 +7,7 @@ import type { GrepOutput } from './output.js';
 import { chooseEngine, type GrepEngineName } from './engine.js';
 import { REGEX_BUDGET_MS } from './regex-budget.js';
 import { runRipgrep } from './ripgrep.js';
+import { overlapping } from '../scan/member.js';
 import { prepareGrep, runGrep, type GrepEnvironment } from './run.js';
 import { grepInputSchema, type GrepInput } from './schema.js';
 
@@ -94,9 +96,30 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
   const regexBudgetMs = options.regexBudgetMs ?? REGEX_BUDGET_MS;
   const env: GrepEnvironment = { roots, regexBudgetMs, scan };
   // The built-in engine's greps are batched (one walk, one read, one pass with the scan's
-  // other operations); the ripgrep engine's run alone, in their own process.
+  // other operations); the ripgrep engine's run alone, in their own process. `auto` with an
+  // `rg` is both: batched, a grep joins the pass when another operation of its batch is over
+  // the same tree (one walk and one read for all of them beats one more process reading it
+  // all again), and runs `rg` when nothing of its batch shares its tree (a lone grep). Its
+  // output is the same either way, down to its stats: it reports those both engines know.
   const builtin = rg === undefined || engine === 'builtin';
-  register(scan, 'grep', { mode: 'pass', batched: () => builtin, prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs) }, roots);
+  const auto = rg !== undefined && engine === 'auto';
+  register(
+    scan,
+    'grep',
+    {
+      mode: 'pass',
+      batched: () => builtin || auto,
+      prepare: (input: GrepInput, ctx, settle, shared) => prepareGrep(input, ctx, settle, shared.roots, regexBudgetMs, auto),
+      // Paths one inside another (`['.', 'a/f.bin']`) stay in the pass: which of them a file is
+      // taken under (walked, or named) decides how it is searched, and separate rg runs cannot
+      // tell (a named binary file matches, a walked one is skipped).
+      ...(auto
+        ? { alone: (input: GrepInput, ctx: AttemptContext) => (overlapping(input.paths.map((path) => resolve(roots.base, path))) ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine: 'auto' })) }
+        : {}),
+      trees: (input: GrepInput) => input.paths.map((path) => resolve(roots.base, path)),
+    },
+    roots,
+  );
   return defineAdapter({
     kind: 'grep',
     input: grepInputSchema,

@@ -114,8 +114,8 @@ export class GrepWorker {
   }
 
   /** Sets the consumers of a pass (before its first batch). */
-  configure(consumers: ConsumerSpec[]): void {
-    this.#post({ type: 'configure', consumers });
+  configure(consumers: ConsumerSpec[], roots: readonly string[]): void {
+    this.#post({ type: 'configure', consumers, roots });
   }
 
   /** Has the worker read and hand out `tasks`: per task, one outcome per consumer it names (and what it read). */

@@ -9,7 +9,7 @@ import type { ConsumerOutcome, ConsumerSpec, ScanTask } from '../scan/work.js';
 /** Main thread → worker. */
 export type WorkerRequest =
   /** Sets the consumers of the next batches (one pass's). */
-  | { type: 'configure'; consumers: ConsumerSpec[] }
+  | { type: 'configure'; consumers: ConsumerSpec[]; roots: readonly string[] }
   /** Reads and hands `tasks` to their consumers. */
   | { type: 'scan'; batch: number; tasks: ScanTask[] };
 

@@ -17,7 +17,7 @@ import type { ConsumerOutcome } from '../scan/work.js';
 import { Collector, type Caps } from './collect.js';
 import { TOO_SLOW, type FileOutcome, type FileSearchConfig } from './file.js';
 import { Globs } from './globs.js';
-import type { GrepOutput, GrepProgress } from './output.js';
+import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
 import { compilePattern, regexTooSlow } from './pattern.js';
 import { REGEX_BUDGET_MS } from './regex-budget.js';
 import type { GrepInput } from './schema.js';
@@ -35,9 +35,14 @@ export interface GrepEnvironment {
   scan: FsScan;
 }
 
-/** Runs one grep on the built-in engine, alone (a batch of one of its scan). */
+/** Runs one grep on the built-in engine, alone (a batch of one of its scan, in its pass whatever the engine). */
 export function runGrep(input: GrepInput, ctx: AttemptContext, env: GrepEnvironment): Promise<GrepOutput> {
-  return runAlone<GrepOutput>(env.scan, 'grep', input, ctx);
+  return runAlone<GrepOutput>(env.scan, 'grep', input, ctx, true);
+}
+
+/** The stats both engines know (see {@link GrepStats}). */
+export function sharedStats(stats: GrepStats): GrepStats {
+  return { filesWithMatches: stats.filesWithMatches, matches: stats.matches, matchedLines: stats.matchedLines };
 }
 
 /** Resolves every input path through the allowed roots; the error names the field (the ripgrep engine's check too). */
@@ -64,8 +69,10 @@ export async function resolveTargets(paths: readonly string[], roots: AllowedRoo
 /**
  * Prepares a grep operation for a pass: compiles its pattern and checks its paths. Throws the
  * error the operation fails with (a bad pattern, a path outside the roots or missing).
+ * `sharedStatsOnly`: report only the stats the ripgrep engine knows too (an `auto` grep, which
+ * runs on either engine depending on its company, so its output does not depend on it).
  */
-export async function prepareGrep(input: GrepInput, context: AttemptContext, settle: Settle, roots: AllowedRoots, budgetMs = REGEX_BUDGET_MS): Promise<Prepared> {
+export async function prepareGrep(input: GrepInput, context: AttemptContext, settle: Settle, roots: AllowedRoots, budgetMs = REGEX_BUDGET_MS, sharedStatsOnly = false): Promise<Prepared> {
   const signal = context.signal;
   signal.throwIfAborted();
   const matcher = compilePattern(input.pattern, input);
@@ -90,6 +97,7 @@ export async function prepareGrep(input: GrepInput, context: AttemptContext, set
     settle,
     { maxMatches, maxOutputBytes: input.maxOutputBytes, after: config.after },
     budgetMs,
+    sharedStatsOnly,
   );
   const walk: GrepWalkOptions = {
     hidden: input.hidden,
@@ -116,16 +124,18 @@ class GrepMember extends ScanMember {
   readonly #started = performance.now();
   readonly #pattern: string;
   readonly #budgetMs: number;
+  readonly #stats: (stats: GrepStats) => GrepStats;
   #index = 0;
 
-  constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps, budgetMs: number) {
+  constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps, budgetMs: number, sharedStatsOnly: boolean) {
     super(paths, context, settle);
     this.#pattern = input.pattern;
     this.#budgetMs = budgetMs;
+    this.#stats = sharedStatsOnly ? sharedStats : (stats) => ({ ...stats });
     this.#collector = new Collector(caps, input.mode, (messages) => {
       // ctx is only valid until the operation settles.
       if (this.ended) return;
-      const progress: GrepProgress = { type: 'grep-results', messages, stats: { ...this.#collector.stats } };
+      const progress: GrepProgress = { type: 'grep-results', messages, stats: this.#stats(this.#collector.stats) };
       context.progress(progress);
     });
   }
@@ -170,7 +180,7 @@ class GrepMember extends ScanMember {
   protected finish(): void {
     const collector = this.#collector;
     const summary = collector.summary((performance.now() - this.#started) * 1e6);
-    const output: GrepOutput = { messages: [...collector.messages, summary], stats: { ...collector.stats }, truncated: collector.truncated, errors: collector.errors };
+    const output: GrepOutput = { messages: [...collector.messages, summary], stats: this.#stats(collector.stats), truncated: collector.truncated, errors: collector.errors };
     this.resolve(output);
   }
 }

@@ -14,7 +14,7 @@ let work: FileWork | undefined;
 
 port.on('message', (request: WorkerRequest) => {
   if (request.type === 'configure') {
-    work = new FileWork(request.consumers);
+    work = new FileWork(request.consumers, request.roots);
     return;
   }
   if (work === undefined) throw new Error('expected a "configure" message before the first "scan"');

@@ -11,6 +11,7 @@
  */
 import { readdirSync, type Dirent } from 'node:fs';
 import { GitignoreFilter } from '../gitignore.js';
+import { listInside } from './opened.js';
 
 /** Most directory entries (listed and filtered) one batch keeps. */
 export const MAX_SHARED_ENTRIES = 250_000;
@@ -60,11 +61,19 @@ export class Listings {
   readonly #filtered = new Map<GitignoreFilter, Map<string, { entries: Dirent[]; kept: Dirent[] }>>();
   readonly #max: number;
   readonly #counters: ScanCounters | undefined;
+  readonly #roots: readonly string[] | undefined;
   #kept = 0;
 
-  constructor(maxEntries = MAX_SHARED_ENTRIES, counters?: ScanCounters) {
+  /**
+   * @param roots The allowed roots' real paths: each directory is listed through its
+   * descriptor once that is checked inside them (`opened.ts`), so a directory swapped for a
+   * symlink to the outside is refused with `FANOUT_PATH_OUTSIDE_ROOT`, not listed. Without
+   * them, directories are listed by path.
+   */
+  constructor(maxEntries = MAX_SHARED_ENTRIES, counters?: ScanCounters, roots?: readonly string[]) {
     this.#max = maxEntries;
     this.#counters = counters;
+    this.#roots = roots;
   }
 
   /** Entries kept now (listings and filtered listings). */
@@ -72,12 +81,16 @@ export class Listings {
     return this.#kept;
   }
 
-  /** The entries of `path`, sorted by name (UTF-16 code units), from `node:fs`; throws what `readdirSync` throws. */
+  /**
+   * The entries of `path`, sorted by name (UTF-16 code units), from `node:fs`; throws what
+   * `readdirSync` throws, or the escape error of `opened.ts` when what was opened at `path`
+   * is outside the roots.
+   */
   read(path: string): Dirent[] {
     let entries = this.#node.done.get(path);
     if (entries === undefined) {
       if (this.#counters !== undefined) this.#counters.directoriesListed++;
-      entries = readdirSync(path, { withFileTypes: true });
+      entries = this.#roots === undefined ? readdirSync(path, { withFileTypes: true }) : listInside(path, this.#roots);
       this.#keep(this.#node, path, entries);
     }
     // In place: a listing read by a glob is not sorted yet; a sorted one costs one pass.

@@ -39,6 +39,8 @@ export interface PassEnvironment {
   workerScript: URL;
   /** Where the pass counts what it read. */
   counters?: ScanCounters;
+  /** The allowed roots' real paths: every file read is checked inside them on its descriptor (`opened.ts`). */
+  roots: readonly string[];
 }
 
 /** An operation of the pass with what it asks of the files. */
@@ -172,7 +174,7 @@ export class Pass {
 
   /** Does files on the main thread, until workers are online if they are asked for. */
   async #inline(): Promise<void> {
-    const work = new FileWork(this.#specs);
+    const work = new FileWork(this.#specs, this.#env.roots);
     let workMs = 0;
     let done = 0;
     let windowMs = 0;
@@ -258,7 +260,10 @@ export class Pass {
       const heartbeat = createHeartbeat();
       const budgets = this.#specs.flatMap((spec) => (spec.type === 'grep' && spec.config.matcher.literal === undefined ? [spec.config.budgetMs ?? REGEX_BUDGET_MS] : []));
       if (budgets.length > 0) watchdog = new Watchdog(heartbeat, Math.min(...budgets), (index) => this.#stalled(worker, index));
-      worker.configure(this.#specs.map((spec) => (spec.type === 'grep' ? { ...spec, config: { ...spec.config, heartbeat } } : spec)));
+      worker.configure(
+        this.#specs.map((spec) => (spec.type === 'grep' ? { ...spec, config: { ...spec.config, heartbeat } } : spec)),
+        this.#env.roots,
+      );
       for (;;) {
         while (!this.#done && inFlight.size < IN_FLIGHT && this.#workers.has(worker)) {
           const tasks = this.#take(this.#batchSize());

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { AttemptContext, Batcher, BatchMember } from '@fanout/scheduler';
 import { AdapterError } from '../../errors.js';
-import { AllowedRoots } from '../../roots.js';
+import { AllowedRoots, isInside } from '../../roots.js';
 import { GREP_WORKER_SCRIPT, MAX_GREP_THREADS } from '../grep/pool.js';
 import { Listings, MAX_SHARED_ENTRIES, type ScanCounters } from './listings.js';
 import type { Settle } from './member.js';
@@ -82,9 +82,28 @@ export interface BatchShared {
 // biome-ignore lint/suspicious/noExplicitAny: the scan's registry holds handlers of every input type, as a map of adapters does.
 export type ScanHandler<I = any> =
   /** Operations that walk on their own, sharing the batch's listings (glob). */
-  | { mode: 'listing'; batched(input: I): boolean; run(input: I, context: AttemptContext, shared: BatchShared): Promise<unknown> }
-  /** Operations of the pass (grep, analyze): prepared, then fed by the shared walk and reads. */
-  | { mode: 'pass'; batched(input: I): boolean; prepare(input: I, context: AttemptContext, settle: Settle, shared: BatchShared): Promise<Prepared> };
+  (
+    | { mode: 'listing'; batched(input: I): boolean; run(input: I, context: AttemptContext, shared: BatchShared): Promise<unknown> }
+    /** Operations of the pass (grep, analyze): prepared, then fed by the shared walk and reads. */
+    | {
+        mode: 'pass';
+        batched(input: I): boolean;
+        /** Resolves undefined when it settled the operation itself (it could not join the pass). */
+        prepare(input: I, context: AttemptContext, settle: Settle, shared: BatchShared): Promise<Prepared | undefined>;
+        /**
+         * How the operation runs when no other operation of its batch is over the same tree
+         * (there is nothing to share): grep with `engine: "auto"` runs `rg` then. Undefined: the
+         * pass, alone or not.
+         */
+        alone?(input: I, context: AttemptContext): Promise<unknown>;
+      }
+  ) & {
+    /**
+     * The directories (absolute) the operation walks or reads under, to tell which members of a
+     * batch are over the same tree. Undefined: over every tree (it shares with anything).
+     */
+    trees?(input: I): readonly string[] | undefined;
+  };
 
 /** Registers an adapter's handler with a scan (internal: adapters call it when given `scan`). */
 export const registerWithScan = Symbol('fanout.fs-scan.register');
@@ -118,6 +137,7 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
     inlineBudgetMs: options.inlineBudgetMs ?? 25,
     threadStartMs: options.threadStartMs ?? 40,
     workerScript: script === undefined ? GREP_WORKER_SCRIPT : typeof script === 'string' && !script.startsWith('file:') ? pathToFileURL(script) : new URL(script),
+    roots: roots.realPaths,
   };
   const counters: ScanCounters = { batches: 0, directoriesListed: 0, filesRead: 0, bytesRead: 0 };
   env.counters = counters;
@@ -157,11 +177,15 @@ function sameRoots(a: AllowedRoots, b: AllowedRoots): boolean {
   return a === b || (a.paths.length === b.paths.length && a.paths.every((path, i) => path === b.paths[i]));
 }
 
+/** Marks a member that must run in the pass even with nothing to share (a hand-over from the ripgrep engine). */
+const IN_PASS = Symbol('fanout.fs-scan.in-pass');
+
 /**
  * Runs `input` of `kind` alone through `scan`, as one attempt: a batch of one. Rejects with
- * the signal's reason as soon as it aborts.
+ * the signal's reason as soon as it aborts. `inPass`: in the shared pass, never the handler's
+ * `alone` (the ripgrep engine hands inputs it cannot answer to the built-in engine this way).
  */
-export function runAlone<O>(scan: Batcher, kind: string, input: unknown, context: AttemptContext): Promise<O> {
+export function runAlone<O>(scan: Batcher, kind: string, input: unknown, context: AttemptContext, inPass = false): Promise<O> {
   const signal = context.signal;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<O>((resolve, reject) => {
@@ -176,7 +200,8 @@ export function runAlone<O>(scan: Batcher, kind: string, input: unknown, context
       if (settle()) reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const member: BatchMember = {
+    const member: BatchMember & { [IN_PASS]?: true } = {
+      ...(inPass ? { [IN_PASS]: true as const } : {}),
       kind,
       input,
       context,
@@ -203,11 +228,23 @@ class PlainLens extends Lens {
 }
 
 async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<string, ScanHandler>, env: PassEnvironment, roots: AllowedRoots): Promise<void> {
-  const shared: BatchShared = { roots, listings: new Listings(MAX_SHARED_ENTRIES, env.counters) };
+  const shared: BatchShared = { roots, listings: new Listings(MAX_SHARED_ENTRIES, env.counters, env.roots) };
   const preparing: Promise<Prepared | undefined>[] = [];
-  for (const member of members) {
+  const trees = members.map((member) => {
+    const handler = handlers.get(member.kind);
+    try {
+      return handler?.trees?.(member.input);
+    } catch {
+      return undefined;
+    }
+  });
+  for (const [index, member] of members.entries()) {
     const handler = handlers.get(member.kind);
     const settle: Settle = { resolve: (output) => member.resolve(output), reject: (error) => member.reject(error) };
+    if (handler?.mode === 'pass' && handler.alone !== undefined && (member as { [IN_PASS]?: true })[IN_PASS] !== true && !sharesTree(index, trees)) {
+      handler.alone(member.input, member.context).then(settle.resolve, settle.reject);
+      continue;
+    }
     if (handler === undefined) {
       member.reject(new AdapterError('FANOUT_OPTION_INVALID', `expected a ${member.kind} adapter created with this scan, got an operation of a kind it does not know`, { path: 'scan' }));
     } else if (handler.mode === 'listing') {
@@ -228,6 +265,16 @@ async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<s
   if (prepared.length === 0) return;
   const { consumers, starts } = assemble(prepared);
   await new Pass(env, shared.listings, consumers, starts).run();
+}
+
+/** Is member `index` over a tree another member of the batch walks or reads (one of the directories inside the other)? */
+function sharesTree(index: number, trees: readonly (readonly string[] | undefined)[]): boolean {
+  const mine = trees[index];
+  return trees.some((theirs, other) => {
+    if (other === index) return false;
+    if (mine === undefined || theirs === undefined) return true;
+    return mine.some((a) => theirs.some((b) => isInside(a, b) || isInside(b, a)));
+  });
 }
 
 /** Puts prepared operations together: one lens per target and set of rules, and the walk's starts in the operations' order. */

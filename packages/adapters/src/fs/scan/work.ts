@@ -14,6 +14,7 @@ import type { MarkerKind } from '../../analyze/output.js';
 import { factsOf, MAX_MAP_FILE_BYTES, type MapFileOutcome } from '../../analyze/facts.js';
 import { countFile, countFileInChunks, type StatsFileOutcome } from '../../analyze/stats.js';
 import { FileSearcher, type FileOutcome, type FileSearchConfig, type FileTask } from '../grep/file.js';
+import { checkOpened } from './opened.js';
 
 /** What one consumer of a pass does with each file it is given. */
 export type ConsumerSpec = { type: 'grep'; config: FileSearchConfig } | { type: 'stats' } | { type: 'markers'; kinds: MarkerKind[] } | { type: 'map' };
@@ -204,6 +205,7 @@ function consumerOf(spec: ConsumerSpec, place: number, count: number): Consumer 
 /** The per-file work of one pass: its consumers, compiled once (per thread). */
 export class FileWork {
   readonly #consumers: Consumer[];
+  readonly #roots: readonly string[];
   #buffer = Buffer.allocUnsafe(1024 * 1024);
   #chunk: Buffer | undefined;
   /** Files read so far (opened and read, whole or in chunks, for some consumer). */
@@ -211,8 +213,10 @@ export class FileWork {
   /** Bytes read so far (what makes a worker thread "warm"). */
   bytesRead = 0;
 
-  constructor(specs: readonly ConsumerSpec[]) {
+  /** `roots`: the allowed roots' real paths, which every file opened must be inside (checked on its descriptor). */
+  constructor(specs: readonly ConsumerSpec[], roots: readonly string[]) {
     this.#consumers = specs.map((spec, place) => consumerOf(spec, place, specs.length));
+    this.#roots = roots;
   }
 
   /**
@@ -241,6 +245,9 @@ export class FileWork {
     }
     const started = performance.now();
     try {
+      // What was opened, not only the path the walk checked: a directory on the way swapped
+      // for a symlink to the outside fails the file with the escape code (`opened.ts`).
+      checkOpened(fd, open, this.#roots);
       const stat = fstatSync(fd);
       if (!stat.isFile()) return consumers.map((consumer) => consumer.notRegular(file));
       const size = stat.size;

@@ -4,7 +4,7 @@ import type { BatchMember } from '@fanout/scheduler';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeAdapter, type AnalyzeAdapter } from '../../../src/analyze/index.js';
-import { fsScan, globAdapter, grepAdapter, type GrepOutput, type GrepProgress } from '../../../src/fs/index.js';
+import { fsScan, globAdapter, grepAdapter, ripgrepOnPath, type GrepOutput, type GrepProgress } from '../../../src/fs/index.js';
 import { attemptContext } from '../../../src/testing/index.js';
 import { compileGrepWorker, type CompiledGrepWorker } from '../grep/compiled-worker.js';
 import { makeTree, type Entry } from '../grep/fixtures.js';
@@ -16,9 +16,14 @@ import { makeTree, type Entry } from '../grep/fixtures.js';
  * (a batch of one, the adapters' own `run`), then all of them run as one batch; every output,
  * every grep's progress messages and every error must be the same.
  *
- * Globs are drawn without a small `maxResults`: which paths a truncated listing keeps depends
- * on the order fast-glob's concurrent reads complete in, alone or not (the count and the flag
- * do not). Elapsed times in grep messages are zeroed.
+ * Greps run on the built-in engine, or with `engine: "auto"` when `rg` is on PATH: then a grep
+ * alone runs `rg`, and in a batch it joins the pass when another operation is over the same
+ * tree (and runs `rg` when none is): the output must not tell.
+ *
+ * Globs walk in the pass too (one walk for the batch, through fast-glob's own filters), so a
+ * listing cut by a small `maxResults`, or left unsorted, keeps the same paths in the same
+ * order alone and in company: they are drawn as well. Elapsed times in grep messages are
+ * zeroed.
  */
 let worker: CompiledGrepWorker;
 beforeAll(async () => {
@@ -102,11 +107,15 @@ const analyzeInput = fc.oneof(
 
 const globInput = fc.record(
   {
-    patterns: fc.uniqueArray(fc.constantFrom('**', '**/*.txt', 'a/**', '*', '**/f0.txt', '!**/*.md'), { minLength: 1, maxLength: 2 }),
+    patterns: fc.uniqueArray(fc.constantFrom('**', '**/*.txt', 'a/**', '*', '**/f0.txt', '!**/*.md', 'a/f0.txt', 'c/*', '{a,c}/**/*.t?', '.h/**'), { minLength: 1, maxLength: 3 }),
     dot: fc.boolean(),
     gitignore: fc.boolean(),
     type: fc.constantFrom('files', 'directories', 'all'),
     maxDepth: maybe(fc.constantFrom(0, 1)),
+    maxResults: maybe(fc.constantFrom(1, 3, 8)),
+    sort: fc.boolean(),
+    ignore: maybe(fc.constantFrom(['**/b/**'], ['c'])),
+    cwd: maybe(fc.constantFrom('.', 'a')),
   },
   { requiredKeys: ['patterns'] },
 );
@@ -153,12 +162,15 @@ function settle(result: Result, done: () => void) {
   };
 }
 
+/** The grep engines the property runs: `auto` only where it means ripgrep. */
+const ENGINES = ripgrepOnPath() === undefined ? (['builtin'] as const) : (['builtin', 'auto'] as const);
+
 describe('the shared scan: alone and in company, the same outputs (property)', () => {
   it('gives every glob, grep and analysis of a random batch the output it has alone', async () => {
     await fc.assert(
-      fc.asyncProperty(tree, fc.array(operation, { minLength: 2, maxLength: 7 }), fc.constantFrom({ threads: 0 }, { inlineBudgetMs: 0 }, {}), async (spec, operations, env) => {
+      fc.asyncProperty(tree, fc.array(operation, { minLength: 2, maxLength: 7 }), fc.constantFrom({ threads: 0 }, { inlineBudgetMs: 0 }, {}), fc.constantFrom(...ENGINES), async (spec, operations, env, engine) => {
         const entries: Record<string, Entry> = { ...spec.files };
-        ALWAYS.forEach((path, i) => (entries[path] = spec.base[i]!));
+        for (const [i, path] of ALWAYS.entries()) entries[path] = spec.base[i]!;
         for (const [dir, rules] of Object.entries(spec.ignores)) entries[`${dir}.gitignore`] = `${rules.join('\n')}\n`;
         if (spec.dotIgnore !== undefined) entries['a/.ignore'] = `${spec.dotIgnore.join('\n')}\n`;
         if (spec.links) Object.assign(entries, { 'c/to-a': { link: 'a' }, 'a/b/up': { link: 'a' }, 'c/to-file.txt': { link: 'a/f0.txt' } });
@@ -166,8 +178,8 @@ describe('the shared scan: alone and in company, the same outputs (property)', (
         try {
           if (spec.repository) await mkdir(join(made.dir, '.git'), { recursive: true }).then(() => writeFile(join(made.dir, '.git', 'HEAD'), 'ref: x\n'));
           const scan = fsScan({ roots: [made.dir], workerScript: worker.script, ...env });
-          const adapters = { glob: globAdapter({ scan }), grep: grepAdapter({ scan, engine: 'builtin' }), analyze: analyzeAdapter({ scan }) as AnalyzeAdapter };
-          const inputs = operations.map(({ kind, input }) => ({ kind, input: adapters[kind].input.parse({ ...input, ...(kind === 'glob' ? { cwd: made.dir } : {}) }) as unknown }));
+          const adapters = { glob: globAdapter({ scan }), grep: grepAdapter({ scan, engine }), analyze: analyzeAdapter({ scan }) as AnalyzeAdapter };
+          const inputs = operations.map(({ kind, input }) => ({ kind, input: adapters[kind].input.parse(kind === 'glob' ? { ...input, cwd: join(made.dir, (input as { cwd?: string }).cwd ?? '.') } : input) as unknown }));
 
           const alone: Result[] = [];
           for (const { kind, input } of inputs) {

@@ -71,11 +71,14 @@ describe('fsScan', () => {
     expect([glob.batcher, grep.batcher, analyze.batcher]).toEqual([scan, scan, scan]);
     expect(scan.key('glob', glob.input.parse({ pattern: '**' }))).toBe('fs-scan');
     expect(scan.key('grep', grep.input.parse({ pattern: 'x' }))).toBe('fs-scan');
-    // The ripgrep engine's greps run alone, in their own process (when rg is there).
+    // `auto` greps are batched (a batch decides between rg and the pass); the ripgrep
+    // engine's run alone, in their own process (when rg is there).
     const other = fsScan({ roots: [tree.dir] });
-    const viaRipgrep = grepAdapter({ scan: other, engine: 'auto' });
+    const auto = grepAdapter({ scan: other, engine: 'auto' });
+    expect(other.key('grep', auto.input.parse({ pattern: 'x' }))).toBe('fs-scan');
+    const third = fsScan({ roots: [tree.dir] });
     const rg = ripgrepOnPath() !== undefined;
-    expect(other.key('grep', viaRipgrep.input.parse({ pattern: 'x' }))).toBe(rg ? undefined : 'fs-scan');
+    if (rg) expect(third.key('grep', grepAdapter({ scan: third, engine: 'ripgrep' }).input.parse({ pattern: 'x' }))).toBeUndefined();
     expect(scan.key('analyze', analyze.input.parse({ analyzer: 'stats' }))).toBe('fs-scan');
     expect(scan.key('analyze', analyze.input.parse({ analyzer: 'markers' }))).toBe('fs-scan');
     expect(scan.key('analyze', analyze.input.parse({ analyzer: 'module', module: 'm.mjs' }))).toBeUndefined();
@@ -106,6 +109,33 @@ describe('fsScan', () => {
     expect(alone.stats()).toMatchObject({ batches: 6, directoriesListed: DIRS.length * 6, filesRead: DIRS.length * 5 * 4 });
     expect(together.map((outcome) => untimed(outcome.output))).toEqual(outputs.map(untimed));
     await separate.analyze.close();
+  });
+
+  it.skipIf(ripgrepOnPath() === undefined)('with engine "auto", runs a grep that shares no tree with its batch on rg, and greps over a tree others walk in the pass', async () => {
+    const scan = fsScan({ roots: [tree.dir], workerScript: worker.script });
+    const grep = grepAdapter({ scan, engine: 'auto' });
+    const glob = globAdapter({ scan });
+    const alone = grep.input.parse({ pattern: 'needle', paths: ['a'] });
+    // A batch of one: rg reads the files, the scan reads none.
+    const [lone] = await batch(scan, [{ kind: 'grep', input: alone }]).done;
+    expect(scan.stats()).toMatchObject({ batches: 1, filesRead: 0 });
+    // Beside a glob of another tree: still rg.
+    const [beside] = await batch(scan, [
+      { kind: 'grep', input: alone },
+      { kind: 'glob', input: glob.input.parse({ pattern: '**', cwd: 'c' }) },
+    ]).done;
+    expect(scan.stats()).toMatchObject({ batches: 2, filesRead: 0 });
+    // Beside a grep of the same tree: both in the pass, each file read once for both.
+    const [shared, other] = await batch(scan, [
+      { kind: 'grep', input: alone },
+      { kind: 'grep', input: grep.input.parse({ pattern: 'TODO', paths: ['.'], mode: 'count' }) },
+    ]).done;
+    expect(scan.stats()).toMatchObject({ batches: 3, filesRead: DIRS.length * 5 });
+    // The same output whichever engine ran it, stats included (those both engines know).
+    expect(untimed(beside!.output)).toEqual(untimed(lone!.output));
+    expect(untimed(shared!.output)).toEqual(untimed(lone!.output));
+    expect((lone!.output as GrepOutput).stats).toEqual({ filesWithMatches: 10, matches: 10, matchedLines: 10 });
+    expect((other!.output as GrepOutput).stats).toEqual({ filesWithMatches: DIRS.length * 5, matches: DIRS.length * 5, matchedLines: DIRS.length * 5 });
   });
 
   it('ends an operation at its cap while the others go on, and stops the walk once all have ended', async () => {

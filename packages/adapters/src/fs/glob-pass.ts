@@ -1,0 +1,216 @@
+/**
+ * Globs in the scan's shared walk: a glob of a batch is a member of the batch's pass, looking
+ * at the tree through its own lens, so every glob, grep and analysis of a batch over one tree
+ * shares one walk (each directory listed once, every lens asked about its entries in the same
+ * visit), not one walk per glob over shared listings.
+ *
+ * The semantics stay fast-glob's, because its own filters decide: for each task fast-glob
+ * makes of the patterns (`generateTasks`), a lens starts at the task's base and asks
+ * fast-glob's entry filter whether an entry is listed and its deep filter whether a directory
+ * is entered, with the entry fast-glob's walker would have built (its path relative to `cwd`,
+ * `/`-separated, its `Dirent`). A task without magic (`src/index.ts`) names its path: it is
+ * looked up (`lstat`), as fast-glob's static reader does, and listed if its entry filter agrees.
+ * Listings go through the batch's `.gitignore` filter when the glob honours them.
+ *
+ * What changes from fast-glob's own walk: the order of an unsorted listing is the walk's
+ * (depth first, by name) rather than the order concurrent reads complete in, so a listing cut
+ * by `maxResults` keeps the same paths from run to run.
+ */
+import { lstat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import type { AttemptContext } from '@fanout/scheduler';
+import type fg from 'fast-glob';
+import type { GitignoreFilter } from './gitignore.js';
+import type { Listings } from './scan/listings.js';
+import { ScanMember, type Ordered, type Settle } from './scan/member.js';
+import { targetPaths, type Prepared, type TargetSpec } from './scan/prepared.js';
+import { Lens, type LensVisit, type WalkDirectory } from './scan/walker.js';
+
+/** An entry as fast-glob's filters take it. */
+interface FgEntry {
+  name: string;
+  path: string;
+  dirent: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean };
+}
+
+type Filter = (entry: FgEntry) => boolean;
+
+interface ReaderOptions {
+  basePath: string;
+  deepFilter: Filter;
+  entryFilter: Filter;
+}
+
+interface Provider {
+  _getReaderOptions(task: fg.Task): ReaderOptions;
+}
+
+interface Internals {
+  Provider: new (settings: unknown) => Provider;
+  Settings: new (options: fg.Options) => unknown;
+}
+
+let internals: Internals | undefined | null = null;
+
+/** fast-glob 3's provider and settings (internal modules, unchanged since 3.0); undefined if a release moved them. */
+export function fastGlobFilters(): Internals | undefined {
+  if (internals !== null) return internals;
+  try {
+    const require = createRequire(import.meta.url);
+    const Provider = (require('fast-glob/out/providers/provider') as { default?: Internals['Provider'] }).default;
+    const Settings = (require('fast-glob/out/settings') as { default?: Internals['Settings'] }).default;
+    internals = typeof Provider === 'function' && typeof Settings === 'function' ? { Provider, Settings } : undefined;
+    if (internals !== undefined) {
+      // The filters must be where this module expects them.
+      const probe = new internals.Provider(new internals.Settings({}))._getReaderOptions({ base: '.', dynamic: true, patterns: ['*'], positive: ['*'], negative: [] });
+      if (typeof probe.entryFilter !== 'function' || typeof probe.deepFilter !== 'function' || typeof probe.basePath !== 'string') internals = undefined;
+    }
+  } catch {
+    internals = undefined;
+  }
+  return internals;
+}
+
+/** One task's view of the tree: fast-glob's filters, over the batch's (filtered) listings. The state is the directory's path relative to `cwd`. */
+class GlobLens extends Lens<string> {
+  readonly #options: ReaderOptions;
+  readonly #filter: GitignoreFilter | undefined;
+  readonly #listings: Listings;
+
+  constructor(options: ReaderOptions, filter: GitignoreFilter | undefined, listings: Listings) {
+    super();
+    this.#options = options;
+    this.#filter = filter;
+    this.#listings = listings;
+  }
+
+  visit(directory: WalkDirectory, base: string, visit: LensVisit<string>): void {
+    const kept = this.#filter === undefined ? undefined : new Set(this.#listings.filter(this.#filter, directory.path, directory.dirents));
+    const { entryFilter, deepFilter } = this.#options;
+    const entries = directory.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const dirent = entries[i]!.dirent;
+      if (kept !== undefined && !kept.has(dirent)) continue;
+      const name = dirent.name;
+      // What fast-glob's walker builds: the path joined to its base with '/'.
+      const entry: FgEntry = { name, path: base === '' ? name : base.endsWith('/') ? base + name : `${base}/${name}`, dirent };
+      if (entryFilter(entry)) visit.file(i, false);
+      if (dirent.isDirectory() && deepFilter(entry)) visit.dir(i, entry.path);
+    }
+  }
+}
+
+/** A directory the walk could not read (the glob's `errors`). */
+export interface GlobListError {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** What a glob in the pass returns (the adapter's `GlobOutput`). */
+export interface GlobPassOutput {
+  files: string[];
+  count: number;
+  truncated: boolean;
+  errors?: GlobListError[];
+}
+
+const MAX_REPORTED_ERRORS = 100;
+/** Numbers the globs' lenses: a glob's lens is its own (its filters), never shared with another operation's. */
+let nextLens = 0;
+
+/** A glob in the pass: takes paths in its order up to `maxResults` (one more sets `truncated`), lists the directories it could not read. */
+class GlobMember extends ScanMember {
+  readonly #max: number;
+  readonly #sort: boolean;
+  readonly #files: string[] = [];
+  readonly #errors: GlobListError[] = [];
+  #truncated = false;
+  #accepted = 0;
+
+  constructor(paths: readonly string[], max: number, sort: boolean, context: AttemptContext, settle: Settle) {
+    super(paths, context, settle);
+    this.#max = max;
+    this.#sort = sort;
+  }
+
+  protected override accept(): boolean {
+    if (this.#accepted === this.#max) {
+      this.#truncated = true;
+      return false;
+    }
+    this.#accepted++;
+    return true;
+  }
+
+  protected take(items: readonly Ordered[]): void {
+    for (const item of items) {
+      if (item.kind === 'file') {
+        this.#files.push(item.path);
+        continue;
+      }
+      if (item.item.kind !== 'list-error') continue;
+      const { path, error } = item.item;
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      // A directory gone (or never there: a task's base) is nothing to list, as in fast-glob.
+      if (code !== 'ENOENT' && this.#errors.length < MAX_REPORTED_ERRORS) this.#errors.push({ path, code, message: (error as Error).message });
+    }
+  }
+
+  protected finish(): void {
+    if (this.#sort) this.#files.sort();
+    const output: GlobPassOutput = { files: this.#files, count: this.#files.length, truncated: this.#truncated };
+    if (this.#errors.length > 0) output.errors = this.#errors;
+    this.resolve(output);
+  }
+}
+
+/** What {@link prepareGlobPass} needs of a checked glob. */
+export interface GlobPassSpec {
+  /** The checked `cwd` (absolute). */
+  cwd: string;
+  tasks: readonly fg.Task[];
+  /** fast-glob's options, as the glob's own walk would have them. */
+  options: fg.Options;
+  filter: GitignoreFilter | undefined;
+  max: number;
+  sort: boolean;
+}
+
+/**
+ * Makes a glob a member of the batch's pass: a lens per dynamic task (its base a target
+ * directory), a named path per static pattern that exists and passes the entry filter.
+ * Resolves undefined when the glob has nothing to walk or name: it is settled (empty) then.
+ */
+export async function prepareGlobPass(spec: GlobPassSpec, filters: Internals, listings: Listings, context: AttemptContext, settle: Settle): Promise<Prepared | undefined> {
+  const provider = new filters.Provider(new filters.Settings(spec.options));
+  const targets: TargetSpec[] = [];
+  for (const task of spec.tasks) {
+    const options = provider._getReaderOptions(task);
+    if (task.dynamic) {
+      const root = resolve(spec.cwd, task.base);
+      // Each glob looks through its own filters: a lens of its own (the walk is still shared).
+      const lens = new GlobLens(options, spec.filter, listings);
+      targets.push({ type: 'dir', path: root, rules: `glob\0${nextLens++}`, lens: () => lens, state: () => options.basePath });
+      continue;
+    }
+    // fast-glob's static reader: each of the task's patterns looked up (without following a
+    // symlink), its entry named as the pattern is spelled.
+    for (const pattern of task.patterns) {
+      const path = resolve(spec.cwd, pattern);
+      const stats = await lstat(path).catch(() => undefined);
+      if (stats === undefined) continue;
+      const dirent = { isFile: () => stats.isFile(), isDirectory: () => stats.isDirectory(), isSymbolicLink: () => stats.isSymbolicLink() };
+      if (options.entryFilter({ name: pattern, path: pattern, dirent })) targets.push({ type: 'file', path, open: path });
+    }
+  }
+  context.signal.throwIfAborted();
+  if (targets.length === 0) {
+    // Nothing to walk or name (only negative patterns, or named paths that are not there).
+    settle.resolve({ files: [], count: 0, truncated: false } satisfies GlobPassOutput);
+    return undefined;
+  }
+  const member = new GlobMember(targetPaths(targets), spec.max, spec.sort, context, settle);
+  return { consumer: { member, spec: undefined, hint: () => 0 }, targets };
+}
