@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FlagCheck } from '@fanout/scheduler/diagnostics';
 
 /** Exit codes of every command. */
 export const EXIT = {
@@ -72,20 +73,15 @@ export function parse<T extends Options>(
   }
 }
 
+/** The kit's checks of flag values, failing with a usage error (exit 2) that names the flag. */
+export const flags = new FlagCheck((message) => new UsageError(message));
+
 /** A positive integer flag value, or a usage error naming the flag. */
 export function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected ${flag} to be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
+  return flags.integer(value, flag);
 }
 
 /** A non-negative duration flag: "500ms", "30s", "2m", "1h", or a bare number, which is seconds (as GNU parallel's --timeout reads it). */
 export function duration(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (match === null) throw new UsageError(`expected ${flag} to be a duration like 500ms, 30s or 2m, got ${JSON.stringify(value)}`);
-  const n = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000);
+  return flags.duration(value, flag);
 }

@@ -126,7 +126,7 @@ for (const { engine, skip, name } of ENGINES)
       expect(bad.stderr).toMatch(/expected pattern to be a valid regular expression, got "\(unclosed"/);
       const flag = await grep(['-C', 'two', 'x']);
       expect(flag.code).toBe(2);
-      expect(flag.stderr).toMatch(/expected --context to be a whole number, got "two"/);
+      expect(flag.stderr).toMatch(/expected --context to be an integer ≥ 0, got "two"/);
       const missing = await grep([]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/expected a pattern/);

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FlagCheck } from '@fanout/scheduler/diagnostics';
 import { ADDRESS_CLASSES, DEFAULT_OPTIONS, type AddressClass, type ServerOptions } from './options.js';
 
 /** A bad flag: printed with the usage line, exit code 2. */
@@ -41,20 +42,10 @@ Server-Sent Events at /v1/runs/:id/events), reach the MCP tools (POST /mcp), scr
   -h, --help             this help
   -V, --version          the version`;
 
-function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`expected ${flag} to be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-function duration(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (match === null) throw new UsageError(`expected ${flag} to be a duration like 500ms, 10s or 2m, got ${JSON.stringify(value)}`);
-  const unit = match[2] ?? 's';
-  return Number(match[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000);
-}
+/** The diagnostics kit's flag checks, failing with this command's usage error (exit 2). */
+const flags = new FlagCheck((message) => new UsageError(message));
+const positiveInt = (value: string | undefined, flag: string, min = 1): number | undefined => flags.integer(value, flag, min);
+const duration = (value: string | undefined, flag: string): number | undefined => flags.duration(value, flag);
 
 /** What the command line asks for: help, the version, or a server with these options. */
 export type Parsed = { help: true } | { version: true } | { options: ServerOptions };

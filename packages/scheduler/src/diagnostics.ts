@@ -1,7 +1,8 @@
 /**
  * The diagnostics kit every package shares, so that every message reads the same way: what was
  * expected, what was got, and where. One value describer, one way to turn zod issues into
- * messages, and one set of option checks (the errors that list several problems build on IssuesError, in errors.ts).
+ * messages, one set of option checks for factories and one for command-line flags (the errors
+ * that list several problems build on IssuesError, in errors.ts).
  */
 import type { z } from 'zod';
 import type { FanoutErrorOptions } from './errors.js';
@@ -177,4 +178,49 @@ function numberText(min: number, range: RangeOptions): string {
 
 function rangeText(min: number, max: number | undefined): string {
   return max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+}
+
+/** What {@link FlagCheck.duration} multiplies each unit by. */
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * The checks of command-line flag values (text), shared by the apps so that every command reads
+ * numbers and durations the same way. Each failure is `usageError(message)`: the app's own
+ * usage error (exit 2), with a message that names the flag and quotes what was given.
+ *
+ * @example
+ * const flags = new FlagCheck((message) => new UsageError(message));
+ * const jobs = flags.integer(values.jobs, '--jobs'); // undefined when not given
+ */
+export class FlagCheck {
+  constructor(readonly usageError: (message: string) => Error) {}
+
+  /** An integer of at least `min` (1 unless given), or undefined when the flag was not given. */
+  integer(value: string | undefined, flag: string, min = 1): number | undefined {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) {
+      throw this.usageError(`expected ${flag} to be ${min === 1 ? 'a positive integer' : `an integer ≥ ${min}`}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  }
+
+  /** A finite number above 0, or undefined when the flag was not given. */
+  positiveNumber(value: string | undefined, flag: string): number | undefined {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (value.trim() === '' || !(Number.isFinite(n) && n > 0)) throw this.usageError(`expected ${flag} to be a positive number, got ${JSON.stringify(value)}`);
+    return n;
+  }
+
+  /**
+   * A duration in milliseconds: "500ms", "30s", "2m", "1h", or a bare number, which is seconds
+   * (as GNU parallel's --timeout reads it); undefined when the flag was not given.
+   */
+  duration(value: string | undefined, flag: string): number | undefined {
+    if (value === undefined) return undefined;
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+    if (match === null) throw this.usageError(`expected ${flag} to be a duration like 500ms, 30s or 2m, got ${JSON.stringify(value)}`);
+    return Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+  }
 }

@@ -29,6 +29,7 @@ export {
 export type { CompiledPlan } from './compile.js';
 export { validatePlan, type PlanLimits, type ValidationResult } from './validate.js';
 export {
+  FlagCheck,
   OptionCheck,
   describeValue,
   describeZodIssues,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { describeValue, describeZodIssues, joinPath, OptionCheck, valueAt } from '../src/diagnostics.js';
+import { describeValue, describeZodIssues, FlagCheck, joinPath, OptionCheck, valueAt } from '../src/diagnostics.js';
 import { FanoutError, IssuesError } from '../src/errors.js';
 
 describe('describeValue', () => {
@@ -120,5 +120,33 @@ describe('IssuesError', () => {
     );
     expect(many.message.split('\n')).toHaveLength(22);
     expect(many.message).toMatch(/… and 3 more$/);
+  });
+});
+
+describe('FlagCheck', () => {
+  class Usage extends Error {}
+  const flags = new FlagCheck((message) => new Usage(message));
+
+  it('reads integers, positive numbers and durations from flag text, undefined when not given', () => {
+    expect(flags.integer(undefined, '--jobs')).toBeUndefined();
+    expect(flags.integer('16', '--jobs')).toBe(16);
+    expect(flags.integer('0', '--context', 0)).toBe(0);
+    expect(flags.positiveNumber('0.5', '--budget-usd')).toBe(0.5);
+    expect(flags.duration('500ms', '--timeout')).toBe(500);
+    expect(flags.duration('30s', '--timeout')).toBe(30_000);
+    expect(flags.duration('2m', '--timeout')).toBe(120_000);
+    expect(flags.duration('1h', '--timeout')).toBe(3_600_000);
+    expect(flags.duration('1.5', '--timeout')).toBe(1500);
+    expect(flags.duration(undefined, '--timeout')).toBeUndefined();
+  });
+
+  it('fails with the app’s usage error, naming the flag and quoting what was given', () => {
+    expect(() => flags.integer('0', '--jobs')).toThrow(new Usage('expected --jobs to be a positive integer, got "0"'));
+    expect(() => flags.integer('', '--jobs')).toThrow(Usage);
+    expect(() => flags.integer('2.5', '--port', 0)).toThrow('expected --port to be an integer ≥ 0, got "2.5"');
+    expect(() => flags.integer('1e400', '--port', 0)).toThrow(Usage);
+    expect(() => flags.positiveNumber('-1', '--budget-usd')).toThrow('expected --budget-usd to be a positive number, got "-1"');
+    expect(() => flags.duration('soon', '--grace')).toThrow('expected --grace to be a duration like 500ms, 30s or 2m, got "soon"');
+    expect(() => flags.duration('-5s', '--grace')).toThrow(Usage);
   });
 });

@@ -33,7 +33,7 @@ import {
   type CleanReport,
 } from '@fanout/agents';
 import { readJournal, type SchedulerEvent } from '@fanout/scheduler';
-import { duration, EXIT, parse, positiveInt, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
+import { duration, EXIT, flags as flagChecks, parse, positiveInt, RUN_FLAGS, RUN_FLAGS_HELP, UsageError } from '../args.js';
 import { writeOut } from '../io.js';
 import { runSession, type RunFlagValues } from '../session.js';
 import { loadSettings } from '../settings.js';
@@ -150,10 +150,7 @@ function pairs(values: string[], flag: string): Map<string, string> {
 }
 
 function positiveNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`expected ${flag} to be a positive number, got ${JSON.stringify(value)}`);
-  return n;
+  return flagChecks.positiveNumber(value, flag);
 }
 
 /** Tasks from a file (or - for standard input) and the arguments after `:::`. */

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { adaptersFromConfig } from '@fanout/profiles';
 import { createScheduler, PlanValidationError } from '@fanout/scheduler';
-import { parse, positiveInt, UsageError } from '../args.js';
+import { flags, parse, positiveInt, UsageError } from '../args.js';
 import { paintFor } from '../color.js';
 import { loadSettings } from '../settings.js';
 
@@ -61,10 +61,7 @@ const FLAGS = {
 } as const;
 
 function nonNegative(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`expected ${flag} to be a whole number, got ${JSON.stringify(value)}`);
-  return n;
+  return flags.integer(value, flag, 0);
 }
 
 function text(data: { text?: string; bytes?: string } | undefined): string {
