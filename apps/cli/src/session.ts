@@ -208,21 +208,17 @@ async function distribute(
   plan: Plan,
   resumeJournal: string | undefined,
 ): Promise<{ executor: DistributedExecutor; adapters: Adapter[]; runId: string | undefined }> {
-  const { createExecutor } = await import('@fanout/distributed');
-  const steps = new Set(PLAN_STEPS.map((step) => step.kind));
-  const remote = adapters.filter((adapter) => !steps.has(adapter.kind));
-  const local = adapters.filter((adapter) => steps.has(adapter.kind));
-  const globalLimits: Record<string, number> = {};
-  for (const [kind, limit] of Object.entries(limits ?? {})) if (limit.max !== undefined) globalLimits[kind] = limit.max;
-  const executor = createExecutor({
+  const { distribute: remoteAdapters } = await import('@fanout/distributed');
+  const { executor, adapters: scheduled } = await remoteAdapters({
     redis,
     prefix,
-    adapters: remote,
-    limits: globalLimits,
+    adapters,
+    local: PLAN_STEPS.map((step) => step.kind),
+    limits,
     onWarning: (message) => process.stderr.write(`fanout: ${message}\n`),
   });
+  const remote = executor.adapters;
   try {
-    await executor.ready();
     const kinds = [...new Set((Array.isArray(plan?.operations) ? plan.operations : []).map((op) => op?.kind).filter((kind): kind is string => remote.some((a) => a.kind === kind)))];
     const workers = await executor.workers(kinds);
     const counts = kinds.map((kind) => `${kind} ${workers.filter((w) => w.kind === kind).length}`);
@@ -230,7 +226,7 @@ async function distribute(
     process.stderr.write(`fanout: workers on ${redis}: ${counts.join(', ') || 'no kind of this plan runs remotely'}\n`);
     if (missing.length > 0)
       process.stderr.write(`fanout: no worker serves ${missing.join(', ')} yet: start one with "fanout worker --redis ${redis} --kinds ${missing.join(',')}" (operations fail FANOUT_NO_WORKER after 15 s)\n`);
-    return { executor, adapters: [...executor.adapters, ...local], runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal) };
+    return { executor, adapters: scheduled, runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal) };
   } catch (error) {
     await executor.close();
     throw error;
