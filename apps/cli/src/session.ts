@@ -148,6 +148,10 @@ export async function runSession(options: SessionOptions): Promise<number> {
     });
   }
   const progress = flags.quiet === true || flags.ndjson === true ? undefined : new Progress(run, process.stderr, errPaint, () => monitor.latest);
+  // With --redis, the workers serving each kind of the plan as they come and go.
+  // (the counts printed at start first: a change before the first count is then shown too).
+  if (distributed !== undefined) progress?.workers(distributed.counts);
+  const unwatchWorkers = progress === undefined || distributed === undefined ? undefined : distributed.executor.watchWorkers(Object.keys(distributed.counts), (counts) => progress.workers(counts));
 
   const interrupts = handleInterrupts({
     onFirst: () => {
@@ -162,6 +166,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
     result = await run.result;
   } finally {
     interrupts.runOver();
+    unwatchWorkers?.();
     progress?.stop();
     unwatch();
     // A last sample as the run ends, so that even a run shorter than the interval has one.
@@ -198,7 +203,7 @@ export async function runSession(options: SessionOptions): Promise<number> {
  * `--redis URL`: the tools' adapters replaced by an executor's, which hand each attempt to the
  * workers on that Redis. The run id of a resumed run is the journal's, so that an attempt the
  * interrupted run had queued is found again (same job id) instead of queued twice. Says on
- * stderr how many workers serve each kind of the plan.
+ * stderr how many workers serve each kind of the plan (`counts`).
  */
 async function distribute(
   redis: string,
@@ -207,30 +212,27 @@ async function distribute(
   limits: Record<string, PoolOptions> | undefined,
   plan: Plan,
   resumeJournal: string | undefined,
-): Promise<{ executor: DistributedExecutor; adapters: Adapter[]; runId: string | undefined }> {
-  const { createExecutor } = await import('@fanout/distributed');
-  const steps = new Set(PLAN_STEPS.map((step) => step.kind));
-  const remote = adapters.filter((adapter) => !steps.has(adapter.kind));
-  const local = adapters.filter((adapter) => steps.has(adapter.kind));
-  const globalLimits: Record<string, number> = {};
-  for (const [kind, limit] of Object.entries(limits ?? {})) if (limit.max !== undefined) globalLimits[kind] = limit.max;
-  const executor = createExecutor({
+): Promise<{ executor: DistributedExecutor; adapters: Adapter[]; runId: string | undefined; counts: Record<string, number> }> {
+  const { distribute: remoteAdapters } = await import('@fanout/distributed');
+  const { executor, adapters: scheduled } = await remoteAdapters({
     redis,
     prefix,
-    adapters: remote,
-    limits: globalLimits,
+    adapters,
+    local: PLAN_STEPS.map((step) => step.kind),
+    limits,
     onWarning: (message) => process.stderr.write(`fanout: ${message}\n`),
   });
+  const remote = executor.adapters;
   try {
-    await executor.ready();
     const kinds = [...new Set((Array.isArray(plan?.operations) ? plan.operations : []).map((op) => op?.kind).filter((kind): kind is string => remote.some((a) => a.kind === kind)))];
     const workers = await executor.workers(kinds);
-    const counts = kinds.map((kind) => `${kind} ${workers.filter((w) => w.kind === kind).length}`);
+    const served = Object.fromEntries(kinds.map((kind) => [kind, workers.filter((w) => w.kind === kind).length]));
+    const counts = kinds.map((kind) => `${kind} ${served[kind]}`);
     const missing = kinds.filter((kind) => !workers.some((w) => w.kind === kind));
     process.stderr.write(`fanout: workers on ${redis}: ${counts.join(', ') || 'no kind of this plan runs remotely'}\n`);
     if (missing.length > 0)
       process.stderr.write(`fanout: no worker serves ${missing.join(', ')} yet: start one with "fanout worker --redis ${redis} --kinds ${missing.join(',')}" (operations fail FANOUT_NO_WORKER after 15 s)\n`);
-    return { executor, adapters: [...executor.adapters, ...local], runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal) };
+    return { executor, adapters: scheduled, runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal), counts: served };
   } catch (error) {
     await executor.close();
     throw error;

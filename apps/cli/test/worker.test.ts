@@ -3,6 +3,7 @@
  * .ci/run sets when it starts one; else the machine's 127.0.0.1:6379), each test under a key
  * prefix of its own, deleted afterwards.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { clearPrefix } from '@fanout/distributed';
 import { eventually } from '@fanout/adapters/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fanout, type Started, start } from './helpers.js';
+import { BIN, fanout, type Started, start } from './helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `fanout-cli-test-${randomUUID()}`;
@@ -42,6 +43,7 @@ afterAll(async () => {
   await Promise.all(workers.map((w) => w.closed));
   await clearPrefix(REDIS_URL, prefix);
   await clearPrefix(REDIS_URL, `${prefix}-resume`);
+  await clearPrefix(REDIS_URL, `${prefix}-watch`);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -118,5 +120,37 @@ describe('fanout worker and fanout run --redis', () => {
     const away = await fanout(['run', 'plan.json', '--redis', 'redis://127.0.0.1:1', '--json'], { cwd: dir });
     expect(away.code).toBe(2);
     expect(away.stderr).toContain('FANOUT_REDIS_UNAVAILABLE');
+  }, 60_000);
+
+  it('says when the workers serving a kind change while the run goes', async () => {
+    const watchPrefix = `${prefix}-watch`;
+    // Waits until the test lets it end, so that it outlasts the count that sees its worker come.
+    await writeFile(join(dir, 'gated.json'), JSON.stringify({ operations: [{ id: 'gated', kind: 'bash', input: { command: ['sh', '-c', 'while [ ! -e go ]; do sleep 0.05; done; echo went'] } }] }));
+    const run = start(['run', 'gated.json', '--redis', REDIS_URL, '--redis-prefix', watchPrefix, '--json'], { cwd: dir });
+    expect(await eventually(() => run.stderr().includes('no worker serves bash yet'), 30_000)).toBe(true);
+    const worker = start(['worker', '--redis', REDIS_URL, '--redis-prefix', watchPrefix, '--kinds', 'bash'], { cwd: dir });
+    workers.push(worker);
+    expect(await eventually(() => run.stderr().includes('workers now: bash 1'), 30_000)).toBe(true);
+    await writeFile(join(dir, 'go'), '');
+    expect(await run.closed).toEqual({ code: 0, signal: null });
+    // Only the change: the counts at start are on the "workers on" line.
+    expect(run.stderr().match(/workers now:/g)?.length).toBe(1);
+
+    // On a terminal (a real pty, from script(1)), the live view shows them on the kind's line.
+    await writeFile(join(dir, 'gated-live.json'), JSON.stringify({ operations: [{ id: 'gated', kind: 'bash', input: { command: ['sh', '-c', 'while [ ! -e go-live ]; do sleep 0.05; done'] } }] }));
+    const live = spawn('script', ['-qfec', `${process.execPath} ${BIN} run gated-live.json --redis ${REDIS_URL} --redis-prefix ${watchPrefix}`, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    live.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d));
+    const liveClosed = new Promise<number | null>((resolve) => live.once('close', (code) => resolve(code)));
+    expect(await eventually(() => /bash\s.*in flight\s+1\/\d+.*\b1 worker\b/.test(screen), 30_000)).toBe(true);
+    await writeFile(join(dir, 'go-live'), '');
+    expect(await liveClosed).toBe(0);
+
+    worker.child.kill('SIGTERM');
+    expect(await worker.closed).toEqual({ code: 0, signal: null });
   }, 60_000);
 });

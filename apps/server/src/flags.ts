@@ -38,6 +38,10 @@ Server-Sent Events at /v1/runs/:id/events), reach the MCP tools (POST /mcp), scr
       --max-runs N       runs going at once per token (default ${DEFAULT_OPTIONS.maxRunsPerToken}); more wait in the queue
       --max-queued N     runs waiting per token (default ${DEFAULT_OPTIONS.maxQueuedPerToken}); more are refused (429)
       --max-operations N operations a run may have (default ${DEFAULT_OPTIONS.maxOperations})
+      --redis URL        run the operations of submitted runs on the "fanout worker" processes of
+                         this Redis (redis://host:port/db) instead of here; the MCP tools still
+                         run here. Redis must answer at start (else exit 2, FANOUT_REDIS_UNAVAILABLE)
+      --redis-prefix P   key prefix shared with the workers (default: fanout)
       --grace D          on SIGTERM, how long runs may go on before they are cancelled (default 10s)
   -h, --help             this help
   -V, --version          the version`;
@@ -74,6 +78,8 @@ export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<P
         'max-queued': { type: 'string' },
         'max-operations': { type: 'string' },
         grace: { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -121,6 +127,9 @@ export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<P
     allowAddresses = names as AddressClass[];
   }
   const grace = duration(values.grace, '--grace');
+  if (values.redis !== undefined && !/^rediss?:\/\/./.test(values.redis)) throw new UsageError(`expected --redis to be a redis:// or rediss:// URL, got ${JSON.stringify(values.redis)}`);
+  if (values['redis-prefix'] !== undefined && values.redis === undefined) throw new UsageError('expected --redis URL with --redis-prefix, got --redis-prefix alone');
+  if (values['redis-prefix'] === '') throw new UsageError('expected --redis-prefix to be a non-empty key prefix, got ""');
   const options: ServerOptions = {
     ...DEFAULT_OPTIONS,
     host,
@@ -138,6 +147,8 @@ export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<P
     maxQueuedPerToken: positiveInt(values['max-queued'], '--max-queued', 0) ?? DEFAULT_OPTIONS.maxQueuedPerToken,
     maxOperations: positiveInt(values['max-operations'], '--max-operations') ?? DEFAULT_OPTIONS.maxOperations,
     graceMs: grace ?? DEFAULT_OPTIONS.graceMs,
+    ...(values.redis === undefined ? {} : { redis: values.redis }),
+    ...(values['redis-prefix'] === undefined ? {} : { redisPrefix: values['redis-prefix'] }),
   };
   return { options };
 }

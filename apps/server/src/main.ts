@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return error instanceof FanoutError || code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' ? 2 : 1;
   }
   process.stdout.write(`fanout-server: listening on ${server.url} (data in ${options.dataDir}${options.tokens.length > 0 ? ', token required' : ''})\n`);
+  if (options.redis !== undefined) process.stdout.write(`fanout-server: operations run on the workers of ${options.redis} (prefix ${options.redisPrefix ?? 'fanout'})\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -39,6 +39,13 @@ export interface ServerOptions {
   maxOperations: number;
   /** On SIGTERM, how long runs may go on before the rest is cancelled. @default 10000 */
   graceMs: number;
+  /**
+   * `redis://host:port/db` of the queues: runs hand their tool operations to the `fanout worker`
+   * processes of that Redis instead of running them here (the MCP tools still run here).
+   */
+  redis?: string;
+  /** Key prefix shared with the workers. @default "fanout" */
+  redisPrefix?: string;
   /** The working directory (roots default to it). @default process.cwd() */
   cwd?: string;
 }

@@ -63,6 +63,8 @@ export class RunManager {
     readonly monitor: Monitor,
     readonly metrics: MetricsRecorder,
     readonly limits: RunLimits,
+    /** Called with each run as it starts; what it returns is called once it has ended (with --redis: the executor follows the run's limits). */
+    readonly onRun: (run: Run) => () => void = () => () => undefined,
   ) {}
 
   /** Loads the runs of the data directory; those a previous process left unsettled become `interrupted`. */
@@ -270,6 +272,7 @@ export class RunManager {
     // Not written now: on disk a queued run and a running one both mean "interrupted" to the
     // next process; the file is written again when the run ends.
     entry.meta = { ...entry.meta, state: 'running', startedAt: new Date().toISOString() };
+    const unfollow = this.onRun(run);
     const unwatch = this.monitor.watch(run, { concurrency: this.config.concurrency ?? 256 });
     this.metrics.attach(run);
     // The machine while the run goes, on the run's time axis, for the dashboard's pressure chart.
@@ -294,11 +297,13 @@ export class RunManager {
     } catch (error) {
       unsample();
       unwatch();
+      unfollow();
       await new Promise<void>((resolve) => stream.end(resolve));
       throw error;
     }
     unsample();
     unwatch();
+    unfollow();
     // The events file closes while the report is built and written; both before the state
     // says the run is over.
     const closed = new Promise<void>((resolve) => stream.end(resolve));

@@ -9,8 +9,9 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createFanoutMcpRuntime, createFanoutMcpServer } from '@fanout/mcp';
 import { createMonitor, MetricsRecorder } from '@fanout/monitor';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { adaptersFromConfig, loadConfig, monitorOptions, PROFILES, schedulerOptions, type Config } from '@fanout/profiles';
-import { createScheduler } from '@fanout/scheduler';
+import { adaptersFromConfig, loadConfig, monitorOptions, PLAN_STEPS, PROFILES, schedulerOptions, type Config } from '@fanout/profiles';
+import { createScheduler, type Run } from '@fanout/scheduler';
+import type { Distributed } from '@fanout/distributed';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
@@ -71,10 +72,45 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   const metrics = new MetricsRecorder({ monitor });
   // No CPU meter: runs share this process, so one run's CPU cannot be told from another's (and
   // reading it at every attempt was the largest cost of a small run under load).
-  const scheduler = createScheduler({ adapters: adapters.adapters, ...schedulerOptions(config), maxOperations: options.maxOperations, pressure: monitor, cpu: false });
+  const configured = schedulerOptions(config);
+  // With --redis, the runs' operations go to the workers of that Redis (checked now: a server
+  // that cannot reach it fails at start, not at its first run). This machine's pressure says
+  // nothing about theirs, so it gates nothing; the kinds' limits apply across all workers.
+  let distributed: Distributed | undefined;
+  if (options.redis !== undefined) {
+    const { distribute } = await import('@fanout/distributed');
+    try {
+      distributed = await distribute({
+        redis: options.redis,
+        prefix: options.redisPrefix,
+        adapters: adapters.adapters,
+        // The plan steps (ranking, agreement) are pure computations over results: they stay here.
+        local: PLAN_STEPS.map((step) => step.kind),
+        limits: configured.limits,
+        onWarning: (message) => process.stderr.write(`fanout-server: ${message}\n`),
+      });
+    } catch (error) {
+      await adapters.close();
+      throw error;
+    }
+  }
+  const scheduler = createScheduler({
+    adapters: distributed?.adapters ?? adapters.adapters,
+    ...configured,
+    maxOperations: options.maxOperations,
+    ...(distributed === undefined ? { pressure: monitor } : {}),
+    cpu: false,
+  });
   const store = new RunStore(options.dataDir);
-  const runs = new RunManager(store, scheduler, config, monitor, metrics, { maxRunsPerPrincipal: options.maxRunsPerToken, maxQueuedPerPrincipal: options.maxQueuedPerToken });
-  await runs.load();
+  const follow = distributed === undefined ? undefined : (run: Run) => distributed.executor.follow(run);
+  const runs = new RunManager(store, scheduler, config, monitor, metrics, { maxRunsPerPrincipal: options.maxRunsPerToken, maxQueuedPerPrincipal: options.maxQueuedPerToken }, follow);
+  try {
+    await runs.load();
+  } catch (error) {
+    await distributed?.executor.close();
+    await adapters.close();
+    throw error;
+  }
   const tokens = new Tokens(options.tokens);
   let hosts = new Set<string>();
   const origins = new Set(options.allowOrigins.map((o) => o.toLowerCase()));
@@ -209,10 +245,17 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
 
   app.all('/mcp', (c) => mcp.fetch(c.req.raw));
 
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (error) {
+    // Its connections would keep the process alive after the error is reported.
+    await distributed?.executor.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(options.host, port, options.allowHosts);
   const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -231,6 +274,7 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
       await stopped;
       await Promise.allSettled([mcp.close(), mcpRuntime.close()]);
       monitor.stop();
+      await distributed?.executor.close();
       await adapters.close();
     },
   };

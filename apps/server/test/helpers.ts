@@ -24,10 +24,10 @@ export interface Served {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the server with `args` in `cwd`; resolves once it says where it listens. */
-export function startServer(args: string[], cwd: string): Promise<Served> {
+/** Starts the server with `args` in `cwd` (and `env`, by default the test's); resolves once it says where it listens. */
+export function startServer(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--port', '0', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));

@@ -110,6 +110,8 @@ export class DistributedExecutor {
   readonly #onWarning: (message: string) => void;
   readonly #kinds = new Map<string, KindState>();
   readonly #runId = randomUUID();
+  /** The stop functions of the live `watchWorkers` calls. */
+  readonly #watchers = new Set<() => void>();
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -429,10 +431,52 @@ export class DistributedExecutor {
     return out;
   }
 
+  /**
+   * Calls `onChange` with how many workers serve each of `kinds`, once they are first counted
+   * and again whenever a count changes (workers are counted every `intervalMs`). For a live
+   * view of who runs a plan. Returns a function that stops it; closing the executor does too.
+   *
+   * @example
+   * const stop = executor.watchWorkers(['grep', 'read'], (counts) => console.log(counts)); // { grep: 2, read: 1 }
+   */
+  watchWorkers(kinds: readonly string[], onChange: (counts: Record<string, number>) => void, intervalMs: number = this.#checkMs): () => void {
+    check.integer(intervalMs, 'intervalMs', 1_000);
+    let last: string | undefined;
+    let busy = false;
+    const poll = async (): Promise<void> => {
+      if (busy || this.#closed || !this.#watchers.has(stop)) return;
+      busy = true;
+      try {
+        await this.ready();
+        const counts: Record<string, number> = {};
+        for (const kind of kinds) counts[kind] = await this.#kind(kind).queue.getWorkersCount();
+        const key = JSON.stringify(counts);
+        if (key !== last && this.#watchers.has(stop)) {
+          last = key;
+          onChange(counts);
+        }
+      } catch {
+        // Redis away, or closing: the next count tries again.
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void poll(), intervalMs);
+    timer.unref();
+    const stop = (): void => {
+      clearInterval(timer);
+      this.#watchers.delete(stop);
+    };
+    this.#watchers.add(stop);
+    void poll();
+    return stop;
+  }
+
   /** Stops sending; attempts still waiting are cancelled. Closes the connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const stop of [...this.#watchers]) stop();
     for (const state of this.#kinds.values()) {
       clearInterval(state.timer);
       for (const pending of [...state.pending.values()]) pending.fail(new DistributedError('FANOUT_CANCELLED', `the executor was closed while "${pending.jobId}" was running`));

@@ -14,9 +14,10 @@ interface KindLine {
 
 /**
  * Shows a run while it goes. On a terminal: a live view, a header with the machine's load (as
- * the monitor samples it) and a line per kind with done / total, in flight / limit, rate and
- * why the kind is paused when resource pressure holds it back, redrawn in place. Elsewhere: plain lines
- * (a status line every few seconds, and every failure as it happens).
+ * the monitor samples it) and a line per kind with done / total, in flight / limit, rate, the
+ * workers serving it (with --redis) and why the kind is paused when resource pressure holds it
+ * back, redrawn in place. Elsewhere: plain lines (a status line every few seconds, every failure
+ * as it happens, and the workers' counts when they change).
  */
 export class Progress {
   readonly #stream: NodeJS.WriteStream;
@@ -29,6 +30,8 @@ export class Progress {
   #drawn = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPlain = 0;
+  /** With --redis: the workers serving each kind, as last counted. */
+  #workers: Record<string, number> | undefined;
 
   readonly #machine: (() => ResourceSample | undefined) | undefined;
 
@@ -50,6 +53,20 @@ export class Progress {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#live) this.#clear();
+  }
+
+  /**
+   * With --redis: how many workers serve each kind now. The live view shows it on each kind's
+   * line; elsewhere a line says what changed since the counts printed as the run started.
+   */
+  workers(counts: Record<string, number>): void {
+    const before = this.#workers;
+    this.#workers = counts;
+    if (this.#live || this.#timer === undefined || before === undefined) return;
+    const changed = Object.keys(counts).some((kind) => counts[kind] !== before[kind]);
+    if (!changed) return;
+    const parts = Object.entries(counts).map(([kind, n]) => (n === 0 ? this.#paint.yellow(`${kind} 0`) : `${kind} ${n}`));
+    this.#stream.write(`${this.#paint.dim('workers now:')} ${parts.join(', ')}\n`);
   }
 
   #onEvent(event: SchedulerEvent): void {
@@ -76,7 +93,9 @@ export class Progress {
     return lines.map((line, i) => {
       const pct = line.total === 0 ? 100 : Math.floor((line.done / line.total) * 100);
       const state = line.admit ? '' : this.#paint.yellow(` paused: ${line.pressure ?? 'pressure'}`);
-      return `${names[i]!.padEnd(width)}  ${`${line.done}/${line.total}`.padStart(13)} ${String(pct).padStart(3)}%  in flight ${`${line.inflight}/${line.limit}`.padStart(7)}  ${`${line.rate.toFixed(0)}/s`.padStart(8)}${state}`;
+      const served = this.#live ? this.#workers?.[names[i]!] : undefined;
+      const workers = served === undefined ? '' : served === 0 ? this.#paint.yellow('  no worker') : `  ${served} worker${served === 1 ? '' : 's'}`;
+      return `${names[i]!.padEnd(width)}  ${`${line.done}/${line.total}`.padStart(13)} ${String(pct).padStart(3)}%  in flight ${`${line.inflight}/${line.limit}`.padStart(7)}  ${`${line.rate.toFixed(0)}/s`.padStart(8)}${workers}${state}`;
     });
   }
 
