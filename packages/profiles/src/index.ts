@@ -4,6 +4,7 @@ export { untrustedLayer, UNTRUSTED_KEYS, type TrustedPart } from './trust.js';
 export { configFromEnv, CONTROL_VARIABLES, ENV_ALIASES } from './env.js';
 export { ConfigError, type ConfigIssue } from './errors.js';
 export { PROFILES, WEB_CATEGORIES, codebaseSize, profileSize, type Profile, type ProfileSize } from './profiles.js';
+export { aggregateRun } from './report.js';
 export { schedulerOptions, runOptions, outputBudgetChars, monitorOptions, type ConfiguredSchedulerOptions, type ConfiguredMonitorOptions, type ThresholdSpec } from './options.js';
 export { adaptersFromConfig, type BuiltinKind, type ConfiguredAdapters } from './adapters.js';
 export { rankFilesAdapter, agreeUrlsAdapter, PLAN_STEPS, STEP_EXTRACTORS, type AgreeUrlsOutput, type RankFilesOutput } from './steps.js';

@@ -2,8 +2,8 @@
  * What a command prints once its run is over: the Rendered shape every command fills, and the
  * default rendering — the aggregated report as text, Markdown, JSON and the HTML page's tables.
  */
-import { aggregate, renderMarkdown, type Report } from '@fanout/aggregate';
-import { outputBudgetChars, STEP_EXTRACTORS, type Config } from '@fanout/profiles';
+import { renderMarkdown, type Report } from '@fanout/aggregate';
+import { aggregateRun, type Config } from '@fanout/profiles';
 import { escapeHtml, type Plan, type RunResult } from '@fanout/scheduler';
 
 /** What a command prints once its run is over, in each format it supports. */
@@ -38,13 +38,7 @@ function reportHtml(report: Report): string {
  * output budget applies; what does not fit is spilled to a file the report references.
  */
 export async function renderReport(result: RunResult, plan: Plan, config: Config): Promise<Rendered & { report: Report }> {
-  const chars = outputBudgetChars(config);
-  const report = await aggregate(result, {
-    plan,
-    extractors: STEP_EXTRACTORS,
-    ...(chars === undefined ? {} : { budget: { chars } }),
-    ...(config.output?.spillDir === undefined ? {} : { spillDir: config.output.spillDir }),
-  });
+  const report = await aggregateRun(result, plan, config);
   const markdown = renderMarkdown(report);
   return { report, text: markdown, markdown, json: report, html: reportHtml(report) };
 }
