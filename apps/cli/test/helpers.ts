@@ -1,5 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built `fanout` binary (tests spawn it, as a user would). */
@@ -74,4 +76,33 @@ export function start(args: string[], options: { cwd: string; env?: Record<strin
   child.stdin.end();
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return { child, stdout: () => stdout, stderr: () => stderr, closed };
+}
+
+/**
+ * What the distributed tests run both here and on workers: `files` sources under `src/` (a TODO
+ * in each) and `plan.json` over them, with a `$ref`, an `after`, a command and a failing read.
+ */
+export async function writeDistributedFixture(dir: string, name: string, files: number): Promise<void> {
+  await mkdir(join(dir, 'src', 'deep'), { recursive: true });
+  for (let i = 0; i < files; i++) await writeFile(join(dir, 'src', `m${i}.ts`), `export const m${i} = ${i}; // TODO item ${i}\n`);
+  await writeFile(join(dir, 'src', 'deep', 'x.ts'), 'export const x = 1;\n');
+  const operations = [
+    { id: 'sources', kind: 'glob', input: { pattern: 'src/**/*.ts' } },
+    { id: 'todo', kind: 'grep', input: { pattern: 'TODO', paths: ['src'] } },
+    { id: 'heads', kind: 'read', input: { paths: { $ref: 'sources', path: 'files' }, head: 1 } },
+    { id: 'count', kind: 'bash', input: { command: ['ls', 'src'] }, after: ['todo'] },
+    { id: 'missing', kind: 'read', input: { path: 'nope.txt' } },
+  ];
+  await writeFile(join(dir, 'plan.json'), JSON.stringify({ name, operations }));
+}
+
+/**
+ * A `--json` report without what depends on timing or on the run's id: durations, the run,
+ * and the budget's `used` (the Markdown's timing figures move it by a token between runs).
+ */
+export function stableReport(json: string): unknown {
+  const report = JSON.parse(json) as Record<string, unknown>;
+  delete report.createdAt;
+  delete report.run;
+  return JSON.parse(JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'used' ? undefined : value)));
 }

@@ -8,12 +8,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, fanout } from './helpers.js';
+import { BIN, fanout, stableReport, writeDistributedFixture } from './helpers.js';
 
 const tag = randomBytes(4).toString('hex');
 /** Names of our own (interface names have at most 15 characters). */
@@ -63,14 +63,6 @@ async function until(check: () => boolean, what: string, tries = 600): Promise<v
   throw new Error(`expected ${what}, waited ${tries} polls`);
 }
 
-/** The report without what depends on timing or on the run's id. */
-function stable(json: string): unknown {
-  const report = JSON.parse(json) as Record<string, unknown>;
-  delete report.createdAt;
-  delete report.run;
-  return JSON.parse(JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'used' ? undefined : value)));
-}
-
 beforeAll(async () => {
   if (process.platform !== 'linux') {
     skipReason = `network namespaces are Linux's; this is ${process.platform}`;
@@ -100,23 +92,8 @@ beforeAll(async () => {
   must('ip', ['netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']);
 
   dir = await mkdtemp(join(tmpdir(), 'fanout-cli-netns-'));
-  await mkdir(join(dir, 'src', 'deep'), { recursive: true });
   await mkdir(join(dir, 'redis'));
-  for (let i = 0; i < 4; i++) await writeFile(join(dir, 'src', `m${i}.ts`), `export const m${i} = ${i}; // TODO item ${i}\n`);
-  await writeFile(join(dir, 'src', 'deep', 'x.ts'), 'export const x = 1;\n');
-  await writeFile(
-    join(dir, 'plan.json'),
-    JSON.stringify({
-      name: 'across a veth pair',
-      operations: [
-        { id: 'sources', kind: 'glob', input: { pattern: 'src/**/*.ts' } },
-        { id: 'todo', kind: 'grep', input: { pattern: 'TODO', paths: ['src'] } },
-        { id: 'heads', kind: 'read', input: { paths: { $ref: 'sources', path: 'files' }, head: 1 } },
-        { id: 'count', kind: 'bash', input: { command: ['ls', 'src'] }, after: ['todo'] },
-        { id: 'missing', kind: 'read', input: { path: 'nope.txt' } },
-      ],
-    }),
-  );
+  await writeDistributedFixture(dir, 'across a veth pair', 4);
 
   // A Redis of this test's own, reachable only on the host's end of the pair.
   const port = await freePort(HOST_IP);
@@ -178,7 +155,7 @@ describe('fanout worker in a network namespace of its own', () => {
     expect(remote.code).toBe(1); // "missing" fails, both ways
     expect(here.code).toBe(1);
     expect(remote.stderr).toMatch(/glob 1, grep 1, read 1, bash 1/);
-    expect(stable(remote.stdout)).toEqual(stable(here.stdout));
+    expect(stableReport(remote.stdout)).toEqual(stableReport(here.stdout));
 
     // Every operation crossed the pair: the worker counts them as it stops.
     child.kill('SIGTERM');

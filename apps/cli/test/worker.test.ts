@@ -5,13 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearPrefix } from '@fanout/distributed';
 import { eventually } from '@fanout/adapters/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, fanout, type Started, start } from './helpers.js';
+import { BIN, fanout, type Started, stableReport, start, writeDistributedFixture } from './helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `fanout-cli-test-${randomUUID()}`;
@@ -20,22 +20,7 @@ const workers: Started[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fanout-cli-worker-'));
-  await mkdir(join(dir, 'src', 'deep'), { recursive: true });
-  for (let i = 0; i < 6; i++) await writeFile(join(dir, 'src', `m${i}.ts`), `export const m${i} = ${i}; // TODO item ${i}\n`);
-  await writeFile(join(dir, 'src', 'deep', 'x.ts'), 'export const x = 1;\n');
-  await writeFile(
-    join(dir, 'plan.json'),
-    JSON.stringify({
-      name: 'distributed plan',
-      operations: [
-        { id: 'sources', kind: 'glob', input: { pattern: 'src/**/*.ts' } },
-        { id: 'todo', kind: 'grep', input: { pattern: 'TODO', paths: ['src'] } },
-        { id: 'heads', kind: 'read', input: { paths: { $ref: 'sources', path: 'files' }, head: 1 } },
-        { id: 'count', kind: 'bash', input: { command: ['ls', 'src'] }, after: ['todo'] },
-        { id: 'missing', kind: 'read', input: { path: 'nope.txt' } },
-      ],
-    }),
-  );
+  await writeDistributedFixture(dir, 'distributed plan', 6);
 });
 
 afterAll(async () => {
@@ -46,15 +31,6 @@ afterAll(async () => {
   await clearPrefix(REDIS_URL, `${prefix}-watch`);
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The report without what depends on timing or on the run's id. */
-function stable(json: string): unknown {
-  const report = JSON.parse(json) as Record<string, unknown>;
-  delete report.createdAt;
-  delete report.run;
-  // Durations differ between runs, and so does the budget's `used` (the Markdown's timing figures count).
-  return JSON.parse(JSON.stringify(report, (key, value) => (key === 'durationMs' || key === 'used' ? undefined : value)));
-}
 
 describe('fanout worker and fanout run --redis', () => {
   it('runs a plan on 2 worker processes with the report of a run here, and the workers stop on SIGTERM', async () => {
@@ -69,7 +45,7 @@ describe('fanout worker and fanout run --redis', () => {
     expect(here.code).toBe(1);
     expect(remote.stderr).toContain('workers on');
     expect(remote.stderr).toMatch(/glob 2, grep 2, read 2, bash 2/);
-    expect(stable(remote.stdout)).toEqual(stable(here.stdout));
+    expect(stableReport(remote.stdout)).toEqual(stableReport(here.stdout));
 
     for (const worker of workers) worker.child.kill('SIGTERM');
     for (const worker of workers) {

@@ -4,95 +4,36 @@
  * A check of the path before opening cannot win this race; only a check of what was really
  * opened can. The loops are bounded by a count of operations, not by time.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterError } from '../../src/errors.js';
 import { readAdapter, writeAdapter, type ReadInput, type ReadOutput, type WriteInput } from '../../src/fs/index.js';
 import { attemptContext, tempDir } from './fs-fixtures.js';
+import { Swapper } from './swapper.js';
 
 const base = tempDir('race');
 const root = join(base, 'root');
 const outside = join(base, 'outside');
 /** The directory the swapper moves around: `root/sub` when it is in place. */
 const sub = join(root, 'sub');
-/** Where the real directory waits while `sub` is the symlink (inside the root). */
-const parked = join(root, '.parked');
-/** Where the symlink waits while `sub` is the directory. */
-const spare = join(root, '.spare-link');
-
 /** Codes an attempt may fail with while the swap runs: refused as outside, or caught mid-swap with `sub` absent. */
 const EXPECTED_CODES = new Set(['FANOUT_PATH_OUTSIDE_ROOT', 'FANOUT_NOT_FOUND', 'FANOUT_SYMLINK_REFUSED']);
 
-/** Where the swapper moves a directory a write made at `sub` while it was missing (`mkdirp`). */
-const STRAY = join(root, '.stray-');
-
-/*
- * The swapper: four renames per round, so `sub` is a directory, then missing, then the symlink
- * out, then missing again. While `sub` is missing a write with \`mkdirp\` may make a new
- * directory there, as it should: the swapper moves it aside (inside the root) and goes on.
- * It says "ready" once, then loops until it is killed.
- */
-const SWAPPER = `
-const { renameSync } = require('node:fs');
-const { SUB: sub, PARKED: parked, SPARE: spare, STRAY: stray } = process.env;
-let strays = 0;
-function place(from, to) {
-  for (;;) {
-    try {
-      return renameSync(from, to);
-    } catch (error) {
-      if (!['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(error.code)) throw error;
-      renameSync(to, stray + strays++);
-    }
-  }
-}
-process.stdout.write('ready\\n');
-for (;;) {
-  renameSync(sub, parked);
-  place(spare, sub);
-  renameSync(sub, spare);
-  place(parked, sub);
-}
-`;
-
-let swapper: ChildProcess | undefined;
-
-async function startSwapper(): Promise<void> {
-  swapper = spawn(process.execPath, ['-e', SWAPPER], { env: { ...process.env, SUB: sub, PARKED: parked, SPARE: spare, STRAY }, stdio: ['ignore', 'pipe', 'inherit'] });
-  await once(swapper.stdout!, 'data');
-}
-
-/** Stops the swapper and puts the real directory back at `sub`, wherever the swap was. */
-async function stopSwapper(): Promise<void> {
-  if (swapper === undefined) return;
-  if (swapper.exitCode === null && swapper.signalCode === null) {
-    const exited = once(swapper, 'exit');
-    swapper.kill('SIGKILL');
-    await exited;
-  }
-  swapper = undefined;
-  if (existsSync(sub) && lstatSync(sub).isSymbolicLink()) renameSync(sub, spare);
-  if (existsSync(parked)) {
-    if (existsSync(sub)) renameSync(sub, `${STRAY}last`);
-    renameSync(parked, sub);
-  }
-  if (!existsSync(spare)) throw new Error('the swapper lost its symlink');
-}
+/** Swaps `sub` for a symlink to `outside` and back, in another process (./swapper.ts). */
+let swapper: Swapper;
 
 beforeAll(async () => {
   await mkdir(sub, { recursive: true });
   await mkdir(outside);
   await writeFile(join(sub, 'secret.txt'), 'inside\n');
   await writeFile(join(outside, 'secret.txt'), 'OUTSIDE\n');
-  await symlink(outside, spare);
+  swapper = await Swapper.create(root, 'sub', outside);
 });
 afterAll(async () => {
-  await stopSwapper();
+  await swapper.stop();
   await rm(base, { recursive: true, force: true });
 });
 
@@ -115,7 +56,7 @@ describe('a directory swapped for a symlink to the outside during a run', () => 
     const run = async (input: ReadInput): Promise<ReadOutput> => read.run(read.input.parse(input), attemptContext());
     const tally = new Tally();
     let escaped = 0;
-    await startSwapper();
+    await swapper.start();
     try {
       const limit = pLimit(16);
       await Promise.all(
@@ -133,7 +74,7 @@ describe('a directory swapped for a symlink to the outside during a run', () => 
         ),
       );
     } finally {
-      await stopSwapper();
+      await swapper.stop();
     }
     expect(escaped, 'reads that returned the file outside the root').toBe(0);
     expect(tally.unexpected).toEqual([]);
@@ -157,7 +98,7 @@ describe('a directory swapped for a symlink to the outside during a run', () => 
           return { path: `sub/d-${i}/f.txt`, content: `${i}\n`, mkdirp: true, fsync: false };
       }
     });
-    await startSwapper();
+    await swapper.start();
     try {
       const limit = pLimit(16);
       await Promise.all(
@@ -174,7 +115,7 @@ describe('a directory swapped for a symlink to the outside during a run', () => 
         ),
       );
     } finally {
-      await stopSwapper();
+      await swapper.stop();
     }
     const landedOutside = readdirSync(outside).filter((name) => name !== 'secret.txt');
     expect(landedOutside, 'files and directories written outside the root').toEqual([]);
