@@ -5,13 +5,30 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built `fanout` command (apps/cli), run as a user runs it: a whole Node process. */
 export const FANOUT = fileURLToPath(new URL('../../../apps/cli/dist/main.js', import.meta.url));
 /** The workspace's own node_modules: a real tree, always there after `npm ci`. */
 export const NODE_MODULES = fileURLToPath(new URL('../../../node_modules', import.meta.url));
+
+/** A real tree to measure on: a name for the table, and its path. */
+export interface RealTree {
+  tree: string;
+  path: string;
+}
+
+/**
+ * The checked-out repositories of a local run: BENCH_TREES, directories separated like PATH
+ * (not a `FANOUT_` name: fanout reads those as its configuration and refuses unknown ones).
+ */
+export function benchTrees(): RealTree[] {
+  return (process.env.BENCH_TREES ?? '')
+    .split(delimiter)
+    .filter((path) => path !== '')
+    .map((path) => ({ tree: basename(resolve(path)), path: resolve(path) }));
+}
 
 /** Unmeasured runs first (page cache for Node and the tree, the first fork), alike for every subject. */
 export const WARM_UP = 1;

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { check, find, median } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
-import { FANOUT, MEASURED, NODE_MODULES, onPath, requireFanout, timed, WARM_UP } from '../whole-process.js';
+import { benchTrees, FANOUT, MEASURED, NODE_MODULES, onPath, requireFanout, timed, WARM_UP } from '../whole-process.js';
 
 const PATTERN = 'export';
 
@@ -27,9 +27,7 @@ function trees(quick: boolean): Tree[] {
   const list: Tree[] = [{ name: 'node_modules/typescript', dir: typescript, noIgnore: true }];
   if (quick) return list;
   list.push({ name: 'node_modules', dir: NODE_MODULES, noIgnore: true });
-  for (const dir of (process.env.BENCH_TREES ?? '').split(delimiter)) {
-    if (dir !== '' && existsSync(dir)) list.push({ name: dir, dir, noIgnore: false });
-  }
+  for (const { path } of benchTrees()) if (existsSync(path)) list.push({ name: path, dir: path, noIgnore: false });
   return list;
 }
 

@@ -20,21 +20,15 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { check } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
-import { FANOUT, NODE_MODULES, onPath, repeat, requireFanout, timed } from '../whole-process.js';
+import { benchTrees, FANOUT, NODE_MODULES, onPath, type RealTree, repeat, requireFanout, timed } from '../whole-process.js';
 
-interface Tree {
-  tree: string;
-  path: string;
-}
-
-function trees(quick: boolean): Tree[] {
-  const list: Tree[] = [{ tree: 'node_modules/typescript', path: join(NODE_MODULES, 'typescript') }];
-  if (quick) return list;
-  for (const path of (process.env.BENCH_TREES ?? '').split(delimiter).filter((p) => p !== '')) list.push({ tree: basename(resolve(path)), path: resolve(path) });
-  return list;
+/** The typescript package (quick too), and BENCH_TREES. */
+function trees(quick: boolean): RealTree[] {
+  const typescript: RealTree = { tree: 'node_modules/typescript', path: join(NODE_MODULES, 'typescript') };
+  return quick ? [typescript] : [typescript, ...benchTrees()];
 }
 
 type Lines = { files: number; blank: number; comment: number; code: number };
@@ -114,7 +108,7 @@ export const exploreMap: Bench = {
     ]);
   },
   async run(subject: Subject, quick: boolean): Promise<Measurement> {
-    const { path } = subject.params as unknown as Tree;
+    const { path } = subject.params as unknown as RealTree;
     if (subject.name.startsWith('cloc')) {
       const { files, languages } = await mapFiles(path);
       const dir = mkdtempSync(join(tmpdir(), 'fanout-bench-cloc-'));

@@ -14,12 +14,12 @@
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { adaptersFromConfig, exploreCodebase } from '@fanout/profiles';
 import { createScheduler, type Plan } from '@fanout/scheduler';
 import { check, find, median } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
-import { FANOUT, NODE_MODULES, onPath, repeat, requireFanout, timed, type Finished } from '../whole-process.js';
+import { benchTrees, FANOUT, NODE_MODULES, onPath, type RealTree, repeat, requireFanout, timed, type Finished } from '../whole-process.js';
 
 /** What the benches read of `fanout … --json` (the aggregated report). */
 interface JsonReport {
@@ -43,19 +43,10 @@ function parseReport(finished: Finished, what: string): JsonReport {
 // ---------------------------------------------------------------------------------------------
 // explore-real
 
-/** A tree to explore: a name for the table and its path. */
-interface Tree {
-  tree: string;
-  path: string;
-}
-
-/** The trees: the typescript package (quick too), the workspace's node_modules, and BENCH_TREES (colon-separated). */
-function trees(quick: boolean): Tree[] {
-  const list: Tree[] = [{ tree: 'node_modules/typescript', path: join(NODE_MODULES, 'typescript') }];
-  if (quick) return list;
-  list.push({ tree: 'node_modules', path: NODE_MODULES });
-  for (const path of (process.env.BENCH_TREES ?? '').split(delimiter).filter((p) => p !== '')) list.push({ tree: basename(resolve(path)), path: resolve(path) });
-  return list;
+/** The trees: the typescript package (quick too), the workspace's node_modules, and BENCH_TREES. */
+function trees(quick: boolean): RealTree[] {
+  const typescript: RealTree = { tree: 'node_modules/typescript', path: join(NODE_MODULES, 'typescript') };
+  return quick ? [typescript] : [typescript, { tree: 'node_modules', path: NODE_MODULES }, ...benchTrees()];
 }
 
 /**
@@ -108,7 +99,7 @@ export const exploreReal: Bench = {
     ]);
   },
   async run(subject: Subject, quick: boolean): Promise<Measurement> {
-    const { path } = subject.params as unknown as Tree;
+    const { path } = subject.params as unknown as RealTree;
     if (subject.name === 'rg, one after another') {
       const commands = ripgrepCommands(await explorePlan(path));
       const runs = await repeat(quick, async () => {
@@ -138,7 +129,7 @@ export const exploreReal: Bench = {
   goals(rows: Row[]): string[] {
     const lines: string[] = [];
     for (const row of rows.filter((r) => r.bench === 'explore-real' && r.subject === 'fanout' && r.metric === 'wall_ms')) {
-      const tree = row.params as unknown as Tree;
+      const tree = row.params as unknown as RealTree;
       const params = row.params;
       const rg = find(rows, 'explore-real', 'rg, one after another', 'wall_ms', params);
       const j1 = find(rows, 'explore-real', 'fanout -j 1', 'run_ms', params);
