@@ -97,6 +97,11 @@ describe('fanout worker and fanout run --redis', () => {
     const away = await fanout(['run', 'plan.json', '--redis', 'redis://127.0.0.1:1', '--json'], { cwd: dir });
     expect(away.code).toBe(2);
     expect(away.stderr).toContain('FANOUT_REDIS_UNAVAILABLE');
+    // A worker without its Redis says so once and exits, rather than retrying for ever.
+    const lonely = await fanout(['worker', '--redis', 'redis://127.0.0.1:1'], { cwd: dir, timeoutMs: 20_000 });
+    expect(lonely.code).toBe(2);
+    expect(lonely.stderr.trim().split('\n')).toEqual([expect.stringContaining('expected Redis to answer at redis://127.0.0.1:1/0')]);
+    expect(lonely.stderr).toContain('FANOUT_REDIS_UNAVAILABLE');
   }, 60_000);
 
   it('says when the workers serving a kind change while the run goes', async () => {

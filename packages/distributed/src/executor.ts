@@ -9,7 +9,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DistributedError, RemoteError } from './errors.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, type Envelope, cancelChannel, type JobData, jobIdOf, KEEP_FINISHED, queueName } from './protocol.js';
-import { check, connectionOptions, describeRedis, forBullmq } from './redis.js';
+import { check, connectionOptions, describeRedis, expectAnswer, forBullmq } from './redis.js';
 
 /** A rate limit of a kind across every worker: at most `max` attempts started per `durationMs`. */
 export interface RateLimit {
@@ -145,22 +145,7 @@ export class DistributedExecutor {
    */
   ready(): Promise<void> {
     this.#ready ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(this.#connection)} within ${this.#connectTimeoutMs} ms, got no answer`, { retryable: false })),
-          this.#connectTimeoutMs,
-        );
-      });
-      try {
-        await Promise.race([this.#client.connect().then(() => this.#client.ping()), timeout]);
-      } catch (error) {
-        this.#client.disconnect();
-        if (error instanceof DistributedError) throw error;
-        throw new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(this.#connection)}, got ${(error as Error).message}`, { cause: error, retryable: false });
-      } finally {
-        clearTimeout(timer);
-      }
+      await expectAnswer(this.#client, this.#connection, this.#connectTimeoutMs);
       try {
         const reply = (await this.#client.config('GET', 'maxmemory-policy')) as string[];
         const policy = reply[1];

@@ -3,4 +3,4 @@ export { distribute, type Distributed, type DistributeOptions } from './distribu
 export { FanoutWorker, startWorker, type WorkerOptions, type WorkerStats } from './worker.js';
 export { DistributedError, RemoteError, type DistributedErrorCode } from './errors.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, jobIdOf, LOCK_DURATION_MS, MAX_STALLED_COUNT, queueName, STALLED_INTERVAL_MS, type Envelope, type JobData } from './protocol.js';
-export { clearPrefix, connectionOptions } from './redis.js';
+export { checkRedis, clearPrefix, connectionOptions } from './redis.js';

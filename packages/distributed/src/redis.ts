@@ -35,6 +35,39 @@ export function describeRedis(options: RedisOptions): string {
 }
 
 /**
+ * Connects `client` (made with `lazyConnect`) and pings Redis within `timeoutMs`; when Redis
+ * does not answer, disconnects the client (no retries left running) and throws
+ * `FANOUT_REDIS_UNAVAILABLE` saying where and what was got.
+ */
+export async function expectAnswer(client: Redis, connection: RedisOptions, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(connection)} within ${timeoutMs} ms, got no answer`, { retryable: false })), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect().then(() => client.ping()), timeout]);
+  } catch (error) {
+    client.disconnect();
+    if (error instanceof DistributedError) throw error;
+    throw new DistributedError('FANOUT_REDIS_UNAVAILABLE', `expected Redis to answer at ${describeRedis(connection)}, got ${(error as Error).message}`, { cause: error, retryable: false });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Checks that Redis answers at `redis` before anything is built on it (a worker's queues
+ * retry their connections for ever): `FANOUT_REDIS_UNAVAILABLE` otherwise.
+ */
+export async function checkRedis(redis: string | RedisOptions, timeoutMs = 5_000): Promise<void> {
+  const connection = connectionOptions(redis);
+  const client = new Redis({ ...connection, lazyConnect: true, retryStrategy: () => null });
+  client.on('error', () => {});
+  await expectAnswer(client, connection, timeoutMs);
+  await client.quit();
+}
+
+/**
  * Deletes every key under a prefix: the queues, jobs and events of one deployment (or of one
  * test). Workers and executors of that prefix should be closed first.
  */

@@ -54,7 +54,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const kind of kinds) if (!known.includes(kind)) throw new UsageError(`expected --kinds to name kinds among ${known.join(', ')}, got ${JSON.stringify(kind)}`);
   if (kinds.length === 0) throw new UsageError('expected --kinds to name at least one kind, got none');
 
-  const { startWorker } = await import('@fanout/distributed');
+  const { checkRedis, startWorker } = await import('@fanout/distributed');
+  // First: a worker's queues would retry a Redis that is not there for ever, an error a turn.
+  await checkRedis(values.redis);
   const worker = startWorker({
     redis: values.redis,
     prefix: values['redis-prefix'],
