@@ -116,11 +116,6 @@ export function code(text: string): string {
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
-/** A fenced block of `lines` whose fence no line can close. */
-function fenced(lines: readonly string[], fence: string): string[] {
-  return [fence, ...lines, fence];
-}
-
 /** The shortest run of backticks (three or more) that `text` does not hold. */
 function fenceFor(text: string): string {
   let fence = '```';
@@ -314,7 +309,15 @@ function rankOf(order: readonly string[], type: string): number {
 interface Head {
   title: string;
   text: string;
-  /** `text` in lines (trailing white space dropped), made once: a fitting renders many times. */
+  /** `text` without its trailing white space: what is shown when the head is whole. */
+  body?: string;
+  /** Lines of `body`, counted once (a fitting renders many times). */
+  lineCount?: number;
+  /**
+   * `body` in lines, made only when a view cuts the head (a whole head is shown as `body`:
+   * splitting every file read into lines only to join them again was most of the work and
+   * garbage of a rendering).
+   */
   lines?: string[];
   fence?: string;
   /** The operations whose outputs hold it (the structured result may carry them). */
@@ -373,7 +376,8 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
   const shown = input.outputsShown;
   const kept = shown === undefined ? heads : heads.filter((head) => !head.ops.every((id) => shown.has(id)));
   for (const head of kept) {
-    head.lines = head.text.trimEnd().split('\n');
+    head.body = head.text.trimEnd();
+    head.lineCount = countLines(head.body);
     head.fence = fenceFor(head.text);
   }
   headsCache.set(input, kept);
@@ -382,10 +386,17 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
 
 const headsCache = new WeakMap<RenderInput, Head[]>();
 
+/** Lines of `text` as `text.split('\n')` would make them, counted without making them. */
+function countLines(text: string): number {
+  let count = 1;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  return count;
+}
+
 /** The longest head, in lines (the full view shows them whole). */
 export function longestHead(heads: readonly Head[]): number {
   let most = 0;
-  for (const h of heads) most = Math.max(most, h.lines?.length ?? 0);
+  for (const h of heads) most = Math.max(most, h.lineCount ?? 0);
   return most;
 }
 
@@ -399,12 +410,15 @@ export function headsSection(heads: readonly Head[], view: TextView, title = 'Co
       `(What ${elsewhere.slice(0, 20).join(', ')}${elsewhere.length > 20 ? `, … ${elsewhere.length - 20} more` : ''} returned is whole in ${elsewhere.length === 1 ? 'its entry' : 'their entries'}' output, not repeated here.)`,
     );
   for (const h of heads.slice(0, view.heads)) {
-    const all = h.lines ?? [];
-    const shown = all.length <= view.headLines ? all : all.slice(0, view.headLines);
-    const last = h.firstLine + shown.length - 1;
+    const all = h.lineCount ?? 0;
+    const whole = all <= view.headLines;
+    const shown = whole ? all : view.headLines;
+    const last = h.firstLine + shown - 1;
     const of = h.totalLines === undefined ? '' : ` of ${n(h.totalLines)}`;
-    out.push(`### ${h.title} — lines ${h.firstLine}–${last}${of}`, ...fenced(shown, h.fence ?? '```'));
-    if (shown.length < all.length) out.push(`(${plural(all.length - shown.length, 'more line')} here: ${h.more})`);
+    const fence = h.fence ?? '```';
+    // A whole head is its body: the same text its lines joined would give.
+    out.push(`### ${h.title} — lines ${h.firstLine}–${last}${of}`, fence, ...(whole ? [h.body ?? ''] : (h.lines ??= (h.body ?? '').split('\n')).slice(0, shown)), fence);
+    if (shown < all) out.push(`(${plural(all - shown, 'more line')} here: ${h.more})`);
   }
   if (heads.length > view.heads) out.push(`(${plural(heads.length - view.heads, 'more head')} not shown)`);
   out.push('');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CHARS_PER_TOKEN } from '@fanout/aggregate';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { TerminalState } from '@fanout/scheduler';
-import { fitView, jsonLength } from './fit.js';
+import { fitView, jsonFits, jsonLength } from './fit.js';
 import { collectHeads, longestHead, Paths, type OperationEntry, type RenderInput, type SpillPaths, type TextView } from './render.js';
 import type { RunResultContent } from './result-schema.js';
 import type { RunRecord } from './runs.js';
@@ -166,19 +166,35 @@ export async function runResult(record: RunRecord, options: ResultOptions): Prom
     }
     return text;
   };
+  // Their lengths as JSON strings, measured once each (the reserve and the fit want the same one).
+  const lengths = new Map<RenderInput, number>();
+  const measured = (forInput: RenderInput): number => {
+    let length = lengths.get(forInput);
+    if (length === undefined) {
+      length = jsonLength(whole(forInput));
+      lengths.set(forInput, length);
+    }
+    return length;
+  };
   const room = budgetChars - listedChars - ENVELOPE_CHARS;
-  const reserve = Math.min(jsonLength(whole(bare)), Math.floor(room / 2));
+  const half = Math.floor(room / 2);
+  // No shorter than its characters and quotes: past half the room, the reserve is that half.
+  const reserve = whole(bare).length + 2 >= half ? half : Math.min(measured(bare), half);
   let outputChars = 0;
   let outputsOmitted = 0;
   const shown = new Set<string>();
+  /** The JSON length of each output shown (the result's own length is added up from them). */
+  const outputLengths = new Map<string, number>();
   const byId = new Map(entries.map((entry) => [entry.id, entry]));
   const operations = listed.map((entry) => {
     const output = byId.get(entry.id)?.output;
     if (output === undefined || fannedOut.has(entry.id)) return entry;
-    const size = (JSON.stringify(output)?.length ?? 4) + OUTPUT_KEY_CHARS;
+    const json = JSON.stringify(output)?.length;
+    const size = (json ?? 4) + OUTPUT_KEY_CHARS;
     if (outputChars + size <= room - reserve) {
       outputChars += size;
       shown.add(entry.id);
+      if (json !== undefined) outputLengths.set(entry.id, json);
       return { ...entry, output };
     }
     outputsOmitted++;
@@ -194,7 +210,7 @@ export async function runResult(record: RunRecord, options: ResultOptions): Prom
   let fits = true;
   const fit = async (forInput: RenderInput, limit: number): Promise<string> => {
     const text = whole(forInput);
-    if (jsonLength(text) <= limit) return text;
+    if (jsonFits(text, limit, () => measured(forInput))) return text;
     const view = fullView(forInput);
     const where = await spillPaths();
     const fitted = fitView((v) => render(forInput, v, where), view, limit, `… cut at the output budget; the full text is in ${where.report}`);
@@ -243,10 +259,28 @@ export async function runResult(record: RunRecord, options: ResultOptions): Prom
     ...(spill === undefined ? {} : { spill }),
   };
   // The length with `used` in it: measured once with 0 there, then its own digits added.
-  const length = JSON.stringify(content).length - 1;
+  const length = jsonLengthOf(content, outputLengths) - 1;
   content.budget.used = length + String(length).length;
   if (String(content.budget.used).length !== String(length).length) content.budget.used++;
   return { content: [{ type: 'text', text }], structuredContent: content };
+}
+
+/**
+ * `JSON.stringify(content).length`, with each output whose length is known (`outputLengths`,
+ * by operation id) written as `0` and its length added: the outputs were measured when they
+ * were fitted, and the SDK serializes the whole result once more to send it.
+ */
+function jsonLengthOf(content: RunResultContent, outputLengths: ReadonlyMap<string, number>): number {
+  let known = 0;
+  const skeleton = JSON.stringify(content, function (this: { id?: unknown }, key: string, value: unknown) {
+    // Only an entry has an `output` key here: the replacer never goes into an output.
+    if (key !== 'output' || typeof this.id !== 'string') return value;
+    const length = outputLengths.get(this.id);
+    if (length === undefined) return value;
+    known += length - 1;
+    return 0;
+  });
+  return skeleton.length + known;
 }
 
 function round(x: number): number {

@@ -69,6 +69,8 @@ describe('fanout_read', () => {
     ]);
     expect(c.operations.find((op) => op.id === 'each[1]')).toMatchObject({ parent: 'each', attempts: 1 });
     expect(c.operations.find((op) => op.id === 'ts')!.output).toMatchObject({ files: [join(root, 'src/a.ts'), join(root, 'src/b.ts')], count: 2 });
+    // What the result says it used is its length, the outputs it carries included.
+    expect(c.budget.used).toBe(JSON.stringify(c).length);
     const text = textOf(result);
     // The structured result carries the outputs, so its text does not repeat what they hold
     // (a client showing the model the structured result would show every file twice); the

@@ -1,6 +1,6 @@
 import type { Report } from '@fanout/aggregate';
 import { describe, expect, it } from 'vitest';
-import { fitView, jsonLength, scaleView } from '../src/fit.js';
+import { fitView, jsonFits, jsonLength, scaleView } from '../src/fit.js';
 import { Paths, renderRunText, type RenderInput, type TextView } from '../src/render.js';
 
 function report(files: number): Report {
@@ -102,6 +102,31 @@ describe('the text for a model', () => {
     for (const text of ['', 'plain', 'quote " backslash \\ tab \t newline \n cr \r', '\u0000\u0001\u001f\u007f', 'é😀 pair', 'lone \ud800 high', 'lone \udc00 low', 'end high \ud83d']) {
       expect(jsonLength(text), JSON.stringify(text)).toBe(JSON.stringify(text).length);
     }
+  });
+
+  it('decides whether a text fits from its length alone when that can, and measures it otherwise', () => {
+    const unmeasured = (): number => {
+      throw new Error('measured a text whose length decides');
+    };
+    // No character takes more than six in JSON (\uXXXX): a sixth of the limit always fits.
+    expect(jsonFits('\u0001'.repeat(100), 602, unmeasured)).toBe(true);
+    // Longer than the limit with its quotes: never fits.
+    expect(jsonFits('x'.repeat(100), 101, unmeasured)).toBe(false);
+    for (const text of ['plain text', 'quote " backslash \\ newline \n', '\u0000\u0001 controls', 'é😀 pair, lone \ud800']) {
+      const exact = JSON.stringify(text).length;
+      for (const limit of [exact - 1, exact, exact + 1]) expect(jsonFits(text, limit), `${JSON.stringify(text)} in ${limit}`).toBe(exact <= limit);
+    }
+  });
+
+  it('shows a head read whole as the file holds it, and a cut head as its first lines with what is left', () => {
+    const withHead: RenderInput = {
+      ...input(1),
+      operations: [...input(1).operations, { id: 'r', kind: 'read', state: 'succeeded', attempts: 1, durationMs: 1, output: { files: [{ path: '/r/a.md', ok: true, text: 'one\n\nthree ```x```\nfour  \n\n' }] } }],
+    };
+    const view: TextView = { entries: 10, heads: 10, headLines: 10, operations: 10, problems: 10 };
+    // Trailing white space dropped; a fence longer than any run of backticks inside.
+    expect(renderRunText(withHead, view, undefined)).toContain('### a.md (r) — lines 1–4\n````\none\n\nthree ```x```\nfour\n````\n');
+    expect(renderRunText(withHead, { ...view, headLines: 2 }, undefined)).toContain('### a.md (r) — lines 1–2\n````\none\n\n````\n(2 more lines here: read a.md with from/to)\n');
   });
 
   it('scales every list by its share: failures stay longest, the operations list goes first', () => {
