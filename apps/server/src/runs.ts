@@ -1,18 +1,22 @@
 /**
  * The runs of a server: submitted, queued per principal, run on one shared scheduler with
  * their journal in the data directory, their events fanned out to subscribers and appended to
- * disk, their report written when they end. On start, runs a previous process left queued or
- * going are listed `interrupted`; `resume` runs them again from their journal, so nothing
- * that succeeded runs twice.
+ * the run's log, their report written there when they end. On start, runs a previous process
+ * left queued or going are listed `interrupted`; `resume` runs them again from their journal,
+ * so nothing that succeeded runs twice. The events of the runs that ended last stay in memory
+ * (up to {@link RECENT_EVENT_CHARS}), so a client that subscribes just after its run ended is
+ * answered without reading the disk.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { MetricsRecorder, Monitor, ResourceSample } from '@fanout/monitor';
 import type { Config } from '@fanout/profiles';
 import { runOptions } from '@fanout/profiles';
-import type { Plan, Run, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
+import type { CompiledPlan, Plan, Run, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
 import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
-import { newRunId, SETTLED, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
+import { newRunId, SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
+
+/** Characters of event text kept in memory for runs that are over, the oldest runs' dropped first. */
+export const RECENT_EVENT_CHARS = 16 * 1024 * 1024;
 
 /** What a subscriber is sent: an event's SSE id and its JSON text; `end` once the run is over. */
 export interface Subscriber {
@@ -28,12 +32,21 @@ export interface RunLimits {
 
 interface Entry {
   meta: RunMeta;
-  /** Events of a live run (queued or going), every start's, in order; undefined once it is over. */
+  /** Queued or going: its log is open and its events go to subscribers as they come. */
+  live: boolean;
+  /** Its events, every start's, in order: while live, and after while kept among the recent; else on disk only. */
   events: string[] | undefined;
+  /** Characters of `events` counted in the recent runs' budget (0 when not kept). */
+  kept: number;
   subscribers: Set<Subscriber>;
+  log?: RunLog;
+  /** Where its report is in its log, once it is over. */
+  report?: ReportPlace;
   run?: Run;
-  /** The plan while it waits to start (read back from disk for a resume). */
+  /** The plan while it waits to start (read back from its log for a resume). */
   plan?: Plan;
+  /** The plan as the scheduler compiled it at submission (not validated a second time). */
+  compiled?: CompiledPlan;
   mode?: 'append' | 'resume';
   cancelled?: boolean;
   settled?: Promise<void>;
@@ -54,6 +67,9 @@ export class RunManager {
   #order: string[] = [];
   readonly #queue: Entry[] = [];
   readonly #going = new Map<string, number>();
+  /** Runs over whose events are kept in memory, oldest first, and their characters. */
+  readonly #recent = new Set<Entry>();
+  #recentChars = 0;
   #closing = false;
 
   constructor(
@@ -67,15 +83,15 @@ export class RunManager {
     readonly onRun: (run: Run) => () => void = () => () => undefined,
   ) {}
 
-  /** Loads the runs of the data directory; those a previous process left unsettled become `interrupted`. */
+  /**
+   * Loads the runs of the data directory; those a previous process left unsettled are
+   * `interrupted` (nothing is written: a log that ends queued or going means that to any later
+   * process too).
+   */
   async load(): Promise<void> {
-    const metas = await this.store.list();
-    for (const meta of metas) {
-      if (!SETTLED.has(meta.state)) {
-        meta.state = 'interrupted';
-        await this.store.writeMeta(meta);
-      }
-      this.#entries.set(meta.id, { meta, events: undefined, subscribers: new Set() });
+    for (const { meta, report } of await this.store.list()) {
+      if (!SETTLED.has(meta.state)) meta.state = 'interrupted';
+      this.#entries.set(meta.id, { meta, live: false, events: undefined, kept: 0, subscribers: new Set(), ...(report === undefined ? {} : { report }) });
     }
     this.#order = [...this.#entries.keys()].sort().reverse();
   }
@@ -115,11 +131,19 @@ export class RunManager {
   async events(id: string): Promise<readonly string[]> {
     const entry = this.#entries.get(id);
     if (entry === undefined) throw notFound(id);
-    return entry.events ?? (await this.store.readEvents(id));
+    return entry.events ?? (await this.store.read(id)).events;
   }
 
-  report(id: string): Promise<StoredReport | undefined> {
-    return this.store.readReport(id);
+  /** The run's plan as submitted (undefined when its log has none left to read). */
+  async plan(id: string): Promise<Plan | undefined> {
+    if (!this.#entries.has(id)) throw notFound(id);
+    return (await this.store.read(id)).plan;
+  }
+
+  /** The run's report, once it is over. */
+  async report(id: string): Promise<StoredReport | undefined> {
+    const place = this.#entries.get(id)?.report;
+    return place === undefined ? undefined : this.store.readReport(id, place);
   }
 
   /** A live view of a going run: in flight, queued and limits per kind. */
@@ -146,12 +170,15 @@ export class RunManager {
     }
   }
 
-  /** Stores a validated plan as a new run and queues it. */
-  async submit(plan: Plan, principal: string, title: string): Promise<RunMeta> {
+  /**
+   * Stores a validated plan as a new run and queues it; resolves once its log is written.
+   * `compiled` (this scheduler's compilation of `plan`) spares the run a second validation.
+   */
+  async submit(plan: Plan, principal: string, title: string, compiled?: CompiledPlan): Promise<RunMeta> {
     this.checkRoom(principal);
     const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
-    await this.store.create(meta, plan);
-    const entry: Entry = { meta, events: [], subscribers: new Set(), plan };
+    const log = await this.store.create(meta, plan);
+    const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), log, plan, ...(compiled === undefined ? {} : { compiled }) };
     this.#entries.set(meta.id, entry);
     this.#order.unshift(meta.id);
     entry.mode = 'append';
@@ -168,13 +195,32 @@ export class RunManager {
       throw new ServerError('FANOUT_SERVER_RUN_STATE', `expected an interrupted or cancelled run to resume, got run ${id} ${entry.meta.state}`);
     }
     this.checkRoom(entry.meta.principal);
-    entry.events = await this.store.readEvents(id);
+    if (entry.live) throw new ServerError('FANOUT_SERVER_RUN_STATE', `expected an interrupted or cancelled run to resume, got run ${id} being resumed already`);
+    entry.live = true;
+    let log: RunLog;
+    let plan: Plan | undefined;
+    try {
+      const contents = await this.store.read(id);
+      plan = contents.plan;
+      if (plan === undefined) throw new ServerError('FANOUT_SERVER_RUN_STATE', `expected the plan of run ${id} in its log ${this.store.logPath(id)}, got none`);
+      log = await this.store.reopen(id, contents);
+      this.#forget(entry);
+      entry.events = contents.events;
+    } catch (error) {
+      entry.live = false;
+      throw error;
+    }
     entry.meta = { ...entry.meta, state: 'queued', starts: entry.meta.starts + 1 };
     delete entry.meta.finishedAt;
     delete entry.meta.error;
+    delete entry.meta.byState;
+    delete entry.report;
+    entry.log = log;
+    entry.plan = plan;
     entry.cancelled = false;
     entry.mode = 'resume';
-    await this.store.writeMeta(entry.meta);
+    log.meta(entry.meta);
+    await log.flush();
     this.#queue.push(entry);
     this.#pump();
     return entry.meta;
@@ -202,17 +248,17 @@ export class RunManager {
   async subscribe(id: string, after: number, subscriber: Subscriber): Promise<() => void> {
     const entry = this.#entries.get(id);
     if (entry === undefined) throw notFound(id);
-    if (entry.events === undefined) {
-      const events = await this.store.readEvents(id);
-      for (let i = after; i < events.length; i++) subscriber.event(i + 1, events[i]!);
-      if (entry.events === undefined) {
+    if (!entry.live) {
+      const events = entry.events ?? (await this.store.read(id)).events;
+      if (!entry.live) {
+        for (let i = after; i < events.length; i++) subscriber.event(i + 1, events[i]!);
         subscriber.end(entry.meta.state);
         return () => undefined;
       }
-      // Resumed while the file was read: go on from the live list.
-      after = Math.max(after, events.length);
+      // Resumed while the log was read: its live list holds the same events, and the new ones.
     }
-    for (let i = after; i < entry.events.length; i++) subscriber.event(i + 1, entry.events[i]!);
+    const events = entry.events!;
+    for (let i = after; i < events.length; i++) subscriber.event(i + 1, events[i]!);
     entry.subscribers.add(subscriber);
     return () => entry.subscribers.delete(subscriber);
   }
@@ -246,28 +292,24 @@ export class RunManager {
 
   async #execute(entry: Entry): Promise<void> {
     const id = entry.meta.id;
-    const plan = entry.plan ?? (await this.store.readPlan(id));
+    const plan = entry.plan!;
+    const compiled = entry.compiled;
     delete entry.plan;
-    const stream: WriteStream = createWriteStream(this.store.eventsPath(id), { flags: 'a' });
+    delete entry.compiled;
+    const log = entry.log!;
     const events = (entry.events ??= []);
     const emit = (data: string): void => {
       events.push(data);
-      stream.write(`${data}\n`);
+      log.event(data);
       const eventId = events.length;
       for (const subscriber of entry.subscribers) subscriber.event(eventId, data);
     };
-    let run: Run;
-    try {
-      run = this.scheduler.run(plan, {
-        ...runOptions(this.config),
-        runId: id,
-        journal: { path: this.store.journalPath(id), mode: entry.mode ?? 'append' },
-        onEvent: (event) => emit(eventJson(event)),
-      });
-    } catch (error) {
-      stream.end();
-      throw error;
-    }
+    const run = this.scheduler.run(compiled ?? plan, {
+      ...runOptions(this.config),
+      runId: id,
+      journal: { path: this.store.journalPath(id), mode: entry.mode ?? 'append' },
+      onEvent: (event) => emit(eventJson(event)),
+    });
     entry.run = run;
     // Not written now: on disk a queued run and a running one both mean "interrupted" to the
     // next process; the file is written again when the run ends.
@@ -294,30 +336,64 @@ export class RunManager {
     let result: RunResult;
     try {
       result = await run.result;
-    } catch (error) {
+    } finally {
       unsample();
       unwatch();
       unfollow();
-      await new Promise<void>((resolve) => stream.end(resolve));
-      throw error;
     }
-    unsample();
-    unwatch();
-    unfollow();
-    // The events file closes while the report is built and written; both before the state
-    // says the run is over.
-    const closed = new Promise<void>((resolve) => stream.end(resolve));
-    await Promise.all([closed, buildReport(result, plan, this.config).then((report) => this.store.writeReport(id, report))]);
+    const report = await buildReport(result, plan, this.config);
     entry.meta.byState = result.summary.byState;
-    await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed');
+    await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed', report);
   }
 
-  async #finish(entry: Entry, state: RunState): Promise<void> {
-    entry.meta = { ...entry.meta, state, finishedAt: new Date().toISOString() };
-    await this.store.writeMeta(entry.meta);
-    entry.events = undefined;
-    for (const subscriber of entry.subscribers) subscriber.end(state);
-    entry.subscribers.clear();
+  /**
+   * Records the end of a run in its log (the report, then the state) and closes it; only then
+   * are subscribers told, so that a state they saw is the one a restart lists.
+   */
+  async #finish(entry: Entry, state: RunState, report?: StoredReport): Promise<void> {
+    // The state changes once the log holds it and the report: a reader who sees it over finds both.
+    const meta: RunMeta = { ...entry.meta, state, finishedAt: new Date().toISOString() };
+    const log = entry.log;
+    delete entry.log;
+    try {
+      if (log !== undefined) {
+        const stored = await log.finish(meta, report);
+        if (stored.report !== undefined) entry.report = stored.report;
+      }
+    } finally {
+      entry.meta = meta;
+      entry.live = false;
+      this.#keep(entry);
+      for (const subscriber of entry.subscribers) subscriber.end(entry.meta.state);
+      entry.subscribers.clear();
+    }
+  }
+
+  /** Keeps the events of a run that ended among the recent ones, dropping the oldest over the budget. */
+  #keep(entry: Entry): void {
+    const events = entry.events;
+    if (events === undefined) return;
+    let chars = 0;
+    for (const event of events) chars += event.length;
+    if (chars > RECENT_EVENT_CHARS) {
+      entry.events = undefined;
+      return;
+    }
+    entry.kept = chars;
+    this.#recent.add(entry);
+    this.#recentChars += chars;
+    for (const oldest of this.#recent) {
+      if (this.#recentChars <= RECENT_EVENT_CHARS) break;
+      this.#forget(oldest);
+      oldest.events = undefined;
+    }
+  }
+
+  /** Takes a run out of the recent ones (its events stay where they are). */
+  #forget(entry: Entry): void {
+    if (!this.#recent.delete(entry)) return;
+    this.#recentChars -= entry.kept;
+    entry.kept = 0;
   }
 
   /**
@@ -328,8 +404,17 @@ export class RunManager {
     this.#closing = true;
     for (const entry of this.#queue.splice(0)) {
       entry.meta = { ...entry.meta, state: 'interrupted' };
-      await this.store.writeMeta(entry.meta);
-      for (const subscriber of entry.subscribers) subscriber.end('interrupted');
+      const log = entry.log;
+      delete entry.log;
+      entry.live = false;
+      delete entry.plan;
+      delete entry.compiled;
+      try {
+        await log?.finish(entry.meta, undefined);
+      } finally {
+        for (const subscriber of entry.subscribers) subscriber.end('interrupted');
+        entry.subscribers.clear();
+      }
     }
     const going = [...this.#entries.values()].filter((entry) => entry.settled !== undefined && entry.run !== undefined);
     const all = Promise.all(going.map((entry) => entry.settled));

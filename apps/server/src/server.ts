@@ -5,7 +5,8 @@
  * (security.ts); errors answer `{ error: { code, message, issues? } }`.
  */
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createFanoutMcpRuntime, createFanoutMcpServer } from '@fanout/mcp';
 import { createMonitor, MetricsRecorder } from '@fanout/monitor';
 import { createMcpHandler } from '@modelcontextprotocol/server';
@@ -14,12 +15,12 @@ import { createScheduler, type Run } from '@fanout/scheduler';
 import type { Distributed } from '@fanout/distributed';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { streamSSE } from 'hono/streaming';
 import { ServerError } from './errors.js';
 import type { ServerOptions } from './options.js';
 import { RunManager } from './runs.js';
 import { allowedHosts, checkHostAndOrigin, isLoopbackHost, Tokens } from './security.js';
 import { isRunId, RunStore } from './store.js';
+import { streamEvents } from './sse.js';
 import { planFromBody } from './submit.js';
 import { DASHBOARD_CSP, dashboardPage } from './dashboard.js';
 import { renderRunView } from './view.js';
@@ -34,7 +35,7 @@ export interface FanoutServer {
   close(graceMs?: number): Promise<void>;
 }
 
-type Env = { Variables: { principal: string } };
+type Env = { Bindings: HttpBindings; Variables: { principal: string } };
 
 const KINDS = ['glob', 'read', 'write', 'grep', 'bash', 'fetch', 'search', 'analyze'] as const;
 
@@ -68,7 +69,10 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   const config: Config = { ...loaded.config, roots: loaded.config.roots ?? [cwd], fetch: { ...loaded.config.fetch, allowAddresses: [...allowAddresses] } };
   const kinds = KINDS.filter((kind) => (kind !== 'write' || options.allowWrite) && (kind !== 'bash' || options.allowShell));
   const adapters = await adaptersFromConfig(config, kinds);
-  const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(config) });
+  // Sampling from start to stop: a monitor that only samples while a run goes takes a whole
+  // sample (reads of /proc, the event-loop probe started again) at the start of every run
+  // when none was going, which for short runs one at a time was a sync cost on each of them.
+  const monitor = createMonitor({ intervalMs: 500, ...monitorOptions(config) }).start();
   const metrics = new MetricsRecorder({ monitor });
   // No CPU meter: runs share this process, so one run's CPU cannot be told from another's (and
   // reading it at every attempt was the largest cost of a small run under load).
@@ -140,12 +144,13 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     c.set('principal', open ? 'probe' : tokens.principal(c.req.header('authorization')));
     await next();
   });
-  app.use(
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) => errorResponse(c, new ServerError('FANOUT_SERVER_BODY_TOO_LARGE', `expected a request body of at most ${options.maxBodyBytes} bytes (--max-body), got more`)),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: (c) => errorResponse(c, new ServerError('FANOUT_SERVER_BODY_TOO_LARGE', `expected a request body of at most ${options.maxBodyBytes} bytes (--max-body), got more`)),
+  });
+  // Only where a route reads a body: the check asks the request for its body, which makes
+  // @hono/node-server build a whole web Request, and no GET, HEAD or DELETE here reads one.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE' ? next() : limitBody(c, next)));
 
   app.get('/', (c) => c.html(dashboardPage(), 200, { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }));
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -172,8 +177,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     if (closing) throw new ServerError('FANOUT_SERVER_SHUTTING_DOWN', 'expected a server that takes new runs, got one shutting down', { retryAfter: 5 });
     const principal = c.get('principal');
     runs.checkRoom(principal); // before the plan is built: a full queue costs nothing more
-    const { plan, title } = await planFromBody(await jsonBody(c), policy);
-    const meta = await runs.submit(plan, principal, title);
+    const { plan, title, compiled } = await planFromBody(await jsonBody(c), policy);
+    const meta = await runs.submit(plan, principal, title, compiled);
     return c.json({ id: meta.id, state: meta.state, links: links(meta.id) }, 202);
   });
   app.get('/v1/runs', (c) => {
@@ -198,7 +203,7 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   });
   app.get('/v1/runs/:id/view', async (c) => {
     const meta = runOf(c.req.param('id'));
-    const [events, plan, report] = await Promise.all([runs.events(meta.id), store.readPlan(meta.id).catch(() => undefined), runs.report(meta.id)]);
+    const [events, plan, report] = await Promise.all([runs.events(meta.id), runs.plan(meta.id).catch(() => undefined), runs.report(meta.id)]);
     return c.html(renderRunView(meta, events, plan, report), 200, { 'content-security-policy': DASHBOARD_CSP });
   });
   app.delete('/v1/runs/:id', async (c) => {
@@ -215,32 +220,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     const header = c.req.header('last-event-id') ?? c.req.query('after');
     const after = header === undefined ? 0 : Number(header);
     if (!Number.isInteger(after) || after < 0) throw new ServerError('FANOUT_INPUT_INVALID', `expected Last-Event-ID to be an event id (a whole number), got ${JSON.stringify(header)}`);
-    return streamSSE(c, async (stream) => {
-      // Writes are chained so that events go out in order whatever the socket's pace.
-      let chain = Promise.resolve();
-      let finish!: () => void;
-      const over = new Promise<void>((resolve) => (finish = resolve));
-      const stop = await runs.subscribe(meta.id, after, {
-        event: (id, data) => {
-          chain = chain.then(() => stream.writeSSE({ id: String(id), event: 'event', data }));
-        },
-        end: (state) => {
-          chain = chain.then(() => stream.writeSSE({ event: 'end', data: JSON.stringify({ state }) })).then(finish, finish);
-        },
-      });
-      stream.onAbort(() => {
-        stop();
-        finish();
-      });
-      // A comment now and then, so that proxies and clients do not take a quiet run for a dead connection.
-      const keepAlive = setInterval(() => {
-        chain = chain.then(() => stream.write(': keep-alive\n\n')).then(() => undefined);
-      }, 15_000);
-      keepAlive.unref();
-      await over;
-      clearInterval(keepAlive);
-      stop();
-    });
+    await streamEvents(c.env.outgoing, (subscriber) => runs.subscribe(meta.id, after, subscriber));
+    return RESPONSE_ALREADY_SENT;
   });
 
   app.all('/mcp', (c) => mcp.fetch(c.req.raw));

@@ -1,12 +1,27 @@
 /**
- * Runs on disk, one directory each under `<data-dir>/runs/<id>/`: `meta.json` (state, times,
- * counts; replaced atomically), `plan.json`, `journal.ndjson` (the scheduler's journal, what a
- * resume reads), `events.ndjson` (every event a subscriber was sent, one a line, its line
- * number its SSE id) and `report.json` once the run is over. A server killed with SIGKILL
- * loses at most the tail of a line, which {@link readEvents} drops.
+ * Runs on disk, two files each in `<data-dir>/runs/`: `<id>.ndjson`, the run's own append-only
+ * log, and `<id>.journal.ndjson`, the scheduler's journal (what a resume reads).
+ *
+ * The run's log, one JSON value a line:
+ * - `{"type":"run:meta","meta":…}` first, and again each time the recorded state changes
+ *   (queued again by a resume, over); the last one is the run's state;
+ * - `{"type":"run:plan","plan":…}` second;
+ * - the events a subscriber is sent (the scheduler's, and resource samples), their count being
+ *   the SSE id;
+ * - `{"type":"run:report","report":…}` once the run is over, in the same write as the meta
+ *   line after it, which holds where the report starts.
+ *
+ * One file open per live run, its appends batched per turn of the event loop: submitting a run
+ * costs an open and a write; its events a write per turn; its end one write and a
+ * close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
+ * first, so a server killed with SIGKILL loses none of it; a kill mid-write leaves at most a
+ * torn last line, which readers drop and a resume cuts. Nothing here calls fsync: the journal,
+ * synced by the scheduler when a run ends, is what a resume trusts, so a machine that loses
+ * power can list a run that was over as interrupted, or lose one accepted in its last moments,
+ * but never makes a resume rerun an operation whose success was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
 
@@ -16,7 +31,7 @@ export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelle
 /** The states a run does not leave by itself. */
 export const SETTLED: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
-/** What `meta.json` holds. */
+/** What the API says of a run (its last `run:meta` line). */
 export interface RunMeta {
   id: string;
   title: string;
@@ -35,12 +50,33 @@ export interface RunMeta {
   error?: string;
 }
 
-/** What `report.json` holds. */
+/** What a run's report holds. */
 export interface StoredReport {
   summary: RunSummary;
   /** The aggregated report (`@fanout/aggregate`), as `fanout run --json` prints it. */
   report: unknown;
   markdown: string;
+}
+
+/** Where a report line is in `run.ndjson`: its first byte and its length, newline excluded. */
+export interface ReportPlace {
+  at: number;
+  bytes: number;
+}
+
+/** A run as its log last recorded it. */
+export interface StoredRun {
+  meta: RunMeta;
+  report?: ReportPlace;
+}
+
+/** Everything a run's log holds (for a resume, or the events of a run no longer in memory). */
+export interface RunContents extends StoredRun {
+  plan: Plan | undefined;
+  /** The events' JSON texts, in order. */
+  events: string[];
+  /** Bytes of whole lines: where the next line goes once a torn tail is cut. */
+  size: number;
 }
 
 let counter = 0;
@@ -61,66 +97,238 @@ export function isRunId(id: string): boolean {
   return ID.test(id);
 }
 
+/** How the server's own lines begin; no scheduler event's type starts with `run:`. */
+const META = '{"type":"run:meta",';
+const PLAN = '{"type":"run:plan",';
+const REPORT = '{"type":"run:report",';
+const RECORD = '{"type":"run:';
+
+function metaLine(meta: RunMeta, report?: ReportPlace): string {
+  return JSON.stringify(report === undefined ? { type: 'run:meta', meta } : { type: 'run:meta', meta, report });
+}
+
+/**
+ * The open log of a live run: lines appended in order, written together once per turn of the
+ * event loop (a run's burst of events is one write), `flush` resolving once all appended so
+ * far is written.
+ */
+export class RunLog {
+  readonly #handle: FileHandle;
+  #pending: string[] = [];
+  #size: number;
+  #writing: Promise<void> | undefined;
+  #scheduled = false;
+  #error: unknown;
+  #closed = false;
+
+  constructor(handle: FileHandle, size: number) {
+    this.#handle = handle;
+    this.#size = size;
+  }
+
+  /** Appends a line (without its newline); returns the byte where it starts. */
+  append(line: string): number {
+    if (this.#closed) throw new Error('expected an open run log, got one already closed');
+    const at = this.#size;
+    this.#size += Buffer.byteLength(line) + 1;
+    this.#pending.push(line);
+    if (!this.#scheduled && this.#writing === undefined) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#kick();
+      });
+    }
+    return at;
+  }
+
+  #kick(): void {
+    if (this.#writing === undefined && this.#pending.length > 0) this.#writing = this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const data = Buffer.from(`${this.#pending.join('\n')}\n`);
+        this.#pending = [];
+        // The file is opened to append: each write lands at its end, whatever its offset says.
+        for (let done = 0; done < data.length; ) done += (await this.#handle.write(data, done)).bytesWritten;
+      }
+    } catch (error) {
+      this.#error ??= error;
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  /** Appends an event's JSON text. */
+  event(data: string): void {
+    this.append(data);
+  }
+
+  /** Appends a meta line: a change of the recorded state. */
+  meta(meta: RunMeta): void {
+    this.append(metaLine(meta));
+  }
+
+  /** Appends the report and the final meta line after it (one write), and closes the log. */
+  async finish(meta: RunMeta, report: StoredReport | undefined): Promise<StoredRun> {
+    let place: ReportPlace | undefined;
+    if (report !== undefined) {
+      const line = JSON.stringify({ type: 'run:report', report });
+      place = { at: this.append(line), bytes: Buffer.byteLength(line) };
+    }
+    this.append(metaLine(meta, place));
+    await this.close();
+    return place === undefined ? { meta } : { meta, report: place };
+  }
+
+  /** Resolves once every line appended so far is written; rejects when a write failed. */
+  async flush(): Promise<void> {
+    this.#kick();
+    while (this.#writing !== undefined) {
+      await this.#writing;
+      this.#kick();
+    }
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  /** Writes what is pending and closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      await this.#handle.close();
+    }
+  }
+}
+
+const LOG = '.ndjson';
+const JOURNAL = '.journal.ndjson';
+
 /** The files of runs in a data directory. */
 export class RunStore {
   readonly root: string;
+  #made: Promise<unknown> | undefined;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'runs');
   }
 
-  dir(id: string): string {
-    return join(this.root, id);
-  }
-
-  planPath(id: string): string {
-    return join(this.dir(id), 'plan.json');
+  logPath(id: string): string {
+    return join(this.root, `${id}${LOG}`);
   }
 
   journalPath(id: string): string {
-    return join(this.dir(id), 'journal.ndjson');
-  }
-
-  eventsPath(id: string): string {
-    return join(this.dir(id), 'events.ndjson');
-  }
-
-  async create(meta: RunMeta, plan: Plan): Promise<void> {
-    await mkdir(this.dir(meta.id), { recursive: true });
-    // A directory without a readable meta.json is not listed: a kill between the two loses nothing accepted.
-    await Promise.all([writeFile(this.planPath(meta.id), JSON.stringify(plan)), this.writeMeta(meta)]);
-  }
-
-  /** Replaces `meta.json` atomically (a temp file, then rename): a kill leaves the old or the new one. */
-  async writeMeta(meta: RunMeta): Promise<void> {
-    const path = join(this.dir(meta.id), 'meta.json');
-    await writeFile(`${path}.tmp`, JSON.stringify(meta));
-    await rename(`${path}.tmp`, path);
-  }
-
-  async readPlan(id: string): Promise<Plan> {
-    return JSON.parse(await readFile(this.planPath(id), 'utf8')) as Plan;
+    return join(this.root, `${id}${JOURNAL}`);
   }
 
   /**
-   * Writes `report.json` in place: it is read only once `meta.json` says the run is over, and
-   * that is written after it, so a kill midway leaves a run listed interrupted, not a torn report.
+   * Records a new run: its log with the meta and the plan, written before this resolves. The log stays open for the run's events.
    */
-  async writeReport(id: string, report: StoredReport): Promise<void> {
-    await writeFile(join(this.dir(id), 'report.json'), JSON.stringify(report));
+  async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
+    // Made once per process (and again after a failure, say the directory was removed).
+    this.#made ??= mkdir(this.root, { recursive: true }).catch((error: unknown) => {
+      this.#made = undefined;
+      throw error;
+    });
+    await this.#made;
+    // `wx`: a run id is never reused, and a log is never written twice from its start.
+    const handle = await open(this.logPath(meta.id), 'wx');
+    const log = new RunLog(handle, 0);
+    log.meta(meta);
+    log.append(JSON.stringify({ type: 'run:plan', plan }));
+    try {
+      await log.flush();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    return log;
   }
 
-  async readReport(id: string): Promise<StoredReport | undefined> {
+  /** Opens a stored run's log to append again (a resume), cutting the torn tail `contents` left out. */
+  async reopen(id: string, contents: RunContents): Promise<RunLog> {
+    const handle = await open(this.logPath(id), 'a');
     try {
-      return JSON.parse(await readFile(join(this.dir(id), 'report.json'), 'utf8')) as StoredReport;
+      const { size } = await handle.stat();
+      if (size > contents.size) await handle.truncate(contents.size);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      await handle.close().catch(() => undefined);
       throw error;
+    }
+    return new RunLog(handle, contents.size);
+  }
+
+  /** A run's report, read from where its meta line says it is. */
+  async readReport(id: string, place: ReportPlace): Promise<StoredReport> {
+    const handle = await open(this.logPath(id), 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(place.bytes);
+      let done = 0;
+      while (done < place.bytes) {
+        const { bytesRead } = await handle.read(buffer, done, place.bytes - done, place.at + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      const line = buffer.subarray(0, done).toString('utf8');
+      if (!line.startsWith(REPORT)) throw new Error(`expected the report of run ${id} at byte ${place.at} of ${this.logPath(id)}, got ${JSON.stringify(line.slice(0, 40))}`);
+      return (JSON.parse(line) as { report: StoredReport }).report;
+    } finally {
+      await handle.close();
     }
   }
 
-  /** Every run's meta (directories without a readable one are left out: a kill during creation). */
-  async list(): Promise<RunMeta[]> {
+  /** Everything a run's log holds; a torn last line is left out (and not counted in `size`). */
+  async read(id: string): Promise<RunContents> {
+    const text = await readFile(this.logPath(id), 'utf8');
+    const end = text.lastIndexOf('\n') + 1;
+    const contents: RunContents = { meta: undefined as unknown as RunMeta, plan: undefined, events: [], size: Buffer.byteLength(text.slice(0, end)) };
+    for (const line of end === 0 ? [] : text.slice(0, end - 1).split('\n')) {
+      if (!line.startsWith(RECORD)) contents.events.push(line);
+      else if (line.startsWith(META)) {
+        const record = JSON.parse(line) as StoredRun;
+        contents.meta = record.meta;
+        if (record.report === undefined) delete contents.report;
+        else contents.report = record.report;
+      } else if (line.startsWith(PLAN)) contents.plan = (JSON.parse(line) as { plan: Plan }).plan;
+    }
+    if (contents.meta === undefined) throw new Error(`expected a run log starting with its meta at ${this.logPath(id)}, got none`);
+    return contents;
+  }
+
+  /**
+   * The last recorded meta of a run, read from the end of its log: a run that is over ends with
+   * its meta line; one that was going when the server stopped is read whole.
+   */
+  async #last(id: string): Promise<StoredRun | undefined> {
+    const handle = await open(this.logPath(id), 'r');
+    let tail: string;
+    try {
+      const { size } = await handle.stat();
+      const length = Math.min(size, TAIL_BYTES);
+      const buffer = Buffer.allocUnsafe(length);
+      await handle.read(buffer, 0, length, size - length);
+      tail = buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+    const end = tail.lastIndexOf('\n');
+    const start = tail.lastIndexOf('\n', end - 1) + 1;
+    const last = end < 0 ? '' : tail.slice(start, end);
+    // A whole line only if a newline precedes it, or the tail is the whole file.
+    if (last.startsWith(META) && (start > 0 || tail.length < TAIL_BYTES)) {
+      const { meta, report } = JSON.parse(last) as StoredRun;
+      return report === undefined ? { meta } : { meta, report };
+    }
+    const contents = await this.read(id);
+    return { meta: contents.meta };
+  }
+
+  /** Every run as last recorded (a log without a readable first line is left out: a kill during creation). */
+  async list(): Promise<StoredRun[]> {
     let names: string[];
     try {
       names = await readdir(this.root);
@@ -128,32 +336,11 @@ export class RunStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    const metas = await Promise.all(
-      names.filter(isRunId).map(async (id) => {
-        try {
-          return JSON.parse(await readFile(join(this.dir(id), 'meta.json'), 'utf8')) as RunMeta;
-        } catch {
-          return undefined;
-        }
-      }),
-    );
-    return metas.filter((meta): meta is RunMeta => meta !== undefined);
-  }
-
-  /**
-   * The run's stored events (each line's JSON text), without a torn last line, which is cut
-   * from the file too so that appending goes on from a whole line.
-   */
-  async readEvents(id: string): Promise<string[]> {
-    let text: string;
-    try {
-      text = await readFile(this.eventsPath(id), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    const end = text.lastIndexOf('\n') + 1;
-    if (end < text.length) await truncate(this.eventsPath(id), Buffer.byteLength(text.slice(0, end)));
-    return end === 0 ? [] : text.slice(0, end - 1).split('\n');
+    const ids = names.filter((name) => name.endsWith(LOG) && !name.endsWith(JOURNAL)).map((name) => name.slice(0, -LOG.length));
+    const runs = await Promise.all(ids.filter(isRunId).map((id) => this.#last(id).catch(() => undefined)));
+    return runs.filter((run): run is StoredRun => run !== undefined);
   }
 }
+
+/** Bytes read from the end of a log for its last line: more than any meta line. */
+const TAIL_BYTES = 16 * 1024;

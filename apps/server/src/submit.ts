@@ -7,7 +7,7 @@
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import { exploreCodebase, exploreWeb, PROFILES, startPlan } from '@fanout/profiles';
-import { describeValue, type Plan, type Scheduler } from '@fanout/scheduler';
+import { describeValue, type CompiledPlan, type Plan, type Scheduler } from '@fanout/scheduler';
 import { ServerError, type RequestIssue } from './errors.js';
 
 /** Kinds that change the machine: off unless the server was started to allow them. */
@@ -92,8 +92,11 @@ async function profilePlan(body: Record<string, unknown>, policy: SubmitPolicy):
   }
 }
 
-/** The plan a request body asks for, checked against the server's policy. */
-export async function planFromBody(body: unknown, policy: SubmitPolicy): Promise<{ plan: Plan; title: string }> {
+/**
+ * The plan a request body asks for, checked against the server's policy, and as the
+ * scheduler compiled it while validating it (the run takes that, not the plan again).
+ */
+export async function planFromBody(body: unknown, policy: SubmitPolicy): Promise<{ plan: Plan; title: string; compiled: CompiledPlan }> {
   if (!isRecord(body)) throw invalid([{ path: '', code: 'FANOUT_INPUT_INVALID', message: `expected a JSON object, got ${describeValue(body)}` }]);
   const { plan, title } = 'profile' in body ? await profilePlan(body, policy) : { plan: body as unknown as Plan, title: typeof body.name === 'string' ? body.name : 'plan' };
   const operations: unknown = (plan as { operations?: unknown }).operations;
@@ -129,5 +132,5 @@ export async function planFromBody(body: unknown, policy: SubmitPolicy): Promise
       { issues },
     );
   }
-  return { plan, title };
+  return { plan, title, compiled: validation.compiled };
 }

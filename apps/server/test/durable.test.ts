@@ -3,7 +3,7 @@
  * interrupted one resumes from its journal without running again what succeeded. Real
  * child processes: the server, and the commands its plan runs.
  */
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api, readEvents, startServer, tempDir, type Served } from './helpers.js';
@@ -63,7 +63,7 @@ describe('durable runs', () => {
     const id: string = posted.body.id;
     await untilGated(first.url, id);
     // The journal is written as operations end; let the last success reach it.
-    const journal = join(temp.dir, 'data', 'runs', id, 'journal.ndjson');
+    const journal = join(temp.dir, 'data', 'runs', `${id}.journal.ndjson`);
     for (let i = 0; i < 200 && (await readFile(journal, 'utf8')).split('\n').filter((l) => l.includes('"state":"succeeded"')).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
@@ -129,14 +129,35 @@ describe('durable runs', () => {
     await untilGated(first.url, body.id);
     const exit = await first.stop();
     expect(exit.code).toBe(0);
-    const journal = (await readFile(join(temp.dir, 'data', 'runs', body.id, 'journal.ndjson'), 'utf8'))
+    const journal = (await readFile(join(temp.dir, 'data', 'runs', `${body.id}.journal.ndjson`), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(journal.filter((r) => r.type === 'op')).toHaveLength(6);
     expect(journal.at(-1)).toMatchObject({ type: 'end', byState: { succeeded: 3, cancelled: 3 } });
-    const meta = JSON.parse(await readFile(join(temp.dir, 'data', 'runs', body.id, 'meta.json'), 'utf8'));
-    expect(meta.state).toBe('cancelled');
-    await access(join(temp.dir, 'data', 'runs', body.id, 'report.json'));
+    // The run's log ends with its state, which says where its report is.
+    const log = await readFile(join(temp.dir, 'data', 'runs', `${body.id}.ndjson`));
+    const last = JSON.parse(log.toString('utf8').trim().split('\n').at(-1)!);
+    expect(last).toMatchObject({ type: 'run:meta', meta: { state: 'cancelled' } });
+    const report = JSON.parse(log.subarray(last.report.at, last.report.at + last.report.bytes).toString('utf8'));
+    expect(report).toMatchObject({ type: 'run:report', report: { summary: { byState: { succeeded: 3, cancelled: 3 } } } });
+  });
+
+  it('lists a run whose end a client saw with that state and its report after kill -9, and replays its events', async () => {
+    const first = await serve();
+    const plan = { name: 'quick', operations: [1, 2].map((i) => ({ id: `quick-${i}`, kind: 'bash', input: { command: ['sh', '-c', `echo quick-${i} >> ran.log`], cwd: temp.dir } })) };
+    const { body } = await api(first.url, '/v1/runs', { method: 'POST', json: plan });
+    const seen = await readEvents(first.url, body.id);
+    expect(JSON.parse(seen.at(-1)!.data)).toEqual({ state: 'succeeded' });
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await serve();
+    const run = await api(second.url, `/v1/runs/${body.id}`);
+    expect(run.body).toMatchObject({ state: 'succeeded', starts: 1, byState: { succeeded: 2 } });
+    expect(run.body.summary.byState.succeeded).toBe(2);
+    // The same events, read back from the log this time.
+    const again = await readEvents(second.url, body.id);
+    expect(again.map((e) => [e.id, e.event, e.data])).toEqual(seen.map((e) => [e.id, e.event, e.data]));
   });
 });

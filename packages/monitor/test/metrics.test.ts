@@ -86,6 +86,26 @@ describe('MetricsRecorder', () => {
     expect(series.at(-1)).toMatchObject({ inflight: 0, queued: 0 });
   });
 
+  it('adds at most one point per resolution over every run, and always the last run’s end', async () => {
+    const clock = new ManualClock();
+    const scheduler = createScheduler({ adapters: [scripted('grep', clock, 8)], clock });
+    const metrics = new MetricsRecorder({ clock, resolutionMs: 100 });
+    // Five runs of one 10 ms operation each, started together: their events fall within one
+    // resolution, so the series gets the first run's first point and the last run's end (a
+    // clock per run gave each run's first event a point of its own).
+    const runs = Array.from({ length: 5 }, (_, i) => {
+      const run = scheduler.run({ operations: [{ id: `g${i}`, kind: 'grep', input: { steps: [{ ms: 10 }] } }] }, { limits: { grep: { limiter: 'fixed' } } });
+      metrics.attach(run);
+      return run;
+    });
+    await clock.runUntil(Promise.all(runs.map((run) => run.result)));
+    const series = metrics.series().grep!;
+    expect(series).toHaveLength(2);
+    expect(series[0]!.time).toBe(0);
+    expect(series.at(-1)).toMatchObject({ time: 10, inflight: 0, queued: 0 });
+    expect(metrics.snapshot().kinds.grep).toMatchObject({ started: 5, succeeded: 5, inflight: 0 });
+  });
+
   it('writes a valid Prometheus exposition with the monitor’s resources', async () => {
     const clock = new ManualClock();
     const sampler = scriptedSampler(clock);

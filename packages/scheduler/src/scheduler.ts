@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Adapter } from './adapter.js';
+import type { CompiledPlan } from './compile.js';
 import { systemClock, type Clock } from './clock.js';
 import { Engine, type RunSnapshot } from './engine.js';
 import type { RunResult } from './result.js';
@@ -83,6 +84,11 @@ export interface RunOptions {
 export class Scheduler {
   readonly adapters: ReadonlyMap<string, Adapter>;
   readonly #options: SchedulerOptions;
+  /**
+   * Plans this scheduler's `validate` compiled and no run has taken yet: `run` takes each once
+   * without validating again (a run grows its plan's id index as it expands operations).
+   */
+  readonly #validated = new WeakSet<CompiledPlan>();
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -100,17 +106,29 @@ export class Scheduler {
 
   /** Validates a plan as a whole without running it. */
   validate(plan: unknown): ValidationResult {
-    return validatePlan(plan, this.adapters, { maxOperations: this.#options.maxOperations ?? DEFAULT_MAX_OPERATIONS });
+    const validation = validatePlan(plan, this.adapters, { maxOperations: this.#options.maxOperations ?? DEFAULT_MAX_OPERATIONS });
+    if (validation.ok) this.#validated.add(validation.compiled);
+    return validation;
   }
 
   /**
    * Validates and starts a plan. Throws {@link PlanValidationError} listing every problem when
-   * the plan is invalid; nothing runs then.
+   * the plan is invalid; nothing runs then. `plan` may also be the `compiled` plan of this
+   * scheduler's {@link validate}: a caller that validated at its boundary (a server answering
+   * 400 with every issue) does not pay for the validation twice.
+   *
+   * @example
+   * const validation = scheduler.validate(body);
+   * if (validation.ok) scheduler.run(validation.compiled);
    */
   run(plan: unknown, options: RunOptions = {}): Run {
-    const validation = this.validate(plan);
-    if (!validation.ok) throw new PlanValidationError(validation.issues);
-    const { compiled } = validation;
+    let compiled: CompiledPlan;
+    if (typeof plan === 'object' && plan !== null && this.#validated.delete(plan as CompiledPlan)) compiled = plan as CompiledPlan;
+    else {
+      const validation = this.validate(plan);
+      if (!validation.ok) throw new PlanValidationError(validation.issues);
+      compiled = validation.compiled;
+    }
     const base = this.#options;
     const policy = compiled.plan.policy ?? {};
     const failure = options.failure ?? policy.failure ?? 'isolate';

@@ -223,6 +223,33 @@ describe('validatePlan', () => {
     expect(ran).toBe(0);
   });
 
+  it('runs a plan its validate() compiled without validating it again, once', async () => {
+    let parsed = 0;
+    const counted = defineAdapter({
+      kind: 'counted',
+      input: z.object({ n: z.number() }).transform((value) => {
+        parsed++;
+        return value;
+      }),
+      run: (input: { n: number }) => input.n * 2,
+    });
+    const scheduler = createScheduler({ adapters: [counted] });
+    const validation = scheduler.validate({ operations: [{ id: 'a', kind: 'counted', input: { n: 21 } }] });
+    expect(validation.ok).toBe(true);
+    if (!validation.ok) return;
+    expect(parsed).toBe(1);
+    const result = await scheduler.execute(validation.compiled);
+    expect(result.ok).toBe(true);
+    expect(result.get('a')).toMatchObject({ state: 'succeeded', output: 42 });
+    expect(parsed).toBe(1);
+    // A run grows the plan it took: the same compiled plan given again is not a plan.
+    expect(() => scheduler.run(validation.compiled)).toThrow(PlanValidationError);
+    // Another scheduler's compiled plan is validated like any other value.
+    const other = createScheduler({ adapters: [counted] }).validate({ operations: [{ id: 'b', kind: 'counted', input: { n: 1 } }] });
+    if (!other.ok) throw new Error('expected a valid plan');
+    expect(() => scheduler.run(other.compiled)).toThrow(PlanValidationError);
+  });
+
   it('publishes a JSON Schema of plans', () => {
     const schema = planJsonSchema() as { properties: { operations: { items: { required: string[]; properties: Record<string, unknown> } } } };
     expect(schema.properties.operations.items.required).toEqual(['id', 'kind']);

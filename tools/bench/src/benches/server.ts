@@ -15,6 +15,13 @@
  *
  * Goals (issue 12): the server adds ≤ 5 ms p99 to a no-op run; 1,000 subscribers held with
  * RSS < 300 MB; 0 errors.
+ *
+ * What "adds" holds, read before quoting it: two HTTP exchanges (the POST, then the event
+ * stream opened after the 202), the run's log and its journal with the journal's fsync (the
+ * in-process anchor keeps no journal: durability is part of what the server adds), the report,
+ * and the load generator's own CPU, which shares the machine's cores with the server while the
+ * anchor has none. The server runs with `--max-runs` and `--max-queued` at the client count,
+ * so no run waits in the per-token queue nor gets a 429 (the defaults, 4 and 64, would).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,0 +1,80 @@
+/**
+ * A run's log on disk (store.ts) in a real temp directory: what a restart lists from it, what a
+ * resume reads back, and what a kill in the middle of a write leaves.
+ */
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newRunId, RunStore, type RunMeta, type StoredReport } from '../src/store.js';
+import { tempDir } from './helpers.js';
+
+let temp: { dir: string; remove: () => Promise<void> };
+
+beforeEach(async () => {
+  temp = await tempDir('fanout-store-');
+});
+
+afterEach(async () => {
+  await temp.remove();
+});
+
+function newMeta(): RunMeta {
+  return { id: newRunId(), title: 'plan', state: 'queued', principal: 'local', operations: 1, createdAt: new Date(0).toISOString(), starts: 1 };
+}
+
+const plan = { operations: [{ id: 'a', kind: 'read', input: { path: 'tiny.txt' } }] };
+const report = { summary: { runId: 'x' }, report: { text: 'é and ü: bytes, not characters' }, markdown: '# done' } as unknown as StoredReport;
+
+describe('RunStore', () => {
+  it('lists a run that ended with its state, and reads its plan, events and report back', async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    log.event('{"type":"run-started"}');
+    log.event('{"type":"run-finished"}');
+    const done: RunMeta = { ...meta, state: 'succeeded', finishedAt: new Date(1).toISOString() };
+    const stored = await log.finish(done, report);
+
+    const [listed] = await store.list();
+    expect(listed).toEqual(stored);
+    expect(listed!.meta.state).toBe('succeeded');
+    expect(await store.readReport(meta.id, listed!.report!)).toEqual(report);
+    const contents = await store.read(meta.id);
+    expect(contents).toMatchObject({ meta: done, plan, events: ['{"type":"run-started"}', '{"type":"run-finished"}'] });
+    expect(contents.size).toBe((await readFile(store.logPath(meta.id))).length);
+  });
+
+  it('leaves out a torn last line, and a resume cuts it before appending', async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    log.event('{"type":"run-started"}');
+    await log.close();
+    // What a kill in the middle of a write leaves.
+    await appendFile(store.logPath(meta.id), '{"type":"op-fin');
+
+    const [listed] = await store.list();
+    expect(listed!.meta.state).toBe('queued');
+    const contents = await store.read(meta.id);
+    expect(contents.events).toEqual(['{"type":"run-started"}']);
+
+    const again = await store.reopen(meta.id, contents);
+    again.meta({ ...meta, starts: 2 });
+    again.event('{"type":"run-started","resumed":0}');
+    await again.finish({ ...meta, starts: 2, state: 'failed' }, undefined);
+    const lines = (await readFile(store.logPath(meta.id), 'utf8')).trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line).type)).toEqual(['run:meta', 'run:plan', 'run-started', 'run:meta', 'run-started', 'run:meta']);
+    const [relisted] = await store.list();
+    expect(relisted).toEqual({ meta: { ...meta, starts: 2, state: 'failed' } });
+  });
+
+  it('does not list a run whose first write was torn, nor files that are not run logs', async () => {
+    const store = new RunStore(temp.dir);
+    const kept = newMeta();
+    await (await store.create(kept, plan)).close();
+    const torn = newMeta();
+    await writeFile(store.logPath(torn.id), '{"type":"run:meta","meta":{"id":');
+    await writeFile(store.journalPath(kept.id), '');
+    await writeFile(`${store.root}/notes.ndjson`, '{}\n');
+    expect((await store.list()).map((run) => run.meta.id)).toEqual([kept.id]);
+  });
+});
