@@ -1,7 +1,8 @@
 /**
- * Tasks × agents as one fanout plan. Each agent is a chain of real operations —
- * worktree (git) → checkout → setup → agent → collect (git) → verify — and the fleet ends with the
- * conflict matrix and, when asked, the integration merge. The scheduler's limits, timeouts,
+ * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step;
+ * then each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
+ * collect (git) → verify — and the fleet ends with the conflict matrix and, when asked, the
+ * integration merge. The scheduler's limits, timeouts,
  * journal, live view and summary apply to every step.
  *
  * Verify runs after collect, not before: it then judges exactly what the branch holds, what it
@@ -264,7 +265,8 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
   const wave = Math.min(spec.wave ?? 8, agents.length);
   if (!(Number.isInteger(wave) && wave >= 1)) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected wave to be a positive integer, got ${JSON.stringify(spec.wave)}`, { path: 'wave' });
   const firstWave = agents.slice(0, wave).map((slot) => slot.ops.checkout);
-  const operations: OperationSpec[] = [];
+  // Every branch in one git process, before the first worktree.
+  const operations: OperationSpec[] = [{ id: 'branches', kind: 'git', input: { action: 'branches', repo, gitDir, run, base, branches: agents.map((slot) => slot.branch) } }];
   const epochs: string[] = [];
   for (const slot of agents) {
     const extraArgs = [...(spec.presetArgs?.[slot.preset] ?? [])];
@@ -276,7 +278,11 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     const epoch = carried ? record.runId : runId;
     epochs.push(epoch);
     const common = { agent: slot.id, path: slot.path, branch: slot.branch };
-    operations.push({ id: slot.ops.worktree, kind: 'git', input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base } });
+    operations.push({
+      id: slot.ops.worktree,
+      kind: 'git',
+      input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base, baseRef: { $ref: 'branches', path: 'baseRef' } },
+    });
     operations.push({ id: slot.ops.checkout, kind: 'checkout', input: { agent: slot.id, repo, path: slot.path, fresh: { $ref: slot.ops.worktree, path: 'created' } } });
     if (slot.ops.setup !== undefined) {
       operations.push({ id: slot.ops.setup, kind: 'setup', input: { ...common, command: [...spec.setup!], worktree: { $ref: slot.ops.checkout, path: 'path' } } });

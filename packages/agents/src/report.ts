@@ -153,7 +153,8 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
         verifyMs: durationOf(result, slot.ops.verify),
       },
     };
-    const firstFailure = [slot.ops.worktree, slot.ops.checkout, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
+    // The fleet's branches step first: when it failed, every worktree step was skipped for it.
+    const firstFailure = ['branches', slot.ops.worktree, slot.ops.checkout, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
       .filter((id): id is string => id !== undefined)
       .map((id) => messageOf(result.get(id)))
       .find((message) => message !== undefined);

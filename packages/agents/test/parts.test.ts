@@ -1,6 +1,9 @@
 /** The parts of a fleet on their own: lines, prompts, pauses, budgets, the plan's shape. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentsBudget, agentsLimits, looksLikePrompt, pathsMeet, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
+import { parseStatusV2 } from '../src/collect.js';
 import { LineSplitter } from '../src/lines.js';
 import { makeWorld } from './helpers.js';
 
@@ -108,6 +111,27 @@ describe('budgets', () => {
   });
 });
 
+describe('worktree status', () => {
+  it('reads the commit and branch from git status v2, and counts a rename once even when its original path reads like an entry', () => {
+    const world = makeWorld();
+    try {
+      world.git(['mv', 'b.txt', '1 x']);
+      world.git(['commit', '-q', '-m', 'a name that reads like an entry']);
+      world.git(['mv', '1 x', 'renamed.txt']);
+      writeFileSync(join(world.repo, 'a.txt'), 'changed\n');
+      writeFileSync(join(world.repo, 'new.txt'), 'new\n');
+      const head = world.git(['rev-parse', 'HEAD']).trim();
+      const status = () => parseStatusV2(world.git(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all']));
+      expect(status()).toEqual({ head, branch: 'main', changed: 3 });
+      world.git(['stash', '-u', '-q']);
+      world.git(['checkout', '-q', '--detach']);
+      expect(status()).toEqual({ head, branch: undefined, changed: 0 });
+    } finally {
+      world.dispose();
+    }
+  });
+});
+
 describe('conflict candidates', () => {
   it('pairs meet on a common file, or a file where the other has a directory', () => {
     expect(pathsMeet(['src/a.ts'], ['src/a.ts'])).toBe(true);
@@ -134,6 +158,7 @@ describe('limits and plans', () => {
       );
       expect(plan.policy).toEqual({ failure: 'continue' });
       expect(plan.operations.map((op) => op.id)).toEqual([
+        'branches',
         'worktree:t.claude-1',
         'checkout:t.claude-1',
         'setup:t.claude-1',
@@ -149,6 +174,7 @@ describe('limits and plans', () => {
         'conflicts',
         'merge',
       ]);
+      expect(plan.operations[0]!.input).toMatchObject({ action: 'branches', run: 'r1', branches: ['fanout/r1/t.claude-1', 'fanout/r1/t.claude-2'] });
       expect(info.agents[0]).toMatchObject({ branch: 'fanout/r1/t.claude-1', provider: 'anthropic' });
       expect(info.agents[0]!.path.startsWith(`${world.home}/.local/share/fanout/worktrees/repo-`)).toBe(true);
       expect(info.base).toBe(world.git(['rev-parse', 'HEAD']).trim());
