@@ -1,7 +1,7 @@
 /**
  * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step;
  * then each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
- * collect (git) → verify — and the fleet ends with the conflict matrix and, when asked, the
+ * collect (git) → verify, with its worktree's disk use measured beside the collect — and the fleet ends with the conflict matrix and, when asked, the
  * integration merge. The scheduler's limits, timeouts,
  * journal, live view and summary apply to every step.
  *
@@ -91,7 +91,7 @@ export interface AgentSlot {
   provider: string;
   branch: string;
   path: string;
-  ops: { worktree: string; checkout: string; setup?: string; agent: string; collect: string; verify?: string };
+  ops: { worktree: string; checkout: string; setup?: string; agent: string; disk: string; collect: string; verify?: string };
 }
 
 /** What a fleet is: enough to read its results back and clean up after it. */
@@ -208,6 +208,7 @@ function slots(spec: AgentsSpec, run: string, runDir: string, presets: Readonly<
             checkout: `checkout:${id}`,
             ...(spec.setup === undefined ? {} : { setup: `setup:${id}` }),
             agent: `agent:${id}`,
+            disk: `disk:${id}`,
             collect: `collect:${id}`,
             ...(spec.verify === undefined ? {} : { verify: `verify:${id}` }),
           },
@@ -306,6 +307,12 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
         worktree: { $ref: slot.ops.checkout, path: 'path' },
         ...(slot.ops.setup === undefined ? {} : { setup: { $ref: slot.ops.setup, path: 'exitCode' } }),
       },
+    });
+    // Beside the collect step, after the agent whatever became of it (an optional reference).
+    operations.push({
+      id: slot.ops.disk,
+      kind: 'disk',
+      input: { agent: slot.id, path: slot.path, epoch, worktree: { $ref: slot.ops.checkout, path: 'path' }, agentResult: { $ref: slot.ops.agent, path: 'ok', optional: true } },
     });
     operations.push({
       id: slot.ops.collect,

@@ -6,6 +6,7 @@
  */
 import type { OperationResult, RunResult, TerminalState } from '@fanout/scheduler';
 import type { AgentFlag, AgentOutput } from './adapters/agent-adapter.js';
+import type { DiskOutput } from './adapters/disk-adapter.js';
 import type { StepOutput } from './adapters/step-adapters.js';
 import type { CollectOutput, FileChange } from './collect.js';
 import type { ConflictMatrix, ConflictPair } from './conflicts.js';
@@ -163,7 +164,8 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
     if (out?.sessionId !== undefined) report.sessionId = out.sessionId;
     if (out?.costUsd !== undefined) report.costUsd = out.costUsd;
     if (out?.turns !== undefined) report.turns = out.turns;
-    if (out?.diskBytes !== undefined) report.diskBytes = out.diskBytes;
+    const disk = dataOf<DiskOutput>(result.get(slot.ops.disk))?.bytes ?? out?.diskBytes;
+    if (disk !== undefined) report.diskBytes = disk;
     const collected = dataOf<CollectOutput>(result.get(slot.ops.collect));
     if (collected !== undefined && result.get(slot.ops.collect)?.state === 'succeeded') {
       report.diff = { head: collected.head, commits: collected.commits, files: collected.files, added: collected.added, deleted: collected.deleted, leftovers: collected.leftovers };

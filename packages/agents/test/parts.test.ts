@@ -147,6 +147,7 @@ describe('limits and plans', () => {
     expect(() => agentsLimits({ agents: 17 })).toThrow(/at most 16 agents at once, got 17/);
     expect(agentsLimits({ agents: 17, cap: 32, providers: { anthropic: 2 } }).agent).toMatchObject({ max: 17, limiter: 'fixed', keyLimits: { anthropic: 2 } });
     expect(agentsLimits().git).toMatchObject({ keyLimit: 1 });
+    expect(agentsLimits({ agents: 1 }).disk).toMatchObject({ max: 1, limiter: 'fixed' });
   });
 
   it('lays out a chain per agent, worktrees outside the repository, references for every dependency', async () => {
@@ -163,12 +164,14 @@ describe('limits and plans', () => {
         'checkout:t.claude-1',
         'setup:t.claude-1',
         'agent:t.claude-1',
+        'disk:t.claude-1',
         'collect:t.claude-1',
         'verify:t.claude-1',
         'worktree:t.claude-2',
         'checkout:t.claude-2',
         'setup:t.claude-2',
         'agent:t.claude-2',
+        'disk:t.claude-2',
         'collect:t.claude-2',
         'verify:t.claude-2',
         'conflicts',
