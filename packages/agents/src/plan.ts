@@ -58,7 +58,9 @@ export interface AgentsSpec {
    * start together, once its worktrees are checked out. Making worktrees while the first
    * agents start up makes both slower on a small machine — git's few milliseconds of CPU wait
    * behind every agent's start-up (sixteen at -j 16 on 2 cores: the last worktree came 1.5 s
-   * after the first) — so the first wave's are made first, at full speed. 1 turns it off.
+   * after the first) — so the first wave's are made first, at full speed, and the later
+   * agents' worktrees once the first wave's are checked out (while its agents run: made
+   * beside the first wave's checkouts, they held its start back). 1 turns it off.
    * @default 8
    */
   wave?: number;
@@ -279,9 +281,11 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     const epoch = carried ? record.runId : runId;
     epochs.push(epoch);
     const common = { agent: slot.id, path: slot.path, branch: slot.branch };
+    const later = wave > 1 && !firstWave.includes(slot.ops.checkout);
     operations.push({
       id: slot.ops.worktree,
       kind: 'git',
+      ...(later ? { after: firstWave } : {}),
       input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base, baseRef: { $ref: 'branches', path: 'baseRef' } },
     });
     operations.push({ id: slot.ops.checkout, kind: 'checkout', input: { agent: slot.id, repo, path: slot.path, fresh: { $ref: slot.ops.worktree, path: 'created' } } });
