@@ -13,7 +13,7 @@ import type { JournalState } from '@fanout/scheduler';
 import { stringEnv } from './adapters/context.js';
 import { git, nulFields, type GitContext } from './git.js';
 import { findRepository } from './plan.js';
-import { baseFromLock, commitsBeyond, listWorktrees, recordedBase, removeWorktree, type WorktreeEntry } from './worktree.js';
+import { baseFromLock, commitsBeyond, listWorktrees, recordedBases, removeWorktree, runBaseRef, runOfBranch, type WorktreeEntry } from './worktree.js';
 
 /** Options of {@link cleanAgents}. */
 export interface CleanOptions {
@@ -84,25 +84,41 @@ async function missing(entry: WorktreeEntry): Promise<boolean> {
   }
 }
 
+/** What is known of the repository's fanout branches, read once for all of them. */
+interface Branches {
+  /** Each branch's commit. */
+  heads: Map<string, string>;
+  bases: Awaited<ReturnType<typeof recordedBases>>;
+  context: GitContext;
+}
+
 /** Why a worktree must be kept, or undefined when it may go. */
-async function keepWorktree(entry: WorktreeEntry, gone: boolean, context: GitContext): Promise<{ why: string; commits?: number } | undefined> {
+async function keepWorktree(entry: WorktreeEntry, gone: boolean, known: Branches): Promise<{ why: string; commits?: number } | undefined> {
   const branch = entry.branch!;
   const holder = await liveHolder(entry.locked);
   if (holder !== undefined) return { why: `in use by fanout (pid ${holder})` };
   if (!gone) {
-    const status = await git(['status', '--porcelain', '-z', '--untracked-files=normal'], { ...context, cwd: entry.path }, { okCodes: [0, 128] });
+    const status = await git(['status', '--porcelain', '-z', '--untracked-files=normal'], { ...known.context, cwd: entry.path }, { okCodes: [0, 128] });
     if (status.exitCode !== 0) return { why: `git cannot read it: ${status.stderr.trim().slice(0, 200)}` };
     const dirty = nulFields(status.stdout).length;
     if (dirty > 0) return { why: `${dirty} uncommitted change${dirty === 1 ? '' : 's'} in it` };
   }
-  return keepBranch(branch, context, baseFromLock(entry.locked));
+  return keepBranch(branch, known, baseFromLock(entry.locked));
 }
 
-/** Why a branch must be kept (commits beyond its base, or no known base), or undefined. */
-async function keepBranch(branch: string, context: GitContext, lockedBase?: string): Promise<{ why: string; commits?: number } | undefined> {
-  const base = (await recordedBase(branch, context)) ?? lockedBase;
-  if (base === undefined) return { why: 'no recorded base (branch.<name>.fanoutBase, or the lock of its worktree): not made by fanout agents, or its configuration was lost' };
-  const commits = await commitsBeyond(base, branch, context).catch(() => undefined);
+/**
+ * Why a branch must be kept (commits beyond its base, or no known base), or undefined. Its
+ * base: the one its configuration names (branches made by earlier versions), else its run's
+ * (`refs/fanout/<run>/base`), else its worktree lock's. A branch still at its base has none
+ * beyond it without asking git.
+ */
+async function keepBranch(branch: string, known: Branches, lockedBase?: string): Promise<{ why: string; commits?: number } | undefined> {
+  const run = runOfBranch(branch);
+  const base = known.bases.ofBranch.get(branch) ?? (run === undefined ? undefined : known.bases.ofRun.get(run)) ?? lockedBase;
+  if (base === undefined) {
+    return { why: `no recorded base (${run === undefined ? 'refs/fanout/<run>/base' : runBaseRef(run)}, branch.<name>.fanoutBase, or the lock of its worktree): not made by fanout agents, or its record was lost` };
+  }
+  const commits = known.heads.get(branch) === base ? 0 : await commitsBeyond(base, branch, known.context).catch(() => undefined);
   if (commits === undefined) return { why: `its base ${base.slice(0, 10)} cannot be read` };
   if (commits > 0) return { why: `${commits} commit${commits === 1 ? '' : 's'} beyond its base`, commits };
   return undefined;
@@ -123,15 +139,26 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
   const dryRun = options.dryRun === true;
   const report: CleanReport = { repo, dryRun, entries: [], journalOnly: [], unknownToJournal: [] };
 
-  const worktrees = (await listWorktrees(context)).filter((entry) => entry.branch?.startsWith(prefix) === true);
+  // Everything read up front, in four git processes: the worktrees, the branches and their
+  // commits, and the recorded bases.
+  const [listed, refs, bases] = await Promise.all([listWorktrees(context), git(['for-each-ref', '--format=%(refname:lstrip=2)%00%(objectname)', `refs/heads/${prefix}`], context), recordedBases(context)]);
+  const heads = new Map<string, string>();
+  for (const line of refs.stdout.split('\n')) {
+    const [branch, head] = line.split('\0');
+    if (branch !== undefined && branch !== '' && head !== undefined) heads.set(branch, head);
+  }
+  const known: Branches = { heads, bases, context };
+  const worktrees = listed.filter((entry) => entry.branch?.startsWith(prefix) === true);
   const withWorktree = new Set(worktrees.map((entry) => entry.branch!));
+  // Deleted together, in one git process, once their worktrees are gone.
+  const deleted: string[] = [];
   // Branches of worktrees whose directory is gone: git holds them as checked out until the
   // entry is pruned, so they are deleted after the prune.
   const afterPrune: string[] = [];
   for (const entry of worktrees) {
     const branch = entry.branch!;
     const gone = await missing(entry);
-    const keep = await keepWorktree(entry, gone, context);
+    const keep = await keepWorktree(entry, gone, known);
     if (keep !== undefined) {
       report.entries.push({ branch, worktree: entry.path, action: 'kept', why: keep.why, ...(keep.commits === undefined ? {} : { commits: keep.commits }) });
       continue;
@@ -142,7 +169,7 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
       afterPrune.push(branch);
     } else if (!dryRun) {
       await removeWorktree(entry.path, context);
-      await git(['branch', '-D', branch], context);
+      deleted.push(branch);
     }
     report.entries.push({
       branch,
@@ -154,20 +181,24 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
   }
 
   // Branches whose worktree is already gone.
-  const refs = nulFields((await git(['for-each-ref', '--format=%(refname:short)%00', `refs/heads/${prefix}`], context)).stdout.replace(/\n/g, ''));
-  for (const branch of refs) {
-    if (branch === '' || withWorktree.has(branch)) continue;
-    const keep = await keepBranch(branch, context);
+  for (const branch of heads.keys()) {
+    if (withWorktree.has(branch)) continue;
+    const keep = await keepBranch(branch, known);
     if (keep !== undefined) {
       report.entries.push({ branch, action: 'kept', why: `${keep.why} (no worktree)`, ...(keep.commits === undefined ? {} : { commits: keep.commits }) });
       continue;
     }
-    if (!dryRun) await git(['branch', '-D', branch], context);
+    deleted.push(branch);
     report.entries.push({ branch, action: 'removed', why: 'no worktree, no commits beyond its base', commits: 0 });
   }
   if (!dryRun) {
     await git(['worktree', 'prune'], context);
-    for (const branch of afterPrune) await git(['branch', '-D', branch], context);
+    deleted.push(...afterPrune);
+    if (deleted.length > 0) await git(['branch', '-D', ...deleted], context);
+    // A run's base is kept while any branch of the run is.
+    const left = new Set([...heads.keys()].filter((branch) => !deleted.includes(branch)).map(runOfBranch));
+    const done = [...new Set(deleted.map(runOfBranch))].filter((run): run is string => run !== undefined && !left.has(run) && bases.ofRun.has(run));
+    if (done.length > 0) await git(['update-ref', '--stdin'], context, { input: done.map((run) => `delete ${runBaseRef(run)}\n`).join('') });
   }
 
   if (options.journal !== undefined) {

@@ -54,10 +54,50 @@ export function parseNumstat(text: string): FileChange[] {
   });
 }
 
-/** Commits what the worktree at `context.cwd` holds uncommitted, then measures `branch` against `base`. */
+/** What `git status --porcelain=v2 --branch -z` says: the commit and branch checked out, and the paths changed. */
+export interface WorktreeStatus {
+  /** HEAD's commit; undefined on an unborn branch. */
+  head: string | undefined;
+  /** The branch checked out (without `refs/heads/`); undefined when detached. */
+  branch: string | undefined;
+  /** Paths changed, staged or not, untracked ones included. */
+  changed: number;
+}
+
+/**
+ * Parses `git status --porcelain=v2 --branch -z`: `# branch.oid` and `# branch.head` headers,
+ * then an entry per path — `1` (changed), `2` (renamed or copied: its original path follows
+ * as a field of its own), `u` (unmerged), `?` (untracked), `!` (ignored, not counted).
+ */
+export function parseStatusV2(text: string): WorktreeStatus {
+  const status: WorktreeStatus = { head: undefined, branch: undefined, changed: 0 };
+  const fields = nulFields(text);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    if (field.startsWith('# branch.oid ')) {
+      const oid = field.slice('# branch.oid '.length);
+      if (oid !== '(initial)') status.head = oid;
+    } else if (field.startsWith('# branch.head ')) {
+      const head = field.slice('# branch.head '.length);
+      if (head !== '(detached)') status.branch = head;
+    } else if (field.startsWith('1 ') || field.startsWith('u ') || field.startsWith('? ')) {
+      status.changed++;
+    } else if (field.startsWith('2 ')) {
+      status.changed++;
+      i++; // the original path
+    }
+  }
+  return status;
+}
+
+/**
+ * Commits what the worktree at `context.cwd` holds uncommitted, then measures `branch` against
+ * `base`. An agent that changed nothing costs one git process: the status names the commit and
+ * the branch too.
+ */
 export async function collectBranch(spec: { branch: string; base: string; agent: string }, context: GitContext): Promise<CollectOutput> {
-  const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], context);
-  const dirty = nulFields(status.stdout).filter((line) => /^[ MADRCU?!]{2} /.test(line)).length;
+  let status = parseStatusV2((await git(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], context)).stdout);
+  const dirty = status.changed;
   if (dirty > 0) {
     await git(['add', '-A'], context);
     // --no-verify: this commit only keeps the agent's files safe on its branch; a hook that
@@ -65,10 +105,12 @@ export async function collectBranch(spec: { branch: string; base: string; agent:
     // passphrase prompt would hang an unattended run.
     const identity = await identityArgs(context);
     await git([...identity, '-c', 'commit.gpgSign=false', 'commit', '--no-verify', '--quiet', '-m', `fanout: what ${spec.agent} left uncommitted`], context);
+    // The commit and what HEAD names ("HEAD" itself when detached), in one call.
+    const [head = '', symbolic = 'HEAD'] = (await git(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], context)).stdout.trim().split('\n');
+    status = { head, branch: symbolic === 'HEAD' ? undefined : symbolic.replace(/^refs\/heads\//, ''), changed: 0 };
   }
-  // The commit and what HEAD names ("HEAD" itself when detached), in one call.
-  const [head = '', symbolic = 'HEAD'] = (await git(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], context)).stdout.trim().split('\n');
-  const onBranch = symbolic === `refs/heads/${spec.branch}`;
+  const head = status.head ?? '';
+  const onBranch = status.branch === spec.branch;
   // Still at the base (an agent that changed nothing): nothing to count, two calls fewer.
   const moved = head !== spec.base;
   const commits = moved ? Number((await git(['rev-list', '--count', `${spec.base}..${head}`], context)).stdout.trim()) : 0;
@@ -82,6 +124,6 @@ export async function collectBranch(spec: { branch: string; base: string; agent:
     added: files.reduce((sum, file) => sum + (file.added ?? 0), 0),
     deleted: files.reduce((sum, file) => sum + (file.deleted ?? 0), 0),
   };
-  if (!onBranch) output.switchedBranch = symbolic === 'HEAD' ? '(detached HEAD)' : symbolic.replace(/^refs\/heads\//, '');
+  if (!onBranch) output.switchedBranch = status.branch ?? '(detached HEAD)';
   return output;
 }

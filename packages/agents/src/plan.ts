@@ -1,7 +1,8 @@
 /**
- * Tasks × agents as one fanout plan. Each agent is a chain of real operations —
- * worktree (git) → checkout → setup → agent → collect (git) → verify — and the fleet ends with the
- * conflict matrix and, when asked, the integration merge. The scheduler's limits, timeouts,
+ * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step;
+ * then each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
+ * collect (git) → verify, with its worktree's disk use measured beside the collect — and the fleet ends with the conflict matrix and, when asked, the
+ * integration merge. The scheduler's limits, timeouts,
  * journal, live view and summary apply to every step.
  *
  * Verify runs after collect, not before: it then judges exactly what the branch holds, what it
@@ -57,7 +58,9 @@ export interface AgentsSpec {
    * start together, once its worktrees are checked out. Making worktrees while the first
    * agents start up makes both slower on a small machine — git's few milliseconds of CPU wait
    * behind every agent's start-up (sixteen at -j 16 on 2 cores: the last worktree came 1.5 s
-   * after the first) — so the first wave's are made first, at full speed. 1 turns it off.
+   * after the first) — so the first wave's are made first, at full speed, and the later
+   * agents' worktrees once the first wave's are checked out (while its agents run: made
+   * beside the first wave's checkouts, they held its start back). 1 turns it off.
    * @default 8
    */
   wave?: number;
@@ -90,7 +93,7 @@ export interface AgentSlot {
   provider: string;
   branch: string;
   path: string;
-  ops: { worktree: string; checkout: string; setup?: string; agent: string; collect: string; verify?: string };
+  ops: { worktree: string; checkout: string; setup?: string; agent: string; disk: string; collect: string; verify?: string };
 }
 
 /** What a fleet is: enough to read its results back and clean up after it. */
@@ -207,6 +210,7 @@ function slots(spec: AgentsSpec, run: string, runDir: string, presets: Readonly<
             checkout: `checkout:${id}`,
             ...(spec.setup === undefined ? {} : { setup: `setup:${id}` }),
             agent: `agent:${id}`,
+            disk: `disk:${id}`,
             collect: `collect:${id}`,
             ...(spec.verify === undefined ? {} : { verify: `verify:${id}` }),
           },
@@ -264,7 +268,8 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
   const wave = Math.min(spec.wave ?? 8, agents.length);
   if (!(Number.isInteger(wave) && wave >= 1)) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected wave to be a positive integer, got ${JSON.stringify(spec.wave)}`, { path: 'wave' });
   const firstWave = agents.slice(0, wave).map((slot) => slot.ops.checkout);
-  const operations: OperationSpec[] = [];
+  // Every branch in one git process, before the first worktree.
+  const operations: OperationSpec[] = [{ id: 'branches', kind: 'git', input: { action: 'branches', repo, gitDir, run, base, branches: agents.map((slot) => slot.branch) } }];
   const epochs: string[] = [];
   for (const slot of agents) {
     const extraArgs = [...(spec.presetArgs?.[slot.preset] ?? [])];
@@ -276,7 +281,13 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     const epoch = carried ? record.runId : runId;
     epochs.push(epoch);
     const common = { agent: slot.id, path: slot.path, branch: slot.branch };
-    operations.push({ id: slot.ops.worktree, kind: 'git', input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base } });
+    const later = wave > 1 && !firstWave.includes(slot.ops.checkout);
+    operations.push({
+      id: slot.ops.worktree,
+      kind: 'git',
+      ...(later ? { after: firstWave } : {}),
+      input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base, baseRef: { $ref: 'branches', path: 'baseRef' } },
+    });
     operations.push({ id: slot.ops.checkout, kind: 'checkout', input: { agent: slot.id, repo, path: slot.path, fresh: { $ref: slot.ops.worktree, path: 'created' } } });
     if (slot.ops.setup !== undefined) {
       operations.push({ id: slot.ops.setup, kind: 'setup', input: { ...common, command: [...spec.setup!], worktree: { $ref: slot.ops.checkout, path: 'path' } } });
@@ -300,6 +311,12 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
         worktree: { $ref: slot.ops.checkout, path: 'path' },
         ...(slot.ops.setup === undefined ? {} : { setup: { $ref: slot.ops.setup, path: 'exitCode' } }),
       },
+    });
+    // Beside the collect step, after the agent whatever became of it (an optional reference).
+    operations.push({
+      id: slot.ops.disk,
+      kind: 'disk',
+      input: { agent: slot.id, path: slot.path, epoch, worktree: { $ref: slot.ops.checkout, path: 'path' }, agentResult: { $ref: slot.ops.agent, path: 'ok', optional: true } },
     });
     operations.push({
       id: slot.ops.collect,

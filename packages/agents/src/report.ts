@@ -6,6 +6,7 @@
  */
 import type { OperationResult, RunResult, TerminalState } from '@fanout/scheduler';
 import type { AgentFlag, AgentOutput } from './adapters/agent-adapter.js';
+import type { DiskOutput } from './adapters/disk-adapter.js';
 import type { StepOutput } from './adapters/step-adapters.js';
 import type { CollectOutput, FileChange } from './collect.js';
 import type { ConflictMatrix, ConflictPair } from './conflicts.js';
@@ -153,7 +154,8 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
         verifyMs: durationOf(result, slot.ops.verify),
       },
     };
-    const firstFailure = [slot.ops.worktree, slot.ops.checkout, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
+    // The fleet's branches step first: when it failed, every worktree step was skipped for it.
+    const firstFailure = ['branches', slot.ops.worktree, slot.ops.checkout, slot.ops.setup, slot.ops.agent, slot.ops.collect, slot.ops.verify]
       .filter((id): id is string => id !== undefined)
       .map((id) => messageOf(result.get(id)))
       .find((message) => message !== undefined);
@@ -162,7 +164,8 @@ export function agentsReport(result: RunResult, info: AgentsRunInfo, outcomes?: 
     if (out?.sessionId !== undefined) report.sessionId = out.sessionId;
     if (out?.costUsd !== undefined) report.costUsd = out.costUsd;
     if (out?.turns !== undefined) report.turns = out.turns;
-    if (out?.diskBytes !== undefined) report.diskBytes = out.diskBytes;
+    const disk = dataOf<DiskOutput>(result.get(slot.ops.disk))?.bytes ?? out?.diskBytes;
+    if (disk !== undefined) report.diskBytes = disk;
     const collected = dataOf<CollectOutput>(result.get(slot.ops.collect));
     if (collected !== undefined && result.get(slot.ops.collect)?.state === 'succeeded') {
       report.diff = { head: collected.head, commits: collected.commits, files: collected.files, added: collected.added, deleted: collected.deleted, leftovers: collected.leftovers };

@@ -1,18 +1,23 @@
 /**
- * One worktree per agent: `git worktree add --lock -b fanout/<run>/<agent> <path> <base>`,
- * outside the repository, on a branch of its own (git refuses one branch checked out twice).
- * Locked, so that nobody's `git worktree prune` drops it while it is away; the lock's reason
- * names the run and the process, which is how `clean` knows a worktree is in use. Adding is
- * idempotent: a worktree already there for the branch (a resumed run) is taken as it is.
- * The base is recorded in the lock's reason and in the branch's configuration
- * (`branch.<name>.fanoutBase`), so that "commits beyond the base" can be answered later even
- * without the journal.
+ * One worktree per agent: `git worktree add --lock <path> fanout/<run>/<agent>`, outside the
+ * repository, on a branch of its own (git refuses one branch checked out twice). Locked, so
+ * that nobody's `git worktree prune` drops it while it is away; the lock's reason names the run
+ * and the process, which is how `clean` knows a worktree is in use. Adding is idempotent: a
+ * worktree already there for the branch (a resumed run) is taken as it is.
+ *
+ * A fleet's branches are made first, all of them in one `git update-ref --stdin` transaction,
+ * together with `refs/fanout/<run>/base`, the ref that records the commit they start from (so
+ * that "commits beyond the base" can be answered later even without the journal or a
+ * worktree's lock, and the base stays reachable). A git process costs tens of milliseconds on
+ * a loaded machine, and every one of them is on the path to the first agent: `git worktree add
+ * -b` starts `git branch` as a child, and the base recorded per branch in the configuration
+ * was one more process per agent.
  *
  * Adding and checking out are two steps: `worktree add --no-checkout` writes what the
- * repository's worktrees share (a branch, the worktree list, the configuration) and is done
- * one at a time per repository; the checkout writes only the worktree's own files and index,
- * so the checkouts of a fleet run side by side (sixteen checkouts of a large tree one after
- * another would hold the last agent back by all of them).
+ * repository's worktrees share (the worktree list) and is done one at a time per repository;
+ * the checkout writes only the worktree's own files and index, so the checkouts of a fleet run
+ * side by side (sixteen checkouts of a large tree one after another would hold the last agent
+ * back by all of them).
  */
 import { access, cp, mkdir, readdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -84,6 +89,11 @@ export interface WorktreeSpec {
   base: string;
   /** Why it is locked (run, agent, process), read back by `clean`. */
   lockReason: string;
+  /**
+   * The branch was made beforehand ({@link createBranches}): the worktree checks it out
+   * rather than creating it (one git process fewer).
+   */
+  branchMade?: boolean;
 }
 
 /** A worktree made for an agent (not checked out yet when `created`). */
@@ -116,8 +126,9 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
   const lock = ['--no-checkout', '--lock', '--reason', spec.lockReason];
   if (!(await exists(spec.path))) {
     await mkdir(dirname(spec.path), { recursive: true });
-    const added = await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { okCodes: [0, 128, 255] });
-    if (added.exitCode === 0) return finishWorktree(spec, context);
+    const target = spec.branchMade === true ? [spec.path, spec.branch] : ['-b', spec.branch, spec.path, spec.base];
+    const added = await git(['worktree', 'add', ...lock, ...target], ctx, { okCodes: [0, 128, 255] });
+    if (added.exitCode === 0) return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
   }
   const entries = await listWorktrees(ctx);
   const holder = entries.find((entry) => entry.branch === spec.branch);
@@ -141,17 +152,42 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
   } else {
     await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { code: 'FANOUT_WORKTREE_FAILED' });
   }
-  return finishWorktree(spec, context);
-}
-
-async function finishWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
-  await recordBase(spec.branch, spec.base, { ...context, cwd: spec.repo });
   return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
 }
 
-/** Records the base a fanout branch was made from in its configuration (see {@link recordedBase}). */
-export async function recordBase(branch: string, base: string, context: GitContext): Promise<void> {
-  await git(['config', `branch.${branch}.fanoutBase`, base], context);
+/** The ref that records the commit a run's branches start from. */
+export function runBaseRef(run: string): string {
+  return `refs/fanout/${run}/base`;
+}
+
+/** What {@link createBranches} did. */
+export interface BranchesOutput {
+  run: string;
+  base: string;
+  /** {@link runBaseRef} of the run. */
+  baseRef: string;
+  /** Branches it made. */
+  created: string[];
+  /** Branches that were there already (a resumed run, a run name used again), left as they are. */
+  existing: string[];
+}
+
+/**
+ * Makes a run's branches at `base`, and records the base in {@link runBaseRef}, in one
+ * `git update-ref --stdin` transaction. Branches already there are left as they are: the
+ * transaction is then made again with only the missing ones.
+ */
+export async function createBranches(spec: { run: string; base: string; branches: readonly string[] }, context: GitContext): Promise<BranchesOutput> {
+  const baseRef = runBaseRef(spec.run);
+  const transaction = (branches: readonly string[]): string => [`update ${baseRef} ${spec.base}`, ...branches.map((branch) => `create refs/heads/${branch} ${spec.base}`), ''].join('\n');
+  const args = ['update-ref', '-m', `branch: Created from ${spec.base}`, '--stdin'];
+  const first = await git(args, context, { okCodes: [0, 128], input: transaction(spec.branches) });
+  if (first.exitCode === 0) return { run: spec.run, base: spec.base, baseRef, created: [...spec.branches], existing: [] };
+  const { stdout } = await git(['for-each-ref', '--format=%(refname:lstrip=2)', `refs/heads/fanout/${spec.run}/`], context);
+  const there = new Set(stdout.split('\n'));
+  const missing = spec.branches.filter((branch) => !there.has(branch));
+  await git(args, context, { input: transaction(missing), code: 'FANOUT_WORKTREE_FAILED' });
+  return { run: spec.run, base: spec.base, baseRef, created: missing, existing: spec.branches.filter((branch) => there.has(branch)) };
 }
 
 /**
@@ -202,10 +238,33 @@ export async function copyIncluded(repo: string, target: string, context: GitCon
   return { included, skipped };
 }
 
-/** The base a fanout branch was made from (its `fanoutBase`), or undefined. */
-export async function recordedBase(branch: string, context: GitContext): Promise<string | undefined> {
-  const { stdout, exitCode } = await git(['config', '--get', `branch.${branch}.fanoutBase`], context, { okCodes: [0, 1] });
-  return exitCode === 0 ? stdout.trim() : undefined;
+/**
+ * The bases recorded for fanout branches, by branch: the base of the run each was made in
+ * ({@link runBaseRef}), or, for a branch that names one, its configuration's
+ * `branch.<name>.fanoutBase` (where earlier versions recorded it). Two git processes for all
+ * of them.
+ */
+export async function recordedBases(context: GitContext): Promise<{ ofRun: Map<string, string>; ofBranch: Map<string, string> }> {
+  const [runs, config] = await Promise.all([
+    git(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/fanout/'], context),
+    git(['config', '-z', '--get-regexp', '^branch\\..*\\.fanoutbase$'], context, { okCodes: [0, 1] }),
+  ]);
+  const ofRun = new Map<string, string>();
+  for (const line of runs.stdout.split('\n')) {
+    const match = /^refs\/fanout\/(.+)\/base ([0-9a-f]+)$/.exec(line);
+    if (match !== null) ofRun.set(match[1]!, match[2]!);
+  }
+  const ofBranch = new Map<string, string>();
+  for (const entry of nulFields(config.stdout)) {
+    const match = /^branch\.(.+)\.fanoutbase\n([0-9a-f]+)$/.exec(entry);
+    if (match !== null) ofBranch.set(match[1]!, match[2]!);
+  }
+  return { ofRun, ofBranch };
+}
+
+/** The run a fanout branch (`fanout/<run>/<agent>`) belongs to. */
+export function runOfBranch(branch: string): string | undefined {
+  return /^fanout\/([^/]+)\//.exec(branch)?.[1];
 }
 
 /** The base a fanout worktree's lock reason names (`… from <commit> (pid …)`), or undefined. */

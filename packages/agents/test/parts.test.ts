@@ -1,6 +1,9 @@
 /** The parts of a fleet on their own: lines, prompts, pauses, budgets, the plan's shape. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentsBudget, agentsLimits, looksLikePrompt, pathsMeet, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
+import { parseStatusV2 } from '../src/collect.js';
 import { LineSplitter } from '../src/lines.js';
 import { makeWorld } from './helpers.js';
 
@@ -108,6 +111,27 @@ describe('budgets', () => {
   });
 });
 
+describe('worktree status', () => {
+  it('reads the commit and branch from git status v2, and counts a rename once even when its original path reads like an entry', () => {
+    const world = makeWorld();
+    try {
+      world.git(['mv', 'b.txt', '1 x']);
+      world.git(['commit', '-q', '-m', 'a name that reads like an entry']);
+      world.git(['mv', '1 x', 'renamed.txt']);
+      writeFileSync(join(world.repo, 'a.txt'), 'changed\n');
+      writeFileSync(join(world.repo, 'new.txt'), 'new\n');
+      const head = world.git(['rev-parse', 'HEAD']).trim();
+      const status = () => parseStatusV2(world.git(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all']));
+      expect(status()).toEqual({ head, branch: 'main', changed: 3 });
+      world.git(['stash', '-u', '-q']);
+      world.git(['checkout', '-q', '--detach']);
+      expect(status()).toEqual({ head, branch: undefined, changed: 0 });
+    } finally {
+      world.dispose();
+    }
+  });
+});
+
 describe('conflict candidates', () => {
   it('pairs meet on a common file, or a file where the other has a directory', () => {
     expect(pathsMeet(['src/a.ts'], ['src/a.ts'])).toBe(true);
@@ -123,6 +147,7 @@ describe('limits and plans', () => {
     expect(() => agentsLimits({ agents: 17 })).toThrow(/at most 16 agents at once, got 17/);
     expect(agentsLimits({ agents: 17, cap: 32, providers: { anthropic: 2 } }).agent).toMatchObject({ max: 17, limiter: 'fixed', keyLimits: { anthropic: 2 } });
     expect(agentsLimits().git).toMatchObject({ keyLimit: 1 });
+    expect(agentsLimits({ agents: 1 }).disk).toMatchObject({ max: 1, limiter: 'fixed' });
   });
 
   it('lays out a chain per agent, worktrees outside the repository, references for every dependency', async () => {
@@ -134,21 +159,32 @@ describe('limits and plans', () => {
       );
       expect(plan.policy).toEqual({ failure: 'continue' });
       expect(plan.operations.map((op) => op.id)).toEqual([
+        'branches',
         'worktree:t.claude-1',
         'checkout:t.claude-1',
         'setup:t.claude-1',
         'agent:t.claude-1',
+        'disk:t.claude-1',
         'collect:t.claude-1',
         'verify:t.claude-1',
         'worktree:t.claude-2',
         'checkout:t.claude-2',
         'setup:t.claude-2',
         'agent:t.claude-2',
+        'disk:t.claude-2',
         'collect:t.claude-2',
         'verify:t.claude-2',
         'conflicts',
         'merge',
       ]);
+      const waves = await planAgents({ repo: world.repo, tasks: [{ id: 'w', prompt: 'do' }], agents: [{ preset: 'claude', count: 3 }], run: 'r2', wave: 2 }, { env: world.env });
+      const op = (id: string) => waves.plan.operations.find((o) => o.id === id)!;
+      // The first wave's agents start together; the later worktrees are made once the first wave is checked out.
+      expect(op('agent:w.claude-1').after).toEqual(['checkout:w.claude-2']);
+      expect(op('worktree:w.claude-2').after).toBeUndefined();
+      expect(op('worktree:w.claude-3').after).toEqual(['checkout:w.claude-1', 'checkout:w.claude-2']);
+      expect(op('agent:w.claude-3').after).toBeUndefined();
+      expect(plan.operations[0]!.input).toMatchObject({ action: 'branches', run: 'r1', branches: ['fanout/r1/t.claude-1', 'fanout/r1/t.claude-2'] });
       expect(info.agents[0]).toMatchObject({ branch: 'fanout/r1/t.claude-1', provider: 'anthropic' });
       expect(info.agents[0]!.path.startsWith(`${world.home}/.local/share/fanout/worktrees/repo-`)).toBe(true);
       expect(info.base).toBe(world.git(['rev-parse', 'HEAD']).trim());

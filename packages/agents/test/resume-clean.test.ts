@@ -97,8 +97,8 @@ describe('clean', () => {
     try {
       world.git(['worktree', 'unlock', path('busy')]);
       world.git(['worktree', 'lock', '--reason', `fanout agents run ${report.run}, busy.codex from ${report.base} (pid ${holder.pid})`, path('busy')]);
-      // As if the run had been killed before collecting it: the base is known from the lock alone.
-      world.git(['config', '--unset', `branch.${branch('empty')}.fanoutBase`]);
+      // As if the run's record of its base were lost: the bases are known from the locks alone.
+      world.git(['update-ref', '-d', `refs/fanout/${report.run}/base`]);
 
       const dry = await cleanAgents({ repo: world.repo, env: world.env, dryRun: true });
       expect(
@@ -140,5 +140,36 @@ describe('clean', () => {
         .map((e) => e.branch)
         .sort(),
     ).toEqual([branch('dirty'), branch('keep')].sort());
+  });
+
+  it("reads a branch's base from its run's ref when its worktree is gone, and drops the ref with the run's last branch", async () => {
+    const { report } = await runAgents(
+      {
+        repo: world.repo,
+        run: 'r',
+        tasks: [
+          { id: 'keep', prompt: '@edit a.txt:1=KEPT' },
+          { id: 'empty', prompt: '@work 10' },
+        ],
+        agents: [{ preset: 'codex', count: 1 }],
+      },
+      { env: world.env, killGraceMs: 200 },
+    );
+    expect(report.totals.succeeded).toBe(2);
+    const baseRef = 'refs/fanout/r/base';
+    expect(world.git(['rev-parse', baseRef]).trim()).toBe(report.base);
+    // Removed by hand: no lock is left to name its base, only the run's ref.
+    world.git(['worktree', 'remove', '--force', '--force', agent(report, 'empty.codex').worktree]);
+    const cleaned = await cleanAgents({ repo: world.repo, env: world.env });
+    expect(cleaned.entries.find((e) => e.branch === 'fanout/r/empty.codex')).toMatchObject({ action: 'removed', why: 'no worktree, no commits beyond its base' });
+    expect(cleaned.entries.find((e) => e.branch === 'fanout/r/keep.codex')).toMatchObject({ action: 'kept', commits: 1 });
+    expect(world.git(['for-each-ref', baseRef]).trim()).not.toBe(''); // a branch of the run is left
+
+    // Its work given up (the branch reset to its base), the kept branch goes, and the run's ref with it.
+    world.git(['reset', '--hard', '-q', report.base], agent(report, 'keep.codex').worktree);
+    const last = await cleanAgents({ repo: world.repo, env: world.env });
+    expect(last.entries.map((e) => [e.branch, e.action])).toEqual([['fanout/r/keep.codex', 'removed']]);
+    expect(world.git(['for-each-ref', 'refs/fanout/']).trim()).toBe('');
+    expect(world.git(['for-each-ref', 'refs/heads/fanout/']).trim()).toBe('');
   });
 });

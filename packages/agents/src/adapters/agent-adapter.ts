@@ -6,14 +6,13 @@
  * provider and relaunches after the reset — continuing the session when the CLI can — within
  * the same attempt: a pause is not a failure, and the pause counts against the attempt's
  * timeout (the timeout bounds the agent's whole turn). The worktree's disk use is measured
- * when it ends.
+ * after it, by the `disk` step, which does not hold the agent's slot.
  */
 import { existsSync } from 'node:fs';
 import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
 import { z } from 'zod';
 import { runAgentProcess } from '../agent-process.js';
 import { readAgentState, writeAgentState } from '../agent-state.js';
-import { diskUsage } from '../disk-usage.js';
 import { AgentsError, classifyAgentsError } from '../errors.js';
 import type { AgentEvent, AgentPreset, AgentVerdict } from '../preset.js';
 import { tailOf } from '../preset.js';
@@ -78,7 +77,7 @@ export interface AgentOutput {
   stdoutBytes: number;
   /** Output lines over the line cap, dropped. */
   oversizedLines: number;
-  /** The worktree's disk use when the agent ended. */
+  /** The worktree's disk use when the agent ended (journals of earlier versions; now the `disk` step's). */
   diskBytes?: number;
   digest: string;
 }
@@ -304,7 +303,6 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
       // so the figures are kept where the report looks for them.
       finish(output, cost, costKnown, sessionId);
       output.reason = error instanceof Error ? error.message : String(error);
-      if (shared.diskUsage) output.diskBytes = await diskUsage(input.path);
       shared.outcomes.set(input.agent, output);
       throw error;
     }
@@ -312,12 +310,7 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
   finish(output, cost, costKnown, sessionId);
   output.ok = failure === undefined;
   if (failure !== undefined) output.reason = failure.message;
-  // Both at once: the next agent waits for this slot.
-  const [bytes] = await Promise.all([
-    shared.diskUsage ? diskUsage(input.path) : undefined,
-    writeAgentState(input.path, { agent: input.agent, digest: input.digest, ...(sessionId === undefined ? {} : { sessionId }), finished: output.ok }).catch(() => undefined),
-  ]);
-  if (bytes !== undefined) output.diskBytes = bytes;
+  await writeAgentState(input.path, { agent: input.agent, digest: input.digest, ...(sessionId === undefined ? {} : { sessionId }), finished: output.ok }).catch(() => undefined);
   shared.outcomes.set(input.agent, output);
   notify('finished', output.ok ? 'succeeded' : `failed: ${tailOf(output.reason ?? '', 300)}`);
   if (failure !== undefined) throw new AgentsError(failure.code, failure.message, { cause: failure.cause, classification: failure.classification, data: output });

@@ -52,7 +52,7 @@ export interface AgentsAdaptersOptions {
   killGraceMs?: number;
   /** Longest line of an agent's output parsed. @default 16 MiB */
   maxLineBytes?: number;
-  /** Measure each worktree's disk use when its agent ends (and after setup). @default true */
+  /** Measure each worktree's disk use when its agent ends (the `disk` step) and after setup. @default true */
   diskUsage?: boolean;
 }
 

@@ -1,6 +1,7 @@
 /**
- * The `git` kind: every git operation of a fleet that writes to the repository — creating a
- * worktree, collecting an agent's branch, the conflict matrix, the integration merge. Its
+ * The `git` kind: every git operation of a fleet that writes to the repository — making the
+ * fleet's branches, adding a worktree, collecting an agent's branch, the conflict matrix, the
+ * integration merge. Its
  * sub-limit key is the repository's common git directory with a limit of 1, so the operations
  * of one repository run one at a time (`git worktree add` and commits in parallel race for
  * the repository's locks), while two repositories go on side by side.
@@ -11,7 +12,7 @@ import { collectBranch, type CollectOutput } from '../collect.js';
 import { conflictMatrix, type BranchOf } from '../conflicts.js';
 import { classifyAgentsError } from '../errors.js';
 import { mergeBranches, type MergeOutput } from '../merge.js';
-import { addWorktree } from '../worktree.js';
+import { addWorktree, createBranches } from '../worktree.js';
 import type { AgentsShared } from './context.js';
 
 const common = {
@@ -21,8 +22,23 @@ const common = {
   gitDir: z.string().min(1),
 };
 
-/** Creates an agent's worktree. */
-const worktreeAction = z.object({ action: z.literal('worktree'), ...common, run: z.string().min(1), agent: z.string().min(1), path: z.string().min(1), branch: z.string().min(1), base: z.string().min(1) }).strict();
+/** Makes every branch of the fleet at the base, and records the base (one git process). */
+const branchesAction = z.object({ action: z.literal('branches'), ...common, run: z.string().min(1), base: z.string().min(1), branches: z.array(z.string().min(1)).min(1) }).strict();
+
+/** Adds an agent's worktree on its branch. */
+const worktreeAction = z
+  .object({
+    action: z.literal('worktree'),
+    ...common,
+    run: z.string().min(1),
+    agent: z.string().min(1),
+    path: z.string().min(1),
+    branch: z.string().min(1),
+    base: z.string().min(1),
+    /** A reference to the branches step (its `baseRef`): the branch is made. */
+    baseRef: z.string().min(1),
+  })
+  .strict();
 
 /** Commits what an agent left and measures its branch. */
 const collectAction = z
@@ -62,7 +78,7 @@ const mergeAction = z
   .strict();
 
 /** The input of a `git` operation (the plan builder writes it). */
-export const gitInputSchema = z.discriminatedUnion('action', [worktreeAction, collectAction, conflictsAction, mergeAction]);
+export const gitInputSchema = z.discriminatedUnion('action', [branchesAction, worktreeAction, collectAction, conflictsAction, mergeAction]);
 
 export type GitInput = z.output<typeof gitInputSchema>;
 
@@ -84,8 +100,10 @@ function withCommits(branches: readonly z.output<typeof candidate>[]): BranchOf[
 async function runGit(input: GitInput, context: AttemptContext, shared: AgentsShared): Promise<unknown> {
   const ctx = { cwd: input.repo, env: shared.env, signal: context.signal };
   switch (input.action) {
+    case 'branches':
+      return createBranches({ run: input.run, base: input.base, branches: input.branches }, ctx);
     case 'worktree':
-      return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent, input.base) }, ctx);
+      return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent, input.base), branchMade: true }, ctx);
     case 'collect':
       return collectBranch({ branch: input.branch, base: input.base, agent: input.agent }, { ...ctx, cwd: input.path });
     case 'conflicts':

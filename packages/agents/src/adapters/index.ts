@@ -9,6 +9,7 @@ import { AgentsError } from '../errors.js';
 import type { ProviderGates } from '../provider-gates.js';
 import { agentAdapter } from './agent-adapter.js';
 import { checkoutAdapter } from './checkout-adapter.js';
+import { diskAdapter } from './disk-adapter.js';
 import { resolveShared, type AgentsAdaptersOptions, type AgentsShared } from './context.js';
 import { gitAdapter } from './git-adapter.js';
 import { setupAdapter, verifyAdapter } from './step-adapters.js';
@@ -17,7 +18,7 @@ const check = new OptionCheck(AgentsError);
 
 /** What {@link createAgentsAdapters} returns. */
 export interface AgentsAdapters {
-  /** `git`, `checkout`, `setup`, `agent` and `verify`. */
+  /** `git`, `checkout`, `setup`, `agent`, `disk` and `verify`. */
   adapters: Adapter[];
   /** The run's rate-limit pauses (listen to them with `gates.on`). */
   gates: ProviderGates;
@@ -37,7 +38,7 @@ export interface AgentsAdapters {
 export function createAgentsAdapters(options: AgentsAdaptersOptions = {}): AgentsAdapters {
   const shared = resolveShared(options);
   return {
-    adapters: [gitAdapter(shared), checkoutAdapter(shared), setupAdapter(shared), agentAdapter(shared), verifyAdapter(shared)],
+    adapters: [gitAdapter(shared), checkoutAdapter(shared), setupAdapter(shared), agentAdapter(shared), diskAdapter(shared), verifyAdapter(shared)],
     gates: shared.gates,
     budget: shared.budget,
     shared,
@@ -105,6 +106,8 @@ export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, 
   return {
     agent: { ...step(agents, options.agentTimeoutMs), ...(options.providers === undefined ? {} : { keyLimits: { ...options.providers } }) },
     checkout: step(options.checkout ?? Math.min(agents, availableParallelism()), undefined),
+    // Walking a worktree is file-system work in the kernel too: a core each.
+    disk: step(Math.min(agents, availableParallelism()), undefined),
     setup: step(options.setup ?? agents, options.stepTimeoutMs),
     verify: step(options.verify ?? agents, options.stepTimeoutMs),
     git: { max: 16, optimal: 16, limiter: 'fixed', keyLimit: 1 },
@@ -122,11 +125,13 @@ export const AGENTS_KIND_CLASSES: Readonly<Record<string, readonly ('cpu' | 'dis
   setup: ['cpu', 'disk'],
   verify: ['cpu'],
   agent: [],
+  disk: ['disk'],
   git: ['disk'],
 };
 
 export { agentAdapter, agentInputSchema, type AgentFlag, type AgentInput, type AgentOutput, type AgentProgress } from './agent-adapter.js';
 export { gitAdapter, gitInputSchema, lockReason, type GitInput } from './git-adapter.js';
 export { checkoutAdapter, checkoutInputSchema, type CheckoutInput } from './checkout-adapter.js';
+export { diskAdapter, diskInputSchema, type DiskInput, type DiskOutput } from './disk-adapter.js';
 export { setupAdapter, verifyAdapter, stepInputSchema, type StepInput, type StepOutput } from './step-adapters.js';
 export type { AgentsAdaptersOptions, AgentsShared } from './context.js';

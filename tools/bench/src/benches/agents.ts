@@ -5,7 +5,10 @@
  * processes under `xargs -P` in one directory (the floor: no worktrees, no accounting), and
  * the ideal for the limit, ⌈agents / limit⌉ × lifetime. Also per agent: the worktree's set-up
  * (its `git worktree add` step), the collect step, and the clean-up (`fanout agents clean`,
- * whole process, divided by the worktrees it removed).
+ * whole process, divided by the worktrees it removed). Where the distance to the ideal goes,
+ * from the run's event stream (`--ndjson`): when the first agent started, how much longer an
+ * agent's step took than the agent lived (starting and reaping its process, its disk use),
+ * and how long the run went on after its last agent (collect steps, the conflict matrix).
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -69,10 +72,40 @@ function world(fleet: Fleet): { root: string; repo: string; env: Record<string, 
   return { root, repo, env };
 }
 
-interface FleetReport {
-  totals: { succeeded: number; agents: number };
-  agents: { timings: { worktreeMs: number; checkoutMs: number; collectMs: number } }[];
-  summary: { wallMs: number };
+/** The events of `--ndjson` the bench reads. */
+type FleetEvent =
+  | { type: 'op-started'; id: string; kind: string; time: number }
+  | { type: 'op-finished'; id: string; kind: string; time: number; state: string; durationMs: number }
+  | { type: 'run-finished'; time: number; summary: { wallMs: number } }
+  | { type: 'other'; time: number };
+
+/** What a fleet's event stream says: its steps' durations by kind and agent, and its phases. */
+function readFleet(stdout: string, agents: number): Record<string, number> {
+  const events = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as FleetEvent);
+  const finished = events.filter((e): e is Extract<FleetEvent, { type: 'op-finished' }> => e.type === 'op-finished');
+  const ofKind = (kind: string, prefix = kind) => finished.filter((e) => e.kind === kind && e.id.startsWith(`${prefix}:`));
+  const succeeded = ofKind('agent').filter((e) => e.state === 'succeeded').length;
+  if (succeeded !== agents) throw new Error(`expected ${agents} agents to succeed, got ${succeeded}: ${stdout.slice(-400)}`);
+  const run = events.find((e): e is Extract<FleetEvent, { type: 'run-finished' }> => e.type === 'run-finished');
+  if (run === undefined) throw new Error('expected a run-finished event in fanout agents --ndjson, got none');
+  const byAgent = (prefix: string): Map<string, number> => new Map(finished.filter((e) => e.id.startsWith(`${prefix}:`)).map((e) => [e.id.slice(prefix.length + 1), e.durationMs]));
+  const worktrees = byAgent('worktree');
+  const checkouts = byAgent('checkout');
+  const agentSteps = ofKind('agent');
+  const firstAgent = Math.min(...events.filter((e): e is Extract<FleetEvent, { type: 'op-started' }> => e.type === 'op-started' && e.kind === 'agent').map((e) => e.time));
+  const lastAgentEnd = Math.max(...agentSteps.map((e) => e.time));
+  return {
+    run_ms: run.summary.wallMs,
+    // Set-up: the worktree (git, one at a time) and its checkout (side by side, a core each).
+    setup_ms_per_agent: median([...worktrees].map(([agent, ms]) => ms + (checkouts.get(agent) ?? 0))),
+    collect_ms_per_agent: median(ofKind('git', 'collect').map((e) => e.durationMs)),
+    first_agent_ms: firstAgent,
+    agent_step_ms: median(agentSteps.map((e) => e.durationMs)),
+    after_last_agent_ms: run.time - lastAgentEnd,
+  };
 }
 
 export const agentsFleet: Bench = {
@@ -110,17 +143,13 @@ export const agentsFleet: Bench = {
         if (results !== fleet.agents) throw new Error(`expected ${fleet.agents} results from xargs' agents, got ${results}`);
         return { wall_ms: out.wallMs };
       }
-      const out = await timed(process.execPath, [FANOUT, 'agents', '--agent', 'claude', '-j', String(fleet.limit), '--json', '-q', ':::', ...prompts], { cwd: repo, env });
-      const report = JSON.parse(out.stdout) as FleetReport;
-      if (report.totals.succeeded !== fleet.agents) throw new Error(`expected ${fleet.agents} agents to succeed, got ${report.totals.succeeded}: ${out.stdout.slice(0, 400)}`);
+      const out = await timed(process.execPath, [FANOUT, 'agents', '--agent', 'claude', '-j', String(fleet.limit), '--ndjson', ':::', ...prompts], { cwd: repo, env });
+      const figures = readFleet(out.stdout, fleet.agents);
       const cleaned = await timed(process.execPath, [FANOUT, 'agents', 'clean'], { cwd: repo, env });
       if (!cleaned.stdout.includes(`removed ${fleet.agents}, kept 0`)) throw new Error(`expected clean to remove ${fleet.agents} worktrees, got ${JSON.stringify(cleaned.stdout.slice(-300))}`);
       return {
         wall_ms: out.wallMs,
-        run_ms: report.summary.wallMs,
-        // Set-up: the worktree (git, one at a time) and its checkout (side by side, a core each).
-        setup_ms_per_agent: median(report.agents.map((a) => a.timings.worktreeMs + a.timings.checkoutMs)),
-        collect_ms_per_agent: median(report.agents.map((a) => a.timings.collectMs)),
+        ...figures,
         clean_ms: cleaned.wallMs,
         clean_ms_per_agent: cleaned.wallMs / fleet.agents,
       };
@@ -150,6 +179,14 @@ export const agentsFleet: Bench = {
           })`,
       );
       if (setup !== undefined && clean !== undefined) lines.push(`(per agent: worktree set-up ${setup.value.toFixed(0)} ms, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`);
+      const first = find(rows, 'agents-fleet', 'fanout', 'first_agent_ms', params);
+      const step = find(rows, 'agents-fleet', 'fanout', 'agent_step_ms', params);
+      const after = find(rows, 'agents-fleet', 'fanout', 'after_last_agent_ms', params);
+      if (first !== undefined && step !== undefined && after !== undefined) {
+        lines.push(
+          `(where it goes: the first agent started ${first.value.toFixed(0)} ms into the run; an agent's step took ${step.value.toFixed(0)} ms for a life of ${String(params.lifetimeMs)} ms; the run ended ${after.value.toFixed(0)} ms after its last agent)`,
+        );
+      }
     }
     return lines;
   },
