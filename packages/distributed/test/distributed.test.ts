@@ -100,8 +100,9 @@ describe('@fanout/distributed against a real Redis', () => {
     const first = workerChild(await startWorkerChild(prefix, 8));
     const executor = executorFor(prefix);
     await executor.ready();
-    const long = ['p1', 'p2', 'p3'].map((id) => ({ id, kind: 'sum', input: { dir, values: [1], ms: 3000 } }));
-    const effects = ['e1', 'e2'].map((id) => ({ id, kind: 'effect', input: { dir, label: id, ms: 3000 } }));
+    // Long enough to outlast the start of a second worker process on a loaded machine (3.4 s seen at load 20).
+    const long = ['p1', 'p2', 'p3'].map((id) => ({ id, kind: 'sum', input: { dir, values: [1], ms: 8000 } }));
+    const effects = ['e1', 'e2'].map((id) => ({ id, kind: 'effect', input: { dir, label: id, ms: 8000 } }));
     const quick = [
       { id: 'q1', kind: 'sum', input: { dir, values: [2] } },
       { id: 'q2', kind: 'effect', input: { dir, label: 'q2' } },
@@ -194,8 +195,9 @@ describe('@fanout/distributed against a real Redis', () => {
     const executor = executorFor(prefix);
     const run = createScheduler({ adapters: executor.adapters }).run({
       operations: [
-        { id: 'pure', kind: 'sum', input: { dir, values: [5], ms: 2000 } },
-        { id: 'effect', kind: 'effect', input: { dir, label: 'e', ms: 2000 } },
+        // Long enough to outlast the start of the second worker on a loaded machine.
+        { id: 'pure', kind: 'sum', input: { dir, values: [5], ms: 8000 } },
+        { id: 'effect', kind: 'effect', input: { dir, label: 'e', ms: 8000 } },
       ],
     });
     await until(() => starts(dir).length === 2);
