@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Adapter, type AttemptContext, type Classification, defaultClassify, type Run } from '@fanout/scheduler';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DistributedError, RemoteError } from './errors.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, type Envelope, cancelChannel, type JobData, jobIdOf, KEEP_FINISHED, queueName } from './protocol.js';
+import { cancelChannel, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, doneChannel, doneLines, type Envelope, type JobData, jobIdOf, KEEP_FINISHED, queueName } from './protocol.js';
 import { check, connectionOptions, describeRedis, expectAnswer, forBullmq } from './redis.js';
 
 /** A rate limit of a kind across every worker: at most `max` attempts started per `durationMs`. */
@@ -30,7 +30,11 @@ export interface ExecutorOptions {
   adapters: Iterable<Adapter> | Record<string, Adapter>;
   /**
    * Most attempts of a kind running at once across every worker (BullMQ's global concurrency
-   * of the kind's queue). `follow(run)` keeps it in step with the run's adaptive limit.
+   * of the kind's queue). `follow(run)` keeps it in step with the run's adaptive limit, never
+   * above this. A scheduler limit above it keeps jobs waiting in the queue, which a worker
+   * takes as it finishes one, in the same round trip to Redis, without waiting for this
+   * executor to hear of the end and send the next: the hand-off's latency is then off the
+   * critical path (the distributed-scale benchmark queues twice the limit).
    * @default each adapter's maxConcurrency, else 16
    */
   limits?: Record<string, number>;
@@ -62,8 +66,8 @@ interface Pending {
   kind: string;
   jobId: string;
   data: JobData;
-  /** Whether its job has been queued (the lost-job check skips it until then). */
-  added: boolean;
+  /** When its job was queued (the look at jobs in Redis skips it until then); undefined before. */
+  addedAt: number | undefined;
   fail(error: Error): void;
   /** The job's return value (an {@link Envelope}, parsed or not). */
   completed(value: unknown): void;
@@ -72,9 +76,10 @@ interface Pending {
 
 interface KindState {
   queue: Queue;
-  events: QueueEvents | undefined;
   ready: Promise<void>;
   pending: Map<string, Pending>;
+  /** Attempts to queue at the end of this event-loop turn, in one round trip. */
+  toAdd: Pending[];
   timer: NodeJS.Timeout | undefined;
   noWorkerSince: number | undefined;
   checking: boolean;
@@ -101,7 +106,10 @@ export class DistributedExecutor {
   readonly #connection: RedisOptions;
   readonly #client: Redis;
   readonly #local: Map<string, Adapter>;
+  /** The current limit of each kind across workers (the run's, once it moves). */
   readonly #limits: Map<string, number>;
+  /** The configured limit of each kind across workers: what `follow` never exceeds. */
+  readonly #caps: Map<string, number>;
   readonly #rates: Record<string, RateLimit>;
   readonly #maxOutputBytes: number;
   readonly #noWorkerTimeoutMs: number;
@@ -109,6 +117,10 @@ export class DistributedExecutor {
   readonly #connectTimeoutMs: number;
   readonly #onWarning: (message: string) => void;
   readonly #kinds = new Map<string, KindState>();
+  /** The same states by queue name, for the outcomes the workers send. */
+  readonly #byQueue = new Map<string, KindState>();
+  /** Subscribed to the workers' outcomes ({@link doneChannel}). */
+  #results: Redis | undefined;
   readonly #runId = randomUUID();
   /** The stop functions of the live `watchWorkers` calls. */
   readonly #watchers = new Set<() => void>();
@@ -130,6 +142,7 @@ export class DistributedExecutor {
     this.#local = local;
     this.#limits = new Map();
     for (const [kind, adapter] of local) this.#limits.set(kind, check.integer(options.limits?.[kind], `limits.${kind}`, adapter.defaults?.maxConcurrency ?? 16));
+    this.#caps = new Map(this.#limits);
     this.#rates = {};
     for (const [kind, rate] of Object.entries(options.rates ?? {})) {
       this.#rates[kind] = { max: check.integer(rate?.max, `rates.${kind}.max`, 1), durationMs: check.integer(rate?.durationMs, `rates.${kind}.durationMs`, 1000) };
@@ -155,15 +168,22 @@ export class DistributedExecutor {
       } catch {
         // CONFIG may be disabled (managed Redis); nothing to check then.
       }
+      const results = new Redis({ ...this.#connection, connectionName: 'fanout-executor-results', maxRetriesPerRequest: null });
+      results.on('error', () => {});
+      results.on('message', (_channel: string, message: string) => this.#outcomes(message));
+      this.#results = results;
+      // Before any job is queued: no outcome can be sent before it is listened for.
+      await results.subscribe(doneChannel(this.prefix));
+      if (this.#closed) await results.quit().catch(() => results.disconnect());
     })();
     return this.#ready;
   }
 
   /**
-   * The queue, events and limits of a kind, made on its first attempt. One listener per event
-   * type serves every attempt of the kind (a map lookup by job id), and the events are read
-   * from the stream's last entry at the time: nothing that happens to a job queued afterwards
-   * can be missed, so no attempt needs to ask Redis whether its job already ended.
+   * The queue and limits of a kind, made on its first attempt. Outcomes come from the workers
+   * on one channel for every kind ({@link doneChannel}), subscribed to before anything is
+   * queued; what a missed message or a job that had ended before it was sent again leaves
+   * waiting, the periodic look at the jobs in Redis settles.
    */
   #kind(kind: string): KindState {
     const known = this.#kinds.get(kind);
@@ -172,38 +192,29 @@ export class DistributedExecutor {
     const queue = new Queue(name, { connection: forBullmq(this.#connection), prefix: this.prefix });
     queue.on('error', () => {});
     const rate = this.#rates[kind];
-    const made: KindState = { queue, events: undefined, ready: Promise.resolve(), pending: new Map(), timer: undefined, noWorkerSince: undefined, checking: false };
+    const made: KindState = { queue, ready: Promise.resolve(), pending: new Map(), toAdd: [], timer: undefined, noWorkerSince: undefined, checking: false };
     made.ready = (async () => {
       await queue.waitUntilReady();
-      const last = (await this.#client.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      const events = new QueueEvents(name, { connection: forBullmq(this.#connection), prefix: this.prefix, lastEventId: last[0]?.[0] ?? '0-0' });
-      events.on('error', () => {});
-      events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => made.pending.get(jobId)?.completed(returnvalue));
-      events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => made.pending.get(jobId)?.failed(failedReason));
-      // The attempt was queued before (an executor restarted, a run resumed): its job may have ended already.
-      events.on('duplicated', ({ jobId }: { jobId: string }) => {
-        if (made.pending.has(jobId)) void this.#ended(made, jobId);
-      });
-      made.events = events;
-      await events.waitUntilReady();
       await queue.setGlobalConcurrency(this.#limits.get(kind) ?? 16);
       if (rate !== undefined) await queue.setGlobalRateLimit(rate.max, rate.durationMs);
     })();
     made.ready.catch(() => {});
     this.#kinds.set(kind, made);
+    this.#byQueue.set(name, made);
     return made;
   }
 
-  /** Settles the attempt of a job that had ended before this executor listened. */
-  async #ended(state: KindState, jobId: string): Promise<void> {
-    try {
-      const job = await Job.fromId(state.queue, jobId);
-      if (job === undefined) return; // gone: the lost-job check queues it again or reports it
-      const status = await job.getState();
-      if (status === 'completed') state.pending.get(jobId)?.completed(job.returnvalue);
-      else if (status === 'failed') state.pending.get(jobId)?.failed(job.failedReason ?? 'failed');
-    } catch {
-      // Redis away: the lost-job check looks again.
+  /** A message of outcomes from a worker: settles the attempts this executor waits on. */
+  #outcomes(message: string): void {
+    for (const { type, queue, jobId, payload } of doneLines(message)) {
+      const pending = this.#byQueue.get(queue)?.pending.get(jobId);
+      if (pending === undefined) continue; // another executor's, or settled already
+      try {
+        if (type === 'c') pending.completed(payload);
+        else pending.failed(String(JSON.parse(payload)));
+      } catch (error) {
+        pending.fail(new DistributedError('FANOUT_OPERATION_FAILED', `the outcome of "${pending.data.opId}" (attempt ${pending.data.attempt}) sent by its worker could not be read: ${(error as Error).message}`));
+      }
     }
   }
 
@@ -254,7 +265,7 @@ export class DistributedExecutor {
         kind,
         jobId,
         data,
-        added: false,
+        addedAt: undefined,
         fail: (error) => {
           if (finish()) reject(error);
         },
@@ -282,38 +293,66 @@ export class DistributedExecutor {
         },
       };
       state.pending.set(jobId, pending);
-      // Queued once it is listened for. A job with this id already queued (the same attempt
-      // sent again) is not queued twice: BullMQ keeps the existing job, and says so with a
-      // "duplicated" event; its outcome is this attempt's.
-      this.#add(state, data, jobId).then(
-        () => {
-          pending.added = true;
-        },
-        (error: unknown) => {
-          if (finish()) reject(error);
-        },
-      );
+      this.#add(state, pending);
       this.#watch(kind, state);
     });
   }
 
-  #add(state: KindState, data: JobData, jobId: string) {
-    return state.queue.add(data.kind, data, { jobId, attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+  /**
+   * Queues an attempt with the others of this event-loop turn (one round trip for all). A job
+   * with this id already queued (the same attempt sent again) is not queued twice: BullMQ keeps
+   * the existing job, whose outcome is this attempt's (heard from its worker, or found in Redis
+   * by the next look if it had ended already).
+   */
+  #add(state: KindState, pending: Pending): void {
+    state.toAdd.push(pending);
+    if (state.toAdd.length === 1) setImmediate(() => this.#flush(state));
+  }
+
+  #flush(state: KindState): void {
+    // Those that ended meanwhile (cancelled, the executor closed) are not queued.
+    const batch = state.toAdd.splice(0).filter((pending) => state.pending.get(pending.jobId) === pending);
+    if (batch.length === 0) return;
+    state.queue.addBulk(batch.map(({ data, jobId }) => ({ name: data.kind, data, opts: { jobId, attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } }))).then(
+      () => {
+        const now = Date.now();
+        for (const pending of batch) pending.addedAt = now;
+      },
+      (error: unknown) => {
+        for (const pending of batch) pending.fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   }
 
   /**
-   * Looks for attempts whose job is gone from Redis (a Redis restarted without its data, keys
-   * flushed or evicted): an idempotent one is queued again under the same id, the others end
-   * `FANOUT_JOB_LOST` (their effect may have happened). Nothing waits forever on a lost job.
+   * Looks at the jobs of the attempts waiting longer than `workerCheckIntervalMs`, one round
+   * trip for all: a job that ended (its outcome message missed, or it had ended before this
+   * attempt was sent again) settles its attempt; a job gone from Redis (a Redis restarted
+   * without its data, keys flushed or evicted) is queued again under the same id when it is
+   * idempotent, and ends the others `FANOUT_JOB_LOST` (their effect may have happened).
+   * Nothing waits forever on a job Redis no longer has, or on a message it did not get.
    */
-  async #checkLost(kind: string, state: KindState): Promise<void> {
+  async #look(kind: string, state: KindState): Promise<void> {
+    const before = Date.now() - this.#checkMs;
+    const waiting = [...state.pending.values()].filter((pending) => pending.addedAt !== undefined && pending.addedAt <= before);
+    if (waiting.length === 0) return;
+    const pipeline = this.#client.pipeline();
+    for (const pending of waiting) pipeline.hmget(state.queue.toKey(pending.jobId), 'name', 'finishedOn', 'returnvalue', 'failedReason');
+    const replies = (await pipeline.exec()) ?? [];
     let requeued = false;
-    for (const pending of [...state.pending.values()]) {
-      if (!pending.added) continue;
-      const status = await state.queue.getJobState(pending.jobId);
-      if (status !== 'unknown' || !state.pending.has(pending.jobId)) continue;
+    for (const [i, pending] of waiting.entries()) {
+      const [error, fields] = replies[i] ?? [new Error('no reply')];
+      if (error !== null || state.pending.get(pending.jobId) !== pending) continue;
+      const [name, finishedOn, returnvalue, failedReason] = fields as (string | null)[];
+      if (name !== null) {
+        if (finishedOn === null) continue; // waiting or running
+        if (returnvalue !== null) pending.completed(returnvalue);
+        else pending.failed(failedReason ?? 'failed');
+        continue;
+      }
       if (pending.data.idempotent) {
-        await this.#add(state, pending.data, pending.jobId);
+        pending.addedAt = undefined;
+        this.#add(state, pending);
         requeued = true;
         continue;
       }
@@ -360,7 +399,7 @@ export class DistributedExecutor {
       state.checking = true;
       let count: number;
       try {
-        await this.#checkLost(kind, state);
+        await this.#look(kind, state);
         count = await state.queue.getWorkersCount();
       } catch {
         return;
@@ -392,16 +431,17 @@ export class DistributedExecutor {
   }
 
   /**
-   * Keeps each kind's limit across workers in step with the run's adaptive limit. Returns an
-   * unsubscribe (the run's end also ends it).
+   * Keeps each kind's limit across workers in step with the run's adaptive limit, never above
+   * the configured one (`limits`). Returns an unsubscribe (the run's end also ends it).
    */
   follow(run: Run): () => void {
     return run.on((event) => {
       if (event.type !== 'limit-changed') return;
       const state = this.#kinds.get(event.kind);
       if (state === undefined) return;
-      this.#limits.set(event.kind, event.to);
-      state.ready.then(() => state.queue.setGlobalConcurrency(Math.max(1, event.to))).catch(() => {});
+      const limit = Math.max(1, Math.min(event.to, this.#caps.get(event.kind) ?? event.to));
+      this.#limits.set(event.kind, limit);
+      state.ready.then(() => state.queue.setGlobalConcurrency(limit)).catch(() => {});
     });
   }
 
@@ -466,7 +506,8 @@ export class DistributedExecutor {
       clearInterval(state.timer);
       for (const pending of [...state.pending.values()]) pending.fail(new DistributedError('FANOUT_CANCELLED', `the executor was closed while "${pending.jobId}" was running`));
     }
-    await Promise.all([...this.#kinds.values()].flatMap((state) => [state.queue.close(), state.events?.close()]));
+    await Promise.all([...this.#kinds.values()].map((state) => state.queue.close()));
+    if (this.#results !== undefined) await this.#results.quit().catch(() => this.#results?.disconnect());
     await this.#client.quit().catch(() => this.#client.disconnect());
   }
 }

@@ -48,6 +48,37 @@ export function cancelChannel(prefix: string): string {
   return `${prefix}:fanout:cancel`;
 }
 
+/**
+ * The pub/sub channel on which workers send outcomes to the executors of a prefix: one message
+ * per worker per event-loop turn, one line per job that ended there, sent once BullMQ has
+ * stored the job as finished (so Redis always agrees with what the executors hear). A line is
+ * `c<TAB>queue<TAB>job id<TAB>envelope JSON` for a completed job, or `f<TAB>queue<TAB>job id<TAB>reason JSON`
+ * for a failed one. Queue names and job ids are percent-encoded, JSON has no raw tabs or
+ * newlines. A message missed (an executor reconnecting) is made up for by the executor's
+ * periodic look at the jobs it waits on.
+ */
+export function doneChannel(prefix: string): string {
+  return `${prefix}:fanout:done`;
+}
+
+/** One line of a {@link doneChannel} message. */
+export function doneLine(type: 'c' | 'f', queue: string, jobId: string, payload: string): string {
+  return `${type}\t${queue}\t${jobId}\t${payload}`;
+}
+
+/** The lines of a {@link doneChannel} message; malformed lines are skipped. */
+export function* doneLines(message: string): Generator<{ type: 'c' | 'f'; queue: string; jobId: string; payload: string }> {
+  for (const line of message.split('\n')) {
+    const a = line.indexOf('\t');
+    const b = line.indexOf('\t', a + 1);
+    const c = line.indexOf('\t', b + 1);
+    if (a !== 1 || b < 0 || c < 0) continue;
+    const type = line[0];
+    if (type !== 'c' && type !== 'f') continue;
+    yield { type, queue: line.slice(a + 1, b), jobId: line.slice(b + 1, c), payload: line.slice(c + 1) };
+  }
+}
+
 /** The queue of a kind (BullMQ refuses `:` in queue names, so it is percent-encoded). */
 export function queueName(kind: string): string {
   return encodeURIComponent(kind);

@@ -8,7 +8,7 @@ import { type Job, WaitingError, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DistributedError } from './errors.js';
 import { check, connectionOptions, describeRedis, forBullmq } from './redis.js';
-import { cancelChannel, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, type Envelope, type JobData, LOCK_DURATION_MS, MAX_STALLED_COUNT, queueName, STALLED_INTERVAL_MS } from './protocol.js';
+import { cancelChannel, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, doneChannel, doneLine, type Envelope, type JobData, LOCK_DURATION_MS, MAX_STALLED_COUNT, queueName, STALLED_INTERVAL_MS } from './protocol.js';
 
 export interface WorkerOptions {
   /** `redis://host:port/db` or ioredis options. */
@@ -57,6 +57,13 @@ export class FanoutWorker {
   readonly stats: WorkerStats = { completed: 0, failed: 0, lost: 0, handedBack: 0, active: 0 };
   readonly #workers: Worker[] = [];
   readonly #subscriber: Redis;
+  /** Sends outcomes to the executors ({@link doneChannel}). */
+  readonly #publisher: Redis;
+  readonly #doneChannel: string;
+  /** Lines of outcomes not yet sent: one message per event-loop turn carries them all. */
+  #outbox: string[] = [];
+  /** The envelope of each job as serialised for the size check, reused for the outcome message. */
+  readonly #serialised = new WeakMap<Job, string>();
   readonly #adapters: Map<string, Adapter>;
   readonly #maxOutputBytes: number;
   readonly #tokens = new Map<string, string>();
@@ -99,8 +106,20 @@ export class FanoutWorker {
         autorun: true,
       });
       worker.on('error', onError);
+      const queue = queueName(kind);
+      // Sent once BullMQ has stored the outcome: an executor never hears of a job that Redis
+      // does not yet hold as finished.
+      worker.on('completed', (job: Job, result: unknown) => {
+        if (job.id !== undefined) this.#send(doneLine('c', queue, job.id, this.#serialised.get(job) ?? JSON.stringify(result)));
+      });
+      worker.on('failed', (job: Job | undefined, error: Error) => {
+        if (job?.id !== undefined) this.#send(doneLine('f', queue, job.id, JSON.stringify(error.message)));
+      });
       this.#workers.push(worker);
     }
+    this.#doneChannel = doneChannel(prefix);
+    this.#publisher = new Redis({ ...connection, connectionName: `fanout-worker-done:${this.name}` });
+    this.#publisher.on('error', onError);
     this.#subscriber = new Redis({ ...connection, connectionName: `fanout-worker-cancel:${this.name}` });
     this.#subscriber.on('error', onError);
     this.#subscriber.on('message', (_channel: string, jobId: string) => {
@@ -115,8 +134,26 @@ export class FanoutWorker {
         connectTimeoutMs,
       );
     });
-    this.ready = Promise.race([Promise.all([...this.#workers.map((w) => w.waitUntilReady()), subscribed]).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+    const publishing = new Promise<void>((resolve) => {
+      if (this.#publisher.status === 'ready') resolve();
+      else this.#publisher.once('ready', () => resolve());
+    });
+    this.ready = Promise.race([Promise.all([...this.#workers.map((w) => w.waitUntilReady()), subscribed, publishing]).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
     this.ready.catch(() => {});
+  }
+
+  /** Queues a line for the executors; the first of a turn schedules the message. */
+  #send(line: string): void {
+    this.#outbox.push(line);
+    if (this.#outbox.length === 1) setImmediate(() => this.#flush());
+  }
+
+  #flush(): Promise<unknown> {
+    if (this.#outbox.length === 0) return Promise.resolve();
+    const message = this.#outbox.join('\n');
+    this.#outbox = [];
+    // Lost with the connection, the executors find the outcomes in Redis on their next look.
+    return this.#publisher.publish(this.#doneChannel, message).catch(() => {});
   }
 
   async #process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<Envelope> {
@@ -185,7 +222,8 @@ export class FanoutWorker {
       if (job.id !== undefined) this.#tokens.delete(job.id);
     }
     const cap = Math.min(this.#maxOutputBytes, data.maxOutputBytes);
-    const size = Buffer.byteLength(JSON.stringify(envelope));
+    let serialised = JSON.stringify(envelope);
+    const size = Buffer.byteLength(serialised);
     if (size > cap) {
       envelope = this.#failure(
         new DistributedError('FANOUT_OUTPUT_TOO_LARGE', `the output of "${data.opId}" is ${size} bytes serialised, over the ${cap}-byte cap of outputs sent back through Redis (maxOutputBytes)`, {
@@ -193,7 +231,9 @@ export class FanoutWorker {
         }),
         'fatal',
       );
+      serialised = JSON.stringify(envelope);
     }
+    this.#serialised.set(job, serialised);
     if (envelope.ok) this.stats.completed++;
     else this.stats.failed++;
     return envelope;
@@ -221,6 +261,9 @@ export class FanoutWorker {
         for (const worker of this.#workers) worker.cancelAllJobs('the worker is shutting down');
       }
       await closing;
+      await this.#flush();
+      if (this.#publisher.status === 'ready') await this.#publisher.quit().catch(() => {});
+      else this.#publisher.disconnect();
       if (this.#subscriber.status === 'ready') await this.#subscriber.quit().catch(() => {});
       else this.#subscriber.disconnect();
     })();

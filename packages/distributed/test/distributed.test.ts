@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExecutor, type DistributedExecutor, startWorker } from '../src/index.js';
 import { adapters } from './fixtures/adapters.mjs';
-import { freePort, HAS_REDIS_SERVER, REDIS_URL, removeDir, startRedisServer, runCounts, startWorkerChild, starts, tempDir, testPrefix, until, type WorkerChild } from './helpers.js';
+import { freePort, HAS_REDIS_SERVER, loadWorkerChild, REDIS_URL, removeDir, startRedisServer, runCounts, startWorkerChild, starts, tempDir, testPrefix, until, type WorkerChild } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -23,7 +23,7 @@ function executorFor(prefix: string, options: Partial<Parameters<typeof createEx
   return executor;
 }
 
-function workerChild(child: WorkerChild): WorkerChild {
+function workerChild<T extends WorkerChild>(child: T): T {
   cleanups.push(async () => {
     if (child.child.exitCode === null && child.child.signalCode === null) {
       child.child.kill('SIGKILL');
@@ -100,6 +100,9 @@ describe('@fanout/distributed against a real Redis', () => {
     const first = workerChild(await startWorkerChild(prefix, 8));
     const executor = executorFor(prefix);
     await executor.ready();
+    // The second worker is loaded now and started at the kill: a cold start (3.4 s seen at load
+    // 20) could outlast the operations it is meant to take over.
+    const second = workerChild(await loadWorkerChild(prefix, 8));
     const long = ['p1', 'p2', 'p3'].map((id) => ({ id, kind: 'sum', input: { dir, values: [1], ms: 3000 } }));
     const effects = ['e1', 'e2'].map((id) => ({ id, kind: 'effect', input: { dir, label: id, ms: 3000 } }));
     const quick = [
@@ -111,7 +114,7 @@ describe('@fanout/distributed against a real Redis', () => {
     await until(() => finished.has('q1') && finished.has('q2') && starts(dir).length === 5);
     expect(new Set(starts(dir).map((s) => s.pid))).toEqual(new Set([first.child.pid]));
 
-    const second = workerChild(await startWorkerChild(prefix, 8));
+    await second.start();
     first.child.kill('SIGKILL');
     await first.exited;
     const result = await run.result;
@@ -191,6 +194,7 @@ describe('@fanout/distributed against a real Redis', () => {
   it('after its grace period, a stopping worker hands idempotent attempts back and reports the others FANOUT_WORKER_LOST', async () => {
     const { prefix, dir } = setup();
     const first = workerChild(await startWorkerChild(prefix, 4, 100));
+    const second = workerChild(await loadWorkerChild(prefix, 4));
     const executor = executorFor(prefix);
     const run = createScheduler({ adapters: executor.adapters }).run({
       operations: [
@@ -199,7 +203,7 @@ describe('@fanout/distributed against a real Redis', () => {
       ],
     });
     await until(() => starts(dir).length === 2);
-    const second = workerChild(await startWorkerChild(prefix, 4));
+    await second.start();
     first.child.kill('SIGTERM');
     const result = await run.result;
     expect(result.get('pure')).toMatchObject({ state: 'succeeded', attempts: 1, output: { sum: 5 } });

@@ -66,7 +66,22 @@ export interface WorkerChild {
 }
 
 export async function startWorkerChild(prefix: string, concurrency = 4, graceMs = 30_000, url = REDIS_URL): Promise<WorkerChild> {
-  const child = spawn(process.execPath, [WORKER, url, prefix, String(concurrency), String(graceMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const held = await loadWorkerChild(prefix, concurrency, graceMs, url);
+  await held.start();
+  return held;
+}
+
+/** A worker child loaded but not started: `start()` starts it (SIGUSR2) and resolves once it takes jobs. */
+export interface HeldWorkerChild extends WorkerChild {
+  start(): Promise<void>;
+}
+
+/**
+ * A worker child with its modules loaded and its worker not yet started: for a test that needs
+ * a second worker at a precise moment (a cold start takes seconds on a loaded machine).
+ */
+export async function loadWorkerChild(prefix: string, concurrency = 4, graceMs = 30_000, url = REDIS_URL): Promise<HeldWorkerChild> {
+  const child = spawn(process.execPath, [WORKER, url, prefix, String(concurrency), String(graceMs), 'held'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk) => {
@@ -76,17 +91,28 @@ export async function startWorkerChild(prefix: string, concurrency = 4, graceMs 
     err += chunk;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (): void => {
-      if (out.includes('ready\n')) {
-        child.stdout!.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    void exited.then(({ code }) => reject(new Error(`worker exited ${code} before it was ready: ${err}`)));
-  });
-  return { child, output: () => out + err, exited };
+  const printed = (line: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onData = (): void => {
+        if (out.includes(line)) {
+          child.stdout!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      onData();
+      void exited.then(({ code }) => reject(new Error(`worker exited ${code} before it printed ${JSON.stringify(line)}: ${err}`)));
+    });
+  await printed('loaded\n');
+  return {
+    child,
+    output: () => out + err,
+    exited,
+    start: async () => {
+      child.kill('SIGUSR2');
+      await printed('ready\n');
+    },
+  };
 }
 
 /** Resolves once `condition` holds, looking every `everyMs` (for conditions on files other processes write). */

@@ -21,7 +21,28 @@ const WORKER_COUNTS = [1, 2, 4];
 const SPIN_ROUNDS = 1_000;
 /** Each worker's own concurrency per kind; the limit across workers is the executor's. */
 const PER_WORKER = { fetch: FETCH_LIMIT, spin: 1, noop: 64, hold: 8 };
-const HOLD_MS = 6_000;
+/**
+ * On workers, the scheduler may send this many times the kind's limit: the limit itself is
+ * held across workers by BullMQ (at most `limit` running), and the jobs beyond it wait in the
+ * queue, so that a worker finishing one takes the next in the same round trip instead of
+ * waiting for the executor to hear of the end and send another.
+ */
+const QUEUED_PER_LIMIT = 2;
+/**
+ * Long enough that a second worker started on a loaded machine (seconds, at load 15–20) is up
+ * before the held operations would have ended on their own.
+ */
+const HOLD_MS = 12_000;
+const PLANS = ['io', 'cpu', 'noop', 'burst', 'recovery'] as const;
+
+/** The plans to measure: `BENCH_DISTRIBUTED_PLANS=io,recovery` (default: all of them). */
+function chosenPlans(): Set<string> {
+  const raw = process.env.BENCH_DISTRIBUTED_PLANS;
+  if (raw === undefined || raw.trim() === '') return new Set(PLANS);
+  const chosen = raw.split(',').map((p) => p.trim());
+  for (const plan of chosen) if (!(PLANS as readonly string[]).includes(plan)) throw new Error(`distributed-scale: expected BENCH_DISTRIBUTED_PLANS to name plans among ${PLANS.join(', ')}, got ${JSON.stringify(plan)}`);
+  return new Set(chosen);
+}
 
 type PlanName = 'io' | 'cpu' | 'noop' | 'burst';
 
@@ -96,7 +117,8 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
   const pool = workers === 0 ? undefined : await startWorkers(workers, prefix);
   const limit: Record<PlanName, number> = { io: FETCH_LIMIT, cpu: Math.max(1, workers), noop: 1, burst: 64 };
   const kind = { io: 'fetch', cpu: 'spin', noop: 'noop', burst: 'noop' }[name];
-  const limits: Record<string, PoolOptions> = { [kind]: { limiter: 'fixed', max: limit[name], ...(name === 'io' ? { keyLimit: FETCH_LIMIT } : {}) } };
+  const sent = workers === 0 ? limit[name] : limit[name] * QUEUED_PER_LIMIT;
+  const limits: Record<string, PoolOptions> = { [kind]: { limiter: 'fixed', max: sent, ...(name === 'io' ? { keyLimit: sent } : {}) } };
   const executor = workers === 0 ? undefined : createExecutor({ redis: REDIS_URL, prefix, adapters: local, limits: { [kind]: limit[name] } });
   try {
     await executor?.ready();
@@ -184,7 +206,9 @@ export const distributedScale: Bench = {
     subjects.push({ name: 'in-process', params: { plan: 'noop', workers: 0 } }, { name: 'workers', params: { plan: 'noop', workers: 1 } });
     subjects.push({ name: 'in-process', params: { plan: 'burst', workers: 0 } }, { name: 'workers', params: { plan: 'burst', workers: 1 } }, { name: 'workers', params: { plan: 'burst', workers: 2 } });
     subjects.push({ name: 'workers', params: { plan: 'recovery', workers: 2 } });
-    return skip === undefined ? subjects : subjects.map((subject) => ({ ...subject, skip }));
+    const plans = chosenPlans();
+    const chosen = subjects.filter((subject) => plans.has(String(subject.params?.plan)));
+    return skip === undefined ? chosen : chosen.map((subject) => ({ ...subject, skip }));
   },
   async run(subject: Subject, quick: boolean): Promise<Measurement> {
     const { plan, workers } = subject.params as { plan: PlanName | 'recovery'; workers: number };
