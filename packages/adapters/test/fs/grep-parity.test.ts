@@ -71,6 +71,10 @@ const FIXTURE_CASES: GrepInputSpec[] = [
   { pattern: 'needle', paths: ['build'] },
   { pattern: 'needle', paths: ['bin/early.bin', 'bin/late.txt', 'bom16.txt'] },
   { pattern: 'needle', paths: ['sub', '.', 'a.txt'], mode: 'count' },
+  // A binary file the walk drops is still searched when named too: after the walk, or before it.
+  { pattern: 'needle', paths: ['.', 'bin/early.bin'] },
+  { pattern: 'needle', paths: ['bin', 'bin/mid.txt', 'bin/early.bin'], mode: 'count' },
+  { pattern: 'needle', paths: ['bin/early.bin', 'bin'], mode: 'files' },
   { pattern: 'needle', followSymlinks: true, mode: 'files' },
   { pattern: 'needle(?= )', mode: 'count' },
   { pattern: 'needle', smartCase: true, paths: ['sub'] },

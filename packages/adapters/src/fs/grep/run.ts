@@ -126,6 +126,8 @@ class GrepMember extends ScanMember {
   readonly #budgetMs: number;
   readonly #stats: (stats: GrepStats) => GrepStats;
   #index = 0;
+  /** Files its walk found binary: named in the input as well, they are searched again. */
+  readonly #walkedBinary = new Set<string>();
 
   constructor(input: GrepInput, paths: readonly string[], context: AttemptContext, settle: Settle, caps: Caps, budgetMs: number, sharedStatsOnly: boolean) {
     super(paths, context, settle);
@@ -160,15 +162,29 @@ class GrepMember extends ScanMember {
     this.fail(regexTooSlow(this.#pattern, path, this.#budgetMs));
   }
 
+  /**
+   * ripgrep searches a file named in its input even when its walk met the file first, and
+   * reports the file once (the first report wins, see `ripgrep-stream.ts`). Only a file the
+   * walk found binary can tell: the walk drops it, while a named file is searched whole.
+   */
+  protected override retakesNamed(): boolean {
+    return true;
+  }
+
   protected take(items: readonly Ordered[]): void {
     const outcomes: FileOutcome[] = [];
     for (const item of items) {
-      const index = this.#index++;
       if (item.kind === 'file') {
         const outcome = item.outcome as FileOutcome;
-        outcome.index = index;
+        if (item.again === true) {
+          if (!this.#walkedBinary.delete(item.path)) continue;
+        } else if (outcome.status === 'binary') {
+          this.#walkedBinary.add(item.path);
+        }
+        outcome.index = this.#index++;
         outcomes.push(outcome);
       } else {
+        const index = this.#index++;
         const error = item.item.kind === 'error' ? item.item.error : errorOf(item.item.path, item.item.error);
         outcomes.push({ index, status: 'error', path: error.path, code: error.code, message: error.message });
       }

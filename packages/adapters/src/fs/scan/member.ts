@@ -14,7 +14,7 @@ import type { StreamItem, WalkMember } from './walker.js';
 import type { ConsumerOutcome } from './work.js';
 
 /** An item of the operation's own order. */
-export type Ordered = { kind: 'file'; path: string; outcome: ConsumerOutcome | undefined } | { kind: 'error'; item: Extract<StreamItem, { kind: 'error' | 'list-error' }>; target: number };
+export type Ordered = { kind: 'file'; path: string; outcome: ConsumerOutcome | undefined; again?: true } | { kind: 'error'; item: Extract<StreamItem, { kind: 'error' | 'list-error' }>; target: number };
 
 interface Stream {
   items: (StreamItem | undefined)[];
@@ -45,8 +45,8 @@ export abstract class ScanMember implements WalkMember {
   readonly #streams: Stream[];
   #target = 0;
   #position = 0;
-  /** The paths taken so far, when its targets overlap (see {@link overlapping}). */
-  readonly #seen: Set<string> | undefined;
+  /** The paths taken so far, when its targets overlap (see {@link overlapping}): named in the input or not. */
+  readonly #seen: Map<string, boolean> | undefined;
   /** Files released into the order so far (their indices), and errors. */
   #released = 0;
   #next = 0;
@@ -69,7 +69,7 @@ export abstract class ScanMember implements WalkMember {
   /** `paths`: its targets' paths, in order. */
   constructor(paths: readonly string[], context: AttemptContext, settle: Settle) {
     const targets = paths.length;
-    this.#seen = overlapping(paths) ? new Set() : undefined;
+    this.#seen = overlapping(paths) ? new Map() : undefined;
     this.context = context;
     this.#settle = settle;
     this.#streams = Array.from({ length: targets }, () => ({ items: [], complete: false }));
@@ -91,7 +91,7 @@ export abstract class ScanMember implements WalkMember {
     if (target > this.#target) {
       // Behind an earlier target of its own: it waits; its bytes are wanted unless already seen.
       this.#streams[target]!.items.push(item);
-      return item.kind === 'file' && this.#seen?.has(item.path) !== true;
+      return item.kind === 'file' && this.#taking(item) !== false;
     }
     // The current target (whatever came before it is released already).
     const taken = this.#release(item, target);
@@ -139,6 +139,26 @@ export abstract class ScanMember implements WalkMember {
    */
   protected accept(_path: string): boolean {
     return true;
+  }
+
+  /**
+   * Takes a file named in the input once more when its walk took it first (see `#taking`):
+   * grep does, since ripgrep searches a named file whatever its walk found, and its binary
+   * rule differs for a named file.
+   */
+  protected retakesNamed(): boolean {
+    return false;
+  }
+
+  /**
+   * Whether a file joins the order: the first time its path comes (`first`); a named file
+   * after the walk took the path (`again`, when the member {@link retakesNamed}, marked on
+   * its item); or not at all.
+   */
+  #taking(item: Extract<StreamItem, { kind: 'file' }>): 'first' | 'again' | false {
+    const named = this.#seen?.get(item.path);
+    if (named === undefined) return 'first';
+    return !named && item.named && this.retakesNamed() ? 'again' : false;
   }
 
   /** Takes the next items of its order, in order (a batch of them: one progress report per batch). */
@@ -201,21 +221,18 @@ export abstract class ScanMember implements WalkMember {
         this.#ready.set(this.#released++, { kind: 'error', item, target });
         return false;
       case 'file': {
-        if (this.#full || this.#seen?.has(item.path) === true) {
+        const taking = this.#full ? false : this.#taking(item);
+        if (taking === false || (taking === 'first' && !this.accept(item.path))) {
           this.#early.delete(item.id);
+          if (taking === 'first') this.#full = true;
           return false;
         }
-        if (!this.accept(item.path)) {
-          this.#early.delete(item.id);
-          this.#full = true;
-          return false;
-        }
-        this.#seen?.add(item.path);
+        this.#seen?.set(item.path, item.named || this.#seen.get(item.path) === true);
         const index = this.#released++;
         const early = this.#early.get(item.id);
         if (early !== undefined) this.#early.delete(item.id);
         else if (this.consumer !== undefined) this.#indexOf.set(item.id, index);
-        this.#ready.set(index, { kind: 'file', path: item.path, outcome: early });
+        this.#ready.set(index, taking === 'again' ? { kind: 'file', path: item.path, outcome: early, again: true } : { kind: 'file', path: item.path, outcome: early });
         return true;
       }
     }

@@ -115,7 +115,8 @@ export interface LensVisit<S> {
 
 /** What the walk hands an operation, in walk order, per target. */
 export type StreamItem =
-  | { kind: 'file'; id: number; path: string }
+  /** `named`: named in the operation's input, rather than found by its walk. */
+  | { kind: 'file'; id: number; path: string; named: boolean }
   /** A problem met on the way (grep reports it; analyze lists it as skipped). */
   | { kind: 'error'; error: GrepFileError }
   /** A directory could not be listed; `start`: the target directory itself. */
@@ -319,7 +320,7 @@ export class Walker {
         this.#filesFound++;
         const consumers: number[] = [];
         const id = this.#nextId++;
-        for (const lens of item.lenses) lens.emit({ kind: 'file', id, path: item.path }, consumers);
+        for (const lens of item.lenses) lens.emit({ kind: 'file', id, path: item.path, named: item.named }, consumers);
         this.#onFile(id, item, consumers);
         this.#release(item.lenses);
         return;
