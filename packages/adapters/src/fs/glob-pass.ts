@@ -86,7 +86,7 @@ class GlobLens extends Lens<string> {
   }
 
   visit(directory: WalkDirectory, base: string, visit: LensVisit<string>): void {
-    const kept = this.#filter === undefined ? undefined : new Set(this.#listings.filter(this.#filter, directory.path, directory.dirents));
+    const kept = this.#filter === undefined ? undefined : this.#listings.keptSet(this.#filter, directory.path, directory.dirents);
     const { entryFilter, deepFilter } = this.#options;
     const entries = directory.entries;
     for (let i = 0; i < entries.length; i++) {

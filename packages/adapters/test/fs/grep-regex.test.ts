@@ -30,6 +30,33 @@ function spans(source: string, flags: string, text: string): [number, number][] 
   return found;
 }
 
+/**
+ * ripgrep's matching lines of `text` by running the `v`-mode expression once over all of it:
+ * each line's number and its matches as byte offsets in the line (code point steps after an
+ * empty match, none right after a match, none after the last line's `\n`).
+ */
+function wholeTextMatches(source: string, flags: string, text: string): { line: number; spans: [number, number][] }[] {
+  const regex = new RegExp(source, flags);
+  const lines: { line: number; spans: [number, number][] }[] = [];
+  const byteOf = (index: number): number => Buffer.byteLength(text.slice(0, index), 'utf8');
+  let previousEnd = -1;
+  for (let match = regex.exec(text); match !== null; match = regex.exec(text)) {
+    const at = match.index;
+    const end = at + match[0].length;
+    if (end === at) {
+      regex.lastIndex = at + (text.codePointAt(at)! > 0xffff ? 2 : 1);
+      if (at === previousEnd) continue;
+      if (at === text.length && (at === 0 || text[at - 1] === '\n')) break;
+    }
+    previousEnd = end;
+    const lineStart = at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
+    const line = text.slice(0, lineStart).split('\n').length;
+    if (lines.at(-1)?.line !== line) lines.push({ line, spans: [] });
+    lines.at(-1)!.spans.push([byteOf(at) - byteOf(lineStart), byteOf(end) - byteOf(lineStart)]);
+  }
+  return lines;
+}
+
 describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
   const atoms = [
     'a',
@@ -86,6 +113,65 @@ describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('finds, on files mixing ASCII lines and others, what the v-mode expression finds run over the whole text (property)', () => {
+    // Lines long and many enough that a file is cut into ASCII stretches and decoded lines.
+    // No character outside the BMP: V8 can report an empty match between the two halves of a
+    // surrogate pair, which ripgrep never does; that is another matter than the cutting tested here.
+    const lineArb = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', 'b', 'k', 'K', 'x', '_', '1', ' ', '.', '\r', 'test(', 'TODO'), maxLength: 60, size: 'large' }),
+      fc.string({ unit: fc.constantFrom('a', 'é', 'ǅ', 'K', '\u212A', '\u0301', '\u00a0', ' ', '_', 'test'), maxLength: 40, size: 'large' }),
+    );
+    const fileArb = fc.array(lineArb, { minLength: 1, maxLength: 120, size: 'large' }).chain((lines) => fc.constantFrom(lines.join('\n'), `${lines.join('\n')}\n`));
+    fc.assert(
+      fc.property(fc.oneof(patternArb, fc.constantFrom('$', '^', '\\b', '\\B', 'a|', '^\\s*$', '\\w+', '.*', 'test\\(')), fileArb, fc.boolean(), fc.boolean(), (pattern, file, ignoreCase, word) => {
+        let spec;
+        try {
+          spec = compilePattern(pattern, { ...PLAIN, ignoreCase, word });
+        } catch {
+          return;
+        }
+        if (spec.ascii === undefined) return;
+        const bytes = Buffer.from(file, 'utf8');
+        const expected = wholeTextMatches(spec.source, spec.flags, file);
+        const matcher = compileMatcher(spec);
+        const counted = searchBuffer(bytes, matcher, 'count', { ...LIMITS, lineMatches: true }, { text: 't' });
+        const listed = searchBuffer(bytes, matcher, 'content', LIMITS, { text: 't' });
+        const lines = listed.messages.flatMap((m) => (m.type === 'match' ? [{ line: m.data.line_number!, spans: m.data.submatches.map((sub): [number, number] => [sub.start, sub.end]) }] : []));
+        const where = `${pattern} on ${JSON.stringify(file)}`;
+        expect(lines, where).toEqual(expected);
+        expect(counted.lineMatches, where).toEqual(expected.map((line) => line.spans.length));
+        expect(counted.matches, where).toBe(expected.reduce((sum, line) => sum + line.spans.length, 0));
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  it('searches the lines of a file holding one non-ASCII character with the exact expression, and the rest with the ASCII one', () => {
+    const ascii = Array.from({ length: 400 }, (_, i) => `describe('case ${i}', () => test(x))`);
+    const lines = [...ascii.slice(0, 200), 'const café = test(1) // é', ...ascii.slice(200)];
+    const spec = compilePattern(String.raw`\b(describe|it|test)\s*\(`, PLAIN);
+    const matcher = compileMatcher(spec);
+    const searched = { exact: 0, ascii: 0 };
+    const spy = (regex: RegExp, name: keyof typeof searched): void => {
+      const exec = regex.exec.bind(regex);
+      regex.exec = (text: string) => {
+        // Each segment is searched from its start once (lastIndex 0), then on from each match.
+        if (regex.lastIndex === 0) searched[name] += text.length;
+        return exec(text);
+      };
+    };
+    spy(matcher.regex, 'exact');
+    spy(matcher.ascii!, 'ascii');
+    const file = Buffer.from(`${lines.join('\n')}\n`);
+    const found = searchBuffer(file, matcher, 'count', LIMITS, { text: 't' });
+    expect(found.matchedLines).toBe(401);
+    expect(found.matches).toBe(801);
+    // The exact expression sees the line with the é and at most a few neighbours (a stretch under 256 bytes).
+    expect(searched.exact).toBeGreaterThanOrEqual('const café = test(1) // é\n'.length);
+    expect(searched.exact).toBeLessThan(256);
+    expect(searched.exact + searched.ascii).toBe(file.toString('utf8').length);
   });
 
   it('finds what ripgrep finds where V8 11.3 gets a negated class in a repeated group wrong under the v flag', () => {

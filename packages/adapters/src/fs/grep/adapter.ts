@@ -37,7 +37,7 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
    * Most worker threads one operation uses (all grep operations of the process share one
    * thread per core in any case). 0 runs every search on the main thread: no thread start-up
    * at all, but a runaway regular expression then blocks the process and cannot be stopped.
-   * @default os.availableParallelism()
+   * @default os.availableParallelism() - 1, at least 1 (a core is left to the main thread: see `FsScanOptions.threads`)
    */
   threads?: number;
   /**

@@ -122,6 +122,11 @@ export function sequenceLength(buffer: Buffer, i: number, end: number): number {
   return 0;
 }
 
+/** `buffer[start, end)`, known to be pure ASCII, as a view. */
+export function asciiView(buffer: Buffer, start: number, end: number): TextView {
+  return new AsciiView(buffer, start, end);
+}
+
 /** Decodes `buffer[start, end)` the cheapest exact way (see {@link TextView}). */
 export function decodeView(buffer: Buffer, start: number, end: number): TextView {
   const bytes = buffer.subarray(start, end);

@@ -58,7 +58,7 @@ export class Listings {
   readonly #node = new ListingCache();
   readonly #others = new WeakMap<Readdir, ListingCache>();
   readonly #filters = new Map<string, GitignoreFilter>();
-  readonly #filtered = new Map<GitignoreFilter, Map<string, { entries: Dirent[]; kept: Dirent[] }>>();
+  readonly #filtered = new Map<GitignoreFilter, Map<string, { entries: Dirent[]; kept: Dirent[]; set?: ReadonlySet<Dirent> }>>();
   readonly #max: number;
   readonly #counters: ScanCounters | undefined;
   readonly #roots: readonly string[] | undefined;
@@ -171,6 +171,18 @@ export class Listings {
       this.#kept += kept.length;
     }
     return kept;
+  }
+
+  /**
+   * The entries of {@link Listings.filter} as a set, made once per directory for the batch:
+   * every glob of a batch that honours `.gitignore` asks for it in every directory it visits.
+   */
+  keptSet(filter: GitignoreFilter, dir: string, entries: Dirent[]): ReadonlySet<Dirent> {
+    const kept = this.filter(filter, dir, entries);
+    const known = this.#filtered.get(filter)?.get(dir);
+    if (known === undefined || known.kept !== kept) return new Set(kept);
+    known.set ??= new Set(kept);
+    return known.set;
   }
 
   #keep(cache: ListingCache, path: string, entries: Dirent[]): void {
