@@ -1,6 +1,6 @@
 export { Aggregator, aggregate, observe, type AggregatorOptions, type FinishedOperation, type PlanLike } from './aggregator.js';
 export { CHARS_PER_TOKEN, type Budget, type ReportOptions } from './report.js';
-export { renderMarkdown } from './markdown.js';
+export { renderMarkdown, n as formatCount } from './markdown.js';
 export {
   reportSchema,
   reportJsonSchema,

@@ -1,7 +1,10 @@
 import type { Report, ReportEntry, ReportGroup } from './report-schema.js';
 
-/** 12,345 (toLocaleString goes through ICU and costs microseconds a call). */
-function n(x: number): string {
+/**
+ * 12,345 (toLocaleString goes through ICU and costs microseconds a call, and its first call in
+ * a process loads ICU's locale data: a hundred milliseconds and more).
+ */
+export function n(x: number): string {
   const s = String(x);
   if (!Number.isInteger(x) || Math.abs(x) < 1000) return s;
   const neg = s.startsWith('-') ? '-' : '';

@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createScheduler } from '@fanout/scheduler';
 import { adaptersFromConfig, buildCodebaseMap, type CodebaseMap, exploreCodebase, renderCodebaseMap } from '../src/index.js';
+import { dirOf, joinPath, pageRank } from '../src/map/graph.js';
 
 // Golden-shape tests: five small repositories, one per ecosystem, explored for real (globs,
 // searches, analyses over temp directories) and mapped. The shape is checked, not the bytes:
@@ -216,5 +217,38 @@ describe('the codebase map of five ecosystems', () => {
     // Exports are searched per language present: JavaScript, Python and Go each their own way.
     expect(map.keyFiles.ops).toEqual(expect.arrayContaining(['search-exports-js', 'search-exports-go', 'search-exports-python']));
     checkText(root, map);
+  });
+});
+
+describe('the import graph', () => {
+  it('joins and takes directories of relative paths exactly as node:path (posix) does', () => {
+    const dirs = ['.', 'a', 'a/b', 'a/b/c', 'src/x.y', '..', '../a'];
+    const specs = ['./x', '../x', '../../x', '../../../../x', './x/', '../', '.', '..', 'x/./y', 'x//y', './x.js', 'x/../../y', '', 'a/..', 'a/../', '/abs/x', '.hidden/x'];
+    for (const dir of dirs) {
+      for (const spec of specs) {
+        expect(joinPath(dir, spec), `${dir} + ${spec}`).toBe(posix.join(dir, spec));
+        expect(joinPath(dir, 'src', spec, 'index'), `${dir} + src + ${spec} + index`).toBe(posix.join(dir, 'src', spec, 'index'));
+      }
+      expect(dirOf(`${dir}/f.ts`)).toBe(posix.dirname(`${dir}/f.ts`));
+    }
+    for (const path of ['f.ts', 'a/f.ts', '/f.ts', 'a/b/f']) expect(dirOf(path)).toBe(posix.dirname(path));
+  });
+
+  it('ranks by PageRank: scores add up to 1, the most imported file first, files importing nothing spread evenly', () => {
+    const nodes = ['a', 'b', 'c', 'd'];
+    // a, b and c import d; d imports c; b also imports c.
+    const edges = new Map([
+      ['a', new Set(['d'])],
+      ['b', new Set(['d', 'c'])],
+      ['c', new Set(['d', 'outside'])],
+      ['d', new Set(['c'])],
+    ]);
+    const scores = pageRank(nodes, edges);
+    expect([...scores.values()].reduce((sum, s) => sum + s, 0)).toBeCloseTo(1, 12);
+    expect([...scores].sort((x, y) => y[1] - x[1]).map(([node]) => node)).toEqual(['d', 'c', 'a', 'b']);
+    expect(scores.get('a')).toBe(scores.get('b'));
+    const lone = pageRank(['x', 'y'], new Map());
+    expect(lone.get('x')).toBeCloseTo(0.5, 12);
+    expect(lone.get('y')).toBe(lone.get('x'));
   });
 });

@@ -1,10 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler } from '@fanout/scheduler';
 import { analyzeAdapter, lineKinds, type MapOutput } from '../../src/analyze/index.js';
-import { factsOf } from '../../src/analyze/facts.js';
+import { factsOf, forEachMatch, linesOf, mapPatterns, type Pattern } from '../../src/analyze/facts.js';
 
 // Each fixture's counts were made by hand, line by line (the comments say which is which), and
 // checked with cloc 1.96: it agrees on every fixture but one line of TS, where a `/*` inside a
@@ -145,6 +146,59 @@ describe('factsOf', () => {
     expect(facts('/r/README.md', '# x\n').text).toBe('# x\n');
     expect(facts('/r/src/a.ts', 'x\n').text).toBeUndefined();
     expect(factsOf('/r/a.png', Buffer.from([0, 1, 2]), 3)).toEqual({ status: 'binary', bytes: 3 });
+  });
+
+  // The scan tries each expression only where it can match (a line's first column or first
+  // non-blank character, or where its literal is); the expression run as written over the
+  // whole text is the reference (`forEachMatch` without lines). Same matches, same captures,
+  // same order — on this repository's own sources and on snippets of every language with
+  // the whitespace that could trip a line scan (indents, blank lines, CRLF, a BOM, NBSP, tabs).
+  it('finds, line by line, exactly what each expression finds over the whole text', () => {
+    const sources = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true, recursive: true })
+        .filter((entry) => entry.isFile() && /\.(ts|js)$/.test(entry.name))
+        .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
+    const repo = sources(join(dirname(new URL(import.meta.url).pathname), '../../src'));
+    expect(repo.length).toBeGreaterThan(50);
+    const snippets = [
+      TS,
+      PY,
+      RUST,
+      "import a from 'a';\n\n\n   import   'side';\n\texport { b } from \"./b.js\";\nconst c = require( './c' );\nawait import('./d.js');\n",
+      "\uFEFFimport x from 'bom';\nexport default function main() {}\nexport async function* gen() {}\nexport abstract class A {}\ndeclare namespace N {}\n",
+      "describe('x', () => {\n  it('a', () => {});\n  it.each([\n    [1, 2],\n  ])('b %s', () => {});\n  test(`c`, () => {});\n\u00A0 it('nbsp', () => {});\n});\n",
+      "const a = process.env.A_B + process.env['C'] + import.meta.env.VITE_D + Deno.env.get('E');\nprocess.env.\nprocess.envX.Y\n",
+      'import a\r\nfrom . import b\r\nfrom ..c.d import e\r\nimport f.g, h\r\n\r\n\r\nasync def run():\r\n    pass\r\ndef test_x():\r\n    pass\r\nclass _Hidden:\r\n__all__ = ["a"]\r\nif __name__ == "__main__":\r\n    run()\r\n',
+      'package main\n\nimport (\n\t"fmt"\n\tio "io"\n)\nimport "os"\nimport x "example.com/x"\n\nfunc main() {\n\tfmt.Println(os.Getenv("HOME"), os.LookupEnv("PATH"))\n}\nfunc (s *S) Method() {}\ntype S struct{}\ntype F func()\nvar V = 1\nconst c = 2\nfunc TestX(t *testing.T) {}\n',
+      'use std::env;\npub(crate) use crate::a::b;\n  mod inner;\npub mod outer;\nextern crate serde;\npub async unsafe fn f() {}\nconst fn g() {}\nmacro_rules! m {}\nimpl<T> Trait for S<T> where T: X {}\npub unsafe impl Send for S {}\n#[test]\nfn t() { env::var("A"); env!("B"); option_env!("C"); }\n#[tokio::test]\nasync fn main() {}\n',
+      'import java.util.List;\nimport static org.junit.Assert.*;\npublic final class App {\n  public static void main(String[] args) { System.getenv("X"); }\n  @Test void t() {}\n}\ndata class D(val x: Int)\nfun main() {}\n',
+      '#include "local.h"\n  #  include "other.h"\n#include <stdio.h>\nint main(void) { return getenv("HOME") != 0; }\n',
+      "require 'a'\nrequire_relative('b')\nclass Foo::Bar\nmodule M\ndef self.x?\nit 'works'\ntest \"this\"\nENV['A'] + ENV.fetch('B')\nif __FILE__ == $0\n",
+    ];
+    const matches = (pattern: Pattern, text: string, lines: ReturnType<typeof linesOf>): string[] => {
+      const found: string[] = [];
+      // A `^\s*` match may begin on a blank line above (the expression) or at its first
+      // character (the scan): compare where it ends and what it captured.
+      forEachMatch(pattern, text, lines, (m) => void found.push(JSON.stringify([m.index + m[0].length, ...m.slice(1)])));
+      return found;
+    };
+    let compared = 0;
+    for (const text of [...repo, ...snippets]) {
+      const lines = linesOf(text);
+      expect(lines).toBeDefined();
+      for (const { name, pattern } of mapPatterns()) {
+        const scanned = matches(pattern, text, lines);
+        expect(scanned, name).toEqual(matches(pattern, text, undefined));
+        compared += scanned.length;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  it('runs the expressions as written when a text has line ends other than \\n and \\r\\n', () => {
+    expect(linesOf('a\rimport x from "y"\n')).toBeUndefined();
+    expect(linesOf('a\u2028b')).toBeUndefined();
+    expect(facts('/r/a.ts', "const a = 1;\rimport x from 'lone-cr';\n").imports).toEqual(['lone-cr']);
   });
 });
 

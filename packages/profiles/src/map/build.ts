@@ -5,7 +5,7 @@
  * and every section names the operations (by id) its facts come from, so a claim can be
  * checked without repeating any pattern. Pure: it reads outputs, never the disk.
  */
-import { posix, relative, sep } from 'node:path';
+import { posix, relative, resolve, sep } from 'node:path';
 import type { FileFacts, FileSymbol, MapOutput, MarkersOutput, StatsOutput } from '@fanout/adapters/analyze';
 import { importEdges, pageRank } from './graph.js';
 import { firstParagraph, makeTargets, parseGoMod, parseGradleSettings, parsePackageJson, parsePom, tomlSections, tomlString, tomlStrings, workspaceGlobs } from './manifests.js';
@@ -89,9 +89,13 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
   const ok = (id: string): boolean => ops.some((o) => o.id === id && o.state === 'succeeded');
   const outputOf = <T>(id: string): T | undefined => ops.find((o) => o.id === id && o.state === 'succeeded')?.output as T | undefined;
   const ids = (test: (id: string) => boolean): Ops => ops.filter((o) => o.state === 'succeeded' && test(o.id)).map((o) => o.id);
+  // The analyses report paths under the root they were given: cut the prefix (path.relative
+  // resolves both paths again on every call, a tenth of a millisecond each on a large tree).
+  const base = resolve(root);
+  const prefix = base.endsWith(sep) ? base : `${base}${sep}`;
   const rel = (path: string): string => {
-    const r = relative(root, path);
-    return (r === '' ? '.' : r).split(sep).join('/');
+    const r = path.startsWith(prefix) ? path.slice(prefix.length) : path === base ? '' : relative(base, path);
+    return r === '' ? '.' : sep === '/' ? r : r.split(sep).join('/');
   };
 
   const mapOut = outputOf<MapOutput>('analyze-map');
@@ -100,20 +104,23 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
   const facts: (FileFacts & { rel: string })[] = (mapOut?.files ?? []).map((f) => ({ ...f, rel: rel(f.path) }));
   const byPath = new Map(facts.map((f) => [f.rel, f]));
   const text = (path: string): string | undefined => byPath.get(path)?.text;
+  // Only manifests, READMEs and CI files come with their text: a few of the tree's files.
+  const withText = facts.filter((f) => f.text !== undefined);
+  const named = (path: string, name: string): boolean => path === name || path.endsWith(`/${name}`);
   const M = ok('analyze-map') ? ['analyze-map'] : [];
 
   // ── Manifests ──────────────────────────────────────────────────────────────────────
-  const packageJsons = facts.filter((f) => posix.basename(f.rel) === 'package.json' && f.text !== undefined).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), pkg: parsePackageJson(f.text!) }));
-  const cargos = facts.filter((f) => posix.basename(f.rel) === 'Cargo.toml' && f.text !== undefined).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), toml: tomlSections(f.text!) }));
-  const goMods = facts.filter((f) => posix.basename(f.rel) === 'go.mod' && f.text !== undefined).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), ...parseGoMod(f.text!) }));
-  const pyprojects = facts.filter((f) => posix.basename(f.rel) === 'pyproject.toml' && f.text !== undefined).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), toml: tomlSections(f.text!) }));
+  const packageJsons = withText.filter((f) => named(f.rel, 'package.json')).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), pkg: parsePackageJson(f.text!) }));
+  const cargos = withText.filter((f) => named(f.rel, 'Cargo.toml')).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), toml: tomlSections(f.text!) }));
+  const goMods = withText.filter((f) => named(f.rel, 'go.mod')).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), ...parseGoMod(f.text!) }));
+  const pyprojects = withText.filter((f) => named(f.rel, 'pyproject.toml')).map((f) => ({ path: f.rel, dir: posix.dirname(f.rel), toml: tomlSections(f.text!) }));
   const rootPkg = packageJsons.find((p) => p.dir === '.')?.pkg;
   const rootCargo = cargos.find((c) => c.dir === '.');
   const rootPy = pyprojects.find((p) => p.dir === '.');
   const rootGo = goMods.find((g) => g.dir === '.');
 
   // ── Overview ──────────────────────────────────────────────────────────────────────
-  const readme = facts.filter((f) => /^readme(\.\w+)?$/i.test(posix.basename(f.rel)) && f.text !== undefined).sort((a, b) => a.rel.split('/').length - b.rel.split('/').length)[0];
+  const readme = withText.filter((f) => /^readme(\.\w+)?$/i.test(posix.basename(f.rel))).sort((a, b) => a.rel.split('/').length - b.rel.split('/').length)[0];
   const pyName = tomlString(rootPy?.toml.get('project')?.get('name')) ?? tomlString(rootPy?.toml.get('tool.poetry')?.get('name'));
   const cargoName = tomlString(rootCargo?.toml.get('package')?.get('name'));
   const name = rootPkg?.name ?? cargoName ?? pyName ?? rootGo?.module ?? posix.basename(root.split(sep).join('/'));
@@ -186,7 +193,7 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
     const pyVersion = tomlString(project?.get('version'));
     // The importable packages: directories with an __init__.py whose parent has none.
     const packages = facts
-      .filter((f) => posix.basename(f.rel) === '__init__.py' && (py.dir === '.' || f.rel.startsWith(`${py.dir}/`)))
+      .filter((f) => named(f.rel, '__init__.py') && (py.dir === '.' || f.rel.startsWith(`${py.dir}/`)))
       .map((f) => posix.dirname(f.rel))
       .filter((dir) => !byPath.has(posix.join(posix.dirname(dir), '__init__.py')) && !TEST_PATH.test(`${dir}/`));
     workspaces.push({
@@ -210,7 +217,8 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
   }
   const layoutCounts = new Map<string, { files: number; languages: Map<string, number> }>();
   for (const f of facts) {
-    const top = f.rel.includes('/') ? `${f.rel.split('/')[0]}/` : f.rel;
+    const slash = f.rel.indexOf('/');
+    const top = slash === -1 ? f.rel : f.rel.slice(0, slash + 1);
     let entry = layoutCounts.get(top);
     if (entry === undefined) layoutCounts.set(top, (entry = { files: 0, languages: new Map() }));
     entry.files++;
@@ -294,7 +302,7 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
     if (!f.main || f.language === 'Shell' || TEST_PATH.test(f.rel) || declared.has(f.rel)) continue;
     addEntry({ path: f.rel, kind: f.text?.startsWith('#!') === true || (f.language !== 'Python' && f.language !== 'Go' && f.language !== 'Rust') ? 'script' : 'main function', from: f.rel });
   }
-  for (const f of facts) if (posix.basename(f.rel) === '__main__.py') addEntry({ path: f.rel, kind: 'main function', name: `python -m ${posix.dirname(f.rel).split('/').at(-1)}`, from: f.rel });
+  for (const f of facts) if (named(f.rel, '__main__.py')) addEntry({ path: f.rel, kind: 'main function', name: `python -m ${posix.dirname(f.rel).split('/').at(-1)}`, from: f.rel });
   const entryOps = [...M, ...ids((id) => id.startsWith('search-entry-points') || id === 'discover-entry-points')];
 
   // ── Key files ─────────────────────────────────────────────────────────────────────
@@ -371,7 +379,13 @@ export function buildCodebaseMap(root: string, operations: Iterable<MapOperation
 
   // ── Configuration ─────────────────────────────────────────────────────────────────
   const env = new Map<string, string[]>();
-  for (const f of facts) for (const v of f.env) env.set(v, [...(env.get(v) ?? []), f.rel]);
+  for (const f of facts) {
+    for (const v of f.env) {
+      const files = env.get(v);
+      if (files === undefined) env.set(v, [f.rel]);
+      else files.push(f.rel);
+    }
+  }
   const configGlob = outputOf<{ files: string[] }>('discover-config');
   const configFiles = (configGlob?.files ?? [])
     .map(rel)
