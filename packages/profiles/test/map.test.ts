@@ -143,6 +143,19 @@ describe('the codebase map of five ecosystems', () => {
     expect(text).toMatch(/^ {3}- L2 `export function price\(cents: number\): string`$/m);
   });
 
+  it('manifests of the wild: fields of the wrong type (`"main": false`, a `bin` list) are passed over, not the end of the map', async () => {
+    const { root, map } = await explore({
+      'package.json': JSON.stringify({ name: 'odd', main: false, module: 7, bin: ['x'], scripts: { test: 'node t.js', bad: 1 }, workspaces: ['libs/*', 3] }),
+      'libs/a/package.json': JSON.stringify({ name: 'a', main: './index.js', exports: { '.': false }, bin: { a: false, tool: './cli.js' } }),
+      'libs/a/index.js': 'module.exports = 1;\n',
+      'libs/a/cli.js': "require('./index.js');\n",
+    });
+    expect(map.structure.workspaces[0]!.members).toEqual([{ name: 'a', path: 'libs/a' }]);
+    expect(entries(map)).toEqual(expect.arrayContaining(['libs/a/cli.js bin tool', 'libs/a/index.js main a']));
+    expect(map.build.scripts.map((s) => s.name)).toEqual(['test']);
+    checkText(root, map);
+  });
+
   it('a Cargo workspace: members from the glob, the [[bin]], the lib, cargo test, the crate graph', async () => {
     const { root, map } = await explore(ECOSYSTEMS.cargo!);
     expect(map.structure.workspaces).toEqual([

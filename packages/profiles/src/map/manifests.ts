@@ -92,13 +92,40 @@ export interface PackageJson {
   devDependencies?: Record<string, string>;
 }
 
+/**
+ * A package.json's fields the map reads, each kept only when it has the type npm documents:
+ * manifests in the wild say `"main": false` (dunder-proto, fflate) or `"bin": ["x"]`, and a
+ * path built from one must not end the map.
+ */
 export function parsePackageJson(text: string): PackageJson | undefined {
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as PackageJson) : undefined;
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
+  if (!isRecord(value)) return undefined;
+  const pkg: PackageJson = {};
+  for (const key of ['name', 'version', 'description', 'main', 'module', 'type'] as const) if (typeof value[key] === 'string') pkg[key] = value[key];
+  if (typeof value.private === 'boolean') pkg.private = value.private;
+  if (typeof value.bin === 'string') pkg.bin = value.bin;
+  else if (isRecord(value.bin)) pkg.bin = strings(value.bin);
+  if (value.exports !== undefined) pkg.exports = value.exports;
+  for (const key of ['scripts', 'dependencies', 'devDependencies'] as const) if (isRecord(value[key])) pkg[key] = strings(value[key]);
+  if (Array.isArray(value.workspaces)) pkg.workspaces = value.workspaces.filter((w): w is string => typeof w === 'string');
+  else if (isRecord(value.workspaces) && Array.isArray(value.workspaces.packages)) pkg.workspaces = { packages: value.workspaces.packages.filter((w): w is string => typeof w === 'string') };
+  return pkg;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The entries of a record whose values are strings. */
+function strings(record: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record)) if (typeof value === 'string') out[key] = value;
+  return out;
 }
 
 /** The workspace globs of a package.json (npm / yarn) or a pnpm-workspace.yaml. */
