@@ -30,8 +30,9 @@ Server-Sent Events at /v1/runs/:id/events), reach the MCP tools (POST /mcp), scr
                          are the only ones a run may touch
       --allow-write      let plans use the write kind (off by default)
       --allow-shell      let plans use the bash kind (off by default)
-      --allow-addresses L  address classes fetch may reach: loopback, private, link-local,
-                         metadata, comma-separated (default: none, or the configuration's)
+      --allow-addresses L  address classes fetch and search providers may reach: loopback,
+                         private, link-local, metadata, comma-separated (default: none, or
+                         the configuration's fetch.allowAddresses / search.allowAddresses)
       --allow-host H     also answer for this Host header (repeatable)
       --allow-origin O   also accept requests from pages of this origin (repeatable)
       --max-body N       largest request body in bytes (default ${DEFAULT_OPTIONS.maxBodyBytes})

@@ -1,6 +1,6 @@
 /** The server's options, and their defaults. */
 
-/** Address classes `fetch` may be allowed to reach (see `fetch.allowAddresses` in the configuration). */
+/** Address classes `fetch` and `search` may be allowed to reach (see `fetch.allowAddresses` and `search.allowAddresses` in the configuration). */
 export const ADDRESS_CLASSES = ['loopback', 'private', 'link-local', 'metadata'] as const;
 export type AddressClass = (typeof ADDRESS_CLASSES)[number];
 
@@ -21,8 +21,9 @@ export interface ServerOptions {
   /** Let plans use `bash`. @default false */
   allowShell: boolean;
   /**
-   * Address classes `fetch` may reach (SSRF). Over the configuration's `fetch.allowAddresses`.
-   * @default the configuration's, else none
+   * Address classes `fetch` and the search providers may reach (SSRF). Over the
+   * configuration's `fetch.allowAddresses` and `search.allowAddresses`.
+   * @default each kind's configuration, else none
    */
   allowAddresses?: readonly AddressClass[];
   /** More `Host` names this server answers for. */

@@ -64,9 +64,16 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   }
   const loaded = await loadConfig({ cwd, ...(options.configFile === undefined ? {} : { configFile: options.configFile }) });
   // Roots come from the configuration only, never from a request (nor an MCP client's roots).
-  // fetch reaches no loopback, private, link-local or metadata address unless allowed (SSRF).
-  const allowAddresses = options.allowAddresses ?? loaded.config.fetch?.allowAddresses ?? [];
-  const config: Config = { ...loaded.config, roots: loaded.config.roots ?? [cwd], fetch: { ...loaded.config.fetch, allowAddresses: [...allowAddresses] } };
+  // fetch and the search providers reach no loopback, private, link-local or metadata address
+  // unless allowed (SSRF): --allow-addresses for both, else each kind's own configuration.
+  const fetchAddresses = options.allowAddresses ?? loaded.config.fetch?.allowAddresses ?? [];
+  const searchAddresses = options.allowAddresses ?? loaded.config.search?.allowAddresses ?? [];
+  const config: Config = {
+    ...loaded.config,
+    roots: loaded.config.roots ?? [cwd],
+    fetch: { ...loaded.config.fetch, allowAddresses: [...fetchAddresses] },
+    search: { ...loaded.config.search, allowAddresses: [...searchAddresses] },
+  };
   const kinds = KINDS.filter((kind) => (kind !== 'write' || options.allowWrite) && (kind !== 'bash' || options.allowShell));
   const adapters = await adaptersFromConfig(config, kinds);
   // Sampling from start to stop: a monitor that only samples while a run goes takes a whole

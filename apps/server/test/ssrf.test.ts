@@ -1,10 +1,13 @@
 /**
  * fetch refuses loopback, link-local, private and metadata addresses on the server unless
- * its configuration allows them: on an IP literal, after DNS resolution, after a redirect.
+ * its configuration allows them: on an IP literal, after DNS resolution, after a redirect;
+ * search refuses a provider endpoint at such an address the same way.
  * No outward traffic: the refused addresses are refused before any connection.
  */
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, readEvents, runServerBin, startServer, tempDir, type Served } from './helpers.js';
 
@@ -18,6 +21,11 @@ beforeAll(async () => {
   // A local site: / answers, /to-metadata redirects to the cloud metadata endpoint.
   target = createServer((req, res) => {
     hits++;
+    if (req.url?.startsWith('/searx/search?') === true) {
+      // A SearXNG instance's JSON answer.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ query: 'q', results: [{ url: 'https://example.com/a', title: 'A', content: 'a' }] }));
+      return;
+    }
     if (req.url === '/to-metadata') {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
       return;
@@ -34,7 +42,11 @@ afterAll(async () => {
 });
 
 async function fetchOutcome(served: Served, url: string): Promise<{ state: string; error?: { code: string; message: string } }> {
-  const posted = await api(served.url, '/v1/runs', { method: 'POST', json: { operations: [{ id: 'f', kind: 'fetch', input: { url }, retry: { attempts: 1 } }] } });
+  return outcome(served, { id: 'f', kind: 'fetch', input: { url }, retry: { attempts: 1 } });
+}
+
+async function outcome(served: Served, operation: Record<string, unknown>): Promise<{ state: string; error?: { code: string; message: string } }> {
+  const posted = await api(served.url, '/v1/runs', { method: 'POST', json: { operations: [operation] } });
   expect(posted.status).toBe(202);
   await readEvents(served.url, posted.body.id);
   const run = await api(served.url, `/v1/runs/${posted.body.id}`);
@@ -69,6 +81,43 @@ describe('SSRF policy of the server', () => {
       expect(redirected.error?.message).toContain('169.254.169.254');
     } finally {
       await served.stop();
+    }
+  });
+
+  it('refuses a search provider at the metadata address or on loopback by default; search.allowAddresses allows loopback', async () => {
+    const search = { id: 's', kind: 'search', input: { query: 'q' }, retry: { attempts: 1 } };
+    const configs = {
+      metadata: { search: { searxng: { url: 'http://169.254.169.254/searx' } } },
+      loopback: { search: { searxng: { url: `http://localhost:${targetPort}/searx` } } },
+      allowed: { search: { searxng: { url: `http://localhost:${targetPort}/searx` }, allowAddresses: ['loopback'] } },
+    };
+    for (const [name, config] of Object.entries(configs)) await writeFile(join(temp.dir, `search-${name}.json`), JSON.stringify(config));
+    const before = hits;
+    const metadata = await startServer(['--data-dir', 'data-search-metadata', '--config', join(temp.dir, 'search-metadata.json')], temp.dir);
+    try {
+      const refused = await outcome(metadata, search);
+      expect(refused.error?.code).toBe('FANOUT_HTTP_ADDRESS_REFUSED');
+      expect(refused.error?.message).toContain('metadata address 169.254.169.254');
+    } finally {
+      await metadata.stop();
+    }
+    const loopback = await startServer(['--data-dir', 'data-search-loopback', '--config', join(temp.dir, 'search-loopback.json')], temp.dir);
+    try {
+      const refused = await outcome(loopback, search);
+      expect(refused.error?.code).toBe('FANOUT_HTTP_ADDRESS_REFUSED');
+      expect(refused.error?.message).toMatch(/loopback address .* \(localhost resolves to it\)/);
+      expect(hits).toBe(before); // the local SearXNG was never reached
+    } finally {
+      await loopback.stop();
+    }
+    const allowed = await startServer(['--data-dir', 'data-search-allowed', '--config', join(temp.dir, 'search-allowed.json')], temp.dir);
+    try {
+      expect((await outcome(allowed, search)).state).toBe('succeeded');
+      expect(hits).toBe(before + 1);
+      // fetch keeps its own policy: allowing loopback for the providers does not open it to fetch.
+      expect((await fetchOutcome(allowed, `http://127.0.0.1:${targetPort}/`)).error?.code).toBe('FANOUT_HTTP_ADDRESS_REFUSED');
+    } finally {
+      await allowed.stop();
     }
   });
 

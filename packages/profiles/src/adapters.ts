@@ -67,6 +67,7 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Builti
       const adapter = web.searchAdapter(
         withoutUndefined({
           providers: search.providers,
+          allowAddresses: search.allowAddresses,
           searxng: search.searxng,
           brave: search.brave === undefined ? undefined : withoutUndefined(search.brave),
           tavily: search.tavily === undefined ? undefined : withoutUndefined(search.tavily),

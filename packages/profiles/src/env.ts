@@ -129,9 +129,12 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
     const value = parseValue(text, found.schema, found.keys);
     const checked = found.schema.safeParse(value);
     if (!checked.success) {
-      // Described by the text as written, not as parsed: "many" read as a number is NaN.
-      const first = describeZodIssues(checked.error, text)[0];
-      issues.push({ source: `env ${name}`, key: found.keys.join('.'), message: first?.message ?? `invalid value ${JSON.stringify(text)}` });
+      // Described by the text as written, not as parsed: "many" read as a number is NaN. A list
+      // is described as split, so that the bad entry is named with its place (`providers[1]`).
+      const list = Array.isArray(value);
+      const first = describeZodIssues(checked.error, list ? value : text)[0];
+      const place = list && first !== undefined ? first.path : '';
+      issues.push({ source: `env ${name}`, key: found.keys.join('.') + place, message: first?.message ?? `invalid value ${JSON.stringify(text)}` });
       continue;
     }
     setPath(config, found.keys, checked.data);

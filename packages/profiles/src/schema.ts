@@ -46,8 +46,16 @@ export const outputSchema = z
   })
   .strict();
 
+/** Address classes of the SSRF policy (`fetch.allowAddresses`, `search.allowAddresses`). */
+const addressClassesSchema = z.array(z.enum(['loopback', 'private', 'link-local', 'metadata']));
+
 export const searchSchema = z
   .object({
+    allowAddresses: addressClassesSchema
+      .describe(
+        "Address classes the search providers' endpoints may be at, checked on the URL and after DNS resolution (SSRF; providers' redirects are not followed): the classes of fetch.allowAddresses. Separate from fetch's so that a SearXNG on your network ('private') does not open your network to fetch. Default ['loopback'] for the CLI and the MCP server, none for fanout-server. Only a trusted configuration may set it",
+      )
+      .optional(),
     providers: z
       .array(z.enum(['searxng', 'brave', 'tavily']))
       .min(1)
@@ -92,8 +100,7 @@ export const configSchema = z
     search: searchSchema.optional(),
     fetch: z
       .object({
-        allowAddresses: z
-          .array(z.enum(['loopback', 'private', 'link-local', 'metadata']))
+        allowAddresses: addressClassesSchema
           .describe(
             "Address classes fetch may reach, checked on the URL, after DNS resolution and on every redirect (SSRF): 'loopback' (127/8, ::1), 'private' (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), 'link-local' (169.254/16, fe80::/10), 'metadata' (cloud metadata endpoints). Default ['loopback'] for the CLI and the MCP server, none for fanout-server. Only a trusted configuration may set it",
           )

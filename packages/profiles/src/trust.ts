@@ -81,6 +81,7 @@ export function untrustedLayer(layer: Config, source: string, baselineRoots: rea
       const search: Record<string, unknown> = {};
       for (const [inner, innerValue] of Object.entries(value as Record<string, unknown>)) {
         if (UNTRUSTED_SEARCH_KEYS.has(inner)) search[inner] = innerValue;
+        else if (inner === 'allowAddresses') refused.push({ source, key: 'search.allowAddresses', message: `set aside: the addresses search providers may be at (SSRF); ${WHY}` });
         else refused.push({ source, key: `search.${inner}`, message: `set aside: a search endpoint or key (where your queries, and your keys, would go); ${WHY}` });
       }
       if (Object.keys(search).length > 0) kept.search = search;

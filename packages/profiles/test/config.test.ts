@@ -89,6 +89,14 @@ describe('loadConfig', () => {
     expect(error.message).toContain(`${file}: limits.grep.max: expected number`);
   });
 
+  it('names a bad address class of search.allowAddresses by its place, from a file or a variable', async () => {
+    await writeFile(join(dir, 'fanout.config.json'), JSON.stringify({ search: { allowAddresses: ['loopback', 'intranet'] } }));
+    const error = await errorOf(loadConfig({ cwd: dir, env: { FANOUT_SEARCH__ALLOW_ADDRESSES: 'private,everything' } }));
+    const byKey = Object.fromEntries(error.issues.map((i) => [`${i.source} ${i.key}`, i.message]));
+    expect(byKey[`${join(dir, 'fanout.config.json')} search.allowAddresses[1]`]).toMatch(/loopback.*private.*link-local.*metadata.*got the string "intranet"/);
+    expect(byKey['env FANOUT_SEARCH__ALLOW_ADDRESSES search.allowAddresses[1]']).toMatch(/got the string "everything"/);
+  });
+
   it('names a file that is not JSON, with the parser’s position', async () => {
     await writeFile(join(dir, 'fanout.config.json'), '{ "concurrency": 4, }');
     const error = await errorOf(loadConfig({ cwd: dir, env: {} }));

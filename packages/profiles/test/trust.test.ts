@@ -70,6 +70,20 @@ describe('a configuration file found by searching upward', () => {
     expect(loaded.refused.map((issue) => issue.key).sort()).toEqual(['search.brave', 'search.searxng']);
   });
 
+  it('cannot let search providers reach private or metadata addresses (SSRF); a file named with --config can', async () => {
+    const widening = { search: { providers: ['searxng'], allowAddresses: ['private', 'metadata'] } };
+    await writeFile(join(repo, 'fanout.config.json'), JSON.stringify(widening));
+    const found = await load();
+    expect(found.config.search).toEqual({ providers: ['searxng'] });
+    expect(found.refused).toEqual([
+      { source: join(repo, 'fanout.config.json'), key: 'search.allowAddresses', message: expect.stringMatching(/^set aside: the addresses search providers may be at \(SSRF\); .*untrusted/) },
+    ]);
+    await writeFile(join(parent, 'trusted.json'), JSON.stringify(widening));
+    const named = await load({}, join(parent, 'trusted.json'));
+    expect(named.config.search).toEqual(widening.search);
+    expect(named.refused).toEqual([]);
+  });
+
   it('cannot spill reports outside the roots, and may inside them', async () => {
     await writeFile(join(repo, 'fanout.config.json'), JSON.stringify({ output: { spillDir: join(home, '.ssh'), budgetChars: 5000 } }));
     const outside = await load();

@@ -1,5 +1,5 @@
 /**
- * Which addresses `fetch` may connect to. A plan is data a caller may not trust: without a
+ * Which addresses `fetch` and `search` may connect to. A plan is data a caller may not trust: without a
  * policy, `fetch http://169.254.169.254/…` reads a cloud machine's credentials and
  * `http://127.0.0.1:6379` talks to its Redis (SSRF). The check runs on the address actually
  * connected to — in the connection's DNS lookup, so a name that resolves to a private
@@ -18,7 +18,7 @@ import { HttpError } from './http-error.js';
  */
 export type AddressClass = 'loopback' | 'private' | 'link-local' | 'metadata';
 
-/** The classes `fetch` allows by default: loopback (a developer's local servers), nothing else. */
+/** The classes `fetch` and `search` allow by default: loopback (a developer's local servers, a local SearXNG), nothing else. */
 export const DEFAULT_ALLOWED_ADDRESSES: readonly AddressClass[] = ['loopback'];
 
 function list(entries: [string, number, 'ipv4' | 'ipv6'][]): BlockList {
@@ -71,6 +71,23 @@ export function refuseAddress(address: string, host: string, allowed: ReadonlySe
     `expected a public address, got ${cls} address ${address}${via}: refused unless the configuration allows ${cls} addresses (allowed now: ${[...allowed].join(', ') || 'none'})`,
     { path: 'url', url },
   );
+}
+
+/**
+ * The refusal of `url` when its host is an IP literal the policy does not allow. Such a host
+ * is connected to without a DNS lookup, so {@link guardedLookup} never sees it: check it
+ * before each request (each redirect hop).
+ */
+export function refuseUrl(url: URL, allowed: ReadonlySet<AddressClass>): HttpError | undefined {
+  return refuseAddress(url.hostname.replace(/^\[|\]$/g, ''), url.hostname, allowed, url.href);
+}
+
+/** The address refusal a connection failed with, however undici wrapped it (the lookup's error is its cause). */
+export function refusalIn(error: unknown): HttpError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof HttpError && e.code === 'FANOUT_HTTP_ADDRESS_REFUSED') return e;
+  }
+  return undefined;
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { classifyAdapterError } from '../errors.js';
 import { ACCEPT_ENCODING } from './content-coding.js';
 import { exchange, type BodyPlan, type ExchangeProgress, type ResponseHeaders } from './exchange.js';
-import { DEFAULT_ALLOWED_ADDRESSES, refuseAddress, type AddressClass } from './addresses.js';
+import { DEFAULT_ALLOWED_ADDRESSES, refusalIn, refuseUrl, type AddressClass } from './addresses.js';
 import { Connections } from './connections.js';
 import { fetchInputSchema, IDEMPOTENT_METHODS, isHttpUrl, type FetchInput, type FetchOutput } from './fetch-input.js';
 import { positiveOption } from './options.js';
@@ -113,14 +113,6 @@ function flatten(headers: ResponseHeaders): Record<string, string> {
   return out;
 }
 
-/** The address refusal a connection failed with, however undici wrapped it. */
-function refusalIn(error: unknown): HttpError | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof HttpError && e.code === 'FANOUT_HTTP_ADDRESS_REFUSED') return e;
-  }
-  return undefined;
-}
-
 /**
  * Makes the `fetch` adapter: HTTP(S) requests on undici, one connection pool per origin
  * (closed by `close()`), connect / headers / body timeouts, a body cap, redirects with a cap
@@ -212,7 +204,7 @@ export function fetchAdapter(options: FetchAdapterOptions = {}): FetchAdapter {
     for (;;) {
       const url = hop.url.href;
       // An IP literal is connected to without a lookup: check it here, on every hop.
-      const literal = refuseAddress(hop.url.hostname.replace(/^\[|\]$/g, ''), hop.url.hostname, allowed, url);
+      const literal = refuseUrl(hop.url, allowed);
       if (literal !== undefined) throw literal;
       const failure = (): FailureContext => ({ url, idempotent, maxRetryAfterMs });
       const progress: ExchangeProgress = { responded: false, bytes: 0 };

@@ -2,6 +2,7 @@ import { describeZodIssues } from '@fanout/scheduler';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { AdapterError, type AdapterErrorCode, type AdapterErrorOptions } from '../errors.js';
+import { refusalIn, refuseUrl, type AddressClass } from './addresses.js';
 import { ACCEPT_ENCODING } from './content-coding.js';
 import { exchange, type ExchangeProgress } from './exchange.js';
 import { networkError, type FailureContext, type TimeoutsInForce } from './http-error.js';
@@ -32,8 +33,13 @@ export interface ProviderHit {
 export interface ProviderContext {
   /** Aborted when the attempt is; stop at once. */
   signal: AbortSignal;
-  /** The search adapter's connection pools. */
+  /**
+   * The search adapter's connection pools. Unless the adapter was given a dispatcher of its
+   * own, they refuse, after DNS resolution, an address `allowedAddresses` does not allow.
+   */
   dispatcher: Dispatcher;
+  /** Address classes a provider's requests may reach (SSRF); {@link callProvider} checks IP literals against it. */
+  allowedAddresses: ReadonlySet<AddressClass>;
   timeouts: TimeoutsInForce;
   /** Most bytes of a provider's answer. */
   maxResponseBytes: number;
@@ -97,11 +103,18 @@ export interface ProviderCall {
 
 /**
  * Sends one request through the adapter's pools and reads the whole answer, whatever its
- * status (providers give meaning to their statuses). Network failures and timeouts become
- * `FANOUT_HTTP_TIMEOUT` / `FANOUT_HTTP_NETWORK` errors; an abort rethrows the signal's reason.
+ * status (providers give meaning to their statuses). An address the policy does not allow —
+ * an IP literal, or what the host resolves to — is `FANOUT_HTTP_ADDRESS_REFUSED` before any
+ * byte is sent. Redirects are not followed: a provider's API answers where it is configured,
+ * and its key travels in headers (`X-Subscription-Token`) that would follow a redirect to
+ * another host; a 3xx is a `FANOUT_HTTP_STATUS` failure. Network failures and
+ * timeouts become `FANOUT_HTTP_TIMEOUT` / `FANOUT_HTTP_NETWORK` errors; an abort rethrows the
+ * signal's reason.
  */
 export async function callProvider(call: ProviderCall, context: ProviderContext): Promise<ProviderAnswer> {
   const { signal } = context;
+  const literal = refuseUrl(call.url, context.allowedAddresses);
+  if (literal !== undefined) throw literal;
   const progress: ExchangeProgress = { responded: false, bytes: 0 };
   try {
     const response = await exchange(
@@ -119,6 +132,8 @@ export async function callProvider(call: ProviderCall, context: ProviderContext)
     return { status: response.status, headers: response.headers, text: response.text(), truncated: response.truncated };
   } catch (error) {
     if (signal.aborted) throw signal.reason;
+    const refused = refusalIn(error);
+    if (refused !== undefined) throw refused;
     const failure: FailureContext = { url: call.url.href, who: call.who, field: 'query', maxRetryAfterMs: context.maxRetryAfterMs };
     throw networkError(error, failure, context.timeouts, progress.responded ? progress.bytes : undefined);
   }

@@ -1,6 +1,7 @@
 import { defaultClassify, type Adapter, type AdapterDefaults, type AttemptContext, type Classification } from '@fanout/scheduler';
 import type { Dispatcher } from 'undici';
 import { AdapterError, classifyAdapterError } from '../errors.js';
+import { DEFAULT_ALLOWED_ADDRESSES, type AddressClass } from './addresses.js';
 import { Connections } from './connections.js';
 import { positiveOption } from './options.js';
 import { domainAllowed } from './domains.js';
@@ -52,6 +53,15 @@ export interface SearchAdapterOptions extends SearchProvidersConfig {
   maxRetryAfterMs?: number;
   /** Requests go through this dispatcher instead of the adapter's own pools. */
   dispatcher?: Dispatcher;
+  /**
+   * Address classes the providers' endpoints may be at, checked on IP literals and after DNS
+   * resolution (SSRF), as `fetch` does: a configured `url` of 169.254.169.254 or of a name that
+   * resolves to a private address is refused with `FANOUT_HTTP_ADDRESS_REFUSED`. Allow
+   * `private` for a SearXNG on your network. With a `dispatcher` of your own, only IP literals
+   * are checked.
+   * @default ["loopback"]
+   */
+  allowAddresses?: readonly AddressClass[];
 }
 
 /** The search adapter: an {@link Adapter} that owns its connection pools. */
@@ -149,12 +159,14 @@ export function searchAdapter(options: SearchAdapterOptions = {}): SearchAdapter
   };
   const maxResponseBytes = positive('maxResponseBytes', options.maxResponseBytes, SEARCH_DEFAULTS.maxResponseBytes);
   const maxRetryAfterMs = positive('maxRetryAfterMs', options.maxRetryAfterMs, SEARCH_DEFAULTS.maxRetryAfterMs, true);
+  const allowedAddresses = new Set(options.allowAddresses ?? DEFAULT_ALLOWED_ADDRESSES);
   const connections = new Connections({
     connectionsPerOrigin: maxConcurrency,
     connectTimeoutMs: timeouts.connectMs,
     headersTimeoutMs: timeouts.headersMs,
     bodyTimeoutMs: timeouts.bodyMs,
     dispatcher: options.dispatcher,
+    allowedAddresses,
   });
 
   async function run(input: SearchInput, context: AttemptContext): Promise<SearchOutput> {
@@ -171,7 +183,7 @@ export function searchAdapter(options: SearchAdapterOptions = {}): SearchAdapter
       timeRange: input.timeRange,
       safeSearch: input.safeSearch,
     };
-    const providerContext: ProviderContext = { signal, dispatcher: connections.dispatcher, timeouts, maxResponseBytes, maxRetryAfterMs };
+    const providerContext: ProviderContext = { signal, dispatcher: connections.dispatcher, allowedAddresses, timeouts, maxResponseBytes, maxRetryAfterMs };
     const tried: string[] = [];
     const failures: ProviderFailure[] = [];
     const errors: unknown[] = [];

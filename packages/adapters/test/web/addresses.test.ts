@@ -1,9 +1,10 @@
-/** The address classes fetch's SSRF policy refuses, and the refusal on a real loopback server. */
+/** The address classes the SSRF policy of fetch and search refuses, and the refusal on real loopback servers. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createScheduler } from '@fanout/scheduler';
 import { describe, expect, it } from 'vitest';
-import { addressClass, fetchAdapter } from '../../src/web/index.js';
+import { addressClass, fetchAdapter, searchAdapter, type HttpError, type SearchAdapter, type SearchOutput } from '../../src/web/index.js';
+import { startServer } from './http-server.js';
 
 describe('addressClass', () => {
   it.each([
@@ -52,6 +53,95 @@ describe('fetch address policy', () => {
     } finally {
       await Promise.all([open.close(), closed.close()]);
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('search address policy', () => {
+  /** A SearXNG instance on loopback that counts what reaches it. */
+  const searxng = () =>
+    startServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ query: 'q', results: [{ url: 'https://example.com/a', title: 'A', content: 'a' }] }));
+    });
+  const env = {}; // nothing from the machine's environment
+  const plan = { operations: [{ id: 's', kind: 'search', input: { query: 'q' }, retry: { attempts: 1 } }] };
+  const outcome = async (adapter: SearchAdapter) => (await createScheduler({ adapters: [adapter] }).execute(plan)).get('s')!;
+
+  it('reaches a provider on loopback by default, refuses it when the policy allows nothing, before connecting', async () => {
+    const server = await searxng();
+    const open = searchAdapter({ searxng: { url: server.origin }, env });
+    const closed = searchAdapter({ searxng: { url: server.origin }, env, allowAddresses: [] });
+    try {
+      const found = await outcome(open);
+      expect(found.state).toBe('succeeded');
+      expect((found.output as SearchOutput).results.map((result) => result.url)).toEqual(['https://example.com/a']);
+      const refused = await outcome(closed);
+      expect(refused.state).toBe('failed');
+      expect((refused.error as HttpError).code).toBe('FANOUT_HTTP_ADDRESS_REFUSED');
+      expect((refused.error as HttpError).message).toContain('loopback address 127.0.0.1');
+      expect(server.requests).toHaveLength(1);
+      expect(server.sockets).toHaveLength(1);
+    } finally {
+      await Promise.all([open.close(), closed.close(), server.close()]);
+    }
+  });
+
+  it('refuses a provider host name that resolves to a refused address (checked after DNS resolution)', async () => {
+    const server = await searxng();
+    const closed = searchAdapter({ brave: { apiKey: 'k', url: `http://localhost:${server.port}/res/v1` }, env, allowAddresses: ['private'] });
+    try {
+      const refused = await outcome(closed);
+      expect((refused.error as HttpError).code).toBe('FANOUT_HTTP_ADDRESS_REFUSED');
+      expect((refused.error as HttpError).message).toMatch(/loopback address (127\.0\.0\.1|::1) \(localhost resolves to it\)/);
+      expect(server.sockets).toHaveLength(0);
+    } finally {
+      await Promise.all([closed.close(), server.close()]);
+    }
+  });
+
+  it('refuses a metadata endpoint even when link-local addresses are allowed', async () => {
+    const adapter = searchAdapter({ tavily: { apiKey: 'k', url: 'http://169.254.169.254/latest' }, env, allowAddresses: ['loopback', 'link-local', 'private'] });
+    try {
+      const refused = await outcome(adapter);
+      expect((refused.error as HttpError).code).toBe('FANOUT_HTTP_ADDRESS_REFUSED');
+      expect((refused.error as HttpError).message).toContain('metadata address 169.254.169.254');
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('does not follow a provider redirect: a 302 towards a refused address never reaches it', async () => {
+    const target = await searxng();
+    const redirecting = await startServer((_request, response) => {
+      response.writeHead(302, { location: `http://localhost:${target.port}/search?q=q&format=json` });
+      response.end();
+    });
+    // Loopback is allowed so that the redirecting provider answers; the target is checked by what reaches it.
+    const adapter = searchAdapter({ searxng: { url: redirecting.origin }, env });
+    try {
+      const failed = await outcome(adapter);
+      expect(failed.state).toBe('failed');
+      expect((failed.error as HttpError).code).toBe('FANOUT_HTTP_STATUS');
+      expect((failed.error as HttpError).status).toBe(302);
+      expect(redirecting.requests).toHaveLength(1);
+      expect(target.sockets).toHaveLength(0);
+    } finally {
+      await Promise.all([adapter.close(), redirecting.close(), target.close()]);
+    }
+  });
+
+  it('a refused provider is a failure of the chain: the next provider answers, the refusal is listed', async () => {
+    const server = await searxng();
+    const adapter = searchAdapter({ providers: ['brave', 'searxng'], brave: { apiKey: 'k', url: 'http://10.0.0.1/res/v1' }, searxng: { url: server.origin }, env });
+    try {
+      const found = await outcome(adapter);
+      expect(found.state).toBe('succeeded');
+      const output = found.output as SearchOutput;
+      expect(output.provider).toBe('searxng');
+      expect(output.failures).toEqual([{ provider: 'brave', code: 'FANOUT_HTTP_ADDRESS_REFUSED', message: expect.stringContaining('private address 10.0.0.1') }]);
+    } finally {
+      await Promise.all([adapter.close(), server.close()]);
     }
   });
 });
