@@ -95,6 +95,10 @@ describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
     fc.tuple(fc.constantFrom(...atoms.slice(0, 20)), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '*?', '+?')).map(([atom, quantifier]) => atom + quantifier),
   );
   const patternArb = fc.array(piece, { minLength: 1, maxLength: 5 }).chain((pieces) => fc.constantFrom(pieces.join(''), `(?:${pieces.join('')})+`, `${pieces.slice(0, 2).join('')}|${pieces.slice(2).join('')}`));
+  // Without the repeated group: `(?:\w*\s*)+` backtracks exponentially in a line's length, which
+  // a 40-character text bounds but a file of 60-character lines does not (one such draw held a
+  // CI run for minutes). The cutting of files into stretches does not depend on it.
+  const flatPatternArb = fc.array(piece, { minLength: 1, maxLength: 5 }).chain((pieces) => fc.constantFrom(pieces.join(''), `${pieces.slice(0, 2).join('')}|${pieces.slice(2).join('')}`));
   const textArb = fc.string({ unit: fc.constantFrom('a', 'b', 'A', 'K', 'k', 'S', 's', 'x', '_', '1', ' ', '-', '.', '\t', '\r', '\n', 'Z'), maxLength: 40 });
 
   it('matches exactly what the v-mode translation matches, on any ASCII text (property)', () => {
@@ -125,7 +129,7 @@ describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
     );
     const fileArb = fc.array(lineArb, { minLength: 1, maxLength: 120, size: 'large' }).chain((lines) => fc.constantFrom(lines.join('\n'), `${lines.join('\n')}\n`));
     fc.assert(
-      fc.property(fc.oneof(patternArb, fc.constantFrom('$', '^', '\\b', '\\B', 'a|', '^\\s*$', '\\w+', '.*', 'test\\(')), fileArb, fc.boolean(), fc.boolean(), (pattern, file, ignoreCase, word) => {
+      fc.property(fc.oneof(flatPatternArb, fc.constantFrom('$', '^', '\\b', '\\B', 'a|', '^\\s*$', '\\w+', '.*', 'test\\(')), fileArb, fc.boolean(), fc.boolean(), (pattern, file, ignoreCase, word) => {
         let spec;
         try {
           spec = compilePattern(pattern, { ...PLAIN, ignoreCase, word });
