@@ -130,7 +130,21 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
 
   // The MCP tools over Streamable HTTP: one runtime (runs, handles, adapters) shared by the
   // per-request servers the handler makes; same roots, same allowed kinds, same monitor.
-  const mcpRuntime = createFanoutMcpRuntime({ config, allowWrite: options.allowWrite, allowShell: options.allowShell, pressure: monitor, cwd, maxOperations: options.maxOperations });
+  // Each tool call's run is adopted by the run manager: listed in /v1/runs, logged, journaled,
+  // streamed, counted against the token's runs going (refused, not queued, when it has none to
+  // spare: the tool answers an error with FANOUT_SERVER_TOO_MANY_RUNS).
+  const mcpRuntime = createFanoutMcpRuntime({
+    config,
+    allowWrite: options.allowWrite,
+    allowShell: options.allowShell,
+    pressure: monitor,
+    cwd,
+    maxOperations: options.maxOperations,
+    launch: (launch) => {
+      if (launch.principal === undefined) throw new ServerError('FANOUT_SERVER_UNAUTHORIZED', `expected the token's principal on the tool call ${launch.tool}, got none`);
+      return runs.adopt({ title: launch.title, plan: launch.plan, principal: launch.principal, mcp: { tool: launch.tool, handle: launch.handle }, start: launch.start });
+    },
+  });
   const mcp = createMcpHandler(() => createFanoutMcpServer({ runtime: mcpRuntime }).server, {
     maxRequestBodySize: options.maxBodyBytes,
     onerror: (error) => process.stderr.write(`fanout-server: mcp: ${error.message}\n`),
@@ -231,7 +245,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     return RESPONSE_ALREADY_SENT;
   });
 
-  app.all('/mcp', (c) => mcp.fetch(c.req.raw));
+  // The token's principal goes to the tools as authInfo (clientId), so their runs count against it.
+  app.all('/mcp', (c) => mcp.fetch(c.req.raw, { authInfo: { token: '', clientId: c.get('principal'), scopes: [] } }));
 
   let server: ServerType;
   try {

@@ -48,6 +48,8 @@ export interface RunMeta {
   byState?: Record<TerminalState, number>;
   /** Why it ended without a summary (an error of the server itself). */
   error?: string;
+  /** A run started by a tool call at `/mcp`: the tool and the handle its client knows it by. */
+  mcp?: { tool: string; handle: string };
 }
 
 /** What a run's report holds. */
@@ -211,7 +213,7 @@ const JOURNAL = '.journal.ndjson';
 /** The files of runs in a data directory. */
 export class RunStore {
   readonly root: string;
-  #made: Promise<unknown> | undefined;
+  #made: Promise<void> | undefined;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'runs');
@@ -228,13 +230,20 @@ export class RunStore {
   /**
    * Records a new run: its log with the meta and the plan, written before this resolves. The log stays open for the run's events.
    */
+  /** Makes the runs' directory, once per process (and again after a failure, say it was removed). */
+  made(): Promise<void> {
+    this.#made ??= mkdir(this.root, { recursive: true }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#made = undefined;
+        throw error;
+      },
+    );
+    return this.#made;
+  }
+
   async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
-    // Made once per process (and again after a failure, say the directory was removed).
-    this.#made ??= mkdir(this.root, { recursive: true }).catch((error: unknown) => {
-      this.#made = undefined;
-      throw error;
-    });
-    await this.#made;
+    await this.made();
     // `wx`: a run id is never reused, and a log is never written twice from its start.
     const handle = await open(this.logPath(meta.id), 'wx');
     const log = new RunLog(handle, 0);
