@@ -21,7 +21,8 @@
  * but never makes a resume rerun an operation whose success was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
 
@@ -82,6 +83,18 @@ export interface RunContents extends StoredRun {
 }
 
 let counter = 0;
+/** Random bytes for ids, drawn 4 KiB at a time (a call to the CSPRNG per run cost more than the rest of the id). */
+let random = Buffer.alloc(0);
+let randomAt = 0;
+
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > random.length) {
+    random = randomBytes(4096);
+    randomAt = 0;
+  }
+  randomAt += bytes;
+  return random.toString('hex', randomAt - bytes, randomAt);
+}
 
 /**
  * A new run id that sorts by creation time (base-36 milliseconds, then a counter within the
@@ -89,7 +102,7 @@ let counter = 0;
  */
 export function newRunId(now = Date.now()): string {
   counter = (counter + 1) % 36 ** 4;
-  return `r${now.toString(36).padStart(9, '0')}${counter.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+  return `r${now.toString(36).padStart(9, '0')}${counter.toString(36).padStart(4, '0')}${randomHex(4)}`;
 }
 
 const ID = /^r[0-9a-z]{13}[0-9a-f]{8}$/;
@@ -112,19 +125,21 @@ function metaLine(meta: RunMeta, report?: ReportPlace): string {
 /**
  * The open log of a live run: lines appended in order, written together once per turn of the
  * event loop (a run's burst of events is one write), `flush` resolving once all appended so
- * far is written.
+ * far is written. Its file is written with synchronous calls on the event loop (open, a write
+ * per turn, close: writes to the page cache, never synced), not through libuv's thread pool:
+ * a pool round trip costs more than the write itself, and the pool's threads are what the
+ * runs' own file operations and their journals' fsyncs wait for.
  */
 export class RunLog {
-  readonly #handle: FileHandle;
+  readonly #fd: number;
   #pending: string[] = [];
   #size: number;
-  #writing: Promise<void> | undefined;
   #scheduled = false;
   #error: unknown;
   #closed = false;
 
-  constructor(handle: FileHandle, size: number) {
-    this.#handle = handle;
+  constructor(fd: number, size: number) {
+    this.#fd = fd;
     this.#size = size;
   }
 
@@ -134,32 +149,25 @@ export class RunLog {
     const at = this.#size;
     this.#size += Buffer.byteLength(line) + 1;
     this.#pending.push(line);
-    if (!this.#scheduled && this.#writing === undefined) {
+    if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        this.#kick();
+        this.#write();
       });
     }
     return at;
   }
 
-  #kick(): void {
-    if (this.#writing === undefined && this.#pending.length > 0) this.#writing = this.#drain();
-  }
-
-  async #drain(): Promise<void> {
+  #write(): void {
+    if (this.#pending.length === 0 || this.#closed) return;
+    const data = Buffer.from(`${this.#pending.join('\n')}\n`);
+    this.#pending = [];
     try {
-      while (this.#pending.length > 0) {
-        const data = Buffer.from(`${this.#pending.join('\n')}\n`);
-        this.#pending = [];
-        // The file is opened to append: each write lands at its end, whatever its offset says.
-        for (let done = 0; done < data.length; ) done += (await this.#handle.write(data, done)).bytesWritten;
-      }
+      // The file is opened to append: each write lands at its end, whatever its offset says.
+      for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done);
     } catch (error) {
       this.#error ??= error;
-    } finally {
-      this.#writing = undefined;
     }
   }
 
@@ -185,13 +193,9 @@ export class RunLog {
     return place === undefined ? { meta } : { meta, report: place };
   }
 
-  /** Resolves once every line appended so far is written; rejects when a write failed. */
+  /** Writes every line appended so far; rejects when a write failed. */
   async flush(): Promise<void> {
-    this.#kick();
-    while (this.#writing !== undefined) {
-      await this.#writing;
-      this.#kick();
-    }
+    this.#write();
     if (this.#error !== undefined) throw this.#error;
   }
 
@@ -202,7 +206,7 @@ export class RunLog {
       await this.flush();
     } finally {
       this.#closed = true;
-      await this.#handle.close();
+      closeSync(this.#fd);
     }
   }
 }
@@ -245,14 +249,13 @@ export class RunStore {
   async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
     await this.made();
     // `wx`: a run id is never reused, and a log is never written twice from its start.
-    const handle = await open(this.logPath(meta.id), 'wx');
-    const log = new RunLog(handle, 0);
+    const log = new RunLog(openSync(this.logPath(meta.id), 'wx'), 0);
     log.meta(meta);
     log.append(JSON.stringify({ type: 'run:plan', plan }));
     try {
       await log.flush();
     } catch (error) {
-      await handle.close().catch(() => undefined);
+      await log.close().catch(() => undefined);
       throw error;
     }
     return log;
@@ -264,11 +267,10 @@ export class RunStore {
     try {
       const { size } = await handle.stat();
       if (size > contents.size) await handle.truncate(contents.size);
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      throw error;
+    } finally {
+      await handle.close();
     }
-    return new RunLog(handle, contents.size);
+    return new RunLog(openSync(this.logPath(id), 'a'), contents.size);
   }
 
   /** A run's report, read from where its meta line says it is. */
