@@ -21,7 +21,8 @@
  * but never makes a resume rerun an operation whose success was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, open as openFd, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
@@ -125,8 +126,9 @@ function metaLine(meta: RunMeta, report?: ReportPlace): string {
 /**
  * The open log of a live run: lines appended in order, written together once per turn of the
  * event loop (a run's burst of events is one write), `flush` resolving once all appended so
- * far is written. Its file is written with synchronous calls on the event loop (open, a write
- * per turn, close: writes to the page cache, never synced), not through libuv's thread pool:
+ * far is written. Its file is opened in the thread pool (creating it updates its directory,
+ * which may wait on the disk), then written with synchronous calls on the event loop (a write
+ * per turn, the close: writes to the page cache, never synced), not through the pool:
  * a pool round trip costs more than the write itself, and the pool's threads are what the
  * runs' own file operations and their journals' fsyncs wait for.
  */
@@ -211,6 +213,9 @@ export class RunLog {
   }
 }
 
+/** Opens a file to a plain descriptor in the thread pool: creating a file updates its directory, which may wait on the disk. */
+const openFdAsync = promisify(openFd);
+
 const LOG = '.ndjson';
 const JOURNAL = '.journal.ndjson';
 
@@ -249,7 +254,7 @@ export class RunStore {
   async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
     await this.made();
     // `wx`: a run id is never reused, and a log is never written twice from its start.
-    const log = new RunLog(openSync(this.logPath(meta.id), 'wx'), 0);
+    const log = new RunLog(await openFdAsync(this.logPath(meta.id), 'wx'), 0);
     log.meta(meta);
     log.append(JSON.stringify({ type: 'run:plan', plan }));
     try {
@@ -270,7 +275,7 @@ export class RunStore {
     } finally {
       await handle.close();
     }
-    return new RunLog(openSync(this.logPath(id), 'a'), contents.size);
+    return new RunLog(await openFdAsync(this.logPath(id), 'a'), contents.size);
   }
 
   /** A run's report, read from where its meta line says it is. */
