@@ -390,7 +390,8 @@ export class RunManager {
     // Not written now: on disk a queued run and a running one both mean "interrupted" to the
     // next process; the file is written again when the run ends.
     entry.meta = { ...entry.meta, state: 'running', startedAt: new Date().toISOString() };
-    const unfollow = this.onRun(run);
+    // An adopted run goes on its caller's adapters (in this process, even with --redis): nothing to follow.
+    const unfollow = launcher === undefined ? this.onRun(run) : () => undefined;
     const unwatch = this.monitor.watch(run, { concurrency: this.config.concurrency ?? 256 });
     this.metrics.attach(run);
     // The machine while the run goes, on the run's time axis, for the dashboard's pressure chart.
