@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
+import { constants, fstatSync } from 'node:fs';
 import { AdapterError, fromFsError } from '../errors.js';
 import type { AllowedRoots } from '../roots.js';
-import { openInside } from '../open-inside.js';
-import { closeQuietly, fstatFd, readAt, readFully } from './fd.js';
+import { openInside, type RealDirectories } from '../open-inside.js';
+import { closeQuietly, readAt, readFully } from './fd.js';
 import { LineCollector, tailStart, type CollectedLines, type LineWindow } from './line-range.js';
 import { readPipe } from './pipe.js';
 import { BINARY_PROBE_BYTES, decode, looksBinary, newlineUnit, spellsBytes, type CanonicalEncoding } from './text-encoding.js';
@@ -46,6 +46,8 @@ export interface ReadRequest {
   capBytes: number;
   /** Read a FIFO as a stream rather than refuse it. */
   fifo: boolean;
+  /** The operation's real paths of directories, shared by its files (see {@link RealDirectories}). */
+  directories?: RealDirectories;
 }
 
 /** Bytes per read while scanning lines: large enough that `indexOf` dominates the system calls. */
@@ -73,10 +75,13 @@ export async function readOneFile(roots: AllowedRoots, asked: string, field: str
   signal.throwIfAborted();
   // Checked on the descriptor, not only on the path: a directory on the way swapped for a
   // symlink to the outside after the path was checked is refused, not read.
-  const { fd, path } = await openInside(roots, asked, field, OPEN_FLAGS);
+  const { fd, path } = await openInside(roots, asked, field, OPEN_FLAGS, request.directories === undefined ? {} : { directories: request.directories });
   let owned = true;
   try {
-    const stats = await fstatFd(fd);
+    // Synchronous: the descriptor was just opened, so the kernel has what fstat(2) reports
+    // in memory (no disk is read; network file systems revalidated it at the open). A trip
+    // through the thread pool cost more than the call, and a read of 200 files makes 200.
+    const stats = fstatSync(fd);
     if (stats.isDirectory()) throw new AdapterError('FANOUT_IS_DIRECTORY', `expected ${field} (${path}) to be a file, got a directory`, { path: field });
     if (stats.isFIFO()) {
       if (!request.fifo) {

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { AdapterError, classifyAdapterError, fromFsError, type AdapterErrorCode } from '../errors.js';
+import { RealDirectories } from '../open-inside.js';
 import { FILE_OPERATION_DEFAULTS, fileLockKeys, toRoots, type FsAdapterOptions } from './fs-options.js';
 import { readOneFile, type LineRange, type ReadFile, type ReadRequest } from './read-file.js';
 import { canonicalEncoding, ENCODINGS } from './text-encoding.js';
@@ -166,13 +167,15 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
       const fifo = input.fifo ?? false;
       const maxBytes = input.maxBytes ?? defaultMaxBytes;
       const budget = new ByteBudget(input.maxTotalBytes ?? defaultMaxTotal);
+      // The files of one operation are mostly in a few directories: each is resolved once.
+      const directories = new RealDirectories();
       const errors: (AdapterError | undefined)[] = new Array(paths.length);
       let failed = 0;
       const readOne = async (path: string, index: number): Promise<ReadFile> => {
         signal.throwIfAborted();
         const field = single ? 'path' : `paths[${index}]`;
         const capBytes = budget.take(maxBytes);
-        const request: ReadRequest = { encoding, range, capBytes, fifo };
+        const request: ReadRequest = { encoding, range, capBytes, fifo, directories };
         try {
           const { file, kept } = await readOneFile(roots, path, field, request, signal);
           budget.giveBack(capBytes - kept);
