@@ -42,8 +42,12 @@ export type LineRange = { kind: 'head'; count: number } | { kind: 'tail'; count:
 export interface ReadRequest {
   encoding: CanonicalEncoding;
   range: LineRange | undefined;
-  /** Most bytes of content to keep (before encoding). */
-  capBytes: number;
+  /**
+   * Takes from the operation's byte budget what this file may keep (before encoding), once
+   * its size is known (`undefined` for a FIFO): at most the per-file cap, no more than the
+   * file holds. Called once, before anything is read; resolves the bytes granted.
+   */
+  reserve(size: number | undefined): number;
   /** Read a FIFO as a stream rather than refuse it. */
   fifo: boolean;
   /** The operation's real paths of directories, shared by its files (see {@link RealDirectories}). */
@@ -95,10 +99,10 @@ export async function readOneFile(roots: AllowedRoots, asked: string, field: str
         throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file for "tail" (it is read from its end), got a FIFO`, { path: field });
       }
       owned = false; // the pipe reader closes it
-      return await readFifo(fd, path, request, signal);
+      return await readFifo(fd, path, request, request.reserve(undefined), signal);
     }
     if (!stats.isFile()) throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file, got a ${kindOf(stats)}`, { path: field });
-    return await readRegular(fd, stats.size, path, request, signal);
+    return await readRegular(fd, stats.size, path, request, request.reserve(stats.size), signal);
   } catch (error) {
     if (error instanceof AdapterError || signal.aborted) throw error;
     throw fromFsError(error, path, field);
@@ -114,8 +118,8 @@ function kindOf(stats: { isSocket(): boolean; isCharacterDevice(): boolean; isBl
   return 'special file';
 }
 
-async function readRegular(fd: number, size: number, path: string, request: ReadRequest, signal: AbortSignal): Promise<ReadOne> {
-  const { encoding, range, capBytes } = request;
+async function readRegular(fd: number, size: number, path: string, request: ReadRequest, capBytes: number, signal: AbortSignal): Promise<ReadOne> {
+  const { encoding, range } = request;
   const read = (buffer: Buffer, length: number, position: number): Promise<number> => readAt(fd, buffer, length, position);
   if (range === undefined) {
     // The common case: one read of the whole file, or of its first `capBytes`.
@@ -173,8 +177,8 @@ async function stream(fd: number, start: number, end: number, collector: LineCol
   return true;
 }
 
-async function readFifo(fd: number, path: string, request: ReadRequest, signal: AbortSignal): Promise<ReadOne> {
-  const { encoding, range, capBytes } = request;
+async function readFifo(fd: number, path: string, request: ReadRequest, capBytes: number, signal: AbortSignal): Promise<ReadOne> {
+  const { encoding, range } = request;
   const window: LineWindow =
     range === undefined ? { from: 1, to: Infinity } : range.kind === 'head' ? { from: 1, to: range.count } : range.kind === 'span' ? { from: range.from, to: range.to } : { from: 1, to: Infinity };
   const collector = new LineCollector(window, capBytes, newlineUnit(encoding));
