@@ -19,10 +19,10 @@
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { AdapterError, fromFsError } from './errors.js';
 import { closeQuietly, fstatFd, openFd } from './fs/fd.js';
-import type { AllowedRoots } from './roots.js';
+import { isInside, type AllowedRoots } from './roots.js';
 
 /** How what was opened is checked: the descriptor's `/proc` link, or a second real path and its inode. */
 export type OpenedCheck = 'proc' | 'inode';
@@ -166,12 +166,41 @@ export function openError(error: unknown, path: string, field: string): AdapterE
   return fromFsError(error, path, field);
 }
 
+/**
+ * Real paths of directories, each resolved once and kept: for one operation that opens many
+ * files in a few directories (a `read` of 200 paths), so that each file costs one `open(2)`
+ * rather than a `realpath` of its whole path (a trip through the thread pool and a look at
+ * every component) and then the `open(2)`. Make one per operation: what it holds may be
+ * stale later, which the check of what was opened makes safe but a long-lived cache would
+ * make wrong (a directory renamed away and another put in its place).
+ */
+export class RealDirectories {
+  readonly #known = new Map<string, Promise<string | undefined>>();
+
+  /** The real path of the absolute directory `path`, or `undefined` when it has none (missing, not reachable). */
+  get(path: string): Promise<string | undefined> {
+    let real = this.#known.get(path);
+    if (real === undefined) {
+      real = realpath(path).catch(() => undefined);
+      this.#known.set(path, real);
+    }
+    return real;
+  }
+}
+
 /** Options of {@link openInside}. */
 export interface OpenInsideOptions {
   /** Permission bits of a file `O_CREAT` makes. @default 0o666 */
   mode?: number;
   /** Where a relative path starts. @default the first root */
   base?: string;
+  /**
+   * Real paths of directories already resolved in this operation (see {@link RealDirectories}):
+   * with `O_NOFOLLOW` and no `O_CREAT`, a file is opened by its directory's real path and its
+   * name, without a `realpath` of its own. Anything unusual (a symlink at the last component, a
+   * path that is missing or leads out, an error) is handled as without it, with its errors.
+   */
+  directories?: RealDirectories;
 }
 
 /**
@@ -187,6 +216,10 @@ export interface OpenInsideOptions {
  * try { ... } finally { await closeFd(fd); }
  */
 export async function openInside(roots: AllowedRoots, path: string, field: string, flags: number, options: OpenInsideOptions = {}): Promise<OpenedInside> {
+  if (options.directories !== undefined && (flags & constants.O_NOFOLLOW) !== 0 && (flags & constants.O_CREAT) === 0) {
+    const opened = await openByDirectory(roots, path, field, flags, options.directories, options.base ?? roots.base);
+    if (opened !== undefined) return opened;
+  }
   const safe = await roots.check(path, field, options.base);
   if (!safe.exists && (flags & constants.O_CREAT) === 0) throw new AdapterError('FANOUT_NOT_FOUND', `expected ${field} (${safe.path}) to exist, but it does not`, { path: field });
   let fd: number;
@@ -200,6 +233,38 @@ export async function openInside(roots: AllowedRoots, path: string, field: strin
   } catch (error) {
     await closeQuietly(fd);
     throw error instanceof AdapterError ? error : fromFsError(error, safe.path, field);
+  }
+}
+
+/**
+ * {@link openInside} the short way: `path` resolved, inside a root as written, its directory's
+ * real path (resolved once per operation) joined with its name inside a root's real path, then
+ * opened with `O_NOFOLLOW` (so that joined path is the file's real path: a symlink there fails
+ * the open) and the descriptor checked as always. `undefined` for anything else — invalid,
+ * outside, missing, a symlink, any error of the open — for the full way to decide, with the
+ * messages it gives; only an escape seen on the descriptor is refused here, as the full way
+ * refuses it.
+ */
+async function openByDirectory(roots: AllowedRoots, path: string, field: string, flags: number, directories: RealDirectories, base: string): Promise<OpenedInside | undefined> {
+  if (typeof path !== 'string' || path === '' || path.includes('\0')) return undefined;
+  const absolute = isAbsolute(path) ? resolve(path) : resolve(base, path);
+  const asWritten = (root: string): boolean => isInside(root, absolute);
+  if (!roots.paths.some(asWritten) && !roots.realPaths.some(asWritten)) return undefined;
+  const directory = await directories.get(dirname(absolute));
+  if (directory === undefined) return undefined;
+  const real = join(directory, basename(absolute));
+  if (!roots.contains(real)) return undefined;
+  let fd: number;
+  try {
+    fd = await openFd(real, flags);
+  } catch {
+    return undefined;
+  }
+  try {
+    return { fd, path: absolute, real: await verifyOpened(roots, fd, real, field, path) };
+  } catch (error) {
+    await closeQuietly(fd);
+    throw error instanceof AdapterError ? error : fromFsError(error, absolute, field);
   }
 }
 

@@ -2,7 +2,7 @@ import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { listDirectoryInside, listDirectoryInsideSync, openDirectoryInside, openInside, openInsideSync, setOpenedCheck, verifyOpened, verifyOpenedSync } from '../src/open-inside.js';
+import { listDirectoryInside, listDirectoryInsideSync, openDirectoryInside, openInside, openInsideSync, RealDirectories, setOpenedCheck, verifyOpened, verifyOpenedSync } from '../src/open-inside.js';
 import { AllowedRoots } from '../src/roots.js';
 import { tempDir } from './fs/fs-fixtures.js';
 
@@ -92,6 +92,82 @@ for (const check of ['proc', 'inode'] as const) {
       await expect(openDirectoryInside(roots, 'not-there/below', 'path')).rejects.toMatchObject({ code: 'FANOUT_NOT_FOUND' });
       await expect(openDirectoryInside(roots, 'out/new', 'path', { create: true })).rejects.toMatchObject({ code: 'FANOUT_PATH_OUTSIDE_ROOT' });
       expect(await readdir(outside)).toEqual(['a.txt']);
+    });
+  });
+}
+
+/** Real paths of directories as a test says they are, counting the directories asked about. */
+class ToldDirectories extends RealDirectories {
+  readonly asked: string[] = [];
+  constructor(readonly told: Record<string, string>) {
+    super();
+  }
+  override get(path: string): Promise<string | undefined> {
+    this.asked.push(path);
+    return path in this.told ? Promise.resolve(this.told[path]) : super.get(path);
+  }
+}
+
+/** What an `openInside` gave: paths and content, or the error's code and message. */
+async function outcome(path: string, directories?: RealDirectories): Promise<unknown> {
+  try {
+    const opened = await openInside(roots, path, 'paths[1]', constants.O_RDONLY | constants.O_NOFOLLOW, directories === undefined ? {} : { directories });
+    try {
+      return { path: opened.path, real: opened.real, text: readFileSync(opened.fd, 'utf8') };
+    } finally {
+      closeSync(opened.fd);
+    }
+  } catch (error) {
+    return { code: (error as { code?: unknown }).code, message: (error as Error).message };
+  }
+}
+
+for (const check of ['proc', 'inode'] as const) {
+  describe(`opening by the directory's real path, resolved once per operation (${check})`, () => {
+    it('opens files of one directory with one resolution of it, and gives what the full way gives', async () => {
+      setOpenedCheck(check);
+      const directories = new ToldDirectories({});
+      const paths = ['dir/a.txt', join(root, 'dir', 'a.txt'), 'alias/a.txt', 'dir/../dir/a.txt'];
+      for (const path of paths) expect(await outcome(path, directories), path).toEqual(await outcome(path));
+      expect(directories.asked).toEqual([join(root, 'dir'), join(root, 'dir'), join(root, 'alias'), join(root, 'dir')]);
+      // The first resolution is kept: the second one of a directory is the same promise.
+      expect(await directories.get(join(root, 'dir'))).toBe(join(root, 'dir'));
+    });
+
+    it('opens the name in the directory it was told, with O_NOFOLLOW', async () => {
+      setOpenedCheck(check);
+      await mkdir(join(root, `told-${check}`));
+      await writeFile(join(root, `told-${check}`, 'a.txt'), 'told\n');
+      await symlink(join(root, 'dir', 'a.txt'), join(root, `told-${check}`, 'link.txt'));
+      const directories = new ToldDirectories({ [join(root, 'dir')]: join(root, `told-${check}`) });
+      expect(await outcome('dir/a.txt', directories)).toEqual({ path: join(root, 'dir', 'a.txt'), real: join(root, `told-${check}`, 'a.txt'), text: 'told\n' });
+      // A symlink where the name is: the open refuses it, and the full way resolves the path.
+      const viaLink = new ToldDirectories({ [join(root, 'dir')]: join(root, `told-${check}`) });
+      await rename(join(root, `told-${check}`, 'a.txt'), join(root, `told-${check}`, 'moved.txt'));
+      await rename(join(root, `told-${check}`, 'link.txt'), join(root, `told-${check}`, 'a.txt'));
+      expect(await outcome('dir/a.txt', viaLink)).toEqual({ path: join(root, 'dir', 'a.txt'), real: join(root, 'dir', 'a.txt'), text: 'inside\n' });
+    });
+
+    it('never trusts a directory resolved outside: the full way decides, and refuses what leads out', async () => {
+      setOpenedCheck(check);
+      // Told (as if stale) that dir is the outside directory: not opened there, the real file is read.
+      expect(await outcome('dir/a.txt', new ToldDirectories({ [join(root, 'dir')]: outside }))).toEqual({ path: join(root, 'dir', 'a.txt'), real: join(root, 'dir', 'a.txt'), text: 'inside\n' });
+      for (const path of ['out/a.txt', '../outside/a.txt', 'dir/missing.txt', 'missing-dir/a.txt', '']) {
+        const full = await outcome(path);
+        expect(full, path).toMatchObject({ code: expect.stringMatching(/^FANOUT_/) });
+        expect(await outcome(path, new RealDirectories()), path).toEqual(full);
+      }
+    });
+
+    it('refuses a file whose directory became a symlink out after it was resolved', async () => {
+      setOpenedCheck(check);
+      await mkdir(join(root, `stale-${check}`));
+      await writeFile(join(root, `stale-${check}`, 'a.txt'), 'inside\n');
+      const directories = new RealDirectories();
+      expect(await outcome(`stale-${check}/a.txt`, directories)).toMatchObject({ text: 'inside\n' });
+      await rename(join(root, `stale-${check}`), join(root, `stale-${check}-moved`));
+      await symlink(outside, join(root, `stale-${check}`));
+      expect(await outcome(`stale-${check}/a.txt`, directories)).toMatchObject({ code: 'FANOUT_PATH_OUTSIDE_ROOT' });
     });
   });
 }

@@ -104,3 +104,16 @@ export class AdapterCache {
     await Promise.all(all.map((rooted) => rooted.close()));
   }
 }
+
+/**
+ * `adapters` without their lock requests, for a run in which nothing writes (a read-only
+ * tool, and no operation that declares locks of its own). Locks are held per run, each run
+ * on its own scheduler, and a read lock only ever waits for a write lock, so in such a run
+ * they can never make anything wait; taking them still cost a look at the file system per
+ * path (`read` resolves each path's lock key: an `lstat` per file, a `realpath` per
+ * directory) and kept every read off the scheduler's fast path.
+ */
+export function withoutLocks(adapters: readonly Adapter[]): Adapter[] {
+  // A view of the same adapter, not a copy: its limiter, pools and closures stay shared.
+  return adapters.map((adapter): Adapter => (adapter.locks === undefined ? adapter : (Object.create(adapter, { locks: { value: undefined, enumerable: true } }) as Adapter)));
+}

@@ -38,6 +38,46 @@ export function jsonLength(text: string): number {
   return length;
 }
 
+/** Levels of arrays and plain objects {@link jsonValueLength} walks before it writes what is below. */
+const WALKED_LEVELS = 3;
+
+/**
+ * `JSON.stringify(value)?.length`, without writing `value` whole: arrays and plain objects
+ * of the first levels are walked and only their members are written, one at a time. An
+ * operation's output can be most of an answer (a read of 200 files: 700 KB as JSON); writing
+ * it whole only to count it made a large string, fresh memory for a moment's use, a cost of
+ * its own beside the time. What holds a member with a `toJSON` is written whole (`toJSON`
+ * is given the member's key, which writing the member alone would not give it).
+ */
+export function jsonValueLength(value: unknown, levels = WALKED_LEVELS): number | undefined {
+  if (levels === 0 || value === null || typeof value !== 'object' || hasToJSON(value)) return JSON.stringify(value)?.length;
+  if (Array.isArray(value)) {
+    if (value.some(hasToJSON)) return JSON.stringify(value).length;
+    // `[` `]`, commas, and `null` for what JSON cannot write in an array.
+    let length = 2 + Math.max(0, value.length - 1);
+    for (const item of value) length += jsonValueLength(item, levels - 1) ?? 4;
+    return length;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return JSON.stringify(value)?.length;
+  const keys = Object.keys(value);
+  const members = keys.map((key) => (value as Record<string, unknown>)[key]);
+  if (members.some(hasToJSON)) return JSON.stringify(value)?.length;
+  let length = 2;
+  let written = 0;
+  for (const [i, key] of keys.entries()) {
+    const member = jsonValueLength(members[i], levels - 1);
+    if (member === undefined) continue; // undefined, functions and symbols are left out
+    length += jsonLength(key) + 1 + member;
+    written++;
+  }
+  return length + Math.max(0, written - 1);
+}
+
+function hasToJSON(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function';
+}
+
 /**
  * Whether `text` as a JSON string is at most `limit` long, measured only when its length
  * alone does not decide: no character takes more than six (`\uXXXX`), so a text a sixth of

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CHARS_PER_TOKEN } from '@fanout/aggregate';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { TerminalState } from '@fanout/scheduler';
-import { fitView, jsonFits, jsonLength } from './fit.js';
+import { fitView, jsonFits, jsonLength, jsonValueLength } from './fit.js';
 import { collectHeads, longestHead, Paths, type OperationEntry, type RenderInput, type SpillPaths, type TextView } from './render.js';
 import type { RunResultContent } from './result-schema.js';
 import type { RunRecord } from './runs.js';
@@ -189,7 +189,7 @@ export async function runResult(record: RunRecord, options: ResultOptions): Prom
   const operations = listed.map((entry) => {
     const output = byId.get(entry.id)?.output;
     if (output === undefined || fannedOut.has(entry.id)) return entry;
-    const json = JSON.stringify(output)?.length;
+    const json = jsonValueLength(output);
     const size = (json ?? 4) + OUTPUT_KEY_CHARS;
     if (outputChars + size <= room - reserve) {
       outputChars += size;

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { McpIssue } from './errors.js';
 import { KIND_INPUT_SCHEMAS } from './kind-schemas.js';
 import { runResultSchema, type RunResultContent } from './result-schema.js';
+import { TOOL_JSON_SCHEMAS } from './tool-json.js';
 
 const BUDGET_DESCRIPTION = 'Most tokens this result may take (≈ 4 characters each). What does not fit is counted, and written to a file named in the result. Default 20000.';
 const DEADLINE_DESCRIPTION =
@@ -96,7 +97,15 @@ export function listedOnly<T>(json: Record<string, unknown>): StandardSchemaWith
   };
 }
 
-const converted = new WeakMap<z.ZodType, Record<string, unknown>>();
+const converted = new WeakMap<z.ZodType, Record<string, unknown>>([
+  // Converted ahead of time (scripts/tool-schemas.mjs): zod's conversion of these took
+  // ~10 ms of every server's start, before its first tools/list could be answered.
+  [runResultSchema, TOOL_JSON_SCHEMAS.runResult],
+  [exploreCodebaseArgs, TOOL_JSON_SCHEMAS.exploreCodebase],
+  [exploreWebArgs, TOOL_JSON_SCHEMAS.exploreWeb],
+  [statusArgs, TOOL_JSON_SCHEMAS.status],
+  [cancelArgs, TOOL_JSON_SCHEMAS.cancel],
+]);
 
 /**
  * The JSON Schema of a zod schema as `tools/list` shows it, converted once per process (a

@@ -1,6 +1,6 @@
 import type { Report } from '@fanout/aggregate';
 import { describe, expect, it } from 'vitest';
-import { fitView, jsonFits, jsonLength, scaleView } from '../src/fit.js';
+import { fitView, jsonFits, jsonLength, jsonValueLength, scaleView } from '../src/fit.js';
 import { Paths, renderRunText, type RenderInput, type TextView } from '../src/render.js';
 
 function report(files: number): Report {
@@ -101,6 +101,50 @@ describe('the text for a model', () => {
   it('measures a text as JSON writes it, without writing it', () => {
     for (const text of ['', 'plain', 'quote " backslash \\ tab \t newline \n cr \r', '\u0000\u0001\u001f\u007f', 'é😀 pair', 'lone \ud800 high', 'lone \udc00 low', 'end high \ud83d']) {
       expect(jsonLength(text), JSON.stringify(text)).toBe(JSON.stringify(text).length);
+    }
+  });
+
+  it('measures a value as JSON writes it, member by member', () => {
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+    }
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, 'b "q"': [2] });
+    const values: unknown[] = [
+      undefined,
+      null,
+      true,
+      false,
+      0,
+      -0,
+      1.5e-7,
+      -123456789012345,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      '',
+      'quote " backslash \\ newline \n é😀 lone \ud800',
+      [],
+      {},
+      [undefined, () => 1, Symbol('s'), null, 'x'],
+      // biome-ignore lint/suspicious/noSparseArray: a hole is written as null
+      [, 1],
+      { a: undefined, b: () => 1, c: Symbol('s'), d: 1, [Symbol('k')]: 2, 'key\n"': 'v' },
+      { 2: 'two', 1: 'one', b: 'b', a: 'a' },
+      {
+        files: [
+          { path: '/r/a.ts', ok: true, text: 'const a = "1";\n', bytes: 15, lines: { from: 1, to: 1 } },
+          { path: '/r/b', ok: false, error: { code: 'X', message: 'no' } },
+        ],
+      },
+      { deep: { deeper: { deepest: { bottom: [1, { x: [2, 3] }] } } } },
+      { when: new Date(0), points: [new Point(1, 2)], map: new Map([[1, 2]]), nullProto },
+      { nested: { toJSON: (key: string) => `key:${key}` }, list: [{ toJSON: () => undefined }], gone: { toJSON: () => undefined } },
+    ];
+    for (const value of values) {
+      expect(jsonValueLength(value), JSON.stringify(value)).toBe(JSON.stringify(value)?.length);
+      expect(jsonValueLength(value, 1), JSON.stringify(value)).toBe(JSON.stringify(value)?.length);
     }
   });
 

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { AdapterError, classifyAdapterError, fromFsError, type AdapterErrorCode } from '../errors.js';
+import { RealDirectories } from '../open-inside.js';
 import { FILE_OPERATION_DEFAULTS, fileLockKeys, toRoots, type FsAdapterOptions } from './fs-options.js';
 import { readOneFile, type LineRange, type ReadFile, type ReadRequest } from './read-file.js';
 import { canonicalEncoding, ENCODINGS } from './text-encoding.js';
@@ -106,10 +107,10 @@ function rangeOf(input: ReadInput): LineRange | undefined {
 }
 
 /**
- * The bytes left for the files of one operation. Each file reserves its cap when it starts
- * and gives back what it did not use, so the operation never holds more than
- * `maxTotalBytes`; when the budget runs out, which files are cut depends on the order the
- * reads finish in.
+ * The bytes left for the files of one operation. Each file reserves what it may keep (its
+ * cap, or its size when smaller) once it is open, before reading, and gives back what it
+ * did not use, so the operation never holds more than `maxTotalBytes`; when the budget runs
+ * out, which files are cut depends on the order the reads finish in.
  */
 class ByteBudget {
   #left: number;
@@ -166,19 +167,27 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
       const fifo = input.fifo ?? false;
       const maxBytes = input.maxBytes ?? defaultMaxBytes;
       const budget = new ByteBudget(input.maxTotalBytes ?? defaultMaxTotal);
+      // The files of one operation are mostly in a few directories: each is resolved once.
+      const directories = new RealDirectories();
       const errors: (AdapterError | undefined)[] = new Array(paths.length);
       let failed = 0;
       const readOne = async (path: string, index: number): Promise<ReadFile> => {
         signal.throwIfAborted();
         const field = single ? 'path' : `paths[${index}]`;
-        const capBytes = budget.take(maxBytes);
-        const request: ReadRequest = { encoding, range, capBytes, fifo };
+        // Taken once the file's size is known: a small file holds back what it can keep, not
+        // the whole cap, so many small files read at once do not starve each other.
+        let reserved = 0;
+        const reserve = (size: number | undefined): number => {
+          reserved = budget.take(size === undefined ? maxBytes : Math.min(size, maxBytes));
+          return reserved;
+        };
+        const request: ReadRequest = { encoding, range, reserve, fifo, directories };
         try {
           const { file, kept } = await readOneFile(roots, path, field, request, signal);
-          budget.giveBack(capBytes - kept);
+          budget.giveBack(reserved - kept);
           return file;
         } catch (caught) {
-          budget.giveBack(capBytes);
+          budget.giveBack(reserved);
           if (signal.aborted) throw signal.reason;
           const error = caught instanceof AdapterError ? caught : fromFsError(caught, path, field);
           errors[index] = error;

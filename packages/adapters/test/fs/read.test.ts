@@ -174,6 +174,19 @@ describe('read', () => {
     expect(files.map((file) => file.ok && file.truncated)).toEqual([false, true, true]);
   });
 
+  it('holds back only what each file can keep: many small files read at once all fit a total that holds them', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `small/${String(i).padStart(2, '0')}.txt`);
+    await writeTree(root, Object.fromEntries(names.map((name, i) => [name, String.fromCharCode(97 + i).repeat(100)])));
+    // 20 files of 100 bytes in 2,000: whole, although 20 caps of 500 would be 10,000.
+    const { files } = await read({ paths: names, maxBytes: 500, maxTotalBytes: 2000, concurrency: 20 });
+    expect(files.map((file) => (file.ok ? [file.text, file.truncated] : file.error.code))).toEqual(names.map((_, i) => [String.fromCharCode(97 + i).repeat(100), false]));
+    // One byte less, and exactly one byte is missing, from a file marked cut.
+    const short = await read({ paths: names, maxBytes: 500, maxTotalBytes: 1999, concurrency: 20 });
+    const kept = short.files.map((file) => (file.ok ? (file.text ?? '').length : -1));
+    expect(kept.reduce((sum, n) => sum + n, 0)).toBe(1999);
+    expect(short.files.filter((file) => file.ok && file.truncated)).toHaveLength(1);
+  });
+
   it('refuses a FIFO nobody writes to at once, in one attempt, unless the input asks to read it', async () => {
     const fifo = join(root, 'idle.fifo');
     mkfifo(fifo);

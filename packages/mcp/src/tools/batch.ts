@@ -6,6 +6,7 @@
  */
 import { isInputRequiredResult, type McpServer, type ToolAnnotations } from '@modelcontextprotocol/server';
 import { createScheduler, type Plan } from '@fanout/scheduler';
+import { withoutLocks } from '../adapters.js';
 import { answer, errorResult, startRun } from '../call.js';
 import { invalidRequest, type McpIssue } from '../errors.js';
 import { renderRunText } from '../render.js';
@@ -110,6 +111,11 @@ async function checkBatch(
   return { plan, data: data as { failure?: 'isolate' | 'continue'; budgetTokens?: number; deadlineMs?: number }, adapters };
 }
 
+/** Whether nothing in a run of `plan` by `tool` can take a write lock: a read-only tool, and no operation declaring locks of its own. */
+function writesNothing(tool: BatchTool, plan: Plan): boolean {
+  return tool.annotations.readOnlyHint === true && plan.operations.every((op) => op.locks === undefined || op.locks.length === 0);
+}
+
 /** Registers the batch tools on `server`. */
 export function registerBatchTools(server: McpServer, runtime: FanoutMcpRuntime, roots: RootsResolver): void {
   for (const tool of batchTools(runtime)) {
@@ -134,7 +140,7 @@ export function registerBatchTools(server: McpServer, runtime: FanoutMcpRuntime,
             plan,
             roots: callRoots,
             principal: ctx.http?.authInfo?.clientId,
-            adapters,
+            adapters: writesNothing(tool, plan) ? withoutLocks(adapters) : adapters,
             renderer: renderRunText,
             failure: data.failure,
           });
