@@ -7,6 +7,7 @@ import { createScheduler, PlanValidationError } from '@fanout/scheduler';
 import { flags, parse, positiveInt, UsageError } from '../args.js';
 import { paintFor } from '../color.js';
 import { loadSettings } from '../settings.js';
+import { localRunId } from './run-command.js';
 
 const HELP = `Usage: fanout grep <pattern> [paths...] [flags]
 
@@ -244,7 +245,7 @@ export async function run(argv: string[]): Promise<number> {
     // One attempt, no retries: what an attempt streamed is printed as it comes, and a retry
     // would print it again (a crash halfway through a tree used to print its start three
     // times). A grep that fails is reported once, with its error, as ripgrep would.
-    const run = createScheduler({ adapters: [adapter] }).run({ operations: [{ id: 'grep', kind: 'grep', input, retry: false }] });
+    const run = createScheduler({ adapters: [adapter] }).run({ operations: [{ id: 'grep', kind: 'grep', input, retry: false }] }, { runId: localRunId('grep') });
     let streamed = false;
     run.on((event) => {
       if (event.type === 'op-progress') {

@@ -28,3 +28,11 @@ export async function runWith(name: CommandName, load: () => Promise<CommandModu
   }
 }
 
+/**
+ * The id of a run that is neither journaled nor shown (`fanout grep`, `fanout exec`): unique
+ * on this machine at this time. The scheduler's default, a random UUID, loads node:crypto
+ * (~16 internal modules) at the start of every such command.
+ */
+export function localRunId(name: CommandName): string {
+  return `${name}-${process.pid}-${Date.now().toString(36)}`;
+}
