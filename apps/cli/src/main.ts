@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `fanout` command's launcher: `--help`, `--version` and unknown commands are answered
- * here, without loading anything else; a command runs from the commands bundle, compiled
- * from a V8 code cache when there is one (code-cache.ts, build.mjs). Start-up is most of a
+ * here, without loading anything else; a command runs from its bundle (`grep` and `exec` have
+ * one each, the others share one), compiled from a V8 code cache when there is one
+ * (code-cache.ts, build.mjs). Start-up is most of a
  * short `fanout grep` or `fanout exec`, so this file stays small and CommonJS.
  */
 import { readFileSync } from 'node:fs';
