@@ -3,8 +3,10 @@
 // - dist/main.js, the launcher (src/main.ts): answers --help and --version itself and loads
 //   nothing else; a command is run from
 // - dist/commands-<hash>.js, every command and what it imports in one bundle, in which each
-//   command and its modules are initialised only when that command runs. The launcher compiles
-//   it through vm.Script with a V8 code cache (src/code-cache.ts): compiling ~1 MB of zod,
+//   command and its modules are initialised only when that command runs; dist/grep-<hash>.js
+//   and dist/exec-<hash>.js, the same for `grep` and `exec` alone (a third of the size: less
+//   to read, compile and collect at the start of a short command). The launcher compiles
+//   a bundle through vm.Script with a V8 code cache (src/code-cache.ts): compiling ~1 MB of zod,
 //   scheduler and adapters was most of a `fanout exec` that ran one job. A code cache needs a
 //   classic script, hence CommonJS; the content hash in the name keeps a cache from being
 //   used for another build (V8 checks the source's length, not its text).
@@ -102,9 +104,17 @@ const common = {
 
 await rm(join(here, 'dist'), { recursive: true, force: true });
 
+/**
+ * The bundles of the commands: `commands`, every command; `grep` and `exec`, each only that
+ * command and what it imports. A short `fanout grep` or `fanout exec` is mostly start-up, and
+ * reading, compiling and initialising the modules of explore, serve, mcp, agents and
+ * distributed was part of it.
+ */
+const BUNDLES = { commands: 'src/commands/index.ts', grep: 'src/bundles/grep.ts', exec: 'src/bundles/exec.ts' };
+
 const commands = await build({
   ...common,
-  entryPoints: { commands: 'src/commands/index.ts' },
+  entryPoints: BUNDLES,
   entryNames: '[name]-[hash]',
   plugins: [workerNames, bundledRequire, zodEnglishOnly],
   // BullMQ and ioredis (~1 MB, with msgpackr, Lua scripts and cron-parser) are needed only by
@@ -114,18 +124,23 @@ const commands = await build({
   external: ['bullmq', 'ioredis'],
   metafile: true,
 });
-const [bundlePath, bundleOutput] = Object.entries(commands.metafile.outputs).find(([path, output]) => output.entryPoint !== undefined && path.endsWith('.js')) ?? [];
-if (bundlePath === undefined) throw new Error('expected esbuild to write the commands bundle, got no entry output');
-// vm.Script runs classic scripts: an import() left in the bundle (a module esbuild could not
-// inline) would throw ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING at run time. Fail here instead.
-const dynamic = bundleOutput.imports.filter((entry) => entry.kind === 'dynamic-import' && entry.external === true);
-if (dynamic.length > 0) throw new Error(`expected no import() of modules outside the commands bundle, got ${dynamic.map((entry) => entry.path).join(', ')}: import them statically`);
+/** Each bundle's file name in dist/, by the name of its entry. */
+const bundleFiles = {};
+for (const [name, entry] of Object.entries(BUNDLES)) {
+  const [path, output] = Object.entries(commands.metafile.outputs).find(([, output]) => output.entryPoint === entry) ?? [];
+  if (path === undefined) throw new Error(`expected esbuild to write the ${name} bundle (${entry}), got no output for it`);
+  // vm.Script runs classic scripts: an import() left in the bundle (a module esbuild could not
+  // inline) would throw ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING at run time. Fail here instead.
+  const dynamic = output.imports.filter((imported) => imported.kind === 'dynamic-import' && imported.external === true);
+  if (dynamic.length > 0) throw new Error(`expected no import() of modules outside the ${name} bundle, got ${dynamic.map((imported) => imported.path).join(', ')}: import them statically`);
+  bundleFiles[name] = basename(path);
+}
 
 await build({
   ...common,
   entryPoints: { main: 'src/main.ts' },
   // esbuild keeps src/main.ts's #! line first.
-  define: { ...common.define, __FANOUT_COMMANDS_BUNDLE__: JSON.stringify(basename(bundlePath)) },
+  define: { ...common.define, __FANOUT_BUNDLES__: JSON.stringify(bundleFiles) },
 });
 
 await build({ ...common, entryPoints: Object.fromEntries(WORKERS.map((w) => [w.name, w.worker])) });

@@ -27,6 +27,13 @@ export interface LoadOptions {
    * @default at process exit
    */
   whenDone?: (write: () => void) => void;
+  /**
+   * The names (without `.js`) of the bundles whose caches are kept when a cache is written in
+   * a directory of this installation's own: the other bundles of the same build. The caches
+   * of any other bundle (an earlier build's) go.
+   * @default only this bundle's
+   */
+  keep?: readonly string[];
 }
 
 /** What {@link loadBundle} returns. */
@@ -86,9 +93,10 @@ function readCache(dirs: readonly CacheDirectory[], name: string): Buffer | unde
 /**
  * Writes the cache to the first directory that takes it: a private temporary file renamed
  * over the cache, so that a concurrent reader sees the old cache or the new one, never half.
- * In a directory of this installation's own, the caches of its earlier builds go.
+ * In a directory of this installation's own, the caches of bundles other than `stems` (those
+ * of earlier builds) go.
  */
-function writeCache(dirs: readonly CacheDirectory[], name: string, stem: string, data: Buffer): void {
+function writeCache(dirs: readonly CacheDirectory[], name: string, stems: readonly string[], data: Buffer): void {
   for (const { path: dir, own } of dirs) {
     const temporary = join(dir, `${name}.${process.pid}.tmp`);
     try {
@@ -105,7 +113,7 @@ function writeCache(dirs: readonly CacheDirectory[], name: string, stem: string,
     }
     if (!own) return;
     try {
-      for (const entry of readdirSync(dir)) if (entry.endsWith(SUFFIX) && !entry.startsWith(`${stem}.`)) unlinkSync(join(dir, entry));
+      for (const entry of readdirSync(dir)) if (entry.endsWith(SUFFIX) && !stems.some((stem) => entry.startsWith(`${stem}.`))) unlinkSync(join(dir, entry));
     } catch {
       // A stale cache left behind costs disk space only.
     }
@@ -120,7 +128,7 @@ function writeCache(dirs: readonly CacheDirectory[], name: string, stem: string,
  * puts a content hash in it): V8 checks a cache against the source's length only.
  */
 export function loadBundle<T>(file: string, variant: string, options: LoadOptions = {}): LoadedBundle<T> {
-  const { env = process.env, whenDone = (write: () => void) => process.once('exit', write) } = options;
+  const { env = process.env, whenDone = (write: () => void) => process.once('exit', write), keep = [] } = options;
   const source = readFileSync(file, 'latin1');
   const stem = basename(file, '.js');
   const name = `${stem}.${variant}.${process.version}-${process.arch}${SUFFIX}`;
@@ -135,7 +143,7 @@ export function loadBundle<T>(file: string, variant: string, options: LoadOption
   if (cache === 'miss' || cache === 'rejected') {
     whenDone(() => {
       try {
-        writeCache(dirs, name, stem, script.createCachedData());
+        writeCache(dirs, name, keep.includes(stem) ? keep : [...keep, stem], script.createCachedData());
       } catch {
         // The cache is an optimisation: never fail an exit for it.
       }

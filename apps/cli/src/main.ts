@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `fanout` command's launcher: `--help`, `--version` and unknown commands are answered
- * here, without loading anything else; a command runs from the commands bundle, compiled
- * from a V8 code cache when there is one (code-cache.ts, build.mjs). Start-up is most of a
+ * here, without loading anything else; a command runs from its bundle (`grep` and `exec` have
+ * one each, the others share one), compiled from a V8 code cache when there is one
+ * (code-cache.ts, build.mjs). Start-up is most of a
  * short `fanout grep` or `fanout exec`, so this file stays small and CommonJS.
  */
 import { readFileSync } from 'node:fs';
@@ -12,10 +13,13 @@ import { EXIT } from './args.js';
 import { COMMANDS, commandNamed, type CommandName } from './command-table.js';
 import { loadBundle } from './code-cache.js';
 
-/** The file name of the commands bundle beside this one; build.mjs defines it. */
-declare const __FANOUT_COMMANDS_BUNDLE__: string;
+/**
+ * The file names of the bundles beside this one, by the name of their entry (build.mjs defines
+ * it): `commands`, every command; `grep` and `exec`, only that one.
+ */
+declare const __FANOUT_BUNDLES__: Readonly<Record<string, string>>;
 
-/** What the commands bundle exports (commands/index.ts). */
+/** What a commands bundle exports (commands/index.ts, bundles/*.ts). */
 interface CommandsBundle {
   runCommand(name: CommandName, argv: string[]): Promise<number>;
 }
@@ -57,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`fanout: unknown command "${first}"; expected one of: ${known}\nRun "fanout --help" for usage.\n`);
     return EXIT.usage;
   }
-  const bundle = fileURLToPath(new URL(`./${__FANOUT_COMMANDS_BUNDLE__}`, import.meta.url));
+  // A command with a bundle of its own runs from it; the others from the bundle of them all.
+  const file = Object.hasOwn(__FANOUT_BUNDLES__, name) ? __FANOUT_BUNDLES__[name]! : __FANOUT_BUNDLES__.commands!;
+  const bundle = fileURLToPath(new URL(`./${file}`, import.meta.url));
   // The grep engine sets these V8 flags when it loads (its linear-time regex fallback, see
   // `regex-engine.ts` in @fanout/adapters). V8 checks a code cache against the flags in force:
   // set after the bundle was compiled, they made the cache written at exit (with them) never
@@ -69,7 +75,8 @@ async function main(argv: string[]): Promise<number> {
   } catch {
     // A runtime without them: the grep engine copes, and the cache is only an optimisation.
   }
-  const { exports } = loadBundle<CommandsBundle>(bundle, name);
+  // The caches of every bundle of this build are kept; those of earlier builds go.
+  const { exports } = loadBundle<CommandsBundle>(bundle, name, { keep: Object.values(__FANOUT_BUNDLES__).map((other) => other.replace(/\.js$/, '')) });
   return exports.runCommand(name, rest);
 }
 

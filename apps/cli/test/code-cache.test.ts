@@ -82,6 +82,23 @@ describe('the V8 code cache of the commands bundle', () => {
     const current = bundle(dir);
     loadBundle(current, 'exec', { env: { HOME: home }, whenDone: (write) => write() });
     expect(readdirSync(userDir)).toEqual([expect.stringMatching(/^commands-AAAA1111\.exec\./)]);
+    // The other bundles of the same build keep their caches; an earlier build's go.
+    const grep = bundle(dir, 'grep-BBBB2222.js');
+    loadBundle(grep, 'grep', { env: { HOME: home }, whenDone: (write) => write(), keep: ['commands-AAAA1111', 'grep-BBBB2222'] });
+    expect(readdirSync(userDir).sort()).toEqual([expect.stringMatching(/^commands-AAAA1111\.exec\./), expect.stringMatching(/^grep-BBBB2222\.grep\./)]);
+    loadBundle(bundle(dir, 'grep-CCCC3333.js'), 'grep', { env: { HOME: home }, whenDone: (write) => write(), keep: ['commands-DDDD4444', 'grep-CCCC3333'] });
+    expect(readdirSync(userDir)).toEqual([expect.stringMatching(/^grep-CCCC3333\.grep\./)]);
+  });
+
+  it('each of fanout exec, fanout grep and the other commands runs from its bundle, and their caches live side by side', async () => {
+    const dir = temporary();
+    const cache = join(dir, 'cache');
+    const env = { NODE_COMPILE_CACHE: cache };
+    writeFileSync(join(dir, 'a.txt'), 'needle\n');
+    expect(await fanout(['exec', '-k', 'echo', ':::', 'a'], { env })).toMatchObject({ code: 0, stdout: 'a\n' });
+    expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0, stdout: '1\n' });
+    expect(await fanout(['profiles'], { env })).toMatchObject({ code: 0 });
+    expect(readdirSync(cache).sort()).toEqual([expect.stringMatching(/^commands-\w+\.profiles\./), expect.stringMatching(/^exec-\w+\.exec\./), expect.stringMatching(/^grep-\w+\.grep\./)]);
   });
 
   it('the fanout command replaces a corrupt cache, and runs where no cache can be written', async () => {
@@ -90,7 +107,7 @@ describe('the V8 code cache of the commands bundle', () => {
     const env = { NODE_COMPILE_CACHE: cache };
     expect(await fanout(['exec', '-k', 'echo', ':::', 'a', 'b'], { env })).toMatchObject({ code: 0, stdout: 'a\nb\n' });
     const [name] = readdirSync(cache);
-    expect(name).toMatch(/^commands-\w+\.exec\.v\d+/);
+    expect(name).toMatch(/^exec-\w+\.exec\.v\d+/);
     const good = readFileSync(join(cache, name!));
     writeFileSync(join(cache, name!), Buffer.alloc(good.length, 7));
     expect(await fanout(['exec', '-k', 'echo', ':::', 'c'], { env })).toMatchObject({ code: 0, stdout: 'c\n' });
@@ -108,7 +125,7 @@ describe('the V8 code cache of the commands bundle', () => {
     const env = { NODE_COMPILE_CACHE: cache };
     expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0 });
     const [name] = readdirSync(cache);
-    expect(name).toMatch(/^commands-\w+\.grep\.v\d+/);
+    expect(name).toMatch(/^grep-\w+\.grep\.v\d+/);
     const first = readFileSync(join(cache, name!));
     expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0 });
     // Accepted: not written again (a rejected cache is replaced at exit, with other bytes).

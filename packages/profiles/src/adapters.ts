@@ -1,5 +1,6 @@
 import type { FsScan } from '@fanout/adapters/fs';
 import type { Adapter } from '@fanout/scheduler';
+import { grepAdapterFromConfig } from './grep-adapter.js';
 import type { Config } from './schema.js';
 import { PLAN_STEPS } from './steps.js';
 
@@ -44,12 +45,7 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Builti
     if (want('read')) adapters.push(fs.readAdapter({ roots }));
     if (want('write')) adapters.push(fs.writeAdapter({ roots }));
   }
-  if (want('grep')) {
-    // Its own entry point: a command that only greps does not load the glob stack.
-    const { grepAdapter } = await import('@fanout/adapters/grep');
-    const grep = grepAdapter(config.grep?.engine === undefined ? { roots, scan: scan! } : { roots, engine: config.grep.engine, scan: scan! });
-    adapters.push(grep);
-  }
+  if (want('grep')) adapters.push(await grepAdapterFromConfig(config, scan!));
   if (want('bash')) {
     const shell = await import('@fanout/adapters/shell');
     const bash = shell.bashAdapter(config.shell?.spawner === undefined ? { roots } : { roots, spawner: config.shell.spawner });

@@ -7,6 +7,7 @@ export { PROFILES, WEB_CATEGORIES, codebaseSize, profileSize, type Profile, type
 export { aggregateRun } from './report.js';
 export { schedulerOptions, runOptions, outputBudgetChars, monitorOptions, type ConfiguredSchedulerOptions, type ConfiguredMonitorOptions, type ThresholdSpec } from './options.js';
 export { adaptersFromConfig, type BuiltinKind, type ConfiguredAdapters } from './adapters.js';
+export { grepAdapterFromConfig } from './grep-adapter.js';
 export { rankFilesAdapter, agreeUrlsAdapter, PLAN_STEPS, STEP_EXTRACTORS, type AgreeUrlsOutput, type RankFilesOutput } from './steps.js';
 export { exploreCodebase, exploreCodebasePlan, partitionTree, SEARCHES, type ExploreCodebaseOptions, type FileCounter } from './plans/explore-codebase.js';
 export { exploreWeb, webQueries, type ExploreWebOptions } from './plans/explore-web.js';

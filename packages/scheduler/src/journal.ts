@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { FanoutError, type SchedulerErrorCode, type SerializedError } from './errors.js';
 import { escapedExcerpt } from './excerpt.js';
@@ -74,7 +73,9 @@ export function fingerprint(kind: string, input: unknown): string {
   } catch {
     text = `${kind}\u0000unserializable`;
   }
-  return createHash('sha1').update(text).digest('base64url').slice(0, 16);
+  // node:crypto is loaded here, on the first journaled run, not when the scheduler loads:
+  // its ~16 internal modules were part of the start-up of every short command.
+  return process.getBuiltinModule('node:crypto').createHash('sha1').update(text).digest('base64url').slice(0, 16);
 }
 
 /** What a journal record means for an operation about to run again. */

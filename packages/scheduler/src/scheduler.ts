@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Adapter } from './adapter.js';
 import type { CompiledPlan } from './compile.js';
 import { systemClock, type Clock } from './clock.js';
@@ -143,7 +142,8 @@ export class Scheduler {
     for (const [kind, limit] of Object.entries(options.limits ?? {})) limits[kind] = { ...limits[kind], ...limit };
 
     const engine = new Engine(compiled, {
-      runId: options.runId ?? randomUUID(),
+      // node:crypto is loaded only when a run needs a random id (see journal.ts's fingerprint).
+      runId: options.runId ?? process.getBuiltinModule('node:crypto').randomUUID(),
       clock: base.clock ?? systemClock,
       random: base.random ?? Math.random,
       concurrency,

@@ -141,6 +141,27 @@ describe('Histogram', () => {
     a.merge(b);
     expect(a.percentiles()).toMatchObject({ count: 2, min: 1, max: 3, mean: 2 });
   });
+
+  it('merged, reports what one histogram of all the values reports', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.float({ noNaN: true, min: 0, max: 1e7 }), fc.integer({ min: 0, max: 2 })), { maxLength: 300 }), (draws) => {
+        const whole = new Histogram();
+        const parts = [new Histogram(), new Histogram(), new Histogram()];
+        for (const [value, part] of draws) {
+          whole.record(value);
+          parts[part]!.record(value);
+        }
+        const merged = new Histogram();
+        for (const part of parts) merged.merge(part);
+        // The mean is a sum in another order: equal up to rounding.
+        const { mean, ...rest } = merged.percentiles();
+        const { mean: wholeMean, ...wholeRest } = whole.percentiles();
+        expect(rest).toEqual(wholeRest);
+        expect(Math.abs(mean - wholeMean)).toBeLessThanOrEqual(Math.abs(wholeMean) * 1e-12);
+        for (const q of [0.01, 0.25, 0.75]) expect(merged.quantile(q)).toBe(whole.quantile(q));
+      }),
+    );
+  });
 });
 
 describe('TimerQueue', () => {

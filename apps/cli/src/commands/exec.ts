@@ -7,6 +7,7 @@ import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
 import { buildJobs, JOBLOG_HEADER, joblogLine, parseHalt, parseJoblog, splitTemplate, type ArgumentSource, type Job } from './exec-jobs.js';
 import { handleInterrupts } from '../interrupt.js';
 import { loadSettings } from '../settings.js';
+import { localRunId } from './run-command.js';
 
 const HELP = `Usage: fanout exec [flags] [command [args…]] [::: arg… [::: arg…]] [:::: argfile…]
        some-producer | fanout exec [flags] [command]
@@ -208,7 +209,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(retries === undefined ? {} : { retryBudget: todo.length * (retries - 1) }),
     limits: { bash: { max: concurrency, optimal: concurrency, limiter: 'fixed' } },
   });
-  const run = scheduler.run({ operations }, { failure });
+  const run = scheduler.run({ operations }, { failure, runId: localRunId('exec') });
   const started = new Map<string, number>();
   run.on((event) => {
     if (event.type === 'op-started') started.set(event.id, Date.now());

@@ -2,11 +2,12 @@ import type { GrepOutput, RipgrepMessage } from '@fanout/adapters/grep';
 import { toNdjson } from '@fanout/adapters/grep';
 import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
-import { adaptersFromConfig } from '@fanout/profiles';
+import { grepAdapterFromConfig } from '@fanout/profiles';
 import { createScheduler, PlanValidationError } from '@fanout/scheduler';
 import { flags, parse, positiveInt, UsageError } from '../args.js';
 import { paintFor } from '../color.js';
 import { loadSettings } from '../settings.js';
+import { localRunId } from './run-command.js';
 
 const HELP = `Usage: fanout grep <pattern> [paths...] [flags]
 
@@ -158,9 +159,11 @@ export async function run(argv: string[]): Promise<number> {
   const settings = await loadSettings({ configFile: values.config });
   const config = { ...settings.config, roots: settings.config.roots ?? [process.cwd()] };
   if (engine !== undefined) config.grep = { ...config.grep, engine: engine as (typeof ENGINES)[number] };
-  let configured;
+  let adapter;
   try {
-    configured = await adaptersFromConfig(config, ['grep']);
+    // The grep adapter alone (not adaptersFromConfig): this command's bundle then holds none
+    // of the other adapters' modules.
+    adapter = await grepAdapterFromConfig(config);
   } catch (error) {
     // No rg for engine "ripgrep": ripgrep's exit status for an error.
     const code = (error as { code?: unknown }).code;
@@ -242,7 +245,7 @@ export async function run(argv: string[]): Promise<number> {
     // One attempt, no retries: what an attempt streamed is printed as it comes, and a retry
     // would print it again (a crash halfway through a tree used to print its start three
     // times). A grep that fails is reported once, with its error, as ripgrep would.
-    const run = createScheduler({ adapters: configured.adapters }).run({ operations: [{ id: 'grep', kind: 'grep', input, retry: false }] });
+    const run = createScheduler({ adapters: [adapter] }).run({ operations: [{ id: 'grep', kind: 'grep', input, retry: false }] }, { runId: localRunId('grep') });
     let streamed = false;
     run.on((event) => {
       if (event.type === 'op-progress') {
@@ -280,6 +283,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw error;
   } finally {
-    await configured.close();
+    await adapter.close?.();
   }
 }

@@ -1,15 +1,13 @@
 /**
  * The entry of the commands bundle (see build.mjs): every command, each loaded on demand
  * (inside the bundle, a command's modules and the zod schemas they build are initialised only
- * when that command runs), and the usage errors turned into exit code 2.
+ * when that command runs), and the usage errors turned into exit code 2. `grep` and `exec`
+ * also have lean bundles of their own (src/bundles/), which the launcher prefers.
  */
-import { EXIT, UsageError } from '../args.js';
-import { COMMANDS, type CommandName } from '../command-table.js';
+import type { CommandName } from '../command-table.js';
+import { runWith, type CommandModule } from './run-command.js';
 
-/** What a command module exports. */
-export interface CommandModule {
-  run(argv: string[]): Promise<number>;
-}
+export type { CommandModule } from './run-command.js';
 
 const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   run: () => import('./run.js'),
@@ -31,15 +29,6 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
  * Runs the command `name` with its arguments and returns its exit code. A usage error is
  * printed with the command's usage line (exit 2); other errors are the caller's.
  */
-export async function runCommand(name: CommandName, argv: string[]): Promise<number> {
-  try {
-    const command = await LOADERS[name]();
-    return await command.run(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`fanout ${name}: ${error.message}\nUsage: ${COMMANDS[name].usage}\nRun "fanout ${name} --help" for its flags.\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  }
+export function runCommand(name: CommandName, argv: string[]): Promise<number> {
+  return runWith(name, LOADERS[name], argv);
 }
