@@ -108,6 +108,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   const scheduler = createScheduler({
     adapters: distributed?.adapters ?? adapters.adapters,
     ...configured,
+    // With --redis, twice each remote kind's limit queued or running (the workers run the limit).
+    ...(distributed === undefined ? {} : { limits: distributed.limits }),
     maxOperations: options.maxOperations,
     ...(distributed === undefined ? { pressure: monitor } : {}),
     cpu: false,
