@@ -132,7 +132,15 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
 
   // The MCP tools over Streamable HTTP: one runtime (runs, handles, adapters) shared by the
   // per-request servers the handler makes; same roots, same allowed kinds, same monitor.
-  const mcpRuntime = createFanoutMcpRuntime({ config, allowWrite: options.allowWrite, allowShell: options.allowShell, pressure: monitor, cwd, maxOperations: options.maxOperations });
+  // With --redis, the tools' operations go to the workers too (this machine's pressure gates none of them).
+  const mcpRuntime = createFanoutMcpRuntime({
+    config,
+    allowWrite: options.allowWrite,
+    allowShell: options.allowShell,
+    ...(distributed === undefined ? { pressure: monitor } : { adapters: distributed.adapters }),
+    cwd,
+    maxOperations: options.maxOperations,
+  });
   const mcp = createMcpHandler(() => createFanoutMcpServer({ runtime: mcpRuntime }).server, {
     maxRequestBodySize: options.maxBodyBytes,
     onerror: (error) => process.stderr.write(`fanout-server: mcp: ${error.message}\n`),
