@@ -10,7 +10,7 @@
 import type { MetricsRecorder, Monitor, ResourceSample } from '@fanout/monitor';
 import type { Config } from '@fanout/profiles';
 import { runOptions } from '@fanout/profiles';
-import type { CompiledPlan, Plan, Run, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
+import type { CompiledPlan, Plan, Run, RunOptions, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
 import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
 import { newRunId, SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
@@ -50,6 +50,22 @@ interface Entry {
   mode?: 'append' | 'resume';
   cancelled?: boolean;
   settled?: Promise<void>;
+  /** An adopted run's log being created while the run already goes (its events wait in `events`). */
+  opening?: Promise<void>;
+}
+
+/** Starts a run with the server's run id, journal and event listener. */
+type Launcher = (options: Pick<RunOptions, 'runId' | 'journal' | 'onEvent'>) => Run;
+
+/** A run started elsewhere in this process (a tool call at `/mcp`) that the server takes in: see {@link RunManager.adopt}. */
+export interface AdoptedRun {
+  title: string;
+  plan: Plan;
+  principal: string;
+  /** Where it came from, recorded in its meta (`{ tool, handle }` of an MCP call). */
+  mcp: { tool: string; handle: string };
+  /** Starts it with these options (the caller's own listener stays attached). */
+  start: Launcher;
 }
 
 /** An event as it is stored and sent: an operation's output stays in the journal and the report. */
@@ -89,6 +105,8 @@ export class RunManager {
    * process too).
    */
   async load(): Promise<void> {
+    // Now, not at the first submit: a run adopted from /mcp starts (and opens its journal) before its log is created.
+    await this.store.made();
     for (const { meta, report } of await this.store.list()) {
       if (!SETTLED.has(meta.state)) meta.state = 'interrupted';
       this.#entries.set(meta.id, { meta, live: false, events: undefined, kept: 0, subscribers: new Set(), ...(report === undefined ? {} : { report }) });
@@ -187,6 +205,64 @@ export class RunManager {
     return meta;
   }
 
+  /**
+   * Takes in a run another part of this process starts (a tool call at `/mcp`, whose answer
+   * cannot wait for the queue): it is started now, with this server's run id, journal and
+   * event log, counted against its principal's runs going, listed, streamed, cancelled and
+   * resumed like a submitted one. With no room to go now (the principal has `maxRunsPerPrincipal`
+   * going) it is refused, FANOUT_SERVER_TOO_MANY_RUNS, rather than queued. Its log is created
+   * while it already goes; its first events wait in memory until then.
+   */
+  adopt(adopted: AdoptedRun): Run {
+    const { principal, plan } = adopted;
+    if (this.#closing) throw new ServerError('FANOUT_SERVER_SHUTTING_DOWN', 'expected a server that takes new runs, got one shutting down; call the tool again on the next one', { retryAfter: 5 });
+    const going = this.#going.get(principal) ?? 0;
+    if (going >= this.limits.maxRunsPerPrincipal) {
+      throw new ServerError(
+        'FANOUT_SERVER_TOO_MANY_RUNS',
+        `expected fewer than ${this.limits.maxRunsPerPrincipal} runs going for this token to start a tool's run (those of /mcp start at once or not at all, they do not queue), got ${going} going; retry when one ends`,
+        { retryAfter: 1 },
+      );
+    }
+    const now = new Date().toISOString();
+    const meta: RunMeta = {
+      id: newRunId(),
+      title: adopted.title === '' ? adopted.mcp.tool : `${adopted.mcp.tool}: ${adopted.title}`,
+      state: 'running',
+      principal,
+      operations: plan.operations.length,
+      createdAt: now,
+      starts: 1,
+      mcp: adopted.mcp,
+    };
+    const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), plan, mode: 'append' };
+    this.#entries.set(meta.id, entry);
+    this.#order.unshift(meta.id);
+    this.#start(entry, adopted.start);
+    const run = entry.run;
+    if (run === undefined) throw new ServerError('FANOUT_SERVER_INTERNAL', `expected the tool's run ${adopted.mcp.handle} to start, got none (run ${meta.id}: ${entry.meta.error ?? 'no error'})`);
+    // Cancelled by the tool (fanout_cancel, a client cancelling its call): listed cancelled, as over DELETE.
+    const cancel = run.cancel.bind(run);
+    run.cancel = (reason?: unknown) => {
+      entry.cancelled = true;
+      cancel(reason);
+    };
+    entry.opening = this.store.create(meta, plan).then(
+      (log) => {
+        // Still live: a run that ends waits for this in #finish before it writes its end.
+        entry.log = log;
+        for (const event of entry.events ?? []) log.event(event);
+      },
+      (error: unknown) => {
+        // A run the server cannot record would be lost to the list at the next start.
+        entry.meta.error = `its log ${this.store.logPath(meta.id)} could not be created: ${(error as Error)?.message ?? String(error)}`;
+        entry.cancelled = true;
+        run.cancel(`the server could not record run ${meta.id}`);
+      },
+    );
+    return run;
+  }
+
   /** Queues an interrupted (or cancelled) run again; its journal's successes are carried over. */
   async resume(id: string): Promise<RunMeta> {
     const entry = this.#entries.get(id);
@@ -273,11 +349,11 @@ export class RunManager {
     }
   }
 
-  #start(entry: Entry): void {
+  #start(entry: Entry, launcher?: Launcher): void {
     const { meta } = entry;
     const principal = meta.principal;
     this.#going.set(principal, (this.#going.get(principal) ?? 0) + 1);
-    entry.settled = this.#execute(entry)
+    entry.settled = this.#execute(entry, launcher)
       .catch(async (error: unknown) => {
         entry.meta.error = (error as Error)?.message ?? String(error);
         await this.#finish(entry, 'failed').catch(() => undefined);
@@ -290,30 +366,32 @@ export class RunManager {
       });
   }
 
-  async #execute(entry: Entry): Promise<void> {
+  async #execute(entry: Entry, launcher?: Launcher): Promise<void> {
     const id = entry.meta.id;
     const plan = entry.plan!;
     const compiled = entry.compiled;
     delete entry.plan;
     delete entry.compiled;
-    const log = entry.log!;
     const events = (entry.events ??= []);
     const emit = (data: string): void => {
       events.push(data);
-      log.event(data);
+      // An adopted run's log may not be open yet: its events are written when it is.
+      entry.log?.event(data);
       const eventId = events.length;
       for (const subscriber of entry.subscribers) subscriber.event(eventId, data);
     };
-    const run = this.scheduler.run(compiled ?? plan, {
-      ...runOptions(this.config),
+    const options = {
       runId: id,
       journal: { path: this.store.journalPath(id), mode: entry.mode ?? 'append' },
-      onEvent: (event) => emit(eventJson(event)),
-    });
+      onEvent: (event: SchedulerEvent) => emit(eventJson(event)),
+    };
+    const run = launcher === undefined ? this.scheduler.run(compiled ?? plan, { ...runOptions(this.config), ...options }) : launcher(options);
     entry.run = run;
     // Not written now: on disk a queued run and a running one both mean "interrupted" to the
     // next process; the file is written again when the run ends.
     entry.meta = { ...entry.meta, state: 'running', startedAt: new Date().toISOString() };
+    // An adopted run (an MCP tool's) goes on the tool's adapters: with --redis, the executor's too,
+    // so it is followed like the others.
     const unfollow = this.onRun(run);
     const unwatch = this.monitor.watch(run, { concurrency: this.config.concurrency ?? 256 });
     this.metrics.attach(run);
@@ -353,6 +431,10 @@ export class RunManager {
   async #finish(entry: Entry, state: RunState, report?: StoredReport): Promise<void> {
     // The state changes once the log holds it and the report: a reader who sees it over finds both.
     const meta: RunMeta = { ...entry.meta, state, finishedAt: new Date().toISOString() };
+    if (entry.opening !== undefined) {
+      await entry.opening;
+      delete entry.opening;
+    }
     const log = entry.log;
     delete entry.log;
     try {

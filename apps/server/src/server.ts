@@ -4,6 +4,7 @@
  * `@hono/node-server`. Every request passes the Host, Origin and token checks first
  * (security.ts); errors answer `{ error: { code, message, issues? } }`.
  */
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -44,9 +45,34 @@ function errorResponse(c: Context, error: ServerError): Response {
   return c.json(error.body(), error.status as 400);
 }
 
+/**
+ * A request's body from Node's stream, refused over `max` bytes: no web Request is built for
+ * it (@hono/node-server makes one, with its headers, signal and stream, when a body is asked of
+ * `c.req`), which is most of what reading a small body that way costs.
+ */
+function readBody(incoming: IncomingMessage, max: number): Promise<string> {
+  const tooLarge = () => new ServerError('FANOUT_SERVER_BODY_TOO_LARGE', `expected a request body of at most ${max} bytes (--max-body), got more`);
+  if (Number(incoming.headers['content-length']) > max) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        incoming.off('data', onData);
+        incoming.resume(); // what is left is read and dropped
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    incoming.once('error', reject);
+  });
+}
+
 /** Reads a JSON body; what does not parse is FANOUT_INPUT_INVALID. */
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+async function jsonBody(c: Context<Env>, max: number): Promise<unknown> {
+  const text = await readBody(c.env.incoming, max);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -132,6 +158,9 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
 
   // The MCP tools over Streamable HTTP: one runtime (runs, handles, adapters) shared by the
   // per-request servers the handler makes; same roots, same allowed kinds, same monitor.
+  // Each tool call's run is adopted by the run manager: listed in /v1/runs, logged, journaled,
+  // streamed, counted against the token's runs going (refused, not queued, when it has none to
+  // spare: the tool answers an error with FANOUT_SERVER_TOO_MANY_RUNS).
   // With --redis, the tools' operations go to the workers too (this machine's pressure gates none of them).
   const mcpRuntime = createFanoutMcpRuntime({
     config,
@@ -140,6 +169,10 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     ...(distributed === undefined ? { pressure: monitor } : { adapters: distributed.adapters }),
     cwd,
     maxOperations: options.maxOperations,
+    launch: (launch) => {
+      if (launch.principal === undefined) throw new ServerError('FANOUT_SERVER_UNAUTHORIZED', `expected the token's principal on the tool call ${launch.tool}, got none`);
+      return runs.adopt({ title: launch.title, plan: launch.plan, principal: launch.principal, mcp: { tool: launch.tool, handle: launch.handle }, start: launch.start });
+    },
   });
   const mcp = createMcpHandler(() => createFanoutMcpServer({ runtime: mcpRuntime }).server, {
     maxRequestBodySize: options.maxBodyBytes,
@@ -167,7 +200,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   });
   // Only where a route reads a body: the check asks the request for its body, which makes
   // @hono/node-server build a whole web Request, and no GET, HEAD or DELETE here reads one.
-  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE' ? next() : limitBody(c, next)));
+  // POST /v1/runs reads its body itself (readBody), with the same limit.
+  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'DELETE' || (c.req.method === 'POST' && c.req.path === '/v1/runs') ? next() : limitBody(c, next)));
 
   app.get('/', (c) => c.html(dashboardPage(), 200, { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }));
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -194,7 +228,7 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     if (closing) throw new ServerError('FANOUT_SERVER_SHUTTING_DOWN', 'expected a server that takes new runs, got one shutting down', { retryAfter: 5 });
     const principal = c.get('principal');
     runs.checkRoom(principal); // before the plan is built: a full queue costs nothing more
-    const { plan, title, compiled } = await planFromBody(await jsonBody(c), policy);
+    const { plan, title, compiled } = await planFromBody(await jsonBody(c, options.maxBodyBytes), policy);
     const meta = await runs.submit(plan, principal, title, compiled);
     return c.json({ id: meta.id, state: meta.state, links: links(meta.id) }, 202);
   });
@@ -241,7 +275,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     return RESPONSE_ALREADY_SENT;
   });
 
-  app.all('/mcp', (c) => mcp.fetch(c.req.raw));
+  // The token's principal goes to the tools as authInfo (clientId), so their runs count against it.
+  app.all('/mcp', (c) => mcp.fetch(c.req.raw, { authInfo: { token: '', clientId: c.get('principal'), scopes: [] } }));
 
   let server: ServerType;
   try {

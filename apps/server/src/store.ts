@@ -21,7 +21,9 @@
  * but never makes a resume rerun an operation whose success was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, open as openFd, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
 
@@ -48,6 +50,8 @@ export interface RunMeta {
   byState?: Record<TerminalState, number>;
   /** Why it ended without a summary (an error of the server itself). */
   error?: string;
+  /** A run started by a tool call at `/mcp`: the tool and the handle its client knows it by. */
+  mcp?: { tool: string; handle: string };
 }
 
 /** What a run's report holds. */
@@ -80,6 +84,18 @@ export interface RunContents extends StoredRun {
 }
 
 let counter = 0;
+/** Random bytes for ids, drawn 4 KiB at a time (a call to the CSPRNG per run cost more than the rest of the id). */
+let random = Buffer.alloc(0);
+let randomAt = 0;
+
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > random.length) {
+    random = randomBytes(4096);
+    randomAt = 0;
+  }
+  randomAt += bytes;
+  return random.toString('hex', randomAt - bytes, randomAt);
+}
 
 /**
  * A new run id that sorts by creation time (base-36 milliseconds, then a counter within the
@@ -87,7 +103,7 @@ let counter = 0;
  */
 export function newRunId(now = Date.now()): string {
   counter = (counter + 1) % 36 ** 4;
-  return `r${now.toString(36).padStart(9, '0')}${counter.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+  return `r${now.toString(36).padStart(9, '0')}${counter.toString(36).padStart(4, '0')}${randomHex(4)}`;
 }
 
 const ID = /^r[0-9a-z]{13}[0-9a-f]{8}$/;
@@ -110,19 +126,22 @@ function metaLine(meta: RunMeta, report?: ReportPlace): string {
 /**
  * The open log of a live run: lines appended in order, written together once per turn of the
  * event loop (a run's burst of events is one write), `flush` resolving once all appended so
- * far is written.
+ * far is written. Its file is opened in the thread pool (creating it updates its directory,
+ * which may wait on the disk), then written with synchronous calls on the event loop (a write
+ * per turn, the close: writes to the page cache, never synced), not through the pool:
+ * a pool round trip costs more than the write itself, and the pool's threads are what the
+ * runs' own file operations and their journals' fsyncs wait for.
  */
 export class RunLog {
-  readonly #handle: FileHandle;
+  readonly #fd: number;
   #pending: string[] = [];
   #size: number;
-  #writing: Promise<void> | undefined;
   #scheduled = false;
   #error: unknown;
   #closed = false;
 
-  constructor(handle: FileHandle, size: number) {
-    this.#handle = handle;
+  constructor(fd: number, size: number) {
+    this.#fd = fd;
     this.#size = size;
   }
 
@@ -132,32 +151,25 @@ export class RunLog {
     const at = this.#size;
     this.#size += Buffer.byteLength(line) + 1;
     this.#pending.push(line);
-    if (!this.#scheduled && this.#writing === undefined) {
+    if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        this.#kick();
+        this.#write();
       });
     }
     return at;
   }
 
-  #kick(): void {
-    if (this.#writing === undefined && this.#pending.length > 0) this.#writing = this.#drain();
-  }
-
-  async #drain(): Promise<void> {
+  #write(): void {
+    if (this.#pending.length === 0 || this.#closed) return;
+    const data = Buffer.from(`${this.#pending.join('\n')}\n`);
+    this.#pending = [];
     try {
-      while (this.#pending.length > 0) {
-        const data = Buffer.from(`${this.#pending.join('\n')}\n`);
-        this.#pending = [];
-        // The file is opened to append: each write lands at its end, whatever its offset says.
-        for (let done = 0; done < data.length; ) done += (await this.#handle.write(data, done)).bytesWritten;
-      }
+      // The file is opened to append: each write lands at its end, whatever its offset says.
+      for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done);
     } catch (error) {
       this.#error ??= error;
-    } finally {
-      this.#writing = undefined;
     }
   }
 
@@ -183,13 +195,9 @@ export class RunLog {
     return place === undefined ? { meta } : { meta, report: place };
   }
 
-  /** Resolves once every line appended so far is written; rejects when a write failed. */
+  /** Writes every line appended so far; rejects when a write failed. */
   async flush(): Promise<void> {
-    this.#kick();
-    while (this.#writing !== undefined) {
-      await this.#writing;
-      this.#kick();
-    }
+    this.#write();
     if (this.#error !== undefined) throw this.#error;
   }
 
@@ -200,10 +208,13 @@ export class RunLog {
       await this.flush();
     } finally {
       this.#closed = true;
-      await this.#handle.close();
+      closeSync(this.#fd);
     }
   }
 }
+
+/** Opens a file to a plain descriptor in the thread pool: creating a file updates its directory, which may wait on the disk. */
+const openFdAsync = promisify(openFd);
 
 const LOG = '.ndjson';
 const JOURNAL = '.journal.ndjson';
@@ -211,7 +222,7 @@ const JOURNAL = '.journal.ndjson';
 /** The files of runs in a data directory. */
 export class RunStore {
   readonly root: string;
-  #made: Promise<unknown> | undefined;
+  #made: Promise<void> | undefined;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'runs');
@@ -228,22 +239,28 @@ export class RunStore {
   /**
    * Records a new run: its log with the meta and the plan, written before this resolves. The log stays open for the run's events.
    */
+  /** Makes the runs' directory, once per process (and again after a failure, say it was removed). */
+  made(): Promise<void> {
+    this.#made ??= mkdir(this.root, { recursive: true }).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#made = undefined;
+        throw error;
+      },
+    );
+    return this.#made;
+  }
+
   async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
-    // Made once per process (and again after a failure, say the directory was removed).
-    this.#made ??= mkdir(this.root, { recursive: true }).catch((error: unknown) => {
-      this.#made = undefined;
-      throw error;
-    });
-    await this.#made;
+    await this.made();
     // `wx`: a run id is never reused, and a log is never written twice from its start.
-    const handle = await open(this.logPath(meta.id), 'wx');
-    const log = new RunLog(handle, 0);
+    const log = new RunLog(await openFdAsync(this.logPath(meta.id), 'wx'), 0);
     log.meta(meta);
     log.append(JSON.stringify({ type: 'run:plan', plan }));
     try {
       await log.flush();
     } catch (error) {
-      await handle.close().catch(() => undefined);
+      await log.close().catch(() => undefined);
       throw error;
     }
     return log;
@@ -255,11 +272,10 @@ export class RunStore {
     try {
       const { size } = await handle.stat();
       if (size > contents.size) await handle.truncate(contents.size);
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      throw error;
+    } finally {
+      await handle.close();
     }
-    return new RunLog(handle, contents.size);
+    return new RunLog(await openFdAsync(this.logPath(id), 'a'), contents.size);
   }
 
   /** A run's report, read from where its meta line says it is. */

@@ -78,6 +78,24 @@ describe('safe by default', () => {
     expect(body.error.code).toBe('FANOUT_SERVER_BODY_TOO_LARGE');
   });
 
+  it('refuses a body sent without a length (chunked) once it passes --max-body (413)', async () => {
+    const chunk = new TextEncoder().encode(`{"operations":[{"id":"a","kind":"read","input":{"path":"${'x'.repeat(1024)}`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Far past the limit, then an end that would parse: only the count refuses it.
+        if (sent++ < 8) controller.enqueue(sent === 1 ? chunk : new TextEncoder().encode('x'.repeat(1024)));
+        else {
+          controller.enqueue(new TextEncoder().encode('"}}]}'));
+          controller.close();
+        }
+      },
+    });
+    const response = await fetch(new URL('/v1/runs', served.url), { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('FANOUT_SERVER_BODY_TOO_LARGE');
+  });
+
   it('refuses a plan over --max-operations (429)', async () => {
     const operations = Array.from({ length: 6 }, (_, i) => ({ id: `r${i}`, kind: 'read', input: { path: 'inside.txt' } }));
     const { status, headers, body } = await api(served.url, '/v1/runs', { method: 'POST', headers: auth(), json: { operations } });

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { runOptions, schedulerOptions } from '@fanout/profiles';
-import { createScheduler, systemClock, type Adapter, type FailurePolicy, type Plan } from '@fanout/scheduler';
+import { createScheduler, systemClock, type Adapter, type FailurePolicy, type Plan, type Run, type RunOptions } from '@fanout/scheduler';
 import { FanoutMcpError } from './errors.js';
 import { ProgressReporter } from './progress.js';
 import type { TextRenderer } from './render.js';
@@ -44,6 +44,8 @@ export interface StartRun {
   adapters: Adapter[];
   renderer: TextRenderer;
   failure?: FailurePolicy | undefined;
+  /** Who called (the HTTP handler's `authInfo.clientId`), for an embedder's `launch`. */
+  principal?: string | undefined;
 }
 
 /** Starts a run (the plan is already valid) and registers its handle. */
@@ -59,7 +61,26 @@ export function startRun(runtime: FanoutMcpRuntime, start: StartRun): RunRecord 
     roots: start.roots,
     renderer: start.renderer,
     clock: clock ?? systemClock,
-    launch: (onEvent) => scheduler.run(start.plan, { ...runOptions(config), runId: handle, onEvent, ...(start.failure === undefined ? {} : { failure: start.failure }) }),
+    launch: (onEvent) => {
+      const run = (options: Pick<RunOptions, 'runId' | 'journal' | 'onEvent'> = {}): Run => {
+        const theirs = options.onEvent;
+        return scheduler.run(start.plan, {
+          ...runOptions(config),
+          runId: handle,
+          ...(start.failure === undefined ? {} : { failure: start.failure }),
+          ...options,
+          onEvent:
+            theirs === undefined
+              ? onEvent
+              : (event) => {
+                  onEvent(event);
+                  theirs(event);
+                },
+        });
+      };
+      const hook = runtime.options.launch;
+      return hook === undefined ? run() : hook({ handle, tool: start.tool, title: start.title, plan: start.plan, principal: start.principal, start: run });
+    },
   });
   runtime.runs.add(record);
   return record;

@@ -1,7 +1,7 @@
 /** The public surface of @fanout/mcp: the server factory, its runtime and options, the result schema, the renderers, errors. */
 export { createFanoutMcpServer, type FanoutMcpServer, type FanoutMcpServerOptions } from './server.js';
 export { createFanoutMcpRuntime, FanoutMcpRuntime } from './runtime.js';
-export { DEFAULT_BUDGET_TOKENS, DEFAULT_DEADLINE_MS, DEFAULT_MAX_OPERATIONS, type FanoutMcpOptions } from './options.js';
+export { DEFAULT_BUDGET_TOKENS, DEFAULT_DEADLINE_MS, DEFAULT_MAX_OPERATIONS, type FanoutMcpOptions, type McpRunLaunch } from './options.js';
 export { FanoutMcpError, type McpErrorCode, type McpIssue } from './errors.js';
 export { runResultSchema, operationEntrySchema, type RunResultContent } from './result-schema.js';
 export { renderRunText, type OperationEntry, type RenderInput, type SpillPaths, type TextRenderer, type TextView } from './render.js';

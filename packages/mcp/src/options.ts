@@ -4,7 +4,7 @@
  */
 import type { Config } from '@fanout/profiles';
 import type { Adapter } from '@fanout/scheduler';
-import { OptionCheck, type Clock, type PressureSource } from '@fanout/scheduler';
+import { OptionCheck, type Clock, type Plan, type PressureSource, type Run, type RunOptions } from '@fanout/scheduler';
 import { FanoutMcpError } from './errors.js';
 
 const check = new OptionCheck(FanoutMcpError);
@@ -62,6 +62,32 @@ export interface FanoutMcpOptions {
   clock?: Clock;
   /** The server's name and version in the `initialize` answer. @default { name: 'fanout', version: the package's } */
   serverInfo?: { name: string; version: string };
+  /**
+   * Decides how each tool call's run is started (an embedder that keeps its own runs: a log,
+   * a journal, limits per principal). Called synchronously once the plan is valid; it calls
+   * `launch.start()` (with its own run id, journal and event listener if it likes) and returns
+   * that run, or throws to refuse the call: the error's `code` and message become the tool's
+   * error result. @default each run is started at once, without a journal
+   */
+  launch?: ((launch: McpRunLaunch) => Run) | undefined;
+}
+
+/** A run a tool call is about to start, handed to {@link FanoutMcpOptions.launch}. */
+export interface McpRunLaunch {
+  /** The handle `fanout_status` and `fanout_cancel` know it by. */
+  handle: string;
+  /** The tool that was called (`fanout_read`, …). */
+  tool: string;
+  title: string;
+  /** The plan, already valid for the call's adapters. */
+  plan: Plan;
+  /** Who called: the `clientId` of the `authInfo` the HTTP handler was given, if any. */
+  principal: string | undefined;
+  /**
+   * Starts the run on the call's adapters and the configuration's limits. `runId` and
+   * `journal` replace the call's own; `onEvent` is called after the tool's own listener.
+   */
+  start(options?: Pick<RunOptions, 'runId' | 'journal' | 'onEvent'>): Run;
 }
 
 /** Options with their defaults filled in and checked. */
@@ -77,6 +103,7 @@ export interface ResolvedOptions {
   maxOperations: number;
   keepRuns: number;
   clock: Clock | undefined;
+  launch: ((launch: McpRunLaunch) => Run) | undefined;
 }
 
 /** Fills in the defaults and checks every option, naming the bad one. */
@@ -97,5 +124,6 @@ export function resolveOptions(options: FanoutMcpOptions): ResolvedOptions {
     maxOperations: check.integer(options.maxOperations, 'maxOperations', DEFAULT_MAX_OPERATIONS),
     keepRuns: check.integer(options.keepRuns, 'keepRuns', 64),
     clock: options.clock,
+    launch: options.launch,
   };
 }

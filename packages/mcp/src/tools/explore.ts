@@ -71,6 +71,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
           title: `${new Paths(callRoots.roots).rel(dir)} (${size.name})`,
           plan,
           roots: callRoots,
+          principal: ctx.http?.authInfo?.clientId,
           adapters,
           renderer: renderers.exploreCodebase ?? codebaseMapRenderer(dir),
         });
@@ -111,6 +112,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
           title: `"${parsed.topic}" (${parsed.depth ?? 'simple'})`,
           plan,
           roots: callRoots,
+          principal: ctx.http?.authInfo?.clientId,
           adapters,
           renderer: renderers.exploreWeb ?? renderRunText,
         });
