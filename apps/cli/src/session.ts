@@ -102,6 +102,8 @@ export async function runSession(options: SessionOptions): Promise<number> {
   const scheduler = createScheduler({
     adapters: distributed?.adapters ?? options.adapters,
     ...configured,
+    // With --redis, twice each remote kind's limit queued or running (the workers run the limit).
+    ...(distributed === undefined ? {} : { limits: distributed.limits }),
     concurrency: concurrency ?? configured.concurrency,
     ...(distributed === undefined ? { pressure: monitor } : {}),
     // The summary's one-at-a-time estimate counts CPU used by the commands a run starts too.
@@ -212,9 +214,13 @@ async function distribute(
   limits: Record<string, PoolOptions> | undefined,
   plan: Plan,
   resumeJournal: string | undefined,
-): Promise<{ executor: DistributedExecutor; adapters: Adapter[]; runId: string | undefined; counts: Record<string, number> }> {
+): Promise<{ executor: DistributedExecutor; adapters: Adapter[]; limits: Record<string, PoolOptions>; runId: string | undefined; counts: Record<string, number> }> {
   const { distribute: remoteAdapters } = await import('@fanout/distributed');
-  const { executor, adapters: scheduled } = await remoteAdapters({
+  const {
+    executor,
+    adapters: scheduled,
+    limits: pools,
+  } = await remoteAdapters({
     redis,
     prefix,
     adapters,
@@ -232,7 +238,7 @@ async function distribute(
     process.stderr.write(`fanout: workers on ${redis}: ${counts.join(', ') || 'no kind of this plan runs remotely'}\n`);
     if (missing.length > 0)
       process.stderr.write(`fanout: no worker serves ${missing.join(', ')} yet: start one with "fanout worker --redis ${redis} --kinds ${missing.join(',')}" (operations fail FANOUT_NO_WORKER after 15 s)\n`);
-    return { executor, adapters: scheduled, runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal), counts: served };
+    return { executor, adapters: scheduled, limits: pools, runId: resumeJournal === undefined ? undefined : await journalRunId(resumeJournal), counts: served };
   } catch (error) {
     await executor.close();
     throw error;

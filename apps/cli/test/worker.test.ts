@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearPrefix } from '@fanout/distributed';
@@ -29,6 +29,7 @@ afterAll(async () => {
   await clearPrefix(REDIS_URL, prefix);
   await clearPrefix(REDIS_URL, `${prefix}-resume`);
   await clearPrefix(REDIS_URL, `${prefix}-watch`);
+  await clearPrefix(REDIS_URL, `${prefix}-limit`);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -85,6 +86,39 @@ describe('fanout worker and fanout run --redis', () => {
     expect((await effects()).sort()).toEqual(ids);
     worker.child.kill('SIGTERM');
     expect(await worker.closed).toEqual({ code: 0, signal: null });
+  }, 90_000);
+
+  it("has twice a kind's configured limit queued or running, and at most the limit running across 2 workers", async () => {
+    const limitPrefix = `${prefix}-limit`;
+    const here = join(dir, 'limit');
+    await mkdir(here);
+    await writeFile(join(here, 'fanout.config.json'), JSON.stringify({ limits: { bash: { max: 2, limiter: 'fixed' } } }));
+    // Each command makes a file while it runs and appends how many it sees (its own included).
+    const script = 'mkdir -p running; touch "running/$0"; ls running | wc -l >> seen.log; sleep 0.3; rm "running/$0"';
+    await writeFile(join(here, 'gauge.json'), JSON.stringify({ operations: Array.from({ length: 10 }, (_, i) => ({ id: `g${i}`, kind: 'bash', input: { command: ['sh', '-c', script, `g${i}`] } })) }));
+    // 2 workers of 4 slots each: 8 could run at once if the limit across workers did not hold.
+    for (let i = 0; i < 2; i++) {
+      const worker = start(['worker', '--redis', REDIS_URL, '--redis-prefix', limitPrefix, '--kinds', 'bash', '--concurrency', '4'], { cwd: here });
+      workers.push(worker);
+      expect(await eventually(() => worker.stderr().includes('serving'), 30_000)).toBe(true);
+    }
+    const run = await fanout(['run', 'gauge.json', '--redis', REDIS_URL, '--redis-prefix', limitPrefix, '--ndjson'], { cwd: here });
+    expect(run.code).toBe(0);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; kind?: string; inflight?: number; limit?: number });
+    const started = events.filter((event) => event.type === 'op-started' && event.kind === 'bash');
+    expect(started).toHaveLength(10);
+    // The scheduler had 4 commands with the workers at once (queued or running)…
+    expect(Math.max(...started.map((event) => event.inflight ?? 0))).toBe(4);
+    expect(started.every((event) => event.limit === 4)).toBe(true);
+    // …and the workers ran at most 2 at once.
+    const seen = (await readFile(join(here, 'seen.log'), 'utf8')).trim().split('\n').map(Number);
+    expect(seen).toHaveLength(10);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+    for (const worker of workers.slice(-2)) worker.child.kill('SIGTERM');
+    for (const worker of workers.slice(-2)) expect(await worker.closed).toEqual({ code: 0, signal: null });
   }, 90_000);
 
   it('refuses a worker without --redis, and a run whose Redis does not answer', async () => {

@@ -39,9 +39,9 @@ Server-Sent Events at /v1/runs/:id/events), reach the MCP tools (POST /mcp), scr
       --max-runs N       runs going at once per token (default ${DEFAULT_OPTIONS.maxRunsPerToken}); more wait in the queue
       --max-queued N     runs waiting per token (default ${DEFAULT_OPTIONS.maxQueuedPerToken}); more are refused (429)
       --max-operations N operations a run may have (default ${DEFAULT_OPTIONS.maxOperations})
-      --redis URL        run the operations of submitted runs on the "fanout worker" processes of
-                         this Redis (redis://host:port/db) instead of here; the MCP tools still
-                         run here. Redis must answer at start (else exit 2, FANOUT_REDIS_UNAVAILABLE)
+      --redis URL        run the operations of submitted runs and of the MCP tools on the "fanout
+                         worker" processes of this Redis (redis://host:port/db) instead of here.
+                         Redis must answer at start (else exit 2, FANOUT_REDIS_UNAVAILABLE)
       --redis-prefix P   key prefix shared with the workers (default: fanout)
       --grace D          on SIGTERM, how long runs may go on before they are cancelled (default 10s)
   -h, --help             this help

@@ -42,7 +42,7 @@ export interface ServerOptions {
   graceMs: number;
   /**
    * `redis://host:port/db` of the queues: runs hand their tool operations to the `fanout worker`
-   * processes of that Redis instead of running them here (the MCP tools still run here).
+   * processes of that Redis instead of running them here (the MCP tools' operations too).
    */
   redis?: string;
   /** Key prefix shared with the workers. @default "fanout" */

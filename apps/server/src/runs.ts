@@ -390,8 +390,9 @@ export class RunManager {
     // Not written now: on disk a queued run and a running one both mean "interrupted" to the
     // next process; the file is written again when the run ends.
     entry.meta = { ...entry.meta, state: 'running', startedAt: new Date().toISOString() };
-    // An adopted run goes on its caller's adapters (in this process, even with --redis): nothing to follow.
-    const unfollow = launcher === undefined ? this.onRun(run) : () => undefined;
+    // An adopted run (an MCP tool's) goes on the tool's adapters: with --redis, the executor's too,
+    // so it is followed like the others.
+    const unfollow = this.onRun(run);
     const unwatch = this.monitor.watch(run, { concurrency: this.config.concurrency ?? 256 });
     this.metrics.attach(run);
     // The machine while the run goes, on the run's time axis, for the dashboard's pressure chart.

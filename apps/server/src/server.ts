@@ -134,6 +134,8 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   const scheduler = createScheduler({
     adapters: distributed?.adapters ?? adapters.adapters,
     ...configured,
+    // With --redis, twice each remote kind's limit queued or running (the workers run the limit).
+    ...(distributed === undefined ? {} : { limits: distributed.limits }),
     maxOperations: options.maxOperations,
     ...(distributed === undefined ? { pressure: monitor } : {}),
     cpu: false,
@@ -159,11 +161,12 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
   // Each tool call's run is adopted by the run manager: listed in /v1/runs, logged, journaled,
   // streamed, counted against the token's runs going (refused, not queued, when it has none to
   // spare: the tool answers an error with FANOUT_SERVER_TOO_MANY_RUNS).
+  // With --redis, the tools' operations go to the workers too (this machine's pressure gates none of them).
   const mcpRuntime = createFanoutMcpRuntime({
     config,
     allowWrite: options.allowWrite,
     allowShell: options.allowShell,
-    pressure: monitor,
+    ...(distributed === undefined ? { pressure: monitor } : { adapters: distributed.adapters }),
     cwd,
     maxOperations: options.maxOperations,
     launch: (launch) => {

@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clearPrefix } from '@fanout/distributed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { api, runServerBin, type Served, startServer, tempDir, waitForState } from './helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -79,6 +80,7 @@ afterAll(async () => {
   if (worker !== undefined && worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await worker?.exited;
   await clearPrefix(REDIS_URL, prefix);
+  await clearPrefix(REDIS_URL, `${prefix}-mcp`);
   await tree?.remove();
   await data?.remove();
 });
@@ -162,5 +164,45 @@ describe('fanout-server --redis', () => {
     const [, succeeded, failed] = /stopped; (\d+) succeeded, (\d+) failed/.exec(stderr) ?? [];
     expect(Number(succeeded) + Number(failed)).toBe(toolAttempts(done.summary) + toolAttempts(profiled.summary));
     expect(toolAttempts(done.summary)).toBe(plan.operations.length);
+  }, 90_000);
+
+  it('runs the operations of an MCP fanout_read on a fanout worker process', async () => {
+    const mcpPrefix = `${prefix}-mcp`;
+    // The same relative path in the server's tree and in the worker's (its own root): what
+    // the call reads says where it ran.
+    const workerTree = join(data.dir, 'worker-tree');
+    await mkdir(workerTree);
+    await writeFile(join(workerTree, 'where.txt'), 'read on a worker\n');
+    await writeFile(join(tree.dir, 'where.txt'), 'read in the server\n');
+    await writeFile(join(data.dir, 'tokens'), 'mcp-redis-token-0123456789\n');
+    const child = spawn(process.execPath, [CLI, 'worker', '--redis', REDIS_URL, '--redis-prefix', mcpPrefix, '--kinds', 'glob,grep,read'], { cwd: workerTree, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const mcpWorker = { child, stderr: () => stderr, exited };
+    try {
+      await until(() => stderr.includes('serving') || child.exitCode !== null, 'the worker to say it serves');
+      const remote = await startServer(['--token-file', join(data.dir, 'tokens'), '--data-dir', join(data.dir, 'mcp'), '--redis', REDIS_URL, '--redis-prefix', mcpPrefix], tree.dir);
+      started.push(remote);
+      const transport = new StreamableHTTPClientTransport(new URL('/mcp', remote.url), { requestInit: { headers: { authorization: 'Bearer mcp-redis-token-0123456789' } } });
+      const client = new Client({ name: 'redis-e2e', version: '1.0.0' });
+      await client.connect(transport);
+      try {
+        const result = await client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'where', kind: 'read', input: { path: 'where.txt' } }] } });
+        expect(result.isError).not.toBe(true);
+        const content = result.structuredContent as { summary: { succeeded: number }; operations: { id: string; output?: { files?: { text?: string }[] } }[] };
+        expect(content.summary.succeeded).toBe(1);
+        expect(content.operations[0]?.output?.files?.[0]?.text).toBe('read on a worker\n');
+      } finally {
+        await client.close();
+      }
+      // The worker counts it as it stops.
+      child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(stderr).toMatch(/stopped; 1 succeeded, 0 failed/);
+    } finally {
+      if (mcpWorker.child.exitCode === null && mcpWorker.child.signalCode === null) mcpWorker.child.kill('SIGKILL');
+      await mcpWorker.exited;
+    }
   }, 90_000);
 });

@@ -8,7 +8,7 @@ import { type Adapter, type AttemptContext, type Classification, defaultClassify
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DistributedError, RemoteError } from './errors.js';
-import { cancelChannel, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, doneChannel, doneLines, type Envelope, type JobData, jobIdOf, KEEP_FINISHED, queueName } from './protocol.js';
+import { cancelChannel, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PREFIX, doneChannel, doneLines, type Envelope, type JobData, jobIdOf, KEEP_FINISHED, queueName, schedulerLimit } from './protocol.js';
 import { check, connectionOptions, describeRedis, expectAnswer, forBullmq } from './redis.js';
 
 /** A rate limit of a kind across every worker: at most `max` attempts started per `durationMs`. */
@@ -31,10 +31,11 @@ export interface ExecutorOptions {
   /**
    * Most attempts of a kind running at once across every worker (BullMQ's global concurrency
    * of the kind's queue). `follow(run)` keeps it in step with the run's adaptive limit, never
-   * above this. A scheduler limit above it keeps jobs waiting in the queue, which a worker
-   * takes as it finishes one, in the same round trip to Redis, without waiting for this
-   * executor to hear of the end and send the next: the hand-off's latency is then off the
-   * critical path (the distributed-scale benchmark queues twice the limit).
+   * above this. The executor's adapters declare {@link schedulerLimit} of it as their
+   * `maxConcurrency` (twice the limit): the jobs beyond the limit wait in the queue, and a
+   * worker takes the next as it finishes one, in the same round trip to Redis, without waiting
+   * for this executor to hear of the end and send another. The hand-off's latency is then off
+   * the critical path; what runs at once is still the limit.
    * @default each adapter's maxConcurrency, else 16
    */
   limits?: Record<string, number>;
@@ -224,7 +225,9 @@ export class DistributedExecutor {
       kind,
       input: local.input,
       // Attempts wait on other machines: the summary's sequential estimate counts their wall time.
-      defaults: { ...local.defaults, waits: true },
+      // The scheduler may have twice the limit across workers queued or running (QUEUED_PER_LIMIT):
+      // BullMQ runs at most the limit, the rest wait in the queue for the next free worker slot.
+      defaults: { ...local.defaults, waits: true, maxConcurrency: schedulerLimit(this.#caps.get(kind) ?? 16) },
       classify: (error: unknown) => (typeof error === 'object' && error !== null ? remoteClass.get(error) : undefined) ?? defaultClassify(error),
       run: (input: unknown, context: AttemptContext) => this.#dispatch(kind, input, context),
     };
@@ -432,7 +435,10 @@ export class DistributedExecutor {
 
   /**
    * Keeps each kind's limit across workers in step with the run's adaptive limit, never above
-   * the configured one (`limits`). Returns an unsubscribe (the run's end also ends it).
+   * the configured one (`limits`). The run's limit counts the attempts queued as well as those
+   * running (up to {@link schedulerLimit} of the configured one): while it is above the
+   * configured limit the workers run that many; below it, they run what the run allows.
+   * Returns an unsubscribe (the run's end also ends it).
    */
   follow(run: Run): () => void {
     return run.on((event) => {

@@ -40,6 +40,22 @@ export const STALLED_INTERVAL_MS = 1_000;
 /** Stalls after which BullMQ fails the job instead of handing it to another worker. */
 export const MAX_STALLED_COUNT = 2;
 
+/**
+ * How many attempts of a kind one run may have queued or running, per unit of the kind's limit
+ * across workers. The limit itself is held by BullMQ (the queue's global concurrency: at most
+ * `limit` jobs run at once, whatever the workers); the jobs beyond it wait in the queue, and a
+ * worker that finishes one takes the next in the same round trip to Redis instead of waiting
+ * for the executor to hear of the end and send another. The hand-off's latency is then off
+ * each slot's path. Every host (the executor's adapters, `distribute()`, and through them the
+ * CLI, the server and the benchmark) applies it with {@link schedulerLimit}.
+ */
+export const QUEUED_PER_LIMIT = 2;
+
+/** The scheduler's pool limit of a remote kind whose limit across workers is `limit`. */
+export function schedulerLimit(limit: number): number {
+  return limit * QUEUED_PER_LIMIT;
+}
+
 /** Completed and failed jobs kept for re-sent attempts to find (bounded by age and count). */
 export const KEEP_FINISHED = { age: 3_600, count: 10_000 };
 

@@ -1,8 +1,10 @@
 import { createScheduler, type RunResult, serializeError } from '@fanout/scheduler';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExecutor, type DistributedExecutor, startWorker } from '../src/index.js';
+import { createExecutor, distribute, type DistributedExecutor, QUEUED_PER_LIMIT, schedulerLimit, startWorker } from '../src/index.js';
 import { adapters } from './fixtures/adapters.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort, HAS_REDIS_SERVER, loadWorkerChild, REDIS_URL, removeDir, startRedisServer, runCounts, startWorkerChild, starts, tempDir, testPrefix, until, type WorkerChild } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -284,6 +286,56 @@ describe('@fanout/distributed against a real Redis', () => {
       while ((await queue.getGlobalConcurrency()) !== 3) await new Promise((resolve) => setTimeout(resolve, 20));
     })();
     expect((await run.result).ok).toBe(true);
+  });
+
+  it('has twice the limit across workers queued or running, and at most the limit running across 2 worker processes', async () => {
+    const { prefix, dir } = setup();
+    // 2 workers of 4 slots each: 8 could run at once if the limit across workers did not hold.
+    await Promise.all([startWorkerChild(prefix, 4), startWorkerChild(prefix, 4)].map(async (child) => workerChild(await child)));
+    const { executor, adapters: scheduled, limits } = await distribute({ redis: REDIS_URL, prefix, adapters, limits: { gauge: { max: 3, limiter: 'fixed' } } });
+    cleanups.push(() => executor.close());
+    expect(QUEUED_PER_LIMIT).toBe(2);
+    expect(limits).toEqual({ gauge: { max: schedulerLimit(3), limiter: 'fixed' } });
+    expect(limits.gauge?.max).toBe(6);
+    const run = createScheduler({ adapters: scheduled, limits }).run({ operations: Array.from({ length: 24 }, (_, i) => ({ id: `g${i}`, kind: 'gauge', input: { dir, ms: 200 } })) });
+    executor.follow(run);
+    let sent = 0;
+    run.on((event) => {
+      if (event.type === 'op-started') sent = Math.max(sent, event.inflight);
+    });
+    const result = await run.result;
+    expect(result.ok).toBe(true);
+    // The scheduler had 6 attempts with the workers (queued or running)…
+    expect(sent).toBe(6);
+    // …and the workers ran at most 3 at once, as counted by the files of the attempts running.
+    const seen = readFileSync(join(dir, 'gauge'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => Number(line.split(' ')[0]));
+    expect(seen).toHaveLength(24);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(3);
+    expect(Math.max(...seen)).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it("gives the executor's adapters twice their limit across workers as maxConcurrency, and scales only remote kinds' configured max", async () => {
+    const { prefix } = setup();
+    const {
+      executor,
+      adapters: scheduled,
+      limits,
+    } = await distribute({
+      redis: REDIS_URL,
+      prefix,
+      adapters,
+      local: ['blob'],
+      limits: { sum: { max: 5, keyLimit: 2 }, blob: { max: 3 }, effect: { timeoutMs: 100 }, nothing: { max: 7 } },
+    });
+    cleanups.push(() => executor.close());
+    // Configured: twice the max; the per-key sub-limit as given (workers do not know keys).
+    expect(limits).toEqual({ sum: { max: 10, keyLimit: 2 }, blob: { max: 3 }, effect: { timeoutMs: 100 }, nothing: { max: 7 } });
+    const byKind = Object.fromEntries(scheduled.map((adapter) => [adapter.kind, adapter.defaults?.maxConcurrency]));
+    // Not configured: the adapter's own maxConcurrency (8) as the limit, twice it for the scheduler; blob stays local as it was.
+    expect(byKind).toEqual({ sum: 10, effect: 16, gauge: 16, blob: 4 });
   });
 
   it('refuses an executor whose Redis does not answer, with FANOUT_REDIS_UNAVAILABLE', async () => {

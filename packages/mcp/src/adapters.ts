@@ -5,6 +5,7 @@
  * loads the web stack), from the configuration as every other command does
  * (`adaptersFromConfig`).
  */
+import { isAbsolute, resolve, sep } from 'node:path';
 import { adaptersFromConfig, type Config, type ConfiguredAdapters } from '@fanout/profiles';
 import type { Adapter } from '@fanout/scheduler';
 
@@ -67,6 +68,20 @@ class RootedAdapters {
 }
 
 /**
+ * A given `read` adapter that leaves to this process's the reads of the runs' directory
+ * (`runsDir`, where the spilled reports are): an operation whose every path is in it runs
+ * here, any other on the given adapter.
+ */
+function readOfRunsHere(given: Adapter, here: Adapter, runsDir: string): Adapter {
+  const inRunsDir = (input: unknown): boolean => {
+    const { path, paths } = (input ?? {}) as { path?: unknown; paths?: unknown };
+    const all = Array.isArray(paths) ? paths : [path];
+    return all.length > 0 && all.every((p) => typeof p === 'string' && isAbsolute(p) && resolve(p).startsWith(`${runsDir}${sep}`));
+  };
+  return { ...given, run: (input, context) => (inRunsDir(input) ? here.run(input, context) : given.run(input, context)) };
+}
+
+/**
  * The adapters for a call: every kind asked for, for the call's roots (adapters are made
  * for their roots, so two clients with different roots get different adapters).
  */
@@ -74,11 +89,17 @@ export class AdapterCache {
   readonly #config: Config;
   readonly #byRoots = new Map<string, RootedAdapters>();
   readonly #extraReadRoot: () => Promise<string | undefined>;
+  /** Adapters given to run their kinds instead of the configured ones (workers, say). */
+  readonly #given: ReadonlyMap<string, Adapter>;
 
-  /** `extraReadRoot` gives the runs' directory `read` may also reach, made on first use. */
-  constructor(config: Config, extraReadRoot: () => Promise<string | undefined>) {
+  /**
+   * `extraReadRoot` gives the runs' directory `read` may also reach, made on first use;
+   * `given` adapters replace the configured ones of their kinds (see `FanoutMcpOptions.adapters`).
+   */
+  constructor(config: Config, extraReadRoot: () => Promise<string | undefined>, given: readonly Adapter[] = []) {
     this.#config = config;
     this.#extraReadRoot = extraReadRoot;
+    this.#given = new Map(given.map((adapter) => [adapter.kind, adapter]));
   }
 
   /** The adapters of `kinds` (their families, plan steps included, each kind once) for `roots`. */
@@ -94,6 +115,13 @@ export class AdapterCache {
     const loaded = await Promise.all(families.map((family) => rooted.family(family)));
     const byKind = new Map<string, Adapter>();
     for (const { adapters } of loaded) for (const adapter of adapters) if (!byKind.has(adapter.kind)) byKind.set(adapter.kind, adapter);
+    if (this.#given.size > 0) {
+      const extra = await this.#extraReadRoot();
+      for (const [kind, here] of byKind) {
+        const given = this.#given.get(kind);
+        if (given !== undefined) byKind.set(kind, kind === 'read' && extra !== undefined ? readOfRunsHere(given, here, extra) : given);
+      }
+    }
     return [...byKind.values()];
   }
 

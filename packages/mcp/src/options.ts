@@ -3,6 +3,7 @@
  * that a bad option fails when the server is made, never in the middle of a tool call).
  */
 import type { Config } from '@fanout/profiles';
+import type { Adapter } from '@fanout/scheduler';
 import { OptionCheck, type Clock, type Plan, type PressureSource, type Run, type RunOptions } from '@fanout/scheduler';
 import { FanoutMcpError } from './errors.js';
 
@@ -41,6 +42,14 @@ export interface FanoutMcpOptions {
   runsDir?: string;
   /** Watches the machine; pauses kinds whose resource is under pressure (`@fanout/monitor`'s `createMonitor()`). */
   pressure?: PressureSource;
+  /**
+   * Adapters that run the kinds they name instead of the configured ones, for every call
+   * whatever its roots: an executor's (`distribute()` of `@fanout/distributed`), whose attempts
+   * run on workers, with the workers' roots. Only kinds a tool allows are used; the others run
+   * here as usual, and so does a `read` whose every path is in the runs' directory (the
+   * spilled reports are on this machine). @default none
+   */
+  adapters?: readonly Adapter[] | undefined;
   /** Default output budget in tokens; each call may set its own `budgetTokens`. @default 20000 */
   budgetTokens?: number | undefined;
   /** Default time a call waits for its run; each call may set its own `deadlineMs`. @default 50000 */

@@ -31,7 +31,7 @@ export class FanoutMcpRuntime {
     const configured = outputBudgetChars(resolved.config);
     this.options = options.budgetTokens === undefined && configured !== undefined ? { ...resolved, budgetTokens: Math.max(100, Math.floor(configured / 4)) } : resolved;
     this.runs = new RunRegistry(this.options.keepRuns);
-    this.adapters = new AdapterCache(this.options.config, () => this.runsDir());
+    this.adapters = new AdapterCache(this.options.config, () => this.runsDir(), options.adapters);
   }
 
   /** Kinds the server runs at all (`write` and `bash` only when allowed). */

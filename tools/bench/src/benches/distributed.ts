@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clearPrefix, createExecutor } from '@fanout/distributed';
+import { clearPrefix, createExecutor, type Distributed, distribute } from '@fanout/distributed';
 import { type Adapter, createScheduler, type OperationSpec, type PoolOptions } from '@fanout/scheduler';
 import { benchAdapters, FETCH_LIMIT } from '../distributed-adapters.js';
 import { check, find } from '../stats.js';
@@ -21,13 +21,6 @@ const WORKER_COUNTS = [1, 2, 4];
 const SPIN_ROUNDS = 1_000;
 /** Each worker's own concurrency per kind; the limit across workers is the executor's. */
 const PER_WORKER = { fetch: FETCH_LIMIT, spin: 1, noop: 64, hold: 8 };
-/**
- * On workers, the scheduler may send this many times the kind's limit: the limit itself is
- * held across workers by BullMQ (at most `limit` running), and the jobs beyond it wait in the
- * queue, so that a worker finishing one takes the next in the same round trip instead of
- * waiting for the executor to hear of the end and send another.
- */
-const QUEUED_PER_LIMIT = 2;
 /**
  * Long enough that a second worker started on a loaded machine (seconds, at load 15–20) is up
  * before the held operations would have ended on their own.
@@ -117,12 +110,16 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
   const pool = workers === 0 ? undefined : await startWorkers(workers, prefix);
   const limit: Record<PlanName, number> = { io: FETCH_LIMIT, cpu: Math.max(1, workers), noop: 1, burst: 64 };
   const kind = { io: 'fetch', cpu: 'spin', noop: 'noop', burst: 'noop' }[name];
-  const sent = workers === 0 ? limit[name] : limit[name] * QUEUED_PER_LIMIT;
-  const limits: Record<string, PoolOptions> = { [kind]: { limiter: 'fixed', max: sent, ...(name === 'io' ? { keyLimit: sent } : {}) } };
-  const executor = workers === 0 ? undefined : createExecutor({ redis: REDIS_URL, prefix, adapters: local, limits: { [kind]: limit[name] } });
+  const configured: Record<string, PoolOptions> = { [kind]: { limiter: 'fixed', max: limit[name] } };
+  // On workers, the scheduler's limits are what `fanout run --redis` gives it (twice the limit
+  // across workers queued or running: QUEUED_PER_LIMIT of @fanout/distributed).
+  let distributed: Distributed | undefined;
   try {
-    await executor?.ready();
-    const scheduler = createScheduler({ adapters: (executor?.adapters ?? local) as Adapter[] });
+    distributed = workers === 0 ? undefined : await distribute({ redis: REDIS_URL, prefix, adapters: local, limits: configured });
+    const pools = distributed?.limits ?? configured;
+    // One origin: the per-host sub-limit is the kind's whole limit here.
+    const limits: Record<string, PoolOptions> = name === 'io' ? { [kind]: { ...pools[kind], keyLimit: pools[kind]?.max ?? limit[name] } } : pools;
+    const scheduler = createScheduler({ adapters: (distributed?.adapters ?? local) as Adapter[] });
     const origin = server?.origin ?? '';
     // Warm-up alike for both sides: code optimised, connections (HTTP and Redis) open.
     for (let round = 0; round < 3; round++) {
@@ -135,7 +132,7 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
     if (!result.ok) throw new Error(`distributed-scale: the ${name} plan failed: ${JSON.stringify([...result.operations()].find((op) => op.state !== 'succeeded'))}`);
     return { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
   } finally {
-    await executor?.close();
+    await distributed?.executor.close();
     await pool?.stop();
     await Promise.all(local.map((adapter) => adapter.close?.()));
     await server?.stop();
