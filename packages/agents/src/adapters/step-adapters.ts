@@ -5,7 +5,7 @@
  * write is not committed). Each in its own process group, stopped with the attempt; a
  * non-zero exit fails the step with the end of its output.
  */
-import { runProcess } from '@fanout/adapters/shell';
+import { runToEnd } from '../spawner.js';
 import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
 import { z } from 'zod';
 import { diskUsage } from '../disk-usage.js';
@@ -43,7 +43,7 @@ async function runStep(step: 'setup' | 'verify', input: StepInput, context: Atte
   const [file, ...args] = input.command as [string, ...string[]];
   let outcome;
   try {
-    outcome = await runProcess(
+    outcome = await runToEnd(
       {
         file,
         args,
