@@ -20,3 +20,13 @@ export function runToEnd(spec: ProcessSpec, signal: AbortSignal): Promise<Proces
   server ??= new SpawnServer();
   return server.run(spec, signal);
 }
+
+/**
+ * Stops the server's workers and removes its directory (the next command starts a new pool).
+ * For test runners, which end their workers without Node's `exit` event.
+ */
+export async function closeSpawner(): Promise<void> {
+  const closing = server;
+  server = undefined;
+  await closing?.close();
+}
