@@ -4,7 +4,7 @@
  * said. Git never prompts (`GIT_TERMINAL_PROMPT=0`) and speaks C-locale English, so that its
  * messages can be matched.
  */
-import { runProcess } from '@fanout/adapters/shell';
+import { runToEnd } from './spawner.js';
 import { AgentsError, type AgentsErrorCode } from './errors.js';
 
 /** Where and how git runs. */
@@ -40,7 +40,7 @@ function gitEnv(env: Readonly<Record<string, string>>): Record<string, string> {
 export async function git(args: readonly string[], context: GitContext, options: { okCodes?: readonly number[]; code?: AgentsErrorCode; input?: string } = {}): Promise<GitOutput> {
   let outcome;
   try {
-    outcome = await runProcess(
+    outcome = await runToEnd(
       {
         file: 'git',
         args,

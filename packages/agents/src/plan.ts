@@ -54,13 +54,12 @@ export interface AgentsSpec {
   /** Merge the clean branches into `fanout/<run>/integration`. */
   merge?: boolean;
   /**
-   * How many agents run at once (the limit the plan will run with): the first wave's agents
-   * start together, once its worktrees are checked out. Making worktrees while the first
-   * agents start up makes both slower on a small machine — git's few milliseconds of CPU wait
-   * behind every agent's start-up (sixteen at -j 16 on 2 cores: the last worktree came 1.5 s
-   * after the first) — so the first wave's are made first, at full speed, and the later
-   * agents' worktrees once the first wave's are checked out (while its agents run: made
-   * beside the first wave's checkouts, they held its start back). 1 turns it off.
+   * How many agents run at once (the limit the plan will run with). Each agent starts as soon
+   * as its own worktree is checked out (and set up): the worktrees are made in the order the
+   * agents are needed, and the first agent does not wait for the others'. The later agents'
+   * worktrees are made once the first wave's are checked out (while its agents run: made
+   * beside the first wave's checkouts, they competed with them for the cores and held the
+   * first wave back). 1 turns that off.
    * @default 8
    */
   wave?: number;
@@ -292,12 +291,9 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
     if (slot.ops.setup !== undefined) {
       operations.push({ id: slot.ops.setup, kind: 'setup', input: { ...common, command: [...spec.setup!], worktree: { $ref: slot.ops.checkout, path: 'path' } } });
     }
-    const inFirstWave = firstWave.includes(slot.ops.checkout) && wave > 1;
     operations.push({
       id: slot.ops.agent,
       kind: 'agent',
-      // Under `continue`, `after` orders without skipping: another agent's failed checkout does not hold this one.
-      ...(inFirstWave ? { after: firstWave.filter((id) => id !== slot.ops.checkout) } : {}),
       input: {
         agent: slot.id,
         task: slot.task.id,

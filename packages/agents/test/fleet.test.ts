@@ -6,6 +6,7 @@ import type * as ChildProcess from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
+import { SpawnServer } from '@fanout/adapters/shell';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAgents, tasksFromPrompts, type AgentsReport } from '../src/index.js';
 import { argvOf, makeWorld, peakAgents, reported, type World } from './helpers.js';
@@ -125,12 +126,19 @@ describe('a fleet', () => {
   });
 
   it('never runs anything through a shell: prompts arrive whole, as one argument', async () => {
-    const calls: { file: string; args: readonly string[]; shell: unknown }[] = [];
+    // Node spawns the agent (and the spawn server's workers); git and the setup and verify
+    // commands are handed to the spawn server as argv, which its worker runs without a shell.
+    const calls: { file: string; args: readonly string[]; shell: unknown; by: 'node' | 'server' }[] = [];
     const original = childProcess.spawn;
+    const originalRun = SpawnServer.prototype.run;
     childProcess.spawn = function spawn(this: unknown, file: string, args: readonly string[], options?: { shell?: unknown }) {
-      calls.push({ file, args, shell: options?.shell });
+      calls.push({ file, args, shell: options?.shell, by: 'node' });
       return (original as (...a: unknown[]) => ChildProcess.ChildProcess).call(this, file, args, options);
     } as typeof childProcess.spawn;
+    SpawnServer.prototype.run = function run(this: SpawnServer, spec, signal) {
+      calls.push({ file: spec.file, args: spec.args, shell: undefined, by: 'server' });
+      return originalRun.call(this, spec, signal);
+    };
     syncBuiltinESMExports();
     const hostile = `say "hi"; touch pwned-1 && echo $(touch pwned-2) \`touch pwned-3\` | cat > pwned-4 @write note.txt=$(whoami)'; rm -rf /' @work 20`;
     try {
@@ -154,14 +162,19 @@ describe('a fleet', () => {
       }
     } finally {
       childProcess.spawn = original;
+      SpawnServer.prototype.run = originalRun;
       syncBuiltinESMExports();
     }
     expect(calls.length).toBeGreaterThan(5);
     for (const call of calls) {
       expect(call.shell ?? false).toBe(false);
+      // A spawn server's worker is bash running its own fixed script, never a command line.
+      if (call.by === 'node' && call.file.endsWith('bash') && call.args[4] === 'fanout-spawn-worker') continue;
       expect(['sh', 'bash', 'dash', 'zsh', '/bin/sh', '/bin/bash']).not.toContain(call.file);
     }
-    expect(calls.map((c) => c.file)).toEqual(expect.arrayContaining(['git', 'claude', 'node']));
+    expect(calls.filter((c) => c.by === 'node').map((c) => c.file)).toContain('claude');
+    expect(calls.filter((c) => c.by === 'server').map((c) => c.file)).toEqual(expect.arrayContaining(['git', 'node']));
+    expect(calls.find((c) => c.file === 'node')?.args).toEqual(['-e', 'process.exit(0)', '$(touch pwned-5)']);
   });
 
   it('names the pair that edited the same line, and --merge stops at it without touching main', async () => {

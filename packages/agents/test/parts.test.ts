@@ -179,11 +179,14 @@ describe('limits and plans', () => {
       ]);
       const waves = await planAgents({ repo: world.repo, tasks: [{ id: 'w', prompt: 'do' }], agents: [{ preset: 'claude', count: 3 }], run: 'r2', wave: 2 }, { env: world.env });
       const op = (id: string) => waves.plan.operations.find((o) => o.id === id)!;
-      // The first wave's agents start together; the later worktrees are made once the first wave is checked out.
-      expect(op('agent:w.claude-1').after).toEqual(['checkout:w.claude-2']);
+      // Each agent starts once its own worktree is checked out, not the whole first wave's; the
+      // later worktrees are made once the first wave is checked out.
+      for (const id of ['w.claude-1', 'w.claude-2', 'w.claude-3']) {
+        expect(op(`agent:${id}`).after).toBeUndefined();
+        expect(op(`agent:${id}`).input).toMatchObject({ worktree: { $ref: `checkout:${id}`, path: 'path' } });
+      }
       expect(op('worktree:w.claude-2').after).toBeUndefined();
       expect(op('worktree:w.claude-3').after).toEqual(['checkout:w.claude-1', 'checkout:w.claude-2']);
-      expect(op('agent:w.claude-3').after).toBeUndefined();
       expect(plan.operations[0]!.input).toMatchObject({ action: 'branches', run: 'r1', branches: ['fanout/r1/t.claude-1', 'fanout/r1/t.claude-2'] });
       expect(info.agents[0]).toMatchObject({ branch: 'fanout/r1/t.claude-1', provider: 'anthropic' });
       expect(info.agents[0]!.path.startsWith(`${world.home}/.local/share/fanout/worktrees/repo-`)).toBe(true);

@@ -17,23 +17,23 @@ import { AgentsError, classifyAgentsError } from '../errors.js';
 import type { AgentEvent, AgentPreset, AgentVerdict } from '../preset.js';
 import { tailOf } from '../preset.js';
 import { addUsage, subtractUsage, totalTokens, zeroUsage, type TokenUsage } from '../usage.js';
-import type { AgentsShared } from './context.js';
+import { agentStepFields, type AgentsShared } from './context.js';
 
 /** The input of an `agent` operation (the plan builder writes it). */
 export const agentInputSchema = z
   .object({
-    agent: z.string().min(1),
+    agent: agentStepFields.agent,
     task: z.string().min(1),
     preset: z.string().min(1),
     provider: z.string().min(1),
     prompt: z.string().min(1),
-    path: z.string().min(1),
+    path: agentStepFields.path,
     branch: z.string().min(1),
     /** The plan's digest of what this agent is asked: a resumed session must be of the same task. */
     digest: z.string().min(1),
     extraArgs: z.array(z.string()).default([]),
     /** References that order it after its worktree and setup (their outputs are not used). */
-    worktree: z.unknown().optional(),
+    worktree: agentStepFields.worktree,
     setup: z.unknown().optional(),
   })
   .strict();

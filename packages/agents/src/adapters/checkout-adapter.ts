@@ -8,15 +8,15 @@ import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
 import { z } from 'zod';
 import { classifyAgentsError } from '../errors.js';
 import { checkoutWorktree } from '../worktree.js';
-import type { AgentsShared } from './context.js';
+import { agentStepFields, type AgentsShared } from './context.js';
 
 /** The input of a `checkout` operation (the plan builder writes it). */
 export const checkoutInputSchema = z
   .object({
-    agent: z.string().min(1),
+    agent: agentStepFields.agent,
     /** The repository's top-level directory (where `.worktreeinclude` is). */
     repo: z.string().min(1),
-    path: z.string().min(1),
+    path: agentStepFields.path,
     /** Whether the worktree step made the worktree (a reference to its `created`): one already there is left as it is. */
     fresh: z.boolean(),
   })

@@ -3,6 +3,7 @@
  * presets, the provider pauses, the budget, the notifier and the watch settings. Built once by
  * `createAgentsAdapters` with every default filled in.
  */
+import { z } from 'zod';
 import { AgentsBudget, type BudgetLimits } from '../budget.js';
 import type { Notifier } from '../notify.js';
 import type { AgentPreset } from '../preset.js';
@@ -107,3 +108,20 @@ export function resolveShared(options: AgentsAdaptersOptions): AgentsShared {
     running: new Set(),
   };
 }
+
+/**
+ * The fields the inputs of an agent's steps share (collect, disk, setup, verify; checkout and
+ * agent take `agent`, `path` and, for the agent, `worktree`), spread into each schema.
+ */
+export const agentStepFields = {
+  /** The agent's id (`<task>.<preset>`). */
+  agent: z.string().min(1),
+  /** Its worktree. */
+  path: z.string().min(1),
+  /** Makes a re-run after a resumed agent a different operation (see the plan builder). */
+  epoch: z.string().optional(),
+  /** A reference that orders the step after the worktree's checkout (its output is not used). */
+  worktree: z.unknown().optional(),
+  /** A reference to the agent's output: null when it did not succeed (an optional reference). */
+  agentResult: z.unknown().optional(),
+};

@@ -9,20 +9,10 @@ import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
 import { z } from 'zod';
 import { diskUsage } from '../disk-usage.js';
 import { classifyAgentsError } from '../errors.js';
-import type { AgentsShared } from './context.js';
+import { agentStepFields, type AgentsShared } from './context.js';
 
 /** The input of a `disk` operation (the plan builder writes it). */
-export const diskInputSchema = z
-  .object({
-    agent: z.string().min(1),
-    path: z.string().min(1),
-    /** Makes a re-run after a resumed agent a different operation (see the plan builder). */
-    epoch: z.string().optional(),
-    /** References that order it after the checkout and the agent (their outputs are not used). */
-    worktree: z.unknown().optional(),
-    agentResult: z.unknown().optional(),
-  })
-  .strict();
+export const diskInputSchema = z.object({ ...agentStepFields }).strict();
 
 export type DiskInput = z.output<typeof diskInputSchema>;
 

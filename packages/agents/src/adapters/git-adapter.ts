@@ -13,7 +13,7 @@ import { conflictMatrix, type BranchOf } from '../conflicts.js';
 import { classifyAgentsError } from '../errors.js';
 import { mergeBranches, type MergeOutput } from '../merge.js';
 import { addWorktree, createBranches } from '../worktree.js';
-import type { AgentsShared } from './context.js';
+import { agentStepFields, type AgentsShared } from './context.js';
 
 const common = {
   /** The repository's top-level directory (its main worktree). */
@@ -45,14 +45,9 @@ const collectAction = z
   .object({
     action: z.literal('collect'),
     ...common,
-    agent: z.string().min(1),
-    path: z.string().min(1),
+    ...agentStepFields,
     branch: z.string().min(1),
     base: z.string().min(1),
-    epoch: z.string().optional(),
-    worktree: z.unknown().optional(),
-    /** The agent's output, or null when it did not succeed (an optional reference). */
-    agentResult: z.unknown().optional(),
   })
   .strict();
 

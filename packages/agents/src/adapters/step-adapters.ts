@@ -5,25 +5,20 @@
  * write is not committed). Each in its own process group, stopped with the attempt; a
  * non-zero exit fails the step with the end of its output.
  */
-import { runProcess } from '@fanout/adapters/shell';
+import { runToEnd } from '../spawner.js';
 import { defineAdapter, type AttemptContext } from '@fanout/scheduler';
 import { z } from 'zod';
 import { diskUsage } from '../disk-usage.js';
 import { AgentsError, classifyAgentsError } from '../errors.js';
-import type { AgentsShared } from './context.js';
+import { agentStepFields, type AgentsShared } from './context.js';
 
 /** The input of a `setup` or `verify` operation (the plan builder writes it). */
 export const stepInputSchema = z
   .object({
-    agent: z.string().min(1),
-    path: z.string().min(1),
+    ...agentStepFields,
     branch: z.string().min(1),
     command: z.array(z.string()).min(1),
-    /** Makes a re-run after a resumed agent a different operation (see the plan builder). */
-    epoch: z.string().optional(),
-    /** References that order the step (their outputs are not used). */
-    worktree: z.unknown().optional(),
-    agentResult: z.unknown().optional(),
+    /** A reference that orders verify after collect (its output is not used). */
     collected: z.unknown().optional(),
   })
   .strict();
@@ -48,7 +43,7 @@ async function runStep(step: 'setup' | 'verify', input: StepInput, context: Atte
   const [file, ...args] = input.command as [string, ...string[]];
   let outcome;
   try {
-    outcome = await runProcess(
+    outcome = await runToEnd(
       {
         file,
         args,

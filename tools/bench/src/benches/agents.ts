@@ -6,7 +6,8 @@
  * the ideal for the limit, ⌈agents / limit⌉ × lifetime. Also per agent: the worktree's set-up
  * (its `git worktree add` step), the collect step, and the clean-up (`fanout agents clean`,
  * whole process, divided by the worktrees it removed). Where the distance to the ideal goes,
- * from the run's event stream (`--ndjson`): when the first agent started, how much longer an
+ * from the run's event stream (`--ndjson`): when the first agent started and when the first
+ * wave was running in full (the limit-th agent started), how much longer an
  * agent's step took than the agent lived (starting and reaping its process, its disk use),
  * and how long the run went on after its last agent (collect steps, the conflict matrix).
  */
@@ -80,7 +81,7 @@ type FleetEvent =
   | { type: 'other'; time: number };
 
 /** What a fleet's event stream says: its steps' durations by kind and agent, and its phases. */
-function readFleet(stdout: string, agents: number): Record<string, number> {
+function readFleet(stdout: string, agents: number, limit: number): Record<string, number> {
   const events = stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -95,7 +96,11 @@ function readFleet(stdout: string, agents: number): Record<string, number> {
   const worktrees = byAgent('worktree');
   const checkouts = byAgent('checkout');
   const agentSteps = ofKind('agent');
-  const firstAgent = Math.min(...events.filter((e): e is Extract<FleetEvent, { type: 'op-started' }> => e.type === 'op-started' && e.kind === 'agent').map((e) => e.time));
+  const starts = events
+    .filter((e): e is Extract<FleetEvent, { type: 'op-started' }> => e.type === 'op-started' && e.kind === 'agent')
+    .map((e) => e.time)
+    .sort((a, b) => a - b);
+  const firstAgent = starts[0]!;
   const lastAgentEnd = Math.max(...agentSteps.map((e) => e.time));
   return {
     run_ms: run.summary.wallMs,
@@ -103,6 +108,9 @@ function readFleet(stdout: string, agents: number): Record<string, number> {
     setup_ms_per_agent: median([...worktrees].map(([agent, ms]) => ms + (checkouts.get(agent) ?? 0))),
     collect_ms_per_agent: median(ofKind('git', 'collect').map((e) => e.durationMs)),
     first_agent_ms: firstAgent,
+    // The first wave is running in full: every later agent starts when one of it ends, so the
+    // run cannot end before this plus two lifetimes (-j 8) or one (-j 16).
+    wave_started_ms: starts[Math.min(limit, agents) - 1]!,
     agent_step_ms: median(agentSteps.map((e) => e.durationMs)),
     after_last_agent_ms: run.time - lastAgentEnd,
   };
@@ -144,7 +152,7 @@ export const agentsFleet: Bench = {
         return { wall_ms: out.wallMs };
       }
       const out = await timed(process.execPath, [FANOUT, 'agents', '--agent', 'claude', '-j', String(fleet.limit), '--ndjson', ':::', ...prompts], { cwd: repo, env });
-      const figures = readFleet(out.stdout, fleet.agents);
+      const figures = readFleet(out.stdout, fleet.agents, fleet.limit);
       const cleaned = await timed(process.execPath, [FANOUT, 'agents', 'clean'], { cwd: repo, env });
       if (!cleaned.stdout.includes(`removed ${fleet.agents}, kept 0`)) throw new Error(`expected clean to remove ${fleet.agents} worktrees, got ${JSON.stringify(cleaned.stdout.slice(-300))}`);
       return {
@@ -180,11 +188,14 @@ export const agentsFleet: Bench = {
       );
       if (setup !== undefined && clean !== undefined) lines.push(`(per agent: worktree set-up ${setup.value.toFixed(0)} ms, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`);
       const first = find(rows, 'agents-fleet', 'fanout', 'first_agent_ms', params);
+      const wave = find(rows, 'agents-fleet', 'fanout', 'wave_started_ms', params);
       const step = find(rows, 'agents-fleet', 'fanout', 'agent_step_ms', params);
       const after = find(rows, 'agents-fleet', 'fanout', 'after_last_agent_ms', params);
       if (first !== undefined && step !== undefined && after !== undefined) {
         lines.push(
-          `(where it goes: the first agent started ${first.value.toFixed(0)} ms into the run; an agent's step took ${step.value.toFixed(0)} ms for a life of ${String(params.lifetimeMs)} ms; the run ended ${after.value.toFixed(0)} ms after its last agent)`,
+          `(where it goes: the first agent started ${first.value.toFixed(0)} ms into the run${
+            wave === undefined ? '' : `, the first ${String(Math.min(Number(params.limit), Number(params.agents)))} all running at ${wave.value.toFixed(0)} ms`
+          }; an agent's step took ${step.value.toFixed(0)} ms for a life of ${String(params.lifetimeMs)} ms; the run ended ${after.value.toFixed(0)} ms after its last agent)`,
         );
       }
     }
