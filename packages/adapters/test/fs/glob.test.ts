@@ -3,8 +3,10 @@ import { readdir as nodeReaddir, type Dirent } from 'node:fs';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createScheduler } from '@fanout/scheduler';
+import fg from 'fast-glob';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fastGlobFilters, requiredEndings } from '../../src/fs/glob-pass.js';
 import { globAdapter, type GlobInput, type GlobOutput } from '../../src/fs/index.js';
 import { describeConformance } from '../helpers/conformance.js';
 import { attemptContext, tempDir, writeTree } from './fs-fixtures.js';
@@ -252,7 +254,36 @@ describe('glob in the shared walk (node:fs) against fast-glob walking on its own
   // lens; with one, fast-glob walks. fast-glob's filters decide in both: the listings must agree.
   const shared = globAdapter({ roots: [root] });
   const own = globAdapter({ roots: [root], fs: { readdir: nodeReaddir as never } });
-  const pattern = fc.constantFrom('**', '*', 'src/**/*.ts', '**/*.log', 'src/*', '**/top-only.txt', 'src/index.ts', 'README.md', '{src,docs}/**', '**/d/**', '!**/*.md', 'src/deep/**/c.ts', '**/.*', 'src/link-out/*');
+  const pattern = fc.constantFrom(
+    '**',
+    '*',
+    'src/**/*.ts',
+    '**/*.log',
+    'src/*',
+    '**/top-only.txt',
+    'src/index.ts',
+    'README.md',
+    '{src,docs}/**',
+    '**/d/**',
+    '!**/*.md',
+    'src/deep/**/c.ts',
+    '**/.*',
+    'src/link-out/*',
+    // Patterns whose names end with a literal (the lens passes over other names without asking
+    // fast-glob's filter), and some that end otherwise.
+    '**/*.{ts,md}',
+    '**/{index,c}.ts',
+    '**/keep.log',
+    'src/*.ts',
+    '**/*t.ts',
+    '**/*.+(ts|log)',
+    '**/*.[tm][sd]',
+    '**/?.ts',
+    '**/*s',
+    '**/*.TS',
+    '**/*.ts/',
+    '**/guide.*',
+  );
   const input = fc.record(
     {
       patterns: fc.uniqueArray(pattern, { minLength: 1, maxLength: 3 }),
@@ -280,6 +311,46 @@ describe('glob in the shared walk (node:fs) against fast-glob walking on its own
         expect(a).toEqual(b);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('the endings a glob lens checks names against', () => {
+  it('are the literal tails of every pattern, or none at all', () => {
+    expect(requiredEndings(['**/*.ts', '**/*.tsx', '**/package.json', 'src/tsconfig.base.json'], true)).toEqual(['.ts', '.tsx', 'package.json', 'tsconfig.base.json']);
+    expect(requiredEndings(['**/*.ts', '**/*.test.*'], true)).toBeUndefined();
+    expect(requiredEndings(['**/*.ts', 'scripts/**'], true)).toBeUndefined();
+    expect(requiredEndings(['**/*.+(ts|js)'], true)).toBeUndefined();
+    expect(requiredEndings(['**/*.[jt]s'], true)).toBeUndefined();
+    expect(requiredEndings(['**/\\*.ts'], true)).toBeUndefined();
+    expect(requiredEndings(['**/*.ts/'], true)).toBeUndefined();
+    expect(requiredEndings(['**/*.ts'], false)).toBeUndefined();
+    expect(requiredEndings([], true)).toBeUndefined();
+  });
+
+  it('hold for every name fast-glob lists', () => {
+    const filters = fastGlobFilters();
+    expect(filters, 'expected fast-glob 3 internals where glob-pass.ts looks for them').toBeDefined();
+    const segment = fc.constantFrom('src', 'a.ts', 'b.tsx', 'package.json', 'x.ts.md', '.ts', 'ts', 'index.js', 'c.test.ts', 'tsconfig.json', 'guide.md', 'a.d.ts');
+    const pattern = fc.constantFrom('**/*.{ts,tsx}', '**/*.ts', '**/package.json', '**/{index,main}.*', 'src/*.ts', '**/*.md', '**/tsconfig*.json', '*.ts', '**/*s', '**/.ts', '**/*.{md,ts}');
+    fc.assert(
+      fc.property(fc.uniqueArray(pattern, { minLength: 1, maxLength: 3 }), fc.array(segment, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean(), (patterns, parts, dot, isDirectory) => {
+        const options: fg.Options = { dot, onlyFiles: false };
+        for (const task of fg.generateTasks(patterns, options)) {
+          const endings = requiredEndings(task.positive, true);
+          if (endings === undefined) continue;
+          const { entryFilter } = new filters!.Provider(new filters!.Settings(options))._getReaderOptions(task);
+          const path = parts.join('/');
+          const name = parts.at(-1)!;
+          const listed = entryFilter({ name, path, dirent: { isFile: () => !isDirectory, isDirectory: () => isDirectory, isSymbolicLink: () => false } });
+          if (listed)
+            expect(
+              endings.some((ending) => name.endsWith(ending)),
+              `expected ${path} listed by ${task.positive.join(', ')} to end with one of ${endings.join(', ')}`,
+            ).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });

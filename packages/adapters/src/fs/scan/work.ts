@@ -13,6 +13,7 @@ import { markerPattern, markersInFile, MAX_MARKER_FILE_BYTES, tooLargeForMarkers
 import type { MarkerKind } from '../../analyze/output.js';
 import { factsOf, MAX_MAP_FILE_BYTES, type MapFileOutcome } from '../../analyze/facts.js';
 import { countFile, countFileInChunks, type StatsFileOutcome } from '../../analyze/stats.js';
+import { shareViews } from '../grep/decode.js';
 import { FileSearcher, type FileOutcome, type FileSearchConfig, type FileTask } from '../grep/file.js';
 import { checkOpened } from './opened.js';
 
@@ -50,6 +51,8 @@ export interface ScanTask {
  */
 export const STATS_WHOLE_BYTES = 16 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
+/** Files up to this size have their decoded text shared by their greps (kept while they run: up to twice the size). */
+const SHARED_VIEWS_BYTES = 16 * 1024 * 1024;
 /** The read buffer is kept between files up to this size; a larger one is dropped after use. */
 const KEEP_BUFFER_BYTES = 16 * 1024 * 1024;
 
@@ -256,13 +259,16 @@ export class FileWork {
       if (needs.includes(Need.Whole)) bytes = this.#readWhole(fd, size);
       else if (needs.includes(Need.Chunks)) this.bytesRead += size;
       if (bytes !== undefined || needs.includes(Need.Chunks)) this.filesRead++;
-      return consumers.map((consumer, k) => {
-        const need = needs[k]!;
-        if (need === Need.None) return consumer.unread(file, size);
-        if (bytes !== undefined) return consumer.bytes(file, bytes, size, limits[k]!, started);
-        this.#chunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
-        return consumer.chunks(fd, this.#chunk, size);
-      });
+      const outcomes = (): ConsumerOutcome[] =>
+        consumers.map((consumer, k) => {
+          const need = needs[k]!;
+          if (need === Need.None) return consumer.unread(file, size);
+          if (bytes !== undefined) return consumer.bytes(file, bytes, size, limits[k]!, started);
+          this.#chunk ??= Buffer.allocUnsafe(CHUNK_BYTES);
+          return consumer.chunks(fd, this.#chunk, size);
+        });
+      // The greps of a file decode its bytes once for all of them (its text kept meanwhile, up to a bound).
+      return bytes === undefined || bytes.length > SHARED_VIEWS_BYTES ? outcomes() : shareViews(bytes, outcomes);
     } catch (error) {
       return consumers.map((consumer) => consumer.failed(file, error));
     } finally {
