@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import type { ConsumerSpec, ScanTask } from '../scan/work.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
@@ -80,7 +80,10 @@ export class GrepWorker {
     const path = fileURLToPath(script);
     if (!existsSync(path)) throw new Error(`expected the grep worker script at ${path}; build @fanout/adapters (npm run build) or pass workerScript`);
     this.script = script.href;
-    this.#worker = new Worker(script);
+    // Loaded here, not at import: a grep that ripgrep answers never starts a thread, and
+    // node:worker_threads is five internal modules of every short `fanout grep`'s start-up.
+    const { Worker: WorkerThread } = process.getBuiltinModule('node:worker_threads');
+    this.#worker = new WorkerThread(script);
     live++;
     this.online = new Promise((resolve) => {
       this.#worker.once('online', () => resolve());
