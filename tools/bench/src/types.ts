@@ -40,6 +40,7 @@ export const METRICS: Record<string, MetricInfo> = {
   matches: { unit: 'lines', better: 'higher' },
   ms_per_op: { unit: 'ms', better: 'lower' },
   cpu_ms_per_op: { unit: 'ms', better: 'lower' },
+  redis_cmds_per_op: { unit: '', better: 'lower' },
   speedup: { unit: '×', better: 'higher' },
   follow_s: { unit: 's', better: 'lower' },
   event_loop_p99_ms: { unit: 'ms', better: 'lower' },

@@ -126,17 +126,51 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
       const warm = await scheduler.execute(planOf(name, name === 'io' ? (quick ? 100 : 500) : Math.min(n, 20), origin, '/warm/'), { limits });
       if (!warm.ok) throw new Error(`distributed-scale: the ${name} warm-up failed`);
     }
+    const before = costs(pool?.children ?? []);
     const start = performance.now();
     const result = await scheduler.execute(planOf(name, n, origin), { limits });
     const wall = performance.now() - start;
+    const after = costs(pool?.children ?? []);
     if (!result.ok) throw new Error(`distributed-scale: the ${name} plan failed: ${JSON.stringify([...result.operations()].find((op) => op.state !== 'succeeded'))}`);
-    return { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
+    const measured: Measurement = { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
+    if (before !== undefined && after !== undefined) {
+      measured.cpu_ms_per_op = (after.cpuMs - before.cpuMs) / n;
+      measured.redis_cmds_per_op = (after.redisCommands - before.redisCommands) / n;
+    }
+    return measured;
   } finally {
     await distributed?.executor.close();
     await pool?.stop();
     await Promise.all(local.map((adapter) => adapter.close?.()));
     await server?.stop();
     await clearPrefix(REDIS_URL, prefix);
+  }
+}
+
+/**
+ * What a run costs, counted before and after it: the CPU time of this process (executor and
+ * scheduler, or everything in-process), of the worker processes and of Redis (all its clients:
+ * the figure is only clean when nothing else uses it), and the commands Redis has run (those
+ * its scripts call included). On a loaded machine the wall time says more about the other
+ * processes than about the hand-off; these say what each operation costs wherever it runs.
+ * Undefined where /proc or redis-cli is missing.
+ */
+function costs(workers: readonly ChildProcess[]): { cpuMs: number; redisCommands: number } | undefined {
+  try {
+    const own = process.cpuUsage();
+    let cpuMs = (own.user + own.system) / 1000;
+    for (const child of workers) {
+      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux).
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpuMs += (Number(fields[11]) + Number(fields[12])) * 10;
+    }
+    const info = execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'all'], { encoding: 'utf8', timeout: 3_000 });
+    cpuMs += (Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1])) * 1000;
+    let redisCommands = 0;
+    for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) redisCommands += Number(match[1]);
+    return Number.isFinite(cpuMs) ? { cpuMs, redisCommands } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -235,6 +269,14 @@ export const distributedScale: Bench = {
         const ideal = cpuInProcess / Math.min(workers, cores);
         lines.push(`cpu on ${workers} worker${workers === 1 ? '' : 's'}: ${(cpuInProcess / w).toFixed(2)}× in-process; ideal ${Math.min(workers, cores)}× (${cores} cores) — ${(w / ideal).toFixed(2)}× the ideal time`);
       }
+    }
+    for (const workers of [0, ...WORKER_COUNTS]) {
+      const cpu = find(rows, 'distributed-scale', workers === 0 ? 'in-process' : 'workers', 'cpu_ms_per_op', { plan: 'io', workers })?.value;
+      const commands = find(rows, 'distributed-scale', workers === 0 ? 'in-process' : 'workers', 'redis_cmds_per_op', { plan: 'io', workers })?.value;
+      if (cpu !== undefined)
+        lines.push(
+          `io cost ${workers === 0 ? 'in-process' : `on ${workers} worker${workers === 1 ? '' : 's'}`}: ${cpu.toFixed(2)} ms CPU per operation (this process, workers, Redis)${commands === undefined ? '' : `, ${commands.toFixed(1)} Redis commands`}`,
+        );
     }
     const noopHere = find(rows, 'distributed-scale', 'in-process', 'ms_per_op', { plan: 'noop', workers: 0 })?.value;
     const noopThere = find(rows, 'distributed-scale', 'workers', 'ms_per_op', { plan: 'noop', workers: 1 })?.value;
