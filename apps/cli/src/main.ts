@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `fanout` command's launcher: `--help`, `--version` and unknown commands are answered
- * here, without loading anything else; a command runs from its bundle (`grep` and `exec` have
- * one each, the others share one), compiled from a V8 code cache when there is one
+ * here, without loading anything else; a command runs from its bundle (`grep`, `exec` and `mcp`
+ * have one each, the others share one), compiled from a V8 code cache when there is one
  * (code-cache.ts, build.mjs). Start-up is most of a
  * short `fanout grep` or `fanout exec`, so this file stays small and CommonJS.
  */
@@ -15,7 +15,7 @@ import { loadBundle } from './code-cache.js';
 
 /**
  * The file names of the bundles beside this one, by the name of their entry (build.mjs defines
- * it): `commands`, every command; `grep` and `exec`, only that one.
+ * it): `commands`, every command; `grep`, `exec` and `mcp`, only that one.
  */
 declare const __FANOUT_BUNDLES__: Readonly<Record<string, string>>;
 

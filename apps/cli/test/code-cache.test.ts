@@ -90,7 +90,7 @@ describe('the V8 code cache of the commands bundle', () => {
     expect(readdirSync(userDir)).toEqual([expect.stringMatching(/^grep-CCCC3333\.grep\./)]);
   });
 
-  it('each of fanout exec, fanout grep and the other commands runs from its bundle, and their caches live side by side', async () => {
+  it('each of fanout exec, fanout grep, fanout mcp and the other commands runs from its bundle, and their caches live side by side', async () => {
     const dir = temporary();
     const cache = join(dir, 'cache');
     const env = { NODE_COMPILE_CACHE: cache };
@@ -98,7 +98,14 @@ describe('the V8 code cache of the commands bundle', () => {
     expect(await fanout(['exec', '-k', 'echo', ':::', 'a'], { env })).toMatchObject({ code: 0, stdout: 'a\n' });
     expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0, stdout: '1\n' });
     expect(await fanout(['profiles'], { env })).toMatchObject({ code: 0 });
-    expect(readdirSync(cache).sort()).toEqual([expect.stringMatching(/^commands-\w+\.profiles\./), expect.stringMatching(/^exec-\w+\.exec\./), expect.stringMatching(/^grep-\w+\.grep\./)]);
+    // Its standard input closed at once: the server starts, then stops as a client's end would make it.
+    expect(await fanout(['mcp'], { env, cwd: dir })).toMatchObject({ code: 0, stdout: '' });
+    expect(readdirSync(cache).sort()).toEqual([
+      expect.stringMatching(/^commands-\w+\.profiles\./),
+      expect.stringMatching(/^exec-\w+\.exec\./),
+      expect.stringMatching(/^grep-\w+\.grep\./),
+      expect.stringMatching(/^mcp-\w+\.mcp\./),
+    ]);
   });
 
   it('the fanout command replaces a corrupt cache, and runs where no cache can be written', async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderFull, type LineCache } from './markdown.js';
@@ -73,7 +72,11 @@ export async function fitToBudget(builder: ReportBuilder, options: FitOptions): 
 
   const full = builder.make(options.spill);
   const text = render(full, format, cache);
-  const path = join(options.spillDir, `fanout-report-${(options.stamp ?? new Date().toISOString()).replace(/[^\w.-]/g, '-')}-${randomBytes(4).toString('hex')}.${format === 'markdown' ? 'md' : 'json'}`);
+  // node:crypto is loaded on the first spill, not with this module (every command's start-up).
+  const path = join(
+    options.spillDir,
+    `fanout-report-${(options.stamp ?? new Date().toISOString()).replace(/[^\w.-]/g, '-')}-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.${format === 'markdown' ? 'md' : 'json'}`,
+  );
   let spill: Report['spill'];
   try {
     await writeFile(path, text, { flag: 'wx' });

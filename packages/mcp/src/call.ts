@@ -4,7 +4,6 @@
  * telling a client that asked how it goes, cancel it if the client cancels the call, and
  * answer with the result as it stands. Also the one shape of a refused call.
  */
-import { randomBytes } from 'node:crypto';
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { runOptions, schedulerOptions } from '@fanout/profiles';
 import { createScheduler, systemClock, type Adapter, type FailurePolicy, type Plan, type Run, type RunOptions } from '@fanout/scheduler';
@@ -16,9 +15,13 @@ import type { CallRoots } from './roots.js';
 import { RunRecord } from './runs.js';
 import type { FanoutMcpRuntime } from './runtime.js';
 
-/** A new run handle: short enough to retype, random enough not to guess. */
+/**
+ * A new run handle: short enough to retype, random enough not to guess. node:crypto is loaded
+ * here, on the first call, not with this module: at start-up it was part of what a client
+ * waits for before it lists the tools.
+ */
 export function newHandle(): string {
-  return `run-${randomBytes(6).toString('hex')}`;
+  return `run-${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}`;
 }
 
 /** A refused call: `isError`, the code and every problem in the text (some clients show nothing else), and the same as structured content. */

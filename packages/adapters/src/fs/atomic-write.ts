@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { constants, fchmod, fchown, fsync, link, rename, unlink } from 'node:fs';
 import { promisify } from 'node:util';
 import type { DirectoryInside } from '../open-inside.js';
@@ -40,7 +39,8 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDE
  */
 export async function writeAtomically(directory: DirectoryInside, name: string, data: Buffer, options: AtomicWriteOptions, signal: AbortSignal): Promise<void> {
   // Dot-prefixed so globs skip it; the name is cut so the suffix still fits in NAME_MAX.
-  const temp = directory.entry(`.${name.slice(0, 200)}.${randomBytes(6).toString('hex')}.fanout-tmp`);
+  // node:crypto is loaded on the first write, not with this module (every command's start-up).
+  const temp = directory.entry(`.${name.slice(0, 200)}.${process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex')}.fanout-tmp`);
   const target = directory.entry(name);
   const fd = await openFd(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
   let placed = false;
