@@ -115,6 +115,11 @@ export class FileSearcher {
     // as a search path is searched as text, as ripgrep does, its first NUL reported as
     // `binary_offset`.
     if (!task.named && buffer.subarray(0, FIRST_FILL_BYTES).indexOf(0) !== -1) return { index: task.index, status: 'binary', bytes: size };
+    const anyOf = this.#matcher.anyOf;
+    if (anyOf !== undefined && !anyOf.some((literal) => buffer.includes(literal))) {
+      // None of the literals every match holds: no match, without running the expression.
+      return { index: task.index, status: 'searched', bytes: size, elapsedNs: (performance.now() - started) * 1e6, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false };
+    }
     const path = { text: task.path };
     const limits = { maxLines: Math.min(config.maxCount, maxLines), before: config.before, after: config.after, lineMatches: config.lineMatches, ...(this.#clock === undefined ? {} : { clock: this.#clock }) };
     const found = searchBuffer(buffer, this.#matcher, config.mode, limits, path);

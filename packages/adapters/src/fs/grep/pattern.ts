@@ -27,6 +27,7 @@
  */
 import { AdapterError } from '../../errors.js';
 import { asciiSource, asciiWord, type AsciiPiece, type AsciiSource } from './ascii-pattern.js';
+import { requiredLiterals } from './required-literals.js';
 import { BOUNDARY, DOT, EXCLUDED, INVALID, LINE_END, LINE_START, NOT_BOUNDARY, PERL_OPERANDS, POSIX, SIMPLE_ESCAPES, WORD } from './pattern-syntax.js';
 
 /** How the engine searches: bytes for a literal, a regular expression otherwise. */
@@ -41,6 +42,11 @@ export interface MatcherSpec {
    * so text that is costly to decode is searched for it first (see `search.ts`).
    */
   prefilter?: { literal: string; ignoreCase: boolean };
+  /**
+   * Literals (ASCII, case-sensitive) of which every match holds one: a file holding none of
+   * them has no match and is not searched (see `required-literals.ts`).
+   */
+  anyOf?: string[];
   /** The same search for pure-ASCII text without the `u`, `v` and `i` flags (see `ascii-pattern.ts`). */
   ascii?: AsciiSource;
   /**
@@ -593,12 +599,14 @@ export function compilePattern(pattern: string, options: PatternOptions): Matche
   } catch (error) {
     throw invalid(pattern, (error as Error).message.replace(/^Invalid regular expression: /, ''));
   }
-  const extra = builtinOnly === undefined ? {} : { builtinOnly };
+  const extra: Pick<MatcherSpec, 'builtinOnly' | 'anyOf'> = builtinOnly === undefined ? {} : { builtinOnly };
   const literal = onlyLiterals && !ignoreCase && !options.word && literals.length > 0 ? fromCodePoints(literals) : undefined;
   if (literal !== undefined) return { literal, source, flags, ...extra };
   const ascii = asciiSource(pieces, ignoreCase, anchored);
   if (options.word) ascii.source = asciiWord(ascii.source);
   const prefilter = prefilterOf(required, ignoreCase);
+  const anyOf = ignoreCase || options.fixedStrings ? undefined : requiredLiterals(pattern);
+  if (anyOf !== undefined) extra.anyOf = anyOf;
   return prefilter === undefined ? { source, flags, ascii, ...extra } : { source, flags, prefilter, ascii, ...extra };
 }
 

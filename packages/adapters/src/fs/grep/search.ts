@@ -30,6 +30,8 @@ export interface Matcher {
   asciiAnchored: boolean;
   /** Bytes to find (case-sensitive), or a regular expression to run on `latin1` text (ASCII, case-insensitive). */
   prefilter: LiteralFinder | RegExp | undefined;
+  /** Bytes of which every match holds one (see {@link MatcherSpec.anyOf}). */
+  anyOf: Buffer[] | undefined;
 }
 
 export function compileMatcher(spec: MatcherSpec): Matcher {
@@ -41,7 +43,8 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
   }
   const literal = spec.literal === undefined ? undefined : new LiteralFinder(Buffer.from(spec.literal, 'utf8'));
   const ascii = spec.ascii === undefined ? undefined : new RegExp(spec.ascii.source, 'gm');
-  return { literal, regex: new RegExp(spec.source, spec.flags), ascii, asciiAnchored: spec.ascii?.anchored ?? false, prefilter };
+  const anyOf = spec.anyOf?.map((text) => Buffer.from(text, 'utf8'));
+  return { literal, regex: new RegExp(spec.source, spec.flags), ascii, asciiAnchored: spec.ascii?.anchored ?? false, prefilter, anyOf };
 }
 
 /** The expression for `view`: the ASCII one where it is exact (see {@link Matcher.ascii}). */
