@@ -21,7 +21,8 @@
  * side by side (sixteen checkouts of a large tree one after another would hold the last agent
  * back by all of them).
  */
-import { access, cp, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { access, cp, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { AgentsError } from './errors.js';
 import { git, nulFields, type GitContext } from './git.js';
@@ -132,10 +133,11 @@ export interface CheckoutInfo {
 export async function addWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
   const ctx = { ...context, cwd: spec.repo };
   const lock = ['--no-checkout', '--lock', '--reason', spec.lockReason];
+  // Synchronous, so that nothing waits on the event loop (see registerWorktree).
+  if (spec.branchMade === true && spec.gitDir !== undefined && registerWorktree({ gitDir: spec.gitDir, path: spec.path, branch: spec.branch, lockReason: spec.lockReason }))
+    return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
   if (!(await exists(spec.path))) {
     await mkdir(dirname(spec.path), { recursive: true });
-    if (spec.branchMade === true && spec.gitDir !== undefined && (await registerWorktree({ gitDir: spec.gitDir, path: spec.path, branch: spec.branch, lockReason: spec.lockReason })))
-      return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
     const target = spec.branchMade === true ? [spec.path, spec.branch] : ['-b', spec.branch, spec.path, spec.base];
     const added = await git(['worktree', 'add', ...lock, ...target], ctx, { okCodes: [0, 128, 255] });
     if (added.exitCode === 0) return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
@@ -168,62 +170,75 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
 /** A worktree's name in `<git dir>/worktrees/` that git itself could have given (it names them after the directory). */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
 
+/** A small file's text, or '' when it cannot be read. */
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Registers a new worktree of an existing branch, checked out later ({@link checkoutWorktree}),
  * by writing what `git worktree add --no-checkout --lock --reason <reason> <path> <branch>`
  * writes (gitrepository-layout(5): `worktrees/<name>/` with `locked`, `gitdir`, `commondir`,
  * `HEAD`, and the worktree's `.git` file), in the same order (locked first: no prune takes it
  * half made). `git worktree add` is two git processes (it runs `git symbolic-ref` as a child),
- * 100-300 ms on a loaded machine, and a fleet's worktrees are made one at a time: sixteen of
- * them held the last agent of a -j 16 fleet back by seconds; this is a few file writes.
+ * 100-400 ms on a loaded machine, and a fleet's worktrees are made one at a time: sixteen of
+ * them held the last agent of a -j 16 fleet back by seconds. This is a few small files,
+ * written synchronously on purpose: a few hundred microseconds, where each hop through the
+ * event loop waits behind the agents being launched (tens of milliseconds each under load).
  *
  * Returns false, having written nothing, when git's own should do it: the path is taken or
  * registered, the branch is checked out in a worktree, or the repository has what `worktree
  * add` would copy or set up (sparse checkout patterns, per-worktree configuration, reftable
  * refs) or a name git would spell differently.
  */
-export async function registerWorktree(spec: { gitDir: string; path: string; branch: string; lockReason: string }): Promise<boolean> {
+export function registerWorktree(spec: { gitDir: string; path: string; branch: string; lockReason: string }): boolean {
   const name = basename(spec.path);
-  if (!PLAIN_NAME.test(name) || name.endsWith('.lock')) return false;
-  const special = await Promise.all(['info/sparse-checkout', 'config.worktree', 'reftable'].map((file) => exists(join(spec.gitDir, file))));
-  if (special.includes(true)) return false;
+  if (!PLAIN_NAME.test(name) || name.endsWith('.lock') || existsSync(spec.path)) return false;
+  if (['info/sparse-checkout', 'config.worktree', 'reftable'].some((file) => existsSync(join(spec.gitDir, file)))) return false;
   const admin = join(spec.gitDir, 'worktrees');
-  const names = await readdir(admin).catch(() => [] as string[]);
   const gitFile = join(spec.path, '.git');
   const ref = `ref: refs/heads/${spec.branch}`;
   // Git refuses a branch checked out elsewhere and a path registered already (a missing worktree).
-  const heads = await Promise.all([
-    readFile(join(spec.gitDir, 'HEAD'), 'utf8').then((head) => head.trim() === ref),
-    ...names.map(async (other) => {
-      const [head, dir] = await Promise.all([readFile(join(admin, other, 'HEAD'), 'utf8').catch(() => ''), readFile(join(admin, other, 'gitdir'), 'utf8').catch(() => '')]);
-      return head.trim() === ref || dir.trim() === gitFile;
-    }),
-  ]).catch(() => [true]);
-  if (heads.includes(true)) return false;
-  await mkdir(admin, { recursive: true });
+  if (readOr(join(spec.gitDir, 'HEAD')).trim() === ref) return false;
+  let names: string[];
+  try {
+    names = readdirSync(admin);
+  } catch {
+    names = [];
+  }
+  for (const other of names) {
+    if (readOr(join(admin, other, 'HEAD')).trim() === ref || readOr(join(admin, other, 'gitdir')).trim() === gitFile) return false;
+  }
+  mkdirSync(admin, { recursive: true });
   let dir = join(admin, name);
   for (let n = 1; ; n++) {
     try {
-      await mkdir(dir);
+      mkdirSync(dir);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       dir = join(admin, `${name}${n}`);
     }
   }
+  let made = false;
   try {
-    await writeFile(join(dir, 'locked'), `${spec.lockReason}\n`);
-    await mkdir(dirname(spec.path), { recursive: true });
-    await mkdir(spec.path);
-    const [path, realDir] = await Promise.all([realpath(spec.path), realpath(dir)]);
-    await writeFile(join(path, '.git'), `gitdir: ${realDir}\n`);
-    await writeFile(join(dir, 'gitdir'), `${join(path, '.git')}\n`);
-    await writeFile(join(dir, 'commondir'), '../..\n');
-    await writeFile(join(dir, 'HEAD'), `${ref}\n`);
+    writeFileSync(join(dir, 'locked'), `${spec.lockReason}\n`);
+    mkdirSync(dirname(spec.path), { recursive: true });
+    mkdirSync(spec.path);
+    made = true;
+    const path = realpathSync(spec.path);
+    writeFileSync(join(path, '.git'), `gitdir: ${realpathSync(dir)}\n`);
+    writeFileSync(join(dir, 'gitdir'), `${join(path, '.git')}\n`);
+    writeFileSync(join(dir, 'commondir'), '../..\n');
+    writeFileSync(join(dir, 'HEAD'), `${ref}\n`);
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    await rm(spec.path, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    if (made) rmSync(spec.path, { recursive: true, force: true });
+    if (!made && (error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
   return true;

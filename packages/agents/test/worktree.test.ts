@@ -82,7 +82,7 @@ describe('worktrees registered without git worktree add', () => {
     w.git(['branch', 'by-git']);
     w.git(['branch', 'by-hand']);
     w.git(['worktree', 'add', '-q', '--no-checkout', '--lock', '--reason', 'why', join(w.root, 'g', 'one'), 'by-git']);
-    expect(await registerWorktree({ gitDir, path: join(w.root, 'h', 'one'), branch: 'by-hand', lockReason: 'why' })).toBe(true);
+    expect(registerWorktree({ gitDir, path: join(w.root, 'h', 'one'), branch: 'by-hand', lockReason: 'why' })).toBe(true);
     // Same name in the repository's list: git numbers the second, as it would.
     const read = (name: string, file: string) => readFileSync(join(gitDir, 'worktrees', name, file), 'utf8');
     for (const file of ['locked', 'commondir']) expect(read('one1', file)).toBe(read('one', file));
@@ -96,17 +96,17 @@ describe('worktrees registered without git worktree add', () => {
     const w = world;
     const gitDir = join(w.repo, '.git');
     const spec = (path: string, branch: string) => ({ gitDir, path: join(w.root, path), branch, lockReason: 'why' });
-    expect(await registerWorktree(spec('x', 'main'))).toBe(false);
+    expect(registerWorktree(spec('x', 'main'))).toBe(false);
     w.git(['branch', 'b']);
     w.git(['branch', 'c']);
     w.git(['worktree', 'add', '-q', '--no-checkout', join(w.root, 'taken'), 'b']);
-    expect(await registerWorktree(spec('y', 'b'))).toBe(false);
+    expect(registerWorktree(spec('y', 'b'))).toBe(false);
     w.git(['worktree', 'add', '-q', '--no-checkout', join(w.root, 'gone'), '--detach']);
     await import('node:fs/promises').then((fs) => fs.rm(join(w.root, 'gone'), { recursive: true }));
-    expect(await registerWorktree(spec('gone', 'c'))).toBe(false);
+    expect(registerWorktree(spec('gone', 'c'))).toBe(false);
     mkdirSync(join(gitDir, 'info'), { recursive: true });
     writeFileSync(join(gitDir, 'info', 'sparse-checkout'), '/a.txt\n');
-    expect(await registerWorktree(spec('z', 'c'))).toBe(false);
+    expect(registerWorktree(spec('z', 'c'))).toBe(false);
     // Nothing was written for any of them.
     expect(readdirSync(join(gitDir, 'worktrees')).sort()).toEqual(['gone', 'taken']);
     expect(['x', 'y', 'z'].some((p) => existsSync(join(w.root, p)))).toBe(false);
