@@ -17,7 +17,7 @@ export { ProviderGates, type GateEvent, type ProviderGatesOptions } from './prov
 export { AgentsBudget, type BudgetLimits, type BudgetSpent } from './budget.js';
 export { commandNotifier, type AgentNotice, type CommandNotifierOptions, type Notifier } from './notify.js';
 export { git, requireGit, type GitContext, type GitOutput } from './git.js';
-export { addWorktree, checkoutWorktree, copyIncluded, listWorktrees, removeWorktree, type CheckoutInfo, type WorktreeEntry, type WorktreeInfo, type WorktreeSpec } from './worktree.js';
+export { addWorktree, checkoutWorktree, copyIncluded, listWorktrees, registerWorktree, removeWorktree, type CheckoutInfo, type WorktreeEntry, type WorktreeInfo, type WorktreeSpec } from './worktree.js';
 export { readAgentState, type AgentState } from './agent-state.js';
 export { diskUsage } from './disk-usage.js';
 export { collectBranch, parseNumstat, type CollectOutput, type FileChange } from './collect.js';

@@ -13,14 +13,17 @@
  * -b` starts `git branch` as a child, and the base recorded per branch in the configuration
  * was one more process per agent.
  *
- * Adding and checking out are two steps: `worktree add --no-checkout` writes what the
- * repository's worktrees share (the worktree list) and is done one at a time per repository;
+ * Adding and checking out are two steps: adding writes what the repository's worktrees share
+ * (the worktree list) and is done one at a time per repository — for a fleet's own branches by
+ * writing the worktree's administrative files directly ({@link registerWorktree}, no git
+ * process), otherwise by `git worktree add --no-checkout`;
  * the checkout writes only the worktree's own files and index, so the checkouts of a fleet run
  * side by side (sixteen checkouts of a large tree one after another would hold the last agent
  * back by all of them).
  */
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { access, cp, mkdir, readdir } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { AgentsError } from './errors.js';
 import { git, nulFields, type GitContext } from './git.js';
 
@@ -94,6 +97,12 @@ export interface WorktreeSpec {
    * rather than creating it (one git process fewer).
    */
   branchMade?: boolean;
+  /**
+   * The repository's common git directory. Given with `branchMade`, a new worktree is
+   * registered by writing its administrative files ({@link registerWorktree}) rather than by
+   * `git worktree add`, when nothing calls for git's own.
+   */
+  gitDir?: string;
 }
 
 /** A worktree made for an agent (not checked out yet when `created`). */
@@ -124,6 +133,9 @@ export interface CheckoutInfo {
 export async function addWorktree(spec: WorktreeSpec, context: GitContext): Promise<WorktreeInfo> {
   const ctx = { ...context, cwd: spec.repo };
   const lock = ['--no-checkout', '--lock', '--reason', spec.lockReason];
+  // Synchronous, so that nothing waits on the event loop (see registerWorktree).
+  if (spec.branchMade === true && spec.gitDir !== undefined && registerWorktree({ gitDir: spec.gitDir, path: spec.path, branch: spec.branch, lockReason: spec.lockReason }))
+    return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
   if (!(await exists(spec.path))) {
     await mkdir(dirname(spec.path), { recursive: true });
     const target = spec.branchMade === true ? [spec.path, spec.branch] : ['-b', spec.branch, spec.path, spec.base];
@@ -153,6 +165,83 @@ export async function addWorktree(spec: WorktreeSpec, context: GitContext): Prom
     await git(['worktree', 'add', ...lock, '-b', spec.branch, spec.path, spec.base], ctx, { code: 'FANOUT_WORKTREE_FAILED' });
   }
   return { path: spec.path, branch: spec.branch, base: spec.base, created: true };
+}
+
+/** A worktree's name in `<git dir>/worktrees/` that git itself could have given (it names them after the directory). */
+const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
+
+/** A small file's text, or '' when it cannot be read. */
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Registers a new worktree of an existing branch, checked out later ({@link checkoutWorktree}),
+ * by writing what `git worktree add --no-checkout --lock --reason <reason> <path> <branch>`
+ * writes (gitrepository-layout(5): `worktrees/<name>/` with `locked`, `gitdir`, `commondir`,
+ * `HEAD`, and the worktree's `.git` file), in the same order (locked first: no prune takes it
+ * half made). `git worktree add` is two git processes (it runs `git symbolic-ref` as a child),
+ * 100-400 ms on a loaded machine, and a fleet's worktrees are made one at a time: sixteen of
+ * them held the last agent of a -j 16 fleet back by seconds. This is a few small files,
+ * written synchronously on purpose: a few hundred microseconds, where each hop through the
+ * event loop waits behind the agents being launched (tens of milliseconds each under load).
+ *
+ * Returns false, having written nothing, when git's own should do it: the path is taken or
+ * registered, the branch is checked out in a worktree, or the repository has what `worktree
+ * add` would copy or set up (sparse checkout patterns, per-worktree configuration, reftable
+ * refs) or a name git would spell differently.
+ */
+export function registerWorktree(spec: { gitDir: string; path: string; branch: string; lockReason: string }): boolean {
+  const name = basename(spec.path);
+  if (!PLAIN_NAME.test(name) || name.endsWith('.lock') || existsSync(spec.path)) return false;
+  if (['info/sparse-checkout', 'config.worktree', 'reftable'].some((file) => existsSync(join(spec.gitDir, file)))) return false;
+  const admin = join(spec.gitDir, 'worktrees');
+  const gitFile = join(spec.path, '.git');
+  const ref = `ref: refs/heads/${spec.branch}`;
+  // Git refuses a branch checked out elsewhere and a path registered already (a missing worktree).
+  if (readOr(join(spec.gitDir, 'HEAD')).trim() === ref) return false;
+  let names: string[];
+  try {
+    names = readdirSync(admin);
+  } catch {
+    names = [];
+  }
+  for (const other of names) {
+    if (readOr(join(admin, other, 'HEAD')).trim() === ref || readOr(join(admin, other, 'gitdir')).trim() === gitFile) return false;
+  }
+  mkdirSync(admin, { recursive: true });
+  let dir = join(admin, name);
+  for (let n = 1; ; n++) {
+    try {
+      mkdirSync(dir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      dir = join(admin, `${name}${n}`);
+    }
+  }
+  let made = false;
+  try {
+    writeFileSync(join(dir, 'locked'), `${spec.lockReason}\n`);
+    mkdirSync(dirname(spec.path), { recursive: true });
+    mkdirSync(spec.path);
+    made = true;
+    const path = realpathSync(spec.path);
+    writeFileSync(join(path, '.git'), `gitdir: ${realpathSync(dir)}\n`);
+    writeFileSync(join(dir, 'gitdir'), `${join(path, '.git')}\n`);
+    writeFileSync(join(dir, 'commondir'), '../..\n');
+    writeFileSync(join(dir, 'HEAD'), `${ref}\n`);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    if (made) rmSync(spec.path, { recursive: true, force: true });
+    if (!made && (error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  return true;
 }
 
 /** The ref that records the commit a run's branches start from. */

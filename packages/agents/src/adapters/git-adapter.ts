@@ -98,7 +98,7 @@ async function runGit(input: GitInput, context: AttemptContext, shared: AgentsSh
     case 'branches':
       return createBranches({ run: input.run, base: input.base, branches: input.branches }, ctx);
     case 'worktree':
-      return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent, input.base), branchMade: true }, ctx);
+      return addWorktree({ repo: input.repo, path: input.path, branch: input.branch, base: input.base, lockReason: lockReason(input.run, input.agent, input.base), branchMade: true, gitDir: input.gitDir }, ctx);
     case 'collect':
       return collectBranch({ branch: input.branch, base: input.base, agent: input.agent }, { ...ctx, cwd: input.path });
     case 'conflicts':
