@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderFull, type LineCache } from './markdown.js';
 import type { Report } from './report-schema.js';
@@ -24,7 +25,8 @@ export interface FitOptions {
   unit: 'chars' | 'tokens';
   limit: number;
   limitChars: number;
-  spillDir: string;
+  /** @default os.tmpdir(), read only when the report spills (it reads three environment variables, with the process's credentials checked each time). */
+  spillDir: string | undefined;
   /** Goes into the spill file's name (the run id). */
   stamp: string | undefined;
 }
@@ -73,7 +75,7 @@ export async function fitToBudget(builder: ReportBuilder, options: FitOptions): 
 
   const full = builder.make(options.spill);
   const text = render(full, format, cache);
-  const path = join(options.spillDir, `fanout-report-${(options.stamp ?? new Date().toISOString()).replace(/[^\w.-]/g, '-')}-${randomBytes(4).toString('hex')}.${format === 'markdown' ? 'md' : 'json'}`);
+  const path = join(options.spillDir ?? tmpdir(), `fanout-report-${(options.stamp ?? new Date().toISOString()).replace(/[^\w.-]/g, '-')}-${randomBytes(4).toString('hex')}.${format === 'markdown' ? 'md' : 'json'}`);
   let spill: Report['spill'];
   try {
     await writeFile(path, text, { flag: 'wx' });
