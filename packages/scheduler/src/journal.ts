@@ -1,4 +1,4 @@
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { FanoutError, type SchedulerErrorCode, type SerializedError } from './errors.js';
 import { escapedExcerpt } from './excerpt.js';
@@ -258,16 +258,12 @@ export async function repairJournalTail(handle: FileHandle): Promise<number> {
   return size - lineStart;
 }
 
-/** Batches up to this size are written with a synchronous call on the event loop; larger ones through the thread pool. */
-const SYNC_WRITE_BYTES = 64 * 1024;
-
 /**
  * Appends records as NDJSON. Records are batched per turn of the event loop and written in
- * order; `close()` resolves once everything is on disk. The file is opened in libuv's thread
- * pool (creating it updates its directory, which may wait on the disk); a batch of up to
- * {@link SYNC_WRITE_BYTES} is then written by a synchronous call on the event loop (a write
- * to the kernel's page cache, tens of microseconds), not a round trip through the pool, which
- * was the last wait between a short run's last operation and its result.
+ * order, through libuv's thread pool: an append can wait on the file system's journal while
+ * another file's fsync commits it, and on the event loop that wait stalled every request of a
+ * server running a hundred short runs (seconds at its 99th percentile, bench server-load).
+ * `close()` resolves once everything is on disk.
  */
 export class JournalWriter {
   #handle: Promise<FileHandle>;
@@ -313,13 +309,7 @@ export class JournalWriter {
       while (this.#pending !== '') {
         const chunk = this.#pending;
         this.#pending = '';
-        if (chunk.length > SYNC_WRITE_BYTES / 3) await handle.write(chunk);
-        else {
-          // At most 3 bytes of UTF-8 a UTF-16 unit: within SYNC_WRITE_BYTES. The file is opened
-          // to append: each write lands at its end, a short one is written again from where it stopped.
-          const data = Buffer.from(chunk);
-          for (let done = 0; done < data.length; ) done += writeSync(handle.fd, data, done);
-        }
+        await handle.write(chunk);
       }
     } catch (error) {
       this.#error ??= error;
