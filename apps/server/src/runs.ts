@@ -87,6 +87,8 @@ export class RunManager {
   readonly #recent = new Set<Entry>();
   #recentChars = 0;
   #closing = false;
+  /** Journals of runs that ended, being synced (`close` waits for them). */
+  readonly #syncs = new Set<Promise<void>>();
 
   constructor(
     readonly store: RunStore,
@@ -382,7 +384,8 @@ export class RunManager {
     };
     const options = {
       runId: id,
-      journal: { path: this.store.journalPath(id), mode: entry.mode ?? 'append' },
+      // Synced after the result: the disk's flush is not on the path of the run's end (README, "What is durable").
+      journal: { path: this.store.journalPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const },
       onEvent: (event: SchedulerEvent) => emit(eventJson(event)),
     };
     const run = launcher === undefined ? this.scheduler.run(compiled ?? plan, { ...runOptions(this.config), ...options }) : launcher(options);
@@ -418,6 +421,7 @@ export class RunManager {
       unsample();
       unwatch();
       unfollow();
+      this.#syncing(run);
     }
     const report = await buildReport(result, plan, this.config);
     entry.meta.byState = result.summary.byState;
@@ -449,6 +453,18 @@ export class RunManager {
       for (const subscriber of entry.subscribers) subscriber.end(entry.meta.state);
       entry.subscribers.clear();
     }
+  }
+
+  /** Follows the deferred sync of a run's journal until it is done; a failure is told on stderr. */
+  #syncing(run: Run): void {
+    const synced = run.synced.then(
+      () => undefined,
+      (error: unknown) => {
+        process.stderr.write(`fanout-server: a journal could not be synced and closed: ${(error as Error)?.message ?? String(error)}\n`);
+      },
+    );
+    this.#syncs.add(synced);
+    void synced.then(() => this.#syncs.delete(synced));
   }
 
   /** Keeps the events of a run that ended among the recent ones, dropping the oldest over the budget. */
@@ -511,6 +527,8 @@ export class RunManager {
       }
       await all;
     }
+    // The journals of the runs that ended are on disk before the server says it stopped.
+    await Promise.all(this.#syncs);
   }
 }
 

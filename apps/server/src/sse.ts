@@ -11,6 +11,8 @@ import type { RunState } from './store.js';
 /** How often a quiet stream sends a comment, so that proxies and clients do not take it for a dead connection. */
 const KEEP_ALIVE_MS = 15_000;
 
+const HEAD = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-content-type-options': 'nosniff' };
+
 /**
  * Streams the events `subscribe` sends to `outgoing`, then `end` and the end of the response.
  * `subscribe` returns the function that stops the subscription (called when the client goes).
@@ -24,7 +26,7 @@ export async function streamEvents(outgoing: ServerResponse, subscribe: (subscri
   let stop: (() => void) | undefined;
   const flush = (): void => {
     scheduled = false;
-    if (!outgoing.headersSent) outgoing.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-content-type-options': 'nosniff' });
+    if (!outgoing.headersSent) outgoing.writeHead(200, HEAD);
     if (pending === '' || outgoing.destroyed) return;
     outgoing.write(pending);
     pending = '';
@@ -52,8 +54,11 @@ export async function streamEvents(outgoing: ServerResponse, subscribe: (subscri
     end(state: RunState): void {
       if (over) return;
       pending += `event: end\ndata: ${JSON.stringify({ state })}\n\n`;
-      flush();
-      outgoing.end();
+      // One write: the head (when not sent yet), what is pending and the response's end (a
+      // write() then an end() were two syscalls, the end's chunk alone in the second).
+      if (!outgoing.headersSent) outgoing.writeHead(200, HEAD);
+      if (!outgoing.destroyed) outgoing.end(pending);
+      pending = '';
       finish();
     },
   };

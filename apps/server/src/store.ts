@@ -16,9 +16,10 @@
  * close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
  * first, so a server killed with SIGKILL loses none of it; a kill mid-write leaves at most a
  * torn last line, which readers drop and a resume cuts. Nothing here calls fsync: the journal,
- * synced by the scheduler when a run ends, is what a resume trusts, so a machine that loses
- * power can list a run that was over as interrupted, or lose one accepted in its last moments,
- * but never makes a resume rerun an operation whose success was synced (see the README).
+ * synced by the scheduler just after a run ends (`sync: "after-result"`), is what a resume
+ * trusts, so a machine that loses power can list a run that was over as interrupted, or lose
+ * one accepted in its last moments, but never makes a resume rerun an operation whose success
+ * was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, open as openFd, writeSync } from 'node:fs';

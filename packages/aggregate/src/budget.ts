@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderFull, type LineCache } from './markdown.js';
 import type { Report } from './report-schema.js';
@@ -23,7 +24,8 @@ export interface FitOptions {
   unit: 'chars' | 'tokens';
   limit: number;
   limitChars: number;
-  spillDir: string;
+  /** @default os.tmpdir(), read only when the report spills (it reads three environment variables, with the process's credentials checked each time). */
+  spillDir: string | undefined;
   /** Goes into the spill file's name (the run id). */
   stamp: string | undefined;
 }
@@ -74,7 +76,7 @@ export async function fitToBudget(builder: ReportBuilder, options: FitOptions): 
   const text = render(full, format, cache);
   // node:crypto is loaded on the first spill, not with this module (every command's start-up).
   const path = join(
-    options.spillDir,
+    options.spillDir ?? tmpdir(),
     `fanout-report-${(options.stamp ?? new Date().toISOString()).replace(/[^\w.-]/g, '-')}-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.${format === 'markdown' ? 'md' : 'json'}`,
   );
   let spill: Report['spill'];

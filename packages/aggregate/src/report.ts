@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import type { TerminalState } from '@fanout/scheduler';
 import { fitToBudget, type ReportView } from './budget.js';
 import { GROUP_ORDER } from './collector.js';
@@ -102,7 +101,7 @@ export async function buildReport(state: AggregationState, options: ReportOption
     unit: budget.tokens !== undefined ? 'tokens' : 'chars',
     limit: budget.tokens ?? budget.chars!,
     limitChars,
-    spillDir: options.spillDir ?? tmpdir(),
+    spillDir: options.spillDir,
     stamp: state.summary?.runId,
   });
 }

@@ -35,7 +35,7 @@ export interface EngineConfig {
   retryBudget: RetryBudget;
   maxOperations: number;
   pressure: PressureSource | undefined;
-  journal: { path: string; mode: JournalMode } | undefined;
+  journal: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined } | undefined;
   signal: AbortSignal | undefined;
   /** CPU readings for the sequential estimate; none: the sum of unit durations. */
   cpu: CpuMeter | undefined;
@@ -60,8 +60,11 @@ type StopMode = 'halt-soon' | 'halt-now' | 'cancel' | 'deadline';
  */
 export class Engine extends RunStateMachine {
   readonly result: Promise<RunResult>;
+  /** Resolves once the journal is synced and closed (at once when the run has none); see `JournalOptions.sync`. */
+  readonly synced: Promise<void>;
   #resolve!: (result: RunResult) => void;
   #reject!: (error: unknown) => void;
+  #synced!: (done: Promise<void> | undefined) => void;
   #startedAt = '';
   #deadlineHandle: TimerHandle | undefined;
   #unsubscribePressure: (() => void) | undefined;
@@ -73,6 +76,9 @@ export class Engine extends RunStateMachine {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+    this.synced = new Promise<void>((resolve) => (this.#synced = resolve));
+    // Handled here: a caller that never looks at it (most) must not get an unhandled rejection.
+    this.synced.catch(() => undefined);
   }
 
   get pools(): readonly Pool[] {
@@ -231,6 +237,7 @@ export class Engine extends RunStateMachine {
     } catch (error) {
       journalError = error;
     }
+    this.#synced(this.journal?.synced);
     if (this.hub.active) this.emit({ type: 'run-finished', summary });
     this.hub.end();
     if (journalError !== undefined) {
@@ -253,6 +260,7 @@ export class Engine extends RunStateMachine {
     this.finished = true;
     this.#release();
     this.hub.end();
+    this.#synced(undefined);
     this.#reject(error);
   }
 

@@ -21,12 +21,14 @@ export class RunJournal {
   readonly #mode: JournalMode;
   readonly #runId: string;
   readonly #ops: OpTable;
+  readonly #sync: 'before-result' | 'after-result';
   #state: JournalState | undefined;
   #writer: JournalWriter | undefined;
 
-  constructor(options: { path: string; mode: JournalMode }, runId: string, ops: OpTable) {
+  constructor(options: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined }, runId: string, ops: OpTable) {
     this.#path = options.path;
     this.#mode = options.mode;
+    this.#sync = options.sync ?? 'before-result';
     this.#runId = runId;
     this.#ops = ops;
   }
@@ -92,9 +94,21 @@ export class RunJournal {
     this.#writer!.append(record);
   }
 
-  /** Records the end of the run, then writes everything out and closes the file. */
+  /**
+   * Records the end of the run, then writes everything out and closes the file; resolves once
+   * it is synced, or with `sync: "after-result"` once it is written, `synced` resolving after.
+   */
   async end(summary: RunSummary): Promise<void> {
     this.#writer!.append({ type: 'end', runId: this.#runId, wallMs: summary.wallMs, byState: summary.byState });
-    await this.#writer!.close();
+    if (this.#sync === 'before-result') {
+      await this.#writer!.close();
+      return;
+    }
+    const { written, synced } = this.#writer!.closeDeferred();
+    this.synced = synced;
+    await written;
   }
+
+  /** With `sync: "after-result"`: resolves once the file is synced and closed (set by `end`). */
+  synced: Promise<void> | undefined;
 }

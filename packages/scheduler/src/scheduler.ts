@@ -135,7 +135,11 @@ export class Scheduler {
     if (!checked.success)
       throw new FanoutError<SchedulerErrorCode>('FANOUT_OPTION_INVALID', `expected failure to be "isolate", "continue" or { halt: "now" | "soon" }, got ${JSON.stringify(failure)}`, { path: 'failure' });
     const journal =
-      options.journal === undefined ? undefined : typeof options.journal === 'string' ? { path: options.journal, mode: 'append' as JournalMode } : { path: options.journal.path, mode: options.journal.mode ?? 'append' };
+      options.journal === undefined
+        ? undefined
+        : typeof options.journal === 'string'
+          ? { path: options.journal, mode: 'append' as JournalMode }
+          : { path: options.journal.path, mode: options.journal.mode ?? 'append', sync: options.journal.sync };
     const concurrency = options.concurrency ?? base.concurrency ?? 256;
     check.integer(concurrency, 'concurrency', 256);
     const limits: Record<string, PoolOptions> = { ...base.limits };
@@ -180,9 +184,18 @@ export class Run {
     this.#engine = engine;
   }
 
-  /** Resolves when every operation has ended (and the journal is on disk). */
+  /** Resolves when every operation has ended (and the journal is on disk, or written with `journal.sync: "after-result"`). */
   get result(): Promise<RunResult> {
     return this.#engine.result;
+  }
+
+  /**
+   * Resolves once the run's journal is synced to disk and closed: with the result, or after it
+   * with `journal.sync: "after-result"`; once the run is over when it has no journal. Rejects
+   * only when the journal's file could not be closed.
+   */
+  get synced(): Promise<void> {
+    return this.#engine.synced;
   }
 
   /** Calls `listener` for every event, synchronously and in order. Returns an unsubscribe. */

@@ -47,6 +47,29 @@ async function lines(path: string): Promise<JournalRecord[]> {
 }
 
 describe('journal', () => {
+  it('with sync "after-result", holds every record when the result resolves, and is synced and closed by `synced`', async () => {
+    const path = join(dir, 'run.ndjson');
+    const { adapter } = counting(new Set());
+    // One output past the size written on the event loop: batches of both sizes, in order.
+    const big = 'x'.repeat(100_000);
+    const run = createScheduler({ adapters: [adapter] }).run(
+      { operations: [...plan.operations.slice(0, 4), { id: 'big', kind: 'step', input: { value: big }, after: ['d'] }] },
+      { journal: { path, sync: 'after-result' }, runId: 'r1' },
+    );
+    const result = await run.result;
+    expect(result.ok).toBe(true);
+    const records = await lines(path);
+    expect(records[0]).toMatchObject({ type: 'run', runId: 'r1' });
+    expect(records.at(-1)).toMatchObject({ type: 'end', runId: 'r1' });
+    expect(records.filter((r) => r.type === 'op')).toHaveLength(5);
+    expect(records.find((r) => r.type === 'op' && r.id === 'big')).toMatchObject({ state: 'succeeded', output: { value: big } });
+    await run.synced;
+    // Resumable like any journal: nothing runs again.
+    const again = counting(new Set());
+    await createScheduler({ adapters: [again.adapter] }).execute({ operations: [...plan.operations.slice(0, 4), { id: 'big', kind: 'step', input: { value: big }, after: ['d'] }] }, { journal: { path, mode: 'resume' } });
+    expect(again.calls).toEqual([]);
+  });
+
   it('appends a run record, one record per terminal state, and an end record', async () => {
     const path = join(dir, 'run.ndjson');
     const { adapter } = counting(new Set(['b']));
