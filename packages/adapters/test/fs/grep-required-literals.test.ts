@@ -54,7 +54,8 @@ describe('requiredLiterals', () => {
         const pattern = parts.join('');
         let matcher: ReturnType<typeof compileMatcher>;
         try {
-          matcher = compileMatcher({ ...compilePattern(pattern, PLAIN), anyOf: undefined });
+          const { anyOf: _anyOf, ...spec } = compilePattern(pattern, PLAIN);
+          matcher = compileMatcher(spec);
         } catch {
           return; // not a valid pattern
         }
