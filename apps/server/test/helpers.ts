@@ -4,10 +4,11 @@
  * and data directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 /** The built server binary. */
 export const BIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -151,4 +152,25 @@ export async function waitForState(base: string, id: string, states: string[], h
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`run ${id} did not reach ${states.join(' or ')}`);
+}
+
+/** The tree the MCP tests serve: `src/a.ts` (a line with `answer`) and a token file with `tokens`, one a line. */
+export async function mcpTree(dir: string, tokens: readonly string[]): Promise<void> {
+  await mkdir(join(dir, 'src'));
+  await writeFile(join(dir, 'src', 'a.ts'), 'export const answer = 42;\n');
+  await writeFile(join(dir, 'tokens'), `${tokens.join('\n')}\n`);
+}
+
+/** A `fanout_read` batch over {@link mcpTree}: a read and a grep that both succeed. */
+export const READ_AND_GREP = [
+  { id: 'r', kind: 'read', input: { path: 'src/a.ts' } },
+  { id: 'g', kind: 'grep', input: { pattern: 'answer', paths: ['src'] } },
+];
+
+/** The official MCP client, connected over Streamable HTTP to `/mcp` of the server at `base` with a bearer token. */
+export async function connectMcp(base: string, token: string, name: string): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL('/mcp', base), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(transport);
+  return client;
 }

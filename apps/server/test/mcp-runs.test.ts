@@ -4,11 +4,11 @@
  * DELETE, and after kill -9 listed interrupted and resumed from their journal. The official
  * MCP client, the built server as a child process, real HTTP on loopback.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { api, readEvents, startServer, tempDir, type Served } from './helpers.js';
+import { api, connectMcp, mcpTree, READ_AND_GREP, readEvents, startServer, tempDir, type Served } from './helpers.js';
 
 const TOKEN = 'mcp-runs-token-0123456789';
 const OTHER = 'mcp-runs-other-0123456789';
@@ -20,9 +20,7 @@ const clients: Client[] = [];
 
 beforeEach(async () => {
   temp = await tempDir();
-  await mkdir(join(temp.dir, 'src'));
-  await writeFile(join(temp.dir, 'src', 'a.ts'), 'export const answer = 42;\n');
-  await writeFile(join(temp.dir, 'tokens'), `${TOKEN}\n${OTHER}\n`);
+  await mcpTree(temp.dir, [TOKEN, OTHER]);
 });
 
 afterEach(async () => {
@@ -39,9 +37,7 @@ async function serve(args: string[] = []): Promise<Served> {
 }
 
 async function connect(served: Served, token = TOKEN): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL('/mcp', served.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-  const client = new Client({ name: 'server-mcp-runs', version: '1.0.0' });
-  await client.connect(transport);
+  const client = await connectMcp(served.url, token, 'server-mcp-runs');
   clients.push(client);
   return client;
 }
@@ -71,12 +67,7 @@ describe('runs of the MCP tools', () => {
     const client = await connect(served);
     const result = await client.callTool({
       name: 'fanout_read',
-      arguments: {
-        operations: [
-          { id: 'r', kind: 'read', input: { path: 'src/a.ts' } },
-          { id: 'g', kind: 'grep', input: { pattern: 'answer', paths: ['src'] } },
-        ],
-      },
+      arguments: { operations: READ_AND_GREP },
     });
     expect(result.isError).not.toBe(true);
     const { handle } = result.structuredContent as ToolContent;

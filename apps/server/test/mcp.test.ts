@@ -1,10 +1,7 @@
 /** The MCP tools over Streamable HTTP at POST /mcp, reached by the official client. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, tempDir, type Served } from './helpers.js';
+import { connectMcp, mcpTree, READ_AND_GREP, startServer, tempDir, type Served } from './helpers.js';
 
 let served: Served;
 let temp: { dir: string; remove: () => Promise<void> };
@@ -12,9 +9,7 @@ const TOKEN = 'mcp-test-token-0123456789';
 
 beforeAll(async () => {
   temp = await tempDir();
-  await mkdir(join(temp.dir, 'src'));
-  await writeFile(join(temp.dir, 'src', 'a.ts'), 'export const answer = 42;\n');
-  await writeFile(join(temp.dir, 'tokens'), `${TOKEN}\n`);
+  await mcpTree(temp.dir, [TOKEN]);
   served = await startServer(['--token-file', 'tokens'], temp.dir);
 });
 
@@ -23,11 +18,8 @@ afterAll(async () => {
   await temp?.remove();
 });
 
-async function connect(token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL('/mcp', served.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
-  const client = new Client({ name: 'server-e2e', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
+function connect(token: string): Promise<Client> {
+  return connectMcp(served.url, token, 'server-e2e');
 }
 
 describe('POST /mcp', () => {
@@ -41,12 +33,7 @@ describe('POST /mcp', () => {
       expect(names).not.toContain('fanout_run');
       const result = await client.callTool({
         name: 'fanout_read',
-        arguments: {
-          operations: [
-            { id: 'r', kind: 'read', input: { path: 'src/a.ts' } },
-            { id: 'g', kind: 'grep', input: { pattern: 'answer', paths: ['src'] } },
-          ],
-        },
+        arguments: { operations: READ_AND_GREP },
       });
       expect(result.isError).not.toBe(true);
       const content = result.structuredContent as { summary: { succeeded: number }; text: string };

@@ -11,8 +11,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clearPrefix } from '@fanout/distributed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { api, runServerBin, type Served, startServer, tempDir, waitForState } from './helpers.js';
+import { api, connectMcp, runServerBin, type Served, startServer, tempDir, waitForState } from './helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The built CLI: the test starts the worker a user would start. */
@@ -184,9 +183,7 @@ describe('fanout-server --redis', () => {
       await until(() => stderr.includes('serving') || child.exitCode !== null, 'the worker to say it serves');
       const remote = await startServer(['--token-file', join(data.dir, 'tokens'), '--data-dir', join(data.dir, 'mcp'), '--redis', REDIS_URL, '--redis-prefix', mcpPrefix], tree.dir);
       started.push(remote);
-      const transport = new StreamableHTTPClientTransport(new URL('/mcp', remote.url), { requestInit: { headers: { authorization: 'Bearer mcp-redis-token-0123456789' } } });
-      const client = new Client({ name: 'redis-e2e', version: '1.0.0' });
-      await client.connect(transport);
+      const client = await connectMcp(remote.url, 'mcp-redis-token-0123456789', 'redis-e2e');
       try {
         const result = await client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'where', kind: 'read', input: { path: 'where.txt' } }] } });
         expect(result.isError).not.toBe(true);
