@@ -4,12 +4,8 @@
  * reads, compiles and initialises none of the other commands' modules (explore, serve,
  * agents, distributed…).
  */
-import type { CommandName } from '../command-table.js';
 import * as command from '../commands/mcp.js';
-import { runWith } from '../commands/run-command.js';
+import { runsOnly } from '../commands/run-command.js';
 
 /** Runs `fanout mcp` (the only command of this bundle) and returns its exit code. */
-export function runCommand(name: CommandName, argv: string[]): Promise<number> {
-  if (name !== 'mcp') throw new Error(`expected the command "mcp" of this bundle, got "${name}"`);
-  return runWith(name, async () => command, argv);
-}
+export const runCommand = runsOnly('mcp', command);

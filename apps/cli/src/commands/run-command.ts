@@ -29,6 +29,17 @@ export async function runWith(name: CommandName, load: () => Promise<CommandModu
 }
 
 /**
+ * The `runCommand` of a bundle made for one command (`src/bundles/`): it runs `only`, whose
+ * module is bundled with it, and refuses any other name (the launcher picked the wrong bundle).
+ */
+export function runsOnly(only: CommandName, command: CommandModule): (name: CommandName, argv: string[]) => Promise<number> {
+  return (name, argv) => {
+    if (name !== only) throw new Error(`expected the command "${only}" of this bundle, got "${name}"`);
+    return runWith(name, async () => command, argv);
+  };
+}
+
+/**
  * The id of a run that is neither journaled nor shown (`fanout grep`, `fanout exec`): unique
  * on this machine at this time. The scheduler's default, a random UUID, loads node:crypto
  * (~16 internal modules) at the start of every such command.
