@@ -157,7 +157,9 @@ export const grepCli: Bench = {
         const warmCount = at('library', 'matches', engine);
         if (warm !== undefined && rg !== undefined) {
           const ratio = warm / rg;
-          lines.push(`goal: ${tree}, engine ${engine}, through the library with the engine warm: ${warm.toFixed(0)} ms at most 1.5× rg's whole process (${rg.toFixed(0)} ms): ${ratio.toFixed(2)}× — ${check(ratio <= 1.5)}`);
+          lines.push(
+            `goal: ${tree}, engine ${engine}, through the library with the engine warm: ${warm.toFixed(0)} ms at most 1.5× rg's whole process (${rg.toFixed(0)} ms): ${ratio.toFixed(2)}× — ${check(ratio <= 1.5)}`,
+          );
         }
         if (warmCount !== undefined && rgCount !== undefined && warmCount !== rgCount) lines.push(`goal: ${tree}, engine ${engine}, library: counts identical to rg's (${warmCount} vs ${rgCount}) — ${check(false)}`);
       }
