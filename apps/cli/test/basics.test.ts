@@ -27,8 +27,20 @@ describe('fanout', () => {
     expect(unknown.stderr).toContain('unknown command "frobnicate"; expected one of: run, validate');
     const badFlag = await fanout(['schema', '--frob']);
     expect(badFlag.code).toBe(2);
-    expect(badFlag.stderr).toContain("Unknown option '--frob'");
+    expect(badFlag.stderr).toContain('fanout schema: expected one of this command\'s flags, got "--frob"\n');
     expect(badFlag.stderr).toContain('Usage: fanout schema');
+    const typo = await fanout(['run', '--concurency', '4', 'plan.json']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('expected one of this command\'s flags, got "--concurency" (did you mean --concurrency?)');
+    const missing = await fanout(['run', 'plan.json', '-j']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('expected a value after --concurrency, got none');
+    const valued = await fanout(['schema', '--help=yes']);
+    expect(valued.code).toBe(2);
+    expect(valued.stderr).toContain('expected --help without a value (it is a switch), got a value for it');
+    const positional = await fanout(['agents', 'clean', 'extra']);
+    expect(positional.code).toBe(2);
+    expect(positional.stderr).toContain('expected only flags, got the argument "extra"');
   });
 
   it('prints the JSON Schemas of plans and configuration', async () => {

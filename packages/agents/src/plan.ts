@@ -156,7 +156,9 @@ export async function findRepository(dir: string, context: Omit<GitContext, 'cwd
   try {
     out = await git(['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-common-dir'], { ...context, cwd: dir });
   } catch (error) {
-    throw new AgentsError('FANOUT_AGENTS_NOT_A_REPOSITORY', `expected ${dir} to be inside a git repository with a working tree, but ${(error as Error).message}`, { cause: error, path: dir });
+    // git's own words ("fatal: not a git repository…"), or why it could not run.
+    const said = ((error as AgentsError).data as { stderr?: string } | undefined)?.stderr?.trim().split('\n')[0] || (error as Error).message;
+    throw new AgentsError('FANOUT_AGENTS_NOT_A_REPOSITORY', `expected ${dir} to be inside a git repository with a working tree, got: ${said}`, { cause: error, path: dir });
   }
   const [repo, gitDir] = out.stdout.trim().split('\n');
   if (repo === undefined || gitDir === undefined || repo === '')

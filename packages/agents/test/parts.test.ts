@@ -197,6 +197,8 @@ describe('limits and plans', () => {
       );
       await expect(planAgents({ repo: world.root, tasks: [{ id: 't', prompt: 'x' }], agents: [{ preset: 'claude', count: 1 }] }, { env: world.env })).rejects.toMatchObject({
         code: 'FANOUT_AGENTS_NOT_A_REPOSITORY',
+        // What git said, once: not "expected … but expected git … to succeed, but …".
+        message: expect.stringMatching(/inside a git repository with a working tree, got: fatal: not a git repository/),
       });
     } finally {
       world.dispose();

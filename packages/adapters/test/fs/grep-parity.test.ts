@@ -45,6 +45,8 @@ const FIXTURE: Record<string, Entry> = {
   'sub/a.txt': 'needle\n',
   'sub/é.txt': 'needle été\n',
   'Zed.txt': 'needle upper\n',
+  // A line feed in a name: ripgrep's counts are read as `PATH\0COUNT\n` records.
+  'odd\nname.txt': 'needle, needle\n',
   'link.txt': { link: 'a.txt' },
   linkdir: { link: 'sub' },
 };
@@ -88,6 +90,8 @@ const FIXTURE_CASES: GrepInputSpec[] = [
   // Several directories without globs go to one rg, in the order given (an explore plan's parts).
   { pattern: 'needle', paths: ['sub', 'bin', 'build'] },
   { pattern: 'needle', paths: ['sub', 'bin', 'build'], maxMatches: 3 },
+  { pattern: 'needle', paths: ['sub', 'bin', 'build'], mode: 'count' },
+  { pattern: 'needle', mode: 'count', maxOutputBytes: 300 },
 ];
 
 const TYPESCRIPT_CASES: GrepInputSpec[] = [
