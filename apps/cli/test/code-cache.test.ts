@@ -142,11 +142,12 @@ describe('the V8 code cache of the commands bundle', () => {
     expect(readFileSync(join(cache, name!)).equals(first)).toBe(true);
   });
 
-  it('fanout mcp writes its cache once its client has initialised, while it serves, and not again at exit', async () => {
+  it.each(['2025-11-25', '2026-07-28'] as const)('fanout mcp (a %s client) writes its cache once started, while it serves, and not again at exit', async (era) => {
     const dir = temporary();
     const cache = join(dir, 'cache');
     const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_COMPILE_CACHE: cache, NO_COLOR: '1' }, stderr: 'ignore' });
-    const client = new Client({ name: 'code-cache', version: '1.0.0' });
+    // 2025-11-25: started when the client has initialised; 2026-07-28 (no initialisation): a second after serving.
+    const client = new Client({ name: 'code-cache', version: '1.0.0' }, era === '2026-07-28' ? { versionNegotiation: { mode: { pin: era } } } : {});
     await client.connect(transport);
     const written = () => {
       try {

@@ -23,6 +23,9 @@ to standard error; standard output carries only the protocol.
 Claude Code:  claude mcp add fanout -- npx -y fanout mcp
 Any client:   { "mcpServers": { "fanout": { "command": "npx", "args": ["-y", "fanout", "mcp"] } } }`;
 
+/** When the start is taken to be over without a `notifications/initialized`. */
+const STARTED_FALLBACK_MS = 1_000;
+
 export async function run(argv: string[], hooks: CommandHooks = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
     'allow-write': { type: 'boolean' },
@@ -66,6 +69,8 @@ export async function run(argv: string[], hooks: CommandHooks = {}): Promise<num
     },
     { onerror: (error) => process.stderr.write(`fanout mcp: ${error.message}\n`) },
   );
+  // Clients of the stateless era (2026-07-28) send no `notifications/initialized`: by then they have listed the tools.
+  setTimeout(() => hooks.started?.(), STARTED_FALLBACK_MS).unref();
 
   return new Promise<number>((resolve) => {
     let stopping = false;
