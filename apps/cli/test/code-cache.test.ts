@@ -1,9 +1,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { eventually } from '@fanout/adapters/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheDirectories, loadBundle } from '../src/code-cache.js';
-import { fanout } from './helpers.js';
+import { BIN, fanout } from './helpers.js';
 
 const dirs: string[] = [];
 function temporary(): string {
@@ -136,6 +139,30 @@ describe('the V8 code cache of the commands bundle', () => {
     const first = readFileSync(join(cache, name!));
     expect(await fanout(['grep', '-c', 'needle', join(dir, 'a.txt')], { env, cwd: dir })).toMatchObject({ code: 0 });
     // Accepted: not written again (a rejected cache is replaced at exit, with other bytes).
+    expect(readFileSync(join(cache, name!)).equals(first)).toBe(true);
+  });
+
+  it.each(['2025-11-25', '2026-07-28'] as const)('fanout mcp (a %s client) writes its cache once started, while it serves, and not again at exit', async (era) => {
+    const dir = temporary();
+    const cache = join(dir, 'cache');
+    const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_COMPILE_CACHE: cache, NO_COLOR: '1' }, stderr: 'ignore' });
+    // 2025-11-25: started when the client has initialised; 2026-07-28 (no initialisation): a second after serving.
+    const client = new Client({ name: 'code-cache', version: '1.0.0' }, era === '2026-07-28' ? { versionNegotiation: { mode: { pin: era } } } : {});
+    await client.connect(transport);
+    const written = () => {
+      try {
+        return readdirSync(cache).filter((name) => /^mcp-\w+\.mcp\.v\d+.*\.v8cache$/.test(name));
+      } catch {
+        return [];
+      }
+    };
+    expect(await eventually(() => written().length === 1, 30_000, 20), `expected the cache of the mcp bundle in ${cache} while the server runs, got ${JSON.stringify(written())}`).toBe(true);
+    const [name] = written();
+    const first = readFileSync(join(cache, name!));
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('fanout_read');
+    await client.close();
+    await eventually(() => transport.pid === null, 10_000, 20);
+    // Written once: the exit of the session did not replace it with what the session compiled.
     expect(readFileSync(join(cache, name!)).equals(first)).toBe(true);
   });
 });

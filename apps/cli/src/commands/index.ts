@@ -5,9 +5,9 @@
  * also have lean bundles of their own (src/bundles/), which the launcher prefers.
  */
 import type { CommandName } from '../command-table.js';
-import { runWith, type CommandModule } from './run-command.js';
+import { runWith, type CommandHooks, type CommandModule } from './run-command.js';
 
-export type { CommandModule } from './run-command.js';
+export type { CommandHooks, CommandModule } from './run-command.js';
 
 const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   run: () => import('./run.js'),
@@ -29,6 +29,6 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
  * Runs the command `name` with its arguments and returns its exit code. A usage error is
  * printed with the command's usage line (exit 2); other errors are the caller's.
  */
-export function runCommand(name: CommandName, argv: string[]): Promise<number> {
-  return runWith(name, LOADERS[name], argv);
+export function runCommand(name: CommandName, argv: string[], hooks?: CommandHooks): Promise<number> {
+  return runWith(name, LOADERS[name], argv, hooks);
 }

@@ -1,6 +1,7 @@
 import { monitorOptions } from '@fanout/profiles';
 import { duration, EXIT, parse, positiveInt, UsageError } from '../args.js';
 import { loadSettings } from '../settings.js';
+import type { CommandHooks } from './run-command.js';
 
 const HELP = `Usage: fanout mcp [--allow-write] [--allow-shell] [--config FILE] [--budget-tokens N] [--deadline D]
 
@@ -22,7 +23,10 @@ to standard error; standard output carries only the protocol.
 Claude Code:  claude mcp add fanout -- npx -y fanout mcp
 Any client:   { "mcpServers": { "fanout": { "command": "npx", "args": ["-y", "fanout", "mcp"] } } }`;
 
-export async function run(argv: string[]): Promise<number> {
+/** When the start is taken to be over without a `notifications/initialized`. */
+const STARTED_FALLBACK_MS = 1_000;
+
+export async function run(argv: string[], hooks: CommandHooks = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
     'allow-write': { type: 'boolean' },
     'allow-shell': { type: 'boolean' },
@@ -55,7 +59,18 @@ export async function run(argv: string[]): Promise<number> {
     deadlineMs: deadlineMs === undefined ? undefined : Math.round(deadlineMs),
   });
   // One server per connection era the client picks (the SDK may make a second to probe); all share the runtime.
-  const handle = serveStdio(() => createFanoutMcpServer({ runtime }).server, { onerror: (error) => process.stderr.write(`fanout mcp: ${error.message}\n`) });
+  const handle = serveStdio(
+    () => {
+      const { server } = createFanoutMcpServer({ runtime });
+      // The start is over once the client has initialised (and, in the same turn of the event
+      // loop, usually listed the tools): a code cache made now holds what a start needs.
+      server.server.oninitialized = () => setImmediate(() => hooks.started?.());
+      return server;
+    },
+    { onerror: (error) => process.stderr.write(`fanout mcp: ${error.message}\n`) },
+  );
+  // Clients of the stateless era (2026-07-28) send no `notifications/initialized`: by then they have listed the tools.
+  setTimeout(() => hooks.started?.(), STARTED_FALLBACK_MS).unref();
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -5,9 +5,19 @@
 import { EXIT, UsageError } from '../args.js';
 import { COMMANDS, type CommandName } from '../command-table.js';
 
+/** What the launcher (main.ts) gives a command besides its arguments. */
+export interface CommandHooks {
+  /**
+   * The command's start is over (`fanout mcp`: its client initialised): the launcher writes a
+   * code cache it had to make now rather than at exit, so that the cache holds what a start
+   * compiles and not everything a long session did.
+   */
+  started?(): void;
+}
+
 /** What a command module exports. */
 export interface CommandModule {
-  run(argv: string[]): Promise<number>;
+  run(argv: string[], hooks?: CommandHooks): Promise<number>;
 }
 
 /**
@@ -15,10 +25,10 @@ export interface CommandModule {
  * code. A usage error is printed with the command's usage line (exit 2); other errors are the
  * caller's.
  */
-export async function runWith(name: CommandName, load: () => Promise<CommandModule>, argv: string[]): Promise<number> {
+export async function runWith(name: CommandName, load: () => Promise<CommandModule>, argv: string[], hooks?: CommandHooks): Promise<number> {
   try {
     const command = await load();
-    return await command.run(argv);
+    return await command.run(argv, hooks);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`fanout ${name}: ${error.message}\nUsage: ${COMMANDS[name].usage}\nRun "fanout ${name} --help" for its flags.\n`);
@@ -32,10 +42,10 @@ export async function runWith(name: CommandName, load: () => Promise<CommandModu
  * The `runCommand` of a bundle made for one command (`src/bundles/`): it runs `only`, whose
  * module is bundled with it, and refuses any other name (the launcher picked the wrong bundle).
  */
-export function runsOnly(only: CommandName, command: CommandModule): (name: CommandName, argv: string[]) => Promise<number> {
-  return (name, argv) => {
+export function runsOnly(only: CommandName, command: CommandModule): (name: CommandName, argv: string[], hooks?: CommandHooks) => Promise<number> {
+  return (name, argv, hooks) => {
     if (name !== only) throw new Error(`expected the command "${only}" of this bundle, got "${name}"`);
-    return runWith(name, async () => command, argv);
+    return runWith(name, async () => command, argv, hooks);
   };
 }
 
