@@ -13,7 +13,7 @@ import { runOptions } from '@fanout/profiles';
 import type { CompiledPlan, Plan, Run, RunOptions, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
 import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
-import { SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
+import { newRunId, SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
 
 /** Characters of event text kept in memory for runs that are over, the oldest runs' dropped first. */
 export const RECENT_EVENT_CHARS = 16 * 1024 * 1024;
@@ -116,16 +116,6 @@ export class RunManager {
     this.#order = [...this.#entries.keys()].sort().reverse();
   }
 
-  /**
-   * Lists a new run: newest first is by id, and an id drawn for a spare run's files (store.ts)
-   * may be a little older than one drawn since, so it goes in its place, almost always first.
-   */
-  #listed(id: string): void {
-    let at = 0;
-    while (at < this.#order.length && this.#order[at]! > id) at++;
-    this.#order.splice(at, 0, id);
-  }
-
   get size(): number {
     return this.#entries.size;
   }
@@ -209,12 +199,11 @@ export class RunManager {
    */
   async submit(plan: Plan, principal: string, title: string, compiled?: CompiledPlan, accepted?: (meta: RunMeta) => void): Promise<RunMeta> {
     this.checkRoom(principal);
-    const spare = await this.store.spare();
-    const meta: RunMeta = { id: spare.id, title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
-    const log = await this.store.create(meta, plan, spare);
+    const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
+    const log = await this.store.create(meta, plan);
     const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), log, plan, ...(compiled === undefined ? {} : { compiled }) };
     this.#entries.set(meta.id, entry);
-    this.#listed(meta.id);
+    this.#order.unshift(meta.id);
     entry.mode = 'append';
     this.#queue.push(entry);
     try {
@@ -245,9 +234,8 @@ export class RunManager {
       );
     }
     const now = new Date().toISOString();
-    const { id, spare } = this.store.newId();
     const meta: RunMeta = {
-      id,
+      id: newRunId(),
       title: adopted.title === '' ? adopted.mcp.tool : `${adopted.mcp.tool}: ${adopted.title}`,
       state: 'running',
       principal,
@@ -258,20 +246,17 @@ export class RunManager {
     };
     const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), plan, mode: 'append' };
     this.#entries.set(meta.id, entry);
-    this.#listed(meta.id);
+    this.#order.unshift(meta.id);
     this.#start(entry, adopted.start);
     const run = entry.run;
-    if (run === undefined) {
-      if (spare !== undefined) void this.store.discard(spare);
-      throw new ServerError('FANOUT_SERVER_INTERNAL', `expected the tool's run ${adopted.mcp.handle} to start, got none (run ${meta.id}: ${entry.meta.error ?? 'no error'})`);
-    }
+    if (run === undefined) throw new ServerError('FANOUT_SERVER_INTERNAL', `expected the tool's run ${adopted.mcp.handle} to start, got none (run ${meta.id}: ${entry.meta.error ?? 'no error'})`);
     // Cancelled by the tool (fanout_cancel, a client cancelling its call): listed cancelled, as over DELETE.
     const cancel = run.cancel.bind(run);
     run.cancel = (reason?: unknown) => {
       entry.cancelled = true;
       cancel(reason);
     };
-    entry.opening = this.store.create(meta, plan, spare).then(
+    entry.opening = this.store.create(meta, plan).then(
       (log) => {
         // Still live: a run that ends waits for this in #finish before it writes its end.
         entry.log = log;
@@ -551,7 +536,6 @@ export class RunManager {
     }
     // The journals of the runs that ended are on disk before the server says it stopped.
     await Promise.all(this.#syncs);
-    await this.store.close();
   }
 }
 

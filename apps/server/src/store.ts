@@ -12,8 +12,8 @@
  *   line after it, which holds where the report starts.
  *
  * One file open per live run, its appends batched per turn of the event loop: submitting a run
- * costs a write (its files were made ahead, see {@link SpareRun}); its events a write per turn;
- * its end one write and a close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
+ * costs an open and a write; its events a write per turn; its end one write and a
+ * close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
  * first, so a server killed with SIGKILL loses none of it; a kill mid-write leaves at most a
  * torn last line, which readers drop and a resume cuts. Nothing here calls fsync: the journal,
  * synced by the scheduler just after a run ends (`sync: "after-result"`), is what a resume
@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
 
@@ -220,39 +220,10 @@ const openFdAsync = promisify(openFd);
 const LOG = '.ndjson';
 const JOURNAL = '.journal.ndjson';
 
-/**
- * A run's files made before it is submitted: its log, open and empty, and its journal, empty,
- * under an id drawn when they were made. Creating a file waits on the file system's journal
- * (a millisecond or more while another run's journal is being synced, bench server-load), and
- * a submit would otherwise wait for two: its log before its 202, its journal before its first
- * record.
- */
-export interface SpareRun {
-  id: string;
-  fd: number;
-  /** Its journal, being created (a failure is left for the scheduler's own open to report). */
-  journal: Promise<void>;
-}
-
-/** A spare being made, or made (`spare`), in the order its id was drawn. */
-interface Making {
-  made: Promise<SpareRun>;
-  spare?: SpareRun;
-}
-
-/** Spares made ahead of the submits that take them: the next submit's, and the one after while it is being made. */
-const SPARES = 2;
-
+/** The files of runs in a data directory. */
 export class RunStore {
   readonly root: string;
   #made: Promise<void> | undefined;
-  /** Spares made or being made, in the order of their ids: handed out in that order. */
-  readonly #spares: Making[] = [];
-  /** The last id drawn by {@link newId} without a spare: a spare drawn before it is not used (ids of runs sort by creation). */
-  #newer = '';
-  /** Spares' files being removed (`close` waits for them). */
-  readonly #discarding = new Set<Promise<void>>();
-  #closed = false;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'runs');
@@ -266,6 +237,9 @@ export class RunStore {
     return join(this.root, `${id}${JOURNAL}`);
   }
 
+  /**
+   * Records a new run: its log with the meta and the plan, written before this resolves. The log stays open for the run's events.
+   */
   /** Makes the runs' directory, once per process (and again after a failure, say it was removed). */
   made(): Promise<void> {
     this.#made ??= mkdir(this.root, { recursive: true }).then(
@@ -278,100 +252,10 @@ export class RunStore {
     return this.#made;
   }
 
-  /**
-   * A new run's id and its files, made ahead: the oldest spare, waited for if it is still being
-   * made; the next one is started for the submit after. Spares are made on demand only: a
-   * server that takes no run makes no files. Rejects as creating the log would.
-   */
-  async spare(): Promise<SpareRun> {
-    if (this.#closed) throw new Error(`expected an open run store, got ${this.root} closed`);
-    for (;;) {
-      if (this.#spares.length === 0) this.#makeSpare();
-      const next = this.#spares.shift()!;
-      while (this.#spares.length < SPARES) this.#makeSpare();
-      const spare = await next.made;
-      // An id drawn by newId since is newer: this one would list its run before that one.
-      if (spare.id > this.#newer) return spare;
-      void this.discard(spare);
-    }
-  }
-
-  /**
-   * A new run's id now, for a run that cannot wait (an MCP tool's): a made spare's when the
-   * oldest is ready, else a new id (and no files: the run creates them).
-   */
-  newId(): { id: string; spare?: SpareRun } {
-    const head = this.#spares[0]?.spare;
-    if (head !== undefined && head.id > this.#newer) {
-      this.#spares.shift();
-      return { id: head.id, spare: head };
-    }
-    const id = newRunId();
-    this.#newer = id;
-    return { id };
-  }
-
-  #makeSpare(): void {
-    const id = newRunId();
-    const making = {} as Making;
-    making.made = (async () => {
-      await this.made();
-      // `wx` both: an id is never reused. The journal is made empty, as the scheduler would,
-      // at the same time as the log; a submit waits for the log only.
-      const journal = openFdAsync(this.journalPath(id), 'wx').then(closeSync, () => undefined);
-      const fd = await openFdAsync(this.logPath(id), 'wx').catch(async (error: unknown) => {
-        await journal;
-        await rm(this.journalPath(id), { force: true }).catch(() => undefined);
-        throw error;
-      });
-      const spare: SpareRun = { id, fd, journal };
-      making.spare = spare;
-      return spare;
-    })();
-    // Not left unhandled while nobody waits for it (close, or the submit that takes it, reports it).
-    making.made.catch(() => undefined);
-    this.#spares.push(making);
-  }
-
-  /** Closes and removes a spare's files (never written: no run's); resolves once they are gone. */
-  discard(spare: SpareRun): Promise<void> {
-    closeSync(spare.fd);
-    const removed = spare.journal
-      .then(() => Promise.all([rm(this.logPath(spare.id), { force: true }), rm(this.journalPath(spare.id), { force: true })]))
-      .then(
-        () => undefined,
-        () => undefined,
-      );
-    this.#discarding.add(removed);
-    void removed.then(() => this.#discarding.delete(removed));
-    return removed;
-  }
-
-  /** Removes the spares' files; no more are made. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const making of this.#spares.splice(0)) {
-      const spare = await making.made.catch(() => undefined);
-      if (spare !== undefined) await this.discard(spare);
-    }
-    await Promise.all(this.#discarding);
-  }
-
-  /**
-   * Records a new run: its log with the meta and the plan, written before this resolves. The
-   * log stays open for the run's events. `spare` (from {@link takeSpare}, drawn for `meta.id`)
-   * spares the log's creation: it is written to at once.
-   */
-  async create(meta: RunMeta, plan: Plan, spare?: SpareRun): Promise<RunLog> {
-    if (spare !== undefined && spare.id !== meta.id) throw new Error(`expected the spare of run ${meta.id}, got the spare of ${spare.id}`);
+  async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
+    await this.made();
     // `wx`: a run id is never reused, and a log is never written twice from its start.
-    let fd: number;
-    if (spare !== undefined) fd = spare.fd;
-    else {
-      await this.made();
-      fd = await openFdAsync(this.logPath(meta.id), 'wx');
-    }
-    const log = new RunLog(fd, 0);
+    const log = new RunLog(await openFdAsync(this.logPath(meta.id), 'wx'), 0);
     log.meta(meta);
     log.append(JSON.stringify({ type: 'run:plan', plan }));
     try {
