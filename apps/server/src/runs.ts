@@ -193,8 +193,11 @@ export class RunManager {
   /**
    * Stores a validated plan as a new run and queues it; resolves once its log is written.
    * `compiled` (this scheduler's compilation of `plan`) spares the run a second validation.
+   * `accepted` is called once the run is stored and queued, before it may start: the route
+   * answers its 202 there, so the answer is not held back by the run's start (its journal
+   * opened, its first events), which then overlaps the client's next request.
    */
-  async submit(plan: Plan, principal: string, title: string, compiled?: CompiledPlan): Promise<RunMeta> {
+  async submit(plan: Plan, principal: string, title: string, compiled?: CompiledPlan, accepted?: (meta: RunMeta) => void): Promise<RunMeta> {
     this.checkRoom(principal);
     const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
     const log = await this.store.create(meta, plan);
@@ -203,7 +206,11 @@ export class RunManager {
     this.#order.unshift(meta.id);
     entry.mode = 'append';
     this.#queue.push(entry);
-    this.#pump();
+    try {
+      accepted?.(meta);
+    } finally {
+      this.#pump();
+    }
     return meta;
   }
 

@@ -40,6 +40,8 @@ type Env = { Bindings: HttpBindings; Variables: { principal: string } };
 
 const KINDS = ['glob', 'read', 'write', 'grep', 'bash', 'fetch', 'search', 'analyze'] as const;
 
+const ACCEPTED_HEAD = { 'content-type': 'application/json' };
+
 function errorResponse(c: Context, error: ServerError): Response {
   if (error.retryAfter !== undefined) c.header('Retry-After', String(error.retryAfter));
   return c.json(error.body(), error.status as 400);
@@ -229,8 +231,14 @@ export async function startServer(options: ServerOptions): Promise<FanoutServer>
     const principal = c.get('principal');
     runs.checkRoom(principal); // before the plan is built: a full queue costs nothing more
     const { plan, title, compiled } = await planFromBody(await jsonBody(c, options.maxBodyBytes), policy);
-    const meta = await runs.submit(plan, principal, title, compiled);
-    return c.json({ id: meta.id, state: meta.state, links: links(meta.id) }, 202);
+    // The 202 is written to Node's response as soon as the run is stored, before it starts
+    // (its journal, scheduler and first events would otherwise come first): at one client,
+    // its start-up then overlaps the client's request for the events.
+    const outgoing = c.env.outgoing;
+    await runs.submit(plan, principal, title, compiled, (meta) => {
+      outgoing.writeHead(202, ACCEPTED_HEAD).end(JSON.stringify({ id: meta.id, state: meta.state, links: links(meta.id) }));
+    });
+    return RESPONSE_ALREADY_SENT;
   });
   app.get('/v1/runs', (c) => {
     const raw = c.req.query('limit') ?? '50';
