@@ -68,65 +68,7 @@ export function parse<T extends Options>(
     const parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (error) {
-    throw new UsageError(parseErrorMessage(error as Error & { code?: string }, options));
-  }
-}
-
-/** The flags of `options` as typed: `--name` and `-x`. */
-function flagNames(options: Options): string[] {
-  const names: string[] = [];
-  for (const [name, option] of Object.entries(options)) {
-    names.push(`--${name}`);
-    if (option.short !== undefined) names.push(`-${option.short}`);
-  }
-  return names;
-}
-
-/** Edits (insertions, deletions, substitutions) between `a` and `b`. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
-
-/** The flag of `options` that `typed` most likely meant (a typo or a prefix), if any. */
-function closestFlag(typed: string, options: Options): string | undefined {
-  const name = typed.split('=')[0]!;
-  let best: { flag: string; edits: number } | undefined;
-  for (const flag of flagNames(options)) {
-    if (!flag.startsWith('--')) continue;
-    const edits = flag.startsWith(name) && name.length >= 4 ? 0 : distance(name, flag);
-    if (edits <= Math.max(1, Math.floor(flag.length / 4)) && (best === undefined || edits < best.edits)) best = { flag, edits };
-  }
-  return best?.flag;
-}
-
-/**
- * node:util's parse errors in the commands' own form: what was expected, what was got. Its
- * messages name the argument in quotes (`Unknown option '--frob'`); the code says which case.
- */
-function parseErrorMessage(error: Error & { code?: string }, options: Options): string {
-  const quoted = /'([^']*)'/.exec(error.message)?.[1];
-  switch (error.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-      const got = quoted ?? error.message;
-      const suggestion = closestFlag(got, options);
-      return `expected one of this command's flags, got ${JSON.stringify(got)}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`;
-    }
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
-      // `Option '-j, --concurrency <value>' argument missing` or `Option '-h, --help' does not take an argument`.
-      const flag = /--[\w-]+/.exec(quoted ?? '')?.[0] ?? quoted ?? 'a flag';
-      if (/does not take an argument/.test(error.message)) return `expected ${flag} without a value (it is a switch), got a value for it`;
-      return `expected a value after ${flag}, got none`;
-    }
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `expected only flags, got the argument ${JSON.stringify(quoted ?? error.message)}`;
-    default:
-      return error.message.replace(/\. To specify a positional argument.*$/s, '');
+    throw flags.parseError(error as Error, options);
   }
 }
 

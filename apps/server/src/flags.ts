@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FlagCheck } from '@fanout/scheduler/diagnostics';
 import { ADDRESS_CLASSES, DEFAULT_OPTIONS, type AddressClass, type ServerOptions } from './options.js';
 
@@ -52,6 +52,29 @@ const flags = new FlagCheck((message) => new UsageError(message));
 const positiveInt = (value: string | undefined, flag: string, min = 1): number | undefined => flags.integer(value, flag, min);
 const duration = (value: string | undefined, flag: string): number | undefined => flags.duration(value, flag);
 
+/** The server's flags (node:util `parseArgs` options). */
+const FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'token-file': { type: 'string' },
+  config: { type: 'string' },
+  'allow-write': { type: 'boolean' },
+  'allow-shell': { type: 'boolean' },
+  'allow-host': { type: 'string', multiple: true },
+  'allow-origin': { type: 'string', multiple: true },
+  'allow-addresses': { type: 'string' },
+  'max-body': { type: 'string' },
+  'max-runs': { type: 'string' },
+  'max-queued': { type: 'string' },
+  'max-operations': { type: 'string' },
+  grace: { type: 'string' },
+  redis: { type: 'string' },
+  'redis-prefix': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
 /** What the command line asks for: help, the version, or a server with these options. */
 export type Parsed = { help: true } | { version: true } | { options: ServerOptions };
 
@@ -59,34 +82,9 @@ export type Parsed = { help: true } | { version: true } | { options: ServerOptio
 export async function parseFlags(argv: string[], cwd = process.cwd()): Promise<Parsed> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'token-file': { type: 'string' },
-        config: { type: 'string' },
-        'allow-write': { type: 'boolean' },
-        'allow-shell': { type: 'boolean' },
-        'allow-host': { type: 'string', multiple: true },
-        'allow-origin': { type: 'string', multiple: true },
-        'allow-addresses': { type: 'string' },
-        'max-body': { type: 'string' },
-        'max-runs': { type: 'string' },
-        'max-queued': { type: 'string' },
-        'max-operations': { type: 'string' },
-        grace: { type: 'string' },
-        redis: { type: 'string' },
-        'redis-prefix': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS });
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    throw flags.parseError(error as Error, FLAGS);
   }
   const { values, positionals } = parsed;
   if (values.help === true) return { help: true };

@@ -36,7 +36,10 @@ describe('flags', () => {
     expect(out.stderr).toContain('expected --port to be at most 65535, got 70000');
     const unknown = await runServerBin(['--frobnicate'], temp.dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown option '--frobnicate'/);
+    expect(unknown.stderr).toContain('expected one of this command\'s flags, got "--frobnicate"');
+    const typo = await runServerBin(['--prot', '3'], temp.dir);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('expected one of this command\'s flags, got "--prot" (did you mean --port?)');
     const grace = await runServerBin(['--grace', 'soon'], temp.dir);
     expect(grace.code).toBe(2);
     expect(grace.stderr).toContain('expected --grace to be a duration');

@@ -192,8 +192,76 @@ const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60
  * const flags = new FlagCheck((message) => new UsageError(message));
  * const jobs = flags.integer(values.jobs, '--jobs'); // undefined when not given
  */
+/** The flags of a node:util `parseArgs` options object as typed: `--name` and `-x`. */
+function flagNames(options: Readonly<Record<string, { readonly type: string; readonly short?: string | undefined }>>): string[] {
+  const names: string[] = [];
+  for (const [name, option] of Object.entries(options)) {
+    names.push(`--${name}`);
+    if (option.short !== undefined) names.push(`-${option.short}`);
+  }
+  return names;
+}
+
+/** Edits between `a` and `b`: insertions, deletions, substitutions and swaps of two neighbours (`--prot` is one from `--port`). */
+function distance(a: string, b: string): number {
+  let before: number[] = [];
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) next[j] = Math.min(next[j]!, before[j - 2]! + 1);
+    }
+    before = row;
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** The long flag of `options` that `typed` most likely meant (a typo, or a prefix of 4 or more characters), if any. */
+function closestFlag(typed: string, options: Readonly<Record<string, { readonly type: string; readonly short?: string | undefined }>>): string | undefined {
+  const name = typed.split('=')[0]!;
+  let best: { flag: string; edits: number } | undefined;
+  for (const flag of flagNames(options)) {
+    if (!flag.startsWith('--')) continue;
+    const edits = flag.startsWith(name) && name.length >= 4 ? 0 : distance(name, flag);
+    if (edits <= Math.max(1, Math.floor(flag.length / 4)) && (best === undefined || edits < best.edits)) best = { flag, edits };
+  }
+  return best?.flag;
+}
+
 export class FlagCheck {
   constructor(readonly usageError: (message: string) => Error) {}
+
+  /**
+   * The usage error for what node:util's `parseArgs` threw over `options`, in the kit's form:
+   * what was expected, what was got, and the nearest flag for a typo. Its own messages name
+   * the argument in quotes (`Unknown option '--frob'`); its `code` says which case.
+   *
+   * @example
+   * try { parseArgs({ args, options, strict: true }) } catch (error) { throw flags.parseError(error as Error, options) }
+   * // expected one of this command's flags, got "--concurency" (did you mean --concurrency?)
+   */
+  parseError(error: Error, options: Readonly<Record<string, { readonly type: string; readonly short?: string | undefined }>>): Error {
+    const quoted = /'([^']*)'/.exec(error.message)?.[1];
+    switch ((error as { code?: unknown }).code) {
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+        const got = quoted ?? error.message;
+        const suggestion = closestFlag(got, options);
+        return this.usageError(`expected one of this command's flags, got ${JSON.stringify(got)}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`);
+      }
+      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+        // `Option '-j, --concurrency <value>' argument missing`, or `Option '-h, --help' does not take an argument`.
+        const flag = /--[\w-]+/.exec(quoted ?? '')?.[0] ?? quoted ?? 'a flag';
+        if (/does not take an argument/.test(error.message)) return this.usageError(`expected ${flag} without a value (it is a switch), got a value for it`);
+        return this.usageError(`expected a value after ${flag}, got none`);
+      }
+      case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+        return this.usageError(`expected only flags, got the argument ${JSON.stringify(quoted ?? error.message)}`);
+      default:
+        return this.usageError(error.message.replace(/\. To specify a positional argument.*$/s, ''));
+    }
+  }
 
   /** An integer of at least `min` (1 unless given), or undefined when the flag was not given. */
   integer(value: string | undefined, flag: string, min = 1): number | undefined {

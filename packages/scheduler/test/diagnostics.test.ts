@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseArgs } from 'node:util';
 import { describeValue, describeZodIssues, FlagCheck, joinPath, OptionCheck, valueAt } from '../src/diagnostics.js';
 import { FanoutError, IssuesError } from '../src/errors.js';
 
@@ -148,5 +149,32 @@ describe('FlagCheck', () => {
     expect(() => flags.positiveNumber('-1', '--budget-usd')).toThrow('expected --budget-usd to be a positive number, got "-1"');
     expect(() => flags.duration('soon', '--grace')).toThrow('expected --grace to be a duration like 500ms, 30s or 2m, got "soon"');
     expect(() => flags.duration('-5s', '--grace')).toThrow(Usage);
+  });
+
+  it('turns what node:util parseArgs throws into expected/got, with the nearest flag for a typo', () => {
+    const options = { concurrency: { type: 'string', short: 'j' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+    const parsed = (args: string[]): Error => {
+      try {
+        parseArgs({ args, options, strict: true, allowPositionals: false });
+      } catch (error) {
+        return flags.parseError(error as Error, options);
+      }
+      throw new Error(`expected parseArgs to refuse ${args.join(' ')}`);
+    };
+    const cases: Array<[string[], string]> = [
+      [['--concurency', '4'], 'expected one of this command\'s flags, got "--concurency" (did you mean --concurrency?)'],
+      [['--dry'], 'expected one of this command\'s flags, got "--dry" (did you mean --dry-run?)'],
+      [['--frobnicate'], 'expected one of this command\'s flags, got "--frobnicate"'],
+      [['--dyr-run'], 'expected one of this command\'s flags, got "--dyr-run" (did you mean --dry-run?)'],
+      [['-x'], 'expected one of this command\'s flags, got "-x"'],
+      [['-j'], 'expected a value after --concurrency, got none'],
+      [['--help=yes'], 'expected --help without a value (it is a switch), got a value for it'],
+      [['plan.json'], 'expected only flags, got the argument "plan.json"'],
+    ];
+    for (const [args, message] of cases) {
+      const error = parsed(args);
+      expect(error, args.join(' ')).toBeInstanceOf(Usage);
+      expect(error.message, args.join(' ')).toBe(message);
+    }
   });
 });
