@@ -288,6 +288,28 @@ describe('@fanout/distributed against a real Redis', () => {
     expect((await run.result).ok).toBe(true);
   });
 
+  it("runs at most its share of a kind's limit across workers, ⌈limit ÷ workers⌉, and takes the whole of it when the other leaves", async () => {
+    const { prefix } = setup();
+    const queue = new Queue('sum', { connection: { url: REDIS_URL }, prefix });
+    cleanups.push(() => queue.close());
+    await queue.setGlobalConcurrency(5);
+    const options = { redis: REDIS_URL, prefix, adapters, kinds: ['sum'], concurrency: 8, stalledIntervalMs: 100 };
+    const first = startWorker(options);
+    const second = startWorker(options);
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
+    await Promise.all([first.ready, second.ready]);
+    await until(() => first.concurrency('sum') === 3 && second.concurrency('sum') === 3);
+    expect(first.concurrency('grep')).toBeUndefined();
+    await second.close();
+    await until(() => first.concurrency('sum') === 5);
+    // Without a limit across workers, the configured concurrency.
+    await queue.removeGlobalConcurrency();
+    await until(() => first.concurrency('sum') === 8);
+  });
+
   it('has twice the limit across workers queued or running, and at most the limit running across 2 worker processes', async () => {
     const { prefix, dir } = setup();
     // 2 workers of 4 slots each: 8 could run at once if the limit across workers did not hold.

@@ -27,6 +27,15 @@ const PER_WORKER = { fetch: FETCH_LIMIT, spin: 1, noop: 64, hold: 8 };
  */
 const HOLD_MS = 12_000;
 const PLANS = ['io', 'cpu', 'noop', 'burst', 'recovery'] as const;
+/**
+ * Warm-up fetches per round (3 rounds) for each process that runs the I/O plan. With 500 a
+ * round for the whole run, each of 4 workers saw 375 and ran the measured plan half-optimised;
+ * measured (load 10-20, alternating, 2 runs each): 1 worker 2.1-2.4 s with 2,000 a round vs
+ * 3.4-4.3 s with 500, CPU per operation (executor, worker, Redis) 0.69-0.71 vs 0.82-0.92 ms;
+ * 4 workers 4.0-7.7 s with 500 a round per worker vs 12.2-13.8 s with 500 for all of them.
+ * fetch-fanout found the same: fanout's path is steady after about 3,000 operations.
+ */
+const WARM_FETCHES = 1_000;
 
 /** The plans to measure: `BENCH_DISTRIBUTED_PLANS=io,recovery` (default: all of them). */
 function chosenPlans(): Set<string> {
@@ -121,9 +130,12 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
     const limits: Record<string, PoolOptions> = name === 'io' ? { [kind]: { ...pools[kind], keyLimit: pools[kind]?.max ?? limit[name] } } : pools;
     const scheduler = createScheduler({ adapters: (distributed?.adapters ?? local) as Adapter[] });
     const origin = server?.origin ?? '';
-    // Warm-up alike for both sides: code optimised, connections (HTTP and Redis) open.
+    // Warm-up alike for every subject: code optimised, connections (HTTP and Redis) open. The
+    // I/O plan warms each process that runs it with as many fetches (WARM_FETCHES per worker
+    // process, the jobs spreading over them), so that 4 workers are as warm as 1.
+    const warmSize = name === 'io' ? (quick ? 100 : WARM_FETCHES) * Math.max(1, workers) : Math.min(n, 20);
     for (let round = 0; round < 3; round++) {
-      const warm = await scheduler.execute(planOf(name, name === 'io' ? (quick ? 100 : 500) : Math.min(n, 20), origin, '/warm/'), { limits });
+      const warm = await scheduler.execute(planOf(name, warmSize, origin, '/warm/'), { limits });
       if (!warm.ok) throw new Error(`distributed-scale: the ${name} warm-up failed`);
     }
     const before = costs(pool?.children ?? []);
