@@ -311,8 +311,8 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
   output.ok = failure === undefined;
   if (failure !== undefined) output.reason = failure.message;
   // Not awaited: the agent's slot is free once its process is gone. Awaited, the write (two
-  // thread-pool calls) waited behind the disk steps' walks, and the next agent with it: 1-142 ms
-  // from the agent's end to its result at -j 8 (load ~19), 0-22 ms without. The run waits for
+  // thread-pool calls, which wait there with the disk steps' walks) held the next agent back:
+  // 71-665 ms for the slowest agent of a -j 8 fleet (load 8-12), 4-45 ms without. The run waits for
   // it before it ends (`shared.running`); a crash before it lands leaves the state the agent's
   // session event wrote, which the journal's record of this agent overrides on resume.
   const written = writeAgentState(input.path, { agent: input.agent, digest: input.digest, ...(sessionId === undefined ? {} : { sessionId }), finished: output.ok }).catch(() => undefined);
