@@ -21,7 +21,7 @@
  * that is more (a child reaped since the walk moved its time from "live" to "reaped": adding
  * both would count it twice).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { CpuMeter } from '@fanout/scheduler';
 import { parseProcStat } from './sources/cpu.js';
@@ -116,6 +116,36 @@ export function processTreeCpuMeter(options: ProcessTreeCpuOptions = {}): CpuMet
   };
 }
 
+/** The buffer {@link readSmall} reads into, grown when a file does not fit. */
+let scratch = Buffer.allocUnsafe(4096);
+
+/**
+ * A small file's text (latin1), read into one reused buffer: open, read until the end, close.
+ * A walk reads a `stat` and a `children` file per thread of every descendant, about a hundred
+ * with eight Node children, on the event loop; `readFileSync` adds an `fstat`, a buffer and a
+ * copy per file, and took twice the CPU (24-46 µs against 12 µs a file, 178 files of `/proc`
+ * read 30 times, load 8-14). Throws as `readFileSync` does when the file cannot be opened.
+ */
+function readSmall(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, length);
+        scratch = bigger;
+      }
+      const read = readSync(fd, scratch, length, scratch.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return scratch.toString('latin1', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reaped children of `pid` plus every live descendant, in milliseconds. */
 function descendantsMs(proc: string, pid: number): number {
   const self = statTimes(proc, pid);
@@ -157,7 +187,7 @@ function childrenOf(proc: string, pid: number, threads: number): number[] {
   for (const task of tasks) {
     let text: string;
     try {
-      text = readFileSync(`${proc}/${pid}/task/${task}/children`, 'latin1');
+      text = readSmall(`${proc}/${pid}/task/${task}/children`);
     } catch {
       continue;
     }
@@ -194,7 +224,7 @@ function parseStat(text: string): { own: number; reaped: number; threads: number
 function statTimes(proc: string, pid: number): { own: number; reaped: number; threads: number } | undefined {
   let text: string;
   try {
-    text = readFileSync(`${proc}/${pid}/stat`, 'latin1');
+    text = readSmall(`${proc}/${pid}/stat`);
   } catch {
     return undefined;
   }
