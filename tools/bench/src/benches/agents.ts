@@ -6,8 +6,9 @@
  * the ideal for the limit, ⌈agents / limit⌉ × lifetime. Also per agent: the worktree's set-up
  * (its `git worktree add` step), the collect step, and the clean-up (`fanout agents clean`,
  * whole process, divided by the worktrees it removed). Where the distance to the ideal goes,
- * from the run's event stream (`--ndjson`): when the first agent started and when the first
- * wave was running in full (the limit-th agent started), how much longer an
+ * from the run's event stream (`--ndjson`): when the first agent started, when the first
+ * wave was running in full (the limit-th agent started) and when as many checkouts were
+ * done (the wave cannot start before its checkouts), how much longer an
  * agent's step took than the agent lived (starting and reaping its process, its disk use),
  * and how long the run went on after its last agent (collect steps, the conflict matrix).
  */
@@ -101,6 +102,13 @@ function readFleet(stdout: string, agents: number, limit: number): Record<string
     .map((e) => e.time)
     .sort((a, b) => a - b);
   const firstAgent = starts[0]!;
+  // When the first wave's checkouts were all done: an agent starts once its own checkout is,
+  // and the checkouts go a core each, so where this is close to the wave's start, the wave
+  // waited for its checkouts (and they for the cores the agents already started were using).
+  const checkedOut = finished
+    .filter((e) => e.kind === 'checkout')
+    .map((e) => e.time)
+    .sort((a, b) => a - b);
   const lastAgentEnd = Math.max(...agentSteps.map((e) => e.time));
   return {
     run_ms: run.summary.wallMs,
@@ -111,6 +119,7 @@ function readFleet(stdout: string, agents: number, limit: number): Record<string
     // The first wave is running in full: every later agent starts when one of it ends, so the
     // run cannot end before this plus two lifetimes (-j 8) or one (-j 16).
     wave_started_ms: starts[Math.min(limit, agents) - 1]!,
+    wave_checked_out_ms: checkedOut[Math.min(limit, agents) - 1]!,
     agent_step_ms: median(agentSteps.map((e) => e.durationMs)),
     after_last_agent_ms: run.time - lastAgentEnd,
   };
@@ -189,13 +198,14 @@ export const agentsFleet: Bench = {
       if (setup !== undefined && clean !== undefined) lines.push(`(per agent: worktree set-up ${setup.value.toFixed(0)} ms, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`);
       const first = find(rows, 'agents-fleet', 'fanout', 'first_agent_ms', params);
       const wave = find(rows, 'agents-fleet', 'fanout', 'wave_started_ms', params);
+      const checked = find(rows, 'agents-fleet', 'fanout', 'wave_checked_out_ms', params);
       const step = find(rows, 'agents-fleet', 'fanout', 'agent_step_ms', params);
       const after = find(rows, 'agents-fleet', 'fanout', 'after_last_agent_ms', params);
       if (first !== undefined && step !== undefined && after !== undefined) {
         lines.push(
           `(where it goes: the first agent started ${first.value.toFixed(0)} ms into the run${
             wave === undefined ? '' : `, the first ${String(Math.min(Number(params.limit), Number(params.agents)))} all running at ${wave.value.toFixed(0)} ms`
-          }; an agent's step took ${step.value.toFixed(0)} ms for a life of ${String(params.lifetimeMs)} ms; the run ended ${after.value.toFixed(0)} ms after its last agent)`,
+          }${checked === undefined ? '' : ` (the first ${String(Math.min(Number(params.limit), Number(params.agents)))} checkouts done at ${checked.value.toFixed(0)} ms)`}; an agent's step took ${step.value.toFixed(0)} ms for a life of ${String(params.lifetimeMs)} ms; the run ended ${after.value.toFixed(0)} ms after its last agent)`,
         );
       }
     }
