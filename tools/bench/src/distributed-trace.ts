@@ -26,7 +26,7 @@ export interface Span {
 }
 
 /** One job as BullMQ recorded it. */
-interface JobTimes {
+export interface JobTimes {
   opId: string;
   added: number;
   taken: number;
