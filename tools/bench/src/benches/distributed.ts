@@ -8,9 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clearPrefix, createExecutor, type Distributed, distribute } from '@fanout/distributed';
+import { clearPrefix, createExecutor, type Distributed, distribute, jobIdOf, queueName } from '@fanout/distributed';
 import { type Adapter, createScheduler, type OperationSpec, type PoolOptions } from '@fanout/scheduler';
 import { benchAdapters, FETCH_LIMIT } from '../distributed-adapters.js';
+import { analyse, readJobs, readSpans } from '../distributed-trace.js';
 import { check, find } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
 import { idealFetchMs, startServer } from './web.js';
@@ -66,8 +67,8 @@ interface Workers {
   stop(): Promise<void>;
 }
 
-async function startWorkers(count: number, prefix: string): Promise<Workers> {
-  const children = await Promise.all(Array.from({ length: count }, () => startWorker(prefix)));
+async function startWorkers(count: number, prefix: string, traceDir?: string): Promise<Workers> {
+  const children = await Promise.all(Array.from({ length: count }, () => startWorker(prefix, traceDir)));
   return {
     children,
     async stop() {
@@ -85,8 +86,9 @@ async function startWorkers(count: number, prefix: string): Promise<Workers> {
   };
 }
 
-function startWorker(prefix: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [WORKER, REDIS_URL, prefix, JSON.stringify(PER_WORKER)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startWorker(prefix: string, traceDir: string | undefined): Promise<ChildProcess> {
+  const env = traceDir === undefined ? process.env : { ...process.env, BENCH_DISTRIBUTED_TRACE_DIR: traceDir };
+  const child = spawn(process.execPath, [WORKER, REDIS_URL, prefix, JSON.stringify(PER_WORKER)], { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {
@@ -116,13 +118,16 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
   const server = name === 'io' ? await startServer() : undefined;
   const prefix = `fanout-bench-${randomUUID()}`;
   const local = benchAdapters();
-  const pool = workers === 0 ? undefined : await startWorkers(workers, prefix);
+  const traceDir = process.env.BENCH_DISTRIBUTED_TRACE === '1' && name === 'io' && workers > 0 ? mkdtempSync(join(tmpdir(), 'fanout-bench-trace-')) : undefined;
+  const pool = workers === 0 ? undefined : await startWorkers(workers, prefix, traceDir);
   const limit: Record<PlanName, number> = { io: FETCH_LIMIT, cpu: Math.max(1, workers), noop: 1, burst: 64 };
   const kind = { io: 'fetch', cpu: 'spin', noop: 'noop', burst: 'noop' }[name];
   const configured: Record<string, PoolOptions> = { [kind]: { limiter: 'fixed', max: limit[name] } };
   // On workers, the scheduler's limits are what `fanout run --redis` gives it (twice the limit
   // across workers queued or running: QUEUED_PER_LIMIT of @fanout/distributed).
   let distributed: Distributed | undefined;
+  let measured: Measurement;
+  let traced: { jobs: ReturnType<typeof readJobs>; runId: string; from: number; to: number } | undefined;
   try {
     distributed = workers === 0 ? undefined : await distribute({ redis: REDIS_URL, prefix, adapters: local, limits: configured });
     const pools = distributed?.limits ?? configured;
@@ -139,17 +144,33 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
       if (!warm.ok) throw new Error(`distributed-scale: the ${name} warm-up failed`);
     }
     const before = costs(pool?.children ?? []);
+    const runId = randomUUID();
+    const from = Date.now();
     const start = performance.now();
-    const result = await scheduler.execute(planOf(name, n, origin), { limits });
+    const plan = planOf(name, n, origin);
+    const result = await scheduler.execute(plan, { limits, runId });
     const wall = performance.now() - start;
+    const to = Date.now();
     const after = costs(pool?.children ?? []);
     if (!result.ok) throw new Error(`distributed-scale: the ${name} plan failed: ${JSON.stringify([...result.operations()].find((op) => op.state !== 'succeeded'))}`);
-    const measured: Measurement = { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
+    measured = { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
     if (before !== undefined && after !== undefined) {
       measured.cpu_ms_per_op = (after.cpuMs - before.cpuMs) / n;
       measured.redis_cmds_per_op = (after.redisCommands - before.redisCommands) / n;
     }
-    return measured;
+    if (traceDir !== undefined && distributed !== undefined) {
+      const queue = `${prefix}:${queueName(kind)}`;
+      traced = {
+        jobs: readJobs(
+          REDIS_URL,
+          (opId) => `${queue}:${jobIdOf(runId, opId, 1)}`,
+          plan.operations.map((op) => op.id),
+        ),
+        runId,
+        from,
+        to,
+      };
+    }
   } finally {
     await distributed?.executor.close();
     await pool?.stop();
@@ -157,6 +178,14 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
     await server?.stop();
     await clearPrefix(REDIS_URL, prefix);
   }
+  if (traceDir !== undefined) {
+    try {
+      if (traced !== undefined) Object.assign(measured, analyse(traced.jobs, readSpans(traceDir, traced.runId), limit[name], traced.from, traced.to));
+    } finally {
+      rmSync(traceDir, { recursive: true, force: true });
+    }
+  }
+  return measured;
 }
 
 /**
