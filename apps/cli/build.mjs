@@ -68,18 +68,19 @@ const zodEnglishOnly = {
 };
 
 /**
- * The glob walk loads two of fast-glob's internal modules with `createRequire(import.meta.url)`
- * (see glob-walk.ts), which esbuild cannot follow: from the bundle, Node's loader then read
- * fast-glob and its dependencies a second time from node_modules (~50 ms of CPU for every
- * grep and glob), or, installed without them, found none. Without the local `require`, the
- * calls are esbuild's to bundle: the internals come from the bundled fast-glob itself. A
- * missing declaration fails the build.
+ * The glob walk and the glob lens of the scan's pass load fast-glob's internal modules with
+ * `createRequire(import.meta.url)` (see glob-walk.ts and glob-pass.ts), which esbuild cannot
+ * follow: from the bundle, Node's loader then read fast-glob and its dependencies a second
+ * time from node_modules (~50 ms of CPU for every grep and glob), or, installed without them,
+ * found none, and every glob of a pass then fell back to fast-glob's own walk (a copy of
+ * dist/ outside the workspace spent most of its main thread there on Babel). Without the local `require`, the calls are esbuild's to bundle: the
+ * internals come from the bundled fast-glob itself. A missing declaration fails the build.
  */
-const GLOB_WALK = join(adapters, 'dist/fs/glob-walk.js');
+const LOCAL_REQUIRES = [join(adapters, 'dist/fs/glob-walk.js'), join(adapters, 'dist/fs/glob-pass.js')];
 const bundledRequire = {
   name: 'bundled-require',
   setup(b) {
-    b.onLoad({ filter: new RegExp(`^${GLOB_WALK.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }, async (args) => {
+    b.onLoad({ filter: new RegExp(`^(${LOCAL_REQUIRES.map((path) => path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`) }, async (args) => {
       const source = await readFile(args.path, 'utf8');
       const declaration = 'const require = createRequire(import.meta.url);';
       if (!source.includes(declaration)) throw new Error(`expected ${args.path} to hold ${declaration}, got none: fast-glob's internals would be read from node_modules at run time`);

@@ -6,7 +6,7 @@ import { createScheduler } from '@fanout/scheduler';
 import fg from 'fast-glob';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastGlobFilters, requiredEndings } from '../../src/fs/glob-pass.js';
+import { fastGlobFilters, entersEveryDirectory, requiredEndings } from '../../src/fs/glob-pass.js';
 import { globAdapter, type GlobInput, type GlobOutput } from '../../src/fs/index.js';
 import { describeConformance } from '../helpers/conformance.js';
 import { attemptContext, tempDir, writeTree } from './fs-fixtures.js';
@@ -352,5 +352,27 @@ describe('the endings a glob lens checks names against', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('enter, where entersEveryDirectory says so, every directory the deep filter of fast-glob enters', () => {
+    const filters = fastGlobFilters()!;
+    const segment = fc.constantFrom('src', '.git', 'node_modules', 'a.ts', 'deep', 'test', '.hidden', 'x');
+    const pattern = fc.constantFrom('**/*.{ts,tsx}', '**/*.ts', '**', '**/{test,tests}/**/*', 'src/**/*.ts', '**/bin/*', '*.ts', '!**/deep/**', '**/*.{md,ts}');
+    fc.assert(
+      fc.property(fc.uniqueArray(pattern, { minLength: 1, maxLength: 3 }), fc.array(segment, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.constantFrom(undefined, 2), (patterns, parts, dot, deep) => {
+        const options: fg.Options = { dot, ...(deep === undefined ? {} : { deep }) };
+        for (const task of fg.generateTasks(patterns, options)) {
+          if (!entersEveryDirectory(task, options)) continue;
+          const { deepFilter } = new filters.Provider(new filters.Settings(options))._getReaderOptions(task);
+          const path = parts.join('/');
+          const entered = deepFilter({ name: parts.at(-1)!, path, dirent: { isFile: () => false, isDirectory: () => true, isSymbolicLink: () => false } });
+          expect(entered, `expected ${path} entered for ${task.positive.join(', ')} (negative: ${task.negative.join(', ')})`).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(entersEveryDirectory(fg.generateTasks(['**/*.ts'], {})[0]!, {})).toBe(true);
+    expect(entersEveryDirectory(fg.generateTasks(['**/*.ts', '!**/deep/**'], {})[0]!, {})).toBe(false);
+    expect(entersEveryDirectory(fg.generateTasks(['**/*.ts'], { deep: 2 })[0]!, { deep: 2 })).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GREP_TIMEOUT_MS, grepAdapter, grepWorkerCounts } from '../../src/fs/grep/index.js';
 import { eventually } from '../../src/testing/index.js';
 import { compilePattern, type PatternOptions } from '../../src/fs/grep/pattern.js';
+import { BOUNDARY, WORD_CLASS } from '../../src/fs/grep/pattern-syntax.js';
 import { runsInLinearTime } from '../../src/fs/grep/regex-engine.js';
 import { compileMatcher, searchBuffer } from '../../src/fs/grep/search.js';
 import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
@@ -222,6 +223,46 @@ describe('the ASCII translation (legacy mode, no u, v or i flag)', () => {
     const spec = compilePattern('two$', PLAIN);
     expect(spec.ascii?.anchored).toBe(true);
     expect(searchBuffer(Buffer.from('one\r\ntwo\r\ntwo\n'), compileMatcher(spec), 'count', LIMITS, { text: 't' }).matchedLines).toBe(1);
+  });
+});
+
+describe('word boundaries next to a word character', () => {
+  const before = `(?:(?<!${WORD_CLASS}))`;
+  const after = `(?:(?!${WORD_CLASS}))`;
+  /** The translation with every one-sided boundary back in the general form (the patterns drawn here hold no lookaround of their own). */
+  const general = (source: string): string =>
+    source
+      .split(BOUNDARY)
+      .map((piece) => piece.split(before).join(BOUNDARY).split(after).join(BOUNDARY))
+      .join(BOUNDARY);
+
+  it('takes one lookaround where the pattern has a word character on one side for sure', () => {
+    expect(compilePattern(String.raw`\b(describe|it|test)\s*\(`, PLAIN).source.startsWith(before)).toBe(true);
+    expect(compilePattern(String.raw`\b(TODO|FIXME)\b`, PLAIN).source).toBe(`${before}(TODO|FIXME)${after}`);
+    // Not when the word character may be absent, or is not one for sure.
+    for (const pattern of [String.raw`\ba?`, String.raw`x*\b`, String.raw`\x2e\b`, String.raw`(a|b)?\b`, String.raw`\b(?=a)`, String.raw`é\b`, String.raw`\(ab\)\b`]) {
+      const outside = compilePattern(pattern, PLAIN).source.split(BOUNDARY).join('');
+      expect(outside, pattern).not.toContain(before);
+      expect(outside, pattern).not.toContain(after);
+    }
+  });
+
+  it('matches exactly what the general boundary matches, on any text (property)', () => {
+    const atoms = ['a', 'b', 'k', 's', 'é', '_', '1', '.', ' ', '\\w', '\\d', '\\x41', '\\x2e', '(a|bc)', '(?:k|s)', '(a)', '[a.]', '\\b', '\\b', '\\b'];
+    const piece = fc.oneof(
+      fc.constantFrom(...atoms),
+      fc.tuple(fc.constantFrom(...atoms), fc.constantFrom('?', '*', '+', '{0,2}', '{2}')).map(([atom, quantifier]) => atom + quantifier),
+    );
+    const patternArb = fc.array(piece, { minLength: 1, maxLength: 5 }).chain((pieces) => fc.constantFrom(pieces.join(''), `${pieces.slice(0, 2).join('')}|${pieces.slice(2).join('')}`));
+    const textArb = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'k', 's', 'K', '\u212A', '\u017F', 'é', '\u0301', 'ǅ', '٣', '_', '1', ' ', '.', '-'), maxLength: 30 });
+    fc.assert(
+      fc.property(patternArb, textArb, fc.boolean(), (pattern, text, ignoreCase) => {
+        const spec = compilePattern(pattern, { ...PLAIN, ignoreCase });
+        const flags = spec.flags.includes('g') ? spec.flags : `${spec.flags}g`;
+        expect(spans(spec.source, flags, text)).toEqual(spans(general(spec.source), flags, text));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

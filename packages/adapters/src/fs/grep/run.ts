@@ -13,7 +13,7 @@ import type { AllowedRoots } from '../../roots.js';
 import { ScanMember, type Ordered, type Settle } from '../scan/member.js';
 import type { Prepared } from '../scan/prepared.js';
 import { runAlone, type FsScan } from '../scan/scan.js';
-import type { ConsumerOutcome } from '../scan/work.js';
+import { noMatchOutcome, type ConsumerOutcome } from '../scan/work.js';
 import { Collector, type Caps } from './collect.js';
 import { TOO_SLOW, type FileOutcome, type FileSearchConfig } from './file.js';
 import { Globs } from './globs.js';
@@ -149,8 +149,8 @@ class GrepMember extends ScanMember {
 
   /** A file's outcome: past the regular expression's budget, the operation fails at once, whatever its order. */
   override deliver(id: number, outcome: ConsumerOutcome): void {
-    const file = outcome as FileOutcome;
-    if (file.status === 'error' && file.code === TOO_SLOW) {
+    const file = outcome as FileOutcome | number;
+    if (typeof file !== 'number' && file.status === 'error' && file.code === TOO_SLOW) {
       this.tooSlow(file.path);
       return;
     }
@@ -175,7 +175,8 @@ class GrepMember extends ScanMember {
     const outcomes: FileOutcome[] = [];
     for (const item of items) {
       if (item.kind === 'file') {
-        const outcome = item.outcome as FileOutcome;
+        const delivered = item.outcome as FileOutcome | number;
+        const outcome = typeof delivered === 'number' ? noMatchOutcome(0, delivered) : delivered;
         if (item.again === true) {
           if (!this.#walkedBinary.delete(item.path)) continue;
         } else if (outcome.status === 'binary') {

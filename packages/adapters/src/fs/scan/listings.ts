@@ -90,11 +90,11 @@ export class Listings {
     let entries = this.#node.done.get(path);
     if (entries === undefined) {
       if (this.#counters !== undefined) this.#counters.directoriesListed++;
-      entries = this.#roots === undefined ? readdirSync(path, { withFileTypes: true }) : listInside(path, this.#roots);
+      entries = (this.#roots === undefined ? readdirSync(path, { withFileTypes: true }) : listInside(path, this.#roots)).sort(byName);
       this.#keep(this.#node, path, entries);
     }
-    // In place: a listing read by a glob is not sorted yet; a sorted one costs one pass.
-    return entries.sort(byName);
+    // Sorted once, when listed: every listing of node:fs kept here comes through this method.
+    return entries;
   }
 
   /**
