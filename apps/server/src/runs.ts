@@ -48,6 +48,8 @@ interface Entry {
   /** The plan as the scheduler compiled it at submission (not validated a second time). */
   compiled?: CompiledPlan;
   mode?: 'append' | 'resume';
+  /** Its journal when not its log: beside it (an MCP tool's run, or one of an earlier layout). */
+  journal?: string;
   cancelled?: boolean;
   settled?: Promise<void>;
   /** An adopted run's log being created while the run already goes (its events wait in `events`). */
@@ -244,7 +246,8 @@ export class RunManager {
       starts: 1,
       mcp: adopted.mcp,
     };
-    const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), plan, mode: 'append' };
+    // Its journal is opened as it starts, before its log exists: a file of its own.
+    const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), plan, mode: 'append', journal: this.store.journalPath(meta.id) };
     this.#entries.set(meta.id, entry);
     this.#order.unshift(meta.id);
     this.#start(entry, adopted.start);
@@ -284,8 +287,10 @@ export class RunManager {
     entry.live = true;
     let log: RunLog;
     let plan: Plan | undefined;
+    let journal: string;
     try {
       const contents = await this.store.read(id);
+      journal = await this.store.journalOf(id);
       plan = contents.plan;
       if (plan === undefined) throw new ServerError('FANOUT_SERVER_RUN_STATE', `expected the plan of run ${id} in its log ${this.store.logPath(id)}, got none`);
       log = await this.store.reopen(id, contents);
@@ -302,6 +307,8 @@ export class RunManager {
     delete entry.report;
     entry.log = log;
     entry.plan = plan;
+    if (journal === this.store.logPath(id)) delete entry.journal;
+    else entry.journal = journal;
     entry.cancelled = false;
     entry.mode = 'resume';
     log.meta(entry.meta);
@@ -392,7 +399,8 @@ export class RunManager {
     const options = {
       runId: id,
       // Synced after the result: the disk's flush is not on the path of the run's end (README, "What is durable").
-      journal: { path: this.store.journalPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const },
+      // The run's log, unless it has a journal of its own (see store.ts).
+      journal: { path: entry.journal ?? this.store.logPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const },
       onEvent: (event: SchedulerEvent) => emit(eventJson(event)),
     };
     const run = launcher === undefined ? this.scheduler.run(compiled ?? plan, { ...runOptions(this.config), ...options }) : launcher(options);

@@ -1,6 +1,10 @@
 /**
- * Runs on disk, two files each in `<data-dir>/runs/`: `<id>.ndjson`, the run's own append-only
- * log, and `<id>.journal.ndjson`, the scheduler's journal (what a resume reads).
+ * Runs on disk, one file each in `<data-dir>/runs/`: `<id>.ndjson`, the run's append-only log,
+ * which is also the scheduler's journal (what a resume reads): the scheduler appends its
+ * records to the same file through a descriptor of its own. One file created per run, not two:
+ * creating a file (an inode taken, a directory entry written) was the largest kernel cost of a
+ * short run. Runs of an earlier layout, and those of the MCP tools (whose journal is opened
+ * before their log exists), keep the journal beside it, `<id>.journal.ndjson`.
  *
  * The run's log, one JSON value a line:
  * - `{"type":"run:meta","meta":…}` first, and again each time the recorded state changes
@@ -9,7 +13,10 @@
  * - the events a subscriber is sent (the scheduler's, and resource samples), their count being
  *   the SSE id;
  * - `{"type":"run:report","report":…}` once the run is over, in the same write as the meta
- *   line after it, which holds where the report starts.
+ *   line after it, which holds where the report starts;
+ * - among them, the journal's records (`{"type":"run",…}`, `{"type":"op",…}`,
+ *   `{"type":"end",…}`), which are not events: each line is written whole by one append, so the
+ *   two writers' lines never mix.
  *
  * One file open per live run, its appends batched per turn of the event loop: submitting a run
  * costs an open and a write; its events a write per turn; its end one write and a
@@ -22,9 +29,9 @@
  * was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, open as openFd, writeSync } from 'node:fs';
+import { closeSync, fstatSync, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
 
@@ -119,6 +126,13 @@ const META = '{"type":"run:meta",';
 const PLAN = '{"type":"run:plan",';
 const REPORT = '{"type":"run:report",';
 const RECORD = '{"type":"run:';
+/** How the scheduler's journal records begin (see `JournalRecord`: `type` is always first). */
+const JOURNAL_RECORDS = ['{"type":"op",', '{"type":"run",', '{"type":"end",'] as const;
+
+/** True for a line of the scheduler's journal, which a log may hold among its events. */
+function isJournalRecord(line: string): boolean {
+  return line.startsWith(JOURNAL_RECORDS[0]) || line.startsWith(JOURNAL_RECORDS[1]) || line.startsWith(JOURNAL_RECORDS[2]);
+}
 
 function metaLine(meta: RunMeta, report?: ReportPlace): string {
   return JSON.stringify(report === undefined ? { type: 'run:meta', meta } : { type: 'run:meta', meta, report });
@@ -136,21 +150,17 @@ function metaLine(meta: RunMeta, report?: ReportPlace): string {
 export class RunLog {
   readonly #fd: number;
   #pending: string[] = [];
-  #size: number;
   #scheduled = false;
   #error: unknown;
   #closed = false;
 
-  constructor(fd: number, size: number) {
+  constructor(fd: number) {
     this.#fd = fd;
-    this.#size = size;
   }
 
-  /** Appends a line (without its newline); returns the byte where it starts. */
-  append(line: string): number {
+  /** Appends a line (without its newline). */
+  append(line: string): void {
     if (this.#closed) throw new Error('expected an open run log, got one already closed');
-    const at = this.#size;
-    this.#size += Buffer.byteLength(line) + 1;
     this.#pending.push(line);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -159,7 +169,6 @@ export class RunLog {
         this.#write();
       });
     }
-    return at;
   }
 
   #write(): void {
@@ -184,12 +193,25 @@ export class RunLog {
     this.append(metaLine(meta));
   }
 
-  /** Appends the report and the final meta line after it (one write), and closes the log. */
+  /**
+   * Appends the report and the final meta line after it (one write), and closes the log. The
+   * report's place is the file's size once what was pending is written: the journal's records
+   * share the file, and are all written before a run's end (the scheduler's result waits for
+   * them). A reader that finds no report there looks for it in the whole log.
+   */
   async finish(meta: RunMeta, report: StoredReport | undefined): Promise<StoredRun> {
     let place: ReportPlace | undefined;
     if (report !== undefined) {
+      this.#write();
       const line = JSON.stringify({ type: 'run:report', report });
-      place = { at: this.append(line), bytes: Buffer.byteLength(line) };
+      let at = 0;
+      try {
+        at = fstatSync(this.#fd).size;
+      } catch (error) {
+        this.#error ??= error;
+      }
+      place = { at, bytes: Buffer.byteLength(line) };
+      this.append(line);
     }
     this.append(metaLine(meta, place));
     await this.close();
@@ -233,13 +255,22 @@ export class RunStore {
     return join(this.root, `${id}${LOG}`);
   }
 
+  /** The journal of a run of an earlier layout, or of an MCP tool's run, beside its log. */
   journalPath(id: string): string {
     return join(this.root, `${id}${JOURNAL}`);
   }
 
-  /**
-   * Records a new run: its log with the meta and the plan, written before this resolves. The log stays open for the run's events.
-   */
+  /** Where a stored run's journal is, for a resume: beside its log when there is such a file, else its log. */
+  async journalOf(id: string): Promise<string> {
+    const beside = this.journalPath(id);
+    try {
+      await access(beside);
+      return beside;
+    } catch {
+      return this.logPath(id);
+    }
+  }
+
   /** Makes the runs' directory, once per process (and again after a failure, say it was removed). */
   made(): Promise<void> {
     this.#made ??= mkdir(this.root, { recursive: true }).then(
@@ -252,10 +283,15 @@ export class RunStore {
     return this.#made;
   }
 
+  /**
+   * Records a new run: its log with the meta and the plan, written before this resolves. The
+   * log stays open for the run's events; the scheduler's journal goes to the same file.
+   */
   async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
     await this.made();
-    // `wx`: a run id is never reused, and a log is never written twice from its start.
-    const log = new RunLog(await openFdAsync(this.logPath(meta.id), 'wx'), 0);
+    // `ax`: a run id is never reused, and a log is never written twice from its start; appended
+    // to (O_APPEND), as the journal is through its own descriptor, so neither writes over the other.
+    const log = new RunLog(await openFdAsync(this.logPath(meta.id), 'ax'));
     log.meta(meta);
     log.append(JSON.stringify({ type: 'run:plan', plan }));
     try {
@@ -276,12 +312,17 @@ export class RunStore {
     } finally {
       await handle.close();
     }
-    return new RunLog(await openFdAsync(this.logPath(id), 'a'), contents.size);
+    return new RunLog(await openFdAsync(this.logPath(id), 'a'));
   }
 
-  /** A run's report, read from where its meta line says it is. */
+  /**
+   * A run's report, read from where its meta line says it is; when another line is there (a
+   * journal record written while the report was, which a run's end does not do), from the last
+   * report line of the whole log.
+   */
   async readReport(id: string, place: ReportPlace): Promise<StoredReport> {
     const handle = await open(this.logPath(id), 'r');
+    let line: string;
     try {
       const buffer = Buffer.allocUnsafe(place.bytes);
       let done = 0;
@@ -290,12 +331,18 @@ export class RunStore {
         if (bytesRead === 0) break;
         done += bytesRead;
       }
-      const line = buffer.subarray(0, done).toString('utf8');
-      if (!line.startsWith(REPORT)) throw new Error(`expected the report of run ${id} at byte ${place.at} of ${this.logPath(id)}, got ${JSON.stringify(line.slice(0, 40))}`);
-      return (JSON.parse(line) as { report: StoredReport }).report;
+      line = buffer.subarray(0, done).toString('utf8');
     } finally {
       await handle.close();
     }
+    if (!line.startsWith(REPORT)) {
+      const text = await readFile(this.logPath(id), 'utf8');
+      const at = text.lastIndexOf(`\n${REPORT}`);
+      const end = at < 0 ? -1 : text.indexOf('\n', at + 1);
+      if (end < 0) throw new Error(`expected the report of run ${id} at byte ${place.at} of ${this.logPath(id)} or further on, got ${JSON.stringify(line.slice(0, 40))} there and none after`);
+      line = text.slice(at + 1, end);
+    }
+    return (JSON.parse(line) as { report: StoredReport }).report;
   }
 
   /** Everything a run's log holds; a torn last line is left out (and not counted in `size`). */
@@ -304,8 +351,9 @@ export class RunStore {
     const end = text.lastIndexOf('\n') + 1;
     const contents: RunContents = { meta: undefined as unknown as RunMeta, plan: undefined, events: [], size: Buffer.byteLength(text.slice(0, end)) };
     for (const line of end === 0 ? [] : text.slice(0, end - 1).split('\n')) {
-      if (!line.startsWith(RECORD)) contents.events.push(line);
-      else if (line.startsWith(META)) {
+      if (!line.startsWith(RECORD)) {
+        if (!isJournalRecord(line)) contents.events.push(line);
+      } else if (line.startsWith(META)) {
         const record = JSON.parse(line) as StoredRun;
         contents.meta = record.meta;
         if (record.report === undefined) delete contents.report;

@@ -62,9 +62,11 @@ describe('durable runs', () => {
     expect(posted.status).toBe(202);
     const id: string = posted.body.id;
     await untilGated(first.url, id);
-    // The journal is written as operations end; let the last success reach it.
-    const journal = join(temp.dir, 'data', 'runs', `${id}.journal.ndjson`);
-    for (let i = 0; i < 200 && (await readFile(journal, 'utf8')).split('\n').filter((l) => l.includes('"state":"succeeded"')).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    // The journal (its records are in the run's log) is written as operations end; let the last success reach it.
+    const runLog = join(temp.dir, 'data', 'runs', `${id}.ndjson`);
+    const successes = async () => (await readFile(runLog, 'utf8')).split('\n').filter((l) => l.startsWith('{"type":"op",') && l.includes('"state":"succeeded"')).length;
+    for (let i = 0; i < 200 && (await successes()) < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await successes()).toBe(3);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
 
@@ -129,14 +131,18 @@ describe('durable runs', () => {
     await untilGated(first.url, body.id);
     const exit = await first.stop();
     expect(exit.code).toBe(0);
-    const journal = (await readFile(join(temp.dir, 'data', 'runs', `${body.id}.journal.ndjson`), 'utf8'))
+    // One file: the run's log holds the journal's records among its events.
+    const log = await readFile(join(temp.dir, 'data', 'runs', `${body.id}.ndjson`));
+    await expect(readFile(join(temp.dir, 'data', 'runs', `${body.id}.journal.ndjson`))).rejects.toMatchObject({ code: 'ENOENT' });
+    const journal = log
+      .toString('utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l));
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === 'run' || r.type === 'op' || r.type === 'end');
     expect(journal.filter((r) => r.type === 'op')).toHaveLength(6);
     expect(journal.at(-1)).toMatchObject({ type: 'end', byState: { succeeded: 3, cancelled: 3 } });
     // The run's log ends with its state, which says where its report is.
-    const log = await readFile(join(temp.dir, 'data', 'runs', `${body.id}.ndjson`));
     const last = JSON.parse(log.toString('utf8').trim().split('\n').at(-1)!);
     expect(last).toMatchObject({ type: 'run:meta', meta: { state: 'cancelled' } });
     const report = JSON.parse(log.subarray(last.report.at, last.report.at + last.report.bytes).toString('utf8'));

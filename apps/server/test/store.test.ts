@@ -2,7 +2,7 @@
  * A run's log on disk (store.ts) in a real temp directory: what a restart lists from it, what a
  * resume reads back, and what a kill in the middle of a write leaves.
  */
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newRunId, RunStore, type RunMeta, type StoredReport } from '../src/store.js';
 import { tempDir } from './helpers.js';
@@ -65,6 +65,30 @@ describe('RunStore', () => {
     expect(lines.map((line) => JSON.parse(line).type)).toEqual(['run:meta', 'run:plan', 'run-started', 'run:meta', 'run-started', 'run:meta']);
     const [relisted] = await store.list();
     expect(relisted).toEqual({ meta: { ...meta, starts: 2, state: 'failed' } });
+  });
+
+  it('keeps the journal written to the same file out of the events, and finds the report after it', async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    // The scheduler's journal, through a descriptor of its own, as a run appends it.
+    const journal = await open(store.logPath(meta.id), 'a+');
+    await journal.write(`{"type":"run","version":1,"runId":"${meta.id}","startedAt":"x","operations":1}\n`);
+    log.event('{"type":"run-started"}');
+    await log.flush();
+    await journal.write(`{"type":"op","runId":"${meta.id}","id":"a","kind":"read","state":"succeeded","attempts":1,"fingerprint":"f","durationMs":1,"output":"é"}\n`);
+    await journal.write(`{"type":"end","runId":"${meta.id}","wallMs":1,"byState":{}}\n`);
+    await journal.close();
+    log.event('{"type":"run-finished"}');
+    const stored = await log.finish({ ...meta, state: 'succeeded' }, report);
+
+    expect((await store.read(meta.id)).events).toEqual(['{"type":"run-started"}', '{"type":"run-finished"}']);
+    expect(await store.readReport(meta.id, stored.report!)).toEqual(report);
+    // Where a journal record would stand at the place the meta line names, the report is looked for further on.
+    expect(await store.readReport(meta.id, { at: 0, bytes: stored.report!.bytes })).toEqual(report);
+    expect(await store.journalOf(meta.id)).toBe(store.logPath(meta.id));
+    await writeFile(store.journalPath(meta.id), '');
+    expect(await store.journalOf(meta.id)).toBe(store.journalPath(meta.id));
   });
 
   it('does not list a run whose first write was torn, nor files that are not run logs', async () => {
