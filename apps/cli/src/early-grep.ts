@@ -81,9 +81,6 @@ export function startEarlyRipgrep(argv: string[], cwd: string = process.cwd(), e
     const engine = values.engine ?? env.FANOUT_GREP__ENGINE ?? 'auto';
     if (engine !== 'auto' && engine !== 'ripgrep') return undefined;
     const base = resolve(cwd);
-    if (configured(base, env)) return undefined;
-    const rg = ripgrepOnPath(env.PATH ?? '');
-    if (rg === undefined) return undefined;
     const given = grepInput(values, pattern, paths);
     // The schema's defaults where the command leaves a field unset.
     const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<typeof given>;
@@ -97,7 +94,9 @@ export function startEarlyRipgrep(argv: string[], cwd: string = process.cwd(), e
       context: given.context ?? GREP_INPUT_DEFAULTS.context,
     };
     const run = firstRun(input.paths, base, input.include.length > 0 || input.exclude.length > 0);
-    if (run === undefined) return undefined;
+    if (run === undefined || configured(base, env)) return undefined;
+    const rg = ripgrepOnPath(env.PATH ?? '');
+    if (rg === undefined) return undefined;
     return EarlyRipgrep.start(rg, ripgrepArgs(input, input.ignoreCase, run.targets), run.cwd);
   } catch {
     // A bad flag, a path that is not there: the command says so, with its own words.

@@ -7,13 +7,13 @@
  * short `fanout grep` or `fanout exec`, so this file stays small and CommonJS.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import type { EarlyRipgrep } from '@fanout/adapters/grep/early';
 import { EXIT } from './args.js';
 import { COMMANDS, commandNamed, type CommandName } from './command-table.js';
 import { loadBundle } from './code-cache.js';
-import { startEarlyRipgrep } from './early-grep.js';
 
 /**
  * The file names of the bundles beside this one, by the name of their entry (build.mjs defines
@@ -65,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // `fanout grep`'s rg starts now, when the command line says what it will be (early-grep.ts):
   // it searches while the command's bundle loads, and the command adopts it.
-  const earlyRipgrep = name === 'grep' ? startEarlyRipgrep(rest) : undefined;
+  // Its code is a file of its own (dist/early-grep.js), loaded only for grep.
+  const earlyRipgrep = name === 'grep' ? (createRequire(import.meta.url)('./early-grep.js') as typeof import('./early-grep.js')).startEarlyRipgrep(rest) : undefined;
   // A command with a bundle of its own runs from it; the others from the bundle of them all.
   const file = Object.hasOwn(__FANOUT_BUNDLES__, name) ? __FANOUT_BUNDLES__[name]! : __FANOUT_BUNDLES__.commands!;
   const bundle = fileURLToPath(new URL(`./${file}`, import.meta.url));

@@ -8,6 +8,7 @@ import { grepAdapterFromConfig } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEarlyRipgrep } from '../src/early-grep.js';
+import { fanout } from './helpers.js';
 import { GREP_FLAGS, grepInput } from '../src/grep-input.js';
 
 const RG = spawnSync('rg', ['--version']).status === 0;
@@ -111,6 +112,28 @@ describe.skipIf(!RG)(`fanout grep's early rg${RG ? '' : ' (skipped: ripgrep is n
       expect(early).toBeUndefined();
     });
   }
+
+  it('is what the command runs: one rg, started before the grep bundle is compiled, and the same output as the built-in engine', async () => {
+    // A preload that sees every spawn and every vm.Script (the launcher compiles the bundle with one).
+    const preload = join(home, 'trace.cjs');
+    await writeFile(
+      preload,
+      `const cp = require('node:child_process'); const vm = require('node:vm'); const seen = [];
+const spawn = cp.spawn; cp.spawn = function (file, ...rest) { seen.push('spawn ' + require('node:path').basename(file)); return spawn.call(this, file, ...rest); };
+const Script = vm.Script; vm.Script = function (...args) { seen.push('compile'); return new Script(...args); };
+process.on('exit', () => process.stderr.write('trace: ' + seen.join(',') + '\\n'));`,
+    );
+    const env = { ...cleanEnv(), NODE_OPTIONS: `--require ${preload}` };
+    const early = await fanout(['grep', '-c', 'export', '.'], { cwd: dir, env });
+    expect(early.code).toBe(0);
+    expect(early.stderr).toBe('trace: spawn rg,compile\n');
+    const builtin = await fanout(['grep', '--engine', 'builtin', '-c', 'export', '.'], { cwd: dir, env: cleanEnv() });
+    expect(early.stdout).toBe(builtin.stdout);
+    expect(early.stdout).toContain('src/a.ts:1');
+    // Not started early (a file named): one rg still, after the bundle.
+    const late = await fanout(['grep', '-c', 'export', 'src/a.ts'], { cwd: dir, env });
+    expect(late).toMatchObject({ code: 0, stdout: '1\n', stderr: 'trace: compile,spawn rg\n' });
+  });
 
   it('is not started when configuration could change the roots: a project file upward, a package.json with "fanout", the user’s file', async () => {
     const nested = join(dir, 'src');

@@ -10,11 +10,10 @@
  * and the engine starts its own. What the early process printed before it was adopted is
  * kept and handed over first, in order, with its exit after all of it.
  *
- * This module loads only `node:child_process` and the zod-free modules of the command line:
- * the launcher imports it before the command's bundle.
+ * This module loads nothing at import (`node:child_process` when it spawns): the launcher of
+ * every command holds it, and `fanout --version` must not pay for it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
+import type { ChildProcess } from 'node:child_process';
 
 /** What the ripgrep engine uses of an `rg` process (a `ChildProcess` is one). */
 export interface RipgrepProcess {
@@ -36,7 +35,7 @@ export function ripgrepEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS
 }
 
 /** How the engine starts `rg` unless told otherwise. */
-export const spawnRipgrep: RipgrepSpawn = (file, args, options) => spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export const spawnRipgrep: RipgrepSpawn = (file, args, options) => process.getBuiltinModule('node:child_process').spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** Output held before adoption, at most: past it, reading stops (and `rg` waits) until the engine adopts the process. */
 const HELD_BYTES = 64 * 1024 * 1024;
@@ -153,7 +152,7 @@ export class EarlyRipgrep {
     const err: Array<(text: string) => void> = [];
     const onError: Array<(error: Error) => void> = [];
     const onClose: Array<(code: number | null, signal: NodeJS.Signals | null) => void> = [];
-    const decoder = new StringDecoder('utf8');
+    const decoder = new (process.getBuiltinModule('node:string_decoder').StringDecoder)('utf8');
     const deliver = (item: Held): void => {
       switch (item.kind) {
         case 'out':
