@@ -11,6 +11,8 @@
 //   scheduler and adapters was most of a `fanout exec` that ran one job. A code cache needs a
 //   classic script, hence CommonJS; the content hash in the name keeps a cache from being
 //   used for another build (V8 checks the source's length, not its text).
+// - dist/early-grep.js, what the launcher runs for `fanout grep` before it loads the grep
+//   bundle: it starts `rg` early (src/early-grep.ts).
 // - dist/grep-worker.js and dist/analyze-worker.js, the adapters' worker threads.
 //
 // dist/package.json says "commonjs", so that Node loads dist/*.js without its ES module
@@ -152,6 +154,10 @@ await build({
   // esbuild keeps src/main.ts's #! line first.
   define: { ...common.define, __FANOUT_BUNDLES__: JSON.stringify(bundleFiles) },
 });
+
+// dist/early-grep.js: what the launcher runs before it loads the grep bundle, to start `rg`
+// early (src/early-grep.ts); a file of its own, so that other commands do not read it.
+await build({ ...common, entryPoints: { 'early-grep': 'src/early-grep.ts' } });
 
 await build({ ...common, entryPoints: Object.fromEntries(WORKERS.map((w) => [w.name, w.worker])) });
 

@@ -7,8 +7,10 @@
  * short `fanout grep` or `fanout exec`, so this file stays small and CommonJS.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import type { EarlyRipgrep } from '@fanout/adapters/grep/early';
 import { EXIT } from './args.js';
 import { COMMANDS, commandNamed, type CommandName } from './command-table.js';
 import { loadBundle } from './code-cache.js';
@@ -21,7 +23,7 @@ declare const __FANOUT_BUNDLES__: Readonly<Record<string, string>>;
 
 /** What a commands bundle exports (commands/index.ts, bundles/*.ts). */
 interface CommandsBundle {
-  runCommand(name: CommandName, argv: string[], hooks: { started(): void }): Promise<number>;
+  runCommand(name: CommandName, argv: string[], hooks: { started(): void; earlyRipgrep?: EarlyRipgrep }): Promise<number>;
 }
 
 function version(): string {
@@ -61,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`fanout: unknown command "${first}"; expected one of: ${known}\nRun "fanout --help" for usage.\n`);
     return EXIT.usage;
   }
+  // `fanout grep`'s rg starts now, when the command line says what it will be (early-grep.ts):
+  // it searches while the command's bundle loads, and the command adopts it.
+  // Its code is a file of its own (dist/early-grep.js), loaded only for grep.
+  const earlyRipgrep = name === 'grep' ? (createRequire(import.meta.url)('./early-grep.js') as typeof import('./early-grep.js')).startEarlyRipgrep(rest) : undefined;
   // A command with a bundle of its own runs from it; the others from the bundle of them all.
   const file = Object.hasOwn(__FANOUT_BUNDLES__, name) ? __FANOUT_BUNDLES__[name]! : __FANOUT_BUNDLES__.commands!;
   const bundle = fileURLToPath(new URL(`./${file}`, import.meta.url));
@@ -90,7 +96,12 @@ async function main(argv: string[]): Promise<number> {
   };
   // The caches of every bundle of this build are kept; those of earlier builds go.
   const { exports } = loadBundle<CommandsBundle>(bundle, name, { whenDone, keep: Object.values(__FANOUT_BUNDLES__).map((other) => other.replace(/\.js$/, '')) });
-  return exports.runCommand(name, rest, { started: () => writeCache?.() });
+  try {
+    return await exports.runCommand(name, rest, { started: () => writeCache?.(), ...(earlyRipgrep === undefined ? {} : { earlyRipgrep }) });
+  } finally {
+    // Not adopted (another command line, an error before the search): it goes.
+    earlyRipgrep?.discard();
+  }
 }
 
 // A reader that stops early (`fanout grep … | head`) is not an error: stop quietly, as grep does.

@@ -4,10 +4,11 @@ import { statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { grepAdapterFromConfig } from '@fanout/profiles';
 import { createScheduler, PlanValidationError } from '@fanout/scheduler';
-import { flags, parse, positiveInt, UsageError } from '../args.js';
+import { parse, UsageError } from '../args.js';
+import { GREP_FLAGS, grepInput } from '../grep-input.js';
 import { paintFor } from '../color.js';
 import { loadSettings } from '../settings.js';
-import { localRunId } from './run-command.js';
+import { localRunId, type CommandHooks } from './run-command.js';
 
 const HELP = `Usage: fanout grep <pattern> [paths...] [flags]
 
@@ -36,34 +37,6 @@ when something matched, 1 when nothing did, 2 on an error.
                         (default: grep.engine of the configuration, FANOUT_GREP__ENGINE)
       --config FILE     configuration file (allowed roots)
   -h, --help            this help`;
-
-const FLAGS = {
-  'ignore-case': { type: 'boolean', short: 'i' },
-  'smart-case': { type: 'boolean', short: 'S' },
-  'word-regexp': { type: 'boolean', short: 'w' },
-  'fixed-strings': { type: 'boolean', short: 'F' },
-  'line-number': { type: 'boolean', short: 'n' },
-  'no-line-number': { type: 'boolean', short: 'N' },
-  count: { type: 'boolean', short: 'c' },
-  'files-with-matches': { type: 'boolean', short: 'l' },
-  context: { type: 'string', short: 'C' },
-  after: { type: 'string', short: 'A' },
-  before: { type: 'string', short: 'B' },
-  'max-count': { type: 'string', short: 'm' },
-  glob: { type: 'string', short: 'g', multiple: true },
-  hidden: { type: 'boolean' },
-  'no-ignore': { type: 'boolean' },
-  follow: { type: 'boolean', short: 'L' },
-  json: { type: 'boolean' },
-  engine: { type: 'string' },
-  config: { type: 'string' },
-  'no-color': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function nonNegative(value: string | undefined, flag: string): number | undefined {
-  return flags.integer(value, flag, 0);
-}
 
 function text(data: { text?: string; bytes?: string } | undefined): string {
   return data?.text ?? (data?.bytes === undefined ? '' : Buffer.from(data.bytes, 'base64').toString('utf8'));
@@ -115,8 +88,8 @@ function withPath(message: RipgrepMessage, display: (absolute: string) => string
   return { ...message, data: { ...data, path: { text: display(data.path.text) } } } as RipgrepMessage;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, FLAGS);
+export async function run(argv: string[], hooks: CommandHooks = {}): Promise<number> {
+  const { values, positionals } = parse(argv, GREP_FLAGS);
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -125,37 +98,8 @@ export async function run(argv: string[]): Promise<number> {
   if (pattern === undefined) throw new UsageError('expected a pattern');
   const engine = values.engine;
   if (engine !== undefined && !(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`expected --engine to be one of ${ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
-  const include: string[] = [];
-  const exclude: string[] = [];
-  for (const glob of values.glob ?? []) (glob.startsWith('!') ? exclude : include).push(glob.startsWith('!') ? glob.slice(1) : glob);
-  const mode = values.count === true ? 'count' : values['files-with-matches'] === true ? 'files' : 'content';
-  const maxCount = positiveInt(values['max-count'], '--max-count');
-  const context = nonNegative(values.context, '--context');
-  const after = nonNegative(values.after, '--after-context');
-  const before = nonNegative(values.before, '--before-context');
-  const input = {
-    pattern,
-    paths: paths.length === 0 ? ['.'] : paths,
-    mode,
-    ignoreCase: values['ignore-case'] === true,
-    smartCase: values['smart-case'] === true,
-    word: values['word-regexp'] === true,
-    fixedStrings: values['fixed-strings'] === true,
-    include,
-    exclude,
-    hidden: values.hidden === true,
-    ignore: values['no-ignore'] !== true,
-    gitignore: values['no-ignore'] !== true,
-    followSymlinks: values.follow === true,
-    // A person asked for every match: the caps are for plans, not for this. (Count and files
-    // modes have no match cap by default; setting one would make them keep each line's count.)
-    ...(mode === 'content' ? { maxMatches: 1_000_000_000 } : {}),
-    maxOutputBytes: 1024 * 1024 * 1024,
-    maxCount,
-    context,
-    after,
-    before,
-  };
+  const input = grepInput(values, pattern, paths);
+  const { mode, context, after, before } = input;
   const settings = await loadSettings({ configFile: values.config });
   const config = { ...settings.config, roots: settings.config.roots ?? [process.cwd()] };
   if (engine !== undefined) config.grep = { ...config.grep, engine: engine as (typeof ENGINES)[number] };
@@ -163,7 +107,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     // The grep adapter alone (not adaptersFromConfig): this command's bundle then holds none
     // of the other adapters' modules.
-    adapter = await grepAdapterFromConfig(config);
+    // The rg the launcher started is adopted if it is the one the engine would start.
+    adapter = await grepAdapterFromConfig(config, undefined, hooks.earlyRipgrep === undefined ? {} : { spawnRipgrep: hooks.earlyRipgrep.spawner() });
   } catch (error) {
     // No rg for engine "ripgrep": ripgrep's exit status for an error.
     const code = (error as { code?: unknown }).code;
@@ -283,6 +228,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw error;
   } finally {
+    hooks.earlyRipgrep?.discard();
     await adapter.close?.();
   }
 }

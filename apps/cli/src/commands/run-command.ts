@@ -2,6 +2,7 @@
  * How a command runs, in every bundle (see build.mjs): its module is loaded, run with its
  * arguments, and a usage error is printed with the command's usage line (exit code 2).
  */
+import type { EarlyRipgrep } from '@fanout/adapters/grep/early';
 import { EXIT, UsageError } from '../args.js';
 import { COMMANDS, type CommandName } from '../command-table.js';
 
@@ -13,6 +14,8 @@ export interface CommandHooks {
    * compiles and not everything a long session did.
    */
   started?(): void;
+  /** `fanout grep`'s `rg`, started by the launcher before the command loaded (see early-grep.ts). */
+  earlyRipgrep?: EarlyRipgrep;
 }
 
 /** What a command module exports. */

@@ -6,6 +6,7 @@ import { register, type FsScan, type FsScanOptions } from '../scan/scan.js';
 import type { GrepOutput } from './output.js';
 import { chooseEngine, type GrepEngineName } from './engine.js';
 import { REGEX_BUDGET_MS } from './regex-budget.js';
+import type { RipgrepSpawn } from './early.js';
 import { runRipgrep } from './ripgrep.js';
 import { overlapping } from '../scan/member.js';
 import { prepareGrep, runGrep, type GrepEnvironment } from './run.js';
@@ -27,6 +28,13 @@ export interface GrepAdapterOptions extends FsAdapterOptions {
   engine?: GrepEngineName;
   /** The ripgrep program to run instead of the `rg` found on PATH (tests pin one this way). */
   rgPath?: string;
+  /**
+   * How the ripgrep engine starts `rg`. `fanout grep` passes an `EarlyRipgrep`'s
+   * `spawner()`: its launcher starts `rg` before it loads the command, and the engine adopts
+   * that process when it would have started the same one.
+   * @default spawnRipgrep (node:child_process's spawn, standard input closed, output piped)
+   */
+  spawnRipgrep?: RipgrepSpawn;
   /**
    * How long a regular expression may spend on one file before the operation fails with
    * `FANOUT_REGEX_TOO_SLOW` (built-in engine; see `regex-budget.ts`).
@@ -114,7 +122,10 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
       // taken under (walked, or named) decides how it is searched, and separate rg runs cannot
       // tell (a named binary file matches, a walked one is skipped).
       ...(auto
-        ? { alone: (input: GrepInput, ctx: AttemptContext) => (overlapping(input.paths.map((path) => resolve(roots.base, path))) ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine: 'auto' })) }
+        ? {
+            alone: (input: GrepInput, ctx: AttemptContext) =>
+              overlapping(input.paths.map((path) => resolve(roots.base, path))) ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine: 'auto', spawn: options.spawnRipgrep }),
+          }
         : {}),
       trees: (input: GrepInput) => input.paths.map((path) => resolve(roots.base, path)),
     },
@@ -128,6 +139,6 @@ export function grepAdapter(options: GrepAdapterOptions = {}): Adapter<GrepInput
     locks: () => [],
     batcher: scan,
     // A lone built-in grep is a batch of one.
-    run: (input, ctx) => (rg === undefined || engine === 'builtin' ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine })),
+    run: (input, ctx) => (rg === undefined || engine === 'builtin' ? runGrep(input, ctx, env) : runRipgrep(input, ctx, { ...env, rg, engine, spawn: options.spawnRipgrep })),
   });
 }

@@ -8,10 +8,11 @@
  * stops using it for the rest of the process and a `ripgrep` engine fails with the version it
  * found.
  */
-import { accessSync, constants, statSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { AdapterError } from '../../errors.js';
+import { executableFile, ripgrepOnPath } from './rg-path.js';
+
+export { ripgrepOnPath } from './rg-path.js';
 
 /** The grep engines (`grep.engine` in the configuration). */
 export type GrepEngineName = 'auto' | 'ripgrep' | 'builtin';
@@ -19,34 +20,8 @@ export type GrepEngineName = 'auto' | 'ripgrep' | 'builtin';
 /** The oldest ripgrep whose flags and `--json` output fanout relies on. */
 export const MIN_RIPGREP_MAJOR = 13;
 
-const found = new Map<string, string | undefined>();
 /** ripgrep programs found too old (or not ripgrep): `auto` no longer uses them. */
 const unusable = new Map<string, string>();
-
-function executableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The absolute path of `rg` on `pathVariable` (PATH by default), or undefined; cached per value. */
-export function ripgrepOnPath(pathVariable: string = process.env.PATH ?? ''): string | undefined {
-  if (found.has(pathVariable)) return found.get(pathVariable);
-  let path: string | undefined;
-  for (const dir of pathVariable.split(delimiter)) {
-    if (dir === '' || !isAbsolute(dir)) continue;
-    const candidate = join(dir, 'rg');
-    if (executableFile(candidate)) {
-      path = candidate;
-      break;
-    }
-  }
-  found.set(pathVariable, path);
-  return path;
-}
 
 /** What an adapter decided: the ripgrep program to run, or none (the built-in engine). */
 export interface EngineChoice {

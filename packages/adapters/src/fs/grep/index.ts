@@ -6,6 +6,9 @@
 export { grepAdapter, GREP_TIMEOUT_MS, type GrepAdapterOptions } from './adapter.js';
 export { ripgrepOnPath, type GrepEngineName } from './engine.js';
 export { ripgrepProcessCount } from './ripgrep.js';
+export { EarlyRipgrep, ripgrepEnvironment, spawnRipgrep, type RipgrepProcess, type RipgrepSpawn } from './early.js';
+export { GREP_INPUT_DEFAULTS } from './input-defaults.js';
+export { ripgrepArgs, type RipgrepTargets } from './ripgrep-args.js';
 export { REGEX_BUDGET_MS } from './regex-budget.js';
 export { grepInputSchema, type GrepInput, type GrepInputSpec } from './schema.js';
 export { toNdjson, type GrepOutput, type GrepProgress, type GrepStats } from './output.js';

@@ -28,13 +28,13 @@
  * twice. With `engine: "auto"`, an `rg` that refuses fanout's flags (older than 13, or not
  * ripgrep) is not used again by the process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { AttemptContext } from '@fanout/scheduler';
 import { AdapterError } from '../../errors.js';
 import { Collector } from './collect.js';
 import { withoutBom } from './decode.js';
+import { ripgrepEnvironment, spawnRipgrep, type RipgrepProcess, type RipgrepSpawn } from './early.js';
 import { checkRipgrepVersion, markUnusable, unusableReason, type GrepEngineName } from './engine.js';
 import type { FileOutcome } from './file.js';
 import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
@@ -51,6 +51,8 @@ export interface RipgrepEnvironment extends GrepEnvironment {
   rg: string;
   /** `auto` falls back to the built-in engine when `rg` turns out unusable; `ripgrep` fails. */
   engine: Exclude<GrepEngineName, 'builtin'>;
+  /** How `rg` is started (see `GrepAdapterOptions.spawnRipgrep`). @default spawnRipgrep */
+  spawn?: RipgrepSpawn | undefined;
 }
 
 /** Default caps when the input sets none (the same as the built-in engine's, see the schema). */
@@ -208,7 +210,7 @@ class RipgrepSearch {
   #index = 0;
   #streamed = 0;
   #done = false;
-  #child: ChildProcess | undefined;
+  #child: RipgrepProcess | undefined;
 
   constructor(input: GrepInput, spec: MatcherSpec, named: ReadonlySet<string>, ctx: AttemptContext, env: RipgrepEnvironment) {
     this.#input = input;
@@ -264,9 +266,8 @@ class RipgrepSearch {
   #runOnce(run: Run): Promise<void> {
     const input = this.#input;
     const collector = this.#collector;
-    const env = { ...process.env };
-    delete env.RIPGREP_CONFIG_PATH;
-    const child = spawn(this.#env.rg, ripgrepArgs(input, this.#ignoreCase, run.targets), { cwd: run.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const start = this.#env.spawn ?? spawnRipgrep;
+    const child = start(this.#env.rg, ripgrepArgs(input, this.#ignoreCase, run.targets), { cwd: run.cwd, env: ripgrepEnvironment() });
     this.#child = child;
     running++;
     let stopped = false;

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../src/testing/helpers.js';
+import { EarlyRipgrep, GREP_INPUT_DEFAULTS, grepInputSchema, ripgrepArgs, spawnRipgrep, type RipgrepProcess, type RipgrepSpawn } from '../../src/fs/grep/index.js';
+import { grep, makeTree, RG, RG_MISSING, type Tree } from './grep/fixtures.js';
+
+it('the defaults of a grep input without zod are the schema’s', () => {
+  expect(grepInputSchema.parse({ pattern: 'x' })).toEqual({ pattern: 'x', ...GREP_INPUT_DEFAULTS });
+});
+
+/** Is the process `pid` gone (or a zombie)? */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Everything a process reported, in order, as the ripgrep engine reads it. */
+function collect(child: RipgrepProcess): Promise<{ stdout: Buffer; stderr: string; code: number | null; order: string[] }> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    let stderr = '';
+    const order: string[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      order.push('out');
+    });
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+      order.push('err');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      order.push('close');
+      resolve({ stdout: Buffer.concat(out), stderr, code, order });
+    });
+  });
+}
+
+describe.skipIf(RG === undefined)(`an rg started early${RG_MISSING}`, () => {
+  let tree: Tree;
+  const rg = RG!;
+  beforeAll(async () => {
+    const files: Record<string, string> = { '.git/': '' };
+    for (let i = 0; i < 40; i++) files[`src/f${String(i).padStart(2, '0')}.ts`] = `export const a${i} = ${i};\n`.repeat(200);
+    tree = await makeTree(files);
+  });
+  afterAll(async () => {
+    await tree.cleanup();
+  });
+
+  const args = (pattern: string) => ripgrepArgs(grepInputSchema.parse({ pattern, mode: 'count' }), false, { kind: 'directories', paths: [tree.dir] });
+  const env = (): NodeJS.ProcessEnv => {
+    const { RIPGREP_CONFIG_PATH: _, ...rest } = process.env;
+    return rest;
+  };
+
+  it('is adopted by the same command, and gives what a fresh rg gives, also when it ended before', async () => {
+    const fresh = await collect(spawnRipgrep(rg, args('export'), { cwd: tree.dir, env: env() }));
+    const early = EarlyRipgrep.start(rg, args('export'), tree.dir);
+    // rg is done (its output held) before the engine asks for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const fallback: RipgrepSpawn = () => {
+      throw new Error('expected the early rg to be adopted, got a new spawn');
+    };
+    const adopted = await collect(early.spawner(fallback)(rg, args('export'), { cwd: tree.dir, env: env() }));
+    expect(early.state).toBe('adopted');
+    expect(adopted.code).toBe(fresh.code);
+    // The same bytes but the times rg measured.
+    const timeless = (out: Buffer) => out.toString('utf8').replace(/"elapsed(_total)?":\{[^}]*\}/g, '');
+    expect(timeless(adopted.stdout)).toBe(timeless(fresh.stdout));
+    expect(adopted.stdout.length).toBeGreaterThan(100_000);
+    expect(adopted.order.at(-1)).toBe('close');
+    expect(adopted.order.filter((what) => what === 'close')).toHaveLength(1);
+  });
+
+  it('is adopted while it still runs: its standard error and exit come after its output', async () => {
+    const early = EarlyRipgrep.start(rg, [...args('export').slice(0, -1), tree.path('missing')], tree.dir);
+    const fresh = await collect(spawnRipgrep(rg, [...args('export').slice(0, -1), tree.path('missing')], { cwd: tree.dir, env: env() }));
+    const adopted = await collect(early.spawner()(rg, [...args('export').slice(0, -1), tree.path('missing')], { cwd: tree.dir, env: env() }));
+    expect(early.state).toBe('adopted');
+    expect(adopted).toMatchObject({ code: 2, stderr: fresh.stderr });
+    expect(adopted.stderr).toMatch(/missing/);
+  });
+
+  it('is killed when the engine starts another command, which then runs as it would have', async () => {
+    const early = EarlyRipgrep.start(rg, args('export'), tree.dir);
+    let started = 0;
+    const fallback: RipgrepSpawn = (file, list, options) => {
+      started++;
+      return spawnRipgrep(file, list, options);
+    };
+    for (const [file, list, cwd, environment] of [
+      [rg, args('other'), tree.dir, env()],
+      [rg, args('export'), '/', env()],
+      [rg, args('export'), tree.dir, { ...env(), EXTRA: '1' }],
+    ] as const) {
+      const again = EarlyRipgrep.start(rg, args('export'), tree.dir);
+      const out = await collect(again.spawner(fallback)(file, list, { cwd, env: environment }));
+      expect(again.state).toBe('discarded');
+      expect(out.code === 0 || out.code === 1 || out.code === 2).toBe(true);
+    }
+    expect(started).toBe(3);
+    early.discard();
+    expect(early.state).toBe('discarded');
+  });
+
+  it('discard kills a process nobody adopted', async () => {
+    const early = EarlyRipgrep.start('/bin/sh', ['-c', 'exec sleep 30'], tree.dir);
+    const pid = early.pid!;
+    expect(gone(pid)).toBe(false);
+    expect(early.state).toBe('waiting');
+    early.discard();
+    early.discard();
+    expect(early.state).toBe('discarded');
+    expect(await eventually(() => gone(pid) || isZombie(pid), 5000)).toBe(true);
+  });
+
+  it('a spawn that failed is never adopted: the engine starts its own, which reports the failure', async () => {
+    const missing = EarlyRipgrep.start('/nonexistent/rg', args('export'), tree.dir);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let fellBack = false;
+    const child = missing.spawner((file, list, options) => {
+      fellBack = true;
+      return spawnRipgrep(file, list, options);
+    })('/nonexistent/rg', args('export'), { cwd: tree.dir, env: env() });
+    expect(fellBack).toBe(true);
+    expect(missing.state).toBe('discarded');
+    await expect(collect(child)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('the grep adapter runs through the spawner it is given and its output is unchanged', async () => {
+    const input = { pattern: 'export', mode: 'count' as const, paths: ['src'] };
+    const plain = await grep(input, { roots: [tree.dir], engine: 'ripgrep' });
+    const early = EarlyRipgrep.start(rg, ripgrepArgs(grepInputSchema.parse(input), false, { kind: 'directories', paths: [tree.path('src')] }), tree.dir);
+    const through = await grep(input, { roots: [tree.dir], engine: 'ripgrep', spawnRipgrep: early.spawner() });
+    expect(early.state).toBe('adopted');
+    expect(through.state).toBe('succeeded');
+    const strip = (run: typeof plain) => run.output.messages.filter((message) => message.type !== 'summary').map((message) => JSON.stringify(message).replace(/"elapsed":\{[^}]*\}/g, ''));
+    expect(strip(through)).toEqual(strip(plain));
+    expect(through.output.stats).toEqual(plain.output.stats);
+  });
+});
+
+/** Is `pid` a zombie (ended, not yet reaped)? */
+function isZombie(pid: number): boolean {
+  try {
+    return /^\S+ \S+ Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
