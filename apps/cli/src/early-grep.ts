@@ -37,13 +37,25 @@ function configured(cwd: string, env: NodeJS.ProcessEnv): boolean {
   if (user !== undefined && existsSync(user)) return true;
   for (let dir = cwd; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'fanout.config.json'))) return true;
-    let pkg: string | undefined;
+    // Read as loadConfig reads it: the parsed "fanout" key counts (however its name is escaped),
+    // a dependency or a name "fanout" does not, and a package.json that loadConfig would refuse
+    // (unreadable, not JSON) counts as configured, so that nothing starts before its error.
+    let text: string | undefined;
     try {
-      pkg = readFileSync(join(dir, 'package.json'), 'utf8');
-    } catch {
-      // None here.
+      text = readFileSync(join(dir, 'package.json'), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return true;
     }
-    if (pkg?.includes('"fanout"') === true) return true;
+    if (text !== undefined) {
+      let pkg: unknown;
+      try {
+        pkg = JSON.parse(text);
+      } catch {
+        return true;
+      }
+      if (typeof pkg === 'object' && pkg !== null && 'fanout' in pkg) return true;
+    }
     if (dirname(dir) === dir) return false;
   }
 }
@@ -72,15 +84,16 @@ function firstRun(paths: readonly string[], cwd: string, globs: boolean): { cwd:
  * Starts the `rg` of `fanout grep argv…` when it can be known before the command loads (see
  * the module comment); undefined otherwise, or when anything about it fails.
  */
-export function startEarlyRipgrep(argv: string[], cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): EarlyRipgrep | undefined {
+export function startEarlyRipgrep(argv: string[], cwd?: string, env: NodeJS.ProcessEnv = process.env): EarlyRipgrep | undefined {
   try {
+    // Inside the try: in a deleted directory process.cwd() throws, and the command reports it in its own words.
+    const base = resolve(cwd ?? process.cwd());
     const { values, positionals } = parseArgs({ args: argv, options: GREP_FLAGS, allowPositionals: true, strict: true });
     const [pattern, ...paths] = positionals;
     if (pattern === undefined || values.help === true || values.config !== undefined || values.follow === true || values['smart-case'] === true) return undefined;
     if (pattern.startsWith('(?')) return undefined;
     const engine = values.engine ?? env.FANOUT_GREP__ENGINE ?? 'auto';
     if (engine !== 'auto' && engine !== 'ripgrep') return undefined;
-    const base = resolve(cwd);
     const given = grepInput(values, pattern, paths);
     // The schema's defaults where the command leaves a field unset.
     const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<typeof given>;

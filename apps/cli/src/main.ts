@@ -95,8 +95,9 @@ async function main(argv: string[]): Promise<number> {
     process.once('exit', () => writeCache?.());
   };
   // The caches of every bundle of this build are kept; those of earlier builds go.
-  const { exports } = loadBundle<CommandsBundle>(bundle, name, { whenDone, keep: Object.values(__FANOUT_BUNDLES__).map((other) => other.replace(/\.js$/, '')) });
   try {
+    // Inside the try: a bundle that fails to load must not leave the early rg walking the tree.
+    const { exports } = loadBundle<CommandsBundle>(bundle, name, { whenDone, keep: Object.values(__FANOUT_BUNDLES__).map((other) => other.replace(/\.js$/, '')) });
     return await exports.runCommand(name, rest, { started: () => writeCache?.(), ...(earlyRipgrep === undefined ? {} : { earlyRipgrep }) });
   } finally {
     // Not adopted (another command line, an error before the search): it goes.

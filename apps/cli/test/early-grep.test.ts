@@ -135,13 +135,23 @@ process.on('exit', () => process.stderr.write('trace: ' + seen.join(',') + '\\n'
     expect(late).toMatchObject({ code: 0, stdout: '1\n', stderr: 'trace: compile,spawn rg\n' });
   });
 
-  it('is not started when configuration could change the roots: a project file upward, a package.json with "fanout", the user’s file', async () => {
+  it('is not started when configuration could change the roots: a project file upward, a package.json with a "fanout" key (escaped too) or one loadConfig would refuse, the user’s file; a "fanout" dependency does not count', async () => {
     const nested = join(dir, 'src');
     await writeFile(join(dir, 'fanout.config.json'), '{}');
     expect(startEarlyRipgrep(['export'], nested, cleanEnv())).toBeUndefined();
     await rm(join(dir, 'fanout.config.json'));
     await writeFile(join(dir, 'package.json'), '{"name":"x","fanout":{"roots":["src"]}}');
     expect(startEarlyRipgrep(['export'], nested, cleanEnv())).toBeUndefined();
+    // The key as loadConfig parses it, however its name is escaped; a package.json it would refuse.
+    await writeFile(join(dir, 'package.json'), '{"fan\\u006fut":{"roots":["src"]}}');
+    expect(startEarlyRipgrep(['export'], nested, cleanEnv())).toBeUndefined();
+    await writeFile(join(dir, 'package.json'), '{"name":');
+    expect(startEarlyRipgrep(['export'], nested, cleanEnv())).toBeUndefined();
+    // A dependency or a package named "fanout" holds no configuration: started early.
+    await writeFile(join(dir, 'package.json'), '{"name":"fanout","dependencies":{"fanout":"^0.1.0"}}');
+    const withDependency = startEarlyRipgrep(['export'], nested, cleanEnv());
+    expect(withDependency).toBeDefined();
+    withDependency!.discard();
     await rm(join(dir, 'package.json'));
     await mkdir(join(home, '.config/fanout'), { recursive: true });
     await writeFile(join(home, '.config/fanout/config.json'), '{}');
