@@ -307,9 +307,16 @@ export class JournalWriter {
     try {
       const handle = await this.#handle;
       while (this.#pending !== '') {
-        const chunk = this.#pending;
+        const chunk = Buffer.from(this.#pending);
         this.#pending = '';
-        await handle.write(chunk);
+        // A write may be short (a disk filling up answers with part of it, and the error only on
+        // the next): the rest is written after it, never dropped, so no record is torn in the
+        // middle of the file with another writer's line glued to it (fanout-server's run logs).
+        for (let done = 0; done < chunk.length; ) {
+          const { bytesWritten } = await handle.write(chunk, done);
+          if (bytesWritten === 0) throw new Error(`the journal's write wrote nothing at byte ${done} of ${chunk.length}`);
+          done += bytesWritten;
+        }
       }
     } catch (error) {
       this.#error ??= error;
