@@ -266,8 +266,12 @@ export class RunStore {
     try {
       await access(beside);
       return beside;
-    } catch {
-      return this.logPath(id);
+    } catch (error) {
+      // Only a journal that is not there means the log holds it: any other failure (EACCES, EIO)
+      // must not make a resume of an earlier layout's run read a log without journal records and
+      // run again what had succeeded.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.logPath(id);
+      throw error;
     }
   }
 
