@@ -149,7 +149,7 @@ describe('durable runs', () => {
     expect(report).toMatchObject({ type: 'run:report', report: { summary: { byState: { succeeded: 3, cancelled: 3 } } } });
   });
 
-  it('lists a run whose end a client saw with that state and its report after kill -9, and replays its events', async () => {
+  it('lists a run whose end a client saw with that state and its report after kill -9, and replays its events, from any Last-Event-ID', async () => {
     const first = await serve();
     const plan = { name: 'quick', operations: [1, 2].map((i) => ({ id: `quick-${i}`, kind: 'bash', input: { command: ['sh', '-c', `echo quick-${i} >> ran.log`], cwd: temp.dir } })) };
     const { body } = await api(first.url, '/v1/runs', { method: 'POST', json: plan });
@@ -165,5 +165,14 @@ describe('durable runs', () => {
     // The same events, read back from the log this time.
     const again = await readEvents(second.url, body.id);
     expect(again.map((e) => [e.id, e.event, e.data])).toEqual(seen.map((e) => [e.id, e.event, e.data]));
+    // Last-Event-ID against the log on disk, whose journal records (in the same file) are not
+    // events: after each id, exactly the events the live stream sent after it.
+    const numbered = seen.filter((e) => e.id !== undefined);
+    expect(numbered.length).toBeGreaterThan(2);
+    for (const at of [0, Math.floor(numbered.length / 2), numbered.length - 1]) {
+      const from = seen.indexOf(numbered[at]!) + 1;
+      const resumed = await readEvents(second.url, body.id, { lastEventId: numbered[at]!.id! });
+      expect(resumed.map((e) => [e.id, e.event, e.data])).toEqual(seen.slice(from).map((e) => [e.id, e.event, e.data]));
+    }
   });
 });
