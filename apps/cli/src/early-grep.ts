@@ -14,9 +14,11 @@
  * outside what the command may read.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EarlyRipgrep, GREP_INPUT_DEFAULTS, ripgrepArgs, ripgrepOnPath, type RipgrepTargets } from '@fanout/adapters/grep/early';
+// Only this function of the package is bundled into dist/early-grep.js (sideEffects: false): no zod.
+import { userConfigPath } from '@fanout/profiles';
 import { GREP_FLAGS, grepInput } from './grep-input.js';
 
 /** Is `path` the directory `root` or inside it? */
@@ -26,14 +28,13 @@ function inside(root: string, path: string): boolean {
 
 /**
  * Is there configuration that could change what the command runs? Conservative: any
- * `fanout.config.json` upward, any package.json upward that mentions "fanout", the user's
- * configuration file (the places `loadConfig` of `@fanout/profiles` reads).
+ * `fanout.config.json` upward, any package.json upward with a "fanout" key or that
+ * `loadConfig` would refuse, the user's configuration file (the places `loadConfig` of
+ * `@fanout/profiles` reads).
  */
 function configured(cwd: string, env: NodeJS.ProcessEnv): boolean {
   for (const name of Object.keys(env)) if (name.startsWith('FANOUT_') && name !== 'FANOUT_GREP__ENGINE') return true;
-  const xdg = env.XDG_CONFIG_HOME;
-  const home = env.HOME;
-  const user = xdg !== undefined && isAbsolute(xdg) ? join(xdg, 'fanout', 'config.json') : home !== undefined && isAbsolute(home) ? join(home, '.config', 'fanout', 'config.json') : undefined;
+  const user = userConfigPath(env);
   if (user !== undefined && existsSync(user)) return true;
   for (let dir = cwd; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'fanout.config.json'))) return true;

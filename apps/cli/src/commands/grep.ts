@@ -228,7 +228,6 @@ export async function run(argv: string[], hooks: CommandHooks = {}): Promise<num
     }
     throw error;
   } finally {
-    hooks.earlyRipgrep?.discard();
     await adapter.close?.();
   }
 }
