@@ -33,7 +33,7 @@ import { closeSync, fstatSync, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { access, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Plan, RunSummary, TerminalState } from '@fanout/scheduler';
+import { isJournalLine, type Plan, type RunSummary, type TerminalState } from '@fanout/scheduler';
 
 /** Where a run stands. `interrupted`: the server stopped while it was queued or going; resume it. */
 export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -126,13 +126,6 @@ const META = '{"type":"run:meta",';
 const PLAN = '{"type":"run:plan",';
 const REPORT = '{"type":"run:report",';
 const RECORD = '{"type":"run:';
-/** How the scheduler's journal records begin (see `JournalRecord`: `type` is always first). */
-const JOURNAL_RECORDS = ['{"type":"op",', '{"type":"run",', '{"type":"end",'] as const;
-
-/** True for a line of the scheduler's journal, which a log may hold among its events. */
-function isJournalRecord(line: string): boolean {
-  return line.startsWith(JOURNAL_RECORDS[0]) || line.startsWith(JOURNAL_RECORDS[1]) || line.startsWith(JOURNAL_RECORDS[2]);
-}
 
 function metaLine(meta: RunMeta, report?: ReportPlace): string {
   return JSON.stringify(report === undefined ? { type: 'run:meta', meta } : { type: 'run:meta', meta, report });
@@ -356,7 +349,8 @@ export class RunStore {
     const contents: RunContents = { meta: undefined as unknown as RunMeta, plan: undefined, events: [], size: Buffer.byteLength(text.slice(0, end)) };
     for (const line of end === 0 ? [] : text.slice(0, end - 1).split('\n')) {
       if (!line.startsWith(RECORD)) {
-        if (!isJournalRecord(line)) contents.events.push(line);
+        // The scheduler's journal records share the file: they are not events.
+        if (!isJournalLine(line)) contents.events.push(line);
       } else if (line.startsWith(META)) {
         const record = JSON.parse(line) as StoredRun;
         contents.meta = record.meta;

@@ -87,6 +87,7 @@ export { Histogram, type Percentiles } from './histogram.js';
 export { backoffDelay, type RetryBudgetSpec } from './retry.js';
 export { escapedExcerpt, escapeHtml } from './excerpt.js';
 export {
+  isJournalLine,
   readJournal,
   repairJournalTail,
   type JournalEndRecord,

@@ -94,6 +94,18 @@ export interface JournalEndRecord {
 
 export type JournalRecord = JournalRunRecord | JournalOpRecord | JournalEndRecord;
 
+/** How a journal record's line begins: run-journal.ts writes `type` first in every record. */
+const RECORD_STARTS = ['{"type":"op",', '{"type":"run",', '{"type":"end",'] as const;
+
+/**
+ * Is `line` (without its newline) one of the journal's records? For a file the journal shares
+ * with other lines (fanout-server appends it to a run's log), telling its records from the
+ * rest without parsing every line.
+ */
+export function isJournalLine(line: string): boolean {
+  return line.startsWith(RECORD_STARTS[0]) || line.startsWith(RECORD_STARTS[1]) || line.startsWith(RECORD_STARTS[2]);
+}
+
 /** The latest record of each operation in a journal. */
 export type JournalState = Map<string, JournalOpRecord>;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createScheduler, defineAdapter, readJournal, type JournalRecord } from '../src/index.js';
+import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord } from '../src/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -47,6 +47,19 @@ async function lines(path: string): Promise<JournalRecord[]> {
 }
 
 describe('journal', () => {
+  it('isJournalLine tells every record a run writes from lines of other shapes in the same file', async () => {
+    const path = join(dir, 'shared.ndjson');
+    // Another writer's lines first, as fanout-server's run log has them.
+    const others = ['{"type":"run:meta","meta":{}}', '{"type":"op-finished","id":"a"}', '{"type":"runs"}', '{"kind":"op","type":"op"}', 'not json'];
+    await writeFile(path, `${others.join('\n')}\n`);
+    const { adapter } = counting(new Set(['b']));
+    await createScheduler({ adapters: [adapter] }).execute(plan, { journal: { path, mode: 'append' }, runId: 'r1' });
+    const written = (await readFile(path, 'utf8')).trim().split('\n').slice(others.length);
+    expect(written.map((line) => (JSON.parse(line) as JournalRecord).type)).toEqual(expect.arrayContaining(['run', 'op', 'end']));
+    expect(written.every(isJournalLine)).toBe(true);
+    expect(others.filter(isJournalLine)).toEqual([]);
+  });
+
   it('with sync "after-result", holds every record when the result resolves, and is synced and closed by `synced`', async () => {
     const path = join(dir, 'run.ndjson');
     const { adapter } = counting(new Set());
