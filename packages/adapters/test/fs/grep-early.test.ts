@@ -1,22 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../src/testing/helpers.js';
 import { EarlyRipgrep, GREP_INPUT_DEFAULTS, grepInputSchema, ripgrepArgs, spawnRipgrep, type RipgrepProcess, type RipgrepSpawn } from '../../src/fs/grep/index.js';
 import { grep, makeTree, RG, RG_MISSING, type Tree } from './grep/fixtures.js';
+import { isRunning } from '../shell/procs.js';
 
 it('the defaults of a grep input without zod are the schema’s', () => {
   expect(grepInputSchema.parse({ pattern: 'x' })).toEqual({ pattern: 'x', ...GREP_INPUT_DEFAULTS });
 });
-
-/** Is the process `pid` gone (or a zombie)? */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 /** Everything a process reported, in order, as the ripgrep engine reads it. */
 function collect(child: RipgrepProcess): Promise<{ stdout: Buffer; stderr: string; code: number | null; order: string[] }> {
@@ -111,12 +101,12 @@ describe.skipIf(RG === undefined)(`an rg started early${RG_MISSING}`, () => {
   it('discard kills a process nobody adopted', async () => {
     const early = EarlyRipgrep.start('/bin/sh', ['-c', 'exec sleep 30'], tree.dir);
     const pid = early.pid!;
-    expect(gone(pid)).toBe(false);
+    expect(isRunning(pid)).toBe(true);
     expect(early.state).toBe('waiting');
     early.discard();
     early.discard();
     expect(early.state).toBe('discarded');
-    expect(await eventually(() => gone(pid) || isZombie(pid), 5000)).toBe(true);
+    expect(await eventually(() => !isRunning(pid), 5000)).toBe(true);
   });
 
   it('a spawn that failed is never adopted: the engine starts its own, which reports the failure', async () => {
@@ -144,12 +134,3 @@ describe.skipIf(RG === undefined)(`an rg started early${RG_MISSING}`, () => {
     expect(through.output.stats).toEqual(plain.output.stats);
   });
 });
-
-/** Is `pid` a zombie (ended, not yet reaped)? */
-function isZombie(pid: number): boolean {
-  try {
-    return /^\S+ \S+ Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
