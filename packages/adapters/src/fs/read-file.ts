@@ -1,8 +1,8 @@
-import { closeSync, constants, fstatSync } from 'node:fs';
+import { constants, fstatSync } from 'node:fs';
 import { AdapterError, fromFsError } from '../errors.js';
 import type { AllowedRoots } from '../roots.js';
 import { openInside, type RealDirectories } from '../open-inside.js';
-import { readAt, readFully } from './fd.js';
+import { closeQuietlySync, readAt, readFully } from './fd.js';
 import { LineCollector, tailStart, type CollectedLines, type LineWindow } from './line-range.js';
 import { readPipe } from './pipe.js';
 import { BINARY_PROBE_BYTES, decode, looksBinary, newlineUnit, spellsBytes, type CanonicalEncoding } from './text-encoding.js';
@@ -113,15 +113,6 @@ export async function readOneFile(roots: AllowedRoots, asked: string, field: str
     // file's trips, and each trip wakes a pool thread and then this one, which on a busy
     // machine waits its turn for a core every time.
     if (owned) closeQuietlySync(fd);
-  }
-}
-
-/** close(2), ignoring errors (an earlier error, or none, is what the caller reports). */
-function closeQuietlySync(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed, or EIO from a file system that reports late: nothing was written here.
   }
 }
 
