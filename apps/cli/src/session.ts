@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { DistributedExecutor } from '@fanout/distributed';
 import { createMonitor, processTreeCpuMeter, type Monitor, type ResourceSample } from '@fanout/monitor';
 import { renderHtmlReport, TimelineRecorder, toChromeTrace } from '@fanout/monitor/report';
+import type { FsScan } from '@fanout/adapters/fs';
 import { adaptersFromConfig, monitorOptions, PLAN_STEPS, runOptions, schedulerOptions, type BuiltinKind, type Config, type LoadedConfig } from '@fanout/profiles';
 import { createScheduler, PlanValidationError, type Adapter, type Plan, type PoolOptions, type Run, type RunResult } from '@fanout/scheduler';
 import { EXIT, positiveInt, UsageError } from './args.js';
@@ -49,7 +50,7 @@ export interface SessionOptions {
 }
 
 /** What a plan-running command builds once its adapters are open. */
-export type PlannedSession = Pick<SessionOptions, 'title' | 'plan'> & Partial<Pick<SessionOptions, 'render' | 'flags'>>;
+export type PlannedSession = Pick<SessionOptions, 'title' | 'plan'> & Partial<Pick<SessionOptions, 'render' | 'flags' | 'onRun'>>;
 
 /**
  * The skeleton of every plan-running command (run, start, explore-codebase, explore-web): the
@@ -64,12 +65,12 @@ export async function runPlanCommand(command: {
   root?: string;
   /** The kinds the plan uses (all when undefined). */
   kinds?: readonly BuiltinKind[];
-  build(context: { adapters: Adapter[]; config: Config }): PlannedSession | Promise<PlannedSession>;
+  build(context: { adapters: Adapter[]; config: Config; scan?: FsScan }): PlannedSession | Promise<PlannedSession>;
 }): Promise<number> {
   const config = command.root === undefined ? command.settings.config : { ...command.settings.config, roots: command.settings.config.roots ?? [command.root] };
   const configured = await adaptersFromConfig(config, command.kinds);
   try {
-    const planned = await command.build({ adapters: configured.adapters, config });
+    const planned = await command.build({ adapters: configured.adapters, config, ...(configured.scan === undefined ? {} : { scan: configured.scan }) });
     return await runSession({ flags: command.flags, ...planned, adapters: configured.adapters, settings: { ...command.settings, config } });
   } finally {
     await configured.close();

@@ -7,6 +7,12 @@ import { PLAN_STEPS } from './steps.js';
 /** The built-in adapters, configured, and how to release what they hold. */
 export interface ConfiguredAdapters {
   adapters: Adapter[];
+  /**
+   * The scan the glob, grep and analyze adapters share (when one of them was asked for): a
+   * caller that runs several read-only plans over one tree can hold its listings between
+   * them (`scan.holdListings()`).
+   */
+  scan?: FsScan;
   /** Closes connection pools and worker threads; call it when the runs are over. */
   close(): Promise<void>;
 }
@@ -79,6 +85,7 @@ export async function adaptersFromConfig(config: Config, kinds?: readonly Builti
   }
   return {
     adapters,
+    ...(scan === undefined ? {} : { scan }),
     // Every adapter is closed the same way, through the contract's optional close().
     close: async () => {
       await Promise.all(adapters.map((adapter) => adapter.close?.()));

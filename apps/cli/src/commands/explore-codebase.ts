@@ -46,20 +46,32 @@ export async function run(argv: string[]): Promise<number> {
     flags: values,
     root: dir,
     kinds: ['glob', 'grep', 'read', 'analyze'],
-    build: async ({ adapters, config }) => {
+    build: async ({ adapters, config, scan }) => {
+      // The count and the plan only read the tree (globs, greps, reads, analyses): the
+      // directories the count listed are the plan's too, so its walk lists none of them again
+      // (on a 27,000-file tree, ~10,000 files' worth of listings). Released once the run ends.
+      const hold = scan?.holdListings();
       const countFiles = async (root: string, limit: number): Promise<{ count: number; files: string[] }> => {
         const result = await createScheduler({ adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
         const op = result.get('count')!;
         if (op.state !== 'succeeded') throw new UsageError(`cannot count the files of ${root}: ${(op.error as Error | undefined)?.message ?? op.state}`);
         return op.output as { count: number; files: string[] };
       };
-      const { plan, size: chosen, files } = await exploreCodebase(dir, { map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
+      let planned: Awaited<ReturnType<typeof exploreCodebase>>;
+      try {
+        planned = await exploreCodebase(dir, { map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
+      } catch (error) {
+        hold?.release();
+        throw error;
+      }
+      const { plan, size: chosen, files } = planned;
       if (values.quiet !== true && values.ndjson !== true) {
         process.stderr.write(`exploring ${dir}: ${files === undefined ? '' : `${files > 10_000 ? 'more than 10,000' : files} files, `}size ${chosen.name} (${plan.operations.length} operations planned)\n`);
       }
       return {
         title: plan.name ?? `explore-codebase ${dir}`,
         plan,
+        onRun: () => () => hold?.release(),
         ...(map
           ? {
               // The map replaces the aggregated report: the same renderer as the MCP tool's.

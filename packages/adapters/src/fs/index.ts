@@ -10,7 +10,7 @@ export { writeAdapter, writeInputSchema, WRITE_MODES, WRITE_TIMEOUT_MS, type Wri
 export { FILE_OPERATION_DEFAULTS, fileLockKey, type FsAdapterOptions } from './fs-options.js';
 export { ENCODINGS, type CanonicalEncoding, type Encoding } from './text-encoding.js';
 export { GitignoreFilter, type GitignoreOptions } from './gitignore.js';
-export { fsScan, type FsScan, type FsScanOptions } from './scan/scan.js';
+export { fsScan, type FsScan, type FsScanOptions, type ListingsHold } from './scan/scan.js';
 export { MAX_SHARED_ENTRIES, type ScanCounters } from './scan/listings.js';
 export {
   grepAdapter,

@@ -30,4 +30,4 @@ export type {
 export { endIdleGrepWorkers, grepWorkerCounts, MAX_GREP_THREADS } from './pool.js';
 // The scan the grep adapter shares work with (also exported by `@fanout/adapters/fs`): here
 // too, so that a command that only greps makes one without loading the rest of fs.
-export { fsScan, type FsScan, type FsScanOptions } from '../scan/scan.js';
+export { fsScan, type FsScan, type FsScanOptions, type ListingsHold } from '../scan/scan.js';

@@ -76,6 +76,33 @@ export interface FsScan extends Batcher {
    * number of its operations.
    */
   stats(): ScanCounters;
+  /**
+   * Keeps one set of directory listings (and `.gitignore`-filtered listings) for every batch
+   * from now until the hold is released, instead of a fresh set per batch: a tree walked
+   * again lists nothing again. Only for a caller that knows nothing it runs meanwhile changes
+   * the tree — a read-only exploration whose plan depends on a first look (`explore-codebase`
+   * counts the files to choose its size, then walks the same tree for its plan). A batch
+   * under a hold sees the tree as the first batch that listed each directory saw it; what
+   * another process changes in between is missed, as it would be by a walk already past it.
+   * Holds nest: the listings go when the last one is released. Memory is
+   * bounded as for one batch (`MAX_SHARED_ENTRIES`).
+   *
+   * @example
+   * const hold = scan.holdListings();
+   * try {
+   *   const counted = await scheduler.execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**' } }] });
+   *   await scheduler.execute(planFrom(counted)); // its walk finds every directory listed
+   * } finally {
+   *   hold.release();
+   * }
+   */
+  holdListings(): ListingsHold;
+}
+
+/** A hold on a scan's listings (see {@link FsScan.holdListings}). */
+export interface ListingsHold {
+  /** Ends the hold; the listings are dropped once no hold is left. Idempotent. */
+  release(): void;
 }
 
 /** What a batch's operations share besides the pass. */
@@ -148,6 +175,10 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
   const counters: ScanCounters = { batches: 0, directoriesListed: 0, filesRead: 0, bytesRead: 0 };
   env.counters = counters;
   const handlers = new Map<string, ScanHandler>();
+  const listings = (): Listings => new Listings(MAX_SHARED_ENTRIES, counters, env.roots);
+  // The listings every batch shares while a hold is on (see `holdListings`).
+  let held: Listings | undefined;
+  let holds = 0;
   const scan: FsScan & ScanInternals = {
     roots,
     stats: () => ({ ...counters }),
@@ -155,9 +186,21 @@ export function fsScan(options: FsScanOptions = {}): FsScan {
     key(kind, input) {
       return handlers.get(kind)?.batched(input) === true ? BATCH_KEY : undefined;
     },
+    holdListings() {
+      holds++;
+      let released = false;
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          if (--holds === 0) held = undefined;
+        },
+      };
+    },
     run(members) {
       counters.batches++;
-      runBatch(members, handlers, env, roots).catch((error: unknown) => {
+      const shared = holds > 0 ? (held ??= listings()) : listings();
+      runBatch(members, handlers, env, { roots, listings: shared }).catch((error: unknown) => {
         for (const member of members) member.reject(error);
       });
     },
@@ -233,8 +276,7 @@ class PlainLens extends Lens {
   }
 }
 
-async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<string, ScanHandler>, env: PassEnvironment, roots: AllowedRoots): Promise<void> {
-  const shared: BatchShared = { roots, listings: new Listings(MAX_SHARED_ENTRIES, env.counters, env.roots) };
+async function runBatch(members: readonly BatchMember[], handlers: ReadonlyMap<string, ScanHandler>, env: PassEnvironment, shared: BatchShared): Promise<void> {
   const preparing: Promise<Prepared | undefined>[] = [];
   const trees = members.map((member) => {
     const handler = handlers.get(member.kind);

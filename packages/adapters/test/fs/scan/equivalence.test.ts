@@ -13,8 +13,10 @@ import { makeTree, type Entry } from '../grep/fixtures.js';
  * The promise of the shared scan: an operation's output does not depend on its company. Random
  * small trees (CRLF and binary files, hidden files, nested .gitignore and .ignore files, a git
  * repository or not) and random sets of glob, grep and analyze inputs; each input runs alone
- * (a batch of one, the adapters' own `run`), then all of them run as one batch; every output,
- * every grep's progress messages and every error must be the same.
+ * (a batch of one, the adapters' own `run`), then all of them run as one batch, then once more
+ * with the scan's listings held from a count glob run first (`holdListings`, as
+ * explore-codebase runs its plan); every output, every grep's progress messages and every
+ * error must be the same.
  *
  * Greps run on the built-in engine, or with `engine: "auto"` when `rg` is on PATH: then a grep
  * alone runs `rg`, and in a batch it joins the pass when another operation is over the same
@@ -168,52 +170,74 @@ const ENGINES = ripgrepOnPath() === undefined ? (['builtin'] as const) : (['buil
 describe('the shared scan: alone and in company, the same outputs (property)', () => {
   it('gives every glob, grep and analysis of a random batch the output it has alone', async () => {
     await fc.assert(
-      fc.asyncProperty(tree, fc.array(operation, { minLength: 2, maxLength: 7 }), fc.constantFrom({ threads: 0 }, { inlineBudgetMs: 0 }, {}), fc.constantFrom(...ENGINES), async (spec, operations, env, engine) => {
-        const entries: Record<string, Entry> = { ...spec.files };
-        for (const [i, path] of ALWAYS.entries()) entries[path] = spec.base[i]!;
-        for (const [dir, rules] of Object.entries(spec.ignores)) entries[`${dir}.gitignore`] = `${rules.join('\n')}\n`;
-        if (spec.dotIgnore !== undefined) entries['a/.ignore'] = `${spec.dotIgnore.join('\n')}\n`;
-        if (spec.links) Object.assign(entries, { 'c/to-a': { link: 'a' }, 'a/b/up': { link: 'a' }, 'c/to-file.txt': { link: 'a/f0.txt' } });
-        const made = await makeTree(entries);
-        try {
-          if (spec.repository) await mkdir(join(made.dir, '.git'), { recursive: true }).then(() => writeFile(join(made.dir, '.git', 'HEAD'), 'ref: x\n'));
-          const scan = fsScan({ roots: [made.dir], workerScript: worker.script, ...env });
-          const adapters = { glob: globAdapter({ scan }), grep: grepAdapter({ scan, engine }), analyze: analyzeAdapter({ scan }) as AnalyzeAdapter };
-          const inputs = operations.map(({ kind, input }) => ({ kind, input: adapters[kind].input.parse(kind === 'glob' ? { ...input, cwd: join(made.dir, (input as { cwd?: string }).cwd ?? '.') } : input) as unknown }));
-
-          const alone: Result[] = [];
-          for (const { kind, input } of inputs) {
-            const result: Result = { progress: [] };
-            await new Promise<void>((done) => {
-              const { resolve, reject } = settle(result, done);
-              (adapters[kind].run as (input: unknown, context: ReturnType<typeof attemptContext>) => Promise<unknown>)(
-                input,
-                attemptContext(undefined, (data) => record(result, data)),
-              ).then(resolve, reject);
-            });
-            alone.push(result);
-          }
-
-          const together: Result[] = inputs.map(() => ({ progress: [] }));
-          await new Promise<void>((done) => {
-            let left = inputs.length;
-            const members: BatchMember[] = inputs.map(({ kind, input }, i) => ({
+      fc.asyncProperty(
+        tree,
+        fc.array(operation, { minLength: 2, maxLength: 7 }),
+        fc.constantFrom({ threads: 0 }, { inlineBudgetMs: 0 }, {}),
+        fc.constantFrom(...ENGINES),
+        maybe(fc.constantFrom(1, 4, 12)),
+        async (spec, operations, env, engine, countCap) => {
+          const entries: Record<string, Entry> = { ...spec.files };
+          for (const [i, path] of ALWAYS.entries()) entries[path] = spec.base[i]!;
+          for (const [dir, rules] of Object.entries(spec.ignores)) entries[`${dir}.gitignore`] = `${rules.join('\n')}\n`;
+          if (spec.dotIgnore !== undefined) entries['a/.ignore'] = `${spec.dotIgnore.join('\n')}\n`;
+          if (spec.links) Object.assign(entries, { 'c/to-a': { link: 'a' }, 'a/b/up': { link: 'a' }, 'c/to-file.txt': { link: 'a/f0.txt' } });
+          const made = await makeTree(entries);
+          try {
+            if (spec.repository) await mkdir(join(made.dir, '.git'), { recursive: true }).then(() => writeFile(join(made.dir, '.git', 'HEAD'), 'ref: x\n'));
+            const scan = fsScan({ roots: [made.dir], workerScript: worker.script, ...env });
+            const adapters = { glob: globAdapter({ scan }), grep: grepAdapter({ scan, engine }), analyze: analyzeAdapter({ scan }) as AnalyzeAdapter };
+            const inputs = operations.map(({ kind, input }) => ({
               kind,
-              input,
-              context: attemptContext(undefined, (data) => record(together[i]!, data)),
-              ...settle(together[i]!, () => {
-                if (--left === 0) done();
-              }),
+              input: adapters[kind].input.parse(kind === 'glob' ? { ...input, cwd: join(made.dir, (input as { cwd?: string }).cwd ?? '.') } : input) as unknown,
             }));
-            expect(new Set(inputs.map(({ kind, input }) => scan.key(kind, input)))).toEqual(new Set(['fs-scan']));
-            scan.run(members);
-          });
-          expect(together).toEqual(alone);
-          await adapters.analyze.close();
-        } finally {
-          await made.cleanup();
-        }
-      }),
+
+            const alone: Result[] = [];
+            for (const { kind, input } of inputs) {
+              const result: Result = { progress: [] };
+              await new Promise<void>((done) => {
+                const { resolve, reject } = settle(result, done);
+                (adapters[kind].run as (input: unknown, context: ReturnType<typeof attemptContext>) => Promise<unknown>)(
+                  input,
+                  attemptContext(undefined, (data) => record(result, data)),
+                ).then(resolve, reject);
+              });
+              alone.push(result);
+            }
+
+            const inBatch = async (batched: readonly { kind: string; input: unknown }[]): Promise<Result[]> => {
+              const results: Result[] = batched.map(() => ({ progress: [] }));
+              await new Promise<void>((done) => {
+                let left = batched.length;
+                const members: BatchMember[] = batched.map(({ kind, input }, i) => ({
+                  kind,
+                  input,
+                  context: attemptContext(undefined, (data) => record(results[i]!, data)),
+                  ...settle(results[i]!, () => {
+                    if (--left === 0) done();
+                  }),
+                }));
+                expect(new Set(batched.map(({ kind, input }) => scan.key(kind, input)))).toEqual(new Set(['fs-scan']));
+                scan.run(members);
+              });
+              return results;
+            };
+            expect(await inBatch(inputs)).toEqual(alone);
+            // With the listings held from a first batch (a count that may stop part way, as
+            // explore-codebase's does), the batch walks what it listed: the same outputs again.
+            const hold = scan.holdListings();
+            try {
+              await inBatch([{ kind: 'glob', input: adapters.glob.input.parse({ pattern: '**', cwd: made.dir, ...(countCap === undefined ? {} : { maxResults: countCap }) }) }]);
+              expect(await inBatch(inputs)).toEqual(alone);
+            } finally {
+              hold.release();
+            }
+            await adapters.analyze.close();
+          } finally {
+            await made.cleanup();
+          }
+        },
+      ),
       { numRuns: Number(process.env.FANOUT_PROPERTY_RUNS ?? 40) },
     );
   }, 300_000);

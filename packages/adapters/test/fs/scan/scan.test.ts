@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import type { BatchMember } from '@fanout/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeAdapter } from '../../../src/analyze/index.js';
@@ -136,6 +137,51 @@ describe('fsScan', () => {
     expect(untimed(shared!.output)).toEqual(untimed(lone!.output));
     expect((lone!.output as GrepOutput).stats).toEqual({ filesWithMatches: 10, matches: 10, matchedLines: 10 });
     expect((other!.output as GrepOutput).stats).toEqual({ filesWithMatches: DIRS.length * 5, matches: DIRS.length * 5, matchedLines: DIRS.length * 5 });
+  });
+
+  it('lists each directory once across batches while its listings are held, and afresh once released', async () => {
+    const growing = await makeTree(Object.fromEntries(DIRS.flatMap((dir) => [0, 1].map((i) => [`${dir}f${i}.txt`, `needle ${dir}${i}\n`]))));
+    try {
+      const scan = fsScan({ roots: [growing.dir], workerScript: worker.script });
+      const { glob, grep, analyze } = adapters(scan);
+      const count = { kind: 'glob', input: glob.input.parse({ pattern: '**', cwd: growing.dir }) };
+      const plan = [
+        { kind: 'glob', input: glob.input.parse({ pattern: '**/*.txt', cwd: growing.dir }) },
+        { kind: 'grep', input: grep.input.parse({ pattern: 'needle', mode: 'count' }) },
+        { kind: 'analyze', input: analyze.input.parse({ analyzer: 'stats' }) },
+      ];
+      const unheld = fsScan({ roots: [growing.dir], workerScript: worker.script });
+      const fresh = adapters(unheld);
+      const expected: unknown[] = [];
+      for (const { kind, input } of plan) expected.push(untimed(await (fresh[kind as 'grep'].run as (input: unknown, context: unknown) => Promise<unknown>)(input, attemptContext())));
+
+      const hold = scan.holdListings();
+      const nested = scan.holdListings();
+      const [counted] = await batch(scan, [count]).done;
+      expect((counted!.output as { count: number }).count).toBe(DIRS.length * 2);
+      expect(scan.stats()).toMatchObject({ batches: 1, directoriesListed: DIRS.length });
+      const held = await batch(scan, plan).done;
+      // The plan's walk and globs found every directory listed by the count: none listed again.
+      expect(scan.stats()).toMatchObject({ batches: 2, directoriesListed: DIRS.length, filesRead: DIRS.length * 2 });
+      expect(held.map((outcome) => untimed(outcome.output))).toEqual(expected);
+
+      // Held, the listings are the first batch's: a file added since is not seen…
+      await writeFile(growing.path('a/late.txt'), 'needle late\n');
+      nested.release();
+      nested.release(); // idempotent: the other hold still holds
+      const [stale] = await batch(scan, [count]).done;
+      expect((stale!.output as { count: number }).count).toBe(DIRS.length * 2);
+      expect(scan.stats().directoriesListed).toBe(DIRS.length);
+      // …and once the last hold is released, every batch lists afresh again.
+      hold.release();
+      const [after] = await batch(scan, [count]).done;
+      expect((after!.output as { count: number }).count).toBe(DIRS.length * 2 + 1);
+      expect(scan.stats().directoriesListed).toBe(DIRS.length * 2);
+      await batch(scan, [count]).done;
+      expect(scan.stats().directoriesListed).toBe(DIRS.length * 3);
+    } finally {
+      await growing.cleanup();
+    }
   });
 
   it('ends an operation at its cap while the others go on, and stops the walk once all have ended', async () => {
