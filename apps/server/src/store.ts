@@ -1,7 +1,7 @@
 /**
  * Runs on disk, one file each in `<data-dir>/runs/`: `<id>.ndjson`, the run's append-only log,
- * which is also the scheduler's journal (what a resume reads): the scheduler appends its
- * records to the same file through a descriptor of its own. One file created per run, not two:
+ * which is also the scheduler's journal (what a resume reads): the scheduler hands its records
+ * to the log ({@link RunLog.journal}), which writes them with its own lines. One file created per run, not two:
  * creating a file (an inode taken, a directory entry written) was the largest kernel cost of a
  * short run. Runs of an earlier layout, and those of the MCP tools (whose journal is opened
  * before their log exists), keep the journal beside it, `<id>.journal.ndjson`.
@@ -15,25 +15,24 @@
  * - `{"type":"run:report","report":…}` once the run is over, in the same write as the meta
  *   line after it, which holds where the report starts;
  * - among them, the journal's records (`{"type":"run",…}`, `{"type":"op",…}`,
- *   `{"type":"end",…}`), which are not events: each line is written whole by one append, so the
- *   two writers' lines never mix.
+ *   `{"type":"end",…}`), which are not events.
  *
  * One file open per live run, its appends batched per turn of the event loop: submitting a run
- * costs an open and a write; its events a write per turn; its end one write and a
+ * costs an open and a write; its events and journal records a write per turn; its end one write and a
  * close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
  * first, so a server killed with SIGKILL loses none of it; a kill mid-write leaves at most a
- * torn last line, which readers drop and a resume cuts. Nothing here calls fsync: the journal,
- * synced by the scheduler just after a run ends (`sync: "after-result"`), is what a resume
+ * torn last line, which readers drop and a resume cuts. The only fsync is the journal's, which
+ * the scheduler asks for just after a run ends (`sync: "after-result"`): the journal is what a resume
  * trusts, so a machine that loses power can list a run that was over as interrupted, or lose
  * one accepted in its last moments, but never makes a resume rerun an operation whose success
  * was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, open as openFd, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { access, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isJournalLine, type Plan, type RunSummary, type TerminalState } from '@fanout/scheduler';
+import { isJournalLine, type JournalSink, type Plan, type RunSummary, type TerminalState } from '@fanout/scheduler';
 
 /** Where a run stands. `interrupted`: the server stopped while it was queued or going; resume it. */
 export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -146,9 +145,39 @@ export class RunLog {
   #scheduled = false;
   #error: unknown;
   #closed = false;
+  /** Who keeps the file open: the log until `close`, and its run's journal until released (see {@link journal}). */
+  #holds = 1;
 
   constructor(fd: number) {
     this.#fd = fd;
+  }
+
+  /**
+   * The log as its run's journal (`JournalOptions.sink` of the scheduler): the journal's records
+   * are appended with the events, written in the same write per turn, not through a descriptor
+   * and a thread-pool write of their own (an open, a read of the tail and two writes in the
+   * pool per run, each a thread to wake, were most of what the journal cost a short run).
+   * `flush` writes them now; `sync` is an fsync in the pool. The file stays open after `close`
+   * until `release` is called, once the run's `synced` has settled: a deferred sync still finds
+   * it open.
+   */
+  journal(): JournalSink & { release(): void } {
+    this.#holds++;
+    let released = false;
+    return {
+      append: (line) => this.append(line),
+      flush: () => this.flush(),
+      sync: () => fsyncAsync(this.#fd),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#release();
+      },
+    };
+  }
+
+  #release(): void {
+    if (--this.#holds === 0) closeSync(this.#fd);
   }
 
   /** Appends a line (without its newline). */
@@ -217,20 +246,21 @@ export class RunLog {
     if (this.#error !== undefined) throw this.#error;
   }
 
-  /** Writes what is pending and closes the file. */
+  /** Writes what is pending and closes the file (once its journal is released, if it has one). */
   async close(): Promise<void> {
     if (this.#closed) return;
     try {
       await this.flush();
     } finally {
       this.#closed = true;
-      closeSync(this.#fd);
+      this.#release();
     }
   }
 }
 
 /** Opens a file to a plain descriptor in the thread pool: creating a file updates its directory, which may wait on the disk. */
 const openFdAsync = promisify(openFd);
+const fsyncAsync = promisify(fsync);
 
 const LOG = '.ndjson';
 const JOURNAL = '.journal.ndjson';

@@ -2,7 +2,7 @@
  * A run's log on disk (store.ts) in a real temp directory: what a restart lists from it, what a
  * resume reads back, and what a kill in the middle of a write leaves.
  */
-import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newRunId, RunStore, type RunMeta, type StoredReport } from '../src/store.js';
 import { tempDir } from './helpers.js';
@@ -41,6 +41,34 @@ describe('RunStore', () => {
     const contents = await store.read(meta.id);
     expect(contents).toMatchObject({ meta: done, plan, events: ['{"type":"run-started"}', '{"type":"run-finished"}'] });
     expect(contents.size).toBe((await readFile(store.logPath(meta.id))).length);
+  });
+
+  it("writes its run's journal records with its own lines, and keeps the file open for the journal's sync until released", async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    /** Descriptors of this process open on the run's log. */
+    const open = async (): Promise<number> => {
+      const fds = await readdir('/proc/self/fd');
+      const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((target) => target === store.logPath(meta.id)).length;
+    };
+    const journal = log.journal();
+    log.event('{"type":"run-started"}');
+    journal.append('{"type":"run","version":1,"runId":"r","startedAt":"now","operations":1}');
+    log.event('{"type":"op-finished","id":"a"}');
+    journal.append('{"type":"op","runId":"r","id":"a","kind":"read","state":"succeeded","attempts":1,"fingerprint":"f","durationMs":1}');
+    await journal.flush();
+    const lines = (await readFile(store.logPath(meta.id), 'utf8')).trim().split('\n');
+    expect(lines.slice(2).map((line) => (JSON.parse(line) as { type: string }).type)).toEqual(['run-started', 'run', 'op-finished', 'op']);
+
+    await log.finish({ ...meta, state: 'succeeded' }, report);
+    expect(await open()).toBe(1);
+    await journal.sync();
+    journal.release();
+    expect(await open()).toBe(0);
+    // Journal records are not events.
+    expect((await store.read(meta.id)).events).toEqual(['{"type":"run-started"}', '{"type":"op-finished","id":"a"}']);
   });
 
   it('leaves out a torn last line, and a resume cuts it before appending', async () => {

@@ -6,7 +6,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { check, FanoutError, type SchedulerErrorCode } from './errors.js';
 import type { TerminalState } from './events.js';
-import type { JournalMode } from './journal.js';
+import type { JournalMode, JournalSink } from './journal.js';
 import { isTerminal, Status } from './op-table.js';
 import type { FailurePolicy } from './plan.js';
 import type { Pool, PoolOptions } from './pool.js';
@@ -35,7 +35,7 @@ export interface EngineConfig {
   retryBudget: RetryBudget;
   maxOperations: number;
   pressure: PressureSource | undefined;
-  journal: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined } | undefined;
+  journal: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined; sink?: JournalSink | undefined } | undefined;
   signal: AbortSignal | undefined;
   /** CPU readings for the sequential estimate; none: the sum of unit durations. */
   cpu: CpuMeter | undefined;

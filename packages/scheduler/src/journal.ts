@@ -35,6 +35,40 @@ export interface JournalOptions {
    * @default "before-result"
    */
   sync?: 'before-result' | 'after-result';
+  /**
+   * Where the records go, for a caller that already holds the file open (fanout-server appends
+   * them to a run's log, with the lines it writes there itself): the scheduler then neither
+   * opens, repairs nor closes `path`, which it only reads (modes `"resume"` and
+   * `"retry-failed"`, before the run starts) and names in its errors. The sink must leave the
+   * records in `path` for a later resume to read, after whole lines (see {@link repairJournalTail}).
+   * @default none: the scheduler opens `path` to append
+   */
+  sink?: JournalSink;
+}
+
+/**
+ * A journal's records written by the caller (see `JournalOptions.sink`), each one line of
+ * JSON handed over without its newline. The scheduler calls `flush` once the run's last record
+ * is appended, then `sync` once, when `sync` (the option) says, unless the flush failed.
+ *
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * const sink: JournalSink = {
+ *   append: (line) => lines.push(line),
+ *   flush: () => appendFile(path, lines.splice(0).map((l) => `${l}\n`).join('')),
+ *   sync: async () => { const h = await open(path, 'r'); await h.sync(); await h.close(); },
+ * };
+ * scheduler.run(plan, { journal: { path, sink } });
+ * ```
+ */
+export interface JournalSink {
+  /** Takes one record; written whole, after the ones before it (it may wait for `flush`). */
+  append(line: string): void;
+  /** Resolves once every line appended so far is written (a process killed after loses none); rejects when a write failed. */
+  flush(): Promise<void>;
+  /** Resolves once what was written is on disk (fsync). */
+  sync(): Promise<void>;
 }
 
 /** Deferred syncs (`sync: "after-result"`) in flight at once: the rest wait, leaving libuv's thread pool to the runs' own file operations. */
@@ -270,6 +304,66 @@ export async function repairJournalTail(handle: FileHandle): Promise<number> {
   return size - lineStart;
 }
 
+/** A record as its line (without the newline); an output JSON cannot hold is left out and marked. */
+function recordLine(record: JournalRecord): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    return JSON.stringify({ ...record, output: undefined, outputNotSerializable: true });
+  }
+}
+
+/** What a run writes its records through: the scheduler's own {@link JournalWriter}, or a caller's sink ({@link SinkWriter}). */
+export interface RecordWriter {
+  append(record: JournalRecord): void;
+  /** Writes what is pending and syncs; rejects with `FANOUT_JOURNAL_IO` when any write failed. */
+  close(): Promise<void>;
+  /** Writes what is pending, then resolves; `synced` resolves after the sync (see {@link JournalWriter.closeDeferred}). */
+  closeDeferred(): { written: Promise<void>; synced: Promise<void> };
+}
+
+/** Records handed to a caller's {@link JournalSink}: no file of its own to open, repair or close. */
+export class SinkWriter implements RecordWriter {
+  readonly #sink: JournalSink;
+  readonly #path: string;
+
+  constructor(sink: JournalSink, path: string) {
+    this.#sink = sink;
+    this.#path = path;
+  }
+
+  append(record: JournalRecord): void {
+    this.#sink.append(recordLine(record));
+  }
+
+  async close(): Promise<void> {
+    await this.#io(() => this.#sink.flush());
+    await this.#io(() => this.#sink.sync());
+  }
+
+  closeDeferred(): { written: Promise<void>; synced: Promise<void> } {
+    const written = this.#io(() => this.#sink.flush());
+    // After a failed flush there is nothing to sync: the failure is the result's, as with a file.
+    const synced = written.then(
+      () => deferredSync(() => this.#io(() => this.#sink.sync())),
+      () => undefined,
+    );
+    return { written, synced };
+  }
+
+  /** A sink's failure as the scheduler's own writer reports one. */
+  async #io(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_IO', `expected to write the journal ${this.#path}, but could not: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+        path: this.#path,
+      });
+    }
+  }
+}
+
 /**
  * Appends records as NDJSON. Records are batched per turn of the event loop and written in
  * order, through libuv's thread pool: an append can wait on the file system's journal while
@@ -277,7 +371,7 @@ export async function repairJournalTail(handle: FileHandle): Promise<number> {
  * server running a hundred short runs (seconds at its 99th percentile, bench server-load).
  * `close()` resolves once everything is on disk.
  */
-export class JournalWriter {
+export class JournalWriter implements RecordWriter {
   #handle: Promise<FileHandle>;
   #pending = '';
   #writing: Promise<void> | undefined;
@@ -303,13 +397,7 @@ export class JournalWriter {
   }
 
   append(record: JournalRecord): void {
-    let line: string;
-    try {
-      line = JSON.stringify(record);
-    } catch {
-      line = JSON.stringify({ ...record, output: undefined, outputNotSerializable: true });
-    }
-    this.#pending += `${line}\n`;
+    this.#pending += `${recordLine(record)}\n`;
     if (this.#writing === undefined) this.#writing = this.#drain();
   }
 

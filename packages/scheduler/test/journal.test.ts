@@ -1,9 +1,11 @@
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord } from '../src/index.js';
+import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord, type JournalSink } from '../src/index.js';
+import { deferred } from '../src/testing.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -261,5 +263,97 @@ describe('journal', () => {
     expect(bad.message).toContain('(1300011 characters)');
     expect(bad.message.length).toBeLessThan(400);
     expect(bad.message).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+  });
+});
+
+describe('journal sink', () => {
+  /** A sink over a real file: lines wait in memory until `flush` appends them; every call is noted in `calls`. */
+  function fileSink(path: string, options: { failFlush?: boolean } = {}) {
+    const calls: string[] = [];
+    const pending: string[] = [];
+    const syncing = deferred<void>();
+    const sink: JournalSink = {
+      append: (line) => {
+        calls.push('append');
+        pending.push(line);
+      },
+      flush: async () => {
+        calls.push('flush');
+        if (options.failFlush === true) throw new Error('disk full');
+        appendFileSync(
+          path,
+          pending
+            .splice(0)
+            .map((line) => `${line}\n`)
+            .join(''),
+        );
+      },
+      sync: () => {
+        calls.push('sync');
+        return syncing.promise;
+      },
+    };
+    return { sink, calls, syncing };
+  }
+
+  it('takes every record as one line, in order, from the run record to the end record; the scheduler opens no file of its own', async () => {
+    const path = join(dir, 'log.ndjson');
+    // The caller's own lines share the file (fanout-server's run log).
+    await writeFile(path, '{"type":"run:meta","meta":{}}\n');
+    const { sink, calls, syncing } = fileSink(path);
+    const { adapter } = counting(new Set(['b']));
+    syncing.resolve();
+    const result = await createScheduler({ adapters: [adapter] }).execute(plan, { journal: { path, sink }, runId: 'r1' });
+    const [, ...records] = await lines(path);
+    expect(records[0]).toMatchObject({ type: 'run', version: 1, runId: 'r1', operations: 5 });
+    expect(
+      records
+        .filter((r) => r.type === 'op')
+        .map((r) => [r.id, r.state])
+        .sort(),
+    ).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'failed'],
+      ['c', 'succeeded'],
+      ['d', 'skipped'],
+      ['fan', 'failed'],
+    ]);
+    expect(records.at(-1)).toMatchObject({ type: 'end', runId: 'r1', byState: result.summary.byState });
+    // One flush after the last record, then one sync (sync "before-result", the default).
+    expect(calls.filter((call) => call !== 'append')).toEqual(['flush', 'sync']);
+    expect(calls.lastIndexOf('append')).toBeLessThan(calls.indexOf('flush'));
+    expect(await readdir(dir)).toEqual(['log.ndjson']);
+  });
+
+  it('with sync "after-result", the result waits for the flush only, `synced` for the sync; a resume reads what the sink wrote', async () => {
+    const path = join(dir, 'log.ndjson');
+    const { sink, calls, syncing } = fileSink(path);
+    const first = counting(new Set(['b']));
+    const run = createScheduler({ adapters: [first.adapter] }).run(plan, { journal: { path, sink, sync: 'after-result' }, runId: 'r1' });
+    let synced = false;
+    void run.synced.then(() => (synced = true));
+    await run.result;
+    // Every record is in the file when the result resolves; the sync is asked for, not awaited.
+    expect((await lines(path)).at(-1)).toMatchObject({ type: 'end', runId: 'r1' });
+    await Promise.resolve();
+    expect(calls.filter((call) => call !== 'append')).toEqual(['flush', 'sync']);
+    expect(synced).toBe(false);
+    syncing.resolve();
+    await run.synced;
+
+    const second = counting(new Set());
+    const again = fileSink(path);
+    again.syncing.resolve();
+    await createScheduler({ adapters: [second.adapter] }).execute(plan, { journal: { path, mode: 'resume', sink: again.sink } });
+    expect(second.calls.sort()).toEqual(['b', 'd']);
+  });
+
+  it('a flush that fails rejects the result with FANOUT_JOURNAL_IO naming the path and its cause, and nothing is synced', async () => {
+    const path = join(dir, 'log.ndjson');
+    const { sink, calls } = fileSink(path, { failFlush: true });
+    const run = createScheduler({ adapters: [counting(new Set()).adapter] }).run(plan, { journal: { path, sink, sync: 'after-result' } });
+    await expect(run.result).rejects.toMatchObject({ code: 'FANOUT_JOURNAL_IO', path, message: `expected to write the journal ${path}, but could not: disk full`, cause: { message: 'disk full' } });
+    await run.synced;
+    expect(calls).not.toContain('sync');
   });
 });
