@@ -554,6 +554,7 @@ export class RunManager {
     }
     // The journals of the runs that ended are on disk before the server says it stopped.
     await Promise.all(this.#syncs);
+    await this.store.close();
   }
 }
 

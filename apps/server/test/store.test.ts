@@ -2,7 +2,8 @@
  * A run's log on disk (store.ts) in a real temp directory: what a restart lists from it, what a
  * resume reads back, and what a kill in the middle of a write leaves.
  */
-import { appendFile, open, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newRunId, RunStore, type RunMeta, type StoredReport } from '../src/store.js';
 import { tempDir } from './helpers.js';
@@ -69,6 +70,34 @@ describe('RunStore', () => {
     expect(await open()).toBe(0);
     // Journal records are not events.
     expect((await store.read(meta.id)).events).toEqual(['{"type":"run-started"}', '{"type":"op-finished","id":"a"}']);
+  });
+
+  it("makes the next run's file ahead and renames it to the run's log at its create; removes another process's spares when listing, and its own when closed", async () => {
+    const store = new RunStore(temp.dir);
+    const root = join(temp.dir, 'runs');
+    const spares = async (): Promise<string[]> => (await readdir(root)).filter((name) => name.startsWith('.spare-'));
+    const first = newMeta();
+    await (await store.create(first, plan)).close();
+    // Made in the thread pool after the first create: waited for by looking, not by a timer.
+    while ((await spares()).length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const [spare] = await spares();
+    const { ino } = await stat(join(root, spare!));
+
+    const second = newMeta();
+    const log = await store.create(second, plan);
+    await log.close();
+    expect((await stat(store.logPath(second.id))).ino).toBe(ino);
+    expect((await store.read(second.id)).meta).toEqual(second);
+    while ((await spares()).length === 0) await new Promise((resolve) => setImmediate(resolve));
+
+    // A spare an earlier process left (killed) is removed by the next one's list; this one's stays.
+    await writeFile(join(root, '.spare-0123abcd'), '');
+    expect((await store.list()).map((run) => run.meta.id).sort()).toEqual([first.id, second.id].sort());
+    expect(await spares()).toHaveLength(1);
+    expect(await spares()).not.toContain('.spare-0123abcd');
+    await store.close();
+    expect(await spares()).toEqual([]);
+    expect((await readdir(root)).sort()).toEqual([`${first.id}.ndjson`, `${second.id}.ndjson`].sort());
   });
 
   it('leaves out a torn last line, and a resume cuts it before appending', async () => {
