@@ -167,7 +167,9 @@ export class RunLog {
     return {
       append: (line) => this.append(line),
       flush: () => this.flush(),
-      sync: () => fsyncAsync(this.#fd),
+      // Handed to the pool after this turn, so after the run's end is written and sent (the
+      // scheduler asks for the sync before it resolves the run's result): see `create`.
+      sync: () => new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncAsync(this.#fd)),
       release: () => {
         if (released) return;
         released = true;
@@ -342,7 +344,9 @@ export class RunStore {
     // `ax` when made here (a spare is made so too): a log is never written twice from its start;
     // appended to (O_APPEND), so no write lands anywhere but at its end.
     const fd = (await this.#takeSpare(this.logPath(meta.id))) ?? (await openFdAsync(this.logPath(meta.id), 'ax'));
-    this.#makeSpare();
+    // Once this turn is over, so once the submit's 202 is out: handing work to the pool wakes a
+    // thread, and on a busy machine the woken thread can take the CPU from this one at once.
+    setImmediate(() => this.#makeSpare());
     const log = new RunLog(fd);
     log.meta(meta);
     log.append(JSON.stringify({ type: 'run:plan', plan }));
