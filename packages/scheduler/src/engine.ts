@@ -260,8 +260,11 @@ export class Engine extends RunStateMachine {
     this.finished = true;
     this.#release();
     this.hub.end();
-    this.#synced(undefined);
-    this.#reject(error);
+    // What a sink still holds is written, if it can be, before the caller hears of the
+    // failure: a caller that exits then would otherwise lose records a resume needs.
+    const abandoned = this.journal?.abandon() ?? Promise.resolve();
+    this.#synced(abandoned);
+    void abandoned.then(() => this.#reject(error));
   }
 
   /** Lets go of timers, the pressure subscription and the abort listener. */

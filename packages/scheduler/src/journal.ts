@@ -49,21 +49,34 @@ export interface JournalOptions {
 /**
  * A journal's records written by the caller (see `JournalOptions.sink`), each one line of
  * JSON handed over without its newline. The scheduler calls `flush` once the run's last record
- * is appended, then `sync` once, when `sync` (the option) says, unless the flush failed.
+ * is appended, then `sync` once, when `sync` (the option) says, unless the flush failed; and
+ * `flush` once, its failure ignored, when the run ends on an error of its own (a throwing
+ * pressure source, a journal that cannot be read).
+ *
+ * `append` must hand the record to the file on its own, within the turn of the event loop it
+ * was called in (batching a turn's records into one write is fine), not keep it until `flush`:
+ * `flush` comes only at the run's end, so records kept until then are lost when the process
+ * dies first, and a resume reruns every operation they recorded — the journal's guarantee.
  *
  * @example
  * ```ts
- * const lines: string[] = [];
+ * const fd = openSync(path, 'a');
  * const sink: JournalSink = {
- *   append: (line) => lines.push(line),
- *   flush: () => appendFile(path, lines.splice(0).map((l) => `${l}\n`).join('')),
- *   sync: async () => { const h = await open(path, 'r'); await h.sync(); await h.close(); },
+ *   // Written now: a record still in memory when the process dies is an operation run again.
+ *   append: (line) => appendFileSync(fd, `${line}\n`),
+ *   flush: async () => {},
+ *   sync: () => promisify(fsync)(fd),
  * };
- * scheduler.run(plan, { journal: { path, sink } });
+ * const run = scheduler.run(plan, { journal: { path, sink } });
+ * await run.synced.finally(() => closeSync(fd));
  * ```
  */
 export interface JournalSink {
-  /** Takes one record; written whole, after the ones before it (it may wait for `flush`). */
+  /**
+   * Takes one record and writes it whole, after the ones before it, by the end of this turn
+   * of the event loop. A throw is kept: the run goes on, and its result rejects with
+   * `FANOUT_JOURNAL_IO` once its records are flushed.
+   */
   append(line: string): void;
   /** Resolves once every line appended so far is written (a process killed after loses none); rejects when a write failed. */
   flush(): Promise<void>;
@@ -320,12 +333,16 @@ export interface RecordWriter {
   close(): Promise<void>;
   /** Writes what is pending, then resolves; `synced` resolves after the sync (see {@link JournalWriter.closeDeferred}). */
   closeDeferred(): { written: Promise<void>; synced: Promise<void> };
+  /** For a run ended by an error of its own: writes what is pending if it can, and lets the file go; never rejects. */
+  abandon(): Promise<void>;
 }
 
 /** Records handed to a caller's {@link JournalSink}: no file of its own to open, repair or close. */
 export class SinkWriter implements RecordWriter {
   readonly #sink: JournalSink;
   readonly #path: string;
+  /** The first append that threw. */
+  #error: unknown;
 
   constructor(sink: JournalSink, path: string) {
     this.#sink = sink;
@@ -333,22 +350,46 @@ export class SinkWriter implements RecordWriter {
   }
 
   append(record: JournalRecord): void {
-    this.#sink.append(recordLine(record));
+    // Kept, not thrown: an append comes from where an operation settles, which must not fail
+    // halfway (the scheduler's own writer keeps its write errors so too); the run's result
+    // rejects with it once the records are flushed.
+    try {
+      this.#sink.append(recordLine(record));
+    } catch (error) {
+      this.#error ??= error;
+    }
   }
 
   async close(): Promise<void> {
-    await this.#io(() => this.#sink.flush());
+    await this.#io(() => this.#flush());
     await this.#io(() => this.#sink.sync());
   }
 
   closeDeferred(): { written: Promise<void>; synced: Promise<void> } {
-    const written = this.#io(() => this.#sink.flush());
+    const written = this.#io(() => this.#flush());
     // After a failed flush there is nothing to sync: the failure is the result's, as with a file.
     const synced = written.then(
       () => deferredSync(() => this.#io(() => this.#sink.sync())),
       () => undefined,
     );
     return { written, synced };
+  }
+
+  /** Best effort, for a run ended by an error of its own: the records a sink still holds are written if they can be. */
+  abandon(): Promise<void> {
+    return this.#sink.flush().catch(() => undefined);
+  }
+
+  /** The sink's flush; rejects with the first append that threw, when one did, rather than with the flush's own error. */
+  #flush(): Promise<void> {
+    return this.#sink.flush().then(
+      () => {
+        if (this.#error !== undefined) throw this.#error;
+      },
+      (error: unknown) => {
+        throw this.#error ?? error;
+      },
+    );
   }
 
   /** A sink's failure as the scheduler's own writer reports one. */
@@ -441,6 +482,12 @@ export class JournalWriter implements RecordWriter {
     const written = this.#written();
     const synced = written.then(() => deferredSync(() => this.#syncAndClose()));
     return { written: written.then(() => this.#check()), synced };
+  }
+
+  async abandon(): Promise<void> {
+    await this.#written();
+    const handle = await this.#handle.catch(() => undefined);
+    await handle?.close().catch(() => undefined);
   }
 
   async #written(): Promise<void> {

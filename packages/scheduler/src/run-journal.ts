@@ -111,6 +111,11 @@ export class RunJournal {
     await written;
   }
 
+  /** For a run ended by an error of its own (no `end` record): writes what is pending, best effort; never rejects. */
+  abandon(): Promise<void> {
+    return this.#writer?.abandon() ?? Promise.resolve();
+  }
+
   /** With `sync: "after-result"`: resolves once the file is synced and closed (set by `end`). */
   synced: Promise<void> | undefined;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord, type JournalSink } from '../src/index.js';
+import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord, type JournalSink, type PressureSource } from '../src/index.js';
 import { deferred } from '../src/testing.js';
 
 let dir: string;
@@ -267,15 +267,20 @@ describe('journal', () => {
 });
 
 describe('journal sink', () => {
-  /** A sink over a real file: lines wait in memory until `flush` appends them; every call is noted in `calls`. */
-  function fileSink(path: string, options: { failFlush?: boolean } = {}) {
+  /**
+   * A sink over a real file: each line appended to it at once (the contract), or, with
+   * `buffer`, kept until `flush` (what the contract forbids: for the fatal path, which flushes
+   * anyway); every call is noted in `calls`.
+   */
+  function fileSink(path: string, options: { failFlush?: boolean; buffer?: boolean } = {}) {
     const calls: string[] = [];
     const pending: string[] = [];
     const syncing = deferred<void>();
     const sink: JournalSink = {
       append: (line) => {
         calls.push('append');
-        pending.push(line);
+        if (options.buffer === true) pending.push(line);
+        else appendFileSync(path, `${line}\n`);
       },
       flush: async () => {
         calls.push('flush');
@@ -355,5 +360,64 @@ describe('journal sink', () => {
     await expect(run.result).rejects.toMatchObject({ code: 'FANOUT_JOURNAL_IO', path, message: `expected to write the journal ${path}, but could not: disk full`, cause: { message: 'disk full' } });
     await run.synced;
     expect(calls).not.toContain('sync');
+  });
+
+  it('a run ended by an error of its own still flushes what the sink holds, before its result rejects', async () => {
+    const path = join(dir, 'log.ndjson');
+    const { sink, calls } = fileSink(path, { buffer: true });
+    // Subscribed to after the run record is appended: the run ends there, on the fatal path.
+    const broken = new Error('pressure source broke');
+    const pressure: PressureSource = {
+      read: () => ({ admit: true }),
+      subscribe: () => {
+        throw broken;
+      },
+    };
+    const scheduler = createScheduler({ adapters: [counting(new Set()).adapter], pressure });
+    const run = scheduler.run(plan, { journal: { path, sink }, runId: 'r1' });
+    await expect(run.result).rejects.toBe(broken);
+    expect(calls).toEqual(['append', 'flush']);
+    expect(await lines(path)).toEqual([expect.objectContaining({ type: 'run', runId: 'r1', operations: 5 })]);
+    await run.synced;
+  });
+
+  it("an append that throws (a log closed under the run) does not stop the run: its result rejects with FANOUT_JOURNAL_IO naming the path and the first append's error", async () => {
+    const path = join(dir, 'log.ndjson');
+    let closed = false;
+    let failures = 0;
+    const sink: JournalSink = {
+      append: (line) => {
+        if (closed) throw new Error(`expected an open run log, got one already closed (${++failures})`);
+        appendFileSync(path, `${line}\n`);
+      },
+      flush: async () => undefined,
+      sync: async () => undefined,
+    };
+    const adapter = defineAdapter({
+      kind: 'step',
+      input: z.object({ value: z.unknown() }),
+      run: (input, ctx) => {
+        // The log is closed once the first operation has been recorded.
+        if (ctx.id === 'b') closed = true;
+        return { value: input.value };
+      },
+    });
+    const ordered = {
+      operations: [
+        { id: 'a', kind: 'step', input: { value: 1 } },
+        { id: 'b', kind: 'step', input: { value: 2 }, after: ['a'] },
+        { id: 'c', kind: 'step', input: { value: 3 }, after: ['b'] },
+      ],
+    };
+    const run = createScheduler({ adapters: [adapter] }).run(ordered, { journal: { path, sink }, runId: 'r1' });
+    await expect(run.result).rejects.toMatchObject({
+      code: 'FANOUT_JOURNAL_IO',
+      path,
+      message: `expected to write the journal ${path}, but could not: expected an open run log, got one already closed (1)`,
+      cause: { message: 'expected an open run log, got one already closed (1)' },
+    });
+    // Every operation ran; the records written before the log closed are whole.
+    expect(failures).toBe(3);
+    expect((await lines(path)).map((r) => (r.type === 'op' ? r.id : r.type))).toEqual(['run', 'a']);
   });
 });
