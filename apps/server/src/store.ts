@@ -21,16 +21,17 @@
  * costs an open and a write; its events and journal records a write per turn; its end one write and a
  * close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
  * first, so a server killed with SIGKILL loses none of it; a kill mid-write leaves at most a
- * torn last line, which readers drop and a resume cuts. The only fsync is the journal's, which
+ * torn last line, which readers drop and a resume cuts, and so does a write that fails (the log
+ * writes nothing after it). The only fsync is the journal's, which
  * the scheduler asks for just after a run ends (`sync: "after-result"`): the journal is what a resume
  * trusts, so a machine that loses power can list a run that was over as interrupted, or lose
  * one accepted in its last moments, but never makes a resume rerun an operation whose success
  * was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, open as openFd, rename, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, link, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { access, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isJournalLine, type JournalSink, type Plan, type RunSummary, type TerminalState } from '@fanout/scheduler';
 
@@ -197,6 +198,13 @@ export class RunLog {
 
   #write(): void {
     if (this.#pending.length === 0 || this.#closed) return;
+    // Nothing after a failed write: it may have left part of a line, and a later write that
+    // succeeded would glue a whole one to it in the middle of the file, where readers do not
+    // drop torn lines. The first error is kept, and `flush` and `close` report it.
+    if (this.#error !== undefined) {
+      this.#pending = [];
+      return;
+    }
     const data = Buffer.from(`${this.#pending.join('\n')}\n`);
     this.#pending = [];
     try {
@@ -263,7 +271,7 @@ export class RunLog {
 /** Opens a file to a plain descriptor in the thread pool: creating a file updates its directory, which may wait on the disk. */
 const openFdAsync = promisify(openFd);
 const fsyncAsync = promisify(fsync);
-const renameAsync = promisify(rename);
+const linkAsync = promisify(link);
 
 /** How the name of a file made ahead for the next run's log begins (see {@link RunStore.create}); never a run id. */
 const SPARE = '.spare-';
@@ -287,6 +295,10 @@ export class RunStore {
   #making: Promise<void> | undefined;
   /** Paths of this store's spares, made or being made (not an earlier process's, which `list` removes). */
   readonly #ours = new Set<string>();
+  /** Logs being created, empty until their first write (see {@link list}). */
+  readonly #creating = new Set<string>();
+  /** Unlinks of the names of spares taken (see {@link #takeSpare}), waited for by `close`. */
+  readonly #unlinking = new Set<Promise<void>>();
   #closed = false;
 
   constructor(dataDir: string) {
@@ -333,50 +345,67 @@ export class RunStore {
    * Records a new run: its log with the meta and the plan, written before this resolves. The
    * log stays open for the run's events; the scheduler's journal goes to the same file.
    *
-   * The file is the spare made ahead, renamed, when one is ready, and the next spare is made
+   * The file is the spare made ahead, linked as the run's log, when one is ready, and the next spare is made
    * after: creating a file takes an inode, which on ext4 means walking past the inodes freed in
    * the last seconds or minutes (`recently_deleted`), 0.4–1 ms at the median in a directory
-   * where other programs delete many files (/tmp, measured), where a rename is 0.05–0.1 ms.
+   * where other programs delete many files (/tmp, measured), where a rename or link is 0.05–0.1 ms.
    * That cost is then paid while the previous run goes, not between a submit and its 202.
    */
   async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
     await this.made();
     // `ax` when made here (a spare is made so too): a log is never written twice from its start;
     // appended to (O_APPEND), so no write lands anywhere but at its end.
-    const fd = (await this.#takeSpare(this.logPath(meta.id))) ?? (await openFdAsync(this.logPath(meta.id), 'ax'));
-    // Once this turn is over, so once the submit's 202 is out: handing work to the pool wakes a
-    // thread, and on a busy machine the woken thread can take the CPU from this one at once.
-    setImmediate(() => this.#makeSpare());
-    const log = new RunLog(fd);
-    log.meta(meta);
-    log.append(JSON.stringify({ type: 'run:plan', plan }));
+    const path = this.logPath(meta.id);
+    // Empty until its first write: not one a `list` now may take for a kill's leftover.
+    this.#creating.add(path);
     try {
-      await log.flush();
-    } catch (error) {
-      await log.close().catch(() => undefined);
-      throw error;
+      const fd = (await this.#takeSpare(path)) ?? (await openFdAsync(path, 'ax'));
+      // Once this turn is over, so once the submit's 202 is out: handing work to the pool wakes a
+      // thread, and on a busy machine the woken thread can take the CPU from this one at once.
+      setImmediate(() => this.#makeSpare());
+      const log = new RunLog(fd);
+      log.meta(meta);
+      log.append(JSON.stringify({ type: 'run:plan', plan }));
+      try {
+        await log.flush();
+      } catch (error) {
+        await log.close().catch(() => undefined);
+        throw error;
+      }
+      return log;
+    } finally {
+      this.#creating.delete(path);
     }
-    return log;
   }
 
   /**
-   * The ready spare, renamed to `path`; undefined when none is ready (it is not waited for) or
-   * the rename failed (the caller creates the file itself, and reports what fails then). A
-   * rename replaces a file of that name, which a run id never has: ids are drawn by this
-   * process from the time, a counter and random bytes.
+   * The ready spare, linked as `path`; undefined when none is ready (it is not waited for) or
+   * the link failed (the caller creates the file itself, and reports what fails then). A link,
+   * not a rename: a rename would silently replace a file of that name, where `link` fails with
+   * EEXIST, as the `ax` create does. The spare's own name is unlinked after this turn (with
+   * the next spare's create, once the 202 is out); a kill before leaves it to the next `list`,
+   * which unlinks that name only. Measured in /tmp, same directory, 400 each alternating, at a
+   * load of 15: link 0.010–0.013 ms at the median, rename 0.013–0.017 ms, the unlink 0.007 ms.
    */
   async #takeSpare(path: string): Promise<number | undefined> {
     const spare = this.#spare;
     if (spare === undefined) return undefined;
     this.#spare = undefined;
     try {
-      await renameAsync(spare.path, path);
-      this.#ours.delete(spare.path);
-      return spare.fd;
+      await linkAsync(spare.path, path);
     } catch {
       void this.#discard(spare);
       return undefined;
     }
+    const unlinked = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => unlink(spare.path))
+      .then(
+        () => void this.#ours.delete(spare.path),
+        () => undefined,
+      );
+    this.#unlinking.add(unlinked);
+    void unlinked.then(() => this.#unlinking.delete(unlinked));
+    return spare.fd;
   }
 
   /** Starts making the next spare in the thread pool, unless one is made or being made. */
@@ -414,6 +443,7 @@ export class RunStore {
     const spare = this.#spare;
     this.#spare = undefined;
     if (spare !== undefined) await this.#discard(spare);
+    await Promise.all(this.#unlinking);
   }
 
   /** Opens a stored run's log to append again (a resume), cutting the torn tail `contents` left out. */
@@ -485,14 +515,22 @@ export class RunStore {
   async #last(id: string): Promise<StoredRun | undefined> {
     const handle = await open(this.logPath(id), 'r');
     let tail: string;
+    let empty = false;
     try {
       const { size } = await handle.stat();
+      empty = size === 0;
       const length = Math.min(size, TAIL_BYTES);
       const buffer = Buffer.allocUnsafe(length);
       await handle.read(buffer, 0, length, size - length);
       tail = buffer.toString('utf8');
     } finally {
       await handle.close();
+    }
+    if (empty) {
+      // A kill between the log's create (or the spare's link) and its first write: no run to
+      // list or resume, not even an id a client was given (the 202 follows the write).
+      if (!this.#creating.has(this.logPath(id))) await unlink(this.logPath(id)).catch(() => undefined);
+      return undefined;
     }
     const end = tail.lastIndexOf('\n');
     const start = tail.lastIndexOf('\n', end - 1) + 1;
@@ -506,7 +544,10 @@ export class RunStore {
     return { meta: contents.meta };
   }
 
-  /** Every run as last recorded (a log without a readable first line is left out: a kill during creation). */
+  /**
+   * Every run as last recorded (a log without a readable first line is left out: a kill during
+   * creation). Removes what a killed process left: its spares, and logs it created but never wrote.
+   */
   async list(): Promise<StoredRun[]> {
     let names: string[];
     try {
