@@ -396,14 +396,24 @@ export class RunManager {
       const eventId = events.length;
       for (const subscriber of entry.subscribers) subscriber.event(eventId, data);
     };
+    // The run's log, unless it has a journal of its own (see store.ts): its records are written
+    // through the log (an adopted run's log may not be open yet, and it has a journal of its own).
+    const sink = entry.journal === undefined ? entry.log?.journal() : undefined;
     const options = {
       runId: id,
       // Synced after the result: the disk's flush is not on the path of the run's end (README, "What is durable").
-      // The run's log, unless it has a journal of its own (see store.ts).
-      journal: { path: entry.journal ?? this.store.logPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const },
+      journal: { path: entry.journal ?? this.store.logPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const, ...(sink === undefined ? {} : { sink }) },
       onEvent: (event: SchedulerEvent) => emit(eventJson(event)),
     };
-    const run = launcher === undefined ? this.scheduler.run(compiled ?? plan, { ...runOptions(this.config), ...options }) : launcher(options);
+    let run: Run;
+    try {
+      run = launcher === undefined ? this.scheduler.run(compiled ?? plan, { ...runOptions(this.config), ...options }) : launcher(options);
+    } catch (error) {
+      sink?.release();
+      throw error;
+    }
+    // The log's file stays open for the journal's deferred sync, until it is done.
+    if (sink !== undefined) void run.synced.finally(sink.release).catch(() => undefined);
     entry.run = run;
     // Not written now: on disk a queued run and a running one both mean "interrupted" to the
     // next process; the file is written again when the run ends.
@@ -544,6 +554,7 @@ export class RunManager {
     }
     // The journals of the runs that ended are on disk before the server says it stopped.
     await Promise.all(this.#syncs);
+    await this.store.close();
   }
 }
 

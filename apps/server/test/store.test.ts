@@ -2,9 +2,14 @@
  * A run's log on disk (store.ts) in a real temp directory: what a restart lists from it, what a
  * resume reads back, and what a kill in the middle of a write leaves.
  */
-import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { appendFile, open, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newRunId, RunStore, type RunMeta, type StoredReport } from '../src/store.js';
+import { adaptersFromConfig } from '@fanout/profiles';
+import { createScheduler } from '@fanout/scheduler';
+import { newRunId, RunLog, RunStore, type RunMeta, type StoredReport } from '../src/store.js';
 import { tempDir } from './helpers.js';
 
 let temp: { dir: string; remove: () => Promise<void> };
@@ -41,6 +46,64 @@ describe('RunStore', () => {
     const contents = await store.read(meta.id);
     expect(contents).toMatchObject({ meta: done, plan, events: ['{"type":"run-started"}', '{"type":"run-finished"}'] });
     expect(contents.size).toBe((await readFile(store.logPath(meta.id))).length);
+  });
+
+  it("writes its run's journal records with its own lines, and keeps the file open for the journal's sync until released", async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    /** Descriptors of this process open on the run's log. */
+    const open = async (): Promise<number> => {
+      const fds = await readdir('/proc/self/fd');
+      const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((target) => target === store.logPath(meta.id)).length;
+    };
+    const journal = log.journal();
+    log.event('{"type":"run-started"}');
+    journal.append('{"type":"run","version":1,"runId":"r","startedAt":"now","operations":1}');
+    log.event('{"type":"op-finished","id":"a"}');
+    journal.append('{"type":"op","runId":"r","id":"a","kind":"read","state":"succeeded","attempts":1,"fingerprint":"f","durationMs":1}');
+    await journal.flush();
+    const lines = (await readFile(store.logPath(meta.id), 'utf8')).trim().split('\n');
+    expect(lines.slice(2).map((line) => (JSON.parse(line) as { type: string }).type)).toEqual(['run-started', 'run', 'op-finished', 'op']);
+
+    await log.finish({ ...meta, state: 'succeeded' }, report);
+    expect(await open()).toBe(1);
+    await journal.sync();
+    journal.release();
+    expect(await open()).toBe(0);
+    // Journal records are not events.
+    expect((await store.read(meta.id)).events).toEqual(['{"type":"run-started"}', '{"type":"op-finished","id":"a"}']);
+  });
+
+  it("makes the next run's file ahead and links it as the run's log at its create; removes another process's spares when listing, and its own when closed", async () => {
+    const store = new RunStore(temp.dir);
+    const root = join(temp.dir, 'runs');
+    const spares = async (): Promise<string[]> => (await readdir(root)).filter((name) => name.startsWith('.spare-'));
+    const first = newMeta();
+    await (await store.create(first, plan)).close();
+    // Made in the thread pool after the first create: waited for by looking, not by a timer.
+    while ((await spares()).length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const [spare] = await spares();
+    const { ino } = await stat(join(root, spare!));
+
+    const second = newMeta();
+    const log = await store.create(second, plan);
+    await log.close();
+    expect((await stat(store.logPath(second.id))).ino).toBe(ino);
+    expect((await store.read(second.id)).meta).toEqual(second);
+    // The taken spare's own name is unlinked after the create's turn, and the next one made.
+    while ((await spares()).length !== 1 || (await spares()).includes(spare!)) await new Promise((resolve) => setImmediate(resolve));
+    expect((await stat(store.logPath(second.id))).nlink).toBe(1);
+
+    // A spare an earlier process left (killed) is removed by the next one's list; this one's stays.
+    await writeFile(join(root, '.spare-0123abcd'), '');
+    expect((await store.list()).map((run) => run.meta.id).sort()).toEqual([first.id, second.id].sort());
+    expect(await spares()).toHaveLength(1);
+    expect(await spares()).not.toContain('.spare-0123abcd');
+    await store.close();
+    expect(await spares()).toEqual([]);
+    expect((await readdir(root)).sort()).toEqual([`${first.id}.ndjson`, `${second.id}.ndjson`].sort());
   });
 
   it('leaves out a torn last line, and a resume cuts it before appending', async () => {
@@ -89,6 +152,94 @@ describe('RunStore', () => {
     expect(await store.journalOf(meta.id)).toBe(store.logPath(meta.id));
     await writeFile(store.journalPath(meta.id), '');
     expect(await store.journalOf(meta.id)).toBe(store.journalPath(meta.id));
+  });
+
+  it("never replaces a file already at the log's path with the spare: the create fails, the file is kept", async () => {
+    const store = new RunStore(temp.dir);
+    const spares = async (): Promise<string[]> => (await readdir(store.root)).filter((name) => name.startsWith('.spare-'));
+    await (await store.create(newMeta(), plan)).close();
+    while ((await spares()).length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const taken = newMeta();
+    await writeFile(store.logPath(taken.id), '{"type":"run:meta","meta":{"id":"earlier"}}\n');
+    await expect(store.create(taken, plan)).rejects.toMatchObject({ code: 'EEXIST', path: store.logPath(taken.id) });
+    expect(await readFile(store.logPath(taken.id), 'utf8')).toBe('{"type":"run:meta","meta":{"id":"earlier"}}\n');
+    await store.close();
+    expect(await spares()).toEqual([]);
+  });
+
+  it('writes nothing after a write fails, so that a torn line can only be the last one', async () => {
+    // A FIFO written without blocking: a line longer than the pipe holds is written in part,
+    // then the write fails (EAGAIN); once the reader has drained it, a write would succeed again.
+    const fifo = join(temp.dir, 'log.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const log = new RunLog(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    const drain = (): string => {
+      const chunks: Buffer[] = [];
+      const buffer = Buffer.alloc(65_536);
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(reader, buffer);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
+          throw error;
+        }
+        if (n === 0) break;
+        chunks.push(Buffer.from(buffer.subarray(0, n)));
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    try {
+      const big = `{"type":"op-finished","output":"${'x'.repeat(1_000_000)}"}`;
+      log.event(big);
+      await expect(log.flush()).rejects.toMatchObject({ code: 'EAGAIN' });
+      const torn = drain();
+      expect(torn.length).toBeGreaterThan(0);
+      expect(torn.length).toBeLessThan(big.length);
+      // Room in the pipe again: the next lines are not written, and the first error is told.
+      log.event('{"type":"op-finished","id":"b"}');
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(log.flush()).rejects.toMatchObject({ code: 'EAGAIN' });
+      await expect(log.close()).rejects.toMatchObject({ code: 'EAGAIN' });
+      expect(drain()).toBe('');
+    } finally {
+      closeSync(reader);
+    }
+  });
+
+  it("a journal appended to after its log was closed fails the run's result with FANOUT_JOURNAL_IO, and the run still ends", async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    const journal = log.journal();
+    await log.close();
+    await writeFile(join(temp.dir, 'tiny.txt'), 'tiny\n');
+    const configured = await adaptersFromConfig({ roots: [temp.dir] }, ['read']);
+    try {
+      const run = createScheduler({ adapters: configured.adapters }).run(plan, { journal: { path: store.logPath(meta.id), sink: journal } });
+      await expect(run.result).rejects.toMatchObject({
+        code: 'FANOUT_JOURNAL_IO',
+        path: store.logPath(meta.id),
+        cause: { message: 'expected an open run log, got one already closed' },
+      });
+    } finally {
+      await configured.close();
+      journal.release();
+    }
+    expect((await store.read(meta.id)).meta).toEqual(meta);
+  });
+
+  it('removes, when listing, a log left empty by a kill between its create and its first write', async () => {
+    const store = new RunStore(temp.dir);
+    const kept = newMeta();
+    await (await store.create(kept, plan)).close();
+    const killed = newMeta();
+    await writeFile(store.logPath(killed.id), '');
+    expect((await store.list()).map((run) => run.meta.id)).toEqual([kept.id]);
+    await expect(stat(store.logPath(killed.id))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await readdir(store.root)).filter((name) => !name.startsWith('.spare-'))).toEqual([`${kept.id}.ndjson`]);
+    await store.close();
   });
 
   it('does not list a run whose first write was torn, nor files that are not run logs', async () => {

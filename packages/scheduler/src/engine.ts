@@ -6,7 +6,7 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { check, FanoutError, type SchedulerErrorCode } from './errors.js';
 import type { TerminalState } from './events.js';
-import type { JournalMode } from './journal.js';
+import type { JournalMode, JournalSink } from './journal.js';
 import { isTerminal, Status } from './op-table.js';
 import type { FailurePolicy } from './plan.js';
 import type { Pool, PoolOptions } from './pool.js';
@@ -35,7 +35,7 @@ export interface EngineConfig {
   retryBudget: RetryBudget;
   maxOperations: number;
   pressure: PressureSource | undefined;
-  journal: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined } | undefined;
+  journal: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined; sink?: JournalSink | undefined } | undefined;
   signal: AbortSignal | undefined;
   /** CPU readings for the sequential estimate; none: the sum of unit durations. */
   cpu: CpuMeter | undefined;
@@ -260,8 +260,11 @@ export class Engine extends RunStateMachine {
     this.finished = true;
     this.#release();
     this.hub.end();
-    this.#synced(undefined);
-    this.#reject(error);
+    // What a sink still holds is written, if it can be, before the caller hears of the
+    // failure: a caller that exits then would otherwise lose records a resume needs.
+    const abandoned = this.journal?.abandon() ?? Promise.resolve();
+    this.#synced(abandoned);
+    void abandoned.then(() => this.#reject(error));
   }
 
   /** Lets go of timers, the pressure subscription and the abort listener. */

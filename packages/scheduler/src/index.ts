@@ -96,6 +96,7 @@ export {
   type JournalOptions,
   type JournalRecord,
   type JournalRunRecord,
+  type JournalSink,
   type JournalState,
 } from './journal.js';
 export type { FailureRecord, KindSummary, LimitPoint, RunSummary } from './summary.js';

@@ -35,6 +35,53 @@ export interface JournalOptions {
    * @default "before-result"
    */
   sync?: 'before-result' | 'after-result';
+  /**
+   * Where the records go, for a caller that already holds the file open (fanout-server appends
+   * them to a run's log, with the lines it writes there itself): the scheduler then neither
+   * opens, repairs nor closes `path`, which it only reads (modes `"resume"` and
+   * `"retry-failed"`, before the run starts) and names in its errors. The sink must leave the
+   * records in `path` for a later resume to read, after whole lines (see {@link repairJournalTail}).
+   * @default none: the scheduler opens `path` to append
+   */
+  sink?: JournalSink;
+}
+
+/**
+ * A journal's records written by the caller (see `JournalOptions.sink`), each one line of
+ * JSON handed over without its newline. The scheduler calls `flush` once the run's last record
+ * is appended, then `sync` once, when `sync` (the option) says, unless the flush failed; and
+ * `flush` once, its failure ignored, when the run ends on an error of its own (a throwing
+ * pressure source, a journal that cannot be read).
+ *
+ * `append` must hand the record to the file on its own, within the turn of the event loop it
+ * was called in (batching a turn's records into one write is fine), not keep it until `flush`:
+ * `flush` comes only at the run's end, so records kept until then are lost when the process
+ * dies first, and a resume reruns every operation they recorded — the journal's guarantee.
+ *
+ * @example
+ * ```ts
+ * const fd = openSync(path, 'a');
+ * const sink: JournalSink = {
+ *   // Written now: a record still in memory when the process dies is an operation run again.
+ *   append: (line) => appendFileSync(fd, `${line}\n`),
+ *   flush: async () => {},
+ *   sync: () => promisify(fsync)(fd),
+ * };
+ * const run = scheduler.run(plan, { journal: { path, sink } });
+ * await run.synced.finally(() => closeSync(fd));
+ * ```
+ */
+export interface JournalSink {
+  /**
+   * Takes one record and writes it whole, after the ones before it, by the end of this turn
+   * of the event loop. A throw is kept: the run goes on, and its result rejects with
+   * `FANOUT_JOURNAL_IO` once its records are flushed.
+   */
+  append(line: string): void;
+  /** Resolves once every line appended so far is written (a process killed after loses none); rejects when a write failed. */
+  flush(): Promise<void>;
+  /** Resolves once what was written is on disk (fsync). */
+  sync(): Promise<void>;
 }
 
 /** Deferred syncs (`sync: "after-result"`) in flight at once: the rest wait, leaving libuv's thread pool to the runs' own file operations. */
@@ -270,6 +317,94 @@ export async function repairJournalTail(handle: FileHandle): Promise<number> {
   return size - lineStart;
 }
 
+/** A record as its line (without the newline); an output JSON cannot hold is left out and marked. */
+function recordLine(record: JournalRecord): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    return JSON.stringify({ ...record, output: undefined, outputNotSerializable: true });
+  }
+}
+
+/** What a run writes its records through: the scheduler's own {@link JournalWriter}, or a caller's sink ({@link SinkWriter}). */
+export interface RecordWriter {
+  append(record: JournalRecord): void;
+  /** Writes what is pending and syncs; rejects with `FANOUT_JOURNAL_IO` when any write failed. */
+  close(): Promise<void>;
+  /** Writes what is pending, then resolves; `synced` resolves after the sync (see {@link JournalWriter.closeDeferred}). */
+  closeDeferred(): { written: Promise<void>; synced: Promise<void> };
+  /** For a run ended by an error of its own: writes what is pending if it can, and lets the file go; never rejects. */
+  abandon(): Promise<void>;
+}
+
+/** Records handed to a caller's {@link JournalSink}: no file of its own to open, repair or close. */
+export class SinkWriter implements RecordWriter {
+  readonly #sink: JournalSink;
+  readonly #path: string;
+  /** The first append that threw. */
+  #error: unknown;
+
+  constructor(sink: JournalSink, path: string) {
+    this.#sink = sink;
+    this.#path = path;
+  }
+
+  append(record: JournalRecord): void {
+    // Kept, not thrown: an append comes from where an operation settles, which must not fail
+    // halfway (the scheduler's own writer keeps its write errors so too); the run's result
+    // rejects with it once the records are flushed.
+    try {
+      this.#sink.append(recordLine(record));
+    } catch (error) {
+      this.#error ??= error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#io(() => this.#flush());
+    await this.#io(() => this.#sink.sync());
+  }
+
+  closeDeferred(): { written: Promise<void>; synced: Promise<void> } {
+    const written = this.#io(() => this.#flush());
+    // After a failed flush there is nothing to sync: the failure is the result's, as with a file.
+    const synced = written.then(
+      () => deferredSync(() => this.#io(() => this.#sink.sync())),
+      () => undefined,
+    );
+    return { written, synced };
+  }
+
+  /** Best effort, for a run ended by an error of its own: the records a sink still holds are written if they can be. */
+  abandon(): Promise<void> {
+    return this.#sink.flush().catch(() => undefined);
+  }
+
+  /** The sink's flush; rejects with the first append that threw, when one did, rather than with the flush's own error. */
+  #flush(): Promise<void> {
+    return this.#sink.flush().then(
+      () => {
+        if (this.#error !== undefined) throw this.#error;
+      },
+      (error: unknown) => {
+        throw this.#error ?? error;
+      },
+    );
+  }
+
+  /** A sink's failure as the scheduler's own writer reports one. */
+  async #io(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      throw new FanoutError<SchedulerErrorCode>('FANOUT_JOURNAL_IO', `expected to write the journal ${this.#path}, but could not: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+        path: this.#path,
+      });
+    }
+  }
+}
+
 /**
  * Appends records as NDJSON. Records are batched per turn of the event loop and written in
  * order, through libuv's thread pool: an append can wait on the file system's journal while
@@ -277,7 +412,7 @@ export async function repairJournalTail(handle: FileHandle): Promise<number> {
  * server running a hundred short runs (seconds at its 99th percentile, bench server-load).
  * `close()` resolves once everything is on disk.
  */
-export class JournalWriter {
+export class JournalWriter implements RecordWriter {
   #handle: Promise<FileHandle>;
   #pending = '';
   #writing: Promise<void> | undefined;
@@ -303,13 +438,7 @@ export class JournalWriter {
   }
 
   append(record: JournalRecord): void {
-    let line: string;
-    try {
-      line = JSON.stringify(record);
-    } catch {
-      line = JSON.stringify({ ...record, output: undefined, outputNotSerializable: true });
-    }
-    this.#pending += `${line}\n`;
+    this.#pending += `${recordLine(record)}\n`;
     if (this.#writing === undefined) this.#writing = this.#drain();
   }
 
@@ -353,6 +482,12 @@ export class JournalWriter {
     const written = this.#written();
     const synced = written.then(() => deferredSync(() => this.#syncAndClose()));
     return { written: written.then(() => this.#check()), synced };
+  }
+
+  async abandon(): Promise<void> {
+    await this.#written();
+    const handle = await this.#handle.catch(() => undefined);
+    await handle?.close().catch(() => undefined);
   }
 
   async #written(): Promise<void> {

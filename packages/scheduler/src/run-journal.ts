@@ -6,7 +6,7 @@
  */
 import { FanoutError, type SchedulerErrorCode, serializeError } from './errors.js';
 import type { TerminalState } from './events.js';
-import { carryOver, fingerprint, JournalWriter, readJournal, type JournalMode, type JournalOpRecord, type JournalRunRecord, type JournalState } from './journal.js';
+import { carryOver, fingerprint, JournalWriter, readJournal, SinkWriter, type JournalMode, type JournalOpRecord, type JournalRunRecord, type JournalSink, type JournalState, type RecordWriter } from './journal.js';
 import { Status, type OpTable } from './op-table.js';
 import type { RunSummary } from './summary.js';
 
@@ -22,21 +22,23 @@ export class RunJournal {
   readonly #runId: string;
   readonly #ops: OpTable;
   readonly #sync: 'before-result' | 'after-result';
+  readonly #sink: JournalSink | undefined;
   #state: JournalState | undefined;
-  #writer: JournalWriter | undefined;
+  #writer: RecordWriter | undefined;
 
-  constructor(options: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined }, runId: string, ops: OpTable) {
+  constructor(options: { path: string; mode: JournalMode; sync?: 'before-result' | 'after-result' | undefined; sink?: JournalSink | undefined }, runId: string, ops: OpTable) {
     this.#path = options.path;
     this.#mode = options.mode;
     this.#sync = options.sync ?? 'before-result';
+    this.#sink = options.sink;
     this.#runId = runId;
     this.#ops = ops;
   }
 
-  /** Reads the journal (unless appending only) and opens it for appending. */
+  /** Reads the journal (unless appending only) and opens it for appending, or takes the caller's sink. */
   async open(): Promise<void> {
     if (this.#mode !== 'append') this.#state = await readJournal(this.#path);
-    this.#writer = new JournalWriter(this.#path);
+    this.#writer = this.#sink === undefined ? new JournalWriter(this.#path) : new SinkWriter(this.#sink, this.#path);
   }
 
   /** What the journal lets the first `count` operations skip: `[operation, output, status]` triples. */
@@ -107,6 +109,11 @@ export class RunJournal {
     const { written, synced } = this.#writer!.closeDeferred();
     this.synced = synced;
     await written;
+  }
+
+  /** For a run ended by an error of its own (no `end` record): writes what is pending, best effort; never rejects. */
+  abandon(): Promise<void> {
+    return this.#writer?.abandon() ?? Promise.resolve();
   }
 
   /** With `sync: "after-result"`: resolves once the file is synced and closed (set by `end`). */

@@ -139,7 +139,7 @@ export class Scheduler {
         ? undefined
         : typeof options.journal === 'string'
           ? { path: options.journal, mode: 'append' as JournalMode }
-          : { path: options.journal.path, mode: options.journal.mode ?? 'append', sync: options.journal.sync };
+          : { path: options.journal.path, mode: options.journal.mode ?? 'append', sync: options.journal.sync, sink: options.journal.sink };
     const concurrency = options.concurrency ?? base.concurrency ?? 256;
     check.integer(concurrency, 'concurrency', 256);
     const limits: Record<string, PoolOptions> = { ...base.limits };
@@ -192,7 +192,7 @@ export class Run {
   /**
    * Resolves once the run's journal is synced to disk and closed: with the result, or after it
    * with `journal.sync: "after-result"`; once the run is over when it has no journal. Rejects
-   * only when the journal's file could not be closed.
+   * only when the journal's file could not be closed, or a `journal.sink`'s sync failed.
    */
   get synced(): Promise<void> {
     return this.#engine.synced;

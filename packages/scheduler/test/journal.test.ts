@@ -1,9 +1,11 @@
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord } from '../src/index.js';
+import { createScheduler, defineAdapter, isJournalLine, readJournal, type JournalRecord, type JournalSink, type PressureSource } from '../src/index.js';
+import { deferred } from '../src/testing.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -261,5 +263,161 @@ describe('journal', () => {
     expect(bad.message).toContain('(1300011 characters)');
     expect(bad.message.length).toBeLessThan(400);
     expect(bad.message).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+  });
+});
+
+describe('journal sink', () => {
+  /**
+   * A sink over a real file: each line appended to it at once (the contract), or, with
+   * `buffer`, kept until `flush` (what the contract forbids: for the fatal path, which flushes
+   * anyway); every call is noted in `calls`.
+   */
+  function fileSink(path: string, options: { failFlush?: boolean; buffer?: boolean } = {}) {
+    const calls: string[] = [];
+    const pending: string[] = [];
+    const syncing = deferred<void>();
+    const sink: JournalSink = {
+      append: (line) => {
+        calls.push('append');
+        if (options.buffer === true) pending.push(line);
+        else appendFileSync(path, `${line}\n`);
+      },
+      flush: async () => {
+        calls.push('flush');
+        if (options.failFlush === true) throw new Error('disk full');
+        appendFileSync(
+          path,
+          pending
+            .splice(0)
+            .map((line) => `${line}\n`)
+            .join(''),
+        );
+      },
+      sync: () => {
+        calls.push('sync');
+        return syncing.promise;
+      },
+    };
+    return { sink, calls, syncing };
+  }
+
+  it('takes every record as one line, in order, from the run record to the end record; the scheduler opens no file of its own', async () => {
+    const path = join(dir, 'log.ndjson');
+    // The caller's own lines share the file (fanout-server's run log).
+    await writeFile(path, '{"type":"run:meta","meta":{}}\n');
+    const { sink, calls, syncing } = fileSink(path);
+    const { adapter } = counting(new Set(['b']));
+    syncing.resolve();
+    const result = await createScheduler({ adapters: [adapter] }).execute(plan, { journal: { path, sink }, runId: 'r1' });
+    const [, ...records] = await lines(path);
+    expect(records[0]).toMatchObject({ type: 'run', version: 1, runId: 'r1', operations: 5 });
+    expect(
+      records
+        .filter((r) => r.type === 'op')
+        .map((r) => [r.id, r.state])
+        .sort(),
+    ).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'failed'],
+      ['c', 'succeeded'],
+      ['d', 'skipped'],
+      ['fan', 'failed'],
+    ]);
+    expect(records.at(-1)).toMatchObject({ type: 'end', runId: 'r1', byState: result.summary.byState });
+    // One flush after the last record, then one sync (sync "before-result", the default).
+    expect(calls.filter((call) => call !== 'append')).toEqual(['flush', 'sync']);
+    expect(calls.lastIndexOf('append')).toBeLessThan(calls.indexOf('flush'));
+    expect(await readdir(dir)).toEqual(['log.ndjson']);
+  });
+
+  it('with sync "after-result", the result waits for the flush only, `synced` for the sync; a resume reads what the sink wrote', async () => {
+    const path = join(dir, 'log.ndjson');
+    const { sink, calls, syncing } = fileSink(path);
+    const first = counting(new Set(['b']));
+    const run = createScheduler({ adapters: [first.adapter] }).run(plan, { journal: { path, sink, sync: 'after-result' }, runId: 'r1' });
+    let synced = false;
+    void run.synced.then(() => (synced = true));
+    await run.result;
+    // Every record is in the file when the result resolves; the sync is asked for, not awaited.
+    expect((await lines(path)).at(-1)).toMatchObject({ type: 'end', runId: 'r1' });
+    await Promise.resolve();
+    expect(calls.filter((call) => call !== 'append')).toEqual(['flush', 'sync']);
+    expect(synced).toBe(false);
+    syncing.resolve();
+    await run.synced;
+
+    const second = counting(new Set());
+    const again = fileSink(path);
+    again.syncing.resolve();
+    await createScheduler({ adapters: [second.adapter] }).execute(plan, { journal: { path, mode: 'resume', sink: again.sink } });
+    expect(second.calls.sort()).toEqual(['b', 'd']);
+  });
+
+  it('a flush that fails rejects the result with FANOUT_JOURNAL_IO naming the path and its cause, and nothing is synced', async () => {
+    const path = join(dir, 'log.ndjson');
+    const { sink, calls } = fileSink(path, { failFlush: true });
+    const run = createScheduler({ adapters: [counting(new Set()).adapter] }).run(plan, { journal: { path, sink, sync: 'after-result' } });
+    await expect(run.result).rejects.toMatchObject({ code: 'FANOUT_JOURNAL_IO', path, message: `expected to write the journal ${path}, but could not: disk full`, cause: { message: 'disk full' } });
+    await run.synced;
+    expect(calls).not.toContain('sync');
+  });
+
+  it('a run ended by an error of its own still flushes what the sink holds, before its result rejects', async () => {
+    const path = join(dir, 'log.ndjson');
+    const { sink, calls } = fileSink(path, { buffer: true });
+    // Subscribed to after the run record is appended: the run ends there, on the fatal path.
+    const broken = new Error('pressure source broke');
+    const pressure: PressureSource = {
+      read: () => ({ admit: true }),
+      subscribe: () => {
+        throw broken;
+      },
+    };
+    const scheduler = createScheduler({ adapters: [counting(new Set()).adapter], pressure });
+    const run = scheduler.run(plan, { journal: { path, sink }, runId: 'r1' });
+    await expect(run.result).rejects.toBe(broken);
+    expect(calls).toEqual(['append', 'flush']);
+    expect(await lines(path)).toEqual([expect.objectContaining({ type: 'run', runId: 'r1', operations: 5 })]);
+    await run.synced;
+  });
+
+  it("an append that throws (a log closed under the run) does not stop the run: its result rejects with FANOUT_JOURNAL_IO naming the path and the first append's error", async () => {
+    const path = join(dir, 'log.ndjson');
+    let closed = false;
+    let failures = 0;
+    const sink: JournalSink = {
+      append: (line) => {
+        if (closed) throw new Error(`expected an open run log, got one already closed (${++failures})`);
+        appendFileSync(path, `${line}\n`);
+      },
+      flush: async () => undefined,
+      sync: async () => undefined,
+    };
+    const adapter = defineAdapter({
+      kind: 'step',
+      input: z.object({ value: z.unknown() }),
+      run: (input, ctx) => {
+        // The log is closed once the first operation has been recorded.
+        if (ctx.id === 'b') closed = true;
+        return { value: input.value };
+      },
+    });
+    const ordered = {
+      operations: [
+        { id: 'a', kind: 'step', input: { value: 1 } },
+        { id: 'b', kind: 'step', input: { value: 2 }, after: ['a'] },
+        { id: 'c', kind: 'step', input: { value: 3 }, after: ['b'] },
+      ],
+    };
+    const run = createScheduler({ adapters: [adapter] }).run(ordered, { journal: { path, sink }, runId: 'r1' });
+    await expect(run.result).rejects.toMatchObject({
+      code: 'FANOUT_JOURNAL_IO',
+      path,
+      message: `expected to write the journal ${path}, but could not: expected an open run log, got one already closed (1)`,
+      cause: { message: 'expected an open run log, got one already closed (1)' },
+    });
+    // Every operation ran; the records written before the log closed are whole.
+    expect(failures).toBe(3);
+    expect((await lines(path)).map((r) => (r.type === 'op' ? r.id : r.type))).toEqual(['run', 'a']);
   });
 });

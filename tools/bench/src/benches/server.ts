@@ -24,13 +24,13 @@
  * so no run waits in the per-token queue nor gets a 429 (the defaults, 4 and 64, would).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adaptersFromConfig } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { Pool } from 'undici';
+import { scratchDir } from '../scratch.js';
 import { check, find } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
 
@@ -112,7 +112,9 @@ async function load(count: number, clients: number, once: () => Promise<boolean>
 }
 
 async function serverLoad(subject: Subject, quick: boolean): Promise<Measurement> {
-  const dir = await mkdtemp(join(tmpdir(), 'fanout-bench-server-'));
+  // Removed at the end of the invocation, not of this run (see scratch.ts).
+  const scratch = await scratchDir('fanout-bench-server-');
+  const dir = scratch.dir;
   await writeFile(join(dir, 'tiny.txt'), 'tiny\n');
   const plan = { operations: [{ id: 'a', kind: 'read', input: { path: 'tiny.txt' } }] };
   const clients = Number(subject.params?.clients ?? CLIENTS);
@@ -148,12 +150,13 @@ async function serverLoad(subject: Subject, quick: boolean): Promise<Measurement
       await served.stop();
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await scratch.release();
   }
 }
 
 async function serverSse(quick: boolean): Promise<Measurement> {
-  const dir = await mkdtemp(join(tmpdir(), 'fanout-bench-sse-'));
+  const scratch = await scratchDir('fanout-bench-sse-');
+  const dir = scratch.dir;
   const count = subscribers(quick);
   const served = await serve(dir, ['--allow-shell']);
   const pool = new Pool(served.url, { connections: count + 10, headersTimeout: 120_000, bodyTimeout: 120_000 });
@@ -189,7 +192,7 @@ async function serverSse(quick: boolean): Promise<Measurement> {
   } finally {
     await pool.close();
     await served.stop();
-    await rm(dir, { recursive: true, force: true });
+    await scratch.release();
   }
 }
 
