@@ -23,6 +23,8 @@ export interface Span {
   opId: string;
   start: number;
   end: number;
+  /** The worker process (its file's name). */
+  pid: string;
 }
 
 /** One job as BullMQ recorded it. */
@@ -42,7 +44,7 @@ export function readSpans(dir: string, runId: string): Map<string, Span> {
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
       const [run, opId, start, end] = line.split('\t');
       if (run !== runId || opId === undefined) continue;
-      spans.set(opId, { runId: run, opId, start: Number(start), end: Number(end) });
+      spans.set(opId, { runId: run, opId, start: Number(start), end: Number(end), pid: file.slice(0, -4) });
     }
   }
   return spans;
@@ -128,6 +130,7 @@ export function analyse(jobs: readonly JobTimes[], spans: ReadonlyMap<string, Sp
   }
   if (to > at) tail += Math.max(0, limit - active) * (to - at);
   return {
+    trace_idle_between_ms: idleBetween(spans),
     trace_fetch_ms: mean(durations),
     trace_running_ms: running / limit,
     trace_held_ms: held / limit,
@@ -141,4 +144,31 @@ export function analyse(jobs: readonly JobTimes[], spans: ReadonlyMap<string, Sp
     trace_fetched_start_ms: mean(fetchedAlone),
     trace_wall_ms: wall,
   };
+}
+
+/**
+ * How long a worker's slot stays idle between one attempt's end and the next attempt's start,
+ * whatever hands the slot on (BullMQ's moveToFinished taking the next job, or a permit handed
+ * to a job held ahead): on each worker, every start after the first ones is paired with the
+ * earliest end not yet paired before it. Mean, ms.
+ */
+function idleBetween(spans: ReadonlyMap<string, Span>): number {
+  const byWorker = new Map<string, [number, 0 | 1][]>();
+  for (const span of spans.values()) {
+    const events = byWorker.get(span.pid) ?? [];
+    events.push([span.start, 1], [span.end, 0]);
+    byWorker.set(span.pid, events);
+  }
+  const gaps: number[] = [];
+  for (const events of byWorker.values()) {
+    // Ends before starts at the same instant: a permit handed on within the same millisecond.
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const ends: number[] = [];
+    let first = 0;
+    for (const [at, isStart] of events) {
+      if (isStart === 0) ends.push(at);
+      else if (first < ends.length) gaps.push(at - ends[first++]!);
+    }
+  }
+  return mean(gaps);
 }

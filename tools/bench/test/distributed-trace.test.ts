@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyse, type JobTimes, type Span } from '../src/distributed-trace.js';
 
-const span = (opId: string, start: number, end: number): [string, Span] => [opId, { runId: 'r', opId, start, end }];
+const span = (opId: string, start: number, end: number, pid = opId < 'c' ? '1' : '2'): [string, Span] => [opId, { runId: 'r', opId, start, end, pid }];
 
 describe('distributed-scale trace', () => {
   // Limit 2, run from 0 to 200. a then b on one slot of w1 (b taken by a's finish), c and d on w2.
@@ -31,6 +31,14 @@ describe('distributed-scale trace', () => {
     expect(m.trace_gap_from_take_ms).toBe(3);
     expect(m.trace_fetched_start_ms).toBeCloseTo(5 / 3);
     expect(m.trace_fetch_ms).toBe(56);
+  });
+
+  it('measures how long a slot stays idle between an end and the next start on its worker, whatever took the job', () => {
+    // w1: a 68 → b 73 (5). w2: c 78 → d 101 (23).
+    expect(analyse(jobs, spans, 2, 0, 200).trace_idle_between_ms).toBe(14);
+    // A permit handed on within the same millisecond: 0, paired in order of the ends.
+    const handed = new Map([span('a', 0, 50, '1'), span('b', 0, 60, '1'), span('c', 50, 90, '1'), span('d', 61, 100, '1')]);
+    expect(analyse(jobs, handed, 2, 0, 200).trace_idle_between_ms).toBe(0.5);
   });
 
   it('says which operation has no span', () => {

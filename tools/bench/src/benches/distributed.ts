@@ -143,6 +143,7 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
       const warm = await scheduler.execute(planOf(name, warmSize, origin, '/warm/'), { limits });
       if (!warm.ok) throw new Error(`distributed-scale: the ${name} warm-up failed`);
     }
+    await server?.mostInFlight(); // counts from here
     const before = costs(pool?.children ?? []);
     const runId = randomUUID();
     const from = Date.now();
@@ -154,6 +155,8 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
     const after = costs(pool?.children ?? []);
     if (!result.ok) throw new Error(`distributed-scale: the ${name} plan failed: ${JSON.stringify([...result.operations()].find((op) => op.state !== 'succeeded'))}`);
     measured = { wall_ms: wall, ops_per_s: (n / wall) * 1000, ms_per_op: wall / n, operations: n };
+    // The limit is the most fetches in flight at once, whatever the workers hold ahead of it.
+    if (server !== undefined) measured.server_in_flight_max = await server.mostInFlight();
     if (before !== undefined && after !== undefined) {
       measured.cpu_ms_per_op = (after.cpuMs - before.cpuMs) / n;
       measured.redis_cmds_per_op = (after.redisCommands - before.redisCommands) / n;
@@ -299,6 +302,13 @@ export const distributedScale: Bench = {
         const w = wall('io', workers);
         if (w !== undefined)
           lines.push(`goal: io on ${workers} worker${workers === 1 ? '' : 's'} within 10% of ideal: ${(w / ideal).toFixed(3)}× ideal (${((w / ideal - 1) * 100).toFixed(1)}%) — ${check(w <= ideal * 1.1)}`);
+      }
+      for (const workers of [0, ...WORKER_COUNTS]) {
+        const most = find(rows, 'distributed-scale', workers === 0 ? 'in-process' : 'workers', 'server_in_flight_max', { plan: 'io', workers })?.value;
+        if (most !== undefined)
+          lines.push(
+            `goal: io ${workers === 0 ? 'in-process' : `on ${workers} worker${workers === 1 ? '' : 's'}`}, fetches in flight at the server never over the limit: at most ${most} of ${FETCH_LIMIT} — ${check(most <= FETCH_LIMIT)}`,
+          );
       }
     }
     const cpuInProcess = wall('cpu', 0);

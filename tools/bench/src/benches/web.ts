@@ -19,8 +19,18 @@ export const WAIT_MS = 50;
 const SERVER_SOURCE = `
 const http = require('node:http');
 const wait = Number(process.argv[1]);
+let inflight = 0;
+let most = 0;
 const server = http.createServer((req, res) => {
   req.resume();
+  if (req.url === '/most-in-flight') {
+    res.end(String(most));
+    most = inflight;
+    return;
+  }
+  inflight++;
+  if (inflight > most) most = inflight;
+  res.on('finish', () => inflight--);
   if (req.url.startsWith('/warm/')) res.end('ok');
   else setTimeout(() => res.end('ok'), wait);
 });
@@ -33,6 +43,8 @@ process.stdin.resume();
 
 export interface ServerProcess {
   origin: string;
+  /** The most requests it had in flight at once since the last call (or its start). */
+  mostInFlight(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -45,8 +57,10 @@ export async function startServer(): Promise<ServerProcess> {
     lines.once('line', resolve);
   });
   lines.close();
+  const origin = `http://127.0.0.1:${port.trim()}`;
   return {
-    origin: `http://127.0.0.1:${port.trim()}`,
+    origin,
+    mostInFlight: async () => Number(await (await fetch(`${origin}/most-in-flight`)).text()),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
