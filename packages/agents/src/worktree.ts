@@ -26,6 +26,7 @@ import { access, cp, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { AgentsError } from './errors.js';
 import { git, nulFields, type GitContext } from './git.js';
+import { fillWorktree, type CheckoutTemplate } from './template.js';
 
 /** An entry of `git worktree list --porcelain -z`. */
 export interface WorktreeEntry {
@@ -119,6 +120,8 @@ export interface CheckoutInfo {
   path: string;
   /** False when the worktree was already there and was left as it is. */
   checkedOut: boolean;
+  /** True when its files and index were written from the fleet's template rather than by git. */
+  fromTemplate?: boolean;
   /** Files copied in because `.worktreeinclude` lists them (paths relative to the repository). */
   included: string[];
   /** Files `.worktreeinclude` matched that were not copied, with why. */
@@ -281,15 +284,18 @@ export async function createBranches(spec: { run: string; base: string; branches
 
 /**
  * Checks out a worktree made with `--no-checkout` (its files and its own index, from its
- * branch), then copies the `.worktreeinclude` files. A worktree that was already there
- * (`fresh` false: a resumed run, or a run name used again) is left as it is: its files may be
- * an agent's work.
+ * branch), then copies the `.worktreeinclude` files. With a `template` of its base (and the
+ * common `gitDir`), the files and index are written from it by this process
+ * ({@link fillWorktree}); otherwise, or when the template is not for this worktree, by
+ * `git reset --hard`. A worktree that was already there (`fresh` false: a resumed run, or a
+ * run name used again) is left as it is: its files may be an agent's work.
  */
-export async function checkoutWorktree(spec: { repo: string; path: string; fresh: boolean }, context: GitContext): Promise<CheckoutInfo> {
+export async function checkoutWorktree(spec: { repo: string; path: string; fresh: boolean; template?: CheckoutTemplate | undefined; gitDir?: string | undefined }, context: GitContext): Promise<CheckoutInfo> {
   if (!spec.fresh) return { path: spec.path, checkedOut: false, included: [], skipped: [] };
-  await git(['reset', '--hard', '--quiet'], { ...context, cwd: spec.path });
+  const filled = spec.template !== undefined && spec.gitDir !== undefined && (await fillWorktree(spec.template, spec.path, spec.gitDir, context.signal));
+  if (!filled) await git(['reset', '--hard', '--quiet'], { ...context, cwd: spec.path });
   const { included, skipped } = await copyIncluded(spec.repo, spec.path, context);
-  return { path: spec.path, checkedOut: true, included, skipped };
+  return { path: spec.path, checkedOut: true, fromTemplate: filled, included, skipped };
 }
 
 /**
@@ -301,7 +307,9 @@ export async function checkoutWorktree(spec: { repo: string; path: string; fresh
  */
 export async function copyIncluded(repo: string, target: string, context: GitContext): Promise<{ included: string[]; skipped: string[] }> {
   const list = join(repo, '.worktreeinclude');
-  if (!(await exists(list))) return { included: [], skipped: [] };
+  // Looked at synchronously: an await here waited behind the agents being launched (20-200 ms
+  // under load), on the way to every agent's start.
+  if (!existsSync(list)) return { included: [], skipped: [] };
   const ctx = { ...context, cwd: repo };
   const matched = nulFields((await git(['ls-files', '-z', '--others', '--ignored', `--exclude-from=${list}`], ctx)).stdout);
   if (matched.length === 0) return { included: [], skipped: [] };

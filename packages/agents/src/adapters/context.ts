@@ -10,6 +10,7 @@ import type { AgentPreset } from '../preset.js';
 import type { AgentOutput } from './agent-adapter.js';
 import { BUILTIN_PRESETS } from '../presets/index.js';
 import { ProviderGates } from '../provider-gates.js';
+import type { CheckoutTemplate } from '../template.js';
 
 /** Options of `createAgentsAdapters`. */
 export interface AgentsAdaptersOptions {
@@ -55,6 +56,13 @@ export interface AgentsAdaptersOptions {
   maxLineBytes?: number;
   /** Measure each worktree's disk use when its agent ends (the `disk` step) and after setup. @default true */
   diskUsage?: boolean;
+  /**
+   * The most bytes of file contents the fleet's checkout template may hold in memory (the
+   * worktrees are written from it instead of by a git process each, see template.ts); a base
+   * with more goes to git's checkout in every worktree. 0 never makes one.
+   * @default 67_108_864 (64 MiB)
+   */
+  templateBytes?: number;
 }
 
 /** {@link AgentsAdaptersOptions} with defaults filled in. */
@@ -71,6 +79,9 @@ export interface AgentsShared {
   killGraceMs: number;
   maxLineBytes: number;
   diskUsage: boolean;
+  templateBytes: number;
+  /** The checkout templates, by key (see the checkout adapter): each once made, with the checkouts that may use it and those done. */
+  templates: Map<string, { template: CheckoutTemplate | undefined; uses: number; done: number }>;
   /**
    * Every agent's figures as its attempt ended, by agent id — also those the scheduler no
    * longer waited for (a timeout or a cancel ends the operation at once, before the process
@@ -104,6 +115,8 @@ export function resolveShared(options: AgentsAdaptersOptions): AgentsShared {
     killGraceMs: options.killGraceMs ?? 5_000,
     maxLineBytes: options.maxLineBytes ?? 16 * 1024 * 1024,
     diskUsage: options.diskUsage ?? true,
+    templateBytes: options.templateBytes ?? 64 * 1024 * 1024,
+    templates: new Map(),
     outcomes: new Map(),
     running: new Set(),
   };
