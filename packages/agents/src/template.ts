@@ -23,7 +23,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync, type BigIntStats } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { worktreeGitDir } from './agent-state.js';
 import { git, type GitContext } from './git.js';
 
 /** One tracked file of the template, as git wrote it. */
@@ -159,19 +160,6 @@ function readTemplate(base: string, dir: string, index: Buffer, maxBytes: number
   return { template: { base, files: out, index: rebuilt, hashLength, bytes } };
 }
 
-/** Where a worktree's own files are in the repository (its `.git` file's `gitdir:`). */
-function adminDirOf(worktree: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(worktree, '.git'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const match = /^gitdir: (.+)$/m.exec(text);
-  if (match === null) return undefined;
-  return isAbsolute(match[1]!) ? match[1]! : resolve(worktree, match[1]!);
-}
-
 /** A small file's text, trimmed, or undefined. */
 function readTrimmed(path: string): string | undefined {
   try {
@@ -196,7 +184,7 @@ const SLICE_FILES = 128;
  * index already. Rejects with the signal's reason when aborted between slices.
  */
 export async function fillWorktree(template: CheckoutTemplate, worktree: string, gitDir: string, signal?: AbortSignal): Promise<boolean> {
-  const admin = adminDirOf(worktree);
+  const admin = worktreeGitDir(worktree);
   if (admin === undefined || existsSync(join(admin, 'index'))) return false;
   const head = readTrimmed(join(admin, 'HEAD'));
   const ref = head?.startsWith('ref: refs/heads/') === true ? head.slice('ref: '.length) : undefined;

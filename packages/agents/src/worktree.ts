@@ -22,8 +22,9 @@
  * back by all of them).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { access, cp, mkdir, readdir } from 'node:fs/promises';
+import { access, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
+import { worktreeGitDir } from './agent-state.js';
 import { AgentsError } from './errors.js';
 import { git, nulFields, type GitContext } from './git.js';
 import { fillWorktree, type CheckoutTemplate } from './template.js';
@@ -376,9 +377,29 @@ export async function commitsBeyond(base: string, branch: string, context: GitCo
 }
 
 /**
- * Removes a worktree: `--force` twice (a locked worktree needs both; uncommitted files in it
- * go — callers check first that nothing there is kept only there).
+ * Removes a worktree: its directory, then its administrative directory in the repository —
+ * what `git worktree remove --force --force` does (a locked worktree needs both; uncommitted
+ * files in it go — callers check first that nothing there is kept only there). Given the
+ * common `gitDir`, without a git process when the worktree's `.git` file points into its
+ * `worktrees/` (a git process per worktree was half of `clean`'s time per worktree); by git's
+ * own command otherwise. With `--force` twice git checks nothing more (builtin/worktree.c:
+ * the working tree removed, then its administrative directory).
  */
-export async function removeWorktree(path: string, context: GitContext): Promise<void> {
+export async function removeWorktree(path: string, context: GitContext, gitDir?: string): Promise<void> {
+  const admin = gitDir === undefined ? undefined : worktreeGitDir(path);
+  if (admin !== undefined && realOr(dirname(admin)) === realOr(join(gitDir!, 'worktrees'))) {
+    await rm(path, { recursive: true, force: true });
+    await rm(admin, { recursive: true, force: true });
+    return;
+  }
   await git(['worktree', 'remove', '--force', '--force', path], context);
+}
+
+/** `path` through its symbolic links, or as it is when it cannot be resolved. */
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

@@ -3,7 +3,7 @@
  * finished is not run again, what is not finishes, and nothing with work in it is removed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJournal } from '@fanout/scheduler';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -124,6 +124,9 @@ describe('clean', () => {
       const listed = world.git(['worktree', 'list', '--porcelain']);
       expect(listed).not.toContain(path('gone'));
       expect(listed).not.toContain(path('empty'));
+      // Nothing of the removed worktree is left in the repository for a prune to find.
+      expect(world.git(['worktree', 'prune', '--dry-run', '--verbose'])).toBe('');
+      expect(readdirSync(join(world.repo, '.git', 'worktrees')).sort()).toEqual(['busy.codex', 'dirty.codex', 'keep.codex']);
     } finally {
       holder.kill('SIGKILL');
     }

@@ -69,10 +69,15 @@ describe('worktrees registered without git worktree add', () => {
     w.git(['add', 'new.txt'], made[0]!.path);
     w.git(['commit', '-q', '-m', 'work'], made[0]!.path);
     expect(w.git(['rev-list', '--count', `${base}..refs/heads/${branches[0]}`]).trim()).toBe('1');
-    for (const m of made) await removeWorktree(m.path, context);
-    w.git(['worktree', 'prune']);
-    expect((await listWorktrees(context)).length).toBe(1);
+    // Removed by git's own command (no gitDir), or by removing the directory and its
+    // administrative directory (gitDir given): git lists neither afterwards, nothing is left to prune.
+    for (const [i, m] of made.entries()) await removeWorktree(m.path, context, i % 2 === 0 ? gitDir : undefined);
+    expect(made.some((m) => existsSync(m.path))).toBe(false);
     expect(existsSync(admin) ? readdirSync(admin) : []).toEqual([]);
+    expect((await listWorktrees(context)).length).toBe(1);
+    expect(w.git(['worktree', 'prune', '--dry-run', '--verbose'])).toBe('');
+    // The branches are free again: git deletes them.
+    w.git(['branch', '-D', ...branches]);
   });
 
   it('writes what git worktree add --no-checkout --lock writes', async () => {
