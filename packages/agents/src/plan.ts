@@ -1,6 +1,7 @@
 /**
- * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step;
- * then each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
+ * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step,
+ * and beside them the base is checked out once, for the worktrees to be written from; then
+ * each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
  * collect (git) → verify, with its worktree's disk use measured beside the collect — and the fleet ends with the conflict matrix and, when asked, the
  * integration merge. The scheduler's limits, timeouts,
  * journal, live view and summary apply to every step.
@@ -269,12 +270,12 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
   const wave = Math.min(spec.wave ?? 8, agents.length);
   if (!(Number.isInteger(wave) && wave >= 1)) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected wave to be a positive integer, got ${JSON.stringify(spec.wave)}`, { path: 'wave' });
   const firstWave = agents.slice(0, wave).map((slot) => slot.ops.checkout);
-  // Every branch in one git process, before the first worktree.
   // Where the template is held in this process's memory. Not the run's id: a resume that finds
   // every checkout done carries the template step over too, and runs nothing (a checkout that
   // does run then finds no template in memory, and git checks it out).
   const templateKey = `${gitDir}:${run}:${base}`;
   const operations: OperationSpec[] = [
+    // Every branch in one git process, before the first worktree.
     { id: 'branches', kind: 'git', input: { action: 'branches', repo, gitDir, run, base, branches: agents.map((slot) => slot.branch) } },
     // The base checked out once, beside the branches (it writes nothing the repository's
     // worktrees share): the worktrees are written from it by this process. The first checkout

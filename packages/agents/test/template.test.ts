@@ -6,15 +6,18 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AttemptContext } from '@fanout/scheduler';
+import { createAgentsAdapters } from '../src/adapters/index.js';
 import { makeTemplate, fillWorktree, type CheckoutTemplate } from '../src/template.js';
 import { addWorktree, checkoutWorktree, createBranches } from '../src/worktree.js';
 import { makeWorld, type World } from './helpers.js';
 
 let world: World | undefined;
+// Removing a world of several worktrees took over 10 s (the hooks' default) on a loaded machine.
 afterEach(() => {
   world?.dispose();
   world = undefined;
-});
+}, 60_000);
 
 /** Every entry under `dir` (relative paths, `.git` aside): a file's mode and bytes, a link's target. */
 function treeOf(dir: string, prefix = ''): Record<string, string> {
@@ -94,7 +97,8 @@ async function template(w: World, base: string, maxBytes = 1 << 20): Promise<Che
 }
 
 describe('worktrees written from the checkout template', () => {
-  it('writes what git checks out (nested files, an executable, a symbolic link, an empty file, line endings from .gitattributes) and an index git reads as clean', async () => {
+  // Many git processes and file creations: over 20 s when the machine is loaded (load 20).
+  it('writes what git checks out (nested files, an executable, a symbolic link, an empty file, line endings from .gitattributes) and an index git reads as clean', { timeout: 90_000 }, async () => {
     world = makeWorld();
     const w = world;
     mkdirSync(join(w.repo, 'src', 'deep'), { recursive: true });
@@ -175,10 +179,10 @@ describe('worktrees written from the checkout template', () => {
     expect(existsSync(join(w.root, 'tpl'))).toBe(false);
   });
 
-  it('writes a worktree of more files than one slice, giving the event loop turns between slices, and stops when aborted', async () => {
+  it('writes a worktree of more files than one slice, giving the event loop turns between slices, and stops when aborted', { timeout: 90_000 }, async () => {
     world = makeWorld();
     const w = world;
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 200; i++) {
       mkdirSync(join(w.repo, `d${i % 7}`), { recursive: true });
       writeFileSync(join(w.repo, `d${i % 7}`, `f${i}.txt`), `file ${i}\n`);
     }
@@ -186,7 +190,7 @@ describe('worktrees written from the checkout template', () => {
     w.git(['commit', '-q', '-m', 'many']);
     const { base, gitDir, paths } = await registered(w, ['whole', 'stopped']);
     const held = await template(w, base);
-    expect(held.files.length).toBe(302);
+    expect(held.files.length).toBe(202);
     // Queued before the copy starts, this runs at the copy's first turn of the loop: the first
     // slice is written, the index (written last) is not.
     const index = join(gitDir, 'worktrees', 'whole', 'index');
@@ -195,8 +199,8 @@ describe('worktrees written from the checkout template', () => {
       seen = { index: existsSync(index), entries: readdirSync(paths[0]!).sort() };
     });
     expect(await fillWorktree(held, paths[0]!, gitDir)).toBe(true);
-    // In the index's order: a.txt, b.txt, then d0/… — 128 files reach into d2.
-    expect(seen).toEqual({ index: false, entries: ['.git', 'a.txt', 'b.txt', 'd0', 'd1', 'd2'] });
+    // In the index's order: a.txt, b.txt, then d0/… (29 files each in d0-d3) — 128 files reach into d4.
+    expect(seen).toEqual({ index: false, entries: ['.git', 'a.txt', 'b.txt', 'd0', 'd1', 'd2', 'd3', 'd4'] });
     expect(w.git(['status', '--porcelain', '--untracked-files=all'], paths[0]!)).toBe('');
     const controller = new AbortController();
     const stopping = fillWorktree(held, paths[1]!, gitDir, controller.signal);
@@ -204,5 +208,32 @@ describe('worktrees written from the checkout template', () => {
     await expect(stopping).rejects.toThrow('stopped by the test');
     // The lock is let go, and no index is written.
     expect(readdirSync(join(gitDir, 'worktrees', 'stopped')).filter((f) => f.startsWith('index'))).toEqual([]);
+  });
+
+  it('the checkout step writes one worktree at a time from the template: one that starts while a copy is under way goes to git, and the template is let go after the last', { timeout: 90_000 }, async () => {
+    world = makeWorld();
+    const w = world;
+    for (let i = 0; i < 200; i++) writeFileSync(join(w.repo, `f${i}.txt`), `file ${i}\n`);
+    w.git(['add', '.']);
+    w.git(['commit', '-q', '-m', 'many']);
+    const { base, gitDir, paths } = await registered(w, ['one', 'two', 'three']);
+    const { adapters, shared } = createAgentsAdapters({ env: w.env });
+    const checkout = adapters.find((adapter) => adapter.kind === 'checkout')!;
+    const context = (id: string): AttemptContext => ({ id, kind: 'checkout', attempt: 1, signal: new AbortController().signal, deadline: undefined, progress: () => undefined });
+    const key = `${gitDir}:r:${base}`;
+    const made = await checkout.run({ action: 'template', repo: w.repo, gitDir, base, dir: join(w.root, 'tpl'), key, uses: 3 }, context('template'));
+    expect(made).toEqual({ made: true, base, files: 202, bytes: expect.any(Number) });
+    const step = (path: string) => checkout.run({ agent: 'a', repo: w.repo, path, fresh: true, gitDir, template: key }, context(path)) as Promise<{ fromTemplate: boolean }>;
+    // The first writes its first slice and gives the loop a turn; the second starts then.
+    const first = step(paths[0]!);
+    expect(shared.filling).toBe(true);
+    const second = step(paths[1]!);
+    expect((await Promise.all([first, second])).map((c) => c.fromTemplate)).toEqual([true, false]);
+    expect(shared.filling).toBe(false);
+    expect(shared.templates.get(key)?.template).toBeDefined();
+    expect((await step(paths[2]!)).fromTemplate).toBe(true);
+    // Three checkouts, three uses: the template is let go.
+    expect(shared.templates.get(key)?.template).toBeUndefined();
+    for (const path of paths) expect(w.git(['status', '--porcelain', '--untracked-files=all'], path)).toBe('');
   });
 });

@@ -96,9 +96,16 @@ async function makeIt(input: z.output<typeof templateCheckout>, context: Attempt
 async function runCheckout(input: CheckoutInput, context: AttemptContext, shared: AgentsShared): Promise<unknown> {
   if ('action' in input) return makeIt(input, context, shared);
   const held = input.template === undefined ? undefined : heldAt(shared, input.template);
+  // One worktree at a time is written from memory: it is this process's one thread. A
+  // checkout that finds one under way (a large tree, written a slice at a time) goes to git,
+  // on another core, rather than stretching both: two copies of 1,000 files interleaved on the
+  // thread each took twice as long, and the first wave waited for both.
+  const template = shared.filling ? undefined : held?.template;
+  if (template !== undefined) shared.filling = true;
   try {
-    return await checkoutWorktree({ repo: input.repo, path: input.path, fresh: input.fresh, template: held?.template, gitDir: input.gitDir }, { cwd: input.path, env: shared.env, signal: context.signal });
+    return await checkoutWorktree({ repo: input.repo, path: input.path, fresh: input.fresh, template, gitDir: input.gitDir }, { cwd: input.path, env: shared.env, signal: context.signal });
   } finally {
+    if (template !== undefined) shared.filling = false;
     // Let go of the template after the last checkout.
     if (held !== undefined && ++held.done >= held.uses) held.template = undefined;
   }

@@ -82,6 +82,8 @@ export interface AgentsShared {
   templateBytes: number;
   /** The checkout templates, by key (see the checkout adapter): each once made, with the checkouts that may use it and those done. */
   templates: Map<string, { template: CheckoutTemplate | undefined; uses: number; done: number }>;
+  /** A worktree is being written from a template (one at a time: see the checkout adapter). */
+  filling: boolean;
   /**
    * Every agent's figures as its attempt ended, by agent id — also those the scheduler no
    * longer waited for (a timeout or a cancel ends the operation at once, before the process
@@ -117,6 +119,7 @@ export function resolveShared(options: AgentsAdaptersOptions): AgentsShared {
     diskUsage: options.diskUsage ?? true,
     templateBytes: options.templateBytes ?? 64 * 1024 * 1024,
     templates: new Map(),
+    filling: false,
     outcomes: new Map(),
     running: new Set(),
   };
