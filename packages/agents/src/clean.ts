@@ -171,7 +171,7 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
   // entry is pruned, so they are deleted after the prune.
   const afterPrune: string[] = [];
   // Each worktree looked at (a git status in it, which writes only its own index) a core
-  // each: one after another, clean took 200-350 ms per worktree under load.
+  // each: one after another, clean took 370-450 ms per worktree under load (agents-fleet).
   const looked = await inTurns(worktrees, availableParallelism(), async (entry) => {
     const gone = await missing(entry);
     return { gone, keep: await keepWorktree(entry, gone, known) };

@@ -1,7 +1,6 @@
 /**
- * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step,
- * and beside them the base is checked out once, for the worktrees to be written from; then
- * each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
+ * Tasks × agents as one fanout plan. The fleet's branches are made first, in one git step;
+ * then each agent is a chain of real operations — worktree (git) → checkout → setup → agent →
  * collect (git) → verify, with its worktree's disk use measured beside the collect — and the fleet ends with the conflict matrix and, when asked, the
  * integration merge. The scheduler's limits, timeouts,
  * journal, live view and summary apply to every step.
@@ -270,20 +269,8 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
   const wave = Math.min(spec.wave ?? 8, agents.length);
   if (!(Number.isInteger(wave) && wave >= 1)) throw new AgentsError('FANOUT_AGENTS_INPUT_INVALID', `expected wave to be a positive integer, got ${JSON.stringify(spec.wave)}`, { path: 'wave' });
   const firstWave = agents.slice(0, wave).map((slot) => slot.ops.checkout);
-  // Where the template is held in this process's memory. Not the run's id: a resume that finds
-  // every checkout done carries the template step over too, and runs nothing (a checkout that
-  // does run then finds no template in memory, and git checks it out).
-  const templateKey = `${gitDir}:${run}:${base}`;
-  const operations: OperationSpec[] = [
-    // Every branch in one git process, before the first worktree.
-    { id: 'branches', kind: 'git', input: { action: 'branches', repo, gitDir, run, base, branches: agents.map((slot) => slot.branch) } },
-    // The base checked out once, beside the branches (it writes nothing the repository's
-    // worktrees share): the worktrees are written from it by this process. The first checkout
-    // waits for it rather than going to git meanwhile: on a loaded machine a git checkout took
-    // longer than the template and a copy from it (668 ms against 302 + 8), and the slot of a
-    // late first agent ends late.
-    { id: 'template', kind: 'checkout', input: { action: 'template', repo, gitDir, base, dir: join(runDir, '.fanout-template'), key: templateKey, uses: agents.length } },
-  ];
+  // Every branch in one git process, before the first worktree.
+  const operations: OperationSpec[] = [{ id: 'branches', kind: 'git', input: { action: 'branches', repo, gitDir, run, base, branches: agents.map((slot) => slot.branch) } }];
   const epochs: string[] = [];
   for (const slot of agents) {
     const extraArgs = [...(spec.presetArgs?.[slot.preset] ?? [])];
@@ -302,11 +289,7 @@ export async function planAgents(spec: AgentsSpec, options: PlanAgentsOptions = 
       ...(later ? { after: firstWave } : {}),
       input: { action: 'worktree', repo, gitDir, run, agent: slot.id, path: slot.path, branch: slot.branch, base, baseRef: { $ref: 'branches', path: 'baseRef' } },
     });
-    operations.push({
-      id: slot.ops.checkout,
-      kind: 'checkout',
-      input: { agent: slot.id, repo, gitDir, path: slot.path, fresh: { $ref: slot.ops.worktree, path: 'created' }, template: templateKey, ready: { $ref: 'template', path: 'made', optional: true } },
-    });
+    operations.push({ id: slot.ops.checkout, kind: 'checkout', input: { agent: slot.id, repo, path: slot.path, fresh: { $ref: slot.ops.worktree, path: 'created' } } });
     if (slot.ops.setup !== undefined) {
       operations.push({ id: slot.ops.setup, kind: 'setup', input: { ...common, command: [...spec.setup!], worktree: { $ref: slot.ops.checkout, path: 'path' } } });
     }

@@ -27,7 +27,6 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { worktreeGitDir } from './agent-state.js';
 import { AgentsError } from './errors.js';
 import { git, nulFields, type GitContext } from './git.js';
-import { fillWorktree, type CheckoutTemplate } from './template.js';
 
 /** An entry of `git worktree list --porcelain -z`. */
 export interface WorktreeEntry {
@@ -121,8 +120,6 @@ export interface CheckoutInfo {
   path: string;
   /** False when the worktree was already there and was left as it is. */
   checkedOut: boolean;
-  /** True when its files and index were written from the fleet's template rather than by git. */
-  fromTemplate?: boolean;
   /** Files copied in because `.worktreeinclude` lists them (paths relative to the repository). */
   included: string[];
   /** Files `.worktreeinclude` matched that were not copied, with why. */
@@ -285,18 +282,15 @@ export async function createBranches(spec: { run: string; base: string; branches
 
 /**
  * Checks out a worktree made with `--no-checkout` (its files and its own index, from its
- * branch), then copies the `.worktreeinclude` files. With a `template` of its base (and the
- * common `gitDir`), the files and index are written from it by this process
- * ({@link fillWorktree}); otherwise, or when the template is not for this worktree, by
- * `git reset --hard`. A worktree that was already there (`fresh` false: a resumed run, or a
- * run name used again) is left as it is: its files may be an agent's work.
+ * branch), then copies the `.worktreeinclude` files. A worktree that was already there
+ * (`fresh` false: a resumed run, or a run name used again) is left as it is: its files may be
+ * an agent's work.
  */
-export async function checkoutWorktree(spec: { repo: string; path: string; fresh: boolean; template?: CheckoutTemplate | undefined; gitDir?: string | undefined }, context: GitContext): Promise<CheckoutInfo> {
+export async function checkoutWorktree(spec: { repo: string; path: string; fresh: boolean }, context: GitContext): Promise<CheckoutInfo> {
   if (!spec.fresh) return { path: spec.path, checkedOut: false, included: [], skipped: [] };
-  const filled = spec.template !== undefined && spec.gitDir !== undefined && (await fillWorktree(spec.template, spec.path, spec.gitDir, context.signal));
-  if (!filled) await git(['reset', '--hard', '--quiet'], { ...context, cwd: spec.path });
+  await git(['reset', '--hard', '--quiet'], { ...context, cwd: spec.path });
   const { included, skipped } = await copyIncluded(spec.repo, spec.path, context);
-  return { path: spec.path, checkedOut: true, fromTemplate: filled, included, skipped };
+  return { path: spec.path, checkedOut: true, included, skipped };
 }
 
 /**
@@ -381,9 +375,10 @@ export async function commitsBeyond(base: string, branch: string, context: GitCo
  * what `git worktree remove --force --force` does (a locked worktree needs both; uncommitted
  * files in it go — callers check first that nothing there is kept only there). Given the
  * common `gitDir`, without a git process when the worktree's `.git` file points into its
- * `worktrees/` (a git process per worktree was half of `clean`'s time per worktree); by git's
- * own command otherwise. With `--force` twice git checks nothing more (builtin/worktree.c:
- * the working tree removed, then its administrative directory).
+ * `worktrees/`; by git's own command otherwise. With `--force` twice git checks nothing more
+ * (builtin/worktree.c: the working tree removed, then its administrative directory). `clean`,
+ * with a `git status` and a `git worktree remove` per worktree one after another, took 370-450
+ * ms per worktree under load; see clean.ts.
  */
 export async function removeWorktree(path: string, context: GitContext, gitDir?: string): Promise<void> {
   const admin = gitDir === undefined ? undefined : worktreeGitDir(path);

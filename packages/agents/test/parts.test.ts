@@ -160,7 +160,6 @@ describe('limits and plans', () => {
       expect(plan.policy).toEqual({ failure: 'continue' });
       expect(plan.operations.map((op) => op.id)).toEqual([
         'branches',
-        'template',
         'worktree:t.claude-1',
         'checkout:t.claude-1',
         'setup:t.claude-1',
@@ -187,12 +186,6 @@ describe('limits and plans', () => {
         expect(op(`agent:${id}`).input).toMatchObject({ worktree: { $ref: `checkout:${id}`, path: 'path' } });
       }
       expect(op('worktree:w.claude-2').after).toBeUndefined();
-      // Every checkout after the fleet's template (optionally: without one, git checks out), which waits for nothing.
-      expect(op('template')).toMatchObject({ kind: 'checkout', input: { action: 'template', base: waves.info.base, uses: 3 } });
-      expect(op('template').after).toBeUndefined();
-      for (const id of ['w.claude-1', 'w.claude-2', 'w.claude-3']) {
-        expect(op(`checkout:${id}`).input).toMatchObject({ template: (op('template').input as { key: string }).key, ready: { $ref: 'template', path: 'made', optional: true } });
-      }
       expect(op('worktree:w.claude-3').after).toEqual(['checkout:w.claude-1', 'checkout:w.claude-2']);
       expect(plan.operations[0]!.input).toMatchObject({ action: 'branches', run: 'r1', branches: ['fanout/r1/t.claude-1', 'fanout/r1/t.claude-2'] });
       expect(info.agents[0]).toMatchObject({ branch: 'fanout/r1/t.claude-1', provider: 'anthropic' });

@@ -10,7 +10,6 @@ import type { AgentPreset } from '../preset.js';
 import type { AgentOutput } from './agent-adapter.js';
 import { BUILTIN_PRESETS } from '../presets/index.js';
 import { ProviderGates } from '../provider-gates.js';
-import type { CheckoutTemplate } from '../template.js';
 
 /** Options of `createAgentsAdapters`. */
 export interface AgentsAdaptersOptions {
@@ -56,13 +55,6 @@ export interface AgentsAdaptersOptions {
   maxLineBytes?: number;
   /** Measure each worktree's disk use when its agent ends (the `disk` step) and after setup. @default true */
   diskUsage?: boolean;
-  /**
-   * The most bytes of file contents the fleet's checkout template may hold in memory (the
-   * worktrees are written from it instead of by a git process each, see template.ts); a base
-   * with more goes to git's checkout in every worktree. 0 never makes one.
-   * @default 67_108_864 (64 MiB)
-   */
-  templateBytes?: number;
 }
 
 /** {@link AgentsAdaptersOptions} with defaults filled in. */
@@ -79,11 +71,6 @@ export interface AgentsShared {
   killGraceMs: number;
   maxLineBytes: number;
   diskUsage: boolean;
-  templateBytes: number;
-  /** The checkout templates, by key (see the checkout adapter): each once made, with the checkouts that may use it and those done. */
-  templates: Map<string, { template: CheckoutTemplate | undefined; uses: number; done: number }>;
-  /** A worktree is being written from a template (one at a time: see the checkout adapter). */
-  filling: boolean;
   /**
    * Every agent's figures as its attempt ended, by agent id — also those the scheduler no
    * longer waited for (a timeout or a cancel ends the operation at once, before the process
@@ -117,9 +104,6 @@ export function resolveShared(options: AgentsAdaptersOptions): AgentsShared {
     killGraceMs: options.killGraceMs ?? 5_000,
     maxLineBytes: options.maxLineBytes ?? 16 * 1024 * 1024,
     diskUsage: options.diskUsage ?? true,
-    templateBytes: options.templateBytes ?? 64 * 1024 * 1024,
-    templates: new Map(),
-    filling: false,
     outcomes: new Map(),
     running: new Set(),
   };

@@ -4,8 +4,7 @@
  * `fanout agents` command on a real repository, each in its own worktree; beside it the same
  * processes under `xargs -P` in one directory (the floor: no worktrees, no accounting), and
  * the ideal for the limit, ⌈agents / limit⌉ × lifetime. Also per agent: the worktree's set-up
- * (its worktree and checkout steps, and its share of the fleet's checkout template where
- * there is one), the collect step, and the clean-up (`fanout agents clean`,
+ * (its `git worktree add` step), the collect step, and the clean-up (`fanout agents clean`,
  * whole process, divided by the worktrees it removed). Where the distance to the ideal goes,
  * from the run's event stream (`--ndjson`): when the first agent started, when the first
  * wave was running in full (the limit-th agent started) and when as many checkouts were
@@ -107,19 +106,14 @@ function readFleet(stdout: string, agents: number, limit: number): Record<string
   // and the checkouts go a core each, so where this is close to the wave's start, the wave
   // waited for its checkouts (and they for the cores the agents already started were using).
   const checkedOut = finished
-    .filter((e) => e.kind === 'checkout' && e.id.startsWith('checkout:'))
+    .filter((e) => e.kind === 'checkout')
     .map((e) => e.time)
     .sort((a, b) => a - b);
   const lastAgentEnd = Math.max(...agentSteps.map((e) => e.time));
-  // The fleet's checkout template (git checks the base out once; the worktrees are written
-  // from it), where there is one: every agent's set-up counts its share of it.
-  const template = finished.find((e) => e.id === 'template');
   return {
     run_ms: run.summary.wallMs,
-    // Set-up: the worktree (registered, one at a time) and its checkout (side by side), and
-    // the agent's share of the template.
-    setup_ms_per_agent: median([...worktrees].map(([agent, ms]) => ms + (checkouts.get(agent) ?? 0))) + (template?.durationMs ?? 0) / agents,
-    ...(template === undefined ? {} : { template_ms: template.durationMs }),
+    // Set-up: the worktree (git, one at a time) and its checkout (side by side, a core each).
+    setup_ms_per_agent: median([...worktrees].map(([agent, ms]) => ms + (checkouts.get(agent) ?? 0))),
     collect_ms_per_agent: median(ofKind('git', 'collect').map((e) => e.durationMs)),
     first_agent_ms: firstAgent,
     // The first wave is running in full: every later agent starts when one of it ends, so the
@@ -201,14 +195,7 @@ export const agentsFleet: Bench = {
             xargs === undefined ? '' : `; xargs -P ${xargs.value.toFixed(0)} ms, ${(xargs.value / ideal.value).toFixed(2)}×`
           })`,
       );
-      const template = find(rows, 'agents-fleet', 'fanout', 'template_ms', params);
-      if (setup !== undefined && clean !== undefined) {
-        lines.push(
-          `(per agent: worktree set-up ${setup.value.toFixed(0)} ms${
-            template === undefined ? '' : ` (with its share of the checkout template, ${template.value.toFixed(0)} ms for the fleet)`
-          }, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`,
-        );
-      }
+      if (setup !== undefined && clean !== undefined) lines.push(`(per agent: worktree set-up ${setup.value.toFixed(0)} ms, clean-up ${clean.value.toFixed(0)} ms of fanout agents clean, whole process)`);
       const first = find(rows, 'agents-fleet', 'fanout', 'first_agent_ms', params);
       const wave = find(rows, 'agents-fleet', 'fanout', 'wave_started_ms', params);
       const checked = find(rows, 'agents-fleet', 'fanout', 'wave_checked_out_ms', params);
