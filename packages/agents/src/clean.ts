@@ -14,7 +14,7 @@ import type { JournalState } from '@fanout/scheduler';
 import { stringEnv } from './adapters/context.js';
 import { git, nulFields, type GitContext } from './git.js';
 import { findRepository } from './plan.js';
-import { baseFromLock, commitsBeyond, listWorktrees, recordedBases, removeWorktree, runBaseRef, runOfBranch, type WorktreeEntry } from './worktree.js';
+import { baseFromLock, commitsBeyond, currentLock, listWorktrees, recordedBases, removeWorktree, runBaseRef, runOfBranch, type WorktreeEntry } from './worktree.js';
 
 /** Options of {@link cleanAgents}. */
 export interface CleanOptions {
@@ -125,17 +125,27 @@ async function keepBranch(branch: string, known: Branches, lockedBase?: string):
   return undefined;
 }
 
-/** `fn` over `items`, at most `limit` at once; the results in the items' order. */
+/**
+ * `fn` over `items`, at most `limit` at once; the results in the items' order. After a failure
+ * no item is started, and the first error is thrown once those under way are done: nothing is
+ * still being removed when `clean` has thrown.
+ */
 async function inTurns<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
+  let failed: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {
-    while (next < items.length) {
+    while (failed === undefined && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      try {
+        out[i] = await fn(items[i]!);
+      } catch (error) {
+        failed ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failed !== undefined) throw failed.error;
   return out;
 }
 
@@ -177,8 +187,8 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
     return { gone, keep: await keepWorktree(entry, gone, known) };
   });
   // Removed a core each too, once every decision is made: each removal touches only its own
-  // worktree and its own directory in the repository.
-  const removals: string[] = [];
+  // worktree and its own directory in the repository. Each with the index of its report entry.
+  const removals: { entry: WorktreeEntry; at: number }[] = [];
   for (const [i, entry] of worktrees.entries()) {
     const branch = entry.branch!;
     const { gone, keep } = looked[i]!;
@@ -191,8 +201,7 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
       if (!dryRun && entry.locked !== undefined) await git(['worktree', 'unlock', entry.path], context);
       afterPrune.push(branch);
     } else if (!dryRun) {
-      removals.push(entry.path);
-      deleted.push(branch);
+      removals.push({ entry, at: report.entries.length });
     }
     report.entries.push({
       branch,
@@ -203,7 +212,18 @@ export async function cleanAgents(options: CleanOptions): Promise<CleanReport> {
     });
   }
 
-  await inTurns(removals, availableParallelism(), (path) => removeWorktree(path, context, gitDir));
+  // A fleet resumed since the decisions may have taken a worktree (its lock now names a live
+  // fanout): the lock is read again right before each removal, and such a worktree is kept.
+  const removed = await inTurns(removals, availableParallelism(), async ({ entry, at }) => {
+    const holder = await liveHolder(await currentLock(entry.path, context, gitDir));
+    if (holder !== undefined) {
+      report.entries[at] = { branch: entry.branch!, worktree: entry.path, action: 'kept', why: `in use by fanout (pid ${holder})` };
+      return false;
+    }
+    await removeWorktree(entry.path, context, gitDir);
+    return true;
+  });
+  for (const [i, { entry }] of removals.entries()) if (removed[i] === true) deleted.push(entry.branch!);
 
   // Branches whose worktree is already gone.
   for (const branch of heads.keys()) {
