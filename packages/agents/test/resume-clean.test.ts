@@ -3,7 +3,7 @@
  * finished is not run again, what is not finishes, and nothing with work in it is removed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJournal } from '@fanout/scheduler';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -124,6 +124,9 @@ describe('clean', () => {
       const listed = world.git(['worktree', 'list', '--porcelain']);
       expect(listed).not.toContain(path('gone'));
       expect(listed).not.toContain(path('empty'));
+      // Nothing of the removed worktree is left in the repository for a prune to find.
+      expect(world.git(['worktree', 'prune', '--dry-run', '--verbose'])).toBe('');
+      expect(readdirSync(join(world.repo, '.git', 'worktrees')).sort()).toEqual(['busy.codex', 'dirty.codex', 'keep.codex']);
     } finally {
       holder.kill('SIGKILL');
     }
@@ -140,6 +143,37 @@ describe('clean', () => {
         .map((e) => e.branch)
         .sort(),
     ).toEqual([branch('dirty'), branch('keep')].sort());
+  });
+
+  it('keeps a worktree that a fleet takes after clean decided to remove it, by reading its lock again right before', async () => {
+    const base = world.git(['rev-parse', 'HEAD']).trim();
+    const path = (name: string): string => join(world.root, 'worktrees', name);
+    // Locked by this process: held by nobody, as far as clean is concerned.
+    const lock = (name: string, pid: number): string => `fanout agents run r, ${name}.claude from ${base} (pid ${pid})`;
+    for (const name of ['taken', 'free']) world.git(['worktree', 'add', '-q', '--lock', '--reason', lock(name, process.pid), '-b', `fanout/r/${name}.claude`, path(name), base]);
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      // A fleet resuming takes "taken" while clean's git status runs in it, after its lock was
+      // read for the decision: git runs the fsmonitor hook inside that status, in the worktree.
+      const hook = join(world.root, 'fsmonitor.sh');
+      const admin = join(world.repo, '.git', 'worktrees', 'taken');
+      writeFileSync(hook, `#!/bin/sh\nif [ "$PWD" = '${path('taken')}' ]; then printf '%s\\n' '${lock('taken', holder.pid!)}' > '${join(admin, 'locked')}'; fi\nexit 1\n`, { mode: 0o755 });
+      world.git(['config', 'core.fsmonitor', hook]);
+
+      const cleaned = await cleanAgents({ repo: world.repo, env: world.env });
+      expect(cleaned.entries.map((e) => [e.branch, e.action, e.why])).toEqual([
+        ['fanout/r/free.claude', 'removed', 'no commits beyond its base, nothing uncommitted'],
+        ['fanout/r/taken.claude', 'kept', `in use by fanout (pid ${holder.pid})`],
+      ]);
+      expect(existsSync(path('taken'))).toBe(true);
+      expect(existsSync(path('free'))).toBe(false);
+      expect(readdirSync(join(world.repo, '.git', 'worktrees'))).toEqual(['taken']);
+      expect(world.git(['worktree', 'list', '--porcelain'])).toContain(`locked ${lock('taken', holder.pid!)}`);
+      expect(world.git(['branch', '--list', 'fanout/r/*', '--format=%(refname:short)'])).toBe('fanout/r/taken.claude\n');
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    await new Promise((resolve) => holder.once('exit', resolve));
   });
 
   it("reads a branch's base from its run's ref when its worktree is gone, and drops the ref with the run's last branch", async () => {

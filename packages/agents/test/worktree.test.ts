@@ -2,7 +2,8 @@
  * Worktrees registered by writing git's administrative files (registerWorktree), then checked
  * out side by side: what git itself then reads back, in real repositories.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addWorktree, checkoutWorktree, createBranches, listWorktrees, registerWorktree, removeWorktree } from '../src/worktree.js';
@@ -69,10 +70,15 @@ describe('worktrees registered without git worktree add', () => {
     w.git(['add', 'new.txt'], made[0]!.path);
     w.git(['commit', '-q', '-m', 'work'], made[0]!.path);
     expect(w.git(['rev-list', '--count', `${base}..refs/heads/${branches[0]}`]).trim()).toBe('1');
-    for (const m of made) await removeWorktree(m.path, context);
-    w.git(['worktree', 'prune']);
-    expect((await listWorktrees(context)).length).toBe(1);
+    // Removed by git's own command (no gitDir), or by removing the directory and its
+    // administrative directory (gitDir given): git lists neither afterwards, nothing is left to prune.
+    for (const [i, m] of made.entries()) await removeWorktree(m.path, context, i % 2 === 0 ? gitDir : undefined);
+    expect(made.some((m) => existsSync(m.path))).toBe(false);
     expect(existsSync(admin) ? readdirSync(admin) : []).toEqual([]);
+    expect((await listWorktrees(context)).length).toBe(1);
+    expect(w.git(['worktree', 'prune', '--dry-run', '--verbose'])).toBe('');
+    // The branches are free again: git deletes them.
+    w.git(['branch', '-D', ...branches]);
   });
 
   it('writes what git worktree add --no-checkout --lock writes', async () => {
@@ -110,5 +116,59 @@ describe('worktrees registered without git worktree add', () => {
     // Nothing was written for any of them.
     expect(readdirSync(join(gitDir, 'worktrees')).sort()).toEqual(['gone', 'taken']);
     expect(['x', 'y', 'z'].some((p) => existsSync(join(w.root, p)))).toBe(false);
+  });
+});
+
+describe('removeWorktree without git', () => {
+  /** Worktrees `one` and `two` of fanout branches, added and locked by git itself. */
+  function twoWorktrees(w: World): { gitDir: string; context: { cwd: string; env: Record<string, string> }; path: (name: string) => string } {
+    const path = (name: string): string => join(w.root, 'worktrees', name);
+    for (const name of ['one', 'two']) w.git(['worktree', 'add', '-q', '--lock', '--reason', `fanout agents run r, ${name} (pid ${process.pid})`, '-b', `fanout/r/${name}`, path(name)]);
+    return { gitDir: join(w.repo, '.git'), context: { cwd: w.repo, env: w.env }, path };
+  }
+
+  it('leaves a copied worktree to git, which refuses it: the worktree it was copied from keeps its administrative directory (lock, index)', async () => {
+    world = makeWorld();
+    const w = world;
+    const { gitDir, context, path } = twoWorktrees(w);
+    const admin = join(gitDir, 'worktrees', 'two');
+    // The copy's .git points into worktrees/, at two's directory, whose gitdir points back at two, not at the copy.
+    cpSync(path('two'), path('copy'), { recursive: true });
+    await expect(removeWorktree(path('copy'), context, gitDir)).rejects.toMatchObject({ code: 'FANOUT_GIT_FAILED', message: expect.stringContaining('is not a working tree') });
+    expect(readdirSync(admin).sort()).toEqual(expect.arrayContaining(['gitdir', 'index', 'locked']));
+    expect((await listWorktrees(context)).map((e) => [e.path, e.locked])).toEqual([
+      [w.repo, undefined],
+      [path('one'), `fanout agents run r, one (pid ${process.pid})`],
+      [path('two'), `fanout agents run r, two (pid ${process.pid})`],
+    ]);
+    expect(w.git(['status', '--porcelain'], path('two'))).toBe('');
+    // The worktrees themselves still go without git.
+    for (const name of ['one', 'two']) await removeWorktree(path(name), context, gitDir);
+    expect((await listWorktrees(context)).map((e) => e.path)).toEqual([w.repo]);
+  });
+
+  it('removes the administrative directory even when the tree cannot all be removed, says so, and removes an emptied worktrees/', async () => {
+    world = makeWorld();
+    const w = world;
+    const { gitDir, context, path } = twoWorktrees(w);
+    // A tree deeper than PATH_MAX: Node's rm cannot remove it (ENAMETOOLONG), even as root, where
+    // permissions would not stop it. Made by bash, a directory at a time (dash's cd refuses it).
+    const segment = 'd'.repeat(200);
+    try {
+      execFileSync('bash', ['-c', `for i in $(seq 25); do mkdir ${segment} && cd ${segment} || exit 1; done; echo x > f`], { cwd: path('two') });
+      const failure = removeWorktree(path('two'), context, gitDir);
+      await expect(failure).rejects.toMatchObject({ code: 'FANOUT_WORKTREE_FAILED', path: path('two'), cause: { code: 'ENAMETOOLONG' } });
+      // As git does: the worktree is forgotten, what is left of its tree stays on disk.
+      expect(existsSync(join(gitDir, 'worktrees', 'two'))).toBe(false);
+      expect(existsSync(path('two'))).toBe(true);
+      expect((await listWorktrees(context)).map((e) => e.path)).toEqual([w.repo, path('one')]);
+      expect(readdirSync(join(gitDir, 'worktrees'))).toEqual(['one']);
+      await removeWorktree(path('one'), context, gitDir);
+      expect(existsSync(join(gitDir, 'worktrees'))).toBe(false);
+      expect(w.git(['worktree', 'prune', '--dry-run', '--verbose'])).toBe('');
+      w.git(['branch', '-D', 'fanout/r/one', 'fanout/r/two']);
+    } finally {
+      execFileSync('rm', ['-rf', path('two')]);
+    }
   });
 });
