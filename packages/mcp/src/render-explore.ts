@@ -6,7 +6,7 @@
  * highest-ranked files; the operations list (the patterns searched) comes last.
  */
 import { buildCodebaseMap, DEFAULT_MAP_BUDGET_TOKENS, renderCodebaseMap } from '@fanout/profiles';
-import { cutNotice, collectHeads, failures, groups, header, headsSection, operationsList, Paths, type TextRenderer } from './render.js';
+import { cutNotice, collectHeads, endWithNewline, failures, groups, header, headsSection, operationsList, Paths, type TextRenderer } from './render.js';
 
 const ORDER = ['file', 'stats', 'marker', 'match'] as const;
 
@@ -14,17 +14,16 @@ const ORDER = ['file', 'stats', 'marker', 'match'] as const;
 export const renderExploreCodebaseText: TextRenderer = (input, view, spill) => {
   const paths = new Paths(input.roots);
   const heads = collectHeads(input, paths);
-  return [
-    ...header(input, paths, `explore-codebase ${input.title}`.trim()),
-    ...failures(input, paths, view),
-    ...groups(input, paths, view, ORDER),
-    ...headsSection(heads, view, 'Highest-ranked files (heads)', input),
-    ...operationsList(input, paths, view),
-    ...cutNotice(input, view, heads, spill),
-  ]
-    .join('\n')
-    .trimEnd()
-    .concat('\n');
+  return endWithNewline(
+    [
+      ...header(input, paths, `explore-codebase ${input.title}`.trim()),
+      ...failures(input, paths, view),
+      ...groups(input, paths, view, ORDER),
+      ...headsSection(heads, view, 'Highest-ranked files (heads)', input),
+      ...operationsList(input, paths, view),
+      ...cutNotice(input, view, heads, spill),
+    ].join('\n'),
+  );
 };
 
 /**

@@ -336,9 +336,33 @@ interface Head {
 export function collectHeads(input: RenderInput, paths: Paths): Head[] {
   const cached = headsCache.get(input);
   if (cached !== undefined) return cached;
+  // One list per run's operations: a result renders them for its structured text (without
+  // the contents beside it) and for its text content (with them), 200 heads for 200 files.
+  let all = allHeads.get(input.operations);
+  if (all === undefined || all.root !== paths.root) {
+    all = { root: paths.root, heads: everyHead(input.operations, paths) };
+    allHeads.set(input.operations, all);
+  }
+  const shown = input.outputsShown;
+  const kept = shown === undefined ? all.heads : all.heads.filter((head) => !head.ops.every((id) => shown.has(id)));
+  for (const head of kept) {
+    if (head.body !== undefined) continue;
+    head.body = head.text.trimEnd();
+    head.lineCount = countLines(head.body);
+    head.fence = fenceFor(head.text);
+  }
+  headsCache.set(input, kept);
+  return kept;
+}
+
+const headsCache = new WeakMap<RenderInput, Head[]>();
+const allHeads = new WeakMap<readonly OperationEntry[], { root: string; heads: Head[] }>();
+
+/** The heads of {@link collectHeads}, before the ones whose outputs are shown elsewhere are left out. */
+function everyHead(operations: readonly OperationEntry[], paths: Paths): Head[] {
   const heads: Head[] = [];
   const files = new Map<string, { head: Head; ids: string[] }>();
-  for (const op of input.operations) {
+  for (const op of operations) {
     if (op.state !== 'succeeded' || op.output === null || typeof op.output !== 'object') continue;
     const o = op.output as Record<string, unknown>;
     if (op.kind === 'read' && Array.isArray(o.files)) {
@@ -373,18 +397,8 @@ export function collectHeads(input: RenderInput, paths: Paths): Head[] {
     }
   }
   for (const { head, ids } of files.values()) head.title = `${head.title} (${ids.join(', ')})`;
-  const shown = input.outputsShown;
-  const kept = shown === undefined ? heads : heads.filter((head) => !head.ops.every((id) => shown.has(id)));
-  for (const head of kept) {
-    head.body = head.text.trimEnd();
-    head.lineCount = countLines(head.body);
-    head.fence = fenceFor(head.text);
-  }
-  headsCache.set(input, kept);
-  return kept;
+  return heads;
 }
-
-const headsCache = new WeakMap<RenderInput, Head[]>();
 
 /** Lines of `text` as `text.split('\n')` would make them, counted without making them. */
 function countLines(text: string): number {
@@ -448,15 +462,25 @@ export function cutNotice(input: RenderInput, view: TextView, heads: readonly He
 export const renderRunText: TextRenderer = (input, view, spill) => {
   const paths = new Paths(input.roots);
   const heads = collectHeads(input, paths);
-  return [
-    ...header(input, paths, `${input.tool} ${input.title}`.trim()),
-    ...failures(input, paths, view),
-    ...operationsList(input, paths, view),
-    ...groups(input, paths, view),
-    ...headsSection(heads, view, 'Contents', input),
-    ...cutNotice(input, view, heads, spill),
-  ]
-    .join('\n')
-    .trimEnd()
-    .concat('\n');
+  return endWithNewline(
+    [
+      ...header(input, paths, `${input.tool} ${input.title}`.trim()),
+      ...failures(input, paths, view),
+      ...operationsList(input, paths, view),
+      ...groups(input, paths, view),
+      ...headsSection(heads, view, 'Contents', input),
+      ...cutNotice(input, view, heads, spill),
+    ].join('\n'),
+  );
 };
+
+/**
+ * `text.trimEnd()` and one newline. A text that already ends so is returned as it is: the
+ * trimmed text joined with a newline would be a string made of two, which the SDK's
+ * `JSON.stringify` must copy whole into one before it writes it (a text holding 200 files
+ * read is 670 KB in memory), and a rendering usually ends with exactly one newline already.
+ */
+export function endWithNewline(text: string): string {
+  const trimmed = text.trimEnd();
+  return trimmed.length === text.length - 1 && text.endsWith('\n') ? text : `${trimmed}\n`;
+}

@@ -1,7 +1,7 @@
 import type { Report } from '@fanout/aggregate';
 import { describe, expect, it } from 'vitest';
 import { fitView, jsonFits, jsonLength, jsonValueLength, scaleView } from '../src/fit.js';
-import { Paths, renderRunText, type RenderInput, type TextView } from '../src/render.js';
+import { endWithNewline, Paths, renderRunText, type RenderInput, type TextView } from '../src/render.js';
 
 function report(files: number): Report {
   const entries = Array.from({ length: files }, (_, i) => ({
@@ -171,6 +171,15 @@ describe('the text for a model', () => {
     // Trailing white space dropped; a fence longer than any run of backticks inside.
     expect(renderRunText(withHead, view, undefined)).toContain('### a.md (r) — lines 1–4\n````\none\n\nthree ```x```\nfour\n````\n');
     expect(renderRunText(withHead, { ...view, headLines: 2 }, undefined)).toContain('### a.md (r) — lines 1–2\n````\none\n\n````\n(2 more lines here: read a.md with from/to)\n');
+  });
+
+  it('ends a text with one newline as trimEnd and a newline would, returning a text that already ends so as it is', () => {
+    for (const text of ['', '\n', 'a', 'a\n', 'a\n\n', 'a \n', 'a\n ', 'a\t', '— ≈\n', '```\n\n\n', ' \n \n']) {
+      expect(endWithNewline(text), JSON.stringify(text)).toBe(`${text.trimEnd()}\n`);
+    }
+    // A rendering ends with one newline: the common case is the one that returns the text as it is.
+    const text = renderRunText(input(3), { entries: 10, heads: 10, headLines: 10, operations: 10, problems: 10 }, undefined);
+    expect(text.endsWith('\n') && !text.endsWith('\n\n')).toBe(true);
   });
 
   it('scales every list by its share: failures stay longest, the operations list goes first', () => {
