@@ -9,8 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The environment variable naming the invocation's directory (set by runner.ts for its workers). */
-export const SCRATCH_ENV = 'FANOUT_BENCH_SCRATCH';
+/**
+ * The environment variable naming the invocation's directory (set by runner.ts for its workers).
+ * Not `FANOUT_…`: the workers' fanout processes inherit it, and fanout refuses a `FANOUT_`
+ * variable that is not one of its configuration keys.
+ */
+export const SCRATCH_ENV = 'BENCH_SCRATCH_DIR';
 
 /** A fresh directory for one measured run; `release` removes it, unless the invocation removes it at its end. */
 export async function scratchDir(prefix: string): Promise<{ dir: string; release(): Promise<void> }> {
