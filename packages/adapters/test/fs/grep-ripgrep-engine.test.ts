@@ -1,8 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grepAdapter, grepInputSchema, ripgrepProcessCount } from '../../src/fs/grep/index.js';
-import { ripgrepArgs, type RipgrepTargets } from '../../src/fs/grep/ripgrep-args.js';
-import { inWalkOrder, walkOrderKey } from '../../src/fs/grep/ripgrep-order.js';
+import { ripgrepArgs } from '../../src/fs/grep/ripgrep-args.js';
 import { unusableReason } from '../../src/fs/grep/engine.js';
 import { LineSplitter } from '../../src/fs/grep/ripgrep-stream.js';
 import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
@@ -55,27 +54,6 @@ describe('ripgrep engine: the command line', () => {
     expect(args.slice(-2)).toEqual(['/r/a', '/r/b']);
     expect(ripgrepArgs(input({ mode: 'files', maxCount: 9 }), false, { kind: 'directory', path: '/r' })).toContain('--max-count=1');
   });
-
-  it('walks in order (one thread) only where the order pays: content mode, or a total cap', () => {
-    const sorts = (spec: Record<string, unknown>) => ripgrepArgs(input(spec), false, { kind: 'directory', path: '/r' }).includes('--sort=path');
-    expect([sorts({ mode: 'content' }), sorts({ mode: 'count', maxMatches: 5 }), sorts({ mode: 'files', maxMatches: 5 })]).toEqual([true, true, true]);
-    expect([sorts({ mode: 'count' }), sorts({ mode: 'files' })]).toEqual([false, false]);
-  });
-});
-
-describe('ripgrep engine: the walk order of a parallel rg', () => {
-  const order = (targets: RipgrepTargets, paths: string[]) => inWalkOrder(paths.map((path) => ({ key: walkOrderKey(targets, path), path }))).map(({ path }) => path);
-
-  it('sorts a directory before a name it is a prefix of, name by name, as the walk does', () => {
-    const paths = ['/r/a-c.ts', '/r/a/b.ts', '/r/B.ts', '/r/a.ts', '/r/a/a/z.ts', '/r/ab/x.ts', '/r/a/b-c.ts'];
-    expect(order({ kind: 'directory', path: '/r' }, paths)).toEqual(['/r/B.ts', '/r/a/a/z.ts', '/r/a/b-c.ts', '/r/a/b.ts', '/r/a-c.ts', '/r/a.ts', '/r/ab/x.ts']);
-  });
-
-  it('takes the targets in turn: a file under two of them goes with the first', () => {
-    const targets: RipgrepTargets = { kind: 'directories', paths: ['/r/src', '/r'] };
-    expect(order(targets, ['/r/b.ts', '/r/src/z.ts', '/r/a.ts', '/r/src/a.ts'])).toEqual(['/r/src/a.ts', '/r/src/z.ts', '/r/a.ts', '/r/b.ts']);
-    expect(order({ kind: 'files', paths: ['/r/z.ts', '/r/a.ts'] }, ['/r/a.ts', '/r/z.ts'])).toEqual(['/r/z.ts', '/r/a.ts']);
-  });
 });
 
 describe.skipIf(RG === undefined)(`ripgrep engine: the rg process${RG_MISSING}`, () => {
@@ -112,26 +90,6 @@ describe.skipIf(RG === undefined)(`ripgrep engine: the rg process${RG_MISSING}`,
     expect(output.stats.matchedLines).toBe(600);
     expect(ofType(output, 'begin').map((m) => (m.data.path as { text: string }).text)).toEqual([tree.path('many/f00.txt'), tree.path('many/f01.txt')]);
     expect(ripgrepProcessCount()).toBe(0);
-  });
-
-  it('counts with rg on every thread and reports the files in the built-in engine’s order, each once', async () => {
-    const files: Record<string, string> = { 'a-c.txt': 'needle\n', 'a/b.txt': 'needle needle\n', 'B.txt': 'needle\n', 'a.txt': '-dash needle\n' };
-    for (let i = 0; i < 40; i++) files[`deep/d${i % 7}/f${String(39 - i).padStart(2, '0')}.txt`] = 'needle\n'.repeat(1 + (i % 5));
-    const order = await makeTree(files);
-    try {
-      for (const mode of ['count', 'files'] as const) {
-        const input = { pattern: 'needle', mode, paths: ['deep', '.'] };
-        const ours = await grep(input, { roots: [order.dir], workerScript: worker.script, engine: 'ripgrep', rgPath: RG! });
-        const builtin = await grep(input, { roots: [order.dir], workerScript: worker.script, engine: 'builtin' });
-        expect(ours.state).toBe('succeeded');
-        const ends = (run: typeof ours) => ofType(run.output, 'end').map((end) => [(end.data.path as { text: string }).text, end.data.stats.matched_lines, end.data.stats.matches]);
-        expect(ends(ours)).toEqual(ends(builtin));
-        expect(ends(ours)).toHaveLength(44);
-        expect(ours.output.stats).toEqual({ filesWithMatches: 44, matches: builtin.output.stats.matches, matchedLines: builtin.output.stats.matchedLines });
-      }
-    } finally {
-      await order.cleanup();
-    }
   });
 
   it('refuses an rgPath that is not an executable program, naming it', () => {

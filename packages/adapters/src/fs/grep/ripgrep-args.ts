@@ -5,10 +5,10 @@
  * `--no-config` keeps `RIPGREP_CONFIG_PATH` from adding flags of its own.
  *
  * The flags make ripgrep search what the built-in engine searches, in its order:
- * - `--sort path`: the walk order of the built-in engine (`walk.ts`), deterministic, where it
- *   pays (see {@link ripgrepSorts}): it makes ripgrep search on one thread, and only this
- *   order lets results stream in order and a cap stop ripgrep at once. Without it ripgrep
- *   searches on every core, and the engine puts each run's files in walk order once it ends.
+ * - `--sort path`: the walk order of the built-in engine (`walk.ts`), deterministic. It makes
+ *   ripgrep search on one thread; measured on 2 cores (`tools/bench`, grep-cli) the parallel
+ *   walk won little, and only this order lets results stream in order and a cap stop ripgrep
+ *   at once — a parallel run would have to finish before the first file could be reported.
  * - the case decision of the built-in engine (smart case, a leading `(?i)`), passed as
  *   `--ignore-case` or `--case-sensitive`, so both agree on what "has an upper-case letter" is;
  * - `--no-ignore-global`: the user's global git excludes file is not read by either engine;
@@ -20,18 +20,6 @@ import type { GrepInput } from './schema.js';
 export type RipgrepTargets = { kind: 'directory'; path: string } | { kind: 'directories' | 'files'; paths: string[] };
 
 /**
- * Does `rg` walk in the built-in engine's order (`--sort path`, one thread)? Only where the
- * order pays for the thread: content mode (every line streams, and its default cap of 10,000
- * matching lines may stop `rg` early) and a `maxMatches` cap. Count and files modes without
- * one report a line per file and read every file anyway: `rg` searches in parallel, and its
- * files are sorted when it exits: `rg -c` over TanStack query (2,332 files) spends ~70 ms of
- * CPU, on one core with `--sort path`, on both without.
- */
-export function ripgrepSorts(input: Pick<GrepInput, 'mode' | 'maxMatches'>): boolean {
-  return input.mode === 'content' || input.maxMatches !== undefined;
-}
-
-/**
  * The arguments of `rg` for `input` over `targets`; `ignoreCase` is the engine's decision.
  *
  * @example
@@ -39,9 +27,7 @@ export function ripgrepSorts(input: Pick<GrepInput, 'mode' | 'maxMatches'>): boo
  * // ['--json', '--no-config', …, '--ignore-case', '--regexp=interface\\s+\\w+', '--', '/work/project']
  */
 export function ripgrepArgs(input: GrepInput, ignoreCase: boolean, targets: RipgrepTargets): string[] {
-  const args = ['--json', '--no-config'];
-  if (ripgrepSorts(input)) args.push('--sort=path');
-  args.push('--no-ignore-global');
+  const args = ['--json', '--no-config', '--sort=path', '--no-ignore-global'];
   args.push(ignoreCase ? '--ignore-case' : '--case-sensitive');
   if (input.fixedStrings) args.push('--fixed-strings');
   if (input.word) args.push('--word-regexp');

@@ -130,8 +130,8 @@ export interface RipgrepFilesOptions {
   seen: Set<string>;
   /** The walk index of the next file. */
   nextIndex(): number;
-  /** Each file's outcome and its path, in ripgrep's order (the walk's with `--sort path`). */
-  emit(outcome: FileOutcome, path: string): void;
+  /** Each file's outcome, in ripgrep's (`--sort path`) order. */
+  emit(outcome: FileOutcome): void;
 }
 
 interface OpenFile {
@@ -268,7 +268,7 @@ export class RipgrepFiles {
     const index = options.nextIndex();
     const stats = end.data.stats;
     if (end.data.binary_offset !== null && !options.named.has(file.path)) {
-      options.emit({ index, status: 'binary', bytes: stats.bytes_searched }, file.path);
+      options.emit({ index, status: 'binary', bytes: stats.bytes_searched });
       return;
     }
     const early = end.data.binary_offset !== null || options.mode === 'files' || stats.matched_lines >= options.maxCount;
@@ -280,7 +280,7 @@ export class RipgrepFiles {
     const matchedLines = perLine ? file.perLine.length : stats.matched_lines;
     const matches = perLine ? file.perLine.reduce((sum, n) => sum + n, 0) : stats.matches;
     if (matchedLines === 0) {
-      options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false }, file.path);
+      options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false });
       return;
     }
     const printed = printedBytes(file.begin) + file.printed;
@@ -293,6 +293,6 @@ export class RipgrepFiles {
       },
     };
     const lineMatches = content ? (file.cut ? file.perLine : undefined) : options.lineMatches ? file.perLine : undefined;
-    options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines, matches, messages: [file.begin, ...file.body, closing], sizes: file.sizes, lineMatches, more: false }, file.path);
+    options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines, matches, messages: [file.begin, ...file.body, closing], sizes: file.sizes, lineMatches, more: false });
   }
 }

@@ -12,9 +12,7 @@
  *   file reported twice (`paths: ['src', '.']`) counts once, as in the built-in engine.
  * - `rg --sort path` walks in the built-in engine's order (see `ripgrep-args.ts`), so each
  *   file is reported as it ends and a cap ends the run at once: `rg` is killed (SIGKILL) and
- *   the operation settles once it has exited. An abort kills it too. Where the order does not
- *   pay (count and files modes without `maxMatches`, see `ripgrepSorts`), `rg` searches in
- *   parallel and a run's files are merged in walk order when it exits (`ripgrep-order.ts`).
+ *   the operation settles once it has exited. An abort kills it too.
  * - ripgrep's errors on standard error (`rg: PATH: Permission denied (os error 13)`) become
  *   the `errors` of the output with the errno's code (`EACCES`); the search goes on, as in
  *   the built-in engine. Exit 1 means no match; exit 2 with only such errors is a search
@@ -41,12 +39,11 @@ import { checkRipgrepVersion, markUnusable, unusableReason, type GrepEngineName 
 import type { FileOutcome } from './file.js';
 import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
 import { compilePattern, type MatcherSpec } from './pattern.js';
-import { ripgrepArgs, ripgrepSorts, type RipgrepTargets } from './ripgrep-args.js';
-import { inWalkOrder, walkOrderKey } from './ripgrep-order.js';
+import { ripgrepArgs, type RipgrepTargets } from './ripgrep-args.js';
 import { LineSplitter, RipgrepFiles } from './ripgrep-stream.js';
 import { resolveTargets, runGrep, type GrepEnvironment } from './run.js';
 import type { GrepInput } from './schema.js';
-import type { GrepFileError, Target } from './walk.js';
+import type { Target } from './walk.js';
 
 /** What the adapter passes to the ripgrep engine: the built-in engine's environment and the program. */
 export interface RipgrepEnvironment extends GrepEnvironment {
@@ -282,11 +279,6 @@ class RipgrepSearch {
       stopped = true;
       child.kill('SIGKILL');
     };
-    // A parallel `rg` (see `ripgrepSorts`) reports files as its threads finish them: they and
-    // its errors wait for its exit, to be merged in walk order (and then nothing stops it early).
-    const sorted = ripgrepSorts(input);
-    const pending: Array<{ key: string; outcome: FileOutcome }> = [];
-    const pendingErrors: Array<{ key: string; error: GrepFileError }> = [];
     const files = new RipgrepFiles({
       mode: input.mode,
       maxCount: input.maxCount ?? Number.POSITIVE_INFINITY,
@@ -295,20 +287,9 @@ class RipgrepSearch {
       named: this.#named,
       sizeOf: searchedSize,
       seen: this.#seen,
-      nextIndex: () => (sorted ? this.#index++ : -1),
-      emit: (outcome: FileOutcome, path: string) => {
-        if (sorted) batch.push(outcome);
-        else pending.push({ key: walkOrderKey(run.targets, path), outcome });
-      },
+      nextIndex: () => this.#index++,
+      emit: (outcome: FileOutcome) => batch.push(outcome),
     });
-    const mergeInWalkOrder = (): void => {
-      for (const { error } of inWalkOrder(pendingErrors)) collector.error(error);
-      const outcomes = inWalkOrder(pending).map(({ outcome }) => {
-        outcome.index = this.#index++;
-        return outcome;
-      });
-      if (outcomes.length > 0) collector.add(outcomes);
-    };
     // The files of one chunk of output are merged (and streamed as progress) together: one
     // event per file would cost more than the search on a tree of small files.
     let batch: FileOutcome[] = [];
@@ -342,8 +323,7 @@ class RipgrepSearch {
         const line = stderr.slice(0, newline);
         stderr = stderr.slice(newline + 1);
         const error = fileError(line);
-        if (error !== undefined && !sorted) pendingErrors.push({ key: walkOrderKey(run.targets, error.path), error });
-        else if (error !== undefined) collector.error(error);
+        if (error !== undefined) collector.error(error);
         else if (line.trim() !== '') otherErrors.push(line);
         newline = stderr.indexOf('\n');
       }
@@ -365,10 +345,8 @@ class RipgrepSearch {
         if (stderr.trim() !== '') otherErrors.push(stderr.trim());
         if (handOver !== undefined) reject(new HandOver(handOver));
         else if (stopped || this.#ctx.signal.aborted) resolve();
-        else if (code === 0 || code === 1 || (code === 2 && (sawOutput || otherErrors.length === 0))) {
-          if (!sorted) mergeInWalkOrder();
-          resolve();
-        } else this.#refused(code, signal, otherErrors).then(resolve, reject);
+        else if (code === 0 || code === 1 || (code === 2 && (sawOutput || otherErrors.length === 0))) resolve();
+        else this.#refused(code, signal, otherErrors).then(resolve, reject);
       });
     });
   }
