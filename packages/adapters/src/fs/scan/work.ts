@@ -31,7 +31,11 @@ export type NoMatch = number;
 /** One consumer's outcome for one file, by the consumer's type. */
 export type ConsumerOutcome = FileOutcome | NoMatch | StatsFileOutcome | MarkersFileOutcome | MapFileOutcome;
 
-const NONE: never[] = [];
+/**
+ * The empty arrays of every no-match outcome: one shared array, frozen, so that code appending
+ * to one outcome's messages or sizes throws instead of changing every other no-match outcome.
+ */
+const NONE = Object.freeze([]) as unknown as never[];
 
 /** The grep outcome a {@link NoMatch} stands for: searched, `bytes` long, no match, nothing cut (its time is not kept: only files with matches add theirs). */
 export function noMatchOutcome(index: number, bytes: NoMatch): FileOutcome {

@@ -3,6 +3,7 @@ import type { BatchMember } from '@fanout/scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeAdapter } from '../../../src/analyze/index.js';
 import { Listings } from '../../../src/fs/scan/listings.js';
+import { noMatchOutcome } from '../../../src/fs/scan/work.js';
 import { endIdleGrepWorkers, fsScan, globAdapter, grepAdapter, grepWorkerCounts, ripgrepOnPath, type FsScan, type GrepOutput } from '../../../src/fs/index.js';
 import { attemptContext, eventually } from '../../../src/testing/index.js';
 import { compileGrepWorker, type CompiledGrepWorker } from '../grep/compiled-worker.js';
@@ -64,6 +65,17 @@ function adapters(scan: FsScan) {
 }
 
 const untimed = (output: unknown): unknown => JSON.parse(JSON.stringify(output), (key, value: unknown) => (key === 'elapsed' || key === 'elapsed_total' ? 0 : value));
+
+describe('noMatchOutcome', () => {
+  it('gives each no-match its own index and size, and arrays that cannot be appended to, since every one shares them', () => {
+    const one = noMatchOutcome(3, 120);
+    const other = noMatchOutcome(4, 7);
+    expect([one.index, one.bytes, other.index, other.bytes]).toEqual([3, 120, 4, 7]);
+    expect(() => (one.messages as unknown[]).push({ type: 'end' })).toThrow(TypeError);
+    expect(() => (one.sizes as number[]).push(1)).toThrow(TypeError);
+    expect([other.messages, other.sizes]).toEqual([[], []]);
+  });
+});
 
 describe('fsScan', () => {
   it('batches globs, built-in greps and the stats and markers analyses under one key, not analyzer modules', () => {
