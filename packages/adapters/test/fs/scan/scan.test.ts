@@ -68,8 +68,10 @@ const untimed = (output: unknown): unknown => JSON.parse(JSON.stringify(output),
 
 describe('noMatchOutcome', () => {
   it('gives each no-match its own index and size, and arrays that cannot be appended to, since every one shares them', () => {
-    const one = noMatchOutcome(3, 120);
-    const other = noMatchOutcome(4, 7);
+    type Searched = Extract<ReturnType<typeof noMatchOutcome>, { status: 'searched' }>;
+    const one = noMatchOutcome(3, 120) as Searched;
+    const other = noMatchOutcome(4, 7) as Searched;
+    expect([one.status, other.status]).toEqual(['searched', 'searched']);
     expect([one.index, one.bytes, other.index, other.bytes]).toEqual([3, 120, 4, 7]);
     expect(() => (one.messages as unknown[]).push({ type: 'end' })).toThrow(TypeError);
     expect(() => (one.sizes as number[]).push(1)).toThrow(TypeError);
