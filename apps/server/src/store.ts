@@ -29,7 +29,7 @@
  * was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, open as openFd, writeSync } from 'node:fs';
+import { closeSync, fsync, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { access, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -148,9 +148,13 @@ export class RunLog {
   #closed = false;
   /** Who keeps the file open: the log until `close`, and its run's journal until released (see {@link journal}). */
   #holds = 1;
+  /** Bytes in the file: what it held when opened, and every write since (see {@link finish}). */
+  #size: number;
 
-  constructor(fd: number) {
+  /** `size`: the bytes the file holds already (0 for a new log, the whole lines kept for a resume). */
+  constructor(fd: number, size = 0) {
     this.#fd = fd;
+    this.#size = size;
   }
 
   /**
@@ -206,11 +210,14 @@ export class RunLog {
       this.#pending = [];
       return;
     }
-    const data = Buffer.from(`${this.#pending.join('\n')}\n`);
+    // The last newline joined in too: one flat string, not a second one made by a concatenation.
+    this.#pending.push('');
+    const data = Buffer.from(this.#pending.join('\n'));
     this.#pending = [];
     try {
       // The file is opened to append: each write lands at its end, whatever its offset says.
       for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done);
+      this.#size += data.length;
     } catch (error) {
       this.#error ??= error;
     }
@@ -227,22 +234,19 @@ export class RunLog {
   }
 
   /**
-   * Appends the report and the final meta line after it (one write), and closes the log. The
-   * report's place is the file's size once what was pending is written: the journal's records
-   * share the file, and are all written before a run's end (the scheduler's result waits for
-   * them). A reader that finds no report there looks for it in the whole log.
+   * Appends the report and the final meta line after it, with what is pending (one write),
+   * and closes the log. The report's place is counted by the log, not asked of the file (an
+   * fstat, and a write of what was pending before it, per run): every line of a server's log
+   * goes through it, the journal's records too, and all are appended before a run's end (the
+   * scheduler's result waits for them). A reader that finds no report there (a file written
+   * through another descriptor too) looks for it in the whole log.
    */
   async finish(meta: RunMeta, report: StoredReport | undefined): Promise<StoredRun> {
     let place: ReportPlace | undefined;
     if (report !== undefined) {
-      this.#write();
       const line = JSON.stringify({ type: 'run:report', report });
-      let at = 0;
-      try {
-        at = fstatSync(this.#fd).size;
-      } catch (error) {
-        this.#error ??= error;
-      }
+      let at = this.#size;
+      for (const pending of this.#pending) at += Buffer.byteLength(pending) + 1;
       place = { at, bytes: Buffer.byteLength(line) };
       this.append(line);
     }
@@ -472,7 +476,7 @@ export class RunStore {
     } finally {
       await handle.close();
     }
-    return new RunLog(await openFdAsync(this.logPath(id), 'a'));
+    return new RunLog(await openFdAsync(this.logPath(id), 'a'), contents.size);
   }
 
   /**

@@ -42,6 +42,9 @@ describe('RunStore', () => {
     const [listed] = await store.list();
     expect(listed).toEqual(stored);
     expect(listed!.meta.state).toBe('succeeded');
+    // The place the log counted is where the report line is (no search of the whole log).
+    const { at, bytes } = stored.report!;
+    expect((await readFile(store.logPath(meta.id))).subarray(at, at + bytes).toString('utf8')).toBe(JSON.stringify({ type: 'run:report', report }));
     expect(await store.readReport(meta.id, listed!.report!)).toEqual(report);
     const contents = await store.read(meta.id);
     expect(contents).toMatchObject({ meta: done, plan, events: ['{"type":"run-started"}', '{"type":"run-finished"}'] });
@@ -154,6 +157,20 @@ describe('RunStore', () => {
     expect(lines.map((line) => JSON.parse(line).type)).toEqual(['run:meta', 'run:plan', 'run-started', 'run:meta', 'run-started', 'run:meta']);
     const [relisted] = await store.list();
     expect(relisted).toEqual({ meta: { ...meta, starts: 2, state: 'failed' } });
+  });
+
+  it("counts the report's place in a resumed log from the whole lines it kept, the torn tail cut", async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    log.event('{"type":"run-started"}');
+    await log.close();
+    await appendFile(store.logPath(meta.id), '{"type":"op-fin');
+    const again = await store.reopen(meta.id, await store.read(meta.id));
+    again.event('{"type":"run-started","resumed":0}');
+    const stored = await again.finish({ ...meta, starts: 2, state: 'succeeded' }, report);
+    const { at, bytes } = stored.report!;
+    expect((await readFile(store.logPath(meta.id))).subarray(at, at + bytes).toString('utf8')).toBe(JSON.stringify({ type: 'run:report', report }));
   });
 
   it('keeps the journal written to the same file out of the events, and finds the report after it', async () => {
