@@ -13,7 +13,7 @@ import { runOptions } from '@fanout/profiles';
 import type { CompiledPlan, Plan, Run, RunOptions, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
 import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
-import { newRunId, SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
+import { SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
 
 /** Characters of event text kept in memory for runs that are over, the oldest runs' dropped first. */
 export const RECENT_EVENT_CHARS = 16 * 1024 * 1024;
@@ -116,6 +116,8 @@ export class RunManager {
       this.#entries.set(meta.id, { meta, live: false, events: undefined, kept: 0, subscribers: new Set(), ...(report === undefined ? {} : { report }) });
     }
     this.#order = [...this.#entries.keys()].sort().reverse();
+    // The first run's log is made ahead too.
+    this.store.stock();
   }
 
   get size(): number {
@@ -201,8 +203,10 @@ export class RunManager {
    */
   async submit(plan: Plan, principal: string, title: string, compiled?: CompiledPlan, accepted?: (meta: RunMeta) => void): Promise<RunMeta> {
     this.checkRoom(principal);
-    const meta: RunMeta = { id: newRunId(), title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
-    const log = await this.store.create(meta, plan);
+    // Its log made ahead, when one is ready: no file-system call before the 202 but the write.
+    const reservation = this.store.reserve();
+    const meta: RunMeta = { id: reservation.id, title, state: 'queued', principal, operations: plan.operations.length, createdAt: new Date().toISOString(), starts: 1 };
+    const log = await this.store.create(meta, plan, reservation);
     const entry: Entry = { meta, live: true, events: [], kept: 0, subscribers: new Set(), log, plan, ...(compiled === undefined ? {} : { compiled }) };
     this.#entries.set(meta.id, entry);
     this.#order.unshift(meta.id);
@@ -236,8 +240,9 @@ export class RunManager {
       );
     }
     const now = new Date().toISOString();
+    const reservation = this.store.reserve();
     const meta: RunMeta = {
-      id: newRunId(),
+      id: reservation.id,
       title: adopted.title === '' ? adopted.mcp.tool : `${adopted.mcp.tool}: ${adopted.title}`,
       state: 'running',
       principal,
@@ -252,14 +257,17 @@ export class RunManager {
     this.#order.unshift(meta.id);
     this.#start(entry, adopted.start);
     const run = entry.run;
-    if (run === undefined) throw new ServerError('FANOUT_SERVER_INTERNAL', `expected the tool's run ${adopted.mcp.handle} to start, got none (run ${meta.id}: ${entry.meta.error ?? 'no error'})`);
+    if (run === undefined) {
+      this.store.release(reservation);
+      throw new ServerError('FANOUT_SERVER_INTERNAL', `expected the tool's run ${adopted.mcp.handle} to start, got none (run ${meta.id}: ${entry.meta.error ?? 'no error'})`);
+    }
     // Cancelled by the tool (fanout_cancel, a client cancelling its call): listed cancelled, as over DELETE.
     const cancel = run.cancel.bind(run);
     run.cancel = (reason?: unknown) => {
       entry.cancelled = true;
       cancel(reason);
     };
-    entry.opening = this.store.create(meta, plan).then(
+    entry.opening = this.store.create(meta, plan, reservation).then(
       (log) => {
         // Still live: a run that ends waits for this in #finish before it writes its end.
         entry.log = log;

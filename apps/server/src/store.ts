@@ -18,7 +18,7 @@
  *   `{"type":"end",…}`), which are not events.
  *
  * One file open per live run, its appends batched per turn of the event loop: submitting a run
- * costs an open and a write; its events and journal records a write per turn; its end one write and a
+ * costs a write (its file is made ahead, see {@link RunStore.reserve}); its events and journal records a write per turn; its end one write and a
  * close. What is acknowledged (the 202 of a submit, the `end` of a stream) has been written
  * first, so a server killed with SIGKILL loses none of it; a kill mid-write leaves at most a
  * torn last line, which readers drop and a resume cuts, and so does a write that fails (the log
@@ -29,7 +29,7 @@
  * was synced (see the README).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync, link, open as openFd, writeSync } from 'node:fs';
+import { closeSync, fsync, open as openFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { access, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -148,9 +148,13 @@ export class RunLog {
   #closed = false;
   /** Who keeps the file open: the log until `close`, and its run's journal until released (see {@link journal}). */
   #holds = 1;
+  /** Bytes in the file: what it held when opened, and every write since (see {@link finish}). */
+  #size: number;
 
-  constructor(fd: number) {
+  /** `size`: the bytes the file holds already (0 for a new log, the whole lines kept for a resume). */
+  constructor(fd: number, size = 0) {
     this.#fd = fd;
+    this.#size = size;
   }
 
   /**
@@ -169,7 +173,8 @@ export class RunLog {
       append: (line) => this.append(line),
       flush: () => this.flush(),
       // Handed to the pool after this turn, so after the run's end is written and sent (the
-      // scheduler asks for the sync before it resolves the run's result): see `create`.
+      // scheduler asks for the sync before it resolves the run's result): handing work to the
+      // pool wakes a thread, which on a busy machine can take the CPU from this one at once.
       sync: () => new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncAsync(this.#fd)),
       release: () => {
         if (released) return;
@@ -205,11 +210,14 @@ export class RunLog {
       this.#pending = [];
       return;
     }
-    const data = Buffer.from(`${this.#pending.join('\n')}\n`);
+    // The last newline joined in too: one flat string, not a second one made by a concatenation.
+    this.#pending.push('');
+    const data = Buffer.from(this.#pending.join('\n'));
     this.#pending = [];
     try {
       // The file is opened to append: each write lands at its end, whatever its offset says.
       for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done);
+      this.#size += data.length;
     } catch (error) {
       this.#error ??= error;
     }
@@ -226,22 +234,19 @@ export class RunLog {
   }
 
   /**
-   * Appends the report and the final meta line after it (one write), and closes the log. The
-   * report's place is the file's size once what was pending is written: the journal's records
-   * share the file, and are all written before a run's end (the scheduler's result waits for
-   * them). A reader that finds no report there looks for it in the whole log.
+   * Appends the report and the final meta line after it, with what is pending (one write),
+   * and closes the log. The report's place is counted by the log, not asked of the file (an
+   * fstat, and a write of what was pending before it, per run): every line of a server's log
+   * goes through it, the journal's records too, and all are appended before a run's end (the
+   * scheduler's result waits for them). A reader that finds no report there (a file written
+   * through another descriptor too) looks for it in the whole log.
    */
   async finish(meta: RunMeta, report: StoredReport | undefined): Promise<StoredRun> {
     let place: ReportPlace | undefined;
     if (report !== undefined) {
-      this.#write();
       const line = JSON.stringify({ type: 'run:report', report });
-      let at = 0;
-      try {
-        at = fstatSync(this.#fd).size;
-      } catch (error) {
-        this.#error ??= error;
-      }
+      let at = this.#size;
+      for (const pending of this.#pending) at += Buffer.byteLength(pending) + 1;
       place = { at, bytes: Buffer.byteLength(line) };
       this.append(line);
     }
@@ -271,14 +276,26 @@ export class RunLog {
 /** Opens a file to a plain descriptor in the thread pool: creating a file updates its directory, which may wait on the disk. */
 const openFdAsync = promisify(openFd);
 const fsyncAsync = promisify(fsync);
-const linkAsync = promisify(link);
 
-/** How the name of a file made ahead for the next run's log begins (see {@link RunStore.create}); never a run id. */
-const SPARE = '.spare-';
+/** How the name of a file an earlier version made ahead began (`.spare-<hex>`); a kill could leave one. */
+const LEGACY_SPARE = '.spare-';
 
-/** A file made ahead, empty and open to append, for the log of the next run created. */
+/** Logs made ahead, empty, under the ids the next runs will have (see {@link RunStore.reserve}). */
+const SPARES = 2;
+
+/**
+ * A run id handed out by {@link RunStore.reserve}, for {@link RunStore.create}: with the
+ * descriptor of its log when the store had made that file ahead.
+ */
+export interface Reservation {
+  readonly id: string;
+  /** The log made ahead under this id, empty and open to append; undefined when none was ready. */
+  readonly fd: number | undefined;
+}
+
+/** A log made ahead: an id not handed out yet, its file (empty) and descriptor. */
 interface Spare {
-  path: string;
+  id: string;
   fd: number;
 }
 
@@ -289,16 +306,16 @@ const JOURNAL = '.journal.ndjson';
 export class RunStore {
   readonly root: string;
   #made: Promise<void> | undefined;
-  /** The file made ahead for the next run's log, once made. */
-  #spare: Spare | undefined;
-  /** The spare being made. */
+  /** Logs made ahead, ids in increasing order: the next runs' files, taken first in first out. */
+  readonly #spares: Spare[] = [];
+  /** The spare being made (one at a time). */
   #making: Promise<void> | undefined;
-  /** Paths of this store's spares, made or being made (not an earlier process's, which `list` removes). */
-  readonly #ours = new Set<string>();
-  /** Logs being created, empty until their first write (see {@link list}). */
-  readonly #creating = new Set<string>();
-  /** Unlinks of the names of spares taken (see {@link #takeSpare}), waited for by `close`. */
-  readonly #unlinking = new Set<Promise<void>>();
+  /** The greatest id handed out: a spare made with a smaller one is no longer of use (ids must keep growing). */
+  #issued = '';
+  /** Paths of this store's logs that are empty on purpose: spares, and logs until their first write (see {@link list}). */
+  readonly #unwritten = new Set<string>();
+  /** Spares being removed (see {@link close}). */
+  readonly #discarding = new Set<Promise<void>>();
   #closed = false;
 
   constructor(dataDir: string) {
@@ -342,27 +359,51 @@ export class RunStore {
   }
 
   /**
-   * Records a new run: its log with the meta and the plan, written before this resolves. The
-   * log stays open for the run's events; the scheduler's journal goes to the same file.
+   * The id of the next run, with its log when one was made ahead: ids come out in increasing
+   * order, whoever asks (a submit, a tool's run), so "newest first" stays the ids in reverse.
+   * Synchronous: no file-system call is made here. The spare taken is replaced after this
+   * turn (once the submit's 202 is out). Pass the reservation to {@link create}, or to
+   * {@link release} when no run is created.
    *
-   * The file is the spare made ahead, linked as the run's log, when one is ready, and the next spare is made
-   * after: creating a file takes an inode, which on ext4 means walking past the inodes freed in
-   * the last seconds or minutes (`recently_deleted`), 0.4–1 ms at the median in a directory
-   * where other programs delete many files (/tmp, measured), where a rename or link is 0.05–0.1 ms.
-   * That cost is then paid while the previous run goes, not between a submit and its 202.
+   * Why logs are made ahead, under the ids they will have: creating a file takes an inode and
+   * writes the directory, which on ext4 walks past the inodes freed in the last seconds
+   * (`recently_deleted`: 0.4–1 ms at the median in /tmp, measured), and waits while the
+   * directory is written out by another log's fsync (the journal's sync of the run before,
+   * which the scheduler starts as that run ends, so just as the next submit comes in). A
+   * spare made under a name of its own and linked at the submit still cost a link on the
+   * submit's path, a thread-pool round trip that waited on the same directory, and an unlink.
    */
-  async create(meta: RunMeta, plan: Plan): Promise<RunLog> {
-    await this.made();
-    // `ax` when made here (a spare is made so too): a log is never written twice from its start;
-    // appended to (O_APPEND), so no write lands anywhere but at its end.
+  reserve(): Reservation {
+    const spare = this.#spares.shift();
+    const id = spare?.id ?? newRunId();
+    this.#issued = id;
+    if (!this.#closed) setImmediate(() => this.stock());
+    return { id, fd: spare?.fd };
+  }
+
+  /** Gives back a reservation no run was created with: its spare, if it had one, is removed. */
+  release(reservation: Reservation): void {
+    if (reservation.fd !== undefined) void this.#discard({ id: reservation.id, fd: reservation.fd });
+  }
+
+  /**
+   * Records a new run: its log with the meta and the plan, written before this resolves. The
+   * log stays open for the run's events; the scheduler's journal goes to the same file. The
+   * log is the one made ahead when `reservation` has it (no file-system call then but the
+   * write), else a file created now, `ax`: a log is never written twice from its start, and
+   * appended to (O_APPEND), so no write lands anywhere but at its end.
+   */
+  async create(meta: RunMeta, plan: Plan, reservation?: Reservation): Promise<RunLog> {
+    if (reservation !== undefined && reservation.id !== meta.id) throw new Error(`expected the meta of run ${reservation.id} (the id reserved), got run ${meta.id}`);
     const path = this.logPath(meta.id);
     // Empty until its first write: not one a `list` now may take for a kill's leftover.
-    this.#creating.add(path);
+    this.#unwritten.add(path);
     try {
-      const fd = (await this.#takeSpare(path)) ?? (await openFdAsync(path, 'ax'));
-      // Once this turn is over, so once the submit's 202 is out: handing work to the pool wakes a
-      // thread, and on a busy machine the woken thread can take the CPU from this one at once.
-      setImmediate(() => this.#makeSpare());
+      let fd = reservation?.fd;
+      if (fd === undefined) {
+        await this.made();
+        fd = await openFdAsync(path, 'ax');
+      }
       const log = new RunLog(fd);
       log.meta(meta);
       log.append(JSON.stringify({ type: 'run:plan', plan }));
@@ -374,76 +415,56 @@ export class RunStore {
       }
       return log;
     } finally {
-      this.#creating.delete(path);
+      this.#unwritten.delete(path);
     }
   }
 
   /**
-   * The ready spare, linked as `path`; undefined when none is ready (it is not waited for) or
-   * the link failed (the caller creates the file itself, and reports what fails then). A link,
-   * not a rename: a rename would silently replace a file of that name, where `link` fails with
-   * EEXIST, as the `ax` create does. The spare's own name is unlinked after this turn (with
-   * the next spare's create, once the 202 is out); a kill before leaves it to the next `list`,
-   * which unlinks that name only. Measured in /tmp, same directory, 400 each alternating, at a
-   * load of 15: link 0.010–0.013 ms at the median, rename 0.013–0.017 ms, the unlink 0.007 ms.
+   * Starts making the next log ahead in the thread pool, unless {@link SPARES} are made or one
+   * is being made (then the next follows it); {@link reserve} calls it after each id handed out.
    */
-  async #takeSpare(path: string): Promise<number | undefined> {
-    const spare = this.#spare;
-    if (spare === undefined) return undefined;
-    this.#spare = undefined;
-    try {
-      await linkAsync(spare.path, path);
-    } catch {
-      void this.#discard(spare);
-      return undefined;
-    }
-    const unlinked = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => unlink(spare.path))
+  stock(): void {
+    if (this.#closed || this.#making !== undefined || this.#spares.length >= SPARES) return;
+    const id = newRunId();
+    const path = this.logPath(id);
+    this.#unwritten.add(path);
+    this.#making = this.made()
+      .then(() => openFdAsync(path, 'ax'))
       .then(
-        () => void this.#ours.delete(spare.path),
-        () => undefined,
+        (fd) => {
+          this.#making = undefined;
+          const spare = { id, fd };
+          // Closed meanwhile, or an id handed out since this one was drawn (none was ready then).
+          if (this.#closed || id < this.#issued) void this.#discard(spare);
+          else this.#spares.push(spare);
+          this.stock();
+        },
+        () => {
+          // No spare: the next run's file is created on its own path, where a failure is reported.
+          this.#making = undefined;
+          this.#unwritten.delete(path);
+        },
       );
-    this.#unlinking.add(unlinked);
-    void unlinked.then(() => this.#unlinking.delete(unlinked));
-    return spare.fd;
-  }
-
-  /** Starts making the next spare in the thread pool, unless one is made or being made. */
-  #makeSpare(): void {
-    if (this.#closed || this.#spare !== undefined || this.#making !== undefined) return;
-    const path = join(this.root, `${SPARE}${randomHex(8)}`);
-    this.#ours.add(path);
-    this.#making = openFdAsync(path, 'ax').then(
-      (fd) => {
-        this.#making = undefined;
-        const spare = { path, fd };
-        if (this.#closed) void this.#discard(spare);
-        else this.#spare = spare;
-      },
-      () => {
-        // No spare: the next run's file is created on its own path, where a failure is reported.
-        this.#making = undefined;
-        this.#ours.delete(path);
-      },
-    );
   }
 
   #discard(spare: Spare): Promise<void> {
     closeSync(spare.fd);
-    return rm(spare.path, { force: true }).then(
-      () => void this.#ours.delete(spare.path),
+    const path = this.logPath(spare.id);
+    const removed = rm(path, { force: true }).then(
+      () => void this.#unwritten.delete(path),
       () => undefined,
     );
+    this.#discarding.add(removed);
+    void removed.then(() => this.#discarding.delete(removed));
+    return removed;
   }
 
-  /** Removes the spare (once it is made, if it is being made); no run is created after. */
+  /** Removes the spares (once made, if one is being made); no run is created after. */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#making;
-    const spare = this.#spare;
-    this.#spare = undefined;
-    if (spare !== undefined) await this.#discard(spare);
-    await Promise.all(this.#unlinking);
+    for (const spare of this.#spares.splice(0)) void this.#discard(spare);
+    await Promise.all(this.#discarding);
   }
 
   /** Opens a stored run's log to append again (a resume), cutting the torn tail `contents` left out. */
@@ -455,7 +476,7 @@ export class RunStore {
     } finally {
       await handle.close();
     }
-    return new RunLog(await openFdAsync(this.logPath(id), 'a'));
+    return new RunLog(await openFdAsync(this.logPath(id), 'a'), contents.size);
   }
 
   /**
@@ -527,9 +548,9 @@ export class RunStore {
       await handle.close();
     }
     if (empty) {
-      // A kill between the log's create (or the spare's link) and its first write: no run to
-      // list or resume, not even an id a client was given (the 202 follows the write).
-      if (!this.#creating.has(this.logPath(id))) await unlink(this.logPath(id)).catch(() => undefined);
+      // A kill between the log's create and its first write, or a log made ahead that no run
+      // took: no run to list or resume, not even an id a client was given (the 202 follows the write).
+      if (!this.#unwritten.has(this.logPath(id))) await unlink(this.logPath(id)).catch(() => undefined);
       return undefined;
     }
     const end = tail.lastIndexOf('\n');
@@ -546,7 +567,8 @@ export class RunStore {
 
   /**
    * Every run as last recorded (a log without a readable first line is left out: a kill during
-   * creation). Removes what a killed process left: its spares, and logs it created but never wrote.
+   * creation). Removes what a killed process left: logs it made ahead or created but never
+   * wrote, and the spares of an earlier version (`.spare-<hex>`).
    */
   async list(): Promise<StoredRun[]> {
     let names: string[];
@@ -556,8 +578,8 @@ export class RunStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    // Spares an earlier process left (a kill): empty, and no run's.
-    const leftovers = names.filter((name) => name.startsWith(SPARE) && !this.#ours.has(join(this.root, name)));
+    // Spares an earlier version left (a kill): empty, and no run's.
+    const leftovers = names.filter((name) => name.startsWith(LEGACY_SPARE));
     await Promise.all(leftovers.map((name) => rm(join(this.root, name), { force: true }).catch(() => undefined)));
     const ids = names.filter((name) => name.endsWith(LOG) && !name.endsWith(JOURNAL)).map((name) => name.slice(0, -LOG.length));
     const runs = await Promise.all(ids.filter(isRunId).map((id) => this.#last(id).catch(() => undefined)));

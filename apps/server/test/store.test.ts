@@ -42,6 +42,9 @@ describe('RunStore', () => {
     const [listed] = await store.list();
     expect(listed).toEqual(stored);
     expect(listed!.meta.state).toBe('succeeded');
+    // The place the log counted is where the report line is (no search of the whole log).
+    const { at, bytes } = stored.report!;
+    expect((await readFile(store.logPath(meta.id))).subarray(at, at + bytes).toString('utf8')).toBe(JSON.stringify({ type: 'run:report', report }));
     expect(await store.readReport(meta.id, listed!.report!)).toEqual(report);
     const contents = await store.read(meta.id);
     expect(contents).toMatchObject({ meta: done, plan, events: ['{"type":"run-started"}', '{"type":"run-finished"}'] });
@@ -76,34 +79,60 @@ describe('RunStore', () => {
     expect((await store.read(meta.id)).events).toEqual(['{"type":"run-started"}', '{"type":"op-finished","id":"a"}']);
   });
 
-  it("makes the next run's file ahead and links it as the run's log at its create; removes another process's spares when listing, and its own when closed", async () => {
+  it("makes the next runs' logs ahead under their ids, writes a reserved run's log there, and removes what a killed process made ahead when the next one lists", async () => {
     const store = new RunStore(temp.dir);
     const root = join(temp.dir, 'runs');
-    const spares = async (): Promise<string[]> => (await readdir(root)).filter((name) => name.startsWith('.spare-'));
-    const first = newMeta();
-    await (await store.create(first, plan)).close();
-    // Made in the thread pool after the first create: waited for by looking, not by a timer.
-    while ((await spares()).length === 0) await new Promise((resolve) => setImmediate(resolve));
-    const [spare] = await spares();
-    const { ino } = await stat(join(root, spare!));
+    await store.made();
+    store.stock();
+    // Made in the thread pool, one after the other: waited for by looking, not by a timer.
+    while ((await readdir(root)).length < 2) await new Promise((resolve) => setImmediate(resolve));
+    const made = (await readdir(root)).sort();
+    expect(made).toHaveLength(2);
+    for (const name of made) expect((await stat(join(root, name))).size).toBe(0);
 
-    const second = newMeta();
-    const log = await store.create(second, plan);
+    const first = store.reserve();
+    expect(`${first.id}.ndjson`).toBe(made[0]);
+    expect(first.fd).toBeTypeOf('number');
+    const meta = { ...newMeta(), id: first.id };
+    const log = await store.create(meta, plan, first);
     await log.close();
-    expect((await stat(store.logPath(second.id))).ino).toBe(ino);
-    expect((await store.read(second.id)).meta).toEqual(second);
-    // The taken spare's own name is unlinked after the create's turn, and the next one made.
-    while ((await spares()).length !== 1 || (await spares()).includes(spare!)) await new Promise((resolve) => setImmediate(resolve));
-    expect((await stat(store.logPath(second.id))).nlink).toBe(1);
+    expect((await store.read(first.id)).meta).toEqual(meta);
+    await expect(store.create({ ...newMeta(), id: first.id }, plan, store.reserve())).rejects.toThrow(/expected the meta of run r[0-9a-z]+ \(the id reserved\), got run r/);
 
-    // A spare an earlier process left (killed) is removed by the next one's list; this one's stays.
+    // Another two made after the turns that took them; ids keep growing.
+    while ((await readdir(root)).length < 4) await new Promise((resolve) => setImmediate(resolve));
+    const stocked = (await readdir(root)).filter((name) => name !== made[0] && name !== made[1]);
+    expect(stocked.every((name) => name > made[1]!)).toBe(true);
+
+    // What a killed process made ahead (empty logs) and an earlier version's spare are removed by the next one's list.
     await writeFile(join(root, '.spare-0123abcd'), '');
-    expect((await store.list()).map((run) => run.meta.id).sort()).toEqual([first.id, second.id].sort());
-    expect(await spares()).toHaveLength(1);
-    expect(await spares()).not.toContain('.spare-0123abcd');
+    const next = new RunStore(temp.dir);
+    expect((await next.list()).map((run) => run.meta.id)).toEqual([first.id]);
+    expect(await readdir(root)).toEqual([`${first.id}.ndjson`]);
     await store.close();
-    expect(await spares()).toEqual([]);
-    expect((await readdir(root)).sort()).toEqual([`${first.id}.ndjson`, `${second.id}.ndjson`].sort());
+    await next.close();
+  });
+
+  it('hands out growing ids: a log being made ahead under an id smaller than one handed out meanwhile is removed, not used; a released one is removed', async () => {
+    const store = new RunStore(temp.dir);
+    const root = join(temp.dir, 'runs');
+    await store.made();
+    store.stock();
+    // None is ready yet (its create is in the thread pool): an id is drawn now, greater than the one being made.
+    const fresh = store.reserve();
+    expect(fresh.fd).toBeUndefined();
+    await (await store.create({ ...newMeta(), id: fresh.id }, plan, fresh)).close();
+    const logs = async (): Promise<string[]> => (await readdir(root)).sort();
+    const ahead = async (): Promise<string[]> => (await logs()).filter((name) => name > `${fresh.id}.ndjson`);
+    while ((await ahead()).length < 2) await new Promise((resolve) => setImmediate(resolve));
+    const [next] = await ahead();
+
+    // The next id handed out is the oldest made ahead, never the smaller one that was being made.
+    const released = store.reserve();
+    expect(`${released.id}.ndjson`).toBe(next);
+    store.release(released);
+    await store.close();
+    expect(await logs()).toEqual([`${fresh.id}.ndjson`]);
   });
 
   it('leaves out a torn last line, and a resume cuts it before appending', async () => {
@@ -130,6 +159,20 @@ describe('RunStore', () => {
     expect(relisted).toEqual({ meta: { ...meta, starts: 2, state: 'failed' } });
   });
 
+  it("counts the report's place in a resumed log from the whole lines it kept, the torn tail cut", async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    log.event('{"type":"run-started"}');
+    await log.close();
+    await appendFile(store.logPath(meta.id), '{"type":"op-fin');
+    const again = await store.reopen(meta.id, await store.read(meta.id));
+    again.event('{"type":"run-started","resumed":0}');
+    const stored = await again.finish({ ...meta, starts: 2, state: 'succeeded' }, report);
+    const { at, bytes } = stored.report!;
+    expect((await readFile(store.logPath(meta.id))).subarray(at, at + bytes).toString('utf8')).toBe(JSON.stringify({ type: 'run:report', report }));
+  });
+
   it('keeps the journal written to the same file out of the events, and finds the report after it', async () => {
     const store = new RunStore(temp.dir);
     const meta = newMeta();
@@ -154,17 +197,14 @@ describe('RunStore', () => {
     expect(await store.journalOf(meta.id)).toBe(store.journalPath(meta.id));
   });
 
-  it("never replaces a file already at the log's path with the spare: the create fails, the file is kept", async () => {
+  it("never replaces a file already at a log's path: the create fails, the file is kept", async () => {
     const store = new RunStore(temp.dir);
-    const spares = async (): Promise<string[]> => (await readdir(store.root)).filter((name) => name.startsWith('.spare-'));
-    await (await store.create(newMeta(), plan)).close();
-    while ((await spares()).length === 0) await new Promise((resolve) => setImmediate(resolve));
     const taken = newMeta();
+    await store.made();
     await writeFile(store.logPath(taken.id), '{"type":"run:meta","meta":{"id":"earlier"}}\n');
     await expect(store.create(taken, plan)).rejects.toMatchObject({ code: 'EEXIST', path: store.logPath(taken.id) });
     expect(await readFile(store.logPath(taken.id), 'utf8')).toBe('{"type":"run:meta","meta":{"id":"earlier"}}\n');
     await store.close();
-    expect(await spares()).toEqual([]);
   });
 
   it('writes nothing after a write fails, so that a torn line can only be the last one', async () => {
@@ -238,7 +278,7 @@ describe('RunStore', () => {
     await writeFile(store.logPath(killed.id), '');
     expect((await store.list()).map((run) => run.meta.id)).toEqual([kept.id]);
     await expect(stat(store.logPath(killed.id))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect((await readdir(store.root)).filter((name) => !name.startsWith('.spare-'))).toEqual([`${kept.id}.ndjson`]);
+    expect(await readdir(store.root)).toEqual([`${kept.id}.ndjson`]);
     await store.close();
   });
 
