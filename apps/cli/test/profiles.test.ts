@@ -52,6 +52,26 @@ describe('fanout explore-codebase', () => {
     expect(out.stderr).not.toMatch(/failed \d*[1-9]/);
   });
 
+  it('on the large size, plans only what the map reads, and prints the same map but for the operations its headers name', async () => {
+    const small = await fanout(['explore-codebase', root, '--size', 'small', '--json']);
+    const large = await fanout(['explore-codebase', root, '--size', 'large', '--json']);
+    expect(large.code).toBe(0);
+    expect(large.stderr).toMatch(new RegExp(`exploring ${root}: size large \\(9 operations planned: only those the map reads\\)`));
+    type Json = { totals: { operations: number }; entryPoints: { items: unknown[]; ops: string[] }; markers: { ops: string[] }; keyFiles: { items: unknown[] } };
+    const [whole, lean] = [JSON.parse(small.stdout) as Json, JSON.parse(large.stdout) as Json];
+    expect(lean.entryPoints.ops).toEqual(['analyze-map']);
+    expect(lean.markers.ops).toEqual(['analyze-markers']);
+    expect(lean.entryPoints.items).toEqual(whole.entryPoints.items);
+    expect(lean.keyFiles.items).toEqual(whole.keyFiles.items);
+    expect(lean.keyFiles.items.length).toBeGreaterThan(0);
+    expect(lean.totals.operations).toBe(9);
+    // --no-map keeps the whole plan.
+    const report = await fanout(['explore-codebase', root, '--size', 'large', '--no-map', '-q']);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toMatch(/^# explore-codebase \(large\)/);
+    expect(report.stdout).toContain('search-markers');
+  });
+
   it('--budget bounds the text and says what it left out; --json has the whole map', async () => {
     const small = await fanout(['explore-codebase', root, '--budget', '300', '-q']);
     expect(small.code).toBe(0);

@@ -189,6 +189,33 @@ describe('exploreCodebase', () => {
     }
   });
 
+  it('keeps, with mapOnly on the large size, only what the map reads: the same exports searches, the config and CI globs, the analyses', () => {
+    const parts = [['a'], ['b'], ['c'], ['d']];
+    const sizes = PROFILES['explore-codebase']!.sizes;
+    const large = sizes.find((size) => size.name === 'large')!;
+    const options = { languages: ['TypeScript', 'Rust'], patterns: ['needle'] };
+    const whole = exploreCodebasePlan(root, large, parts, options);
+    const lean = exploreCodebasePlan(root, large, parts, { ...options, mapOnly: true });
+    const ids = lean.operations.map((op) => op.id);
+    expect(ids).toEqual([
+      'discover-config',
+      'discover-ci',
+      // Eight patterns share the size's 24 searches: each over three parts of the tree, as in the whole plan.
+      ...['exports-js', 'exports-rust', 'user-1'].flatMap((id) => [1, 2, 3].map((g) => `search-${id}-${g}`)),
+      'analyze-languages',
+      'analyze-markers',
+      'analyze-map',
+    ]);
+    // Each operation kept is the whole plan's own: its searches over the same parts, with the same caps.
+    for (const op of lean.operations) expect(op).toEqual(whole.operations.find((other) => other.id === op.id));
+    expect(validatePlan(lean, new Map(configured.adapters.map((a) => [a.kind, a]))).ok).toBe(true);
+    // The smaller sizes, and the plan without the map, keep everything.
+    for (const size of sizes.filter((s) => s.name !== 'large')) {
+      expect(exploreCodebasePlan(root, size, parts, { ...options, mapOnly: true })).toEqual(exploreCodebasePlan(root, size, parts, options));
+    }
+    expect(exploreCodebasePlan(root, large, parts, { ...options, map: false, mapOnly: true })).toEqual(exploreCodebasePlan(root, large, parts, { ...options, map: false }));
+  });
+
   it('partitions the top of the tree as a walk would see it: no hidden, ignored, node_modules or linked entries', async () => {
     const top = await mkdtemp(join(tmpdir(), 'fanout-partition-'));
     const outside = await mkdtemp(join(tmpdir(), 'fanout-outside-'));

@@ -13,7 +13,9 @@ Explores a codebase in parallel: discovery globs, searches for entry points, exp
 language its own way), TODO markers, tests, configuration and imports (and your --pattern), a
 ranking of the files they found, reads of the highest-ranked, language and marker analyses,
 and the map analysis (line kinds, imports, outlines, manifests). The size comes from counting
-the files first (small < 1,000, medium ≤ 10,000, large) unless --size names it.
+the files first (small < 1,000, medium ≤ 10,000, large) unless --size names it. On a
+large tree the map's plan keeps only what the map reads: the configuration and CI globs, the
+exports searches and your --pattern, and the analyses (--no-map runs the whole plan).
 
 Prints the codebase map: overview, languages (files, blank, comment, code), structure,
 entry points, key files ranked by the import graph with their outlines, tests / build / CI,
@@ -59,14 +61,16 @@ export async function run(argv: string[]): Promise<number> {
       };
       let planned: Awaited<ReturnType<typeof exploreCodebase>>;
       try {
-        planned = await exploreCodebase(dir, { map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
+        planned = await exploreCodebase(dir, { map, mapOnly: map, ...(size === undefined ? { countFiles } : { size }), ...(values.pattern === undefined ? {} : { patterns: values.pattern }) });
       } catch (error) {
         hold?.release();
         throw error;
       }
       const { plan, size: chosen, files } = planned;
       if (values.quiet !== true && values.ndjson !== true) {
-        process.stderr.write(`exploring ${dir}: ${files === undefined ? '' : `${files > 10_000 ? 'more than 10,000' : files} files, `}size ${chosen.name} (${plan.operations.length} operations planned)\n`);
+        process.stderr.write(
+          `exploring ${dir}: ${files === undefined ? '' : `${files > 10_000 ? 'more than 10,000' : files} files, `}size ${chosen.name} (${plan.operations.length} operations planned${map && chosen.name === 'large' ? ': only those the map reads' : ''})\n`,
+        );
       }
       return {
         title: plan.name ?? `explore-codebase ${dir}`,
