@@ -134,8 +134,30 @@ describe('fanout_run, fanout_web and the explore tools', () => {
     try {
       const c = content(await swapped.client.callTool({ name: 'fanout_explore_codebase', arguments: { size: 'small' } }));
       expect(c.text).toBe(`map of ${c.operations.length} operations`);
+      // A renderer of its own may read any operation: a large tree keeps the whole plan.
+      const large = content(await swapped.client.callTool({ name: 'fanout_explore_codebase', arguments: { size: 'large' } }));
+      expect(large.operations.map((op) => op.id)).toEqual(expect.arrayContaining(['discover-source', 'rank', 'read-top']));
     } finally {
       await swapped.close();
+    }
+  });
+
+  it('plans only the operations the codebase map reads on a large tree, with the same map', async () => {
+    const mcp = await connect({ config: { roots: [root] } });
+    try {
+      const c = content(await mcp.client.callTool({ name: 'fanout_explore_codebase', arguments: { size: 'large' } }));
+      expect(c.done).toBe(true);
+      expect(c.summary.succeeded).toBe(c.summary.operations);
+      const ids = c.operations.map((op) => op.id);
+      expect(ids).toEqual(expect.arrayContaining(['discover-config', 'discover-ci', 'analyze-languages', 'analyze-markers', 'analyze-map']));
+      expect(ids.some((id) => id.startsWith('search-exports'))).toBe(true);
+      expect(ids).not.toContain('discover-source');
+      expect(ids).not.toContain('rank');
+      expect(ids).not.toContain('read-top');
+      expect(c.text).toMatch(/^\| TypeScript \| \d+ \| \d+ \| \d+ \| \d+ \|$/m);
+      expect(c.text).toMatch(/^- src\/index\.ts:2 TODO: parse the arguments$/m);
+    } finally {
+      await mcp.close();
     }
   });
 

@@ -42,7 +42,7 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
     {
       title: 'Explore a codebase in one call',
       description:
-        'Explore a codebase the way the explore-codebase profile does, all in one parallel run: discovery globs (sources, configuration, docs, tests…), searches for entry points, exports, TODO markers, tests, configuration and imports (plus your patterns), a ranking of the files they found, reads of the highest-ranked files, and language and marker statistics. The size (12, 24 or 52 operations) comes from counting the files. Answers with a codebase map: overview, languages (files, blank, comment, code), structure (workspaces and packages from the manifests), entry points, key files ranked by the import graph with their outlines, tests / build / CI, configuration, markers and heads, each section naming the operations it comes from, within budgetTokens. Use it first in an unfamiliar repository; use fanout_read for targeted batches.',
+        'Explore a codebase the way the explore-codebase profile does, all in one parallel run: discovery globs (sources, configuration, docs, tests…), searches for entry points, exports, TODO markers, tests, configuration and imports (plus your patterns), a ranking of the files they found, reads of the highest-ranked files, and language and marker statistics. The size (12, 24 or 52 operations; on a large tree only those the map reads) comes from counting the files. Answers with a codebase map: overview, languages (files, blank, comment, code), structure (workspaces and packages from the manifests), entry points, key files ranked by the import graph with their outlines, tests / build / CI, configuration, markers and heads, each section naming the operations it comes from, within budgetTokens. Use it first in an unfamiliar repository; use fanout_read for targeted batches.',
       inputSchema: listedOnly<Record<string, unknown>>(jsonOf(exploreCodebaseArgs)),
       outputSchema: runResultOutput(),
       annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
@@ -63,6 +63,9 @@ export function registerExploreTools(server: McpServer, runtime: FanoutMcpRuntim
         }
         const adapters = await runtime.adapters.adapters(callRoots.roots, ['glob', 'grep', 'read', 'analyze']);
         const { plan, size } = await exploreCodebase(dir, {
+          // The codebase map reads few of a large plan's operations: with the default renderer,
+          // a large tree's plan keeps only those (a renderer of its own may read any of them).
+          mapOnly: renderers.exploreCodebase === undefined,
           ...(parsed.size === undefined ? { countFiles: fileCounter(adapters) } : { size: parsed.size }),
           ...(parsed.patterns === undefined ? {} : { patterns: parsed.patterns }),
         });

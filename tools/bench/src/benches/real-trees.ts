@@ -61,7 +61,8 @@ export async function explorePlan(dir: string): Promise<Plan> {
       const result = await createScheduler({ adapters: configured.adapters }).execute({ operations: [{ id: 'count', kind: 'glob', input: { pattern: '**', cwd: root, maxResults: limit } }] });
       return (result.get('count')!.output as { count: number }).count;
     };
-    return (await exploreCodebase(dir, { countFiles })).plan;
+    // As the CLI plans it: with the map, which on a large tree keeps only what the map reads.
+    return (await exploreCodebase(dir, { countFiles, mapOnly: true })).plan;
   } finally {
     await configured.close();
   }
