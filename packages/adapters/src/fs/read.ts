@@ -96,7 +96,7 @@ export interface ReadAdapterOptions extends FsAdapterOptions {
    * the event loop (see the README, "read"); `false` sends every open and read through the
    * thread pool. Options given here make slices of this adapter's own; by default all
    * `read` adapters of a thread share one.
-   * @default { ms: 2, bytes: 1048576, fileBytes: 65536, slowMs: 10 }
+   * @default { ms: 2, bytes: 1048576, fileBytes: 65536, slowMs: 50 }
    */
   syncReads?: SyncReadOptions | false;
 }

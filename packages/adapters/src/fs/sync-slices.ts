@@ -23,9 +23,12 @@ export interface SyncReadOptions {
   /** Largest file read synchronously; larger ones go through the thread pool. @default 65536 (64 KiB) */
   fileBytes?: number;
   /**
-   * A file whose synchronous open and read took longer than this (a disk that had to seek, a
-   * network file system) makes the rest of its operation read through the thread pool.
-   * @default 10
+   * A file whose synchronous open and read took longer than this (a network file system that
+   * stalls, a disk queue far behind) makes the rest of its operation read through the thread
+   * pool. The clock cannot tell I/O from preemption: on a busy machine a thread waits for a
+   * core for several milliseconds at a time, and at 10 ms (a disk seek) under valgrind or a
+   * load of 15 on 2 cores most operations went back to the pool after a file or two.
+   * @default 50
    */
   slowMs?: number;
   /** The clock, in milliseconds. @default performance.now */
@@ -35,7 +38,7 @@ export interface SyncReadOptions {
 export const SYNC_SLICE_MS = 2;
 export const SYNC_SLICE_BYTES = 1024 * 1024;
 export const SYNC_FILE_BYTES = 64 * 1024;
-export const SYNC_SLOW_MS = 10;
+export const SYNC_SLOW_MS = 50;
 
 /** The synchronous-read budget of the current turn of the event loop, shared by the operations that hold it. */
 export class SyncSlices {
