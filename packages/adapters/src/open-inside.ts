@@ -175,16 +175,45 @@ export function openError(error: unknown, path: string, field: string): AdapterE
  * make wrong (a directory renamed away and another put in its place).
  */
 export class RealDirectories {
-  readonly #known = new Map<string, Promise<string | undefined>>();
+  /** A resolved real path, `null` for none, or the resolution under way. */
+  readonly #known = new Map<string, string | null | Promise<string | undefined>>();
 
   /** The real path of the absolute directory `path`, or `undefined` when it has none (missing, not reachable). */
   get(path: string): Promise<string | undefined> {
-    let real = this.#known.get(path);
-    if (real === undefined) {
-      real = realpath(path).catch(() => undefined);
-      this.#known.set(path, real);
-    }
+    const known = this.#known.get(path);
+    if (typeof known === 'string') return Promise.resolve(known);
+    if (known === null) return Promise.resolve(undefined);
+    if (known !== undefined) return known;
+    const real = realpath(path).then(
+      (resolved) => this.#settle(path, resolved),
+      () => this.#settle(path, null),
+    );
+    this.#known.set(path, real);
     return real;
+  }
+
+  /**
+   * {@link get} on this thread (`realpath(3)`, as the thread pool does it): for a file opened
+   * synchronously. A resolution under way in the pool is not waited for; this one's answer is kept.
+   */
+  getSync(path: string): string | undefined {
+    const known = this.#known.get(path);
+    if (typeof known === 'string') return known;
+    if (known === null) return undefined;
+    let real: string | null;
+    try {
+      real = realpathSync.native(path);
+    } catch {
+      real = null;
+    }
+    this.#known.set(path, real);
+    return real ?? undefined;
+  }
+
+  #settle(path: string, real: string | null): string | undefined {
+    // A synchronous resolution that came first stays: both asked the same question.
+    if (this.#known.get(path) instanceof Promise) this.#known.set(path, real);
+    return real ?? undefined;
   }
 }
 
@@ -268,8 +297,16 @@ async function openByDirectory(roots: AllowedRoots, path: string, field: string,
   }
 }
 
-/** Synchronous {@link openInside}, for worker threads (grep, analyze) that hold their own {@link AllowedRoots}. */
+/**
+ * Synchronous {@link openInside}: for worker threads (grep, analyze) that hold their own
+ * {@link AllowedRoots}, and for the small files `read` opens on the main thread (with
+ * `directories`, the same short way as {@link openInside}, with the same outcomes).
+ */
 export function openInsideSync(roots: AllowedRoots, path: string, field: string, flags: number, options: OpenInsideOptions = {}): OpenedInside {
+  if (options.directories !== undefined && (flags & constants.O_NOFOLLOW) !== 0 && (flags & constants.O_CREAT) === 0) {
+    const opened = openByDirectorySync(roots, path, field, flags, options.directories, options.base ?? roots.base);
+    if (opened !== undefined) return opened;
+  }
   const safe = roots.checkSync(path, field, options.base);
   if (!safe.exists && (flags & constants.O_CREAT) === 0) throw new AdapterError('FANOUT_NOT_FOUND', `expected ${field} (${safe.path}) to exist, but it does not`, { path: field });
   let fd: number;
@@ -287,6 +324,34 @@ export function openInsideSync(roots: AllowedRoots, path: string, field: string,
       // The check's error is the one that matters.
     }
     throw error instanceof AdapterError ? error : fromFsError(error, safe.path, field);
+  }
+}
+
+/** Synchronous {@link openByDirectory}: the same steps and outcomes, on this thread. */
+function openByDirectorySync(roots: AllowedRoots, path: string, field: string, flags: number, directories: RealDirectories, base: string): OpenedInside | undefined {
+  if (typeof path !== 'string' || path === '' || path.includes('\0')) return undefined;
+  const absolute = isAbsolute(path) ? resolve(path) : resolve(base, path);
+  const asWritten = (root: string): boolean => isInside(root, absolute);
+  if (!roots.paths.some(asWritten) && !roots.realPaths.some(asWritten)) return undefined;
+  const directory = directories.getSync(dirname(absolute));
+  if (directory === undefined) return undefined;
+  const real = join(directory, basename(absolute));
+  if (!roots.contains(real)) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(real, flags);
+  } catch {
+    return undefined;
+  }
+  try {
+    return { fd, path: absolute, real: verifyOpenedSync(roots, fd, real, field, path) };
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // The check's error is the one that matters.
+    }
+    throw error instanceof AdapterError ? error : fromFsError(error, absolute, field);
   }
 }
 

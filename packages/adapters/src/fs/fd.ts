@@ -1,4 +1,4 @@
-import { close, closeSync, fdatasync, fstat, open, read, write, type Stats } from 'node:fs';
+import { close, closeSync, fdatasync, fstat, open, read, readSync, write, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 
 /*
@@ -29,6 +29,17 @@ export async function readFully(fd: number, buffer: Buffer, position: number, si
   while (filled < buffer.length) {
     signal.throwIfAborted();
     const got = await readAt(fd, buffer.subarray(filled), buffer.length - filled, position + filled);
+    if (got === 0) break;
+    filled += got;
+  }
+  return filled;
+}
+
+/** {@link readFully} on this thread: for small files read synchronously (see `sync-slices.ts`). */
+export function readFullySync(fd: number, buffer: Buffer, position: number): number {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const got = readSync(fd, buffer, filled, buffer.length - filled, position + filled);
     if (got === 0) break;
     filled += got;
   }

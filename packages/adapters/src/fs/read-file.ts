@@ -1,10 +1,11 @@
 import { constants, fstatSync } from 'node:fs';
 import { AdapterError, fromFsError } from '../errors.js';
 import type { AllowedRoots } from '../roots.js';
-import { openInside, type RealDirectories } from '../open-inside.js';
-import { closeQuietlySync, readAt, readFully } from './fd.js';
+import { openInside, openInsideSync, type RealDirectories } from '../open-inside.js';
+import { closeQuietlySync, readAt, readFully, readFullySync } from './fd.js';
 import { LineCollector, tailStart, type CollectedLines, type LineWindow } from './line-range.js';
 import { readPipe } from './pipe.js';
+import type { SyncReads } from './sync-slices.js';
 import { BINARY_PROBE_BYTES, decode, looksBinary, newlineUnit, spellsBytes, type CanonicalEncoding } from './text-encoding.js';
 
 /** One file `read` could read. */
@@ -52,6 +53,12 @@ export interface ReadRequest {
   fifo: boolean;
   /** The operation's real paths of directories, shared by its files (see {@link RealDirectories}). */
   directories?: RealDirectories;
+  /**
+   * The operation's synchronous reads (see `sync-slices.ts`): a small regular file read whole
+   * is opened and read on this thread while the turn's slice has room. Without it, every
+   * open and read goes through the thread pool.
+   */
+  sync?: SyncReads;
 }
 
 /** Bytes per read while scanning lines: large enough that `indexOf` dominates the system calls. */
@@ -77,9 +84,38 @@ export interface ReadOne {
  */
 export async function readOneFile(roots: AllowedRoots, asked: string, field: string, request: ReadRequest, signal: AbortSignal): Promise<ReadOne> {
   signal.throwIfAborted();
+  let sync = request.sync?.allowed === true ? request.sync : undefined;
+  // A turn's slice spent: this file waits for the next turn, whatever its size (its size is
+  // known only once it is open, and opening is the first of its synchronous steps). Checked
+  // right before the synchronous steps, with no wait in between: files that waited for the
+  // same turn go one after another while it has room, then wait again.
+  while (sync?.slices.spent === true) {
+    await sync.slices.nextTurn();
+    signal.throwIfAborted();
+    if (!sync.allowed) sync = undefined;
+  }
+  const startedAt = sync?.slices.now() ?? 0;
+  // What this file took of the slice, counted once: when it is read whole here, at its end;
+  // otherwise before the first wait, so that a wait is never counted as reading time.
+  let counted = sync === undefined;
+  const count = (bytes: number): void => {
+    if (counted) return;
+    counted = true;
+    sync!.done(startedAt, bytes);
+  };
+  let syncBytes = 0;
   // Checked on the descriptor, not only on the path: a directory on the way swapped for a
-  // symlink to the outside after the path was checked is refused, not read.
-  const { fd, path } = await openInside(roots, asked, field, OPEN_FLAGS, request.directories === undefined ? {} : { directories: request.directories });
+  // symlink to the outside after the path was checked is refused, not read. The synchronous
+  // open takes the same steps, with the same outcomes.
+  const openOptions = request.directories === undefined ? {} : { directories: request.directories };
+  let opened: { fd: number; path: string };
+  try {
+    opened = sync === undefined ? await openInside(roots, asked, field, OPEN_FLAGS, openOptions) : openInsideSync(roots, asked, field, OPEN_FLAGS, openOptions);
+  } catch (error) {
+    count(0);
+    throw error;
+  }
+  const { fd, path } = opened;
   let owned = true;
   try {
     // Synchronous: the descriptor was just opened, so the kernel has what fstat(2) reports
@@ -99,9 +135,15 @@ export async function readOneFile(roots: AllowedRoots, asked: string, field: str
         throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file for "tail" (it is read from its end), got a FIFO`, { path: field });
       }
       owned = false; // the pipe reader closes it
+      count(0);
       return await readFifo(fd, path, request, request.reserve(undefined), signal);
     }
     if (!stats.isFile()) throw new AdapterError('FANOUT_SPECIAL_FILE', `expected ${field} (${path}) to be a regular file, got a ${kindOf(stats)}`, { path: field });
+    if (sync !== undefined && request.range === undefined && stats.size <= sync.slices.fileBytes) {
+      syncBytes = stats.size;
+      return readWholeSync(fd, stats.size, path, request.encoding, request.reserve(stats.size));
+    }
+    count(0);
     return await readRegular(fd, stats.size, path, request, request.reserve(stats.size), signal);
   } catch (error) {
     if (error instanceof AdapterError || signal.aborted) throw error;
@@ -113,6 +155,7 @@ export async function readOneFile(roots: AllowedRoots, asked: string, field: str
     // file's trips, and each trip wakes a pool thread and then this one, which on a busy
     // machine waits its turn for a core every time.
     if (owned) closeQuietlySync(fd);
+    count(syncBytes);
   }
 }
 
@@ -155,6 +198,20 @@ async function readRegular(fd: number, size: number, path: string, request: Read
   const eof = await stream(fd, 0, size, collector, signal);
   const kept = collector.finish(eof);
   return textResult(path, kept.bytes, size, binary, kept.truncated, encoding, linesOf(window, kept));
+}
+
+/** The common case of {@link readRegular} (no line range) on this thread, for a small file: the same reads, the same result. */
+function readWholeSync(fd: number, size: number, path: string, encoding: CanonicalEncoding, capBytes: number): ReadOne {
+  const buffer = Buffer.allocUnsafe(Math.min(size, capBytes));
+  const got = readFullySync(fd, buffer, 0);
+  const bytes = buffer.subarray(0, got);
+  const truncated = got === capBytes && size > capBytes;
+  let head = bytes;
+  if (got < BINARY_PROBE_BYTES && got !== size) {
+    const probe = Buffer.allocUnsafe(Math.min(size, BINARY_PROBE_BYTES));
+    head = probe.subarray(0, readFullySync(fd, probe, 0));
+  }
+  return textResult(path, bytes, size, looksBinary(head, encoding), truncated, encoding, undefined);
 }
 
 function linesOf(window: LineWindow, kept: CollectedLines): NonNullable<ReadFileOk['lines']> {

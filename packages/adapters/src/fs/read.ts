@@ -6,6 +6,7 @@ import { AdapterError, classifyAdapterError, fromFsError, type AdapterErrorCode 
 import { RealDirectories } from '../open-inside.js';
 import { FILE_OPERATION_DEFAULTS, fileLockKeys, toRoots, type FsAdapterOptions } from './fs-options.js';
 import { readOneFile, type LineRange, type ReadFile, type ReadRequest } from './read-file.js';
+import { sharedSyncSlices, SyncReads, SyncSlices, type SyncReadOptions } from './sync-slices.js';
 import { canonicalEncoding, ENCODINGS } from './text-encoding.js';
 
 /** Largest `maxBytes` and `maxTotalBytes`: about the longest string V8 makes (2^29 − 24 characters). */
@@ -90,6 +91,14 @@ export interface ReadAdapterOptions extends FsAdapterOptions {
   maxTotalBytes?: number;
   /** Default of the input's `concurrency`. @default 16 */
   concurrency?: number;
+  /**
+   * Small files read whole are opened and read on the main thread, in slices of each turn of
+   * the event loop (see the README, "read"); `false` sends every open and read through the
+   * thread pool. Options given here make slices of this adapter's own; by default all
+   * `read` adapters of a thread share one.
+   * @default { ms: 2, bytes: 1048576, fileBytes: 65536, slowMs: 50 }
+   */
+  syncReads?: SyncReadOptions | false;
 }
 
 /** Default `timeoutMs` of `read`. @default 30000 */
@@ -143,6 +152,9 @@ class ByteBudget {
  * read: FIFOs, sockets and devices are refused with `FANOUT_SPECIAL_FILE`, unless the input
  * sets `fifo: true` (then a FIFO is read, not its tail, through a pipe handle an abort closes).
  *
+ * Small files read whole are opened and read on the main thread, a bounded slice of each turn
+ * of the event loop (see `sync-slices.ts` and `syncReads`); the rest through the thread pool.
+ *
  * @example
  * const scheduler = createScheduler({ adapters: [readAdapter({ roots: ['.'] })] });
  * await scheduler.execute({ operations: [{ id: 'r', kind: 'read', input: { path: 'README.md', head: 20 } }] });
@@ -152,6 +164,7 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
   const defaultMaxBytes = options.maxBytes ?? 1024 * 1024;
   const defaultMaxTotal = options.maxTotalBytes ?? 32 * 1024 * 1024;
   const defaultConcurrency = options.concurrency ?? 16;
+  const slices = options.syncReads === false ? undefined : options.syncReads === undefined ? sharedSyncSlices : new SyncSlices(options.syncReads);
   return {
     kind: 'read',
     input: readInputSchema,
@@ -169,6 +182,7 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
       const budget = new ByteBudget(input.maxTotalBytes ?? defaultMaxTotal);
       // The files of one operation are mostly in a few directories: each is resolved once.
       const directories = new RealDirectories();
+      const sync = slices === undefined ? undefined : new SyncReads(slices);
       const errors: (AdapterError | undefined)[] = new Array(paths.length);
       let failed = 0;
       const readOne = async (path: string, index: number): Promise<ReadFile> => {
@@ -181,7 +195,7 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
           reserved = budget.take(size === undefined ? maxBytes : Math.min(size, maxBytes));
           return reserved;
         };
-        const request: ReadRequest = { encoding, range, reserve, fifo, directories };
+        const request: ReadRequest = { encoding, range, reserve, fifo, directories, ...(sync === undefined ? {} : { sync }) };
         try {
           const { file, kept } = await readOneFile(roots, path, field, request, signal);
           budget.giveBack(reserved - kept);
