@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { describeZodIssues } from '@fanout/scheduler';
@@ -85,7 +86,23 @@ export async function findConfigFile(cwd: string): Promise<{ path: string; value
   }
 }
 
+/**
+ * Is nothing at `path` (or is a part of it not a directory)? Most of the places `loadConfig`
+ * looks at have no file: a `stat` that returns nothing says so without the rejected promise
+ * and the error object of a failed read: ~5M fewer instructions for the seven places a
+ * `fanout grep` in /tmp/x looks at (callgrind, median of 3). Any other error is left to the
+ * read, which reports it as before.
+ */
+function absent(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
 async function readJson(path: string): Promise<unknown> {
+  if (absent(path)) return undefined;
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -104,6 +104,16 @@ describe('loadConfig', () => {
     expect(error.issues[0]!.message).toMatch(/^expected JSON: .*position/);
   });
 
+  it('passes over places with nothing there, and names a configuration that is there but cannot be read', async () => {
+    // A path through a file (ENOTDIR) is nothing there; a directory where the file would be cannot be read.
+    await writeFile(join(dir, 'not-a-dir'), '');
+    expect((await loadConfig({ cwd: join(dir, 'not-a-dir'), env: {}, userConfigFile: join(dir, 'not-a-dir', 'config.json') })).sources).toEqual(['profile default']);
+    await mkdir(join(dir, 'fanout.config.json'));
+    const error = await errorOf(loadConfig({ cwd: dir, env: {}, userConfigFile: false }));
+    expect(error.issues[0]).toMatchObject({ source: join(dir, 'fanout.config.json'), key: '' });
+    expect(error.issues[0]!.message).toMatch(/^cannot be read: EISDIR/);
+  });
+
   it('picks the profile from options, then the environment, then the file', async () => {
     await writeFile(join(dir, 'fanout.config.json'), JSON.stringify({ profile: 'explore-web' }));
     expect((await loadConfig({ cwd: dir, env: {} })).profile.name).toBe('explore-web');

@@ -3,6 +3,8 @@
  * that a short `fanout grep` reads, compiles and initialises none of the other commands'
  * modules (explore, serve, mcp, agents, distributed…).
  */
+// First: the schemas the command's modules build at import are built without zod's compiled fast path.
+import './zod-jitless.js';
 import * as command from '../commands/grep.js';
 import { runsOnly } from '../commands/run-command.js';
 

@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grepAdapter, grepInputSchema, ripgrepProcessCount } from '../../src/fs/grep/index.js';
 import { ripgrepArgs } from '../../src/fs/grep/ripgrep-args.js';
 import { unusableReason } from '../../src/fs/grep/engine.js';
-import { LineSplitter } from '../../src/fs/grep/ripgrep-stream.js';
+import { printedBytes, type RipgrepMessage } from '../../src/fs/grep/messages.js';
+import { END_LINE, LineSplitter, parseBegin, parseEnd } from '../../src/fs/grep/ripgrep-stream.js';
 import { compileGrepWorker, type CompiledGrepWorker } from './grep/compiled-worker.js';
 import { grep, makeTree, ofType, RG, RG_MISSING, type Tree } from './grep/fixtures.js';
 
@@ -24,10 +26,104 @@ describe('ripgrep engine: reading rg --json', () => {
     expect(split(['{"a":1}\n{"b"', ':2}\n', '{"c":', '3', '}\n'])).toEqual({ lines: ['{"a":1}', '{"b":2}', '{"c":3}'], tooLong: 0 });
   });
 
+  it('skips the lines keep refuses up to the next one resume starts, however the stream cuts them', () => {
+    const output = [
+      '{"type":"begin","data":{"path":{"text":"/a"}}}',
+      '{"type":"match","data":{"n":1}}',
+      '{"type":"match","data":{"n":2}}',
+      '{"type":"end","data":{"path":{"text":"/a"}}}',
+      '{"type":"begin","data":{"path":{"text":"/b"}}}',
+      '{"type":"match","data":{"n":3}}',
+      '{"type":"end","data":{"path":{"text":"/b"}}}',
+      '{"data":{"elapsed_total":{}}}',
+      '',
+    ].join('\n');
+    const wanted = output.split('\n').filter((line) => line.startsWith('{"type":"begin"') || line.startsWith('{"type":"end"'));
+    const read = (cuts: number[]): string[] => {
+      const lines: string[] = [];
+      const splitter = new LineSplitter(
+        1000,
+        (line, start, end) => lines.push(line.toString('utf8', start, end)),
+        () => lines.push('too long'),
+        (type) => type === 0x62 || type === 0x65,
+        END_LINE,
+      );
+      let from = 0;
+      for (const cut of [...cuts, output.length]) {
+        splitter.push(Buffer.from(output.slice(from, cut)));
+        from = cut;
+      }
+      return lines;
+    };
+    expect(read([])).toEqual(wanted);
+    for (let first = 1; first < output.length; first++) {
+      expect(read([first])).toEqual(wanted);
+      for (let second = first + 1; second < Math.min(output.length, first + 20); second++) expect(read([first, second])).toEqual(wanted);
+    }
+  });
+
   it('never holds a line over its limit: it reports it and drops it as it comes', () => {
     const long = 'x'.repeat(30);
     expect(split([`first\n${long.slice(0, 10)}`, long.slice(10, 25), `${long.slice(25)}\nafter\n`], 20)).toEqual({ lines: ['first', 'after'], tooLong: 1 });
     expect(split([`${long}\nafter\n`], 20)).toEqual({ lines: ['after'], tooLong: 1 });
+  });
+});
+
+describe.skipIf(RG === undefined)(`ripgrep engine: begin and end lines read without JSON.parse${RG_MISSING}`, () => {
+  let tree: Tree;
+  beforeAll(async () => {
+    // Names whose JSON needs escapes (quote, backslash, tab), one that is not UTF-8 (base64
+    // "bytes"), non-ASCII text, and a binary file named on the command line (a binary_offset).
+    tree = await makeTree({
+      'plain.txt': 'needle\n',
+      'quo"te.txt': 'needle\n',
+      'back\\slash.txt': 'needle\n',
+      'tab\there.txt': 'needle\n',
+      'é-ü.txt': 'needle needle\nneedle\n',
+      'bin.dat': Buffer.from('needle\n\0needle\n'),
+    });
+    await writeFile(Buffer.from(`${tree.dir}/latin1-\xe9.txt`, 'latin1'), 'needle\n');
+  });
+  afterAll(() => tree.cleanup());
+
+  it('gives what JSON.parse gives, and the size JSON.stringify writes, for every begin and end rg writes', () => {
+    const out = execFileSync(RG!, ['--json', '--no-config', '--sort=path', '--regexp=needle', '--', tree.dir, tree.path('bin.dat')]);
+    const lines = out
+      .toString('latin1')
+      .split('\n')
+      .filter((line) => line !== '');
+    let begins = 0;
+    let ends = 0;
+    let offset = 0;
+    for (const line of out.toString('latin1').split('\n')) {
+      const start = offset;
+      const end = offset + line.length;
+      offset = end + 1;
+      if (line === '') continue;
+      const parsed = JSON.parse(out.toString('utf8', start, end)) as RipgrepMessage;
+      if (parsed.type === 'begin') {
+        begins++;
+        expect(parseBegin(out, start, end)).toEqual({ begin: parsed, printed: printedBytes(parsed) });
+        expect(JSON.stringify(parseBegin(out, start, end).begin)).toBe(JSON.stringify(parsed));
+      } else if (parsed.type === 'end') {
+        ends++;
+        const { binary_offset, stats } = parseEnd(out, start, end);
+        expect({ binary_offset, stats }).toEqual({ binary_offset: parsed.data.binary_offset, stats: parsed.data.stats });
+        expect(JSON.stringify(stats)).toBe(JSON.stringify(parsed.data.stats));
+      }
+    }
+    // The six text files, and bin.dat once: named, with its binary offset (found by the walk, rg reports nothing of it).
+    expect({ begins, ends }).toEqual({ begins: 7, ends: 7 });
+    expect(lines.some((line) => /"binary_offset":\d/.test(line))).toBe(true);
+    expect(lines.some((line) => line.includes('"bytes":'))).toBe(true);
+  });
+
+  it('parses a line in another form (spaces, another field order) as JSON', () => {
+    const begin = Buffer.from('{ "type": "begin", "data": { "path": { "text": "/a" } } }');
+    expect(parseBegin(begin, 0, begin.length)).toEqual({ begin: { type: 'begin', data: { path: { text: '/a' } } }, printed: printedBytes({ type: 'begin', data: { path: { text: '/a' } } }) });
+    const stats = { elapsed: { secs: 0, nanos: 5, human: '0.000000s' }, searches: 1, searches_with_match: 1, bytes_searched: 9, bytes_printed: 3, matched_lines: 2, matches: 7 };
+    const end = Buffer.from(JSON.stringify({ type: 'end', data: { binary_offset: null, path: { text: '/a' }, stats } }));
+    expect(parseEnd(end, 0, end.length)).toEqual({ binary_offset: null, path: { text: '/a' }, stats });
   });
 });
 

@@ -40,7 +40,7 @@ import type { FileOutcome } from './file.js';
 import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
 import { compilePattern, type MatcherSpec } from './pattern.js';
 import { ripgrepArgs, type RipgrepTargets } from './ripgrep-args.js';
-import { LineSplitter, RipgrepFiles } from './ripgrep-stream.js';
+import { END_LINE, LineSplitter, RipgrepFiles } from './ripgrep-stream.js';
 import { resolveTargets, runGrep, type GrepEnvironment } from './run.js';
 import type { GrepInput } from './schema.js';
 import type { Target } from './walk.js';
@@ -305,6 +305,8 @@ class RipgrepSearch {
         stop();
       },
       (type) => files.keep(type),
+      // What keep refuses (match and context lines, in count and files modes) runs up to the file's end line.
+      END_LINE,
     );
     child.stdout!.on('data', (chunk: Buffer) => {
       if (stopped) return;
