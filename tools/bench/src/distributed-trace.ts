@@ -129,7 +129,12 @@ export function analyse(jobs: readonly JobTimes[], spans: ReadonlyMap<string, Sp
     active += da;
   }
   if (to > at) tail += Math.max(0, limit - active) * (to - at);
+  // How long after the run's start every slot was first busy: the `limit`-th earliest start.
+  const starts = [...spans.values()].map((span) => span.start).sort((a, b) => a - b);
+  const firstAdded = Math.min(...jobs.map((job) => job.added));
   return {
+    trace_first_added_ms: firstAdded - from,
+    trace_all_busy_ms: (starts[Math.min(limit, starts.length) - 1] ?? Number.NaN) - from,
     trace_idle_between_ms: idleBetween(spans),
     trace_fetch_ms: mean(durations),
     trace_running_ms: running / limit,

@@ -50,6 +50,8 @@ export const METRICS: Record<string, MetricInfo> = {
   trace_tail_ms: { unit: 'ms', better: 'lower' },
   trace_slot_gap_ms: { unit: 'ms', better: 'lower' },
   trace_idle_between_ms: { unit: 'ms', better: 'lower' },
+  trace_first_added_ms: { unit: 'ms', better: 'lower' },
+  trace_all_busy_ms: { unit: 'ms', better: 'lower' },
   trace_gap_to_finish_ms: { unit: 'ms', better: 'lower' },
   trace_gap_from_take_ms: { unit: 'ms', better: 'lower' },
   trace_chained: { unit: 'ratio', better: 'higher' },

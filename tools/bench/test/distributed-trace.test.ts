@@ -33,6 +33,12 @@ describe('distributed-scale trace', () => {
     expect(m.trace_fetch_ms).toBe(56);
   });
 
+  it('says when the first job was queued and when every slot was first busy', () => {
+    const m = analyse(jobs, spans, 2, 0, 200);
+    expect(m.trace_first_added_ms).toBe(0);
+    expect(m.trace_all_busy_ms).toBe(22); // starts 12, 22, 73, 101: the second
+  });
+
   it('measures how long a slot stays idle between an end and the next start on its worker, whatever took the job', () => {
     // w1: a 68 → b 73 (5). w2: c 78 → d 101 (23).
     expect(analyse(jobs, spans, 2, 0, 200).trace_idle_between_ms).toBe(14);
