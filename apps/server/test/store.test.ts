@@ -27,6 +27,17 @@ function newMeta(): RunMeta {
 }
 
 const plan = { operations: [{ id: 'a', kind: 'read', input: { path: 'tiny.txt' } }] };
+
+/** A run's log as a kill in the middle of a write leaves it: its meta, plan and one event, then a torn line. */
+async function tornLog(): Promise<{ store: RunStore; meta: RunMeta }> {
+  const store = new RunStore(temp.dir);
+  const meta = newMeta();
+  const log = await store.create(meta, plan);
+  log.event('{"type":"run-started"}');
+  await log.close();
+  await appendFile(store.logPath(meta.id), '{"type":"op-fin');
+  return { store, meta };
+}
 const report = { summary: { runId: 'x' }, report: { text: 'é and ü: bytes, not characters' }, markdown: '# done' } as unknown as StoredReport;
 
 describe('RunStore', () => {
@@ -136,13 +147,7 @@ describe('RunStore', () => {
   });
 
   it('leaves out a torn last line, and a resume cuts it before appending', async () => {
-    const store = new RunStore(temp.dir);
-    const meta = newMeta();
-    const log = await store.create(meta, plan);
-    log.event('{"type":"run-started"}');
-    await log.close();
-    // What a kill in the middle of a write leaves.
-    await appendFile(store.logPath(meta.id), '{"type":"op-fin');
+    const { store, meta } = await tornLog();
 
     const [listed] = await store.list();
     expect(listed!.meta.state).toBe('queued');
@@ -160,12 +165,7 @@ describe('RunStore', () => {
   });
 
   it("counts the report's place in a resumed log from the whole lines it kept, the torn tail cut", async () => {
-    const store = new RunStore(temp.dir);
-    const meta = newMeta();
-    const log = await store.create(meta, plan);
-    log.event('{"type":"run-started"}');
-    await log.close();
-    await appendFile(store.logPath(meta.id), '{"type":"op-fin');
+    const { store, meta } = await tornLog();
     const again = await store.reopen(meta.id, await store.read(meta.id));
     again.event('{"type":"run-started","resumed":0}');
     const stored = await again.finish({ ...meta, starts: 2, state: 'succeeded' }, report);

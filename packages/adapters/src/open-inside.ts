@@ -275,14 +275,10 @@ export async function openInside(roots: AllowedRoots, path: string, field: strin
  * refuses it.
  */
 async function openByDirectory(roots: AllowedRoots, path: string, field: string, flags: number, directories: RealDirectories, base: string): Promise<OpenedInside | undefined> {
-  if (typeof path !== 'string' || path === '' || path.includes('\0')) return undefined;
-  const absolute = isAbsolute(path) ? resolve(path) : resolve(base, path);
-  const asWritten = (root: string): boolean => isInside(root, absolute);
-  if (!roots.paths.some(asWritten) && !roots.realPaths.some(asWritten)) return undefined;
-  const directory = await directories.get(dirname(absolute));
-  if (directory === undefined) return undefined;
-  const real = join(directory, basename(absolute));
-  if (!roots.contains(real)) return undefined;
+  const absolute = shortWayPath(roots, path, base);
+  if (absolute === undefined) return undefined;
+  const real = shortWayReal(roots, absolute, await directories.get(dirname(absolute)));
+  if (real === undefined) return undefined;
   let fd: number;
   try {
     fd = await openFd(real, flags);
@@ -327,16 +323,27 @@ export function openInsideSync(roots: AllowedRoots, path: string, field: string,
   }
 }
 
-/** Synchronous {@link openByDirectory}: the same steps and outcomes, on this thread. */
-function openByDirectorySync(roots: AllowedRoots, path: string, field: string, flags: number, directories: RealDirectories, base: string): OpenedInside | undefined {
+/** The short way's absolute path: `path` resolved, valid and inside a root as written; else `undefined`. */
+function shortWayPath(roots: AllowedRoots, path: string, base: string): string | undefined {
   if (typeof path !== 'string' || path === '' || path.includes('\0')) return undefined;
   const absolute = isAbsolute(path) ? resolve(path) : resolve(base, path);
   const asWritten = (root: string): boolean => isInside(root, absolute);
-  if (!roots.paths.some(asWritten) && !roots.realPaths.some(asWritten)) return undefined;
-  const directory = directories.getSync(dirname(absolute));
+  return roots.paths.some(asWritten) || roots.realPaths.some(asWritten) ? absolute : undefined;
+}
+
+/** The short way's real path: the directory's real path joined with the name, when inside a root's real path. */
+function shortWayReal(roots: AllowedRoots, absolute: string, directory: string | undefined): string | undefined {
   if (directory === undefined) return undefined;
   const real = join(directory, basename(absolute));
-  if (!roots.contains(real)) return undefined;
+  return roots.contains(real) ? real : undefined;
+}
+
+/** Synchronous {@link openByDirectory}: the same steps and outcomes, on this thread. */
+function openByDirectorySync(roots: AllowedRoots, path: string, field: string, flags: number, directories: RealDirectories, base: string): OpenedInside | undefined {
+  const absolute = shortWayPath(roots, path, base);
+  if (absolute === undefined) return undefined;
+  const real = shortWayReal(roots, absolute, directories.getSync(dirname(absolute)));
+  if (real === undefined) return undefined;
   let fd: number;
   try {
     fd = openSync(real, flags);

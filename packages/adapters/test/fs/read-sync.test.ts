@@ -130,14 +130,8 @@ describe('read on the main thread, in slices', () => {
   });
 
   it('lets the event loop turn between slices: a slice ends once it has read its bytes', async () => {
-    let ticks = 0;
-    let reading = true;
-    const tick = (): void => {
-      ticks++;
-      if (reading) setImmediate(tick);
-    };
-    setImmediate(tick);
-    // The turn each file starts in, as the loop's ticks counted it when the slices' clock is read.
+    const turns = countTurns();
+    // The turn each file starts in, as counted in turns when the slices' clock is read.
     const startedIn: number[] = [];
     let reads = 0;
     const adapter = readAdapter({
@@ -147,14 +141,14 @@ describe('read on the main thread, in slices', () => {
         bytes: 250,
         now: () => {
           // Read at each file's start and at its end.
-          if (reads++ % 2 === 0) startedIn.push(ticks);
+          if (reads++ % 2 === 0) startedIn.push(turns.count);
           return 0;
         },
       },
     });
     const paths = Array.from({ length: 10 }, (_, i) => `slices/${i}.txt`);
     const { files } = await run(adapter, { paths });
-    reading = false;
+    turns.stop();
     expect(files.map((file) => file.ok && file.text)).toEqual(paths.map((_, i) => String(i).repeat(100)));
     // 100 bytes a file, 250 a slice: three files a turn, then the loop turns.
     expect(startedIn).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3]);
@@ -163,19 +157,13 @@ describe('read on the main thread, in slices', () => {
   it('shares one slice between the operations read at once', async () => {
     const adapter = readAdapter({ roots: [root], syncReads: { ms: Number.POSITIVE_INFINITY, bytes: 250, now: () => 0 } });
     const paths = Array.from({ length: 5 }, (_, i) => `slices/${i}.txt`);
-    let ticks = 0;
-    let reading = true;
-    const tick = (): void => {
-      ticks++;
-      if (reading) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countTurns();
     const [first, second] = await Promise.all([run(adapter, { paths }), run(adapter, { paths })]);
-    reading = false;
+    turns.stop();
     expect([...first.files, ...second.files].every((file) => file.ok)).toBe(true);
     // Ten files of 100 bytes, three a turn whichever operation they belong to: the fourth turn reads the last.
-    expect(ticks).toBeGreaterThanOrEqual(3);
-    expect(ticks).toBeLessThanOrEqual(4);
+    expect(turns.count).toBeGreaterThanOrEqual(3);
+    expect(turns.count).toBeLessThanOrEqual(4);
   });
 
   it('reads the rest of an operation through the pool once a file was slow', async () => {
@@ -224,3 +212,22 @@ describe('read on the main thread, in slices', () => {
     expect(openUnder(root)).toEqual([]);
   });
 });
+
+/** Counts the turns of the event loop (one `setImmediate` a turn) until stopped. */
+function countTurns(): { readonly count: number; stop(): void } {
+  let count = 0;
+  let counting = true;
+  const tick = (): void => {
+    count++;
+    if (counting) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    get count() {
+      return count;
+    },
+    stop() {
+      counting = false;
+    },
+  };
+}
