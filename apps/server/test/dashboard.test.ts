@@ -58,6 +58,8 @@ describe.skipIf(!hasChromium)('the dashboard', () => {
     // The HTML report's timeline: one bar per attempt.
     expect(await page.locator('#view svg.timeline rect.bar').count()).toBe(1000);
     expect(await page.textContent('#view')).toContain('speedup');
+    // The list is reloaded after the run's view (on the stream's end): wait for it, not the view.
+    await page.waitForSelector('#runs li[data-state="succeeded"]', { timeout: 60_000 });
     expect(await page.textContent('#runs')).toContain('a thousand reads — succeeded');
     expect(elsewhere).toEqual([]);
     await mkdir(ARTIFACTS, { recursive: true });
