@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client, InMemoryTransport, type CallToolResult } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll } from 'vitest';
 import { createFanoutMcpServer, type FanoutMcpServer, type FanoutMcpServerOptions, type RunResultContent } from '../src/index.js';
 
 export interface Connected {
@@ -45,6 +46,24 @@ export async function tree(files: Record<string, string>): Promise<string> {
 
 export async function removeTree(root: string): Promise<void> {
   await rm(root, { recursive: true, force: true });
+}
+
+/**
+ * For the tests of one `describe`: a temporary tree of `files` and a server connected to it,
+ * made before the tests and closed and removed after them. `options` gets the tree's path
+ * (by default the server's only root).
+ */
+export function connectedTree(files: Record<string, string>, options: (root: string) => FanoutMcpServerOptions = (root) => ({ config: { roots: [root] } })): { readonly root: string; readonly mcp: Connected } {
+  const world = {} as { root: string; mcp: Connected };
+  beforeAll(async () => {
+    world.root = await tree(files);
+    world.mcp = await connect(options(world.root));
+  });
+  afterAll(async () => {
+    await world.mcp?.close();
+    if (world.root) await removeTree(world.root);
+  });
+  return world;
 }
 
 /** A FIFO at `path`: a `read` of it with `fifo: true` waits until {@link release}. */

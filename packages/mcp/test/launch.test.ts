@@ -2,42 +2,31 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SchedulerEvent } from '@fanout/scheduler';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { McpRunLaunch } from '../src/index.js';
-import { connect, content, removeTree, tree, type Connected } from './helpers.js';
+import { connectedTree, content } from './helpers.js';
 
 describe('FanoutMcpOptions.launch', () => {
-  let root: string;
-  let mcp: Connected;
   const launches: McpRunLaunch[] = [];
   const seen: SchedulerEvent['type'][] = [];
   let refuse = false;
-
-  beforeAll(async () => {
-    root = await tree({ 'a.txt': 'alpha\n' });
-    mcp = await connect({
-      config: { roots: [root] },
-      launch: (launch) => {
-        launches.push(launch);
-        if (refuse) throw Object.assign(new Error('expected room for another run, got none'), { code: 'EMBEDDER_FULL' });
-        return launch.start({ runId: 'embedder-run', journal: join(root, 'journal.ndjson'), onEvent: (event) => seen.push(event.type) });
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await mcp.close();
-    await removeTree(root);
-  });
+  const world = connectedTree({ 'a.txt': 'alpha\n' }, (root) => ({
+    config: { roots: [root] },
+    launch: (launch) => {
+      launches.push(launch);
+      if (refuse) throw Object.assign(new Error('expected room for another run, got none'), { code: 'EMBEDDER_FULL' });
+      return launch.start({ runId: 'embedder-run', journal: join(root, 'journal.ndjson'), onEvent: (event) => seen.push(event.type) });
+    },
+  }));
 
   it("starts the run with the embedder's run id, journal and listener; the tool answers as without it", async () => {
-    const result = content(await mcp.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'a', kind: 'read', input: { path: 'a.txt' } }] } }));
+    const result = content(await world.mcp.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'a', kind: 'read', input: { path: 'a.txt' } }] } }));
     expect(result).toMatchObject({ done: true, summary: { succeeded: 1 } });
     expect(launches).toHaveLength(1);
     expect(launches[0]).toMatchObject({ handle: result.handle, tool: 'fanout_read', principal: undefined, plan: { operations: [{ id: 'a', kind: 'read' }] } });
     expect(seen).toContain('op-finished');
     expect(seen.at(-1)).toBe('run-finished');
-    const journal = (await readFile(join(root, 'journal.ndjson'), 'utf8'))
+    const journal = (await readFile(join(world.root, 'journal.ndjson'), 'utf8'))
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
@@ -48,7 +37,7 @@ describe('FanoutMcpOptions.launch', () => {
   it("answers the embedder's refusal as a tool error with its code", async () => {
     refuse = true;
     try {
-      const result = await mcp.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'a', kind: 'read', input: { path: 'a.txt' } }] } });
+      const result = await world.mcp.client.callTool({ name: 'fanout_read', arguments: { operations: [{ id: 'a', kind: 'read', input: { path: 'a.txt' } }] } });
       expect(result.isError).toBe(true);
       expect(result.structuredContent).toMatchObject({ error: { code: 'EMBEDDER_FULL', message: 'expected room for another run, got none' } });
     } finally {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { PressureReading, PressureSource } from '@fanout/scheduler';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { subscribedAfterStart } from '../src/call.js';
-import { connect, content, gate, release, removeTree, tree, until, type Connected } from './helpers.js';
+import { connectedTree, content, gate, release, until } from './helpers.js';
 
 /** A pressure source whose readings the test sets, recording what it is asked. */
 class ScriptedPressure implements PressureSource {
@@ -59,24 +59,13 @@ describe('pressure subscribed after the run starts', () => {
   });
 
   describe('through a server', () => {
-    let root: string;
-    let mcp: Connected;
     const source = new ScriptedPressure();
-
-    beforeAll(async () => {
-      root = await tree({ 'a.txt': 'alpha\n' });
-      mcp = await connect({ config: { roots: [root] }, pressure: source });
-    });
-
-    afterAll(async () => {
-      await mcp.close();
-      await removeTree(root);
-    });
+    const world = connectedTree({ 'a.txt': 'alpha\n' }, (root) => ({ config: { roots: [root] }, pressure: source }));
 
     it('pauses and resumes a kind when the source says so, and lets go of the source when the run ends', async () => {
-      const fifo = gate(join(root, 'slow.fifo'));
+      const fifo = gate(join(world.root, 'slow.fifo'));
       const started = content(
-        await mcp.client.callTool({
+        await world.mcp.client.callTool({
           name: 'fanout_read',
           arguments: {
             deadlineMs: 0,
@@ -90,7 +79,7 @@ describe('pressure subscribed after the run starts', () => {
       await until(() => source.log.includes('subscribed'), 'the run to subscribe');
       source.set(['grep']);
       await release(fifo, 'gate\n');
-      const status = async () => content(await mcp.client.callTool({ name: 'fanout_status', arguments: { handle: started.handle, deadlineMs: 0 } }));
+      const status = async () => content(await world.mcp.client.callTool({ name: 'fanout_status', arguments: { handle: started.handle, deadlineMs: 0 } }));
       let paused = await status();
       for (let i = 0; i < 500 && paused.operations.find((op) => op.id === 'slow')?.state !== 'succeeded'; i++) paused = await status();
       expect(paused.operations.find((op) => op.id === 'slow')).toMatchObject({ state: 'succeeded' });
@@ -99,7 +88,7 @@ describe('pressure subscribed after the run starts', () => {
       expect(source.log).toEqual(['subscribed']);
 
       source.set([]);
-      const done = content(await mcp.client.callTool({ name: 'fanout_status', arguments: { handle: started.handle } }));
+      const done = content(await world.mcp.client.callTool({ name: 'fanout_status', arguments: { handle: started.handle } }));
       expect(done).toMatchObject({ done: true, summary: { succeeded: 2 } });
       expect(source.log).toEqual(['subscribed', 'unsubscribed']);
     });

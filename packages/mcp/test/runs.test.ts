@@ -1,27 +1,16 @@
 import { join } from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFanoutMcpRuntime, createFanoutMcpServer } from '../src/index.js';
-import { connect, content, gate, release, removeTree, textOf, tree, until, type Connected } from './helpers.js';
+import { connect, connectedTree, content, gate, release, textOf, until } from './helpers.js';
 
 describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
-  let root: string;
-  let mcp: Connected;
-
-  beforeAll(async () => {
-    root = await tree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
-    mcp = await connect({ config: { roots: [root] } });
-  });
-
-  afterAll(async () => {
-    await mcp.close();
-    await removeTree(root);
-  });
+  const world = connectedTree({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
 
   it('answers at the deadline with what finished and a handle; the rest carries on, and fanout_status gets it', async () => {
-    const fifo = gate(join(root, 'slow-1.fifo'));
+    const fifo = gate(join(world.root, 'slow-1.fifo'));
     const first = content(
-      await mcp.client.callTool({
+      await world.mcp.client.callTool({
         name: 'fanout_read',
         arguments: {
           deadlineMs: 0,
@@ -42,20 +31,20 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
     expect(first.text).toContain(`fanout_status {"handle": "${first.handle}"}`);
 
     // Asked again at once, it still runs.
-    const still = content(await mcp.client.callTool({ name: 'fanout_status', arguments: { handle: first.handle, deadlineMs: 0 } }));
+    const still = content(await world.mcp.client.callTool({ name: 'fanout_status', arguments: { handle: first.handle, deadlineMs: 0 } }));
     expect(still).toMatchObject({ handle: first.handle, done: false });
 
     await release(fifo, 'from the gate\n');
-    const done = content(await mcp.client.callTool({ name: 'fanout_status', arguments: { handle: first.handle } }));
+    const done = content(await world.mcp.client.callTool({ name: 'fanout_status', arguments: { handle: first.handle } }));
     expect(done).toMatchObject({ handle: first.handle, done: true, summary: { succeeded: 3, pending: 0 } });
     expect(done.operations.find((op) => op.id === 'slow')).toMatchObject({ state: 'succeeded', output: { files: [{ text: 'from the gate\n' }] } });
     expect(done.operations.find((op) => op.id === 'after-slow')).toMatchObject({ state: 'succeeded' });
   });
 
   it('fanout_cancel stops what has not ended and answers with the run as it ends', async () => {
-    const fifo = gate(join(root, 'slow-2.fifo'));
+    const fifo = gate(join(world.root, 'slow-2.fifo'));
     const started = content(
-      await mcp.client.callTool({
+      await world.mcp.client.callTool({
         name: 'fanout_read',
         arguments: {
           deadlineMs: 0,
@@ -67,7 +56,7 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
       }),
     );
     await until(() => true, 'a turn');
-    const cancelled = content(await mcp.client.callTool({ name: 'fanout_cancel', arguments: { handle: started.handle } }));
+    const cancelled = content(await world.mcp.client.callTool({ name: 'fanout_cancel', arguments: { handle: started.handle } }));
     expect(cancelled.done).toBe(true);
     expect(cancelled.operations.find((op) => op.id === 'slow')).toMatchObject({ state: 'cancelled', error: { code: 'FANOUT_CANCELLED', message: expect.stringContaining('fanout_cancel') } });
     expect(cancelled.operations.find((op) => op.id === 'quick')!.state).toMatch(/succeeded|cancelled/);
@@ -75,16 +64,16 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
   });
 
   it('refuses an unknown handle with a coded error', async () => {
-    const result = await mcp.client.callTool({ name: 'fanout_status', arguments: { handle: 'run-000000000000' } });
+    const result = await world.mcp.client.callTool({ name: 'fanout_status', arguments: { handle: 'run-000000000000' } });
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/^FANOUT_MCP_RUN_NOT_FOUND: expected the handle of a run of this server, got "run-000000000000"/);
   });
 
   it('cancels the run when the client cancels the call: every operation not ended is accounted as cancelled', async () => {
-    const fifo = gate(join(root, 'slow-3.fifo'));
+    const fifo = gate(join(world.root, 'slow-3.fifo'));
     const progress: number[] = [];
     const aborter = new AbortController();
-    const call = mcp.client.callTool(
+    const call = world.mcp.client.callTool(
       {
         name: 'fanout_read',
         arguments: {
@@ -98,10 +87,10 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
       { signal: aborter.signal, onprogress: (p) => progress.push(p.progress) },
     );
     await until(() => progress.length > 0, 'a first progress notification');
-    const handle = mcp.fanout.runtime.runs.running().find((record) => record.title === 'to be cancelled')!.handle;
+    const handle = world.mcp.fanout.runtime.runs.running().find((record) => record.title === 'to be cancelled')!.handle;
     aborter.abort();
     await expect(call).rejects.toThrow();
-    const after = content(await mcp.client.callTool({ name: 'fanout_status', arguments: { handle } }));
+    const after = content(await world.mcp.client.callTool({ name: 'fanout_status', arguments: { handle } }));
     expect(after.done).toBe(true);
     expect(after.operations.map((op) => [op.id, op.state])).toEqual([
       ['slow', 'cancelled'],
@@ -111,9 +100,9 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
   });
 
   it('sends progress notifications that increase, with the total, while a run goes', async () => {
-    const fifo = gate(join(root, 'slow-4.fifo'));
+    const fifo = gate(join(world.root, 'slow-4.fifo'));
     const seen: { progress: number; total?: number | undefined; message?: string | undefined }[] = [];
-    const call = mcp.client.callTool(
+    const call = world.mcp.client.callTool(
       {
         name: 'fanout_read',
         arguments: {
@@ -133,7 +122,7 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
   });
 
   it('shares runs between servers made on one runtime (one server per HTTP session or request)', async () => {
-    const runtime = createFanoutMcpRuntime({ config: { roots: [root] } });
+    const runtime = createFanoutMcpRuntime({ config: { roots: [world.root] } });
     const servers = [createFanoutMcpServer({ runtime }), createFanoutMcpServer({ runtime })];
     const clients: Client[] = [];
     for (const fanout of servers) {
@@ -144,7 +133,7 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
       clients.push(client);
     }
     try {
-      const fifo = gate(join(root, 'slow-5.fifo'));
+      const fifo = gate(join(world.root, 'slow-5.fifo'));
       const started = content(await clients[0]!.callTool({ name: 'fanout_read', arguments: { deadlineMs: 0, operations: [{ id: 'slow', kind: 'read', input: { path: 'slow-5.fifo', fifo: true } }] } }));
       await release(fifo);
       const seen = content(await clients[1]!.callTool({ name: 'fanout_status', arguments: { handle: started.handle } }));
@@ -157,8 +146,8 @@ describe('runs that outlast a call: deadlines, handles, status, cancel', () => {
   });
 
   it('cancels its runs when it closes, and starts no new one', async () => {
-    const local = await connect({ config: { roots: [root] } });
-    const fifo = gate(join(root, 'slow-6.fifo'));
+    const local = await connect({ config: { roots: [world.root] } });
+    const fifo = gate(join(world.root, 'slow-6.fifo'));
     const started = content(await local.client.callTool({ name: 'fanout_read', arguments: { deadlineMs: 0, operations: [{ id: 'slow', kind: 'read', input: { path: 'slow-6.fifo', fifo: true } }] } }));
     const record = local.fanout.runtime.runs.get(started.handle);
     await local.fanout.runtime.close();
