@@ -61,11 +61,14 @@ export interface AgentsLimitsOptions {
   /** Agents at once per provider (`{ anthropic: 4 }`). */
   providers?: Readonly<Record<string, number>>;
   /**
-   * Checkouts at once. A checkout is file-system work in the kernel: more at once than cores
-   * only makes each slower, and holds the first agents back until all of them are done
-   * (sixteen 1,000-file checkouts at once on 2 cores: 5-6 s each, the first agent starting
-   * after 3.7 s).
-   * @default min(agents, the cores available)
+   * Checkouts at once. A checkout is file-system work in the kernel, and the fleet's first wave
+   * (as many agents as run at once, see `wave` of planAgents) is running only once the last of
+   * its checkouts is done: all of them at once. One at a time per core, each checkout waited
+   * for the CPU behind the agents already started (a Node process's start-up each) and the
+   * next began only when one ended; the -j 16 fleet's sixteenth agent started after 700-890 ms
+   * on 2 loaded cores, 485-675 ms with its sixteen checkouts at once. The first agent starts
+   * later (its checkout shares the cores with the others').
+   * @default agents
    */
   checkout?: number;
   /** Setup commands at once. @default agents */
@@ -105,7 +108,7 @@ export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, 
   const step = (max: number, timeoutMs: number | undefined): PoolOptions => ({ max, optimal: max, limiter: 'fixed', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return {
     agent: { ...step(agents, options.agentTimeoutMs), ...(options.providers === undefined ? {} : { keyLimits: { ...options.providers } }) },
-    checkout: step(options.checkout ?? Math.min(agents, availableParallelism()), undefined),
+    checkout: step(options.checkout ?? agents, undefined),
     // Walking a worktree is file-system work in the kernel too: a core each.
     disk: step(Math.min(agents, availableParallelism()), undefined),
     setup: step(options.setup ?? agents, options.stepTimeoutMs),
