@@ -148,6 +148,9 @@ describe('limits and plans', () => {
     expect(agentsLimits({ agents: 17, cap: 32, providers: { anthropic: 2 } }).agent).toMatchObject({ max: 17, limiter: 'fixed', keyLimits: { anthropic: 2 } });
     expect(agentsLimits().git).toMatchObject({ keyLimit: 1 });
     expect(agentsLimits({ agents: 1 }).disk).toMatchObject({ max: 1, limiter: 'fixed' });
+    // The first wave's checkouts all at once, whatever the cores: it runs in full only once the last is done.
+    expect(agentsLimits({ agents: 16 }).checkout).toMatchObject({ max: 16, limiter: 'fixed' });
+    expect(agentsLimits({ agents: 16, checkout: 2 }).checkout).toMatchObject({ max: 2 });
   });
 
   it('lays out a chain per agent, worktrees outside the repository, references for every dependency', async () => {

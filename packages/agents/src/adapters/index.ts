@@ -61,11 +61,15 @@ export interface AgentsLimitsOptions {
   /** Agents at once per provider (`{ anthropic: 4 }`). */
   providers?: Readonly<Record<string, number>>;
   /**
-   * Checkouts at once. A checkout is file-system work in the kernel: more at once than cores
-   * only makes each slower, and holds the first agents back until all of them are done
-   * (sixteen 1,000-file checkouts at once on 2 cores: 5-6 s each, the first agent starting
-   * after 3.7 s).
-   * @default min(agents, the cores available)
+   * Checkouts at once. The fleet's first wave (as many agents as run at once, see `wave` of
+   * planAgents) is running only once the last of its checkouts is done: all of them at once.
+   * One per core at a time, each checkout (file-system work in the kernel) waited for the
+   * cores behind the agents already starting up — with autogroup scheduling each agent's
+   * session gets a share — and the next began only when one ended: the sixteenth agent of a
+   * -j 16 fleet started after 700-1,150 ms on 2 loaded cores, 485-870 ms with its sixteen
+   * checkouts at once (medians, load 6-16). The first agent starts later, its checkout
+   * sharing the cores with the rest of its wave's.
+   * @default agents
    */
   checkout?: number;
   /** Setup commands at once. @default agents */
@@ -105,8 +109,8 @@ export function agentsLimits(options: AgentsLimitsOptions = {}): Record<string, 
   const step = (max: number, timeoutMs: number | undefined): PoolOptions => ({ max, optimal: max, limiter: 'fixed', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return {
     agent: { ...step(agents, options.agentTimeoutMs), ...(options.providers === undefined ? {} : { keyLimits: { ...options.providers } }) },
-    checkout: step(options.checkout ?? Math.min(agents, availableParallelism()), undefined),
-    // Walking a worktree is file-system work in the kernel too: a core each.
+    checkout: step(options.checkout ?? agents, undefined),
+    // Walking a worktree is file-system work in the kernel, after its agent: a core each.
     disk: step(Math.min(agents, availableParallelism()), undefined),
     setup: step(options.setup ?? agents, options.stepTimeoutMs),
     verify: step(options.verify ?? agents, options.stepTimeoutMs),
