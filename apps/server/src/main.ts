@@ -3,6 +3,8 @@
  * The `fanout-server` command (and what `fanout serve` starts): flags, the server, and a
  * graceful stop on SIGTERM or Ctrl-C — no new runs, those going finish within the grace
  * period, the rest are cancelled with complete journals. A second signal exits at once.
+ * Started with an IPC channel (as `fanout serve` starts it), it stops the same way when the
+ * channel closes: its parent is gone, even killed with SIGKILL, and no one else would stop it.
  */
 import { readFileSync } from 'node:fs';
 import { FanoutError } from '@fanout/scheduler';
@@ -60,6 +62,11 @@ async function main(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    if (process.channel !== undefined) {
+      // Watched, not held: the channel alone must not keep the process alive once the server has closed.
+      process.channel.unref();
+      process.once('disconnect', () => stop('parent process gone'));
+    }
   });
 }
 

@@ -210,10 +210,19 @@ export class RunLog {
       this.#pending = [];
       return;
     }
-    // The last newline joined in too: one flat string, not a second one made by a concatenation.
-    this.#pending.push('');
-    const data = Buffer.from(this.#pending.join('\n'));
+    // Each line encoded straight into one buffer, with its newline: no joined copy of the lines
+    // on the heap (a run's report line is kilobytes of two-byte text, and the copy was most of
+    // what a short run's writes allocated).
+    const lines = this.#pending;
     this.#pending = [];
+    let bytes = 0;
+    for (const line of lines) bytes += Buffer.byteLength(line) + 1;
+    const data = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const line of lines) {
+      at += data.write(line, at);
+      data[at++] = 0x0a;
+    }
     try {
       // The file is opened to append: each write lands at its end, whatever its offset says.
       for (let done = 0; done < data.length; ) done += writeSync(this.#fd, data, done);

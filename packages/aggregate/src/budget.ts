@@ -60,9 +60,16 @@ export async function fitToBudget(builder: ReportBuilder, options: FitOptions): 
   // `used` is filled in last; measuring with the limit itself in its place never
   // underestimates the length (it has at least as many digits).
   const budget = (used: number, fits: boolean): NonNullable<Report['budget']> => ({ format, unit: options.unit, limit: options.limit, limitChars, used, fits });
-  const finish = (report: Report, fits: boolean): Report => {
+  // `measured`: the length of the report's Markdown, rendered already by the caller.
+  const finish = (report: Report, fits: boolean, measured?: number): Report => {
     const b = budget(limitChars, fits);
     report.budget = b;
+    if (format === 'markdown') {
+      // The Markdown does not show the budget, so its length is the one measured before `used`
+      // was set: not rendered twice more (a server renders every run's report).
+      b.used = measured ?? render(report, format, cache).length;
+      return report;
+    }
     // The length with `used` in place (JSON shows it): two rounds reach the fixed point.
     b.used = render(report, format, cache).length;
     b.used = render(report, format, cache).length;
@@ -70,7 +77,8 @@ export async function fitToBudget(builder: ReportBuilder, options: FitOptions): 
   };
 
   const whole = builder.make(options.full, { budget: budget(limitChars, true) });
-  if (render(whole, format, cache).length <= limitChars) return finish(whole, true);
+  const wholeLength = render(whole, format, cache).length;
+  if (wholeLength <= limitChars) return finish(whole, true, wholeLength);
 
   const full = builder.make(options.spill);
   const text = render(full, format, cache);

@@ -5,6 +5,8 @@
  * server runs as the ES module it is built as. SIGTERM is passed on; Ctrl-C reaches the
  * server from the terminal itself (it is in the same process group), so it is not passed on
  * again: a second SIGINT would make the server exit at once instead of stopping gracefully.
+ * An IPC channel joins the two: when this process dies, even by SIGKILL, the server sees it
+ * close and stops as on SIGTERM, rather than run on holding its port with no one to stop it.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -17,7 +19,7 @@ function serverBin(): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const child = spawn(process.execPath, [serverBin(), ...argv], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [serverBin(), ...argv], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   const onInt = (): void => undefined; // the server got it too, and stops gracefully
   const onTerm = (): void => {
     child.kill('SIGTERM');

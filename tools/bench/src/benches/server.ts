@@ -133,7 +133,12 @@ async function serverLoad(subject: Subject, quick: boolean): Promise<Measurement
       }
     }
     const served = await serve(dir, ['--max-runs', String(CLIENTS), '--max-queued', String(CLIENTS)]);
-    const pool = new Pool(served.url, { connections: CLIENTS * 2 });
+    // A connection per client, opened by the warm-up: with twice as many the pool kept opening
+    // new ones in bursts during the measurement (64–141 in 2,000 runs at 100 clients), and the
+    // server, its event loop busy, accepted one new connection per turn of it (Node 20.20 in a
+    // burst of 40), so a new connection's first POST waited 1.4–4 s to be read: most of the
+    // p99, and a cost of the load generator's churn, not of a run (bench/README, server-load).
+    const pool = new Pool(served.url, { connections: clients });
     const body = JSON.stringify(plan);
     const once = async (): Promise<boolean> => {
       const posted = await pool.request({ path: '/v1/runs', method: 'POST', body, headers: { 'content-type': 'application/json' } });
