@@ -72,33 +72,78 @@ export function fastGlobFilters(): Internals | undefined {
   return internals;
 }
 
-/** Characters that make a glob segment more than a literal (micromatch's syntax, extglobs and escapes included). */
-const MAGIC = /[*?[\]{}()!+@\\|^$]/;
+/**
+ * Characters of micromatch's syntax other than the wildcards `*` and `?` (classes, braces,
+ * extglobs, escapes): a last segment with any of them is not looked into.
+ */
+const SYNTAX = /[[\]{}()!+@\\|^$]/;
 
 /**
- * The names a task's matches must end with, when it has such a list: every positive pattern's
- * last segment is a literal (`package.json`) or a star and a literal (`*.ts`), so whatever
- * fast-glob's entry filter lists ends with one of them (its regular expressions end with the
- * escaped literal and an optional `/`). Undefined when some pattern's last segment is anything
- * else, or when matching ignores case.
+ * What a name must look like to match one pattern's last segment, when that segment is
+ * literals and the wildcards `*` and `?` only: start with `head`, end with `tail`, and hold
+ * each of `inner` in order between them (`tsconfig*.json`: `tsconfig`, `.json`;
+ * `*.test.*`: `.test.`). A wildcard matches one character (`?`) or any number (`*`), so a
+ * name that lacks one of the literals matches no way the wildcards are read.
+ */
+export interface NameShape {
+  head: string;
+  tail: string;
+  inner: string[];
+}
+
+/**
+ * The shapes a task's matches must have, one per positive pattern, when each has one that
+ * asks for something (see {@link NameShape}). Undefined when some pattern's last segment is
+ * bare wildcards (`*`, `**`), empty, or has other syntax (classes, braces, extglobs,
+ * escapes), or when matching ignores case.
  *
  * The brace-expanded source glob of `explore-codebase` is 22 patterns, each a regular
  * expression with a lazy loop and look-aheads that fast-glob tests in turn on every entry of
  * every directory: in profiles of Babel (27,000 files) the entry filters of a batch's globs took
- * 13% of the main thread, nearly all of it on entries no pattern lists. A name that ends with
- * none of the literals is passed over without asking the filter; whatever the filter is asked
- * still decides, so what is listed does not change.
+ * 13% of the main thread, nearly all of it on entries no pattern lists. A name that has none
+ * of the shapes is passed over without asking the filter; whatever the filter is asked still
+ * decides, so what is listed does not change. The configuration glob's `tsconfig*.json` once
+ * made its whole task ask the filter (its 21 patterns, ~12% of Babel's main thread).
  */
-export function requiredEndings(positive: readonly string[], caseSensitive: boolean): string[] | undefined {
+export function requiredShapes(positive: readonly string[], caseSensitive: boolean): NameShape[] | undefined {
   if (!caseSensitive || positive.length === 0) return undefined;
-  const endings: string[] = [];
+  const shapes: NameShape[] = [];
   for (const pattern of positive) {
     const segment = pattern.slice(pattern.lastIndexOf('/') + 1);
-    const literal = segment.startsWith('*') ? segment.slice(1) : segment;
-    if (literal === '' || MAGIC.test(literal)) return undefined;
-    endings.push(literal);
+    if (SYNTAX.test(segment)) return undefined;
+    const literals = segment.split(/[*?]+/);
+    const head = literals[0]!;
+    if (literals.length === 1) {
+      // No wildcard: the whole name.
+      if (head === '') return undefined;
+      shapes.push({ head: '', tail: head, inner: [] });
+      continue;
+    }
+    const tail = literals.at(-1)!;
+    const inner = literals.slice(1, -1).filter((literal) => literal !== '');
+    if (head === '' && tail === '' && inner.length === 0) return undefined;
+    shapes.push({ head, tail, inner });
   }
-  return endings;
+  return shapes;
+}
+
+/** Does `name` have `shape` (see {@link NameShape})? */
+export function hasShape(name: string, shape: NameShape): boolean {
+  const { head, tail, inner } = shape;
+  if (name.length < head.length + tail.length || !name.startsWith(head) || !name.endsWith(tail)) return false;
+  let from = head.length;
+  const end = name.length - tail.length;
+  for (const literal of inner) {
+    const at = name.indexOf(literal, from);
+    if (at === -1 || at + literal.length > end) return false;
+    from = at + literal.length;
+  }
+  return true;
+}
+
+function hasAnyShape(name: string, shapes: readonly NameShape[]): boolean {
+  for (const shape of shapes) if (hasShape(name, shape)) return true;
+  return false;
 }
 
 /**
@@ -115,41 +160,36 @@ export function entersEveryDirectory(task: fg.Task, options: fg.Options): boolea
   return task.positive.every((pattern) => pattern === '**' || pattern.startsWith('**/'));
 }
 
-function endsWithAny(name: string, endings: readonly string[]): boolean {
-  for (const ending of endings) if (name.endsWith(ending)) return true;
-  return false;
-}
-
 /** One task's view of the tree: fast-glob's filters, over the batch's (filtered) listings. The state is the directory's path relative to `cwd`. */
 class GlobLens extends Lens<string> {
   readonly #options: ReaderOptions;
   readonly #filter: GitignoreFilter | undefined;
   readonly #listings: Listings;
-  readonly #endings: readonly string[] | undefined;
+  readonly #shapes: readonly NameShape[] | undefined;
   /** The deep filter would enter every directory (see {@link entersEveryDirectory}). */
   readonly #everyDirectory: boolean;
 
-  constructor(options: ReaderOptions, filter: GitignoreFilter | undefined, listings: Listings, endings: readonly string[] | undefined, everyDirectory: boolean) {
+  constructor(options: ReaderOptions, filter: GitignoreFilter | undefined, listings: Listings, shapes: readonly NameShape[] | undefined, everyDirectory: boolean) {
     super();
     this.#options = options;
     this.#filter = filter;
     this.#listings = listings;
-    this.#endings = endings;
+    this.#shapes = shapes;
     this.#everyDirectory = everyDirectory;
   }
 
   visit(directory: WalkDirectory, base: string, visit: LensVisit<string>): void {
     const kept = this.#filter === undefined ? undefined : this.#listings.keptSet(this.#filter, directory.path, directory.dirents);
     const { entryFilter, deepFilter } = this.#options;
-    const endings = this.#endings;
+    const shapes = this.#shapes;
     const everyDirectory = this.#everyDirectory;
     const entries = directory.entries;
     for (let i = 0; i < entries.length; i++) {
       const dirent = entries[i]!.dirent;
       if (kept !== undefined && !kept.has(dirent)) continue;
       const name = dirent.name;
-      // The filter would not list it (see requiredEndings); a directory may still be entered.
-      const listable = endings === undefined || endsWithAny(name, endings);
+      // The filter would not list it (see requiredShapes); a directory may still be entered.
+      const listable = shapes === undefined || hasAnyShape(name, shapes);
       const isDirectory = dirent.isDirectory();
       if (!listable && !isDirectory) continue;
       // What fast-glob's walker builds: the path joined to its base with '/'.
@@ -255,7 +295,7 @@ export async function prepareGlobPass(spec: GlobPassSpec, filters: Internals, li
     if (task.dynamic) {
       const root = resolve(spec.cwd, task.base);
       // Each glob looks through its own filters: a lens of its own (the walk is still shared).
-      const lens = new GlobLens(options, spec.filter, listings, requiredEndings(task.positive, spec.options.caseSensitiveMatch !== false), entersEveryDirectory(task, spec.options));
+      const lens = new GlobLens(options, spec.filter, listings, requiredShapes(task.positive, spec.options.caseSensitiveMatch !== false), entersEveryDirectory(task, spec.options));
       targets.push({ type: 'dir', path: root, rules: `glob\0${nextLens++}`, lens: () => lens, state: () => options.basePath });
       continue;
     }

@@ -6,7 +6,7 @@ import { createScheduler } from '@fanout/scheduler';
 import fg from 'fast-glob';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastGlobFilters, entersEveryDirectory, requiredEndings } from '../../src/fs/glob-pass.js';
+import { fastGlobFilters, entersEveryDirectory, hasShape, requiredShapes } from '../../src/fs/glob-pass.js';
 import { globAdapter, type GlobInput, type GlobOutput } from '../../src/fs/index.js';
 import { describeConformance } from '../helpers/conformance.js';
 import { attemptContext, tempDir, writeTree } from './fs-fixtures.js';
@@ -283,6 +283,12 @@ describe('glob in the shared walk (node:fs) against fast-glob walking on its own
     '**/*.TS',
     '**/*.ts/',
     '**/guide.*',
+    // Literals around wildcards (the lens asks the filter only about names that have them).
+    '**/i*x.ts',
+    '**/*e*.log',
+    '**/u?il.*',
+    '**/.*.ts',
+    '**/top*',
   );
   const input = fc.record(
     {
@@ -315,42 +321,97 @@ describe('glob in the shared walk (node:fs) against fast-glob walking on its own
   });
 });
 
-describe('the endings a glob lens checks names against', () => {
-  it('are the literal tails of every pattern, or none at all', () => {
-    expect(requiredEndings(['**/*.ts', '**/*.tsx', '**/package.json', 'src/tsconfig.base.json'], true)).toEqual(['.ts', '.tsx', 'package.json', 'tsconfig.base.json']);
-    expect(requiredEndings(['**/*.ts', '**/*.test.*'], true)).toBeUndefined();
-    expect(requiredEndings(['**/*.ts', 'scripts/**'], true)).toBeUndefined();
-    expect(requiredEndings(['**/*.+(ts|js)'], true)).toBeUndefined();
-    expect(requiredEndings(['**/*.[jt]s'], true)).toBeUndefined();
-    expect(requiredEndings(['**/\\*.ts'], true)).toBeUndefined();
-    expect(requiredEndings(['**/*.ts/'], true)).toBeUndefined();
-    expect(requiredEndings(['**/*.ts'], false)).toBeUndefined();
-    expect(requiredEndings([], true)).toBeUndefined();
+describe('the shapes a glob lens checks names against', () => {
+  it('are the literals around the wildcards of every pattern, or none at all', () => {
+    expect(requiredShapes(['**/*.ts', '**/*.tsx', '**/package.json', 'src/tsconfig.base.json'], true)).toEqual([
+      { head: '', tail: '.ts', inner: [] },
+      { head: '', tail: '.tsx', inner: [] },
+      { head: '', tail: 'package.json', inner: [] },
+      { head: '', tail: 'tsconfig.base.json', inner: [] },
+    ]);
+    expect(requiredShapes(['**/tsconfig*.json', '**/*.test.*', '**/index.*', '**/a?b*c'], true)).toEqual([
+      { head: 'tsconfig', tail: '.json', inner: [] },
+      { head: '', tail: '', inner: ['.test.'] },
+      { head: 'index.', tail: '', inner: [] },
+      { head: 'a', tail: 'c', inner: ['b'] },
+    ]);
+    expect(requiredShapes(['**/*.ts', '**/*'], true)).toBeUndefined();
+    expect(requiredShapes(['**/*.ts', 'scripts/**'], true)).toBeUndefined();
+    expect(requiredShapes(['**/*.+(ts|js)'], true)).toBeUndefined();
+    expect(requiredShapes(['**/*.[jt]s'], true)).toBeUndefined();
+    expect(requiredShapes(['**/\\*.ts'], true)).toBeUndefined();
+    expect(requiredShapes(['**/*.ts/'], true)).toBeUndefined();
+    expect(requiredShapes(['**/*.ts'], false)).toBeUndefined();
+    expect(requiredShapes([], true)).toBeUndefined();
+  });
+
+  it('are had by names as the wildcards allow', () => {
+    const shape = { head: 'a', tail: 'c', inner: ['b'] };
+    expect(['abc', 'axbyc', 'abbc'].filter((name) => hasShape(name, shape))).toEqual(['abc', 'axbyc', 'abbc']);
+    expect(['ac', 'bc', 'abx', 'acb', 'ab'].filter((name) => hasShape(name, shape))).toEqual([]);
+    expect(hasShape('tsconfig.json', { head: 'tsconfig', tail: '.json', inner: [] })).toBe(true);
+    expect(hasShape('tsconfig.jso', { head: 'tsconfig', tail: '.json', inner: [] })).toBe(false);
   });
 
   it('hold for every name fast-glob lists', () => {
     const filters = fastGlobFilters();
     expect(filters, 'expected fast-glob 3 internals where glob-pass.ts looks for them').toBeDefined();
-    const segment = fc.constantFrom('src', 'a.ts', 'b.tsx', 'package.json', 'x.ts.md', '.ts', 'ts', 'index.js', 'c.test.ts', 'tsconfig.json', 'guide.md', 'a.d.ts');
-    const pattern = fc.constantFrom('**/*.{ts,tsx}', '**/*.ts', '**/package.json', '**/{index,main}.*', 'src/*.ts', '**/*.md', '**/tsconfig*.json', '*.ts', '**/*s', '**/.ts', '**/*.{md,ts}');
+    const segment = fc.constantFrom(
+      'src',
+      'a.ts',
+      'b.tsx',
+      'package.json',
+      'x.ts.md',
+      '.ts',
+      'ts',
+      'index.js',
+      'c.test.ts',
+      'tsconfig.json',
+      'tsconfig.base.json',
+      'guide.md',
+      'a.d.ts',
+      'test.',
+      '.test.ts',
+      'tsconfigjson',
+      'ab',
+      'abc',
+    );
+    const pattern = fc.constantFrom(
+      '**/*.{ts,tsx}',
+      '**/*.ts',
+      '**/package.json',
+      '**/{index,main}.*',
+      'src/*.ts',
+      '**/*.md',
+      '**/tsconfig*.json',
+      '*.ts',
+      '**/*s',
+      '**/.ts',
+      '**/*.{md,ts}',
+      '**/*.{test,spec}.*',
+      '**/a?*c',
+      '**/a*b*c',
+      '**/?s',
+      '**/test*',
+    );
     fc.assert(
       fc.property(fc.uniqueArray(pattern, { minLength: 1, maxLength: 3 }), fc.array(segment, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.boolean(), (patterns, parts, dot, isDirectory) => {
         const options: fg.Options = { dot, onlyFiles: false };
         for (const task of fg.generateTasks(patterns, options)) {
-          const endings = requiredEndings(task.positive, true);
-          if (endings === undefined) continue;
+          const shapes = requiredShapes(task.positive, true);
+          if (shapes === undefined) continue;
           const { entryFilter } = new filters!.Provider(new filters!.Settings(options))._getReaderOptions(task);
           const path = parts.join('/');
           const name = parts.at(-1)!;
           const listed = entryFilter({ name, path, dirent: { isFile: () => !isDirectory, isDirectory: () => isDirectory, isSymbolicLink: () => false } });
           if (listed)
             expect(
-              endings.some((ending) => name.endsWith(ending)),
-              `expected ${path} listed by ${task.positive.join(', ')} to end with one of ${endings.join(', ')}`,
+              shapes.some((shape) => hasShape(name, shape)),
+              `expected ${path} listed by ${task.positive.join(', ')} to have one of the shapes ${JSON.stringify(shapes)}`,
             ).toBe(true);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 
