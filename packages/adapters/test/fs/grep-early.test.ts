@@ -165,6 +165,19 @@ describe.skipIf(RG === undefined)(`an rg started early${RG_MISSING}`, () => {
     expect(begins).toHaveLength(plain.output.stats.filesWithMatches);
   });
 
+  it('an rg that ended before it was adopted, stopped at a cap, still ends the search', async () => {
+    const input = { pattern: 'export', mode: 'content' as const, paths: ['src'], maxMatches: 5 };
+    const plain = await grep(input, { roots: [tree.dir], engine: 'ripgrep' });
+    const early = EarlyRipgrep.start(rg, ripgrepArgs(grepInputSchema.parse(input), false, { kind: 'directories', paths: [tree.path('src')] }), tree.dir);
+    // Its exit is held before the engine adopts it (what it wrote waits in its file).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const through = await grep(input, { roots: [tree.dir], engine: 'ripgrep', spawnRipgrep: early.spawner() });
+    expect(early.state).toBe('adopted');
+    expect(through.state).toBe('succeeded');
+    expect(through.output.truncated).toBe(true);
+    expect(through.output.stats).toEqual(plain.output.stats);
+  });
+
   it('the grep adapter runs through the spawner it is given and its output is unchanged', async () => {
     const input = { pattern: 'export', mode: 'count' as const, paths: ['src'] };
     const plain = await grep(input, { roots: [tree.dir], engine: 'ripgrep' });

@@ -193,6 +193,17 @@ export class EarlyRipgrep {
     this.#spill = undefined;
   }
 
+  /** The next piece of the file not delivered yet, or undefined when there is none now. */
+  #readSpill(fd: number): Buffer | undefined {
+    const size = fstatSync(fd).size;
+    if (this.#spilled >= size) return undefined;
+    const chunk = Buffer.allocUnsafe(Math.min(size - this.#spilled, READ_BYTES));
+    const read = readSync(fd, chunk, 0, chunk.length, this.#spilled);
+    if (read === 0) return undefined;
+    this.#spilled += read;
+    return read === chunk.length ? chunk : chunk.subarray(0, read);
+  }
+
   /**
    * Delivers what the file holds beyond what was delivered; then the exit, if `rg` has
    * exited, or another look in {@link POLL_MS}. An output past the cap gives the process up.
@@ -202,16 +213,22 @@ export class EarlyRipgrep {
     const fd = this.#spill;
     const deliver = this.#deliver;
     if (fd === undefined || deliver === undefined) return;
-    if (!this.#abandoned) {
-      for (let size = fstatSync(fd).size; this.#spilled < size; ) {
-        const chunk = Buffer.allocUnsafe(Math.min(size - this.#spilled, READ_BYTES));
-        const read = readSync(fd, chunk, 0, chunk.length, this.#spilled);
-        if (read === 0) break;
-        this.#spilled += read;
-        deliver({ kind: 'out', chunk: read === chunk.length ? chunk : chunk.subarray(0, read) });
-        // The engine may have stopped the search (a cap): what is left is not wanted.
-        if (this.#spill === undefined) return;
+    while (!this.#abandoned) {
+      let chunk: Buffer | undefined;
+      try {
+        chunk = this.#readSpill(fd);
+      } catch (error) {
+        // The file could not be read: the search fails as one whose rg could not be run.
+        this.#closeSpill();
+        this.#closed = undefined;
+        this.#child.kill('SIGKILL');
+        deliver({ kind: 'error', error: error as Error });
+        return;
       }
+      if (chunk === undefined) break;
+      deliver({ kind: 'out', chunk });
+      // The engine may have stopped the search (a cap): what is left is not wanted.
+      if (this.#spill === undefined) return;
     }
     const closed = this.#closed;
     if (closed !== undefined) {
@@ -308,8 +325,12 @@ export class EarlyRipgrep {
         else onClose.push(listener as (code: number | null, signal: NodeJS.Signals | null) => void);
       }) as RipgrepProcess['once'],
       kill: (signal) => {
-        // Nothing more of the file once the engine stopped the search.
+        // Nothing more of the file once the engine stopped the search; an exit already held
+        // (rg ended before it was adopted) will not come again: it follows, on a later turn.
         self.#closeSpill();
+        const closed = self.#closed;
+        self.#closed = undefined;
+        if (closed !== undefined) setImmediate(() => deliver(closed));
         return child.kill(signal);
       },
       get abandoned() {
