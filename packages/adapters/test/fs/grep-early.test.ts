@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../src/testing/helpers.js';
 import { EarlyRipgrep, GREP_INPUT_DEFAULTS, grepInputSchema, ripgrepArgs, spawnRipgrep, type RipgrepProcess, type RipgrepSpawn } from '../../src/fs/grep/index.js';
@@ -120,6 +122,60 @@ describe.skipIf(RG === undefined)(`an rg started early${RG_MISSING}`, () => {
     expect(fellBack).toBe(true);
     expect(missing.state).toBe('discarded');
     await expect(collect(child)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('writes its output to a file nobody else can open, and the process it hands over reads it to the end', async () => {
+    const before = readdirSync(tmpdir()).filter((name) => name.startsWith(`fanout-rg-${process.pid}-`));
+    const early = EarlyRipgrep.start(rg, args('export'), tree.dir);
+    // Unlinked at once: no file of this process is left in the temporary directory.
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`fanout-rg-${process.pid}-`))).toEqual(before);
+    const fresh = await collect(spawnRipgrep(rg, args('export'), { cwd: tree.dir, env: env() }));
+    // Adopted at once, while rg may still be writing: what comes later is read as it comes.
+    const adopted = await collect(early.spawner()(rg, args('export'), { cwd: tree.dir, env: env() }));
+    const timeless = (out: Buffer) => out.toString('utf8').replace(/"elapsed(_total)?":\{[^}]*\}/g, '');
+    expect(timeless(adopted.stdout)).toBe(timeless(fresh.stdout));
+    expect(adopted.code).toBe(0);
+  });
+
+  it('an output past its cap gives the process up, and the engine runs it again without reporting anything twice', async () => {
+    const input = { pattern: 'export', mode: 'content' as const, paths: ['src'] };
+    const plain = await grep(input, { roots: [tree.dir], engine: 'ripgrep' });
+    const list = ripgrepArgs(grepInputSchema.parse(input), false, { kind: 'directories', paths: [tree.path('src')] });
+    const error = `rg: ${tree.path('src/locked')}: Permission denied (os error 13)`;
+    // The early process: a file error, the first 50 KB of rg's output (cut inside a file), then
+    // it keeps running without writing; the next process says the same error, then all of it.
+    const script = (first: boolean) => `echo '${error}' >&2; ${first ? `"$0" "$@" | head -c 50000; exec sleep 30` : 'exec "$0" "$@"'}`;
+    const early = EarlyRipgrep.start('/bin/sh', ['-c', script(true), rg, ...list], tree.dir, { spillBytes: 10_000 });
+    const spawned: string[] = [];
+    // The engine's command goes through the early process's shell; once it is adopted, a new one is the second script's.
+    const spawner = early.spawner((_file, shell, options) => {
+      spawned.push('again');
+      return spawnRipgrep('/bin/sh', ['-c', script(false), ...shell.slice(2)], options);
+    });
+    const through = await grep(input, { roots: [tree.dir], engine: 'ripgrep', spawnRipgrep: (_file, rest, options) => spawner('/bin/sh', ['-c', script(true), rg, ...rest], options) });
+    expect(early.state).toBe('adopted');
+    expect(spawned).toEqual(['again']);
+    expect(through.state).toBe('succeeded');
+    const strip = (run: typeof plain) => run.output.messages.filter((message) => message.type !== 'summary').map((message) => JSON.stringify(message).replace(/"elapsed":\{[^}]*\}/g, ''));
+    expect(strip(through)).toEqual(strip(plain));
+    expect(through.output.stats).toEqual(plain.output.stats);
+    expect(through.output.errors).toEqual([{ path: tree.path('src/locked'), code: 'EACCES', message: 'Permission denied (os error 13)' }]);
+    // What was streamed was each file once.
+    const begins = through.progress.flatMap((report) => report.messages.filter((message) => message.type === 'begin'));
+    expect(begins).toHaveLength(plain.output.stats.filesWithMatches);
+  });
+
+  it('an rg that ended before it was adopted, stopped at a cap, still ends the search', async () => {
+    const input = { pattern: 'export', mode: 'content' as const, paths: ['src'], maxMatches: 5 };
+    const plain = await grep(input, { roots: [tree.dir], engine: 'ripgrep' });
+    const early = EarlyRipgrep.start(rg, ripgrepArgs(grepInputSchema.parse(input), false, { kind: 'directories', paths: [tree.path('src')] }), tree.dir);
+    // Its exit is held before the engine adopts it (what it wrote waits in its file).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const through = await grep(input, { roots: [tree.dir], engine: 'ripgrep', spawnRipgrep: early.spawner() });
+    expect(early.state).toBe('adopted');
+    expect(through.state).toBe('succeeded');
+    expect(through.output.truncated).toBe(true);
+    expect(through.output.stats).toEqual(plain.output.stats);
   });
 
   it('the grep adapter runs through the spawner it is given and its output is unchanged', async () => {

@@ -305,6 +305,16 @@ export class RipgrepFiles {
     // The summary: the collector makes its own.
   }
 
+  /**
+   * Forgets the file being read (its process was given up before its end): a later run of
+   * the operation reports it, unless it was skipped as already reported.
+   */
+  abandon(): void {
+    const file = this.#file;
+    this.#file = undefined;
+    if (file !== undefined && !file.skip) this.#options.seen.delete(file.path);
+  }
+
   /** The file whose lines are being read, if any (for a line too long to read). */
   get current(): string | undefined {
     return this.#file?.path;

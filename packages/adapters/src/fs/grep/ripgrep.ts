@@ -197,6 +197,20 @@ class HandOver extends Error {
   override name = 'HandOver';
 }
 
+/**
+ * A run whose process was given up (`RipgrepProcess.abandoned`): it is made again, and what
+ * the first one reported is not reported twice — its files are skipped (`seen`), its file
+ * errors (`errors`, each line once per time it was said) are not said again.
+ */
+class Restart extends Error {
+  override name = 'Restart';
+  readonly errors: string[];
+  constructor(errors: string[]) {
+    super('the ripgrep process was given up');
+    this.errors = errors;
+  }
+}
+
 class RipgrepSearch {
   readonly #input: GrepInput;
   readonly #ignoreCase: boolean;
@@ -237,7 +251,13 @@ class RipgrepSearch {
     try {
       for (const run of runs) {
         if (this.#collector.full) break;
-        await this.#runOnce(run);
+        try {
+          await this.#runOnce(run);
+        } catch (error) {
+          if (!(error instanceof Restart)) throw error;
+          // The spawner now starts a process of its own (an early one is adopted once).
+          await this.#runOnce(run, error.errors);
+        }
         signal.throwIfAborted();
       }
     } catch (error) {
@@ -262,8 +282,11 @@ class RipgrepSearch {
     this.#child?.kill('SIGKILL');
   }
 
-  /** One `rg` process, to its exit (or until a cap is reached, an abort, or a hand-over). */
-  #runOnce(run: Run): Promise<void> {
+  /**
+   * One `rg` process, to its exit (or until a cap is reached, an abort, or a hand-over).
+   * `said`: the file errors an abandoned process of the same run reported (see {@link Restart}).
+   */
+  #runOnce(run: Run, said: readonly string[] = []): Promise<void> {
     const input = this.#input;
     const collector = this.#collector;
     const start = this.#env.spawn ?? spawnRipgrep;
@@ -318,6 +341,9 @@ class RipgrepSearch {
       if (collector.full) stop();
     });
     let stderr = '';
+    const reported: string[] = [];
+    const repeated = new Map<string, number>();
+    for (const line of said) repeated.set(line, (repeated.get(line) ?? 0) + 1);
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       stderr += text;
       let newline = stderr.indexOf('\n');
@@ -325,8 +351,12 @@ class RipgrepSearch {
         const line = stderr.slice(0, newline);
         stderr = stderr.slice(newline + 1);
         const error = fileError(line);
-        if (error !== undefined) collector.error(error);
-        else if (line.trim() !== '') otherErrors.push(line);
+        const again = repeated.get(line) ?? 0;
+        if (error !== undefined && again > 0) repeated.set(line, again - 1);
+        else if (error !== undefined) {
+          reported.push(line);
+          collector.error(error);
+        } else if (line.trim() !== '') otherErrors.push(line);
         newline = stderr.indexOf('\n');
       }
     });
@@ -346,7 +376,11 @@ class RipgrepSearch {
         exit();
         if (stderr.trim() !== '') otherErrors.push(stderr.trim());
         if (handOver !== undefined) reject(new HandOver(handOver));
-        else if (stopped || this.#ctx.signal.aborted) resolve();
+        else if (child.abandoned === true && !stopped && !this.#ctx.signal.aborted) {
+          // The file it was reading is reported whole by the next run.
+          files.abandon();
+          reject(new Restart([...said, ...reported]));
+        } else if (stopped || this.#ctx.signal.aborted) resolve();
         else if (code === 0 || code === 1 || (code === 2 && (sawOutput || otherErrors.length === 0))) resolve();
         else this.#refused(code, signal, otherErrors).then(resolve, reject);
       });
