@@ -79,6 +79,8 @@ export abstract class RunStateMachine implements AttemptHost {
   settleStates: number[] = [];
   draining = false;
   finished = false;
+  /** Set while roots are readied after the start (engine.ts): they are queued without `op-queued`. */
+  quietRoots = false;
 
   constructor(compiled: CompiledPlan, config: EngineConfig) {
     this.compiled = compiled;
@@ -192,7 +194,7 @@ export abstract class RunStateMachine implements AttemptHost {
       const batchKey = ops.batchKeys.get(i);
       if (batchKey !== undefined) this.batches.add(pool.adapter.batcher!, batchKey, i);
     }
-    if (this.hub.active) this.emit({ type: 'op-queued', id: ops.ids[i]!, kind: pool.kind });
+    if (this.hub.active && !this.quietRoots) this.emit({ type: 'op-queued', id: ops.ids[i]!, kind: pool.kind });
   }
 
   outputOf = (id: string): unknown => {

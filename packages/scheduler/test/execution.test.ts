@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createScheduler, defineAdapter } from '../src/index.js';
+import { createScheduler, defineAdapter, type Run, type RunOptions, type RunSummary, type SchedulerEvent } from '../src/index.js';
 import { deferred, flush, ManualClock } from '../src/testing.js';
 import { harness, op, spans } from './helpers.js';
 
@@ -228,6 +228,80 @@ describe('execution', () => {
     expect(done).toBe(false);
     gate.resolve('open');
     expect((await result).get('w')!.output).toBe('open');
+  });
+});
+
+describe('a large flat plan', () => {
+  // 3,000 roots of a keyed kind (each takes the general path to the queue): more than are
+  // queued before the first dispatch, so the rest are queued in later turns.
+  const ids = Array.from({ length: 3_000 }, (_, i) => `f${i}`);
+  const plan = { operations: ids.map((id) => ({ id, kind: 'fetch', input: { host: 'h' } })) };
+
+  function setup(hang = false) {
+    const clock = new ManualClock();
+    const started: string[] = [];
+    const queuedAtStart: number[] = [];
+    let current: Run | undefined;
+    const fetch = defineAdapter({
+      kind: 'fetch',
+      input: z.object({ host: z.string() }),
+      key: (input) => input.host,
+      defaults: { maxConcurrency: 8 },
+      run: (_input, ctx) =>
+        new Promise((resolve, reject) => {
+          queuedAtStart.push(current!.snapshot().kinds.fetch!.queued);
+          started.push(ctx.id);
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+          if (!hang) clock.setTimeout(() => resolve(ctx.id), 10);
+        }),
+    });
+    const scheduler = createScheduler({ adapters: [fetch], clock, limits: { fetch: { limiter: 'fixed' } } });
+    const start = (options: RunOptions = {}): Run => (current = scheduler.run(plan, options));
+    return { clock, started, queuedAtStart, start };
+  }
+
+  const comparable = ({ runId: _id, startedAt: _at, ...rest }: RunSummary) => rest;
+
+  it('starts before every root is queued, in plan order, and ends as a run that queued them all first', async () => {
+    const quiet = setup();
+    const first = await quiet.clock.runUntil(quiet.start().result);
+    // Queued in one go before the first start when a listener is attached from the start.
+    const heard = setup();
+    const events: SchedulerEvent[] = [];
+    const second = await heard.clock.runUntil(heard.start({ onEvent: (event) => events.push(event) }).result);
+
+    expect(quiet.queuedAtStart[0]).toBeLessThan(ids.length - 1);
+    expect(heard.queuedAtStart[0]).toBe(ids.length - 1);
+    expect(quiet.started).toEqual(ids);
+    expect(heard.started).toEqual(ids);
+    expect(first.summary.wallMs).toBe((ids.length / 8) * 10);
+    expect(comparable(first.summary)).toEqual(comparable(second.summary));
+    const types = events.map((event) => event.type);
+    expect(types.lastIndexOf('op-queued')).toBeLessThan(types.indexOf('op-started'));
+    expect(types.filter((type) => type === 'op-queued')).toHaveLength(ids.length);
+  });
+
+  it('tells a listener attached after the start of no queued roots, as when they were all queued at once', async () => {
+    const { clock, start } = setup();
+    const run = start();
+    await flush();
+    const types: string[] = [];
+    run.on((event) => types.push(event.type));
+    const result = await clock.runUntil(run.result);
+    expect(result.summary.byState.succeeded).toBe(ids.length);
+    expect(types).not.toContain('op-queued');
+    expect(types.filter((type) => type === 'op-started')).toHaveLength(ids.length - 8);
+  });
+
+  it('cancels the roots not queued yet with the others', async () => {
+    const { clock, started, start } = setup(true);
+    const run = start();
+    await flush();
+    run.cancel('enough');
+    const result = await clock.runUntil(run.result);
+    await flush();
+    expect(started).toEqual(ids.slice(0, 8));
+    expect(result.summary.byState.cancelled).toBe(ids.length);
   });
 });
 

@@ -159,6 +159,11 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
     if (server !== undefined) measured.server_in_flight_max = await server.mostInFlight();
     if (before !== undefined && after !== undefined) {
       measured.cpu_ms_per_op = (after.cpuMs - before.cpuMs) / n;
+      if (workers > 0) {
+        measured.cpu_here_ms_per_op = (after.hereMs - before.hereMs) / n;
+        measured.cpu_workers_ms_per_op = (after.workersMs - before.workersMs) / n;
+        measured.cpu_redis_ms_per_op = (after.redisMs - before.redisMs) / n;
+      }
       measured.redis_cmds_per_op = (after.redisCommands - before.redisCommands) / n;
     }
     if (traceDir !== undefined && distributed !== undefined) {
@@ -196,23 +201,26 @@ async function runPlan(name: PlanName, workers: number, quick: boolean): Promise
  * scheduler, or everything in-process), of the worker processes and of Redis (all its clients:
  * the figure is only clean when nothing else uses it), and the commands Redis has run (those
  * its scripts call included). On a loaded machine the wall time says more about the other
- * processes than about the hand-off; these say what each operation costs wherever it runs.
- * Undefined where /proc or redis-cli is missing.
+ * processes than about the hand-off; these say what each operation costs wherever it runs,
+ * in total and split (this process, the workers, Redis): only the workers' share and Redis's
+ * lie between one fetch's end and the next one's start on a worker. Undefined where /proc or redis-cli is missing.
  */
-function costs(workers: readonly ChildProcess[]): { cpuMs: number; redisCommands: number } | undefined {
+function costs(workers: readonly ChildProcess[]): { cpuMs: number; hereMs: number; workersMs: number; redisMs: number; redisCommands: number } | undefined {
   try {
     const own = process.cpuUsage();
-    let cpuMs = (own.user + own.system) / 1000;
+    const hereMs = (own.user + own.system) / 1000;
+    let workersMs = 0;
     for (const child of workers) {
       // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux).
       const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      cpuMs += (Number(fields[11]) + Number(fields[12])) * 10;
+      workersMs += (Number(fields[11]) + Number(fields[12])) * 10;
     }
     const info = execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'all'], { encoding: 'utf8', timeout: 3_000 });
-    cpuMs += (Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1])) * 1000;
+    const redisMs = (Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1])) * 1000;
     let redisCommands = 0;
     for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) redisCommands += Number(match[1]);
-    return Number.isFinite(cpuMs) ? { cpuMs, redisCommands } : undefined;
+    const cpuMs = hereMs + workersMs + redisMs;
+    return Number.isFinite(cpuMs) ? { cpuMs, hereMs, workersMs, redisMs, redisCommands } : undefined;
   } catch {
     return undefined;
   }
@@ -324,9 +332,11 @@ export const distributedScale: Bench = {
     for (const workers of [0, ...WORKER_COUNTS]) {
       const cpu = find(rows, 'distributed-scale', workers === 0 ? 'in-process' : 'workers', 'cpu_ms_per_op', { plan: 'io', workers })?.value;
       const commands = find(rows, 'distributed-scale', workers === 0 ? 'in-process' : 'workers', 'redis_cmds_per_op', { plan: 'io', workers })?.value;
+      const part = (metric: string): string => find(rows, 'distributed-scale', 'workers', metric, { plan: 'io', workers })?.value.toFixed(2) ?? '?';
+      const split = workers === 0 ? 'this process' : `this process ${part('cpu_here_ms_per_op')}, workers ${part('cpu_workers_ms_per_op')}, Redis ${part('cpu_redis_ms_per_op')}`;
       if (cpu !== undefined)
         lines.push(
-          `io cost ${workers === 0 ? 'in-process' : `on ${workers} worker${workers === 1 ? '' : 's'}`}: ${cpu.toFixed(2)} ms CPU per operation (this process, workers, Redis)${commands === undefined ? '' : `, ${commands.toFixed(1)} Redis commands`}`,
+          `io cost ${workers === 0 ? 'in-process' : `on ${workers} worker${workers === 1 ? '' : 's'}`}: ${cpu.toFixed(2)} ms CPU per operation (${split})${commands === undefined ? '' : `, ${commands.toFixed(1)} Redis commands`}`,
         );
     }
     const noopHere = find(rows, 'distributed-scale', 'in-process', 'ms_per_op', { plan: 'noop', workers: 0 })?.value;
