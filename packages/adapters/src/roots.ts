@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { AdapterError } from './errors.js';
+import { realpath } from './path-calls.js';
 
 /** A resolved path that passed the root checks. */
 export interface SafePath {

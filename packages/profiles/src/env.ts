@@ -2,7 +2,8 @@ import { delimiter } from 'node:path';
 import { describeZodIssues } from '@fanout/scheduler';
 import type { z } from 'zod';
 import type { ConfigIssue } from './errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchemas } from './config-schemas.js';
+import type { Config } from './schema.js';
 
 /** Variables that are not configuration keys but steer loading. */
 export const CONTROL_VARIABLES = { profile: 'FANOUT_PROFILE', configFile: 'FANOUT_CONFIG' } as const;
@@ -44,7 +45,7 @@ function camel(segment: string): string {
 
 /** Finds the schema at a path of UPPER_SNAKE segments; returns the keys it resolved to. */
 function resolvePath(segments: string[]): { keys: string[]; schema: Schema } | undefined {
-  let schema: Schema = configSchema;
+  let schema: Schema = configSchemas().configSchema;
   const keys: string[] = [];
   for (const segment of segments) {
     const d = def(unwrap(schema));

@@ -6,9 +6,9 @@
  * when its targets are walked and every file merged, or when its regular expression ran past
  * its time budget on a file (`FANOUT_REGEX_TOO_SLOW`, see `regex-budget.ts`).
  */
-import { stat } from 'node:fs/promises';
 import type { AttemptContext } from '@fanout/scheduler';
 import { AdapterError, fromFsError } from '../../errors.js';
+import { stat } from '../../path-calls.js';
 import type { AllowedRoots } from '../../roots.js';
 import { ScanMember, type Ordered, type Settle } from '../scan/member.js';
 import type { Prepared } from '../scan/prepared.js';

@@ -18,7 +18,9 @@
  * was matching its regular expression, that worker is ended and the files it held go back to
  * the queue for the others. When every operation has ended, the walk stops.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+// `timers.promises` is read at the call, so that the `fanout` command's bundle loads
+// node:timers/promises when a walk first yields, not at start-up.
+import { promises as timers } from 'node:timers';
 import { AdapterError } from '../../errors.js';
 import { warmWorkerIdle, withGrepWorker, type GrepWorker } from '../grep/pool.js';
 import { createHeartbeat, REGEX_BUDGET_MS, Watchdog } from '../grep/regex-budget.js';
@@ -204,7 +206,7 @@ export class Pass {
         if (done >= COST_WINDOW * FIRST_DECISION && workMs > this.#env.inlineBudgetMs && this.#worthWorkers(perFileMs)) this.#startWorkers();
       }
       if (after - slice > SLICE_MS) {
-        await yieldToLoop();
+        await timers.setImmediate();
         slice = performance.now();
       }
     }

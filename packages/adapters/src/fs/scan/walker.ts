@@ -20,7 +20,9 @@
 import type { Dirent } from 'node:fs';
 import { realpathSync, statSync } from 'node:fs';
 import { sep } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+// `timers.promises` is read at the call, so that the `fanout` command's bundle loads
+// node:timers/promises when a walk first yields, not at start-up.
+import { promises as timers } from 'node:timers';
 import { isInside } from '../../roots.js';
 import type { GrepFileError } from '../grep/walk.js';
 import type { Listings } from './listings.js';
@@ -298,7 +300,7 @@ export class Walker {
         if (this.#stopped) return;
         // The clock is read every few steps: a file step is cheaper than reading it.
         if ((++steps & 15) === 0 && performance.now() - slice > SLICE_MS) {
-          await yieldToLoop();
+          await timers.setImmediate();
           slice = performance.now();
           if (this.#stopped) return;
         }
