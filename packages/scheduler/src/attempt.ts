@@ -23,13 +23,18 @@ export class Attempt implements AttemptContext {
   generation = 0;
   attempt = 0;
   deadline: number | undefined = undefined;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
+  // Fields, reaching the engine through the context, not closures made in the constructor over
+  // its `engine` parameter: with those, every run's objects survived the young-generation GCs
+  // and were promoted (at one client, a server's whole run, ~8–12 KB, copied twice and then
+  // collected only by a full GC; measured with --trace-gc-nvp, `promoted` per run 8.2 KB →
+  // 0.16 KB in a loop of one-operation runs). A V8 behaviour we could not pin down further:
+  // the closures were made and never called (a synchronous adapter), and it did not depend
+  // on the JIT tiers (the same with --no-turbofan, --no-maglev).
+  readonly resolve = (value: unknown): void => this.#engine.settled(this, true, value);
+  readonly reject = (error: unknown): void => this.#engine.settled(this, false, error);
 
   constructor(engine: AttemptHost) {
     this.#engine = engine;
-    this.resolve = (value) => engine.settled(this, true, value);
-    this.reject = (error) => engine.settled(this, false, error);
   }
 
   get id(): string {

@@ -58,8 +58,22 @@ export function resultView(ops: OpTable, index: IdIndex, kinds: readonly string[
       const i = index.get(id);
       return i < 0 || i >= ops.count ? undefined : at(i);
     },
-    *operations() {
-      for (let i = 0; i < ops.count; i++) yield at(i);
+    // An iterator object, not a generator: with a generator, every run whose result was
+    // iterated (a server builds each run's report from it) had its objects survive the
+    // young-generation GCs, promoted and freed only by a full GC (measured with
+    // --trace-gc-nvp: 5.1 KB promoted per one-operation run for one `next()`, 1.8 KB without).
+    operations() {
+      let i = 0;
+      const iterator: IterableIterator<OperationResult> = {
+        next: () => (i < ops.count ? { value: at(i++), done: false } : { value: undefined, done: true }),
+        // As a generator's: a `break` out of a for…of ends it.
+        return: (value?: unknown) => {
+          i = ops.count;
+          return { value: value as undefined, done: true };
+        },
+        [Symbol.iterator]: () => iterator,
+      };
+      return iterator;
     },
   };
 }
