@@ -9,7 +9,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import type { EarlyRipgrep } from '@fanout/adapters/grep/early';
 import { EXIT } from './args.js';
 import { COMMANDS, commandNamed, type CommandName } from './command-table.js';
@@ -81,6 +80,9 @@ async function main(argv: string[]): Promise<number> {
   // set after the bundle was compiled, they made the cache written at exit (with them) never
   // match the next start (without them), so every run compiled the bundle and wrote a cache
   // again (about 150 ms of a short `fanout grep`). Set before it, every run has them.
+  // `node:v8` is loaded here, not at the top: loading it took ~5 ms, which `--version` and
+  // `--help` do not need and which held back the early `rg` (a short grep waits for its rg).
+  const { setFlagsFromString } = process.getBuiltinModule('node:v8');
   try {
     setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
     setFlagsFromString('--enable-experimental-regexp-engine');

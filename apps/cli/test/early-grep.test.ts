@@ -135,6 +135,24 @@ process.on('exit', () => process.stderr.write('trace: ' + seen.join(',') + '\\n'
     expect(late).toMatchObject({ code: 0, stdout: '1\n', stderr: 'trace: compile,spawn rg\n' });
   });
 
+  it('starts before node:v8 loads (the launcher sets V8 flags after it), and --version and --help load neither node:v8 nor node:child_process', async () => {
+    const preload = join(home, 'modules.cjs');
+    await writeFile(
+      preload,
+      `const cp = require('node:child_process'); const seen = [];
+const loaded = (name) => process.moduleLoadList.includes('NativeModule ' + name);
+const spawn = cp.spawn; cp.spawn = function (file, ...rest) { seen.push('spawn ' + require('node:path').basename(file) + (loaded('v8') ? ' after v8' : ' before v8')); return spawn.call(this, file, ...rest); };
+process.on('exit', () => { if (loaded('v8')) seen.push('v8'); process.stderr.write('trace: ' + seen.join(',') + '\\n'); });`,
+    );
+    const env = { ...cleanEnv(), NODE_OPTIONS: `--require ${preload}` };
+    const grep = await fanout(['grep', '-c', 'export', '.'], { cwd: dir, env });
+    expect(grep).toMatchObject({ code: 0, stderr: 'trace: spawn rg before v8,v8\n' });
+    // The preload itself loads node:child_process; a launcher that needs none leaves node:v8 alone.
+    for (const argv of [['--version'], ['--help']]) expect(await fanout(argv, { cwd: dir, env })).toMatchObject({ code: 0, stderr: 'trace: \n' });
+    const bare = join(home, 'bare.cjs');
+    await writeFile(bare, `process.on('exit', () => process.stderr.write(process.moduleLoadList.filter((m) => m === 'NativeModule v8' || m === 'NativeModule child_process').join(',') + '\\n'));`);
+    expect(await fanout(['--version'], { cwd: dir, env: { ...cleanEnv(), NODE_OPTIONS: `--require ${bare}` } })).toMatchObject({ code: 0, stderr: '\n' });
+  });
   it('is not started when configuration could change the roots: a project file upward, a package.json with a "fanout" key (escaped too) or one loadConfig would refuse, the user’s file; a "fanout" dependency does not count', async () => {
     const nested = join(dir, 'src');
     await writeFile(join(dir, 'fanout.config.json'), '{}');
