@@ -68,8 +68,16 @@ export class Collector {
 
   /** Takes outcomes in any order; merges every one whose turn has come. */
   add(outcomes: readonly FileOutcome[]): void {
-    for (const outcome of outcomes) this.#waiting.set(outcome.index, outcome);
     const start = this.messages.length;
+    for (const outcome of outcomes) {
+      // Its turn, with none waiting (outcomes mostly come in order): merged without the map.
+      if (outcome.index === this.#next && this.#waiting.size === 0) {
+        this.#next++;
+        if (!this.full) this.#merge(outcome);
+      } else {
+        this.#waiting.set(outcome.index, outcome);
+      }
+    }
     for (let outcome = this.#waiting.get(this.#next); outcome !== undefined; outcome = this.#waiting.get(this.#next)) {
       this.#waiting.delete(this.#next);
       this.#next++;

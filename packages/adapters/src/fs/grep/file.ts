@@ -8,7 +8,7 @@ import { withoutBom } from './decode.js';
 import { elapsed, printedBytes, type RipgrepMessage } from './messages.js';
 import type { MatcherSpec } from './pattern.js';
 import { BudgetExceeded, REGEX_BUDGET_MS, SearchClock } from './regex-budget.js';
-import { compileMatcher, searchBuffer, type Matcher, type SearchMode } from './search.js';
+import { compileMatcher, searchBuffer, type Matcher, type SearchLimits, type SearchMode } from './search.js';
 
 /** A file to search. */
 export interface FileTask {
@@ -121,7 +121,8 @@ export class FileSearcher {
       return { index: task.index, status: 'searched', bytes: size, elapsedNs: (performance.now() - started) * 1e6, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false };
     }
     const path = { text: task.path };
-    const limits = { maxLines: Math.min(config.maxCount, maxLines), before: config.before, after: config.after, lineMatches: config.lineMatches, ...(this.#clock === undefined ? {} : { clock: this.#clock }) };
+    const limits: SearchLimits = { maxLines: Math.min(config.maxCount, maxLines), before: config.before, after: config.after, lineMatches: config.lineMatches };
+    if (this.#clock !== undefined) limits.clock = this.#clock;
     const found = searchBuffer(buffer, this.#matcher, config.mode, limits, path);
     // A NUL further in: ripgrep stops at it and `rg -c` then drops the file; so do we — unless
     // ripgrep would have stopped at its --max-count before reading that far.

@@ -71,10 +71,11 @@ export class GrepLens extends Lens<GrepDirState> {
     const rules = state.rules.enter(directory.path, directory.names);
     const scope = rules.scope(directory.path);
     const entries = directory.entries;
+    // Without globs a file's relative path is never asked for: not built for each file.
+    const globs = options.globs.empty ? undefined : options.globs;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const name = entry.name;
-      const relative = state.relative === '' ? name : `${state.relative}/${name}`;
       const dirent = entry.dirent;
       let isDir = dirent.isDirectory();
       let isFile = dirent.isFile();
@@ -99,7 +100,8 @@ export class GrepLens extends Lens<GrepDirState> {
       }
       if (!isDir && !isFile) continue;
       if (isDir && name === '.git') continue;
-      if (!admit(relative, name, isDir, scope, options)) continue;
+      const relative = globs === undefined && !isDir ? '' : state.relative === '' ? name : `${state.relative}/${name}`;
+      if (!admit(relative, name, isDir, scope, globs, options.hidden)) continue;
       if (isDir) {
         const ancestors = state.ancestors === undefined ? undefined : new Set(state.ancestors).add(real ?? realPathOf(entry));
         visit.dir(i, { relative, rules, ancestors });
@@ -111,12 +113,12 @@ export class GrepLens extends Lens<GrepDirState> {
 }
 
 /** ripgrep's order (`Ignore::matched`): globs, then ignore files, then hidden unless whitelisted. */
-function admit(relative: string, name: string, isDir: boolean, scope: IgnoreScope, options: GrepWalkOptions): boolean {
-  const glob = options.globs.match(relative, isDir);
+function admit(relative: string, name: string, isDir: boolean, scope: IgnoreScope, globs: Globs | undefined, hidden: boolean): boolean {
+  const glob = globs === undefined ? 'none' : globs.match(relative, isDir);
   if (glob === 'exclude') return false;
   if (glob === 'include') return true;
   const verdict = scope.match(name, isDir);
   if (verdict === 'ignore') return false;
-  if (verdict !== 'whitelist' && !options.hidden && name.startsWith('.')) return false;
+  if (verdict !== 'whitelist' && !hidden && name.startsWith('.')) return false;
   return true;
 }

@@ -93,7 +93,8 @@ export class Pass {
   /** Consumer index → its operation. */
   readonly #byConsumer: PassConsumer[] = [];
   readonly #starts: Start[];
-  readonly #queue: ScanTask[] = [];
+  /** Files to do, from `#head` on (those before it were taken: `undefined`). */
+  readonly #queue: (ScanTask | undefined)[] = [];
   #head = 0;
   #walker: Walker | undefined;
   #walkDone = false;
@@ -327,7 +328,10 @@ export class Pass {
   #take(count: number): ScanTask[] {
     const batch: ScanTask[] = [];
     while (batch.length < count && this.#head < this.#queue.length) {
-      const task = this.#queue[this.#head++]!;
+      const task = this.#queue[this.#head]!;
+      // Let go once taken, so a file's task is garbage once done rather than kept to the end
+      // of the pass (through every young-generation collection before).
+      this.#queue[this.#head++] = undefined;
       const consumers: number[] = [];
       const limits: number[] = [];
       for (const id of task.consumers) {
@@ -337,7 +341,11 @@ export class Pass {
         limits.push(consumer.hint());
       }
       if (consumers.length === 0) continue;
-      batch.push({ ...task, consumers, limits });
+      // The task itself, not a copy: it is taken once (or again, whole, after a runaway's
+      // worker was ended, when this is worked out anew), and a copy per file was garbage.
+      task.consumers = consumers;
+      task.limits = limits;
+      batch.push(task);
     }
     if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
       this.#queue.splice(0, this.#head);
