@@ -261,13 +261,10 @@ export class FileWork {
     if (task.consumers.length === 1) return [this.#runOne(task, this.#consumers[task.consumers[0]!]!, task.limits[0]!)];
     const limits = task.limits;
     const consumers = task.consumers.map((id) => this.#consumers[id]!);
-    const open = task.open ?? task.path;
-    const file: FileTask = { index: task.id, path: task.path, open, named: task.named };
+    const file = fileOf(task);
     let fd: number;
     try {
-      // O_NONBLOCK: a file replaced by a FIFO since the walk must not block the thread on
-      // open (it is then skipped as not a regular file); regular files ignore the flag.
-      fd = openSync(open, constants.O_RDONLY | constants.O_NONBLOCK | (task.follow ? 0 : constants.O_NOFOLLOW));
+      fd = openTask(task, file.open);
     } catch (error) {
       return consumers.map((consumer) => consumer.failed(file, error));
     }
@@ -275,7 +272,7 @@ export class FileWork {
     try {
       // What was opened, not only the path the walk checked: a directory on the way swapped
       // for a symlink to the outside fails the file with the escape code (`opened.ts`).
-      checkOpened(fd, open, this.#roots);
+      checkOpened(fd, file.open, this.#roots);
       const stat = fstatSync(fd);
       if (!stat.isFile()) return consumers.map((consumer) => consumer.notRegular(file));
       const size = stat.size;
@@ -308,17 +305,16 @@ export class FileWork {
    * views that only several greps of a file share — a few objects less per file.
    */
   #runOne(task: ScanTask, consumer: Consumer, limit: number): ConsumerOutcome {
-    const open = task.open ?? task.path;
-    const file: FileTask = { index: task.id, path: task.path, open, named: task.named };
+    const file = fileOf(task);
     let fd: number;
     try {
-      fd = openSync(open, constants.O_RDONLY | constants.O_NONBLOCK | (task.follow ? 0 : constants.O_NOFOLLOW));
+      fd = openTask(task, file.open);
     } catch (error) {
       return consumer.failed(file, error);
     }
     const started = performance.now();
     try {
-      checkOpened(fd, open, this.#roots);
+      checkOpened(fd, file.open, this.#roots);
       // Most files fit the read buffer: read first, and their size is what was read up to
       // the end — no fstat, whose Stats (and its four Dates) was a twelfth of a grep's garbage.
       const read = this.#readSmall(fd);
@@ -386,4 +382,18 @@ export class FileWork {
     this.bytesRead += read;
     return this.#buffer.subarray(0, read);
   }
+}
+
+/** What a consumer is told of the file a task names. */
+function fileOf(task: ScanTask): FileTask {
+  return { index: task.id, path: task.path, open: task.open ?? task.path, named: task.named };
+}
+
+/**
+ * Opens a task's file for reading. O_NONBLOCK: a file replaced by a FIFO since the walk must
+ * not block the thread on open (it is then skipped as not a regular file); regular files
+ * ignore the flag.
+ */
+function openTask(task: ScanTask, open: string): number {
+  return openSync(open, constants.O_RDONLY | constants.O_NONBLOCK | (task.follow ? 0 : constants.O_NOFOLLOW));
 }
