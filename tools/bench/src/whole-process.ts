@@ -32,6 +32,14 @@ export function benchTrees(): RealTree[] {
 
 /** Unmeasured runs first (page cache for Node and the tree, the first fork), alike for every subject. */
 export const WARM_UP = 1;
+/**
+ * Unmeasured runs before the measured ones: `full` (WARM_UP unless a bench says otherwise), none
+ * when quick — a quick run is `npm test`'s smoke test that every bench still runs, and its figures
+ * are not the goals, so a warm-up would only double its time.
+ */
+export function warmUps(quick: boolean, full: number = WARM_UP): number {
+  return quick ? 0 : full;
+}
 /** Measured runs per worker process (quick: 1); the worker reports their median. */
 export const MEASURED = 3;
 
@@ -93,9 +101,9 @@ export function requireFanout(): void {
   if (!existsSync(FANOUT)) throw new Error(`expected the built fanout command at ${FANOUT}, got no file: build it first (npm run build)`);
 }
 
-/** Runs `once` WARM_UP times unmeasured, then MEASURED times (1 when quick); returns the runs' results. */
+/** Runs `once` WARM_UP times unmeasured (none when quick), then MEASURED times (1 when quick); returns the runs' results. */
 export async function repeat<T extends Finished>(quick: boolean, once: () => Promise<T>): Promise<T[]> {
-  for (let i = 0; i < WARM_UP; i++) await once();
+  for (let i = warmUps(quick); i > 0; i--) await once();
   const runs: T[] = [];
   for (let i = 0; i < (quick ? 1 : MEASURED); i++) runs.push(await once());
   return runs;

@@ -278,17 +278,20 @@ async function recovery(): Promise<Measurement> {
 
 export const distributedScale: Bench = {
   name: 'distributed-scale',
-  description: `in-process vs 1, 2 and 4 worker processes over Redis (${REDIS_URL}): 2,000 fetches of a 50 ms loopback server at a limit of ${FETCH_LIMIT}; 200 CPU-bound operations (~20 ms of SHA-256 each); 300 chained no-ops (the hand-off's latency) and 2,000 at once (its cost when pipelined); recovery after kill -9 (quick: 200, 20, 50, 200)`,
-  subjects() {
+  description: `in-process vs 1, 2 and 4 worker processes over Redis (${REDIS_URL}): 2,000 fetches of a 50 ms loopback server at a limit of ${FETCH_LIMIT}; 200 CPU-bound operations (~20 ms of SHA-256 each); 300 chained no-ops (the hand-off's latency) and 2,000 at once (its cost when pipelined); recovery after kill -9 (quick: 200, 20, 50 and 200 operations, on 2 workers — 1 for no-ops and bursts — and no recovery run)`,
+  subjects(quick: boolean) {
     const skip = redisAnswers();
     const subjects: Subject[] = [];
+    // Quick (npm test's smoke run): each plan once in-process and once over workers, and no
+    // recovery run, which waits out a 12 s hold (@fanout/distributed's tests kill a worker too).
+    const workerCounts = quick ? [2] : WORKER_COUNTS;
     for (const plan of ['io', 'cpu'] as const) {
       subjects.push({ name: 'in-process', params: { plan, workers: 0 } });
-      for (const workers of WORKER_COUNTS) subjects.push({ name: 'workers', params: { plan, workers } });
+      for (const workers of workerCounts) subjects.push({ name: 'workers', params: { plan, workers } });
     }
     subjects.push({ name: 'in-process', params: { plan: 'noop', workers: 0 } }, { name: 'workers', params: { plan: 'noop', workers: 1 } });
-    subjects.push({ name: 'in-process', params: { plan: 'burst', workers: 0 } }, { name: 'workers', params: { plan: 'burst', workers: 1 } }, { name: 'workers', params: { plan: 'burst', workers: 2 } });
-    subjects.push({ name: 'workers', params: { plan: 'recovery', workers: 2 } });
+    subjects.push({ name: 'in-process', params: { plan: 'burst', workers: 0 } }, { name: 'workers', params: { plan: 'burst', workers: 1 } });
+    if (!quick) subjects.push({ name: 'workers', params: { plan: 'burst', workers: 2 } }, { name: 'workers', params: { plan: 'recovery', workers: 2 } });
     const plans = chosenPlans();
     const chosen = subjects.filter((subject) => plans.has(String(subject.params?.plan)));
     return skip === undefined ? chosen : chosen.map((subject) => ({ ...subject, skip }));

@@ -6,6 +6,7 @@ import { createScheduler } from '@fanout/scheduler';
 import fg from 'fast-glob';
 import { check, find, median } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
+import { warmUps } from '../whole-process.js';
 
 const PATTERN = '**/*';
 const FILES_PER_DIR = 20;
@@ -70,9 +71,9 @@ export const globTree: Bench = {
     const root = buildTree(files);
     try {
       const list = lister(subject, root);
-      for (let i = 0; i < WARM_UP; i++) await list();
+      for (let i = warmUps(quick, WARM_UP); i > 0; i--) await list();
       const walls: number[] = [];
-      for (let i = 0; i < MEASURED; i++) {
+      for (let i = 0; i < (quick ? 1 : MEASURED); i++) {
         const start = performance.now();
         const found = await list();
         walls.push(performance.now() - start);

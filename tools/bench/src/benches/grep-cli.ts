@@ -6,7 +6,7 @@ import { grepAdapterFromConfig } from '@fanout/profiles';
 import { createScheduler } from '@fanout/scheduler';
 import { check, find, median } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
-import { benchTrees, FANOUT, MEASURED, NODE_MODULES, onPath, requireFanout, timed, WARM_UP } from '../whole-process.js';
+import { benchTrees, FANOUT, MEASURED, NODE_MODULES, onPath, requireFanout, timed, WARM_UP, warmUps } from '../whole-process.js';
 
 const PATTERN = 'export';
 
@@ -71,7 +71,7 @@ async function library(subject: Subject, quick: boolean): Promise<Measurement> {
     return { wallMs, matches: (op.output as GrepOutput).stats.matchedLines };
   };
   try {
-    for (let i = 0; i < WARM_UP + 1; i++) await search();
+    for (let i = warmUps(quick, WARM_UP + 1); i > 0; i--) await search();
     const runs = [];
     for (let i = 0; i < (quick ? 1 : MEASURED); i++) runs.push(await search());
     return { wall_ms: median(runs.map((run) => run.wallMs)), matches: runs.at(-1)!.matches };
@@ -123,7 +123,7 @@ export const grepCli: Bench = {
     if (subject.name === 'fanout') requireFanout();
     const { file, args, cwd } = command(subject);
     const options = cwd === undefined ? {} : { cwd };
-    for (let i = 0; i < WARM_UP; i++) await timed(file, args, options);
+    for (let i = warmUps(quick); i > 0; i--) await timed(file, args, options);
     const runs = [];
     for (let i = 0; i < (quick ? 1 : MEASURED); i++) runs.push(await timed(file, args, options));
     const wall = median(runs.map((run) => run.wallMs));

@@ -8,6 +8,7 @@ import { grepAdapter, type GrepOutput } from '@fanout/adapters/fs';
 import { createScheduler } from '@fanout/scheduler';
 import { check, find, median } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
+import { warmUps } from '../whole-process.js';
 
 /** Unmeasured searches first (page cache, JIT, fanout's worker threads), alike for every subject. */
 const WARM_UP = 1;
@@ -122,7 +123,7 @@ function grepBench(name: PatternName): Bench {
       const cold = subject.params!.start === 'cold';
       const walls: number[] = [];
       let matches = 0;
-      for (let i = 0; i < (cold ? 0 : WARM_UP); i++) await search();
+      for (let i = cold ? 0 : warmUps(quick, WARM_UP); i > 0; i--) await search();
       for (let i = 0; i < (cold ? 1 : quick ? 1 : MEASURED); i++) {
         const start = performance.now();
         matches = await search();

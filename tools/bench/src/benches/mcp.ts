@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { check } from '../stats.js';
 import type { Bench, Measurement, Row, Subject } from '../types.js';
-import { FANOUT, NODE_MODULES, requireFanout } from '../whole-process.js';
+import { FANOUT, NODE_MODULES, requireFanout, warmUps } from '../whole-process.js';
 import { startServer, WAIT_MS } from './web.js';
 
 const NAME = 'mcp-batch';
@@ -111,13 +111,13 @@ function expectSucceeded(result: Awaited<ReturnType<Connection['call']>>, count:
 }
 
 /**
- * Runs `once` WARM_UP times, then MEASURED times (1 when quick), and returns the median wall
+ * Runs `once` WARM_UP times (none when quick), then MEASURED times (1 when quick), and returns the median wall
  * time. `once` makes the calls and returns the check of their answers, which runs after the
  * clock stops: only the round trips are timed, not the bench's own checks (searching 200
  * paths in the reference server's 700 KB answer took ~11 ms of CPU, a fifth of its time).
  */
 async function timed(quick: boolean, once: () => Promise<() => void>): Promise<number> {
-  for (let i = 0; i < WARM_UP; i++) (await once())();
+  for (let i = warmUps(quick, WARM_UP); i > 0; i--) (await once())();
   const walls: number[] = [];
   for (let i = 0; i < (quick ? 1 : MEASURED); i++) {
     const start = performance.now();
