@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
+    // as long as a test: the 10 s default timed out beforeAll hooks on a loaded 2-core machine
+    hookTimeout: 30_000,
   },
 });
