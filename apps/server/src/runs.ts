@@ -10,7 +10,7 @@
 import type { MetricsRecorder, Monitor, ResourceSample } from '@fanout/monitor';
 import type { Config } from '@fanout/profiles';
 import { runOptions } from '@fanout/profiles';
-import type { CompiledPlan, Plan, Run, RunOptions, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
+import type { CompiledPlan, Plan, Run, RunOptions, RunResult, RunSummary, Scheduler, SchedulerEvent } from '@fanout/scheduler';
 import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
 import { SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
@@ -77,6 +77,19 @@ function eventJson(event: SchedulerEvent): string {
     return JSON.stringify(rest);
   }
   return JSON.stringify(event);
+}
+
+/**
+ * The run's last event, `JSON.stringify(event)` made from its summary's JSON text, which the
+ * report line takes too (a summary is a kilobyte or more of JSON, and was serialized for each).
+ */
+function runFinishedJson(event: Extract<SchedulerEvent, { type: 'run-finished' }>, summaryJson: string): string {
+  const keys = Object.keys(event);
+  // Another order of keys would be another text: made whole then.
+  if (keys[0] !== 'type' || keys[1] !== 'summary') return JSON.stringify(event);
+  const { type: _type, summary: _summary, ...rest } = event;
+  const tail = JSON.stringify(rest);
+  return `{"type":"run-finished","summary":${summaryJson}${tail === '{}' ? '}' : `,${tail.slice(1)}`}`;
 }
 
 export class RunManager {
@@ -407,11 +420,17 @@ export class RunManager {
     // The run's log, unless it has a journal of its own (see store.ts): its records are written
     // through the log (an adopted run's log may not be open yet, and it has a journal of its own).
     const sink = entry.journal === undefined ? entry.log?.journal() : undefined;
+    // The summary of the run's last event and its JSON text, for the report line.
+    let finished: { summary: RunSummary; json: string } | undefined;
     const options = {
       runId: id,
       // Synced after the result: the disk's flush is not on the path of the run's end (README, "What is durable").
       journal: { path: entry.journal ?? this.store.logPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const, ...(sink === undefined ? {} : { sink }) },
-      onEvent: (event: SchedulerEvent) => emit(eventJson(event)),
+      onEvent: (event: SchedulerEvent) => {
+        if (event.type !== 'run-finished') return emit(eventJson(event));
+        finished = { summary: event.summary, json: JSON.stringify(event.summary) };
+        emit(runFinishedJson(event, finished.json));
+      },
     };
     let run: Run;
     try {
@@ -458,14 +477,14 @@ export class RunManager {
     }
     const report = await buildReport(result, plan, this.config);
     entry.meta.byState = result.summary.byState;
-    await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed', report);
+    await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed', report, finished?.summary === report.summary ? finished.json : undefined);
   }
 
   /**
    * Records the end of a run in its log (the report, then the state) and closes it; only then
    * are subscribers told, so that a state they saw is the one a restart lists.
    */
-  async #finish(entry: Entry, state: RunState, report?: StoredReport): Promise<void> {
+  async #finish(entry: Entry, state: RunState, report?: StoredReport, summaryJson?: string): Promise<void> {
     // The state changes once the log holds it and the report: a reader who sees it over finds both.
     const meta: RunMeta = { ...entry.meta, state, finishedAt: new Date().toISOString() };
     if (entry.opening !== undefined) {
@@ -476,7 +495,7 @@ export class RunManager {
     delete entry.log;
     try {
       if (log !== undefined) {
-        const stored = await log.finish(meta, report);
+        const stored = await log.finish(meta, report, summaryJson);
         if (stored.report !== undefined) entry.report = stored.report;
       }
     } finally {
