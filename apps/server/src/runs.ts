@@ -10,12 +10,12 @@
 import type { MetricsRecorder, Monitor, ResourceSample } from '@fanout/monitor';
 import type { Config } from '@fanout/profiles';
 import { runOptions } from '@fanout/profiles';
-import type { CompiledPlan, Plan, Run, RunOptions, RunResult, Scheduler, SchedulerEvent } from '@fanout/scheduler';
+import type { CompiledPlan, Plan, Run, RunOptions, RunResult, RunSummary, Scheduler, SchedulerEvent } from '@fanout/scheduler';
 import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
 import { SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
 
-/** Characters of event text kept in memory for runs that are over, the oldest runs' dropped first. */
+/** Event text kept in memory for runs that are over, in UTF-8 bytes (characters, for JSON's ASCII), the oldest runs' dropped first. */
 export const RECENT_EVENT_CHARS = 16 * 1024 * 1024;
 
 /** What a subscriber is sent: an event's SSE id and its JSON text; `end` once the run is over. */
@@ -34,9 +34,16 @@ interface Entry {
   meta: RunMeta;
   /** Queued or going: its log is open and its events go to subscribers as they come. */
   live: boolean;
-  /** Its events, every start's, in order: while live, and after while kept among the recent; else on disk only. */
+  /** Its events, every start's, in order, while live (once it is over: `packed` while kept among the recent, else on disk only). */
   events: string[] | undefined;
-  /** Characters of `events` counted in the recent runs' budget (0 when not kept). */
+  /**
+   * Its events once it is over, while kept among the recent: their UTF-8, each followed by a
+   * newline, in a buffer off the JS heap. Kept as strings, they were copied by every
+   * young-generation collection until promoted: half of what one copied in `fanout serve`
+   * with a short run every few milliseconds (its pause is the tail of such runs).
+   */
+  packed?: Buffer;
+  /** Bytes of `packed` counted in the recent runs' budget (0 when not kept). */
   kept: number;
   subscribers: Set<Subscriber>;
   log?: RunLog;
@@ -79,13 +86,26 @@ function eventJson(event: SchedulerEvent): string {
   return JSON.stringify(event);
 }
 
+/**
+ * The run's last event, `JSON.stringify(event)` made from its summary's JSON text, which the
+ * report line takes too (a summary is a kilobyte or more of JSON, and was serialized for each).
+ */
+function runFinishedJson(event: Extract<SchedulerEvent, { type: 'run-finished' }>, summaryJson: string): string {
+  const keys = Object.keys(event);
+  // Another order of keys would be another text: made whole then.
+  if (keys[0] !== 'type' || keys[1] !== 'summary') return JSON.stringify(event);
+  const { type: _type, summary: _summary, ...rest } = event;
+  const tail = JSON.stringify(rest);
+  return `{"type":"run-finished","summary":${summaryJson}${tail === '{}' ? '}' : `,${tail.slice(1)}`}`;
+}
+
 export class RunManager {
   readonly #entries = new Map<string, Entry>();
   /** Ids newest first. */
   #order: string[] = [];
   readonly #queue: Entry[] = [];
   readonly #going = new Map<string, number>();
-  /** Runs over whose events are kept in memory, oldest first, and their characters. */
+  /** Runs over whose events are kept in memory, oldest first, and their bytes. */
   readonly #recent = new Set<Entry>();
   #recentChars = 0;
   #closing = false;
@@ -155,7 +175,7 @@ export class RunManager {
   async events(id: string): Promise<readonly string[]> {
     const entry = this.#entries.get(id);
     if (entry === undefined) throw notFound(id);
-    return entry.events ?? (await this.store.read(id)).events;
+    return entry.events ?? unpack(entry.packed) ?? (await this.store.read(id)).events;
   }
 
   /** The run's plan as submitted (undefined when its log has none left to read). */
@@ -303,6 +323,7 @@ export class RunManager {
       if (plan === undefined) throw new ServerError('FANOUT_SERVER_RUN_STATE', `expected the plan of run ${id} in its log ${this.store.logPath(id)}, got none`);
       log = await this.store.reopen(id, contents);
       this.#forget(entry);
+      delete entry.packed;
       entry.events = contents.events;
     } catch (error) {
       entry.live = false;
@@ -349,7 +370,7 @@ export class RunManager {
     const entry = this.#entries.get(id);
     if (entry === undefined) throw notFound(id);
     if (!entry.live) {
-      const events = entry.events ?? (await this.store.read(id)).events;
+      const events = entry.events ?? unpack(entry.packed) ?? (await this.store.read(id)).events;
       if (!entry.live) {
         for (let i = after; i < events.length; i++) subscriber.event(i + 1, events[i]!);
         subscriber.end(entry.meta.state);
@@ -407,11 +428,17 @@ export class RunManager {
     // The run's log, unless it has a journal of its own (see store.ts): its records are written
     // through the log (an adopted run's log may not be open yet, and it has a journal of its own).
     const sink = entry.journal === undefined ? entry.log?.journal() : undefined;
+    // The summary of the run's last event and its JSON text, for the report line.
+    let finished: { summary: RunSummary; json: string } | undefined;
     const options = {
       runId: id,
       // Synced after the result: the disk's flush is not on the path of the run's end (README, "What is durable").
       journal: { path: entry.journal ?? this.store.logPath(id), mode: entry.mode ?? 'append', sync: 'after-result' as const, ...(sink === undefined ? {} : { sink }) },
-      onEvent: (event: SchedulerEvent) => emit(eventJson(event)),
+      onEvent: (event: SchedulerEvent) => {
+        if (event.type !== 'run-finished') return emit(eventJson(event));
+        finished = { summary: event.summary, json: JSON.stringify(event.summary) };
+        emit(runFinishedJson(event, finished.json));
+      },
     };
     let run: Run;
     try {
@@ -458,14 +485,14 @@ export class RunManager {
     }
     const report = await buildReport(result, plan, this.config);
     entry.meta.byState = result.summary.byState;
-    await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed', report);
+    await this.#finish(entry, entry.cancelled === true ? 'cancelled' : result.ok ? 'succeeded' : 'failed', report, finished?.summary === report.summary ? finished.json : undefined);
   }
 
   /**
    * Records the end of a run in its log (the report, then the state) and closes it; only then
    * are subscribers told, so that a state they saw is the one a restart lists.
    */
-  async #finish(entry: Entry, state: RunState, report?: StoredReport): Promise<void> {
+  async #finish(entry: Entry, state: RunState, report?: StoredReport, summaryJson?: string): Promise<void> {
     // The state changes once the log holds it and the report: a reader who sees it over finds both.
     const meta: RunMeta = { ...entry.meta, state, finishedAt: new Date().toISOString() };
     if (entry.opening !== undefined) {
@@ -476,7 +503,7 @@ export class RunManager {
     delete entry.log;
     try {
       if (log !== undefined) {
-        const stored = await log.finish(meta, report);
+        const stored = await log.finish(meta, report, summaryJson);
         if (stored.report !== undefined) entry.report = stored.report;
       }
     } finally {
@@ -504,19 +531,20 @@ export class RunManager {
   #keep(entry: Entry): void {
     const events = entry.events;
     if (events === undefined) return;
+    entry.events = undefined;
     let chars = 0;
     for (const event of events) chars += event.length;
-    if (chars > RECENT_EVENT_CHARS) {
-      entry.events = undefined;
-      return;
-    }
-    entry.kept = chars;
+    if (chars > RECENT_EVENT_CHARS) return;
+    const packed = pack(events);
+    if (packed.length > RECENT_EVENT_CHARS) return;
+    entry.packed = packed;
+    entry.kept = packed.length;
     this.#recent.add(entry);
-    this.#recentChars += chars;
+    this.#recentChars += packed.length;
     for (const oldest of this.#recent) {
       if (this.#recentChars <= RECENT_EVENT_CHARS) break;
       this.#forget(oldest);
-      oldest.events = undefined;
+      delete oldest.packed;
     }
   }
 
@@ -564,6 +592,17 @@ export class RunManager {
     await Promise.all(this.#syncs);
     await this.store.close();
   }
+}
+
+/** Event texts as one buffer: each one's UTF-8 and a newline (no event's JSON holds a newline). */
+function pack(events: readonly string[]): Buffer {
+  return events.length === 0 ? Buffer.alloc(0) : Buffer.from(`${events.join('\n')}\n`);
+}
+
+/** The event texts of {@link pack}'s buffer, or undefined without one. */
+function unpack(packed: Buffer | undefined): string[] | undefined {
+  if (packed === undefined) return undefined;
+  return packed.length === 0 ? [] : packed.toString('utf8', 0, packed.length - 1).split('\n');
 }
 
 function notFound(id: string): ServerError {

@@ -127,6 +127,18 @@ const PLAN = '{"type":"run:plan",';
 const REPORT = '{"type":"run:report",';
 const RECORD = '{"type":"run:';
 
+/**
+ * The pieces of a report line, which joined are `JSON.stringify({ type: 'run:report', report })`
+ * (a report with a part that JSON leaves out, `undefined`, is one piece of that text).
+ */
+function reportPieces(report: StoredReport, summaryJson: string | undefined): readonly string[] {
+  const summary = summaryJson ?? JSON.stringify(report.summary);
+  const aggregated = JSON.stringify(report.report);
+  const markdown = JSON.stringify(report.markdown);
+  if (summary === undefined || aggregated === undefined || markdown === undefined) return [JSON.stringify({ type: 'run:report', report })];
+  return ['{"type":"run:report","report":{"summary":', summary, ',"report":', aggregated, ',"markdown":', markdown, '}}'];
+}
+
 function metaLine(meta: RunMeta, report?: ReportPlace): string {
   return JSON.stringify(report === undefined ? { type: 'run:meta', meta } : { type: 'run:meta', meta, report });
 }
@@ -142,7 +154,10 @@ function metaLine(meta: RunMeta, report?: ReportPlace): string {
  */
 export class RunLog {
   readonly #fd: number;
-  #pending: string[] = [];
+  /** Lines appended and not written yet: a line is a string, or the pieces of one (see {@link finish}). */
+  #pending: (string | readonly string[])[] = [];
+  /** Their bytes, newlines included, counted as they are appended (each line's length is walked once here, once as it is encoded). */
+  #pendingBytes = 0;
   #scheduled = false;
   #error: unknown;
   #closed = false;
@@ -190,8 +205,13 @@ export class RunLog {
 
   /** Appends a line (without its newline). */
   append(line: string): void {
+    this.#add(line, Buffer.byteLength(line));
+  }
+
+  #add(line: string | readonly string[], bytes: number): void {
     if (this.#closed) throw new Error('expected an open run log, got one already closed');
     this.#pending.push(line);
+    this.#pendingBytes += bytes + 1;
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
@@ -206,21 +226,19 @@ export class RunLog {
     // Nothing after a failed write: it may have left part of a line, and a later write that
     // succeeded would glue a whole one to it in the middle of the file, where readers do not
     // drop torn lines. The first error is kept, and `flush` and `close` report it.
-    if (this.#error !== undefined) {
-      this.#pending = [];
-      return;
-    }
+    const lines = this.#pending;
+    const bytes = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#error !== undefined) return;
     // Each line encoded straight into one buffer, with its newline: no joined copy of the lines
     // on the heap (a run's report line is kilobytes of two-byte text, and the copy was most of
-    // what a short run's writes allocated).
-    const lines = this.#pending;
-    this.#pending = [];
-    let bytes = 0;
-    for (const line of lines) bytes += Buffer.byteLength(line) + 1;
+    // what a short run's writes allocated); a line in pieces is encoded piece by piece.
     const data = Buffer.allocUnsafe(bytes);
     let at = 0;
     for (const line of lines) {
-      at += data.write(line, at);
+      if (typeof line === 'string') at += data.write(line, at);
+      else for (const piece of line) at += data.write(piece, at);
       data[at++] = 0x0a;
     }
     try {
@@ -249,15 +267,20 @@ export class RunLog {
    * goes through it, the journal's records too, and all are appended before a run's end (the
    * scheduler's result waits for them). A reader that finds no report there (a file written
    * through another descriptor too) looks for it in the whole log.
+   *
+   * The report line is the text of `JSON.stringify({ type: 'run:report', report })`, written in
+   * pieces: its Markdown is two-byte text (·, —), and one string holding it all would be
+   * two-byte throughout, built and then flattened at twice the size. `summaryJson`, when
+   * given, is `JSON.stringify(report.summary)` already made (the run's last event holds it).
    */
-  async finish(meta: RunMeta, report: StoredReport | undefined): Promise<StoredRun> {
+  async finish(meta: RunMeta, report: StoredReport | undefined, summaryJson?: string): Promise<StoredRun> {
     let place: ReportPlace | undefined;
     if (report !== undefined) {
-      const line = JSON.stringify({ type: 'run:report', report });
-      let at = this.#size;
-      for (const pending of this.#pending) at += Buffer.byteLength(pending) + 1;
-      place = { at, bytes: Buffer.byteLength(line) };
-      this.append(line);
+      const pieces = reportPieces(report, summaryJson);
+      let bytes = 0;
+      for (const piece of pieces) bytes += Buffer.byteLength(piece);
+      place = { at: this.#size + this.#pendingBytes, bytes };
+      this.#add(pieces, bytes);
     }
     this.append(metaLine(meta, place));
     await this.close();

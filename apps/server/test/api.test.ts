@@ -85,6 +85,11 @@ describe('the API', () => {
     expect(run.body).toMatchObject({ id: posted.body.id, title: 'find todos', state: 'succeeded', operations: 3 });
     expect(run.body.summary.byState.succeeded).toBe(3);
     expect(run.body.markdown).toContain('a.ts');
+    // The last event's text is made from its summary's JSON, which the report line reuses: the
+    // same text as the event serialized whole, and the same summary as the report's.
+    const finished = events.find((e) => e.event === 'event' && e.data.startsWith('{"type":"run-finished"'))!.data;
+    expect(JSON.stringify(JSON.parse(finished))).toBe(finished);
+    expect(JSON.parse(finished).summary).toEqual(run.body.summary);
   });
 
   it('resumes an event stream after Last-Event-ID', async () => {

@@ -41,6 +41,23 @@ async function tornLog(): Promise<{ store: RunStore; meta: RunMeta }> {
 const report = { summary: { runId: 'x' }, report: { text: 'é and ü: bytes, not characters' }, markdown: '# done' } as unknown as StoredReport;
 
 describe('RunStore', () => {
+  it('writes a report line in pieces as the one JSON text, two-byte Markdown and a summary made ahead included', async () => {
+    const store = new RunStore(temp.dir);
+    const meta = newMeta();
+    const log = await store.create(meta, plan);
+    log.event('{"type":"run-started","note":"… before the report"}');
+    const twoByte = { summary: { runId: 'y', wallMs: 1.5 }, report: { title: 'Files — 1 distinct', path: '/tmp/é' }, markdown: '# fanout report\n\n**1 operation** · 1 result → 1 distinct' } as unknown as StoredReport;
+    const stored = await log.finish({ ...meta, state: 'succeeded' }, twoByte, JSON.stringify(twoByte.summary));
+
+    const { at, bytes } = stored.report!;
+    const file = await readFile(store.logPath(meta.id));
+    expect(file.subarray(at, at + bytes).toString('utf8')).toBe(JSON.stringify({ type: 'run:report', report: twoByte }));
+    // The meta line follows the report line at once, and the file ends with it.
+    expect(file[at + bytes]).toBe(0x0a);
+    expect(JSON.parse(file.subarray(at + bytes + 1).toString('utf8'))).toEqual({ type: 'run:meta', meta: { ...meta, state: 'succeeded' }, report: { at, bytes } });
+    expect(await store.readReport(meta.id, stored.report!)).toEqual(twoByte);
+  });
+
   it('lists a run that ended with its state, and reads its plan, events and report back', async () => {
     const store = new RunStore(temp.dir);
     const meta = newMeta();

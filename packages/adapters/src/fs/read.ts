@@ -209,6 +209,13 @@ export function readAdapter(options: ReadAdapterOptions = {}): Adapter<ReadInput
           return { path: resolve(roots.base, path), ok: false, error: { code: error.code, message: error.message } };
         }
       };
+      if (paths.length === 1) {
+        // One file: nothing to queue, so no limiter, abort listener or set of reads under way
+        // (an abort reaches the read itself, which lets go of its file before it settles).
+        const file = await readOne(paths[0]!, 0);
+        if (failed === 1) throw errors[0]!;
+        return { files: [file] };
+      }
       const limit = pLimit({ concurrency: Math.min(input.concurrency ?? defaultConcurrency, paths.length), rejectOnClear: true });
       const onAbort = (): void => limit.clearQueue();
       signal.addEventListener('abort', onAbort, { once: true });
