@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { BENCHES } from './benches/index.js';
 import { runBench } from './runner.js';
 import { advantage, formatValue, table } from './stats.js';
-import type { Row } from './types.js';
+import type { Bench, Row } from './types.js';
 
 const usage = `usage: npm run bench -- [names...] [--quick] [--json FILE] [--runs N]
 benchmarks: ${BENCHES.map((b) => b.name).join(', ')}`;
@@ -43,19 +43,7 @@ const selected = args.positionals.length === 0 ? BENCHES : BENCHES.filter((b) =>
 
 console.log(`fanout benchmarks — ${quick ? 'quick smoke run' : `${runs} runs each, medians`} — node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
 const all: Row[] = [];
-const sections: { name: string; description: string; rows: Row[] }[] = [];
-for (const bench of selected) {
-  console.log(`\n${bench.name}: ${bench.description}`);
-  const rows = await runBench(bench, { quick, runs, log: (line) => console.log(line) });
-  all.push(...rows);
-  sections.push({ name: bench.name, description: bench.description, rows });
-  const body = rows.map((row) => {
-    const ours = row.subject === 'fanout' ? undefined : counterpart(rows, row);
-    const ratio = ours === undefined ? '' : `${advantage(ours.value, row.value, row.metric).toFixed(2)}×`;
-    return [row.subject, row.params === undefined ? '' : JSON.stringify(row.params), row.metric, formatValue(row.value, row.unit), ratio];
-  });
-  console.log(table(['subject', 'params', 'metric', 'median', 'fanout advantage'], body));
-}
+for (const bench of selected) all.push(...(await measureBench(bench, (line) => console.log(line))));
 
 console.log('\ngoals (same run):');
 for (const bench of selected)
@@ -70,6 +58,21 @@ if (args.values.json !== undefined) {
   await mkdir(dirname(args.values.json), { recursive: true });
   await writeFile(args.values.json, `${JSON.stringify(all, null, 2)}\n`);
   console.log(`\nwrote ${all.length} rows to ${args.values.json}`);
+}
+
+/** Runs one benchmark, logging its header, its progress, its time and its table of medians. */
+async function measureBench(bench: Bench, log: (line: string) => void): Promise<Row[]> {
+  log(`\n${bench.name}: ${bench.description}`);
+  const started = performance.now();
+  const rows = await runBench(bench, { quick, runs, log });
+  log(`  ${bench.name}: ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+  const body = rows.map((row) => {
+    const ours = row.subject === 'fanout' ? undefined : counterpart(rows, row);
+    const ratio = ours === undefined ? '' : `${advantage(ours.value, row.value, row.metric).toFixed(2)}×`;
+    return [row.subject, row.params === undefined ? '' : JSON.stringify(row.params), row.metric, formatValue(row.value, row.unit), ratio];
+  });
+  log(table(['subject', 'params', 'metric', 'median', 'fanout advantage'], body));
+  return rows;
 }
 
 /**
