@@ -57,8 +57,10 @@ const NOTIFY = ['node', '-e', "require('fs').appendFileSync(process.env.NOTIFY_F
 
 describe('agents that misbehave', () => {
   it('a rate limit pauses the provider until its reset, then the agent finishes, without a failure', async () => {
-    // `slow` ends only once `limited` has been refused, so `later` starts during the pause.
-    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 2500 @edit a.txt:1=ONE @work 50', slow: '@after-file limited.claude.rejected @work 100', later: '@work 50' }, { agents: 2 });
+    // `slow` ends only once `limited` has been refused, so `later` starts during the pause. The
+    // pause must outlast `slow`'s collect and `later`'s checkout (git processes): 2.5 s did not,
+    // once, in a CI rehearsal with three suites running on 2 cores, and `later` never waited.
+    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 8000 @edit a.txt:1=ONE @work 50', slow: '@after-file limited.claude.rejected @work 100', later: '@work 50' }, { agents: 2 });
     expect(result.summary.byState).toMatchObject({ succeeded: result.summary.total, failed: 0 });
     const limited = agent(report, 'limited.claude');
     expect(limited).toMatchObject({ state: 'succeeded', launches: 2, pauses: 1, flags: ['rate-limited'] });
