@@ -4,7 +4,7 @@
  * the run's log, their report written there when they end. On start, runs a previous process
  * left queued or going are listed `interrupted`; `resume` runs them again from their journal,
  * so nothing that succeeded runs twice. The events of the runs that ended last stay in memory
- * (up to {@link RECENT_EVENT_CHARS}), so a client that subscribes just after its run ended is
+ * (up to {@link RECENT_EVENT_BYTES}), so a client that subscribes just after its run ended is
  * answered without reading the disk.
  */
 import type { MetricsRecorder, Monitor, ResourceSample } from '@fanout/monitor';
@@ -15,8 +15,8 @@ import { ServerError } from './errors.js';
 import { buildReport } from './report.js';
 import { SETTLED, type ReportPlace, type RunLog, type RunMeta, type RunState, type RunStore, type StoredReport } from './store.js';
 
-/** Event text kept in memory for runs that are over, in UTF-8 bytes (characters, for JSON's ASCII), the oldest runs' dropped first. */
-export const RECENT_EVENT_CHARS = 16 * 1024 * 1024;
+/** Event text kept in memory for runs that are over, in UTF-8 bytes, the oldest runs' dropped first. */
+export const RECENT_EVENT_BYTES = 16 * 1024 * 1024;
 
 /** What a subscriber is sent: an event's SSE id and its JSON text; `end` once the run is over. */
 export interface Subscriber {
@@ -107,7 +107,7 @@ export class RunManager {
   readonly #going = new Map<string, number>();
   /** Runs over whose events are kept in memory, oldest first, and their bytes. */
   readonly #recent = new Set<Entry>();
-  #recentChars = 0;
+  #recentBytes = 0;
   #closing = false;
   /** Journals of runs that ended, being synced (`close` waits for them). */
   readonly #syncs = new Set<Promise<void>>();
@@ -532,17 +532,19 @@ export class RunManager {
     const events = entry.events;
     if (events === undefined) return;
     entry.events = undefined;
+    // Each character is at least a byte of UTF-8: a run over the budget in characters is dropped
+    // before a buffer is made for it.
     let chars = 0;
     for (const event of events) chars += event.length;
-    if (chars > RECENT_EVENT_CHARS) return;
+    if (chars > RECENT_EVENT_BYTES) return;
     const packed = pack(events);
-    if (packed.length > RECENT_EVENT_CHARS) return;
+    if (packed.length > RECENT_EVENT_BYTES) return;
     entry.packed = packed;
     entry.kept = packed.length;
     this.#recent.add(entry);
-    this.#recentChars += packed.length;
+    this.#recentBytes += packed.length;
     for (const oldest of this.#recent) {
-      if (this.#recentChars <= RECENT_EVENT_CHARS) break;
+      if (this.#recentBytes <= RECENT_EVENT_BYTES) break;
       this.#forget(oldest);
       delete oldest.packed;
     }
@@ -551,7 +553,7 @@ export class RunManager {
   /** Takes a run out of the recent ones (its events stay where they are). */
   #forget(entry: Entry): void {
     if (!this.#recent.delete(entry)) return;
-    this.#recentChars -= entry.kept;
+    this.#recentBytes -= entry.kept;
     entry.kept = 0;
   }
 
