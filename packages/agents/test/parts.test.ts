@@ -1,7 +1,8 @@
 /** The parts of a fleet on their own: lines, prompts, pauses, budgets, the plan's shape. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { CheckoutGate } from '../src/checkout-gate.js';
 import { AgentsBudget, agentsLimits, looksLikePrompt, pathsMeet, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
 import { parseStatusV2 } from '../src/collect.js';
 import { LineSplitter } from '../src/lines.js';
@@ -95,6 +96,62 @@ describe('provider pauses', () => {
     const waiting = gates.wait('anthropic', controller.signal);
     controller.abort(new Error('cancelled'));
     await expect(waiting).rejects.toThrow('cancelled');
+  });
+});
+
+describe('checkouts before launches', () => {
+  it('lets an agent wait until no checkout runs, within what its own checkout took', async () => {
+    vi.useFakeTimers();
+    try {
+      let now = 0;
+      const gate = new CheckoutGate(() => now);
+      const never = new AbortController().signal;
+      expect(gate.budgetMs('/w/a')).toBe(0);
+      const endA = gate.begin('/w/a');
+      const endB = gate.begin('/w/b');
+      const endC = gate.begin('/w/c');
+      now = 40;
+      endA();
+      endA(); // a second call counts once
+      expect(gate.running).toBe(2);
+      expect(gate.budgetMs('/w/a')).toBe(40);
+      let released = false;
+      const waiting = gate.idle(gate.budgetMs('/w/a'), never).then(() => {
+        released = true;
+      });
+      now = 60;
+      endB();
+      await Promise.resolve();
+      expect(released).toBe(false); // c still runs
+      endC();
+      await waiting;
+      expect(released).toBe(true);
+      expect(gate.running).toBe(0);
+      // None running: no wait at all, whatever the budget.
+      await gate.idle(1_000, never);
+
+      // A checkout that outlasts the budget: the waiter goes when the budget is spent.
+      const endD = gate.begin('/w/d');
+      let late = false;
+      const bounded = gate.idle(25, never).then(() => {
+        late = true;
+      });
+      await vi.advanceTimersByTimeAsync(24);
+      expect(late).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await bounded;
+      expect(late).toBe(true);
+      expect(gate.running).toBe(1);
+      // An aborted attempt stops waiting at once.
+      const controller = new AbortController();
+      const aborted = gate.idle(60_000, controller.signal);
+      controller.abort();
+      await aborted;
+      endD();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

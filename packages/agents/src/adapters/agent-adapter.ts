@@ -168,6 +168,9 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
   let failure: AgentsError | undefined;
 
   try {
+    // The other checkouts first, within what this one's took (see checkout-gate.ts): no hop
+    // through the event loop when none runs.
+    if (shared.checkouts.running > 0) await shared.checkouts.idle(shared.checkouts.budgetMs(input.path), signal);
     for (;;) {
       // Not paused (the common case): no hop through the event loop before the launch.
       const waitedMs = shared.gates.pausedUntil(input.provider) === undefined ? 0 : await shared.gates.wait(input.provider, signal);

@@ -31,6 +31,15 @@ export function checkoutAdapter(shared: AgentsShared) {
     input: checkoutInputSchema,
     defaults: { maxConcurrency: 8, optimalConcurrency: 8, idempotent: false },
     classify: classifyAgentsError,
-    run: (input: CheckoutInput, context: AttemptContext) => checkoutWorktree({ repo: input.repo, path: input.path, fresh: input.fresh }, { cwd: input.path, env: shared.env, signal: context.signal }),
+    run: async (input: CheckoutInput, context: AttemptContext) => {
+      // A worktree left as it was is not a checkout: no agent waits for it.
+      if (!input.fresh) return checkoutWorktree({ repo: input.repo, path: input.path, fresh: false }, { cwd: input.path, env: shared.env, signal: context.signal });
+      const ended = shared.checkouts.begin(input.path);
+      try {
+        return await checkoutWorktree({ repo: input.repo, path: input.path, fresh: true }, { cwd: input.path, env: shared.env, signal: context.signal });
+      } finally {
+        ended();
+      }
+    },
   });
 }

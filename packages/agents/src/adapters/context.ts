@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AgentsBudget, type BudgetLimits } from '../budget.js';
+import { CheckoutGate } from '../checkout-gate.js';
 import type { Notifier } from '../notify.js';
 import type { AgentPreset } from '../preset.js';
 import type { AgentOutput } from './agent-adapter.js';
@@ -79,6 +80,8 @@ export interface AgentsShared {
   outcomes: Map<string, AgentOutput>;
   /** Attempts still running (their processes being stopped, their figures being written). */
   running: Set<Promise<unknown>>;
+  /** The checkouts running, which an agent about to launch lets finish first (see checkout-gate.ts). */
+  checkouts: CheckoutGate;
 }
 
 /** Drops undefined values (what `child_process` would pass as the string "undefined"). */
@@ -106,6 +109,7 @@ export function resolveShared(options: AgentsAdaptersOptions): AgentsShared {
     diskUsage: options.diskUsage ?? true,
     outcomes: new Map(),
     running: new Set(),
+    checkouts: new CheckoutGate(),
   };
 }
 
