@@ -77,6 +77,7 @@ function world(fleet: Fleet): { root: string; repo: string; env: Record<string, 
 /** The events of `--ndjson` the bench reads. */
 type FleetEvent =
   | { type: 'op-started'; id: string; kind: string; time: number }
+  | { type: 'op-progress'; id: string; kind: string; time: number; data?: { event?: { type?: string; launch?: number } } }
   | { type: 'op-finished'; id: string; kind: string; time: number; state: string; durationMs: number }
   | { type: 'run-finished'; time: number; summary: { wallMs: number } }
   | { type: 'other'; time: number };
@@ -97,10 +98,14 @@ function readFleet(stdout: string, agents: number, limit: number): Record<string
   const worktrees = byAgent('worktree');
   const checkouts = byAgent('checkout');
   const agentSteps = ofKind('agent');
+  // When each agent's process was launched (its first launch): an agent's operation starts
+  // once its checkout is done, then may wait for the other checkouts (see CheckoutGate in
+  // @fanout/agents) before it launches.
   const starts = events
-    .filter((e): e is Extract<FleetEvent, { type: 'op-started' }> => e.type === 'op-started' && e.kind === 'agent')
+    .filter((e): e is Extract<FleetEvent, { type: 'op-progress' }> => e.type === 'op-progress' && e.kind === 'agent' && e.data?.event?.type === 'launch' && e.data.event.launch === 1)
     .map((e) => e.time)
     .sort((a, b) => a - b);
+  if (starts.length !== agents) throw new Error(`expected a first launch event of each of ${agents} agents in fanout agents --ndjson, got ${starts.length}`);
   const firstAgent = starts[0]!;
   // When the first wave's checkouts were all done: an agent starts once its own checkout is,
   // and the checkouts go a core each, so where this is close to the wave's start, the wave
@@ -116,7 +121,7 @@ function readFleet(stdout: string, agents: number, limit: number): Record<string
     setup_ms_per_agent: median([...worktrees].map(([agent, ms]) => ms + (checkouts.get(agent) ?? 0))),
     collect_ms_per_agent: median(ofKind('git', 'collect').map((e) => e.durationMs)),
     first_agent_ms: firstAgent,
-    // The first wave is running in full: every later agent starts when one of it ends, so the
+    // The first wave is launched in full: every later agent starts when one of it ends, so the
     // run cannot end before this plus two lifetimes (-j 8) or one (-j 16).
     wave_started_ms: starts[Math.min(limit, agents) - 1]!,
     wave_checked_out_ms: checkedOut[Math.min(limit, agents) - 1]!,
@@ -203,8 +208,8 @@ export const agentsFleet: Bench = {
       const after = find(rows, 'agents-fleet', 'fanout', 'after_last_agent_ms', params);
       if (first !== undefined && step !== undefined && after !== undefined) {
         lines.push(
-          `(where it goes: the first agent started ${first.value.toFixed(0)} ms into the run${
-            wave === undefined ? '' : `, the first ${String(Math.min(Number(params.limit), Number(params.agents)))} all running at ${wave.value.toFixed(0)} ms`
+          `(where it goes: the first agent launched ${first.value.toFixed(0)} ms into the run${
+            wave === undefined ? '' : `, the first ${String(Math.min(Number(params.limit), Number(params.agents)))} all launched at ${wave.value.toFixed(0)} ms`
           }${checked === undefined ? '' : ` (the first ${String(Math.min(Number(params.limit), Number(params.agents)))} checkouts done at ${checked.value.toFixed(0)} ms)`}; an agent's step took ${step.value.toFixed(0)} ms for a life of ${String(params.lifetimeMs)} ms; the run ended ${after.value.toFixed(0)} ms after its last agent)`,
         );
       }
