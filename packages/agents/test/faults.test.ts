@@ -93,14 +93,17 @@ describe('agents that misbehave', () => {
     expect(quiet.diff).toMatchObject({ commits: 1, leftovers: 1 });
   });
 
-  it('a wall-clock timeout ends it timed-out; its tokens still count', async () => {
-    const { report, result } = await fleet({ endless: '@hang' }, { agentTimeoutMs: 3000 });
+  it('a wall-clock timeout ends it timed-out and stops its whole process group; its tokens still count', async () => {
+    const { report, result } = await fleet({ endless: '@grandchild @hang' }, { agentTimeoutMs: 3000 });
     const endless = agent(report, 'endless.claude');
     expect(endless.state).toBe('timed-out');
     expect(result.get('agent:endless.claude')!.state).toBe('timed-out');
     expect(endless.tokens).toBeGreaterThan(0);
     expect(report.totals.tokens).toBe(endless.tokens);
     expect(endless.steps.collect).toBe('succeeded');
+    // The grandchild ignores SIGTERM: only the group's SIGKILL after the grace ends it.
+    const grandchild = Number(readFileSync(join(world.state, 'endless.claude.grandchild'), 'utf8'));
+    expect(await eventually(() => !alive(grandchild), 10_000)).toBe(true);
   });
 
   it('an agent waiting for input is flagged and the notify hook runs', async () => {
