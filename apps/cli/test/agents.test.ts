@@ -4,7 +4,7 @@
  * agents/test/fixtures) on PATH as `claude` and `codex`. No model, no network.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,17 @@ beforeEach(() => {
   git(['commit', '-q', '-m', 'init']);
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+/** The argv and standard input the fake agent `agent` was started with. */
+function argvOf(agent: string): { argv: string[]; stdin: string } {
+  return JSON.parse(readFileSync(join(root, 'state', `${agent}.argv.json`), 'utf8')) as { argv: string[]; stdin: string };
+}
+
+interface JsonReport {
+  run: string;
+  agents: { id: string; prompt: string; state: string; costUsd?: number; tokens: number; worktree: string; branch: string }[];
+  summary: { byKind: Record<string, { peakInflight: number; limit: { initial: number } }> };
+}
 
 describe('fanout agents', () => {
   it('runs tasks × agents within -j and prints the report, --json with the summary', async () => {
@@ -122,6 +133,36 @@ describe('fanout agents', () => {
     expect(git(['branch', '--list', 'fanout/*']).trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('fanout agents: tasks, flags and the report page', () => {
+  it('reads tasks from standard input (-), numbering the ones after ::: on from them', async () => {
+    const input = '# from a pipe\nfirst @edit a.txt:1=ONE\n\nsecond @work 10\n';
+    const out = await fanout(['agents', '-', '--run', 'piped', '--json', ':::', 'third @work 10'], { cwd: repo, env, input });
+    expect(out.code, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout) as JsonReport;
+    expect(report.agents.map((a) => [a.id, a.prompt, a.state])).toEqual([
+      ['1-first-edit-a-txt-1-one.claude', 'first @edit a.txt:1=ONE', 'succeeded'],
+      ['2-second-work-10.claude', 'second @work 10', 'succeeded'],
+      ['3-third-work-10.claude', 'third @work 10', 'succeeded'],
+    ]);
+    // Each prompt reached its agent whole, as the argument after --.
+    for (const a of report.agents) expect(argvOf(a.id).argv.slice(-2)).toEqual(['--', a.prompt]);
+  });
+
+  it('reads tasks from a JSON list file: ids as given, strings numbered', async () => {
+    writeFileSync(join(root, 'tasks.json'), JSON.stringify([{ id: 'fix-a', prompt: 'fix a @edit a.txt:1=A' }, 'plain @work 10']));
+    const out = await fanout(['agents', join(root, 'tasks.json'), '--run', 'listed', '--json'], { cwd: repo, env });
+    expect(out.code, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout) as JsonReport;
+    expect(report.agents.map((a) => [a.id, a.prompt, a.branch])).toEqual([
+      ['fix-a.claude', 'fix a @edit a.txt:1=A', 'fanout/listed/fix-a.claude'],
+      ['2-plain-work-10.claude', 'plain @work 10', 'fanout/listed/2-plain-work-10.claude'],
+    ]);
+    expect(argvOf('fix-a.claude').argv.at(-1)).toBe('fix a @edit a.txt:1=A');
+    expect(git(['show', 'fanout/listed/fix-a.claude:a.txt'])).toBe('A\ntwo\nthree\n');
+  });
+});
+
 
 describe('fanout start --agents', () => {
   it('discovers the project, then deploys the agents on it', async () => {
