@@ -218,6 +218,23 @@ describe('fanout agents: tasks, flags and the report page', () => {
     const report = JSON.parse(out.stdout) as JsonReport;
     expect(report.agents.map((a) => [a.id, a.state])).toEqual([['1-endless-hang.claude', 'timed-out']]);
   });
+
+  it('--report writes a self-contained HTML page with each agent, its numstat and the conflict pair', async () => {
+    const page = join(root, 'report.html');
+    const out = await fanout(['agents', '--run', 'paged', '--report', page, '-q', ':::', 'red @edit a.txt:2=RED', 'blue @edit a.txt:2=BLUE', 'quits @crash'], { cwd: repo, env });
+    expect(out.code).toBe(1);
+    const html = readFileSync(page, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    // Nothing to fetch: no script, stylesheet, image or frame, no address to load from.
+    expect(html).not.toMatch(/<(script|link|img|iframe|object|embed)\b/i);
+    expect(html).not.toMatch(/\b(src|href)\s*=|url\(|@import/i);
+    expect(html).not.toMatch(/https?:\/\//i);
+    expect(html).toContain('<h3>Agents: run paged</h3>');
+    expect(html).toContain('<tr><td>1-red-edit-a-txt-2-red.claude</td><td>succeeded</td><td>2</td><td>2.9k</td><td>$0.0125</td><td>');
+    expect(html).toMatch(/<td>2-blue-edit-a-txt-2-blue\.claude<\/td><td>succeeded<\/td><td>2<\/td><td>2\.9k<\/td><td>\$0\.0125<\/td><td>[^<]+<\/td><td>\+1 −1 in 1 \(1c\)<\/td>/);
+    expect(html).toMatch(/<td>3-quits-crash\.claude<\/td><td>failed<\/td><td>—<\/td><td>1\.4k<\/td><td>—<\/td><td>[^<]+<\/td><td>no changes<\/td>/);
+    expect(html).toContain('<li>conflict: 1-red-edit-a-txt-2-red.claude × 2-blue-edit-a-txt-2-blue.claude: a.txt</li>');
+  });
 });
 
 describe('fanout start --agents', () => {
