@@ -93,14 +93,17 @@ describe('agents that misbehave', () => {
     expect(quiet.diff).toMatchObject({ commits: 1, leftovers: 1 });
   });
 
-  it('a wall-clock timeout ends it timed-out; its tokens still count', async () => {
-    const { report, result } = await fleet({ endless: '@hang' }, { agentTimeoutMs: 3000 });
+  it('a wall-clock timeout ends it timed-out and stops its whole process group; its tokens still count', async () => {
+    const { report, result } = await fleet({ endless: '@grandchild @hang' }, { agentTimeoutMs: 3000 });
     const endless = agent(report, 'endless.claude');
     expect(endless.state).toBe('timed-out');
     expect(result.get('agent:endless.claude')!.state).toBe('timed-out');
     expect(endless.tokens).toBeGreaterThan(0);
     expect(report.totals.tokens).toBe(endless.tokens);
     expect(endless.steps.collect).toBe('succeeded');
+    // The grandchild ignores SIGTERM: only the group's SIGKILL after the grace ends it.
+    const grandchild = Number(readFileSync(join(world.state, 'endless.claude.grandchild'), 'utf8'));
+    expect(await eventually(() => !alive(grandchild), 10_000)).toBe(true);
   });
 
   it('an agent waiting for input is flagged and the notify hook runs', async () => {
@@ -164,6 +167,28 @@ describe('agents that misbehave', () => {
     expect((result.get('agent:first.claude')!.error as { code: string }).code).toBe('FANOUT_AGENT_BUDGET');
     expect((result.get('agent:second.claude')!.error as { code: string }).code).toBe('FANOUT_AGENT_BUDGET');
     expect(launches(world, 'second.claude')).toBe(0);
+  });
+
+  it('a spent dollar budget stops the running agent and starts no other', async () => {
+    // Claude reports dollars only in its result: `spender`'s result (50 cents of a 40-cent
+    // budget) comes once `runner` has started, so the budget trips with `runner` running, and
+    // `later` waits for a slot (-j 2) that only frees after the budget is spent.
+    const { report, result } = await fleet({ spender: '@after-file runner.claude.argv.json @cost 0.5', runner: '@hang', later: '@work 50' }, { agents: 2, budget: { usd: 0.4 } });
+    const budgetError = (id: string) => result.get(`agent:${id}`)!.error as { code: string; message: string };
+    // Its own result spent the budget while its process was still being read: it is stopped
+    // with the rest, and its cost is counted.
+    const spender = agent(report, 'spender.claude');
+    expect(spender).toMatchObject({ state: 'failed', costUsd: 0.5, launches: 1 });
+    expect(spender.flags).toContain('budget-stopped');
+    expect(budgetError('spender.claude').code).toBe('FANOUT_AGENT_BUDGET');
+    expect(budgetError('spender.claude').message).toMatch(/\$0\.5000 spent of a \$0\.4 budget \(last charged by spender\.claude\)/);
+    const runner = agent(report, 'runner.claude');
+    expect(runner).toMatchObject({ state: 'failed', launches: 1 });
+    expect(runner.flags).toContain('budget-stopped');
+    expect(budgetError('runner.claude').code).toBe('FANOUT_AGENT_BUDGET');
+    expect(budgetError('later.claude').code).toBe('FANOUT_AGENT_BUDGET');
+    expect(launches(world, 'later.claude')).toBe(0);
+    expect(report.totals).toMatchObject({ succeeded: 0, failed: 3, costed: 1, costUsd: 0.5 });
   });
 
   it('a missing program says so', async () => {

@@ -8,7 +8,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { SpawnServer } from '@fanout/adapters/shell';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runAgents, tasksFromPrompts, type AgentsReport } from '../src/index.js';
+import { renderAgentsHtml, runAgents, tasksFromPrompts, type AgentsReport } from '../src/index.js';
 import { argvOf, makeWorld, peakAgents, reported, type World } from './helpers.js';
 
 /** The builtin module object itself: patching it and syncing changes what every importer of `spawn` calls. */
@@ -203,6 +203,43 @@ describe('a fleet', () => {
     expect(world.git(['status', '--porcelain'], report.merge!.worktree)).toBe('');
     expect(world.git(['rev-parse', 'main'])).toBe(mainBefore);
     expect(world.git(['status', '--porcelain'])).toBe('');
+  });
+
+  it('renders its HTML report: a row per agent with state, tokens, cost and numstat, and the conflict pair, all escaped', async () => {
+    // The conflicting file's name is markup: the report page embeds this fragment as is, so an
+    // unescaped name would put an element (and whatever it loads) into the page.
+    const tasks = [
+      { id: 'red', prompt: '@edit a.txt:2=RED @edit <b>bold</b>.txt:1=RED' },
+      { id: 'blue', prompt: '@edit <b>bold</b>.txt:1=BLUE' },
+      { id: 'quits', prompt: '@crash' },
+    ];
+    const { report } = await runAgents({ repo: world.repo, tasks, agents: [{ preset: 'claude', count: 1 }] }, { env: world.env, killGraceMs: 200 });
+    expect(report.conflicts.pairs).toEqual([{ a: 'red.claude', b: 'blue.claude', files: ['<b>bold</b>.txt'] }]);
+    const html = renderAgentsHtml(report);
+    const decode = (text: string) =>
+      text
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&');
+    const rows = [...html.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) => [...row[1]!.matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map((cell) => decode(cell[1]!)));
+    expect(rows[0]).toEqual(['agent', 'state', 'turns', 'tokens', 'cost', 'time', 'diff', 'verify']);
+    // Every cell but the time: a turn per edit and one for the last message (or the crash's),
+    // of 1,450 tokens each (1000 in, 100 out, 300 cache reads, 50 cache writes), and the fake
+    // agent's default cost, which a crash (no result) never reports.
+    expect(rows.slice(1).map((row) => [...row.slice(0, 5), ...row.slice(6)])).toEqual([
+      ['red.claude', 'succeeded', '3', '4.3k', '$0.0125', '+2 −1 in 2 (1c)', ''],
+      ['blue.claude', 'succeeded', '2', '2.9k', '$0.0125', '+1 −0 in 1 (1c)', ''],
+      ['quits.claude', 'failed', '—', '1.4k', '—', 'no changes', ''],
+    ]);
+    for (const row of rows.slice(1)) expect(row[5]).toMatch(/^\d+ ms$|^\d+\.\d s$/);
+    const notes = [...html.matchAll(/<li>(.*?)<\/li>/g)].map((item) => decode(item[1]!));
+    expect(notes).toContain('conflict: red.claude × blue.claude: <b>bold</b>.txt');
+    expect(notes.find((note) => note.startsWith('quits.claude: '))).toMatch(/exited with 3 without one/);
+    expect(html).toContain('<p>3 agents: 2 succeeded, 1 failed · $0.0250 (2 of 3 agents report a cost) · ');
+    // Markup only of its own: headings, the table, the totals and the list; no name unescaped.
+    expect(new Set([...html.matchAll(/<\/?([a-z0-9]+)/g)].map((tag) => tag[1]))).toEqual(new Set(['h3', 'table', 'tr', 'th', 'td', 'p', 'ul', 'li']));
   });
 
   it('merges every clean branch when nothing conflicts, only those whose verify passed', async () => {

@@ -148,6 +148,32 @@ describe('codex', () => {
 });
 
 describe('gemini, opencode, aider and commands', () => {
+  // The whole argv, not a piece of it: a flag lost, reordered or put after the prompt changes
+  // what the real CLI does (the `=` forms and `--` keep a prompt that starts with "-" a prompt).
+  it('gemini launches stream-json, the extra arguments, then the prompt in the = form; it never resumes', () => {
+    expect(geminiPreset.launch(launchContext)).toEqual({ file: 'gemini', args: ['--output-format', 'stream-json', `--prompt=${launchContext.prompt}`] });
+    expect(geminiPreset.launch({ ...launchContext, extraArgs: ['--model', 'gemini-2.5-pro'], resumeSession: 'g1' })).toEqual({
+      file: 'gemini',
+      args: ['--output-format', 'stream-json', '--model', 'gemini-2.5-pro', `--prompt=${launchContext.prompt}`],
+    });
+  });
+
+  it('opencode launches run --format json, the extra arguments, --session to resume, then the prompt after --', () => {
+    expect(opencodePreset.launch(launchContext)).toEqual({ file: 'opencode', args: ['run', '--format', 'json', '--', launchContext.prompt] });
+    expect(opencodePreset.launch({ ...launchContext, extraArgs: ['--model', 'x/y'], resumeSession: 'o1' })).toEqual({
+      file: 'opencode',
+      args: ['run', '--format', 'json', '--model', 'x/y', '--session', 'o1', '--', launchContext.prompt],
+    });
+  });
+
+  it('aider launches the prompt in the = form, always yes, plain output, then the extra arguments; it never resumes', () => {
+    expect(aiderPreset.launch(launchContext)).toEqual({ file: 'aider', args: [`--message=${launchContext.prompt}`, '--yes-always', '--no-pretty', '--no-stream'] });
+    expect(aiderPreset.launch({ ...launchContext, extraArgs: ['--model', 'sonnet'], resumeSession: 'a1' })).toEqual({
+      file: 'aider',
+      args: [`--message=${launchContext.prompt}`, '--yes-always', '--no-pretty', '--no-stream', '--model', 'sonnet'],
+    });
+  });
+
   it('gemini: the result status and the exit code both count', () => {
     const lines = [
       { type: 'init', session_id: 'g1', model: 'gemini' },
