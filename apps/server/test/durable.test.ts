@@ -3,7 +3,9 @@
  * interrupted one resumes from its journal without running again what succeeded. Real
  * child processes: the server, and the commands its plan runs.
  */
+import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api, readEvents, startServer, tempDir, type Served } from './helpers.js';
@@ -147,6 +149,63 @@ describe('durable runs', () => {
     expect(last).toMatchObject({ type: 'run:meta', meta: { state: 'cancelled' } });
     const report = JSON.parse(log.subarray(last.report.at, last.report.at + last.report.bytes).toString('utf8'));
     expect(report).toMatchObject({ type: 'run:report', report: { summary: { byState: { succeeded: 3, cancelled: 3 } } } });
+  });
+
+  it('while shutting down refuses a new run with 503 FANOUT_SERVER_SHUTTING_DOWN, and lets the run going finish within the grace period', async () => {
+    const served = await serve(['--grace', '60s']);
+    const { body } = await api(served.url, '/v1/runs', { method: 'POST', json: gatedPlan() });
+    await untilGated(served.url, body.id);
+    // A request begun before the signal (its request line sent, not its headers): its
+    // connection is busy, so closing the listener does not drop it, and its route runs after.
+    const socket = connect(served.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    socket.write('POST /v1/runs HTTP/1.1\r\n');
+    /** Polls `done` (bounded): what the server prints or answers comes when it comes. */
+    const until = async (done: () => boolean, what: () => string): Promise<void> => {
+      for (let i = 0; !done(); i++) {
+        if (i === 600) throw new Error(what());
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    served.child.kill('SIGTERM');
+    // The server says so just before it starts closing, in the same turn.
+    await until(
+      () => served.stderr().includes('SIGTERM, stopping'),
+      () => `expected "SIGTERM, stopping" on the server's stderr, got ${JSON.stringify(served.stderr())}`,
+    );
+    // A new connection finds no listener.
+    const refused = await fetch(new URL('/healthz', served.url)).then(
+      () => 'an answer',
+      (error: Error) => (error.cause as NodeJS.ErrnoException).code,
+    );
+    expect(refused).toBe('ECONNREFUSED');
+    // A run that would leave its mark had it run.
+    const json = JSON.stringify({ operations: [{ id: 'late', kind: 'bash', input: { command: ['sh', '-c', 'echo late >> ran.log'], cwd: temp.dir } }] });
+    socket.write(`Host: 127.0.0.1:${served.port}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+    await until(
+      () => answer.includes('\r\n\r\n'),
+      () => `expected the head of an answer to the late POST, got ${JSON.stringify(answer)}`,
+    );
+    const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(head.toLowerCase()).toContain('\r\nretry-after: 5');
+    const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
+    const body503 = () => answer.slice(head.length + 4);
+    await until(
+      () => Buffer.byteLength(body503()) >= length,
+      () => `expected a body of ${length} bytes in answer to the late POST, got ${JSON.stringify(answer)}`,
+    );
+    socket.destroy();
+    expect(JSON.parse(body503()).error.code).toBe('FANOUT_SERVER_SHUTTING_DOWN');
+    // The run that was going goes on: released within the grace period, it succeeds whole.
+    await writeFile(join(temp.dir, 'gate'), '');
+    expect((await served.exited).code).toBe(0);
+    const log = (await readFile(join(temp.dir, 'data', 'runs', `${body.id}.ndjson`), 'utf8')).trim().split('\n');
+    expect(JSON.parse(log.at(-1)!)).toMatchObject({ type: 'run:meta', meta: { state: 'succeeded' } });
+    // The refused run never ran.
+    expect((await readFile(join(temp.dir, 'ran.log'), 'utf8')).trim().split('\n').sort()).toEqual(['fast-1', 'fast-2', 'fast-3', 'slow-1', 'slow-2', 'slow-3']);
   });
 
   it('lists a run whose end a client saw with that state and its report after kill -9, and replays its events, from any Last-Event-ID', async () => {

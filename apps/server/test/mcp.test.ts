@@ -1,5 +1,8 @@
 /** The MCP tools over Streamable HTTP at POST /mcp, reached by the official client. */
-import type { Client } from '@modelcontextprotocol/client';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMcp, mcpTree, READ_AND_GREP, startServer, tempDir, type Served } from './helpers.js';
 
@@ -46,6 +49,53 @@ describe('POST /mcp', () => {
       expect(op.error?.code).toBe('FANOUT_PATH_OUTSIDE_ROOT');
     } finally {
       await client.close();
+    }
+  });
+
+  it.each(['legacy', 'modern'] as const)("%s era: a client that declares roots of its own cannot widen the server's roots", async (era) => {
+    // Roots the client offers: the whole file system, and a directory beside the server's root.
+    const beside = await tempDir('fanout-server-beside-');
+    await writeFile(join(beside.dir, 'secret.txt'), 'not for the server\n');
+    const client = new Client({ name: 'server-e2e-roots', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } }, ...(era === 'modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}) });
+    client.setRequestHandler('roots/list', async () => ({
+      roots: [
+        { uri: pathToFileURL('/').href, name: 'everything' },
+        { uri: pathToFileURL(beside.dir).href, name: 'beside' },
+      ],
+    }));
+    await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', served.url), { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } }));
+    try {
+      type Read = { roots: string[]; text: string; operations: { id: string; state: string; error?: { code: string } }[] };
+      const read = async (): Promise<Read> =>
+        (
+          await client.callTool({
+            name: 'fanout_read',
+            arguments: {
+              operations: [
+                { id: 'own', kind: 'read', input: { path: 'src/a.ts' } },
+                { id: 'beside', kind: 'read', input: { path: join(beside.dir, 'secret.txt') } },
+                { id: 'etc', kind: 'grep', input: { pattern: 'root', paths: ['/etc/passwd'] } },
+              ],
+            },
+          })
+        ).structuredContent as Read;
+      const first = await read();
+      expect(first.roots).toEqual([temp.dir]);
+      expect(first.text).toContain('roots from the configuration');
+      expect(first.operations.map((op) => [op.id, op.state, op.error?.code])).toEqual([
+        ['own', 'succeeded', undefined],
+        ['beside', 'failed', 'FANOUT_PATH_OUTSIDE_ROOT'],
+        ['etc', 'failed', 'FANOUT_PATH_OUTSIDE_ROOT'],
+      ]);
+      // Saying its roots changed changes nothing either (2025-era connections say it by a
+      // notification; 2026-07-28 has none and carries the capabilities on every request).
+      if (era === 'legacy') await client.sendRootsListChanged();
+      const again = await read();
+      expect(again.roots).toEqual([temp.dir]);
+      expect(again.operations.map((op) => op.state)).toEqual(['succeeded', 'failed', 'failed']);
+    } finally {
+      await client.close();
+      await beside.remove();
     }
   });
 
