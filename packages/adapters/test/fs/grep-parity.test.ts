@@ -45,6 +45,13 @@ const FIXTURE: Record<string, Entry> = {
   'sub/a.txt': 'needle\n',
   'sub/é.txt': 'needle été\n',
   'Zed.txt': 'needle upper\n',
+  // A directory's files sort where its name sorts, before names it is a prefix of: a/x.txt,
+  // a-b.txt, a.txt, a0.txt — not as whole paths ("a-b.txt" < "a.txt" < "a/x.txt"). Count and
+  // files searches of one directory put ripgrep's unsorted files in this order themselves.
+  'ord/a-b.txt': 'needle\n',
+  'ord/a.txt': 'needle\n',
+  'ord/a/x.txt': 'needle\n',
+  'ord/a0.txt': 'needle\n',
   // A line feed in a name: ripgrep's counts are read as `PATH\0COUNT\n` records.
   'odd\nname.txt': 'needle, needle\n',
   'link.txt': { link: 'a.txt' },

@@ -5,10 +5,13 @@
  * `--no-config` keeps `RIPGREP_CONFIG_PATH` from adding flags of its own.
  *
  * The flags make ripgrep search what the built-in engine searches, in its order:
- * - `--sort path`: the walk order of the built-in engine (`walk.ts`), deterministic. It makes
- *   ripgrep search on one thread; measured on 2 cores (`tools/bench`, grep-cli) the parallel
- *   walk won little, and only this order lets results stream in order and a cap stop ripgrep
- *   at once — a parallel run would have to finish before the first file could be reported.
+ * - `--sort path`: the walk order of the built-in engine (`walk.ts`), deterministic, for
+ *   content searches and runs over several targets: it makes ripgrep search on one thread, but
+ *   only this order lets results stream in order and a cap stop ripgrep at once. A count or
+ *   files search of one directory ({@link unsortedRun}) runs without it, on every core, and
+ *   the engine puts its files in the walk's order when ripgrep is done (`ripgrep.ts`): its
+ *   output is a line or two per file, and on 2 cores the parallel walk took a 2,400-file
+ *   repository's count from 57 to 36 ms (same run, 20 runs each).
  * - the case decision of the built-in engine (smart case, a leading `(?i)`), passed as
  *   `--ignore-case` or `--case-sensitive`, so both agree on what "has an upper-case letter" is;
  * - `--no-ignore-global`: the user's global git excludes file is not read by either engine;
@@ -27,7 +30,7 @@ export type RipgrepTargets = { kind: 'directory'; path: string } | { kind: 'dire
  * // ['--json', '--no-config', …, '--ignore-case', '--regexp=interface\\s+\\w+', '--', '/work/project']
  */
 export function ripgrepArgs(input: GrepInput, ignoreCase: boolean, targets: RipgrepTargets): string[] {
-  const args = ['--json', '--no-config', '--sort=path', '--no-ignore-global'];
+  const args = unsortedRun(input, targets) ? ['--json', '--no-config', '--no-ignore-global'] : ['--json', '--no-config', '--sort=path', '--no-ignore-global'];
   args.push(ignoreCase ? '--ignore-case' : '--case-sensitive');
   if (input.fixedStrings) args.push('--fixed-strings');
   if (input.word) args.push('--word-regexp');
@@ -48,4 +51,14 @@ export function ripgrepArgs(input: GrepInput, ignoreCase: boolean, targets: Ripg
   if (targets.kind === 'directory') args.push(targets.path);
   else args.push(...targets.paths);
   return args;
+}
+
+/**
+ * Does this run go without `--sort path` (on every core), its files put in order afterwards?
+ * A count or files search (a line or two per file) of one directory: ordering its files is
+ * ordering their paths, component by component, as the walk orders a directory's entries.
+ */
+export function unsortedRun(input: Pick<GrepInput, 'mode'>, targets: RipgrepTargets): boolean {
+  if (input.mode === 'content') return false;
+  return targets.kind === 'directory' || (targets.kind === 'directories' && targets.paths.length === 1);
 }

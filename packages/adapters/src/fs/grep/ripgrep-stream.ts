@@ -172,8 +172,8 @@ export interface RipgrepFilesOptions {
   seen: Set<string>;
   /** The walk index of the next file. */
   nextIndex(): number;
-  /** Each file's outcome, in ripgrep's (`--sort path`) order. */
-  emit(outcome: FileOutcome): void;
+  /** Each file's outcome, in ripgrep's order, with the file's path as ripgrep reported it. */
+  emit(outcome: FileOutcome, path: string): void;
 }
 
 interface OpenFile {
@@ -365,7 +365,7 @@ export class RipgrepFiles {
     const index = options.nextIndex();
     const stats = end.stats;
     if (end.binary_offset !== null && !options.named.has(file.path)) {
-      options.emit({ index, status: 'binary', bytes: stats.bytes_searched });
+      options.emit({ index, status: 'binary', bytes: stats.bytes_searched }, file.path);
       return;
     }
     const early = end.binary_offset !== null || options.mode === 'files' || stats.matched_lines >= options.maxCount;
@@ -377,7 +377,7 @@ export class RipgrepFiles {
     const matchedLines = perLine ? file.perLine.length : stats.matched_lines;
     const matches = perLine ? file.perLine.reduce((sum, n) => sum + n, 0) : stats.matches;
     if (matchedLines === 0) {
-      options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false });
+      options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines: 0, matches: 0, messages: [], sizes: [], lineMatches: undefined, more: false }, file.path);
       return;
     }
     const printed = file.beginBytes + file.printed;
@@ -390,6 +390,6 @@ export class RipgrepFiles {
       },
     };
     const lineMatches = content ? (file.cut ? file.perLine : undefined) : options.lineMatches ? file.perLine : undefined;
-    options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines, matches, messages: [file.begin, ...file.body, closing], sizes: file.sizes, lineMatches, more: false });
+    options.emit({ index, status: 'searched', bytes, elapsedNs, matchedLines, matches, messages: [file.begin, ...file.body, closing], sizes: file.sizes, lineMatches, more: false }, file.path);
   }
 }

@@ -12,7 +12,10 @@
  *   file reported twice (`paths: ['src', '.']`) counts once, as in the built-in engine.
  * - `rg --sort path` walks in the built-in engine's order (see `ripgrep-args.ts`), so each
  *   file is reported as it ends and a cap ends the run at once: `rg` is killed (SIGKILL) and
- *   the operation settles once it has exited. An abort kills it too.
+ *   the operation settles once it has exited. An abort kills it too. A count or files search
+ *   of one directory runs unsorted, on every core (`unsortedRun`): its files are merged, in the
+ *   walk's order, when the run is over, so they are streamed then, and a cap cuts the same
+ *   files as in a sorted run (ripgrep searched the rest for nothing).
  * - ripgrep's errors on standard error (`rg: PATH: Permission denied (os error 13)`) become
  *   the `errors` of the output with the errno's code (`EACCES`); the search goes on, as in
  *   the built-in engine. Exit 1 means no match; exit 2 with only such errors is a search
@@ -30,6 +33,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { sep } from 'node:path';
 import type { AttemptContext } from '@fanout/scheduler';
 import { AdapterError } from '../../errors.js';
 import { Collector } from './collect.js';
@@ -39,7 +43,7 @@ import { checkRipgrepVersion, markUnusable, unusableReason, type GrepEngineName 
 import type { FileOutcome } from './file.js';
 import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
 import { compilePattern, type MatcherSpec } from './pattern.js';
-import { ripgrepArgs, type RipgrepTargets } from './ripgrep-args.js';
+import { ripgrepArgs, unsortedRun, type RipgrepTargets } from './ripgrep-args.js';
 import { END_LINE, LineSplitter, RipgrepFiles } from './ripgrep-stream.js';
 import { resolveTargets, runGrep, type GrepEnvironment } from './run.js';
 import type { GrepInput } from './schema.js';
@@ -211,6 +215,26 @@ class Restart extends Error {
   }
 }
 
+/**
+ * Puts the files of an unsorted run ({@link unsortedRun}) in the walk's order: by path,
+ * component by component, each compared as the walk compares a directory's entries (UTF-16
+ * code units, see `scan/walker.ts`). Outcomes take the walk indices the run's files had, in
+ * that order.
+ */
+function inWalkOrder(files: ReadonlyArray<{ path: string; outcome: FileOutcome }>, firstIndex: number): FileOutcome[] {
+  const keyed = files.map((file) => ({ parts: file.path.split(sep), outcome: file.outcome }));
+  keyed.sort((a, b) => {
+    const n = Math.min(a.parts.length, b.parts.length);
+    for (let i = 0; i < n; i++) {
+      const x = a.parts[i]!;
+      const y = b.parts[i]!;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return a.parts.length - b.parts.length;
+  });
+  return keyed.map((file, i) => ({ ...file.outcome, index: firstIndex + i }));
+}
+
 class RipgrepSearch {
   readonly #input: GrepInput;
   readonly #ignoreCase: boolean;
@@ -222,6 +246,8 @@ class RipgrepSearch {
   readonly #started = performance.now();
   readonly #seen = new Set<string>();
   #index = 0;
+  /** The files of the current unsorted run, merged once it is over (see {@link unsortedRun}). */
+  #unsorted: Array<{ path: string; outcome: FileOutcome }> | undefined;
   #streamed = 0;
   #done = false;
   #child: RipgrepProcess | undefined;
@@ -251,14 +277,22 @@ class RipgrepSearch {
     try {
       for (const run of runs) {
         if (this.#collector.full) break;
+        const firstIndex = this.#index;
+        this.#unsorted = unsortedRun(this.#input, run.targets) ? [] : undefined;
         try {
           await this.#runOnce(run);
         } catch (error) {
           if (!(error instanceof Restart)) throw error;
-          // The spawner now starts a process of its own (an early one is adopted once).
+          // The spawner now starts a process of its own (an early one is adopted once). What
+          // the given-up one reported stays (its files are skipped by the new one).
           await this.#runOnce(run, error.errors);
         }
         signal.throwIfAborted();
+        if (this.#unsorted !== undefined) {
+          const files = this.#unsorted;
+          this.#unsorted = undefined;
+          this.#collector.add(inWalkOrder(files, firstIndex));
+        }
       }
     } catch (error) {
       this.#kill();
@@ -311,7 +345,10 @@ class RipgrepSearch {
       sizeOf: searchedSize,
       seen: this.#seen,
       nextIndex: () => this.#index++,
-      emit: (outcome: FileOutcome) => batch.push(outcome),
+      emit: (outcome: FileOutcome, path: string) => {
+        if (this.#unsorted === undefined) batch.push(outcome);
+        else this.#unsorted.push({ path, outcome });
+      },
     });
     // The files of one chunk of output are merged (and streamed as progress) together: one
     // event per file would cost more than the search on a tree of small files.
