@@ -10,9 +10,9 @@
  * running, which the rest of the wave waits for. On 2 cores, 16 agents at -j 16 on a 20-file
  * repository: sixteen `git reset --hard` take ~60 ms side by side from a shell, yet in the
  * fleet they ended one by one over ~400-700 ms, behind the agents already starting (and every
- * later spawn of Node's waited for a core to exec its child). Letting them finish first took
- * 100-140 ms off the run in 5 of 6 interleaved pairs (`agents-fleet` in tools/bench has the
- * figures). The wait is bounded by the agent's own checkout time, so that one slow checkout
+ * later spawn of Node's waited for a core to exec its child). Letting them finish first made
+ * the run 134-153 ms shorter (medians of two sets of 6 interleaved pairs against the build
+ * without it; shorter in 11 of the 12; `agents-fleet` in tools/bench measures the fleet). The wait is bounded by the agent's own checkout time, so that one slow checkout
  * (a huge tree, a slow disk) never holds the others back by more than they spent themselves.
  *
  * Only an order, never a dependency: a checkout that fails, a worktree that is never made, an
