@@ -170,7 +170,12 @@ async function runAgent(input: AgentInput, context: AttemptContext, shared: Agen
   try {
     // The other checkouts first, within what this one's took (see checkout-gate.ts): no hop
     // through the event loop when none runs.
-    if (shared.checkouts.running > 0) await shared.checkouts.idle(shared.checkouts.budgetMs(input.path), signal);
+    if (shared.checkouts.running > 0) {
+      await shared.checkouts.idle(shared.checkouts.budgetMs(input.path), signal);
+      // Stopped while it waited (a timeout, a cancel): nothing is launched. A spent budget is
+      // the budget check's below.
+      if (context.signal.aborted) throw context.signal.reason;
+    }
     for (;;) {
       // Not paused (the common case): no hop through the event loop before the launch.
       const waitedMs = shared.gates.pausedUntil(input.provider) === undefined ? 0 : await shared.gates.wait(input.provider, signal);
