@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { SchedulerEvent } from '@fanout/scheduler';
 import { eventually } from '@fanout/adapters/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandNotifier, runAgents, type AgentProgress, type AgentsReport, type GateEvent, type RunAgentsOptions } from '../src/index.js';
-import { alive, launches, makeWorld, reported, type World } from './helpers.js';
+import { commandNotifier, ProviderGates, runAgents, type AgentProgress, type AgentsReport, type GateEvent, type RunAgentsOptions } from '../src/index.js';
+import { alive, argvOf, launches, makeWorld, reported, type World } from './helpers.js';
 
 let world: World;
 beforeEach(() => {
@@ -76,6 +76,58 @@ describe('agents that misbehave', () => {
     expect(launches(world, 'later.claude')).toBe(1);
     // The relaunch's figures and the refused launch's add up.
     expect(limited.usage.input).toBe(reported(world, 'limited.claude').usage.input_tokens);
+  });
+
+  it('a Codex rate limit (turn.failed: 429, try again in 1 second) pauses openai, and the agent finishes on its relaunch, resuming its thread', async () => {
+    // Codex says its reset only in words, in whole seconds: the shortest pause is 1 s. No
+    // jitter (random 0), so the pause ends at its reset; nothing asserts how long it took.
+    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 200 @edit a.txt:1=ONE @work 50' }, { gates: new ProviderGates({ random: () => 0 }) }, 'codex');
+    const limited = agent(report, 'limited.codex');
+    expect(limited).toMatchObject({ state: 'succeeded', provider: 'openai', launches: 2, pauses: 1, flags: ['rate-limited'] });
+    expect(result.summary.byState).toMatchObject({ succeeded: result.summary.total, failed: 0 });
+    expect(result.get('agent:limited.codex')!.attempts).toBe(1); // a pause is not a retry
+    expect(result.get('agent:limited.codex')!.error).toBeUndefined();
+    expect(launches(world, 'limited.codex')).toBe(2);
+    expect(limited.pausedMs).toBeGreaterThan(0);
+    expect(limited.diff).toMatchObject({ commits: 1 });
+    // The provider paused until the reset read from Codex's words, then resumed.
+    const paused = gates.find((g) => g.type === 'paused');
+    expect(paused).toMatchObject({ provider: 'openai', reason: expect.stringMatching(/^429 Too Many Requests: rate limit reached, try again in 1 seconds/) });
+    expect(gates.map((g) => g.type)).toEqual(['paused', 'resumed']);
+    // The refused launch, the pause, and the relaunch, which resumes the thread Codex started.
+    const types = progress('limited.codex').map((e) => e.type);
+    expect(types.slice(0, types.indexOf('launch', 1) + 1)).toEqual(['launch', 'session', 'error', 'rate-limit', 'paused', 'resumed', 'launch']);
+    expect(progress('limited.codex').find((e) => e.type === 'paused')).toEqual({ type: 'paused', until: paused!.until, reason: paused!.reason });
+    expect(progress('limited.codex').filter((e) => e.type === 'launch')).toEqual([
+      { type: 'launch', launch: 1 },
+      { type: 'launch', launch: 2, resumeSession: 'sess-limited.codex' },
+    ]);
+    expect(argvOf(world, 'limited.codex').resumed).toBe('sess-limited.codex');
+    // The refused launch reported nothing: the figures are the relaunch's.
+    const said = reported(world, 'limited.codex').usage;
+    expect(limited.usage).toEqual({ input: said.input_tokens! - said.cached_input_tokens!, output: said.output_tokens, cacheRead: said.cached_input_tokens, cacheWrite: 0 });
+  });
+
+  it("an agent's durationMs is its processes' time: at least its work, its rate-limit pause counted apart in pausedMs", async () => {
+    // The gates read the same monotonic clock as the scheduler and the process timer
+    // (performance.now), so that the three figures compare without Date.now's rounding.
+    const gates = new ProviderGates({ now: () => performance.timeOrigin + performance.now(), random: () => 0 });
+    const { report, result } = await fleet({ limited: '@ratelimit 1000 @work 300', steady: '@work 200' }, { agents: 1, gates });
+    const limited = agent(report, 'limited.claude');
+    expect(limited).toMatchObject({ state: 'succeeded', launches: 2, pauses: 1 });
+    // Lower bounds only: the relaunch worked 300 ms in its own clock, inside its process's life.
+    expect(limited.durationMs).toBeGreaterThanOrEqual(300);
+    expect(limited.pausedMs).toBeGreaterThan(0);
+    // Both fit in the agent's one attempt, side by side: had the pause been counted in
+    // durationMs too, the two would add up to the pause twice over. (1 ms: the scheduler keeps
+    // durations in a Float32 column.)
+    const attemptMs = result.get('agent:limited.claude')!.durationMs;
+    expect(limited.durationMs + limited.pausedMs).toBeLessThanOrEqual(attemptMs + 1);
+    // One at a time: `steady` never launched into the pause, and waited for none.
+    const steady = agent(report, 'steady.claude');
+    expect(steady).toMatchObject({ state: 'succeeded', launches: 1, pauses: 0, pausedMs: 0 });
+    expect(steady.durationMs).toBeGreaterThanOrEqual(200);
+    expect(steady.durationMs).toBeLessThanOrEqual(result.get('agent:steady.claude')!.durationMs + 1);
   });
 
   it('the idle timeout stops the whole process group, grandchildren that ignore SIGTERM included', async () => {

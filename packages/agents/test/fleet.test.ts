@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { SpawnServer } from '@fanout/adapters/shell';
+import type { SchedulerEvent } from '@fanout/scheduler';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { renderAgentsHtml, runAgents, tasksFromPrompts, type AgentsReport } from '../src/index.js';
+import { renderAgentsHtml, runAgents, tasksFromPrompts, type AgentProgress, type AgentsReport } from '../src/index.js';
 import { argvOf, makeWorld, peakAgents, reported, type World } from './helpers.js';
 
 /** The builtin module object itself: patching it and syncing changes what every importer of `spawn` calls. */
@@ -240,6 +241,59 @@ describe('a fleet', () => {
     expect(html).toContain('<p>3 agents: 2 succeeded, 1 failed · $0.0250 (2 of 3 agents report a cost) · ');
     // Markup only of its own: headings, the table, the totals and the list; no name unescaped.
     expect(new Set([...html.matchAll(/<\/?([a-z0-9]+)/g)].map((tag) => tag[1]))).toEqual(new Set(['h3', 'table', 'tr', 'th', 'td', 'p', 'ul', 'li']));
+  });
+
+  it("streams each agent's launch, session, message and usage as progress, normalised from Claude's and Codex's dialects, in order", async () => {
+    const events: SchedulerEvent[] = [];
+    const { report } = await runAgents(
+      {
+        repo: world.repo,
+        tasks: [{ id: 'hi', prompt: 'say hello @tokens 500,20' }],
+        agents: [
+          { preset: 'claude', count: 1 },
+          { preset: 'codex', count: 1 },
+        ],
+      },
+      { env: world.env, killGraceMs: 200, onRun: (run) => run.on((event) => events.push(event)) },
+    );
+    expect(report.totals).toMatchObject({ succeeded: 2, failed: 0 });
+    /** An agent's op events (started, its progress, finished), in the order the run emitted them. */
+    const opEvents = (id: string) => events.filter((e) => 'id' in e && e.id === `agent:${id}`);
+    const progress = (id: string): AgentProgress['event'][] =>
+      opEvents(id)
+        .filter((e): e is Extract<SchedulerEvent, { type: 'op-progress' }> => e.type === 'op-progress')
+        .map((e) => {
+          expect((e.data as AgentProgress).agent).toBe(id);
+          return (e.data as AgentProgress).event;
+        });
+
+    // Claude: system init (the session and model), one assistant text (its message, then the
+    // message's usage), then the result's totals with the cost.
+    const claudeUsage = { input: 500, output: 20, cacheRead: 300, cacheWrite: 50 };
+    expect(progress('hi.claude')).toEqual([
+      { type: 'launch', launch: 1 },
+      { type: 'session', sessionId: 'sess-hi.claude', model: 'fake-1' },
+      { type: 'message', text: 'Done: tokens' },
+      { type: 'usage', usage: claudeUsage },
+      { type: 'usage', usage: claudeUsage, costUsd: 0.0125 },
+    ]);
+    // Codex: thread.started (the session), the agent_message item, turn.completed's usage with
+    // its cached input split out of input_tokens (500 of which 200 cached), and no cost.
+    expect(progress('hi.codex')).toEqual([
+      { type: 'launch', launch: 1 },
+      { type: 'session', sessionId: 'sess-hi.codex' },
+      { type: 'message', text: 'Done: tokens' },
+      { type: 'usage', usage: { input: 300, output: 20, cacheRead: 200, cacheWrite: 0 } },
+    ]);
+    // All of it while the agent's operation ran: after its start, before its end.
+    for (const id of ['hi.claude', 'hi.codex']) {
+      const types = opEvents(id).map((e) => e.type);
+      expect(types[types.indexOf('op-started') + 1], id).toBe('op-progress');
+      expect(types.lastIndexOf('op-progress'), id).toBe(types.indexOf('op-finished') - 1);
+    }
+    // The report's figures are the last usage event's.
+    expect(agent(report, 'hi.claude')).toMatchObject({ usage: claudeUsage, costUsd: 0.0125, sessionId: 'sess-hi.claude', message: 'Done: tokens' });
+    expect(agent(report, 'hi.codex')).toMatchObject({ usage: { input: 300, output: 20, cacheRead: 200, cacheWrite: 0 }, sessionId: 'sess-hi.codex', message: 'Done: tokens' });
   });
 
   it('merges every clean branch when nothing conflicts, only those whose verify passed', async () => {

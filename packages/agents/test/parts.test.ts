@@ -1,9 +1,11 @@
 /** The parts of a fleet on their own: lines, prompts, pauses, budgets, the plan's shape. */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { CheckoutGate } from '../src/checkout-gate.js';
-import { AgentsBudget, agentsLimits, looksLikePrompt, pathsMeet, planAgents, ProviderGates, runAgentProcess, textParser } from '../src/index.js';
+import { AgentsBudget, agentsLimits, conflictMatrix, looksLikePrompt, pathsMeet, planAgents, ProviderGates, requireGit, runAgentProcess, textParser, type GitContext } from '../src/index.js';
+import { gitVersion } from '../src/git.js';
 import { parseStatusV2 } from '../src/collect.js';
 import { LineSplitter } from '../src/lines.js';
 import { makeWorld } from './helpers.js';
@@ -96,6 +98,66 @@ describe('provider pauses', () => {
     const waiting = gates.wait('anthropic', controller.signal);
     controller.abort(new Error('cancelled'));
     await expect(waiting).rejects.toThrow('cancelled');
+  });
+
+  it("adds each waiter's jitter after the reset, random × 10% of what was left, at most 30 s, never ending before the reset", async () => {
+    // The gates' clock is the fake timers' Date, so that the injected clock and the sleep's
+    // timer move together: the waiter's end is read off the fake clock, with no real waiting.
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const never = new AbortController().signal;
+      /** When (fake epoch ms) a waiter drawing `random` stops waiting for a pause of `pauseMs`, and what it says it waited. */
+      const endOf = async (random: number, pauseMs: number, expectedJitter: number) => {
+        const gates = new ProviderGates({ now: () => Date.now(), random: () => random });
+        const start = Date.now();
+        const reset = start + pauseMs;
+        gates.pause('anthropic', reset, 'rate limit');
+        let waited: number | undefined;
+        void gates.wait('anthropic', never).then((ms) => {
+          waited = ms;
+        });
+        // One millisecond before the end the code computes it still waits, reset included.
+        await vi.advanceTimersByTimeAsync(pauseMs + expectedJitter - 1);
+        expect(waited, `random ${random}: still waiting 1 ms before reset + ${expectedJitter} ms`).toBeUndefined();
+        await vi.advanceTimersByTimeAsync(1);
+        expect(waited, `random ${random}: done at reset + ${expectedJitter} ms`).toBe(pauseMs + expectedJitter);
+        expect(Date.now()).toBeGreaterThanOrEqual(reset);
+        return Date.now() - reset;
+      };
+      // 10% of a 1 s pause: up to 100 ms, drawn at random.
+      expect(await endOf(0, 1_000, 0)).toBe(0);
+      expect(await endOf(0.5, 1_000, 50)).toBe(50);
+      expect(await endOf(0.99, 1_000, 99)).toBe(99);
+      // 10% of a 10-minute pause is 60 s: capped at 30 s.
+      expect(await endOf(0.99, 600_000, 30_000)).toBe(30_000);
+      expect(await endOf(0.25, 600_000, 15_000)).toBe(15_000);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('waits out a pause extended while it slept, with a fresh jitter on what was left', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const gates = new ProviderGates({ now: () => Date.now(), random: () => 0.5 });
+      gates.pause('openai', 1_001_000, 'first');
+      let waited: number | undefined;
+      void gates.wait('openai', new AbortController().signal).then((ms) => {
+        waited = ms;
+      });
+      // Extended to 2,050 ms from the start while the waiter sleeps its first 1,050 ms.
+      await vi.advanceTimersByTimeAsync(500);
+      gates.pause('openai', 1_002_050, 'second');
+      await vi.advanceTimersByTimeAsync(550);
+      expect(waited).toBeUndefined();
+      // At 1,050 ms it finds 1,000 ms left and adds 0.5 × 10% of that: 50 ms more.
+      await vi.advanceTimersByTimeAsync(1_049);
+      expect(waited).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(waited).toBe(2_100);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
@@ -262,6 +324,54 @@ describe('limits and plans', () => {
       });
     } finally {
       world.dispose();
+    }
+  });
+});
+
+describe('the git version check', () => {
+  it('refuses git older than 2.38 for the conflict matrix with FANOUT_GIT_TOO_OLD, and takes 2.38.0, 3.0 and vendor suffixes', async () => {
+    // A fake `git` first on PATH that prints the version it is told to: the real check, run
+    // as a real program through the spawn server, against versions this machine does not have.
+    const root = mkdtempSync(join(tmpdir(), 'fanout-fake-git-'));
+    try {
+      const bin = join(root, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'git'), '#!/bin/sh\nprintf "%s\\n" "$FAKE_GIT_VERSION"\n');
+      chmodSync(join(bin, 'git'), 0o755);
+      const context = (version: string): GitContext => ({ cwd: root, env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_GIT_VERSION: version } });
+
+      expect(await gitVersion(context('git version 2.37.1'))).toEqual([2, 37]);
+      const old = requireGit(2, 38, 'the conflict matrix (git merge-tree --write-tree)', context('git version 2.37.1'));
+      await expect(old).rejects.toMatchObject({
+        name: 'AgentsError',
+        code: 'FANOUT_GIT_TOO_OLD',
+        message: 'expected git 2.38 or later for the conflict matrix (git merge-tree --write-tree), got git 2.37',
+      });
+      // The matrix asks before its first merge, so an old git fails it with that error.
+      const matrix = conflictMatrix(
+        [
+          { agent: 'a', branch: 'fanout/a' },
+          { agent: 'b', branch: 'fanout/b' },
+        ],
+        context('git version 2.37.1'),
+      );
+      await expect(matrix).rejects.toMatchObject({ code: 'FANOUT_GIT_TOO_OLD', message: expect.stringContaining('for the conflict matrix (git merge-tree --write-tree), got git 2.37') });
+
+      for (const [said, version] of [
+        ['git version 2.38.0', [2, 38]],
+        ['git version 2.39.3 (Apple Git-146)', [2, 39]],
+        ['git version 3.0', [3, 0]],
+        ['git version 10.1.0', [10, 1]],
+      ] as const) {
+        expect(await gitVersion(context(said)), said).toEqual(version);
+        await expect(requireGit(2, 38, 'the conflict matrix', context(said)), said).resolves.toBeUndefined();
+      }
+      // A minor version above the required one does not pass an older major.
+      await expect(requireGit(2, 38, 'x', context('git version 1.99.0'))).rejects.toMatchObject({ code: 'FANOUT_GIT_TOO_OLD', message: 'expected git 2.38 or later for x, got git 1.99' });
+      // Something that is not a version at all says what it got.
+      await expect(gitVersion(context('hub: not git'))).rejects.toMatchObject({ code: 'FANOUT_GIT_TOO_OLD', message: 'expected "git --version" to print a version, got "hub: not git"' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
