@@ -78,10 +78,12 @@ describe('agents that misbehave', () => {
     expect(limited.usage.input).toBe(reported(world, 'limited.claude').usage.input_tokens);
   });
 
-  it('a Codex rate limit (turn.failed: 429, try again in 1 second) pauses openai, and the agent finishes on its relaunch, resuming its thread', async () => {
-    // Codex says its reset only in words, in whole seconds: the shortest pause is 1 s. No
-    // jitter (random 0), so the pause ends at its reset; nothing asserts how long it took.
-    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 200 @edit a.txt:1=ONE @work 50' }, { gates: new ProviderGates({ random: () => 0 }) }, 'codex');
+  it('a Codex rate limit (turn.failed: 429, try again in 5 seconds) pauses openai, and the agent finishes on its relaunch, resuming its thread', async () => {
+    // Codex says its reset only in words, in whole seconds. 5 s, not the shortest (1 s): the
+    // refused process must have exited, and the adapter reached its relaunch, before the pause
+    // ends, or there is no pause left to wait (on 2 loaded cores a Node start alone has taken
+    // over a second). No jitter (random 0); nothing asserts how long it took.
+    const { report, result, gates, progress } = await fleet({ limited: '@ratelimit 5000 @edit a.txt:1=ONE @work 50' }, { gates: new ProviderGates({ random: () => 0 }) }, 'codex');
     const limited = agent(report, 'limited.codex');
     expect(limited).toMatchObject({ state: 'succeeded', provider: 'openai', launches: 2, pauses: 1, flags: ['rate-limited'] });
     expect(result.summary.byState).toMatchObject({ succeeded: result.summary.total, failed: 0 });
@@ -92,7 +94,7 @@ describe('agents that misbehave', () => {
     expect(limited.diff).toMatchObject({ commits: 1 });
     // The provider paused until the reset read from Codex's words, then resumed.
     const paused = gates.find((g) => g.type === 'paused');
-    expect(paused).toMatchObject({ provider: 'openai', reason: expect.stringMatching(/^429 Too Many Requests: rate limit reached, try again in 1 seconds/) });
+    expect(paused).toMatchObject({ provider: 'openai', reason: expect.stringMatching(/^429 Too Many Requests: rate limit reached, try again in 5 seconds/) });
     expect(gates.map((g) => g.type)).toEqual(['paused', 'resumed']);
     // The refused launch, the pause, and the relaunch, which resumes the thread Codex started.
     const types = progress('limited.codex').map((e) => e.type);
@@ -112,7 +114,7 @@ describe('agents that misbehave', () => {
     // The gates read the same monotonic clock as the scheduler and the process timer
     // (performance.now), so that the three figures compare without Date.now's rounding.
     const gates = new ProviderGates({ now: () => performance.timeOrigin + performance.now(), random: () => 0 });
-    const { report, result } = await fleet({ limited: '@ratelimit 1000 @work 300', steady: '@work 200' }, { agents: 1, gates });
+    const { report, result } = await fleet({ limited: '@ratelimit 5000 @work 300', steady: '@work 200' }, { agents: 1, gates });
     const limited = agent(report, 'limited.claude');
     expect(limited).toMatchObject({ state: 'succeeded', launches: 2, pauses: 1 });
     // Lower bounds only: the relaunch worked 300 ms in its own clock, inside its process's life.
