@@ -192,6 +192,25 @@ describe.skipIf(RG === undefined)(`ripgrep engine: the rg process${RG_MISSING}`,
     expect(() => grepAdapter(options({ rgPath: tree.path('a.txt') }))).toThrow(expect.objectContaining({ code: 'FANOUT_RIPGREP_NOT_FOUND', path: 'rgPath' }));
   });
 
+  it.each(['rg: ', ''])('reads a file error rg reports on standard error, with or without the "rg: " prefix ("%s"; ripgrep 13 writes none)', async (prefix) => {
+    // ripgrep as it would report a directory it may not read: the line on standard error, the
+    // search going on, and exit 2 when nothing matched (an error and no match).
+    const rg = tree.path(`rg-errors-${prefix === '' ? 'bare' : 'prefixed'}`);
+    const locked = tree.path('many/locked');
+    await writeFile(rg, `#!/bin/sh\necho '${prefix}${locked}: Permission denied (os error 13)' >&2\n'${RG!}' "$@"\ncode=$?\n[ $code -eq 1 ] && exit 2\nexit $code\n`);
+    await chmod(rg, 0o755);
+    const error = { path: locked, code: 'EACCES', message: 'Permission denied (os error 13)' };
+    const matched = await grep({ pattern: 'dash', paths: ['a.txt'] }, options({ rgPath: rg }));
+    expect(matched.state).toBe('succeeded');
+    expect(matched.output.stats.matchedLines).toBe(1);
+    expect(matched.output.errors).toEqual([error]);
+    // Nothing matched: exit 2 with only file errors is a search that had errors, not a failure.
+    const none = await grep({ pattern: 'absent-everywhere', paths: ['a.txt'] }, options({ rgPath: rg }));
+    expect(none.state).toBe('succeeded');
+    expect(none.output.stats.matchedLines).toBe(0);
+    expect(none.output.errors).toEqual([error]);
+  });
+
   describe('an rg that is too old', () => {
     /** A program standing in for ripgrep 11, which knows neither --no-config's neighbours nor our flags. */
     async function oldRipgrep(name: string): Promise<string> {

@@ -73,9 +73,12 @@ export function ripgrepProcessCount(): number {
 
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, number]) => [number, name]));
 
-/** `rg: PATH: MESSAGE (os error N)` → a file error; anything else → undefined. */
+/**
+ * `rg: PATH: MESSAGE (os error N)` → a file error; anything else → undefined. ripgrep 13
+ * (Debian 12's) writes the line without the `rg: ` prefix.
+ */
 function fileError(line: string): { path: string; code: string; message: string } | undefined {
-  const parsed = /^rg: (.+): (.+) \(os error (\d+)\)$/.exec(line);
+  const parsed = /^(?:rg: )?(.+): (.+) \(os error (\d+)\)$/.exec(line);
   if (parsed === null) return undefined;
   return { path: parsed[1]!, code: ERRNO_NAMES.get(Number(parsed[3])) ?? 'EIO', message: `${parsed[2]} (os error ${parsed[3]})` };
 }
