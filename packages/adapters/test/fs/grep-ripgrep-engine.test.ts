@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grepAdapter, grepInputSchema, ripgrepProcessCount } from '../../src/fs/grep/index.js';
+import { spawnRipgrep } from '../../src/fs/grep/early.js';
 import { ripgrepArgs } from '../../src/fs/grep/ripgrep-args.js';
 import { unusableReason } from '../../src/fs/grep/engine.js';
 import { printedBytes, type RipgrepMessage } from '../../src/fs/grep/messages.js';
@@ -186,6 +187,47 @@ describe.skipIf(RG === undefined)(`ripgrep engine: the rg process${RG_MISSING}`,
     expect(output.stats.matchedLines).toBe(600);
     expect(ofType(output, 'begin').map((m) => (m.data.path as { text: string }).text)).toEqual([tree.path('many/f00.txt'), tree.path('many/f01.txt')]);
     expect(ripgrepProcessCount()).toBe(0);
+  });
+
+  it('a count search of one directory runs rg unsorted; when a cap will cut it, it runs again sorted and stops at the cap', async () => {
+    const spawned: string[][] = [];
+    const spawn: typeof spawnRipgrep = (file, args, opts) => {
+      spawned.push(args);
+      return spawnRipgrep(file, args, opts);
+    };
+    const whole = await grep({ pattern: 'needle', paths: ['many'], mode: 'count' }, options({ spawnRipgrep: spawn }));
+    expect(whole.state).toBe('succeeded');
+    expect(spawned.map((args) => args.includes('--sort=path'))).toEqual([false]);
+    // In the walk's order all the same.
+    expect(ofType(whole.output, 'begin').map((m) => (m.data.path as { text: string }).text)).toEqual(Array.from({ length: 60 }, (_, i) => tree.path(`many/f${String(i).padStart(2, '0')}.txt`)));
+    spawned.length = 0;
+    const capped = await grep({ pattern: 'needle', paths: ['many'], mode: 'count', maxMatches: 600 }, options({ spawnRipgrep: spawn }));
+    expect(capped.state).toBe('succeeded');
+    expect(spawned.map((args) => args.includes('--sort=path'))).toEqual([false, true]);
+    expect(capped.output.truncated).toBe(true);
+    expect(capped.output.stats.matchedLines).toBe(600);
+    expect(ofType(capped.output, 'begin').map((m) => (m.data.path as { text: string }).text)).toEqual([tree.path('many/f00.txt'), tree.path('many/f01.txt')]);
+    // Each file streamed once, though the first process had found some before it was stopped.
+    const begins = capped.progress.flatMap((report) => report.messages.filter((message) => message.type === 'begin'));
+    expect(begins).toHaveLength(2);
+    expect(ripgrepProcessCount()).toBe(0);
+    // The built-in engine's answer, message by message (times aside).
+    const builtin = await grep({ pattern: 'needle', paths: ['many'], mode: 'count', maxMatches: 600 }, options({ engine: 'builtin' }));
+    const strip = (output: typeof capped.output) => output.messages.filter((m) => m.type !== 'summary').map((m) => JSON.stringify(m).replace(/"elapsed":\{[^}]*\}/g, ''));
+    expect(strip(capped.output)).toEqual(strip(builtin.output));
+  });
+
+  it("an unsorted run's file errors take their places in the walk's order, whatever order rg said them in", async () => {
+    // rg's threads report errors in the order they meet them: here z, d1, d3, d2.
+    const rg = tree.path('rg-errors-scrambled');
+    const lines = ['z', 'd1', 'd3', 'd2'].map((name) => `${tree.path(`many/${name}`)}: Permission denied (os error 13)`);
+    await writeFile(rg, `#!/bin/sh\nprintf '%s\\n' ${lines.map((line) => `'${line}'`).join(' ')} >&2\n'${RG!}' "$@"\n`);
+    await chmod(rg, 0o755);
+    for (const mode of ['count', 'files'] as const) {
+      const { state, output } = await grep({ pattern: 'needle', paths: ['many'], mode }, options({ rgPath: rg }));
+      expect(state).toBe('succeeded');
+      expect(output.errors.map((error) => error.path)).toEqual(['d1', 'd2', 'd3', 'z'].map((name) => tree.path(`many/${name}`)));
+    }
   });
 
   it('refuses an rgPath that is not an executable program, naming it', () => {

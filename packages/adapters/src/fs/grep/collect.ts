@@ -60,6 +60,11 @@ export class Collector {
     return this.full ? 0 : this.#caps.maxMatches - this.stats.matchedLines;
   }
 
+  /** Output bytes the cap still allows (a hint: the cut itself is {@link add}'s). */
+  get remainingBytes(): number {
+    return this.full ? 0 : this.#caps.maxOutputBytes - this.#outputBytes;
+  }
+
   /** A walk error (not tied to a file index). */
   error(error: GrepFileError): void {
     if (this.errors.length < MAX_ERRORS) this.errors.push(error);

@@ -23,14 +23,15 @@ import type { GrepInput } from './schema.js';
 export type RipgrepTargets = { kind: 'directory'; path: string } | { kind: 'directories' | 'files'; paths: string[] };
 
 /**
- * The arguments of `rg` for `input` over `targets`; `ignoreCase` is the engine's decision.
+ * The arguments of `rg` for `input` over `targets`; `ignoreCase` is the engine's decision;
+ * `unsorted` (by default {@link unsortedRun}'s answer) leaves `--sort=path` out.
  *
  * @example
  * ripgrepArgs(input, true, { kind: 'directory', path: '/work/project' })
  * // ['--json', '--no-config', …, '--ignore-case', '--regexp=interface\\s+\\w+', '--', '/work/project']
  */
-export function ripgrepArgs(input: GrepInput, ignoreCase: boolean, targets: RipgrepTargets): string[] {
-  const args = unsortedRun(input, targets) ? ['--json', '--no-config', '--no-ignore-global'] : ['--json', '--no-config', '--sort=path', '--no-ignore-global'];
+export function ripgrepArgs(input: GrepInput, ignoreCase: boolean, targets: RipgrepTargets, unsorted = unsortedRun(input, targets)): string[] {
+  const args = unsorted ? ['--json', '--no-config', '--no-ignore-global'] : ['--json', '--no-config', '--sort=path', '--no-ignore-global'];
   args.push(ignoreCase ? '--ignore-case' : '--case-sensitive');
   if (input.fixedStrings) args.push('--fixed-strings');
   if (input.word) args.push('--word-regexp');

@@ -13,9 +13,10 @@
  * - `rg --sort path` walks in the built-in engine's order (see `ripgrep-args.ts`), so each
  *   file is reported as it ends and a cap ends the run at once: `rg` is killed (SIGKILL) and
  *   the operation settles once it has exited. An abort kills it too. A count or files search
- *   of one directory runs unsorted, on every core (`unsortedRun`): its files are merged, in the
- *   walk's order, when the run is over, so they are streamed then, and a cap cuts the same
- *   files as in a sorted run (ripgrep searched the rest for nothing).
+ *   of one directory runs unsorted, on every core (`unsortedRun`): its files and file errors
+ *   are merged, in the walk's order, when the run is over, so they are streamed then. Once
+ *   what it found is past what the caps still allow, a cap will cut it: it is stopped and made
+ *   again sorted, which stops at the cap (nothing of the first is kept).
  * - ripgrep's errors on standard error (`rg: PATH: Permission denied (os error 13)`) become
  *   the `errors` of the output with the errno's code (`EACCES`); the search goes on, as in
  *   the built-in engine. Exit 1 means no match; exit 2 with only such errors is a search
@@ -44,6 +45,7 @@ import type { FileOutcome } from './file.js';
 import type { GrepOutput, GrepProgress, GrepStats } from './output.js';
 import { compilePattern, type MatcherSpec } from './pattern.js';
 import { ripgrepArgs, unsortedRun, type RipgrepTargets } from './ripgrep-args.js';
+import type { RipgrepEnd } from './messages.js';
 import { END_LINE, LineSplitter, RipgrepFiles } from './ripgrep-stream.js';
 import { resolveTargets, runGrep, type GrepEnvironment } from './run.js';
 import type { GrepInput } from './schema.js';
@@ -249,8 +251,11 @@ class RipgrepSearch {
   readonly #started = performance.now();
   readonly #seen = new Set<string>();
   #index = 0;
-  /** The files of the current unsorted run, merged once it is over (see {@link unsortedRun}). */
-  #unsorted: Array<{ path: string; outcome: FileOutcome }> | undefined;
+  /**
+   * The current unsorted run's files and errors, merged once it is over (see {@link unsortedRun}),
+   * with what they will print; `overCap` once that is past what the caps still allow.
+   */
+  #unsorted: { files: Array<{ path: string; outcome: FileOutcome }>; lines: number; bytes: number; overCap: boolean } | undefined;
   #streamed = 0;
   #done = false;
   #child: RipgrepProcess | undefined;
@@ -281,20 +286,23 @@ class RipgrepSearch {
       for (const run of runs) {
         if (this.#collector.full) break;
         const firstIndex = this.#index;
-        this.#unsorted = unsortedRun(this.#input, run.targets) ? [] : undefined;
-        try {
-          await this.#runOnce(run);
-        } catch (error) {
-          if (!(error instanceof Restart)) throw error;
-          // The spawner now starts a process of its own (an early one is adopted once). What
-          // the given-up one reported stays (its files are skipped by the new one).
-          await this.#runOnce(run, error.errors);
-        }
+        const seenBefore = new Set(this.#seen);
+        this.#unsorted = unsortedRun(this.#input, run.targets) ? { files: [], lines: 0, bytes: 0, overCap: false } : undefined;
+        await this.#runToEnd(run);
         signal.throwIfAborted();
-        if (this.#unsorted !== undefined) {
-          const files = this.#unsorted;
-          this.#unsorted = undefined;
-          this.#collector.add(inWalkOrder(files, firstIndex));
+        const unsorted = this.#unsorted;
+        this.#unsorted = undefined;
+        if (unsorted?.overCap === true) {
+          // A cap will cut this run: it is made again sorted, which streams in order and stops
+          // at the cap. Nothing of the first was merged; its files are reported by the second.
+          this.#index = firstIndex;
+          this.#seen.clear();
+          for (const path of seenBefore) this.#seen.add(path);
+          await this.#runToEnd(run, false);
+          signal.throwIfAborted();
+        } else if (unsorted !== undefined) {
+          this.#collector.add(inWalkOrder(unsorted.files, firstIndex));
+          this.#index = firstIndex + unsorted.files.length;
         }
       }
     } catch (error) {
@@ -319,15 +327,27 @@ class RipgrepSearch {
     this.#child?.kill('SIGKILL');
   }
 
+  /** One run, made again once should its process be given up (see {@link Restart}). */
+  async #runToEnd(run: Run, unsorted = this.#unsorted !== undefined): Promise<void> {
+    try {
+      await this.#runOnce(run, [], unsorted);
+    } catch (error) {
+      if (!(error instanceof Restart)) throw error;
+      // The spawner now starts a process of its own (an early one is adopted once). What
+      // the given-up one reported stays (its files are skipped by the new one).
+      await this.#runOnce(run, error.errors, unsorted);
+    }
+  }
+
   /**
    * One `rg` process, to its exit (or until a cap is reached, an abort, or a hand-over).
    * `said`: the file errors an abandoned process of the same run reported (see {@link Restart}).
    */
-  #runOnce(run: Run, said: readonly string[] = []): Promise<void> {
+  #runOnce(run: Run, said: readonly string[], unsorted: boolean): Promise<void> {
     const input = this.#input;
     const collector = this.#collector;
     const start = this.#env.spawn ?? spawnRipgrep;
-    const child = start(this.#env.rg, ripgrepArgs(input, this.#ignoreCase, run.targets), { cwd: run.cwd, env: ripgrepEnvironment() });
+    const child = start(this.#env.rg, ripgrepArgs(input, this.#ignoreCase, run.targets, unsorted), { cwd: run.cwd, env: ripgrepEnvironment() });
     this.#child = child;
     running++;
     let stopped = false;
@@ -349,8 +369,22 @@ class RipgrepSearch {
       seen: this.#seen,
       nextIndex: () => this.#index++,
       emit: (outcome: FileOutcome, path: string) => {
-        if (this.#unsorted === undefined) batch.push(outcome);
-        else this.#unsorted.push({ path, outcome });
+        const held = this.#unsorted;
+        if (held === undefined) {
+          batch.push(outcome);
+          return;
+        }
+        held.files.push({ path, outcome });
+        if (outcome.status !== 'searched' || outcome.messages.length === 0) return;
+        // What the file will print, as its end message says: past what the caps still allow,
+        // the cap cuts this run somewhere, and only a sorted run says where without searching
+        // the rest of the tree (and holding all of it here).
+        held.lines += outcome.matchedLines;
+        held.bytes += (outcome.messages.at(-1) as RipgrepEnd).data.stats.bytes_printed;
+        if (held.lines > collector.remainingLines || held.bytes > collector.remainingBytes) {
+          held.overCap = true;
+          stop();
+        }
       },
     });
     // The files of one chunk of output are merged (and streamed as progress) together: one
@@ -395,7 +429,10 @@ class RipgrepSearch {
         if (error !== undefined && again > 0) repeated.set(line, again - 1);
         else if (error !== undefined) {
           reported.push(line);
-          collector.error(error);
+          // In an unsorted run, an error takes its place in the walk's order with the files
+          // (and, past a cap, goes unreported, as the built-in engine's does).
+          if (this.#unsorted === undefined) collector.error(error);
+          else this.#unsorted.files.push({ path: error.path, outcome: { index: -1, status: 'error', ...error } });
         } else if (line.trim() !== '') otherErrors.push(line);
         newline = stderr.indexOf('\n');
       }
