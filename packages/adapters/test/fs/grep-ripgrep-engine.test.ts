@@ -192,7 +192,7 @@ describe.skipIf(RG === undefined)(`ripgrep engine: the rg process${RG_MISSING}`,
   it('a count search of one directory runs rg unsorted; when a cap will cut it, it runs again sorted and stops at the cap', async () => {
     const spawned: string[][] = [];
     const spawn: typeof spawnRipgrep = (file, args, opts) => {
-      spawned.push(args);
+      spawned.push([...args]);
       return spawnRipgrep(file, args, opts);
     };
     const whole = await grep({ pattern: 'needle', paths: ['many'], mode: 'count' }, options({ spawnRipgrep: spawn }));
