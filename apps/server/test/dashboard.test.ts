@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempDir, type Served } from './helpers.js';
 
@@ -43,16 +43,22 @@ afterAll(async () => {
   await temp?.remove();
 });
 
+/** A page that may load from the server only: every other request is refused and listed in `elsewhere`. */
+async function serverOnlyPage(): Promise<{ page: Page; elsewhere: string[] }> {
+  const page = await context!.newPage();
+  const elsewhere: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${served.url}/`)) return route.continue();
+    elsewhere.push(url);
+    return route.abort('blockedbyclient');
+  });
+  return { page, elsewhere };
+}
+
 describe.skipIf(!hasChromium)('the dashboard', () => {
   it('submits a plan of 1,000 operations, shows it live and done, with no request leaving the server', async () => {
-    const page = await context!.newPage();
-    const elsewhere: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(`${served.url}/`)) return route.continue();
-      elsewhere.push(url);
-      return route.abort('blockedbyclient');
-    });
+    const { page, elsewhere } = await serverOnlyPage();
     await page.goto(`${served.url}/#token=${TOKEN}`);
     const operations = Array.from({ length: 1000 }, (_, i) => ({ id: `read-${i}`, kind: 'read', input: { path: 'note.txt' } }));
     await page.fill('#plan', JSON.stringify({ name: 'a thousand reads', operations }));
@@ -74,14 +80,7 @@ describe.skipIf(!hasChromium)('the dashboard', () => {
   });
 
   it('draws each panel of a run live while it goes — in flight against the limit, resource pressure, failures with why — then its report', async () => {
-    const page = await context!.newPage();
-    const elsewhere: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(`${served.url}/`)) return route.continue();
-      elsewhere.push(url);
-      return route.abort('blockedbyclient');
-    });
+    const { page, elsewhere } = await serverOnlyPage();
     await page.goto(`${served.url}/#token=${TOKEN}`);
     // Three commands held until the test writes the gate, a read that fails at once, one that succeeds.
     const held = [1, 2, 3].map((i) => ({ id: `held-${i}`, kind: 'bash', input: { command: ['sh', '-c', 'while [ ! -f gate ]; do sleep 0.02; done'], cwd: temp.dir }, timeoutMs: 60_000 }));

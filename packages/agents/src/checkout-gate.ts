@@ -65,16 +65,16 @@ export class CheckoutGate {
    * Resolves once no checkout runs, or after `maxMs`, or at once when the signal is aborted
    * (the caller's own checks then see it). Resolves at once when none runs.
    */
-  idle(maxMs: number, signal: AbortSignal, setTimer: typeof setTimeout = setTimeout, clearTimer: typeof clearTimeout = clearTimeout): Promise<void> {
+  idle(maxMs: number, signal: AbortSignal): Promise<void> {
     if (this.#running === 0 || maxMs <= 0 || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         this.#waiters.delete(done);
-        clearTimer(timer);
+        clearTimeout(timer);
         signal.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimer(done, maxMs);
+      const timer = setTimeout(done, maxMs);
       this.#waiters.add(done);
       signal.addEventListener('abort', done, { once: true });
     });

@@ -286,8 +286,10 @@ class RipgrepSearch {
       for (const run of runs) {
         if (this.#collector.full) break;
         const firstIndex = this.#index;
-        const seenBefore = new Set(this.#seen);
-        this.#unsorted = unsortedRun(this.#input, run.targets) ? { files: [], lines: 0, bytes: 0, overCap: false } : undefined;
+        const unsortedRunning = unsortedRun(this.#input, run.targets);
+        // What was seen before an unsorted run, for its sorted run again should a cap cut it.
+        const seenBefore = unsortedRunning ? new Set(this.#seen) : undefined;
+        this.#unsorted = unsortedRunning ? { files: [], lines: 0, bytes: 0, overCap: false } : undefined;
         await this.#runToEnd(run);
         signal.throwIfAborted();
         const unsorted = this.#unsorted;
@@ -297,8 +299,8 @@ class RipgrepSearch {
           // at the cap. Nothing of the first was merged; its files are reported by the second.
           this.#index = firstIndex;
           this.#seen.clear();
-          for (const path of seenBefore) this.#seen.add(path);
-          await this.#runToEnd(run, false);
+          for (const path of seenBefore!) this.#seen.add(path);
+          await this.#runToEnd(run);
           signal.throwIfAborted();
         } else if (unsorted !== undefined) {
           this.#collector.add(inWalkOrder(unsorted.files, firstIndex));
@@ -327,15 +329,18 @@ class RipgrepSearch {
     this.#child?.kill('SIGKILL');
   }
 
-  /** One run, made again once should its process be given up (see {@link Restart}). */
-  async #runToEnd(run: Run, unsorted = this.#unsorted !== undefined): Promise<void> {
+  /**
+   * One run, made again once should its process be given up (see {@link Restart}); unsorted
+   * while {@link #unsorted} holds its files.
+   */
+  async #runToEnd(run: Run): Promise<void> {
     try {
-      await this.#runOnce(run, [], unsorted);
+      await this.#runOnce(run, []);
     } catch (error) {
       if (!(error instanceof Restart)) throw error;
       // The spawner now starts a process of its own (an early one is adopted once). What
       // the given-up one reported stays (its files are skipped by the new one).
-      await this.#runOnce(run, error.errors, unsorted);
+      await this.#runOnce(run, error.errors);
     }
   }
 
@@ -343,11 +348,11 @@ class RipgrepSearch {
    * One `rg` process, to its exit (or until a cap is reached, an abort, or a hand-over).
    * `said`: the file errors an abandoned process of the same run reported (see {@link Restart}).
    */
-  #runOnce(run: Run, said: readonly string[], unsorted: boolean): Promise<void> {
+  #runOnce(run: Run, said: readonly string[]): Promise<void> {
     const input = this.#input;
     const collector = this.#collector;
     const start = this.#env.spawn ?? spawnRipgrep;
-    const child = start(this.#env.rg, ripgrepArgs(input, this.#ignoreCase, run.targets, unsorted), { cwd: run.cwd, env: ripgrepEnvironment() });
+    const child = start(this.#env.rg, ripgrepArgs(input, this.#ignoreCase, run.targets, this.#unsorted !== undefined), { cwd: run.cwd, env: ripgrepEnvironment() });
     this.#child = child;
     running++;
     let stopped = false;
